@@ -1,0 +1,384 @@
+//! SM2 digital signatures (GB/T 32918.2-2016, GM/T 0003.2) with the
+//! distinguishing identifier handled explicitly.
+//!
+//! Every SM2 signature is over `e = SM3(Z_A ‖ M)` with
+//! `Z_A = SM3(ENTL_A ‖ ID_A ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A)`. The ID is part of the
+//! signer's identity, so it lives on the key: [`Sm2PublicKey`] and [`Sm2PrivateKey`]
+//! carry one (GM/T 0009 default `1234567812345678`) and precompute `Z_A` once.
+//! OpenSSL 1.1.1–3.x default to the *empty* ID; use [`Sm2Id::danger_empty`] for
+//! such producers.
+//!
+//! Arithmetic is RustCrypto `sm2` (constant-time scalar multiplication and
+//! inversion). Signing is done here rather than through `sm2::dsa::SigningKey`
+//! so the secret scalar and `(1 + d)⁻¹` are zeroized on drop and the inversion
+//! is paid once per key, not once per signature.
+
+mod signature;
+
+pub use signature::{EncodingDeviation, Sm2Signature, Sm2SignatureEncoding};
+
+use crate::error::{Error, Result};
+use crate::hash::{DIGEST_LEN, Sm3Hasher};
+use ::sm2::dsa::signature::hazmat::PrehashVerifier;
+use sm2::elliptic_curve::{
+    Generate, Group, PrimeField, ops::Reduce, point::AffineCoordinates, sec1::ToSec1Point,
+};
+use sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, Scalar};
+use std::fmt;
+use zeroize::{Zeroize, Zeroizing};
+
+/// The distinguishing identifier of GM/T 0009 / GB/T 35276 used when nothing else is agreed.
+pub const DEFAULT_SM2_ID: &[u8] = b"1234567812345678";
+
+// Curve parameters of GB/T 32918.5 (the recommended 256-bit curve), as they enter Z_A.
+const CURVE_A: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC");
+const CURVE_B: [u8; 32] = hex32("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93");
+const GEN_X: [u8; 32] = hex32("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7");
+const GEN_Y: [u8; 32] = hex32("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
+
+/// SM2 distinguishing identifier (用户身份标识 ID_A).
+///
+/// At most 8191 bytes (ENTL is a 16-bit bit count). The default is
+/// [`DEFAULT_SM2_ID`]; the empty ID exists only for OpenSSL-default producers and is
+/// reached through [`Sm2Id::danger_empty`] so it is never chosen by accident.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Sm2Id(Vec<u8>);
+
+impl Sm2Id {
+    /// An ID from bytes; fails if longer than 8191 bytes.
+    pub fn new(id: impl Into<Vec<u8>>) -> Result<Self> {
+        let id = id.into();
+        if id.len() > 8191 {
+            return Err(Error::malformed(
+                "SM2 ID",
+                format!("{} bytes is longer than the 8191 allowed", id.len()),
+            ));
+        }
+        Ok(Sm2Id(id))
+    }
+
+    /// The empty ID used by OpenSSL 1.1.1–3.x unless `distid` is set.
+    pub fn danger_empty() -> Self {
+        Sm2Id(Vec::new())
+    }
+
+    /// The ID bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// True for the empty ID.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True for the GM/T 0009 default ID.
+    pub fn is_default(&self) -> bool {
+        self.0 == DEFAULT_SM2_ID
+    }
+}
+
+impl Default for Sm2Id {
+    fn default() -> Self {
+        Sm2Id(DEFAULT_SM2_ID.to_vec())
+    }
+}
+
+impl fmt::Display for Sm2Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match std::str::from_utf8(&self.0) {
+            Ok(s) if s.chars().all(|c| !c.is_control()) => write!(f, "{s:?}"),
+            _ => {
+                f.write_str("0x")?;
+                for b in &self.0 {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Sm2Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sm2Id({self})")
+    }
+}
+
+/// `Z_A` of GB/T 32918.2 §5.5 for `id` and the uncompressed public point `(x, y)`.
+pub fn z_digest(id: &Sm2Id, x: &[u8; 32], y: &[u8; 32]) -> [u8; DIGEST_LEN] {
+    // Sm2Id::new bounds the length, so the bit count fits in 16 bits.
+    let entl = ((id.0.len() * 8) as u16).to_be_bytes();
+    let mut h = Sm3Hasher::new();
+    h.update(&entl);
+    h.update(&id.0);
+    for part in [&CURVE_A, &CURVE_B, &GEN_X, &GEN_Y, x, y] {
+        h.update(part);
+    }
+    h.finalize()
+}
+
+/// An SM2 public key with its distinguishing ID and precomputed `Z_A`.
+#[derive(Clone)]
+pub struct Sm2PublicKey {
+    verifying: sm2::dsa::VerifyingKey,
+    id: Sm2Id,
+    x: [u8; 32],
+    y: [u8; 32],
+    z: [u8; DIGEST_LEN],
+}
+
+impl Sm2PublicKey {
+    /// Parse a SEC1 point (`04‖x‖y`, or compressed `02/03‖x`) with the default ID.
+    ///
+    /// Rejects points not on the curve and the point at infinity.
+    pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self> {
+        let pk = sm2::PublicKey::from_sec1_bytes(bytes).map_err(|_| {
+            Error::InvalidKey("SM2 public key is not a point on the SM2 curve".into())
+        })?;
+        Ok(Self::from_point(pk, Sm2Id::default()))
+    }
+
+    fn from_point(pk: sm2::PublicKey, id: Sm2Id) -> Self {
+        let enc = pk.as_affine().to_sec1_point(false);
+        let mut x = [0u8; 32];
+        let mut y = [0u8; 32];
+        // An uncompressed SEC1 encoding of a non-identity point is 0x04 ‖ x ‖ y.
+        let bytes = enc.as_bytes();
+        x.copy_from_slice(&bytes[1..33]);
+        y.copy_from_slice(&bytes[33..65]);
+        let z = z_digest(&id, &x, &y);
+        // The ID given to the sm2 crate is irrelevant: we only use its prehash verifier.
+        let verifying = sm2::dsa::VerifyingKey::new("", pk)
+            .unwrap_or_else(|_| unreachable!("the empty ID always fits"));
+        Sm2PublicKey {
+            verifying,
+            id,
+            x,
+            y,
+            z,
+        }
+    }
+
+    /// The same key with another distinguishing ID (recomputes `Z_A`).
+    pub fn with_id(&self, id: Sm2Id) -> Self {
+        let z = z_digest(&id, &self.x, &self.y);
+        Sm2PublicKey {
+            verifying: self.verifying.clone(),
+            id,
+            x: self.x,
+            y: self.y,
+            z,
+        }
+    }
+
+    /// The distinguishing ID this key verifies with.
+    pub fn id(&self) -> &Sm2Id {
+        &self.id
+    }
+
+    /// `Z_A` for this key and ID.
+    pub fn z(&self) -> &[u8; DIGEST_LEN] {
+        &self.z
+    }
+
+    /// Uncompressed SEC1 encoding `04‖x‖y` (65 bytes).
+    pub fn to_sec1_uncompressed(&self) -> [u8; 65] {
+        let mut out = [0u8; 65];
+        out[0] = 4;
+        out[1..33].copy_from_slice(&self.x);
+        out[33..].copy_from_slice(&self.y);
+        out
+    }
+
+    /// A streaming SM3 hasher already fed with `Z_A`: feed the message, finalize, and
+    /// the result is the digest `e` that [`Sm2PublicKey::verify_digest`] and
+    /// [`Sm2PrivateKey::sign_digest`] take.
+    pub fn message_hasher(&self) -> Sm3Hasher {
+        let mut h = Sm3Hasher::new();
+        h.update(&self.z);
+        h
+    }
+
+    /// `e = SM3(Z_A ‖ message)`.
+    pub fn message_digest(&self, message: &[u8]) -> [u8; DIGEST_LEN] {
+        let mut h = self.message_hasher();
+        h.update(message);
+        h.finalize()
+    }
+
+    /// Verify `signature` (DER or raw r‖s, decoded leniently) over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
+        let sig = Sm2Signature::parse(signature)?;
+        self.verify_signature(message, &sig)
+    }
+
+    /// Verify an already decoded signature over `message`.
+    pub fn verify_signature(&self, message: &[u8], signature: &Sm2Signature) -> Result<()> {
+        self.verify_digest(&self.message_digest(message), signature)
+    }
+
+    /// Verify a signature over the precomputed digest `e = SM3(Z_A ‖ M)`
+    /// (GB/T 32918.2 §7.1, steps B1–B7).
+    pub fn verify_digest(&self, e: &[u8; DIGEST_LEN], signature: &Sm2Signature) -> Result<()> {
+        let sig = signature.to_backend()?;
+        self.verifying
+            .verify_prehash(e, &sig)
+            .map_err(|_| Error::BadSignature)
+    }
+}
+
+impl PartialEq for Sm2PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.x == other.x && self.y == other.y && self.id == other.id
+    }
+}
+
+impl Eq for Sm2PublicKey {}
+
+impl fmt::Debug for Sm2PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sm2PublicKey(04")?;
+        for b in self.x.iter().chain(self.y.iter()) {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ", id {})", self.id)
+    }
+}
+
+/// An SM2 private key with its public key and distinguishing ID.
+///
+/// The secret scalar `d` and the precomputed `(1 + d)⁻¹` are zeroized on drop and
+/// never appear in `Debug` output.
+pub struct Sm2PrivateKey {
+    d: NonZeroScalar,
+    d_plus_1_inv: Scalar,
+    public: Sm2PublicKey,
+}
+
+impl Sm2PrivateKey {
+    /// Generate a fresh key from the operating system's RNG, with the default ID.
+    pub fn generate() -> Result<Self> {
+        let d =
+            NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng).map_err(|_| Error::Rng)?;
+        Self::from_scalar(d)
+    }
+
+    /// The key with secret scalar `bytes` (big-endian, exactly 32 bytes, in `[1, n-2]`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::InvalidKey(format!(
+                "SM2 private key must be 32 bytes, got {}",
+                bytes.len()
+            ))
+        })?;
+        let fb = FieldBytes::from(arr);
+        let d = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr(fb)).ok_or_else(|| {
+            Error::InvalidKey("SM2 private key is zero or not below the group order".into())
+        })?;
+        Self::from_scalar(d)
+    }
+
+    fn from_scalar(d: NonZeroScalar) -> Result<Self> {
+        // GB/T 32918.1 §6.1: d ∈ [1, n-2], i.e. 1 + d must be invertible.
+        let d_plus_1_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert())
+            .ok_or_else(|| Error::InvalidKey("SM2 private key equals n-1".into()))?;
+        let pk = sm2::PublicKey::from_secret_scalar(&d);
+        Ok(Sm2PrivateKey {
+            d,
+            d_plus_1_inv,
+            public: Sm2PublicKey::from_point(pk, Sm2Id::default()),
+        })
+    }
+
+    /// The same key signing with another distinguishing ID.
+    pub fn with_id(mut self, id: Sm2Id) -> Self {
+        self.public = self.public.with_id(id);
+        self
+    }
+
+    /// The public key (with this key's ID).
+    pub fn public_key(&self) -> &Sm2PublicKey {
+        &self.public
+    }
+
+    /// The secret scalar, big-endian. Handle with care: it is the key.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&self.d.to_repr());
+        out
+    }
+
+    /// Sign `message` with this key's ID: `e = SM3(Z_A ‖ message)`, then [`Self::sign_digest`].
+    pub fn sign(&self, message: &[u8]) -> Result<Sm2Signature> {
+        self.sign_digest(&self.public.message_digest(message))
+    }
+
+    /// Sign the precomputed digest `e` (GB/T 32918.2 §6.1, steps A3–A7) with a
+    /// fresh random `k` from the operating system's RNG.
+    pub fn sign_digest(&self, e: &[u8; DIGEST_LEN]) -> Result<Sm2Signature> {
+        let e = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
+        for _ in 0..16 {
+            // A3: k ∈ [1, n-1].
+            let k = NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng)
+                .map_err(|_| Error::Rng)?;
+            // A4: (x1, y1) = [k]G (constant-time).
+            let point = ProjectivePoint::mul_by_generator(&*k).to_affine();
+            // A5: r = (e + x1) mod n; retry if r = 0 or r + k = n.
+            let r = e + <Scalar as Reduce<FieldBytes>>::reduce(&point.x());
+            if bool::from(r.is_zero() | (r + *k).is_zero()) {
+                continue;
+            }
+            // A6: s = (1 + d)⁻¹ · (k − r·d) mod n; retry if s = 0.
+            let s = self.d_plus_1_inv * (*k - r * *self.d);
+            if bool::from(s.is_zero()) {
+                continue;
+            }
+            return Ok(Sm2Signature::from_scalars(
+                r.to_repr().into(),
+                s.to_repr().into(),
+            ));
+        }
+        Err(Error::Signing("no valid nonce after 16 attempts"))
+    }
+}
+
+impl Drop for Sm2PrivateKey {
+    fn drop(&mut self) {
+        self.d.zeroize();
+        self.d_plus_1_inv = Scalar::ZERO;
+        let _ = core::hint::black_box(&self.d_plus_1_inv);
+    }
+}
+
+impl fmt::Debug for Sm2PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sm2PrivateKey")
+            .field("public", &self.public)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+const fn hex32(s: &str) -> [u8; 32] {
+    let b = s.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+const fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => panic!("bad hex digit in a constant"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
