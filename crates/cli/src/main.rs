@@ -1,1 +1,61 @@
-fn main() {}
+//! `yinzheng`: the command line for seal administrators.
+//!
+//! A thin frontend: it parses arguments, reads and writes files, calls one
+//! library function and renders the result. Exit codes: 0 ok, 1 verification
+//! failed, 2 usage or input error.
+
+mod cmd;
+mod io;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Yinzheng (印证): e-seals and e-licenses with SM2/SM3.
+#[derive(Parser, Debug)]
+#[command(name = "yinzheng", version, about, long_about = None)]
+struct Cli {
+    /// Data directory (trust domain, stores). Used by commands that keep state.
+    #[arg(long, global = true, env = "YINZHENG_HOME", default_value = "./yinzheng-data")]
+    home: PathBuf,
+
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate and inspect keys.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// Sign a file (detached signature).
+    Sign(cmd::sign::SignArgs),
+    /// Verify a signature. Exit 0 valid, 1 invalid, 2 usage or input error.
+    Verify(cmd::verify::VerifyArgs),
+    /// Print the digest of a file as lower-case hex.
+    Digest(cmd::digest::DigestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = output::Output::new(cli.json);
+    let result = match &cli.command {
+        Command::Key(c) => cmd::key::run(c, &out),
+        Command::Sign(a) => cmd::sign::run(a, &out),
+        Command::Verify(a) => cmd::verify::run(a, &out),
+        Command::Digest(a) => cmd::digest::run(a, &out),
+    };
+    let _ = &cli.home;
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            out.error(&err);
+            ExitCode::from(2)
+        }
+    }
+}

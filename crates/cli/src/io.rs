@@ -1,0 +1,131 @@
+//! File input and output for the CLI: bounded reads, atomic private-file writes,
+//! passphrases, and progress bars for long reads.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Files larger than this show a progress bar while they are read (when stderr is a terminal).
+const PROGRESS_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// Largest message read into memory for algorithms that cannot stream (ECDSA via ring, Ed25519).
+pub const MAX_IN_MEMORY: u64 = 1024 * 1024 * 1024;
+/// Largest signature file accepted.
+pub const MAX_SIGNATURE_FILE: u64 = 64 * 1024;
+
+/// Read a small file completely, refusing more than `limit` bytes.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let f = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if buf.len() as u64 > limit {
+        bail!("{what} {} is larger than the {limit} bytes accepted", path.display());
+    }
+    Ok(buf)
+}
+
+/// Stream `path` through `sink` in 1 MiB chunks, with a progress bar for big files.
+pub fn stream_file(path: &Path, show_progress: bool, mut sink: impl FnMut(&[u8])) -> Result<u64> {
+    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if show_progress && len >= PROGRESS_THRESHOLD {
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        sink(&buf[..n]);
+        total += n as u64;
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    Ok(total)
+}
+
+/// Read the message for a non-streaming algorithm, refusing more than [`MAX_IN_MEMORY`].
+pub fn read_message(path: &Path, show_progress: bool) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
+    if len > MAX_IN_MEMORY {
+        bail!(
+            "{} is {len} bytes; this algorithm signs in memory and accepts at most {MAX_IN_MEMORY} (SM2 streams any size)",
+            path.display()
+        );
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    stream_file(path, show_progress, |chunk| out.extend_from_slice(chunk))?;
+    Ok(out)
+}
+
+/// Read a passphrase: the first line of `file` (trailing CR/LF removed), or else
+/// the environment variable `YINZHENG_PASSPHRASE`.
+pub fn passphrase(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if let Some(path) = file {
+        let raw = Zeroizing::new(read_limited(path, 4096, "passphrase file")?);
+        let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+        let mut line = &raw[..line_end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        if line.is_empty() {
+            bail!("passphrase file {} is empty", path.display());
+        }
+        return Ok(Some(Zeroizing::new(line.to_vec())));
+    }
+    match std::env::var_os("YINZHENG_PASSPHRASE") {
+        Some(v) if !v.is_empty() => Ok(Some(Zeroizing::new(v.into_encoded_bytes()))),
+        _ => Ok(None),
+    }
+}
+
+/// Write `data` to `path` atomically: a temporary file in the same directory,
+/// flushed and synced, then renamed over `path`. `private` files get mode 0600.
+pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let _ = private;
+    result
+}
