@@ -80,7 +80,7 @@ pub struct PublicKey {
 
 #[derive(Clone, PartialEq, Eq)]
 enum PublicInner {
-    Sm2(Sm2PublicKey),
+    Sm2(Box<Sm2PublicKey>),
     /// Uncompressed SEC1 point, validated on the curve.
     P256(Vec<u8>),
     /// Uncompressed SEC1 point (validated by ring at verification).
@@ -105,7 +105,7 @@ impl PublicKey {
         let inner = if alg.oid == oid::EC_PUBLIC_KEY {
             match curve_param(alg)? {
                 Some(c) if c == oid::SM2_CURVE => {
-                    PublicInner::Sm2(Sm2PublicKey::from_sec1_bytes(bits)?)
+                    PublicInner::Sm2(Box::new(Sm2PublicKey::from_sec1_bytes(bits)?))
                 }
                 Some(c) if c == oid::P256 => PublicInner::P256(validate_p256(bits)?),
                 Some(c) if c == oid::P384 => {
@@ -115,7 +115,7 @@ impl PublicKey {
                 None => return Err(Error::malformed("EC public key", "curve parameter missing")),
             }
         } else if alg.oid == oid::SM2_CURVE {
-            PublicInner::Sm2(Sm2PublicKey::from_sec1_bytes(bits)?)
+            PublicInner::Sm2(Box::new(Sm2PublicKey::from_sec1_bytes(bits)?))
         } else if alg.oid == oid::ED25519 {
             let k: [u8; 32] = bits.try_into().map_err(|_| {
                 Error::InvalidKey(format!(
@@ -179,7 +179,7 @@ impl PublicKey {
     pub fn with_sm2_id(&self, id: Sm2Id) -> Self {
         match &self.inner {
             PublicInner::Sm2(k) => PublicKey {
-                inner: PublicInner::Sm2(k.with_id(id)),
+                inner: PublicInner::Sm2(Box::new(k.with_id(id))),
             },
             _ => self.clone(),
         }
@@ -261,7 +261,7 @@ impl PublicKey {
 
     fn from_sm2(k: Sm2PublicKey) -> Self {
         PublicKey {
-            inner: PublicInner::Sm2(k),
+            inner: PublicInner::Sm2(Box::new(k)),
         }
     }
 }
@@ -444,12 +444,12 @@ impl PrivateKey {
                 ))
             })?;
             let key = Self::ed25519_from_seed(seed)?;
-            if let Some(pk) = &pki.public_key {
-                if key.public.raw_bytes() != pk.raw_bytes() {
-                    return Err(Error::InvalidKey(
-                        "embedded Ed25519 public key does not match the seed".into(),
-                    ));
-                }
+            if let Some(pk) = &pki.public_key
+                && key.public.raw_bytes() != pk.raw_bytes()
+            {
+                return Err(Error::InvalidKey(
+                    "embedded Ed25519 public key does not match the seed".into(),
+                ));
             }
             Ok(key)
         } else {
@@ -517,12 +517,12 @@ impl PrivateKey {
         } else {
             return Err(Error::unsupported("curve for signing", curve));
         };
-        if let Some(pk) = embedded_pub {
-            if pk != key.public.raw_bytes().as_slice() {
-                return Err(Error::InvalidKey(
-                    "embedded public key does not match the private key".into(),
-                ));
-            }
+        if let Some(pk) = embedded_pub
+            && pk != key.public.raw_bytes().as_slice()
+        {
+            return Err(Error::InvalidKey(
+                "embedded public key does not match the private key".into(),
+            ));
         }
         Ok(key)
     }
@@ -726,7 +726,8 @@ fn looks_like_pem(bytes: &[u8]) -> bool {
 
 /// Decode the first PEM block in `text`. Text around it (OpenSSL's "Bag Attributes",
 /// comments) and a leading `EC PARAMETERS` block (`openssl ecparam -genkey`) are
-/// skipped; CRLF line endings are accepted.
+/// skipped, as is the `SM2 PARAMETERS` block OpenSSL writes for SM2; CRLF line
+/// endings are accepted.
 pub(crate) fn decode_pem(text: &str) -> Result<(String, Vec<u8>)> {
     let normalized = Zeroizing::new(text.replace("\r\n", "\n"));
     let mut rest = normalized.as_str();
@@ -745,12 +746,12 @@ pub(crate) fn decode_pem(text: &str) -> Result<(String, Vec<u8>)> {
             .find(&end_marker)
             .ok_or_else(|| Error::malformed("PEM", format!("no {end_marker} line")))?
             + end_marker.len();
-        if label == "EC PARAMETERS" {
+        if label.ends_with(" PARAMETERS") {
             rest = &rest[end..];
             continue;
         }
         let (label, der) =
-            der::pem::decode_vec(rest[..end].as_bytes()).map_err(|e| Error::malformed("PEM", e))?;
+            der::pem::decode_vec(&rest.as_bytes()[..end]).map_err(|e| Error::malformed("PEM", e))?;
         return Ok((label.to_string(), der));
     }
 }

@@ -237,13 +237,13 @@ pub(crate) fn decrypt(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>
         ));
     }
     let want = key_len(cipher);
-    if let Some(len) = kdf.key_length {
-        if usize::from(len) != want {
-            return Err(Error::malformed(
-                WHAT,
-                format!("key length {len} does not match the cipher ({want})"),
-            ));
-        }
+    if let Some(len) = kdf.key_length
+        && usize::from(len) != want
+    {
+        return Err(Error::malformed(
+            WHAT,
+            format!("key length {len} does not match the cipher ({want})"),
+        ));
     }
     if kdf.salt.as_bytes().len() > 1024 {
         return Err(Error::malformed(WHAT, "salt longer than 1024 bytes"));
@@ -364,7 +364,7 @@ fn cbc_decrypt(cipher: KeyCipher, key: &[u8], iv: &[u8], ct: &[u8]) -> Result<Ze
         C: cbc::cipher::BlockCipherDecrypt + cbc::cipher::KeyInit,
         cbc::Decryptor<C>: KeyIvInit + BlockModeDecrypt,
     {
-        if ct.is_empty() || ct.len() % 16 != 0 {
+        if ct.is_empty() || !ct.len().is_multiple_of(16) {
             return Err(Error::malformed(
                 "encrypted private key",
                 format!(

@@ -103,13 +103,13 @@ impl Verifier for SoftwareVerifier {
             SignatureAlgorithm::RsaPssSha512 => &rs::RSA_PSS_2048_8192_SHA512,
             SignatureAlgorithm::Sm2Sm3 => unreachable!("handled above"),
         };
-        if let Some(bits) = key.rsa_bits() {
-            if !(2048..=8192).contains(&bits) {
-                return Err(Error::unsupported(
-                    "RSA key size",
-                    format!("{bits} bits (2048 to 8192 accepted)"),
-                ));
-            }
+        if let Some(bits) = key.rsa_bits()
+            && !(2048..=8192).contains(&bits)
+        {
+            return Err(Error::unsupported(
+                "RSA key size",
+                format!("{bits} bits (2048 to 8192 accepted)"),
+            ));
         }
         let raw = key.ring_parts().unwrap_or_default();
         rs::UnparsedPublicKey::new(alg, raw)
