@@ -10,12 +10,15 @@ use std::process::{Command, Output};
 /// Panics with install instructions when it is missing or older than 3.0.
 pub fn openssl() -> String {
     let bin = std::env::var("YINZHENG_OPENSSL").unwrap_or_else(|_| "openssl".to_string());
-    let out = Command::new(&bin).arg("version").output().unwrap_or_else(|e| {
-        panic!(
-            "peer tool `{bin}` not found ({e}). These interop tests need OpenSSL 3: \
+    let out = Command::new(&bin)
+        .arg("version")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "peer tool `{bin}` not found ({e}). These interop tests need OpenSSL 3: \
              `apt-get install openssl` (scripts/test.sh installs it)"
-        )
-    });
+            )
+        });
     let v = String::from_utf8_lossy(&out.stdout);
     assert!(
         v.starts_with("OpenSSL 3."),

@@ -66,7 +66,10 @@ fn digest_path_agrees_with_libsm_raw_api() {
     let (pk, sk) = ctx.new_keypair().unwrap();
     let ours = Sm2PublicKey::from_sec1_bytes(&ctx.serialize_pubkey(&pk, false).unwrap()).unwrap();
     let e = ours.message_digest(b"digest path");
-    assert_eq!(e, ctx.hash("1234567812345678", &pk, b"digest path").unwrap());
+    assert_eq!(
+        e,
+        ctx.hash("1234567812345678", &pk, b"digest path").unwrap()
+    );
     let sig = ctx.sign_raw(&e, &sk).unwrap();
     let parsed = Sm2Signature::parse(&sig.der_encode()).unwrap();
     ours.verify_digest(&e, &parsed).unwrap();

@@ -23,7 +23,10 @@ pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
         .read_to_end(&mut buf)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     if buf.len() as u64 > limit {
-        bail!("{what} {} is larger than the {limit} bytes accepted", path.display());
+        bail!(
+            "{what} {} is larger than the {limit} bytes accepted",
+            path.display()
+        );
     }
     Ok(buf)
 }
@@ -39,7 +42,11 @@ pub fn stream_file(path: &Path, show_progress: bool, mut sink: impl FnMut(&[u8])
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         bar
     } else {
         ProgressBar::hidden()
@@ -47,7 +54,9 @@ pub fn stream_file(path: &Path, show_progress: bool, mut sink: impl FnMut(&[u8])
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -106,7 +115,11 @@ pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> Result<()> {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);

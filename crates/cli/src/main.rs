@@ -17,7 +17,12 @@ use std::process::ExitCode;
 #[command(name = "yinzheng", version, about, long_about = None)]
 struct Cli {
     /// Data directory (trust domain, stores). Used by commands that keep state.
-    #[arg(long, global = true, env = "YINZHENG_HOME", default_value = "./yinzheng-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "YINZHENG_HOME",
+        default_value = "./yinzheng-data"
+    )]
     home: PathBuf,
 
     /// Print machine-readable JSON on stdout instead of text.

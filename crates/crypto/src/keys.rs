@@ -750,8 +750,8 @@ pub(crate) fn decode_pem(text: &str) -> Result<(String, Vec<u8>)> {
             rest = &rest[end..];
             continue;
         }
-        let (label, der) =
-            der::pem::decode_vec(&rest.as_bytes()[..end]).map_err(|e| Error::malformed("PEM", e))?;
+        let (label, der) = der::pem::decode_vec(&rest.as_bytes()[..end])
+            .map_err(|e| Error::malformed("PEM", e))?;
         return Ok((label.to_string(), der));
     }
 }

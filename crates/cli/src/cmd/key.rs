@@ -117,8 +117,15 @@ pub fn key_id(pk: &PublicKey) -> String {
 }
 
 /// Load a private key file, asking for the passphrase only when it is encrypted.
-pub fn load_private_key(path: &std::path::Path, passphrase_file: Option<&std::path::Path>) -> Result<PrivateKey> {
-    let bytes = zeroize::Zeroizing::new(io::read_limited(path, yinzheng_crypto::MAX_KEY_FILE_LEN as u64, "key file")?);
+pub fn load_private_key(
+    path: &std::path::Path,
+    passphrase_file: Option<&std::path::Path>,
+) -> Result<PrivateKey> {
+    let bytes = zeroize::Zeroizing::new(io::read_limited(
+        path,
+        yinzheng_crypto::MAX_KEY_FILE_LEN as u64,
+        "key file",
+    )?);
     let pass = io::passphrase(passphrase_file)?;
     PrivateKey::from_bytes(&bytes, pass.as_ref().map(|p| p.as_slice())).map_err(|e| match e {
         yinzheng_crypto::Error::PassphraseRequired => anyhow::anyhow!(
@@ -181,7 +188,11 @@ fn gen_key(a: &GenArgs, out: &Output) -> Result<ExitCode> {
             report.algorithm,
             report.key_id,
             report.private_key.display(),
-            if report.encrypted { " (encrypted)" } else { " (UNENCRYPTED)" }
+            if report.encrypted {
+                " (encrypted)"
+            } else {
+                " (UNENCRYPTED)"
+            }
         );
         if let Some(p) = &report.public_key {
             s.push_str(&format!("\n  public key:  {}", p.display()));
@@ -202,7 +213,9 @@ fn pub_key(a: &PubArgs, out: &Output) -> Result<ExitCode> {
                 "publicKey": p,
                 "keyId": key_id(key.public_key()),
             });
-            out.result(&v, || format!("wrote {} public key to {}", key.algorithm(), p.display()));
+            out.result(&v, || {
+                format!("wrote {} public key to {}", key.algorithm(), p.display())
+            });
         }
         None => {
             let v = serde_json::json!({

@@ -66,7 +66,10 @@ pub fn sm2_id(arg: Option<&str>) -> Result<Sm2Id> {
 pub fn run(a: &SignArgs, out: &Output) -> Result<ExitCode> {
     let key = load_private_key(&a.key, a.passphrase_file.as_deref())?;
     if a.sm2_id.is_some() && key.algorithm() != KeyAlgorithm::Sm2 {
-        bail!("--sm2-id applies to SM2 keys only, this is a {} key", key.algorithm());
+        bail!(
+            "--sm2-id applies to SM2 keys only, this is a {} key",
+            key.algorithm()
+        );
     }
     if a.sig_format == SigFormat::Raw && key.algorithm() != KeyAlgorithm::Sm2 {
         bail!("--sig-format raw applies to SM2 keys only");
@@ -94,10 +97,16 @@ pub fn run(a: &SignArgs, out: &Output) -> Result<ExitCode> {
     let report = SignReport {
         algorithm: Signer::algorithm(&key).name(),
         key_id: key_id(key.public_key()),
-        sm2_id: key.as_sm2().map(|k| String::from_utf8_lossy(k.public_key().id().as_bytes()).into_owned()),
+        sm2_id: key
+            .as_sm2()
+            .map(|k| String::from_utf8_lossy(k.public_key().id().as_bytes()).into_owned()),
         file: a.input.clone(),
         signature: a.out.clone(),
-        signature_encoding: if a.sig_format == SigFormat::Raw { "raw" } else { "der" },
+        signature_encoding: if a.sig_format == SigFormat::Raw {
+            "raw"
+        } else {
+            "der"
+        },
     };
     out.result(&report, || {
         format!(
@@ -105,7 +114,9 @@ pub fn run(a: &SignArgs, out: &Output) -> Result<ExitCode> {
             report.file.display(),
             report.algorithm,
             report.key_id,
-            key.as_sm2().map(|k| format!(" (SM2 ID {})", k.public_key().id())).unwrap_or_default(),
+            key.as_sm2()
+                .map(|k| format!(" (SM2 ID {})", k.public_key().id()))
+                .unwrap_or_default(),
             report.signature.display()
         )
     });

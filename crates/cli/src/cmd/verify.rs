@@ -13,7 +13,9 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use yinzheng_crypto::{Error as CryptoError, KeyAlgorithm, PublicKey, SignatureAlgorithm, Sm2Signature};
+use yinzheng_crypto::{
+    Error as CryptoError, KeyAlgorithm, PublicKey, SignatureAlgorithm, Sm2Signature,
+};
 
 /// Arguments of `verify`.
 #[derive(Args, Debug)]
@@ -73,7 +75,9 @@ fn parse_alg(name: &str) -> Result<SignatureAlgorithm> {
 /// Run `verify`.
 pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
     let (Some(sig_path), Some(pub_path)) = (&a.sig, &a.public_key) else {
-        bail!("give --sig SIGNATURE and --pub PUBLIC_KEY (detached signatures are what `verify` checks so far)");
+        bail!(
+            "give --sig SIGNATURE and --pub PUBLIC_KEY (detached signatures are what `verify` checks so far)"
+        );
     };
     let key = PublicKey::from_bytes(&io::read_limited(
         pub_path,
@@ -82,14 +86,23 @@ pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
     )?)
     .with_context(|| format!("cannot load public key {}", pub_path.display()))?;
     if a.sm2_id.is_some() && key.algorithm() != KeyAlgorithm::Sm2 {
-        bail!("--sm2-id applies to SM2 keys only, this is a {} key", key.algorithm());
+        bail!(
+            "--sm2-id applies to SM2 keys only, this is a {} key",
+            key.algorithm()
+        );
     }
     let key = key.with_sm2_id(sm2_id(a.sm2_id.as_deref())?);
     let alg = match &a.alg {
         Some(name) => parse_alg(name)?,
-        None => key.algorithm().default_signature_algorithm().with_context(|| {
-            format!("a {} key signs with several algorithms: choose one with --alg", key.algorithm())
-        })?,
+        None => key
+            .algorithm()
+            .default_signature_algorithm()
+            .with_context(|| {
+                format!(
+                    "a {} key signs with several algorithms: choose one with --alg",
+                    key.algorithm()
+                )
+            })?,
     };
     if alg.key_algorithm() != key.algorithm() {
         bail!("--alg {alg} does not fit a {} key", key.algorithm());
@@ -121,14 +134,28 @@ pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
         }
     };
     let (indication, sub, message, code) = match outcome {
-        Ok(()) => ("TOTAL_PASSED", None, "signature is valid".to_string(), ExitCode::SUCCESS),
-        Err(e @ CryptoError::MalformedSignature(_)) => ("TOTAL_FAILED", Some("FORMAT_FAILURE"), e.to_string(), ExitCode::from(1)),
+        Ok(()) => (
+            "TOTAL_PASSED",
+            None,
+            "signature is valid".to_string(),
+            ExitCode::SUCCESS,
+        ),
+        Err(e @ CryptoError::MalformedSignature(_)) => (
+            "TOTAL_FAILED",
+            Some("FORMAT_FAILURE"),
+            e.to_string(),
+            ExitCode::from(1),
+        ),
         Err(e @ CryptoError::BadSignature) => (
             "TOTAL_FAILED",
             Some("SIG_CRYPTO_FAILURE"),
             format!(
                 "{e}: the file, the signature, the key{} do not belong together",
-                if key.as_sm2().is_some() { " or the SM2 ID" } else { "" }
+                if key.as_sm2().is_some() {
+                    " or the SM2 ID"
+                } else {
+                    ""
+                }
             ),
             ExitCode::from(1),
         ),
@@ -141,7 +168,9 @@ pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
         file: a.file.clone(),
         algorithm: alg.name(),
         key_id: key_id(&key),
-        sm2_id: key.as_sm2().map(|k| String::from_utf8_lossy(k.id().as_bytes()).into_owned()),
+        sm2_id: key
+            .as_sm2()
+            .map(|k| String::from_utf8_lossy(k.id().as_bytes()).into_owned()),
         signature_encoding: encoding,
         warnings,
         message,
@@ -149,11 +178,17 @@ pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
     out.result(&report, || {
         let mut s = format!(
             "{}: {} ({} key {}{})",
-            if report.indication == "TOTAL_PASSED" { "VALID" } else { "INVALID" },
+            if report.indication == "TOTAL_PASSED" {
+                "VALID"
+            } else {
+                "INVALID"
+            },
             report.message,
             report.algorithm,
             report.key_id,
-            key.as_sm2().map(|k| format!(", SM2 ID {}", k.id())).unwrap_or_default()
+            key.as_sm2()
+                .map(|k| format!(", SM2 ID {}", k.id()))
+                .unwrap_or_default()
         );
         for w in &report.warnings {
             s.push_str(&format!("\n  warning: {w}"));
