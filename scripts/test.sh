@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this file).
+#
+# Installs what the tests need from Debian when it is missing:
+#   openssl      OpenSSL 3, the interop peer for SM2 keys, signatures, SM3/SM4
+#   libssl-dev   + pkg-config: the `openssl` crate used by the side-by-side benches
+# Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
+# Peer tests never skip: a missing peer fails them with instructions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+if ((${#need[@]})); then
+  echo "scripts/test.sh: installing ${need[*]} (Debian packages)"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+openssl version
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "cargo doc (-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+echo
+echo "scripts/test.sh: all checks passed"
