@@ -1,0 +1,37 @@
+//! Anchoring log (锚定日志) of Yinzheng: an append-only Merkle transparency log
+//! in which every license issued, changed or revoked, every seal made,
+//! suspended or revoked, every stamping and every license use becomes one
+//! small entry, so anyone holding the log's verifier key can check offline
+//! that an event was recorded and that history was never rewritten.
+//!
+//! Standards: RFC 6962 §2.1 hashing and RFC 9162 §2.1.3–2.1.4 proofs, over SM3
+//! (default profile) or SHA-256.
+//!
+//! Invariants:
+//! - One log has one hash profile; the profile is part of its origin.
+//! - Proof verification follows RFC 9162 step by step, including the checks
+//!   that reject trailing hashes and wrong sizes.
+//! - Bad input gives a typed [`Error`], never a panic; everything parsed has a
+//!   size limit.
+//!
+//! Start with [`HashAlg`], [`inclusion_proof`] / [`verify_inclusion`] and
+//! [`MemoryTree`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod b64;
+mod error;
+mod hash;
+mod merkle;
+
+pub use error::{Error, Result};
+pub use hash::{Hash, HashAlg};
+pub use merkle::{
+    HashSource, MAX_PROOF_HASHES, MemoryTree, consistency_proof, inclusion_proof, root,
+    subtree_hash, verify_consistency, verify_inclusion,
+};
+
+/// Standard base64 (RFC 4648 §4), strict: the text form of hashes and signatures.
+pub mod base64 {
+    pub use crate::b64::{decode, encode};
+}
