@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod ca;
+pub mod cert;
 pub mod digest;
 pub mod key;
 pub mod sign;

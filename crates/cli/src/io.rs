@@ -105,6 +105,14 @@ pub fn passphrase(file: Option<&Path>) -> Result<Option<Zeroizing<Vec<u8>>>> {
     }
 }
 
+/// A passphrase that must be given through `file` (named `flag` in the error).
+pub fn passphrase_required(file: Option<&Path>, flag: &str) -> Result<Zeroizing<Vec<u8>>> {
+    match file {
+        Some(_) => passphrase(file)?.with_context(|| format!("{flag} is empty")),
+        None => bail!("{flag} F is needed: the private key is written encrypted"),
+    }
+}
+
 /// Write `data` to `path` atomically: a temporary file in the same directory,
 /// flushed and synced, then renamed over `path`. `private` files get mode 0600.
 pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {

@@ -44,6 +44,11 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Print the digest of a file as lower-case hex.
     Digest(cmd::digest::DigestArgs),
+    /// Certificate authority: init, issue, revoke, CRL, OCSP.
+    Ca(cmd::ca::CaArgs),
+    /// Certificates: verify against trust anchors and CRLs.
+    #[command(subcommand)]
+    Cert(cmd::cert::CertCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Sign(a) => cmd::sign::run(a, &out),
         Command::Verify(a) => cmd::verify::run(a, &out),
         Command::Digest(a) => cmd::digest::run(a, &out),
+        Command::Ca(a) => cmd::ca::run(a, &cli.home, &out),
+        Command::Cert(c) => cmd::cert::run(c, &out),
     };
     let _ = &cli.home;
     match result {

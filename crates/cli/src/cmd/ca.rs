@@ -1,0 +1,381 @@
+//! `yinzheng ca …`: the certificate authority of a trust domain in `--home`.
+
+use crate::io;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption};
+use yinzheng_pki::{
+    InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain, domain_dir,
+    ocsp::CertIdHash, reason_code,
+};
+
+/// Certificate authority commands.
+#[derive(Args, Debug)]
+pub struct CaArgs {
+    /// Trust domain name (a directory under <home>/pki/).
+    #[arg(long, global = true, default_value = "main")]
+    domain: String,
+    /// File whose first line is the CA passphrase (else env YINZHENG_PASSPHRASE).
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: CaCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum CaCommand {
+    /// Create the root CA, the issuing CA and the OCSP responder.
+    Init(InitArgs),
+    /// Issue an end-entity certificate under a profile.
+    Issue(IssueArgs),
+    /// Revoke a certificate (reason certificateHold suspends it).
+    Revoke(RevokeArgs),
+    /// Release a certificate from hold.
+    Release(TargetArgs),
+    /// Sign a fresh CRL.
+    Crl(CrlArgs),
+    /// Sign an OCSP response for a certificate.
+    Ocsp(OcspArgs),
+    /// Write the trust anchors (root certificate) for relying parties.
+    ExportRoots(ExportArgs),
+}
+
+/// CA key algorithms.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CaKeyAlg {
+    /// SM2 with SM3 (GM/T 0015).
+    Sm2,
+    /// ECDSA P-256 with SHA-256.
+    P256,
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    /// Root CA subject DN, e.g. "CN=Yinzheng Demo Root CA,O=Yinzheng,C=CN".
+    #[arg(long)]
+    subject: String,
+    /// Issuing CA subject DN (default: the root's with "Root CA" → "Issuing CA").
+    #[arg(long)]
+    issuing_subject: Option<String>,
+    /// Key algorithm of the CA keys.
+    #[arg(long, value_enum, default_value = "sm2")]
+    key_alg: CaKeyAlg,
+    /// Root validity in days.
+    #[arg(long, default_value_t = 7300)]
+    root_days: u32,
+    /// Issuing CA validity in days.
+    #[arg(long, default_value_t = 3650)]
+    issuing_days: u32,
+}
+
+#[derive(Args, Debug)]
+struct IssueArgs {
+    /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, ocsp-responder, tsa, log-signer).
+    #[arg(long)]
+    profile: String,
+    /// Subject DN (with --csr: defaults to the CSR's subject).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Unified social credit code (seal-signer).
+    #[arg(long)]
+    uscc: Option<String>,
+    /// Citizen ID number (person-signer).
+    #[arg(long)]
+    id_number: Option<String>,
+    /// subjectAltName entries: DNS names or IP addresses (repeatable).
+    #[arg(long)]
+    san: Vec<String>,
+    /// Certify the key of this PKCS#10 request instead of generating one.
+    #[arg(long)]
+    csr: Option<PathBuf>,
+    /// SM2 ID the CSR was signed with (default 1234567812345678; '' for OpenSSL's default).
+    #[arg(long)]
+    csr_sm2_id: Option<String>,
+    /// Where to write the certificate followed by the issuing CA certificate (PEM).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write the generated private key (without --csr).
+    #[arg(long)]
+    key_out: Option<PathBuf>,
+    /// Passphrase file for the generated key (it is written encrypted).
+    #[arg(long)]
+    key_passphrase_file: Option<PathBuf>,
+    /// Validity in days (default: the profile's; always clamped to the issuing CA's notAfter).
+    #[arg(long)]
+    days: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+struct TargetArgs {
+    /// The certificate (PEM/DER file) or, with --serial, nothing.
+    cert: Option<PathBuf>,
+    /// Serial number in hex instead of a file.
+    #[arg(long)]
+    serial: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RevokeArgs {
+    /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded,
+    /// cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
+    #[arg(long, default_value = "unspecified")]
+    reason: String,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Args, Debug)]
+struct CrlArgs {
+    /// Where to write the CRL (PEM).
+    #[arg(long)]
+    out: PathBuf,
+    /// Hours until nextUpdate.
+    #[arg(long, default_value_t = 24)]
+    hours: u32,
+}
+
+/// CertID hash algorithms.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OcspHash {
+    Sha1,
+    Sha256,
+    Sm3,
+}
+
+#[derive(Args, Debug)]
+struct OcspArgs {
+    /// The certificate the response is about.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Where to write the DER OCSP response.
+    #[arg(long)]
+    out: PathBuf,
+    /// CertID hash (default: sha1 for ECDSA domains, sm3 for SM2 domains).
+    #[arg(long, value_enum)]
+    hash: Option<OcspHash>,
+    /// Hours until nextUpdate.
+    #[arg(long, default_value_t = 24)]
+    hours: u32,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Where to write the root certificate(s) (PEM).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Run a `ca` subcommand.
+pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+    let dir = domain_dir(home, &a.domain);
+    let pass = io::passphrase(a.passphrase_file.as_deref())?;
+    let need_pass = || {
+        pass.as_ref().map(|p| p.as_slice()).context(
+            "the CA passphrase is needed: give --passphrase-file F or set YINZHENG_PASSPHRASE",
+        )
+    };
+    match &a.command {
+        CaCommand::Init(i) => {
+            let mut opts = InitOptions::new(&i.subject);
+            opts.issuing_subject = i.issuing_subject.clone();
+            opts.key_algorithm = match i.key_alg {
+                CaKeyAlg::Sm2 => KeyAlgorithm::Sm2,
+                CaKeyAlg::P256 => KeyAlgorithm::EcdsaP256,
+            };
+            opts.root_days = i.root_days;
+            opts.issuing_days = i.issuing_days;
+            let d = TrustDomain::init(&dir, &opts, need_pass()?)?;
+            let v = serde_json::json!({
+                "domain": a.domain, "directory": dir,
+                "root": {"subject": d.root().subject(), "serial": d.root().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.root().not_after())},
+                "issuing": {"subject": d.issuing().subject(), "serial": d.issuing().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.issuing().not_after())},
+                "ocspResponder": {"subject": d.ocsp_responder().subject(), "serial": d.ocsp_responder().serial_hex()},
+            });
+            out.result(&v, || {
+                format!(
+                    "trust domain {:?} created in {}\n  root:     {}\n  issuing:  {}\n  ocsp:     {}\n  profiles: {}",
+                    a.domain,
+                    dir.display(),
+                    d.root().subject(),
+                    d.issuing().subject(),
+                    d.ocsp_responder().subject(),
+                    dir.join("profiles.toml").display()
+                )
+            });
+        }
+        CaCommand::Issue(i) => {
+            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let csr_bytes = match &i.csr {
+                Some(p) => Some(io::read_limited(p, 1 << 20, "CSR")?),
+                None => None,
+            };
+            let key_pass = match (&i.csr, &i.key_out) {
+                (None, None) => bail!(
+                    "without --csr the CA generates the key: give --key-out (and --key-passphrase-file)"
+                ),
+                (None, Some(_)) => Some(io::passphrase_required(
+                    i.key_passphrase_file.as_deref(),
+                    "--key-passphrase-file",
+                )?),
+                (Some(_), Some(_)) => {
+                    bail!("--key-out makes no sense with --csr: the requester holds the key")
+                }
+                (Some(_), None) => None,
+            };
+            let key = match &csr_bytes {
+                Some(b) => KeySource::Csr(b, crate::cmd::sign::sm2_id(i.csr_sm2_id.as_deref())?),
+                None => KeySource::Generate,
+            };
+            let issued = d.issue(IssueRequest {
+                profile: &i.profile,
+                subject: i.subject.as_deref(),
+                extras: SubjectExtras {
+                    uscc: i.uscc.clone(),
+                    id_number: i.id_number.clone(),
+                    san: i.san.clone(),
+                },
+                key,
+                not_before: None,
+                days: i.days,
+            })?;
+            let chain = format!("{}{}", issued.cert.to_pem(), d.issuing().to_pem());
+            io::write_atomic(&i.out, chain.as_bytes(), false)?;
+            if let (Some(k), Some(path), Some(p)) = (&issued.key, &i.key_out, &key_pass) {
+                let pem = k.to_encrypted_pkcs8_pem(p, &KeyEncryption::default())?;
+                io::write_atomic(path, pem.as_bytes(), true)?;
+            }
+            let c = &issued.cert;
+            let v = serde_json::json!({
+                "profile": i.profile, "subject": c.subject(), "issuer": c.issuer(), "serial": c.serial_hex(),
+                "notBefore": yinzheng_pki::rfc3339(c.not_before()), "notAfter": yinzheng_pki::rfc3339(c.not_after()),
+                "validityClamped": issued.clamped, "certificate": i.out, "privateKey": i.key_out, "sm3": c.sm3_hex(),
+            });
+            out.result(&v, || {
+                format!(
+                    "issued {} certificate {}\n  subject: {}\n  valid:   {} .. {}{}\n  written: {}{}",
+                    i.profile,
+                    c.serial_hex(),
+                    c.subject(),
+                    yinzheng_pki::rfc3339(c.not_before()),
+                    yinzheng_pki::rfc3339(c.not_after()),
+                    if issued.clamped { " (clamped to the issuing CA)" } else { "" },
+                    i.out.display(),
+                    i.key_out.as_ref().map(|k| format!(", key {} (encrypted)", k.display())).unwrap_or_default()
+                )
+            });
+        }
+        CaCommand::Revoke(r) => {
+            let code =
+                reason_code(&r.reason).with_context(|| format!("unknown reason {:?}", r.reason))?;
+            let serial = target_serial(&r.target)?;
+            let mut d = TrustDomain::open(&dir, None)?;
+            let now = SystemTime::now();
+            let rec = if code == 6 {
+                d.hold(&serial, now)?
+            } else {
+                d.revoke(&serial, code, now)?
+            };
+            let v = serde_json::json!({"serial": serial, "subject": rec.subject, "reason": r.reason, "status": if code == 6 {"hold"} else {"revoked"}});
+            out.result(&v, || {
+                format!(
+                    "{} {} ({}): {}; publish a new CRL with `yinzheng ca crl`",
+                    if code == 6 { "held" } else { "revoked" },
+                    serial,
+                    rec.subject,
+                    r.reason
+                )
+            });
+        }
+        CaCommand::Release(t) => {
+            let serial = target_serial(t)?;
+            let mut d = TrustDomain::open(&dir, None)?;
+            let rec = d.release(&serial)?;
+            let v =
+                serde_json::json!({"serial": serial, "subject": rec.subject, "status": "valid"});
+            out.result(&v, || {
+                format!("released {serial} ({}) from hold", rec.subject)
+            });
+        }
+        CaCommand::Crl(c) => {
+            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let crl = d.crl(c.hours)?;
+            io::write_atomic(&c.out, crl.to_pem().as_bytes(), false)?;
+            let v = serde_json::json!({
+                "crl": c.out, "issuer": crl.issuer(), "entries": crl.len(),
+                "number": crl.number().map(hex::encode),
+                "thisUpdate": yinzheng_pki::rfc3339(crl.this_update()), "nextUpdate": crl.next_update().map(yinzheng_pki::rfc3339),
+            });
+            out.result(&v, || {
+                format!(
+                    "CRL with {} entries written to {} (next update {})",
+                    crl.len(),
+                    c.out.display(),
+                    crl.next_update()
+                        .map(yinzheng_pki::rfc3339)
+                        .unwrap_or_default()
+                )
+            });
+        }
+        CaCommand::Ocsp(o) => {
+            let d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let cert = first_cert(&o.cert)?;
+            let hash = match o.hash {
+                Some(OcspHash::Sha1) => CertIdHash::Sha1,
+                Some(OcspHash::Sha256) => CertIdHash::Sha256,
+                Some(OcspHash::Sm3) => CertIdHash::Sm3,
+                None if d
+                    .issuing()
+                    .public_key()
+                    .is_some_and(|k| k.algorithm() == KeyAlgorithm::Sm2) =>
+                {
+                    CertIdHash::Sm3
+                }
+                None => CertIdHash::Sha1,
+            };
+            let resp = d.ocsp_response(&cert.serial_hex(), hash, o.hours)?;
+            io::write_atomic(&o.out, &resp, false)?;
+            let status = match d.lookup(&cert.serial_hex())?.map(|s| s.status) {
+                Some(yinzheng_pki::CertStatus::Valid) => "good",
+                Some(_) => "revoked",
+                None => "unknown",
+            };
+            let v = serde_json::json!({"serial": cert.serial_hex(), "status": status, "response": o.out});
+            out.result(&v, || {
+                format!(
+                    "OCSP response ({status}) for {} written to {}",
+                    cert.serial_hex(),
+                    o.out.display()
+                )
+            });
+        }
+        CaCommand::ExportRoots(e) => {
+            let d = TrustDomain::open(&dir, None)?;
+            io::write_atomic(&e.out, d.roots_pem().as_bytes(), false)?;
+            let v = serde_json::json!({"roots": e.out, "subject": d.root().subject(), "sm3": d.root().sm3_hex()});
+            out.result(&v, || {
+                format!("root {} written to {}", d.root().subject(), e.out.display())
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn first_cert(path: &Path) -> Result<ParsedCert> {
+    let bytes = io::read_limited(path, 4 << 20, "certificate file")?;
+    ParsedCert::load_all(&bytes)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} holds no certificate", path.display()))
+}
+
+fn target_serial(t: &TargetArgs) -> Result<String> {
+    match (&t.cert, &t.serial) {
+        (Some(p), None) => Ok(first_cert(p)?.serial_hex()),
+        (None, Some(s)) => Ok(s.trim().to_ascii_lowercase()),
+        _ => bail!("name the certificate: a file, or --serial HEX"),
+    }
+}

@@ -1,0 +1,554 @@
+//! A trust domain on disk: root CA, issuing CA, OCSP responder, profiles and the
+//! certificate store, in `<home>/pki/<name>/`.
+//!
+//! ```text
+//! root.pem  root.key.pem        self-signed root (key encrypted, PBES2 SM4/HMAC-SM3)
+//! issuing.pem  issuing.key.pem  the CA that signs end entities and the CRL
+//! ocsp.pem  ocsp.key.pem        delegated OCSP responder (profile ocsp-responder)
+//! profiles.toml                 end-entity profiles, editable
+//! ca.db                         every issued certificate and its revocation state
+//! ```
+
+use crate::crl::{self, Crl};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::profile::{CertProfile, Kind, Profiles, SubjectExtras};
+use crate::store::{CertStatus, Store, StoredCert};
+use crate::x509::{self, ParsedCert, X509Signer};
+use der::{Decode, Encode};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Validity;
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id};
+
+const DAY: u64 = 86_400;
+
+/// How to create a trust domain.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Root CA subject DN (RFC 4514 text).
+    pub root_subject: String,
+    /// Issuing CA subject DN; derived from the root's when absent.
+    pub issuing_subject: Option<String>,
+    /// Key algorithm of the CA keys (SM2 by default; P-256 for an ECDSA domain).
+    pub key_algorithm: KeyAlgorithm,
+    /// Root validity in days.
+    pub root_days: u32,
+    /// Issuing CA validity in days.
+    pub issuing_days: u32,
+    /// How CA keys are encrypted.
+    pub key_encryption: KeyEncryption,
+}
+
+impl InitOptions {
+    /// SM2 domain, 20-year root, 10-year issuing CA.
+    pub fn new(root_subject: impl Into<String>) -> Self {
+        InitOptions {
+            root_subject: root_subject.into(),
+            issuing_subject: None,
+            key_algorithm: KeyAlgorithm::Sm2,
+            root_days: 20 * 365,
+            issuing_days: 10 * 365,
+            key_encryption: KeyEncryption::default(),
+        }
+    }
+}
+
+/// Where the subject's public key comes from.
+pub enum KeySource<'a> {
+    /// A PKCS#10 request (PEM or DER); proof of possession is checked with this SM2 ID.
+    Csr(&'a [u8], Sm2Id),
+    /// The CA generates the key (profile's algorithm) and returns it.
+    Generate,
+}
+
+/// A request to issue an end-entity certificate.
+pub struct IssueRequest<'a> {
+    /// Profile name from profiles.toml.
+    pub profile: &'a str,
+    /// Subject DN (RFC 4514); with a CSR, absent means "the CSR's subject".
+    pub subject: Option<&'a str>,
+    /// USCC, ID number, SANs.
+    pub extras: SubjectExtras,
+    /// Where the key comes from.
+    pub key: KeySource<'a>,
+    /// Start of validity (default: now).
+    pub not_before: Option<SystemTime>,
+    /// Validity in days (default: the profile's), clamped to the issuer's notAfter.
+    pub days: Option<u32>,
+}
+
+/// What `issue` returns.
+pub struct Issued {
+    /// The certificate.
+    pub cert: ParsedCert,
+    /// The generated private key (KeySource::Generate only).
+    pub key: Option<PrivateKey>,
+    /// True when the requested validity was cut to the issuer's notAfter.
+    pub clamped: bool,
+}
+
+/// A trust domain opened from disk.
+pub struct TrustDomain {
+    dir: PathBuf,
+    root: ParsedCert,
+    issuing: ParsedCert,
+    ocsp: ParsedCert,
+    profiles: Profiles,
+    store: Store,
+    passphrase: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// The directory of domain `name` under `home`.
+pub fn domain_dir(home: &Path, name: &str) -> PathBuf {
+    home.join("pki").join(name)
+}
+
+impl TrustDomain {
+    /// Create a new trust domain in `dir` (which must not already hold one).
+    pub fn init(dir: &Path, opts: &InitOptions, passphrase: &[u8]) -> Result<Self> {
+        if dir.join("root.pem").exists() {
+            return Err(Error::Domain(format!(
+                "{} already holds a trust domain",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let root_name = parse_name(&opts.root_subject)?;
+        let issuing_subject = match &opts.issuing_subject {
+            Some(s) => s.clone(),
+            None => derive_issuing_subject(&opts.root_subject),
+        };
+        let issuing_name = parse_name(&issuing_subject)?;
+        let now = SystemTime::now();
+
+        let root_key = PrivateKey::generate(opts.key_algorithm)?;
+        let root = build_cert(
+            &root_key,
+            root_key.public_key(),
+            root_name.clone(),
+            root_name.clone(),
+            now,
+            now + Duration::from_secs(opts.root_days as u64 * DAY),
+            Kind::Ca { path_len: Some(1) },
+        )?;
+        let issuing_key = PrivateKey::generate(opts.key_algorithm)?;
+        let not_after = clamp(
+            now + Duration::from_secs(opts.issuing_days as u64 * DAY),
+            root.not_after(),
+        )
+        .0;
+        let issuing = build_cert(
+            &root_key,
+            issuing_key.public_key(),
+            issuing_name.clone(),
+            root_name,
+            now,
+            not_after,
+            Kind::Ca { path_len: Some(0) },
+        )?;
+        let profiles = Profiles::defaults();
+        let ocsp_profile = profiles.get("ocsp-responder")?.clone();
+        let ocsp_key = PrivateKey::generate(opts.key_algorithm)?;
+        let ocsp_subject =
+            parse_name(&format!("CN=OCSP Responder,{}", strip_cn(&issuing_subject)))?;
+        let extras = SubjectExtras::default();
+        let ocsp = build_cert(
+            &issuing_key,
+            ocsp_key.public_key(),
+            ocsp_subject,
+            issuing_name,
+            now,
+            clamp(
+                now + Duration::from_secs(ocsp_profile.validity_days as u64 * DAY),
+                issuing.not_after(),
+            )
+            .0,
+            Kind::Leaf {
+                profile: &ocsp_profile,
+                urls: &profiles.urls,
+                extras: &extras,
+            },
+        )?;
+
+        let write_key = |name: &str, key: &PrivateKey| -> Result<()> {
+            let pem = key.to_encrypted_pkcs8_pem(passphrase, &opts.key_encryption)?;
+            write_atomic(&dir.join(name), pem.as_bytes(), true)
+        };
+        write_key("root.key.pem", &root_key)?;
+        write_key("issuing.key.pem", &issuing_key)?;
+        write_key("ocsp.key.pem", &ocsp_key)?;
+        write_atomic(&dir.join("issuing.pem"), issuing.to_pem().as_bytes(), false)?;
+        write_atomic(&dir.join("ocsp.pem"), ocsp.to_pem().as_bytes(), false)?;
+        write_atomic(
+            &dir.join("profiles.toml"),
+            profiles.to_toml().as_bytes(),
+            false,
+        )?;
+        let mut store = Store::open(&dir.join("ca.db"))?;
+        for (c, p) in [
+            (&root, "root"),
+            (&issuing, "issuing-ca"),
+            (&ocsp, "ocsp-responder"),
+        ] {
+            store.insert(
+                &c.serial_hex(),
+                &c.subject(),
+                p,
+                unix(c.not_before()),
+                unix(c.not_after()),
+                c.der(),
+            )?;
+        }
+        // root.pem last: its presence marks a complete domain.
+        write_atomic(&dir.join("root.pem"), root.to_pem().as_bytes(), false)?;
+        Self::open(dir, Some(passphrase))
+    }
+
+    /// Open the domain in `dir`. Without a passphrase only read operations work.
+    pub fn open(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+        if !dir.join("root.pem").exists() {
+            return Err(Error::Domain(format!(
+                "no trust domain in {} (run `yinzheng ca init` first)",
+                dir.display()
+            )));
+        }
+        let load = |name: &str| -> Result<ParsedCert> {
+            let p = dir.join(name);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            ParsedCert::load_all(&bytes)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Domain(format!("{} holds no certificate", p.display())))
+        };
+        let profiles_path = dir.join("profiles.toml");
+        let text =
+            std::fs::read_to_string(&profiles_path).map_err(|e| Error::io(&profiles_path, e))?;
+        Ok(TrustDomain {
+            root: load("root.pem")?,
+            issuing: load("issuing.pem")?,
+            ocsp: load("ocsp.pem")?,
+            profiles: Profiles::from_toml(&text)?,
+            store: Store::open(&dir.join("ca.db"))?,
+            dir: dir.to_path_buf(),
+            passphrase: passphrase.map(|p| zeroize::Zeroizing::new(p.to_vec())),
+        })
+    }
+
+    /// The root certificate.
+    pub fn root(&self) -> &ParsedCert {
+        &self.root
+    }
+
+    /// The issuing CA certificate.
+    pub fn issuing(&self) -> &ParsedCert {
+        &self.issuing
+    }
+
+    /// The OCSP responder certificate.
+    pub fn ocsp_responder(&self) -> &ParsedCert {
+        &self.ocsp
+    }
+
+    /// The profiles.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn load_key(&self, name: &str) -> Result<PrivateKey> {
+        let pass = self.passphrase.as_ref().ok_or_else(|| {
+            Error::Domain("this operation signs: the CA passphrase is needed".into())
+        })?;
+        let p = self.dir.join(name);
+        let bytes = zeroize::Zeroizing::new(std::fs::read(&p).map_err(|e| Error::io(&p, e))?);
+        PrivateKey::from_bytes(&bytes, Some(pass)).map_err(|e| match e {
+            yinzheng_crypto::Error::Decryption => Error::Domain(format!(
+                "cannot decrypt {}: wrong CA passphrase",
+                p.display()
+            )),
+            e => e.into(),
+        })
+    }
+
+    /// Issue an end-entity certificate under a profile.
+    pub fn issue(&mut self, req: IssueRequest<'_>) -> Result<Issued> {
+        let profile = self.profiles.get(req.profile)?.clone();
+        for r in &profile.requires {
+            match r.as_str() {
+                "uscc" if req.extras.uscc.is_none() => {
+                    return Err(Error::Refused(format!(
+                        "profile {} needs --uscc",
+                        req.profile
+                    )));
+                }
+                "id-number" if req.extras.id_number.is_none() => {
+                    return Err(Error::Refused(format!(
+                        "profile {} needs --id-number",
+                        req.profile
+                    )));
+                }
+                "san" if req.extras.san.is_empty() => {
+                    return Err(Error::Refused(format!(
+                        "profile {} needs at least one --san",
+                        req.profile
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if let Some(u) = &req.extras.uscc {
+            ids::check_uscc(u).map_err(Error::Refused)?;
+        }
+        if let Some(i) = &req.extras.id_number {
+            ids::check_citizen_id(i).map_err(Error::Refused)?;
+        }
+        let (public, key, csr_subject) = match req.key {
+            KeySource::Csr(bytes, id) => {
+                let csr = crate::csr::Csr::parse(bytes)?;
+                csr.verify_proof_of_possession(&id)?;
+                (csr.public_key().clone(), None, Some(csr.subject()))
+            }
+            KeySource::Generate => {
+                let alg = match profile.key_algorithm.as_str() {
+                    "p256" => KeyAlgorithm::EcdsaP256,
+                    _ => KeyAlgorithm::Sm2,
+                };
+                let k = PrivateKey::generate(alg)?;
+                (k.public_key().clone(), Some(k), None)
+            }
+        };
+        let mut subject = match (req.subject, csr_subject) {
+            (Some(s), _) => parse_name(s)?,
+            (None, Some(n)) => n,
+            (None, None) => {
+                return Err(Error::Refused("a subject DN is needed (--subject)".into()));
+            }
+        };
+        // GM/T 0015: an organisation's subject carries its USCC as well as the
+        // extension; add it as serialNumber when the DN does not already hold it.
+        if let Some(uscc) = &req.extras.uscc
+            && !subject.to_string().contains(uscc.as_str())
+        {
+            subject = parse_name(&format!("serialNumber={uscc},{subject}"))?;
+        }
+        let issuer_key = self.load_key("issuing.key.pem")?;
+        let not_before = req.not_before.unwrap_or_else(SystemTime::now);
+        let days = req.days.unwrap_or(profile.validity_days) as u64;
+        let (not_after, clamped) = clamp(
+            not_before + Duration::from_secs(days * DAY),
+            self.issuing.not_after(),
+        );
+        if not_after <= not_before {
+            return Err(Error::Refused(
+                "the issuing CA expires before the requested start".into(),
+            ));
+        }
+        let cert = build_cert(
+            &issuer_key,
+            &public,
+            subject,
+            self.issuing.cert().tbs_certificate().subject().clone(),
+            not_before,
+            not_after,
+            Kind::Leaf {
+                profile: &profile,
+                urls: &self.profiles.urls,
+                extras: &req.extras,
+            },
+        )?;
+        self.store.insert(
+            &cert.serial_hex(),
+            &cert.subject(),
+            req.profile,
+            unix(cert.not_before()),
+            unix(cert.not_after()),
+            cert.der(),
+        )?;
+        Ok(Issued { cert, key, clamped })
+    }
+
+    /// Revoke for good with an RFC 5280 reason code (not 6: use [`Self::hold`]).
+    pub fn revoke(&mut self, serial: &str, reason: u8, at: SystemTime) -> Result<StoredCert> {
+        if reason == 6 || reason == 7 || reason > 10 {
+            return Err(Error::Refused(format!(
+                "reason code {reason} cannot be used to revoke"
+            )));
+        }
+        self.store.set_status(
+            serial,
+            CertStatus::Revoked {
+                reason,
+                at: unix(at),
+            },
+        )
+    }
+
+    /// Suspend (certificateHold).
+    pub fn hold(&mut self, serial: &str, at: SystemTime) -> Result<StoredCert> {
+        self.store
+            .set_status(serial, CertStatus::OnHold { at: unix(at) })
+    }
+
+    /// Release a hold.
+    pub fn release(&mut self, serial: &str) -> Result<StoredCert> {
+        match self.store.get(serial)? {
+            Some(c) if matches!(c.status, CertStatus::OnHold { .. }) => {
+                self.store.set_status(serial, CertStatus::Valid)
+            }
+            Some(_) => Err(Error::Refused(format!(
+                "certificate {serial} is not on hold"
+            ))),
+            None => Err(Error::Refused(format!(
+                "no certificate with serial {serial} was issued by this CA"
+            ))),
+        }
+    }
+
+    /// The stored record of `serial`.
+    pub fn lookup(&self, serial: &str) -> Result<Option<StoredCert>> {
+        self.store.get(serial)
+    }
+
+    /// Sign a fresh CRL valid for `hours`.
+    pub fn crl(&mut self, hours: u32) -> Result<Crl> {
+        let key = self.load_key("issuing.key.pem")?;
+        let now = SystemTime::now();
+        let number = self.store.next_crl_number()?;
+        let revoked = self.store.revoked(unix(now))?;
+        crl::build(
+            &key,
+            &self.issuing,
+            number,
+            now,
+            now + Duration::from_secs(hours as u64 * 3600),
+            &revoked,
+        )
+    }
+
+    /// Sign an OCSP response for the certificate with `serial` (see [`crate::ocsp`]).
+    pub fn ocsp_response(
+        &self,
+        serial: &str,
+        hash: crate::ocsp::CertIdHash,
+        validity_hours: u32,
+    ) -> Result<Vec<u8>> {
+        let key = self.load_key("ocsp.key.pem")?;
+        let stored = self.store.get(serial)?;
+        crate::ocsp::respond(
+            &key,
+            &self.ocsp,
+            &self.issuing,
+            serial,
+            stored.as_ref(),
+            hash,
+            SystemTime::now(),
+            validity_hours,
+        )
+    }
+
+    /// The trust anchors to hand to relying parties (PEM): the root.
+    pub fn roots_pem(&self) -> String {
+        self.root.to_pem()
+    }
+}
+
+/// Build and sign one certificate through the `x509-cert` builder and our signer wrapper.
+pub(crate) fn build_cert(
+    issuer_key: &PrivateKey,
+    subject_key: &PublicKey,
+    subject: Name,
+    issuer: Name,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    kind: Kind<'_>,
+) -> Result<ParsedCert> {
+    let profile = CertProfile {
+        subject,
+        issuer,
+        kind,
+    };
+    let serial = SerialNumber::new(&x509::random_serial()?)?;
+    let validity = Validity::new(x509::x509_time(not_before)?, x509::x509_time(not_after)?);
+    let spki = spki::SubjectPublicKeyInfoOwned::from_der(&subject_key.to_spki_der())?;
+    let builder = CertificateBuilder::new(profile, serial, validity, spki)
+        .map_err(|e| Error::Refused(format!("certificate builder: {e}")))?;
+    let signer = X509Signer::new(issuer_key);
+    let cert = builder
+        .build::<_, x509::DerSignature>(&signer)
+        .map_err(|e| Error::Refused(format!("certificate signing: {e}")))?;
+    ParsedCert::from_der(&cert.to_der()?)
+}
+
+/// Parse an RFC 4514 DN, with a clear error.
+pub fn parse_name(s: &str) -> Result<Name> {
+    Name::from_str(s).map_err(|e| Error::Refused(format!("subject {s:?} is not a valid DN: {e}")))
+}
+
+fn derive_issuing_subject(root: &str) -> String {
+    if root.contains("Root CA") {
+        root.replacen("Root CA", "Issuing CA", 1)
+    } else {
+        format!("CN=Issuing CA,{}", strip_cn(root))
+    }
+}
+
+fn strip_cn(dn: &str) -> String {
+    dn.split(',')
+        .filter(|p| !p.trim_start().to_ascii_uppercase().starts_with("CN="))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn clamp(want: SystemTime, limit: SystemTime) -> (SystemTime, bool) {
+    if want > limit {
+        (limit, true)
+    } else {
+        (want, false)
+    }
+}
+
+pub(crate) fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Write `data` to `path` via a temporary file and rename; `private` gives mode 0600.
+pub(crate) fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = private;
+    let res = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map_err(|e| Error::io(path, e))
+}

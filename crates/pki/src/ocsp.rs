@@ -1,0 +1,276 @@
+//! OCSP (RFC 6960): responses signed by the delegated `ocsp-responder`
+//! certificate. Responses are produced ahead of time (by `yinzheng ca ocsp`, and
+//! later by the server's refresher) and served from a cache until shortly before
+//! nextUpdate, so no private-key operation sits on the request path.
+
+use crate::error::{Error, Result};
+use crate::store::{CertStatus, StoredCert};
+use crate::x509::{MAX_OBJECT_LEN, ParsedCert, X509Signer};
+use der::asn1::{BitString, GeneralizedTime, Null, ObjectIdentifier, OctetString};
+use der::{Decode, Encode, Enumerated, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use x509_cert::ext::pkix::crl::CrlReason;
+use x509_cert::serial_number::SerialNumber;
+use yinzheng_crypto::PrivateKey;
+
+/// id-pkix-ocsp-basic.
+const OID_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
+const OID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+
+/// The hash algorithm of a CertID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertIdHash {
+    /// SHA-1: what OpenSSL and most clients send (RFC 6960 default).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SM3 (national profile).
+    Sm3,
+}
+
+impl CertIdHash {
+    fn oid(self) -> ObjectIdentifier {
+        match self {
+            CertIdHash::Sha1 => OID_SHA1,
+            CertIdHash::Sha256 => yinzheng_crypto::oid::SHA256,
+            CertIdHash::Sm3 => yinzheng_crypto::oid::SM3,
+        }
+    }
+
+    fn from_oid(o: &ObjectIdentifier) -> Option<Self> {
+        [CertIdHash::Sha1, CertIdHash::Sha256, CertIdHash::Sm3]
+            .into_iter()
+            .find(|h| h.oid() == *o)
+    }
+
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            CertIdHash::Sha1 => ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data)
+                .as_ref()
+                .to_vec(),
+            CertIdHash::Sha256 => yinzheng_crypto::sha256(data).to_vec(),
+            CertIdHash::Sm3 => yinzheng_crypto::sm3(data).to_vec(),
+        }
+    }
+}
+
+/// `CertID` (RFC 6960 §4.1.1).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct CertId {
+    hash_algorithm: AlgorithmIdentifierOwned,
+    issuer_name_hash: OctetString,
+    issuer_key_hash: OctetString,
+    serial_number: SerialNumber,
+}
+
+impl CertId {
+    /// The CertID of `serial` under `issuer`.
+    pub fn new(issuer: &ParsedCert, serial: &[u8], hash: CertIdHash) -> Result<Self> {
+        let tbs = issuer.cert().tbs_certificate();
+        let name = tbs.subject().to_der()?;
+        let key = tbs.subject_public_key_info().subject_public_key.raw_bytes();
+        Ok(CertId {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: hash.oid(),
+                parameters: Some(der::Any::from(Null)),
+            },
+            issuer_name_hash: OctetString::new(hash.digest(&name))?,
+            issuer_key_hash: OctetString::new(hash.digest(key))?,
+            serial_number: SerialNumber::new(serial)?,
+        })
+    }
+
+    /// The hash algorithm, when supported.
+    pub fn hash(&self) -> Option<CertIdHash> {
+        CertIdHash::from_oid(&self.hash_algorithm.oid)
+    }
+
+    /// The serial number, hex.
+    pub fn serial_hex(&self) -> String {
+        hex::encode(self.serial_number.as_bytes())
+    }
+}
+
+#[derive(Sequence)]
+struct Request {
+    req_cert: CertId,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    single_request_extensions: Option<der::Any>,
+}
+
+#[derive(Sequence)]
+struct TbsRequest {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    version: Option<u8>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    requestor_name: Option<der::Any>,
+    request_list: Vec<Request>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    request_extensions: Option<der::Any>,
+}
+
+#[derive(Sequence)]
+struct OcspRequest {
+    tbs_request: TbsRequest,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    optional_signature: Option<der::Any>,
+}
+
+/// Parse an OCSP request and return the CertIDs asked about (at most 16).
+pub fn parse_request(der: &[u8]) -> Result<Vec<CertId>> {
+    if der.len() > 64 * 1024 {
+        return Err(Error::malformed("OCSP request", "larger than 64 KiB"));
+    }
+    let req = OcspRequest::from_der(der).map_err(|e| Error::malformed("OCSP request", e))?;
+    let list = req.tbs_request.request_list;
+    if list.is_empty() || list.len() > 16 {
+        return Err(Error::malformed(
+            "OCSP request",
+            format!("{} requests (1 to 16 accepted)", list.len()),
+        ));
+    }
+    Ok(list.into_iter().map(|r| r.req_cert).collect())
+}
+
+#[derive(Sequence)]
+struct RevokedInfo {
+    revocation_time: GeneralizedTime,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    revocation_reason: Option<CrlReason>,
+}
+
+#[derive(Sequence)]
+struct SingleResponse {
+    cert_id: CertId,
+    cert_status: der::Any,
+    this_update: GeneralizedTime,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    next_update: Option<GeneralizedTime>,
+}
+
+#[derive(Sequence)]
+struct ResponseData {
+    responder_id: der::Any,
+    produced_at: GeneralizedTime,
+    responses: Vec<SingleResponse>,
+}
+
+#[derive(Sequence)]
+struct BasicOcspResponse {
+    tbs_response_data: ResponseData,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    certs: Option<Vec<x509_cert::Certificate>>,
+}
+
+#[derive(Sequence)]
+struct ResponseBytes {
+    response_type: ObjectIdentifier,
+    response: OctetString,
+}
+
+#[derive(Clone, Copy, Debug, Enumerated)]
+#[repr(u8)]
+enum ResponseStatus {
+    Successful = 0,
+}
+
+#[derive(Sequence)]
+struct OcspResponse {
+    response_status: ResponseStatus,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    response_bytes: Option<ResponseBytes>,
+}
+
+fn gtime(t: SystemTime) -> Result<GeneralizedTime> {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(GeneralizedTime::from_unix_duration(Duration::from_secs(
+        secs,
+    ))?)
+}
+
+/// `revoked [1] IMPLICIT RevokedInfo` for a CertStatus.
+fn revoked_status(reason: u8, at: i64) -> Result<Vec<u8>> {
+    let info = RevokedInfo {
+        revocation_time: gtime(UNIX_EPOCH + Duration::from_secs(at.max(0) as u64))?,
+        revocation_reason: Some(crate::crl::reason_from_code(reason)?),
+    };
+    let mut v = info.to_der()?;
+    v[0] = 0xa1; // SEQUENCE → [1] IMPLICIT, constructed
+    Ok(v)
+}
+
+/// Build a signed `OCSPResponse` (DER) for `serial` issued by `issuer`.
+/// `stored` is the store's record (None → status unknown).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn respond(
+    key: &PrivateKey,
+    responder: &ParsedCert,
+    issuer: &ParsedCert,
+    serial_hex: &str,
+    stored: Option<&StoredCert>,
+    hash: CertIdHash,
+    now: SystemTime,
+    validity_hours: u32,
+) -> Result<Vec<u8>> {
+    let serial = hex::decode(serial_hex)
+        .map_err(|_| Error::Refused(format!("serial {serial_hex:?} is not hex")))?;
+    let cert_id = CertId::new(issuer, &serial, hash)?;
+    // CertStatus: good [0] IMPLICIT NULL | revoked [1] IMPLICIT RevokedInfo | unknown [2] IMPLICIT NULL
+    let status = match stored.map(|s| s.status) {
+        Some(CertStatus::Valid) => vec![0x80, 0x00],
+        Some(CertStatus::Revoked { reason, at }) => revoked_status(reason, at)?,
+        Some(CertStatus::OnHold { at }) => revoked_status(6, at)?,
+        None => vec![0x82, 0x00],
+    };
+    // ResponderID byKey [2] EXPLICIT KeyHash (SHA-1 of the responder's public key bits).
+    let key_hash = CertIdHash::Sha1.digest(
+        responder
+            .cert()
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes(),
+    );
+    let key_hash = OctetString::new(key_hash)?.to_der()?;
+    let mut rid = vec![0xa2, key_hash.len() as u8];
+    rid.extend(key_hash);
+    let data = ResponseData {
+        responder_id: der::Any::from_der(&rid)?,
+        produced_at: gtime(now)?,
+        responses: vec![SingleResponse {
+            cert_id,
+            cert_status: der::Any::from_der(&status)?,
+            this_update: gtime(now)?,
+            next_update: Some(gtime(
+                now + Duration::from_secs(validity_hours as u64 * 3600),
+            )?),
+        }],
+    };
+    let tbs = data.to_der()?;
+    let signer = X509Signer::new(key);
+    let basic = BasicOcspResponse {
+        tbs_response_data: data,
+        signature_algorithm: signer.algorithm_identifier(),
+        signature: signer.sign_bits(&tbs)?,
+        certs: Some(vec![responder.cert().clone()]),
+    };
+    let resp = OcspResponse {
+        response_status: ResponseStatus::Successful,
+        response_bytes: Some(ResponseBytes {
+            response_type: OID_OCSP_BASIC,
+            response: OctetString::new(basic.to_der()?)?,
+        }),
+    };
+    let out = resp.to_der()?;
+    if out.len() > MAX_OBJECT_LEN {
+        return Err(Error::Refused("OCSP response too large".into()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,298 @@
+//! The verification report shared by every crate that verifies something
+//! (certificates now; seals, documents and licenses later).
+//!
+//! Modelled on the EU DSS library / ETSI EN 319 102-1: a main indication, a
+//! sub-indication saying why, and the ordered list of checks with their
+//! outcome and a human message. `Serialize` gives the JSON form the API and
+//! `--json` print; `Display` gives the text form for people.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Main indication (ETSI EN 319 102-1 §5.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum Indication {
+    /// Every check passed.
+    TotalPassed,
+    /// A check failed in a way more information cannot repair.
+    TotalFailed,
+    /// The outcome cannot be decided with the information at hand.
+    Indeterminate,
+}
+
+/// Sub-indication (ETSI EN 319 102-1 §5.1.3, the ones Yinzheng produces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum SubIndication {
+    /// A signature value is wrong.
+    SigCryptoFailure,
+    /// A digest over signed data does not match.
+    HashFailure,
+    /// A certificate was revoked before the validation time.
+    Revoked,
+    /// A certificate is on hold (certificateHold) at the validation time.
+    RevokedOnHold,
+    /// A certificate's notAfter is before the validation time.
+    Expired,
+    /// A certificate's notBefore is after the validation time.
+    NotYetValid,
+    /// No path to a trust anchor could be built.
+    NoCertificateChainFound,
+    /// A path was found but violates a constraint (CA flag, path length, key usage, critical extension).
+    ChainConstraintsFailure,
+    /// The object is not well formed.
+    FormatFailure,
+    /// Revocation information is missing or stale; ask again later.
+    TryLater,
+    /// A signature algorithm or key is not supported.
+    CryptoConstraintsFailure,
+}
+
+/// Outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CheckStatus {
+    /// The check passed.
+    Passed,
+    /// The check failed; the report's indication says how badly.
+    Failed,
+    /// Passed with a reservation the reader should see (e.g. tolerated encoding).
+    Warning,
+    /// Not performed (not applicable, or skipped by configuration).
+    Skipped,
+}
+
+/// One check in the report.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// Stable identifier (`signature`, `validity`, `basic-constraints`, …).
+    pub id: String,
+    /// Which object the check was about (a certificate subject, "CRL of …").
+    pub subject: String,
+    /// The outcome.
+    pub status: CheckStatus,
+    /// What was checked and what was found.
+    pub message: String,
+}
+
+/// One certificate of the chain found, leaf first.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainElement {
+    /// Subject DN (RFC 4514 text).
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// notBefore, RFC 3339.
+    pub not_before: String,
+    /// notAfter, RFC 3339.
+    pub not_after: String,
+    /// SM3 of the certificate DER, hex: how reports name certificates.
+    pub sm3: String,
+    /// True for the trust anchor.
+    pub trust_anchor: bool,
+}
+
+/// Where revocation status came from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationSource {
+    /// Which certificate the status is for (subject DN).
+    pub subject: String,
+    /// `crl` or `ocsp`.
+    pub kind: String,
+    /// thisUpdate (CRL) or producedAt (OCSP), RFC 3339.
+    pub issued_at: String,
+    /// nextUpdate, RFC 3339, if given.
+    pub next_update: Option<String>,
+    /// `good`, `revoked`, `hold`.
+    pub status: String,
+}
+
+/// The result of verifying something: indication, sub-indication, every check.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationReport {
+    indication: Indication,
+    sub_indication: Option<SubIndication>,
+    object: String,
+    validation_time: String,
+    checks: Vec<Check>,
+    chain: Vec<ChainElement>,
+    revocation: Vec<RevocationSource>,
+}
+
+impl VerificationReport {
+    /// A report about `object` at `validation_time` (RFC 3339); starts passed.
+    pub fn new(object: impl Into<String>, validation_time: impl Into<String>) -> Self {
+        VerificationReport {
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            object: object.into(),
+            validation_time: validation_time.into(),
+            checks: Vec::new(),
+            chain: Vec::new(),
+            revocation: Vec::new(),
+        }
+    }
+
+    /// The main indication.
+    pub fn indication(&self) -> Indication {
+        self.indication
+    }
+
+    /// The sub-indication (None when passed).
+    pub fn sub_indication(&self) -> Option<SubIndication> {
+        self.sub_indication
+    }
+
+    /// True when the indication is TOTAL_PASSED.
+    pub fn passed(&self) -> bool {
+        self.indication == Indication::TotalPassed
+    }
+
+    /// The checks, in the order performed.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// The chain found, leaf first.
+    pub fn chain(&self) -> &[ChainElement] {
+        &self.chain
+    }
+
+    /// The revocation sources used.
+    pub fn revocation(&self) -> &[RevocationSource] {
+        &self.revocation
+    }
+
+    /// Record a passed check.
+    pub fn pass(&mut self, id: &str, subject: &str, message: impl Into<String>) {
+        self.push(id, subject, CheckStatus::Passed, message);
+    }
+
+    /// Record a warning (the indication is unchanged).
+    pub fn warn(&mut self, id: &str, subject: &str, message: impl Into<String>) {
+        self.push(id, subject, CheckStatus::Warning, message);
+    }
+
+    /// Record a skipped check.
+    pub fn skip(&mut self, id: &str, subject: &str, message: impl Into<String>) {
+        self.push(id, subject, CheckStatus::Skipped, message);
+    }
+
+    /// Record a failed check. The first TOTAL_FAILED wins; an INDETERMINATE never
+    /// overrides a TOTAL_FAILED, and a TOTAL_FAILED overrides an INDETERMINATE.
+    pub fn fail(
+        &mut self,
+        id: &str,
+        subject: &str,
+        indication: Indication,
+        sub: SubIndication,
+        message: impl Into<String>,
+    ) {
+        self.push(id, subject, CheckStatus::Failed, message);
+        let replace = match (self.indication, indication) {
+            (Indication::TotalPassed, _) => true,
+            (Indication::Indeterminate, Indication::TotalFailed) => true,
+            _ => false,
+        };
+        if replace {
+            self.indication = indication;
+            self.sub_indication = Some(sub);
+        }
+    }
+
+    /// Set the chain found (leaf first).
+    pub fn set_chain(&mut self, chain: Vec<ChainElement>) {
+        self.chain = chain;
+    }
+
+    /// Add a revocation source.
+    pub fn add_revocation(&mut self, source: RevocationSource) {
+        self.revocation.push(source);
+    }
+
+    fn push(&mut self, id: &str, subject: &str, status: CheckStatus, message: impl Into<String>) {
+        self.checks.push(Check {
+            id: id.to_string(),
+            subject: subject.to_string(),
+            status,
+            message: message.into(),
+        });
+    }
+}
+
+impl fmt::Display for Indication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Indication::TotalPassed => "TOTAL_PASSED",
+            Indication::TotalFailed => "TOTAL_FAILED",
+            Indication::Indeterminate => "INDETERMINATE",
+        })
+    }
+}
+
+impl fmt::Display for SubIndication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Display for VerificationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.indication)?;
+        if let Some(s) = self.sub_indication {
+            write!(f, " / {s}")?;
+        }
+        writeln!(f, ": {}", self.object)?;
+        writeln!(f, "  validation time: {}", self.validation_time)?;
+        if !self.chain.is_empty() {
+            writeln!(f, "  chain:")?;
+            for (i, c) in self.chain.iter().enumerate() {
+                writeln!(
+                    f,
+                    "    {i}: {}{}  (serial {}, {} .. {})",
+                    c.subject,
+                    if c.trust_anchor {
+                        "  [trust anchor]"
+                    } else {
+                        ""
+                    },
+                    c.serial,
+                    c.not_before,
+                    c.not_after
+                )?;
+            }
+        }
+        for r in &self.revocation {
+            writeln!(
+                f,
+                "  revocation: {} via {} issued {}: {}",
+                r.subject, r.kind, r.issued_at, r.status
+            )?;
+        }
+        writeln!(f, "  checks:")?;
+        for c in &self.checks {
+            let mark = match c.status {
+                CheckStatus::Passed => "ok  ",
+                CheckStatus::Failed => "FAIL",
+                CheckStatus::Warning => "warn",
+                CheckStatus::Skipped => "skip",
+            };
+            writeln!(f, "    [{mark}] {} ({}): {}", c.id, c.subject, c.message)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The certificate store: every issued certificate and its revocation state, in
+//! SQLite (`ca.db` in the trust domain directory). Every change is one
+//! transaction. Schema changes are numbered migrations recorded in `meta`.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// Revocation state of an issued certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertStatus {
+    /// Not revoked.
+    Valid,
+    /// Revoked for good, with an RFC 5280 reason code, at a time (unix seconds).
+    Revoked {
+        /// CRLReason code (never 6).
+        reason: u8,
+        /// Revocation time, unix seconds.
+        at: i64,
+    },
+    /// Suspended (certificateHold) since a time (unix seconds); can be released.
+    OnHold {
+        /// Hold time, unix seconds.
+        at: i64,
+    },
+}
+
+/// One row of the store.
+#[derive(Clone, Debug)]
+pub struct StoredCert {
+    /// Serial, lower-case hex.
+    pub serial: String,
+    /// Subject DN.
+    pub subject: String,
+    /// Profile used (or `root`, `issuing-ca`).
+    pub profile: String,
+    /// notAfter, unix seconds.
+    pub not_after: i64,
+    /// The certificate DER.
+    pub der: Vec<u8>,
+    /// Revocation state.
+    pub status: CertStatus,
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: certificates and CRL numbers
+    "CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        der BLOB NOT NULL,
+        status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid','revoked','hold')),
+        reason INTEGER,
+        status_at INTEGER,
+        issued_at INTEGER NOT NULL
+     );
+     CREATE TABLE crl_number (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
+     INSERT INTO crl_number (id, next) VALUES (1, 1);",
+];
+
+/// The SQLite certificate store of one trust domain.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating and migrating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )?;
+        let version: i64 = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if version as usize > MIGRATIONS.len() {
+            return Err(Error::Domain(format!(
+                "ca.db has schema version {version}, newer than this program ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(m)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![(i + 1).to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Store { conn })
+    }
+
+    /// Record an issued certificate.
+    pub fn insert(
+        &mut self,
+        serial: &str,
+        subject: &str,
+        profile: &str,
+        not_before: i64,
+        not_after: i64,
+        der: &[u8],
+    ) -> Result<()> {
+        let now = unix_now();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO certificates (serial, subject, profile, not_before, not_after, der, issued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![serial, subject, profile, not_before, not_after, der, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The certificate with `serial` (hex), if issued here.
+    pub fn get(&self, serial: &str) -> Result<Option<StoredCert>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates WHERE serial = ?1",
+                params![serial],
+                row_to_cert,
+            )
+            .optional()?)
+    }
+
+    /// Change the revocation state of `serial`. Refuses changes a CA must not make
+    /// (un-revoking a revoked certificate, holding a revoked one).
+    pub fn set_status(&mut self, serial: &str, status: CertStatus) -> Result<StoredCert> {
+        let tx = self.conn.transaction()?;
+        let current = tx
+            .query_row(
+                "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates WHERE serial = ?1",
+                params![serial],
+                row_to_cert,
+            )
+            .optional()?
+            .ok_or_else(|| Error::Refused(format!("no certificate with serial {serial} was issued by this CA")))?;
+        match (current.status, status) {
+            (CertStatus::Revoked { .. }, _) => {
+                return Err(Error::Refused(format!(
+                    "certificate {serial} is already revoked; revocation is final"
+                )));
+            }
+            (CertStatus::Valid, CertStatus::Valid) => {
+                return Err(Error::Refused(format!(
+                    "certificate {serial} is not on hold"
+                )));
+            }
+            (CertStatus::OnHold { .. }, CertStatus::OnHold { .. }) => {
+                return Err(Error::Refused(format!(
+                    "certificate {serial} is already on hold"
+                )));
+            }
+            _ => {}
+        }
+        let (name, reason, at) = match status {
+            CertStatus::Valid => ("valid", None, None),
+            CertStatus::Revoked { reason, at } => ("revoked", Some(reason as i64), Some(at)),
+            CertStatus::OnHold { at } => ("hold", Some(6), Some(at)),
+        };
+        tx.execute(
+            "UPDATE certificates SET status = ?2, reason = ?3, status_at = ?4 WHERE serial = ?1",
+            params![serial, name, reason, at],
+        )?;
+        tx.commit()?;
+        Ok(StoredCert { status, ..current })
+    }
+
+    /// Every revoked or held certificate that has not expired before `now`.
+    pub fn revoked(&self, now: i64) -> Result<Vec<StoredCert>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates
+             WHERE status != 'valid' AND not_after >= ?1 ORDER BY status_at, serial",
+        )?;
+        let rows = stmt.query_map(params![now], row_to_cert)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Take the next CRL number (monotonic, in a transaction).
+    pub fn next_crl_number(&mut self) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let n: i64 = tx.query_row("SELECT next FROM crl_number WHERE id = 1", [], |r| r.get(0))?;
+        tx.execute("UPDATE crl_number SET next = next + 1 WHERE id = 1", [])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+}
+
+fn row_to_cert(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCert> {
+    let status: String = r.get(5)?;
+    let reason: Option<i64> = r.get(6)?;
+    let at: Option<i64> = r.get(7)?;
+    let status = match status.as_str() {
+        "revoked" => CertStatus::Revoked {
+            reason: reason.unwrap_or(0) as u8,
+            at: at.unwrap_or(0),
+        },
+        "hold" => CertStatus::OnHold {
+            at: at.unwrap_or(0),
+        },
+        _ => CertStatus::Valid,
+    };
+    Ok(StoredCert {
+        serial: r.get(0)?,
+        subject: r.get(1)?,
+        profile: r.get(2)?,
+        not_after: r.get(3)?,
+        der: r.get(4)?,
+        status,
+    })
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

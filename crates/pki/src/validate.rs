@@ -1,0 +1,506 @@
+//! Certification path building and validation (RFC 5280 §6, the parts that
+//! matter for e-seals), producing a [`VerificationReport`].
+//!
+//! Checked, leaf to anchor: each link's signature over the TBS bytes as received
+//! (SM2 with the anchor's configured ID; ECDSA/RSA/Ed25519 via ring), validity at
+//! the validation time, basicConstraints cA and pathLenConstraint, keyUsage
+//! keyCertSign on CAs, unknown critical extensions, the leaf's validity inside
+//! its issuer's, and revocation of every non-anchor certificate from a CRL whose
+//! signature verifies and which is fresh at the validation time.
+
+use crate::crl::{Crl, CrlEntry, reason_name};
+use crate::report::{
+    ChainElement, Indication, RevocationSource, SubIndication, VerificationReport,
+};
+use crate::x509::{ParsedCert, rfc3339};
+use der::Decode;
+use der::oid::AssociatedOid;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use yinzheng_crypto::{SignatureAlgorithm, Sm2Id};
+
+/// Longest path accepted (leaf + intermediates + anchor).
+const MAX_PATH: usize = 8;
+
+/// Extensions this validator understands (a critical one not listed fails).
+const KNOWN_EXTENSIONS: &[&str] = &[
+    "2.5.29.14",            // subjectKeyIdentifier
+    "2.5.29.35",            // authorityKeyIdentifier
+    "2.5.29.19",            // basicConstraints
+    "2.5.29.15",            // keyUsage
+    "2.5.29.37",            // extKeyUsage
+    "2.5.29.17",            // subjectAltName
+    "2.5.29.31",            // cRLDistributionPoints
+    "2.5.29.32",            // certificatePolicies
+    "1.3.6.1.5.5.7.1.1",    // authorityInfoAccess
+    "1.3.6.1.5.5.7.48.1.5", // ocsp-nocheck
+    "1.2.156.10260.4.4",    // USCC
+    "1.2.156.10260.4.1.1",  // ID number
+];
+
+/// How revocation is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationPolicy {
+    /// Every non-anchor certificate needs fresh revocation information (default).
+    Require,
+    /// Use what is given; missing information is a warning, not INDETERMINATE.
+    DangerBestEffort,
+}
+
+/// Trust anchors, revocation data and policy: everything validation needs
+/// besides the certificate and the time. Caches passing chain results.
+pub struct Validator {
+    anchors: Vec<ParsedCert>,
+    crls: Vec<Crl>,
+    sm2_id: Sm2Id,
+    revocation: RevocationPolicy,
+    cache: Mutex<HashMap<String, CachedChain>>,
+}
+
+#[derive(Clone)]
+struct CachedChain {
+    report: VerificationReport,
+    valid_from: SystemTime,
+    valid_until: SystemTime,
+}
+
+impl Validator {
+    /// A validator trusting `anchors` (typically self-signed roots).
+    pub fn new(anchors: Vec<ParsedCert>) -> Self {
+        Validator {
+            anchors,
+            crls: Vec::new(),
+            sm2_id: Sm2Id::default(),
+            revocation: RevocationPolicy::Require,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Add CRLs as revocation sources.
+    pub fn with_crls(mut self, crls: Vec<Crl>) -> Self {
+        self.crls = crls;
+        self
+    }
+
+    /// The SM2 ID the PKI signs with (default 1234567812345678; empty for an OpenSSL-default PKI).
+    pub fn with_sm2_id(mut self, id: Sm2Id) -> Self {
+        self.sm2_id = id;
+        self
+    }
+
+    /// Choose the revocation policy.
+    pub fn with_revocation(mut self, policy: RevocationPolicy) -> Self {
+        self.revocation = policy;
+        self
+    }
+
+    /// Validate `leaf` at `at`, building the path through `intermediates`.
+    ///
+    /// Passing results are cached by the leaf's SM3 until min(CRL nextUpdate, notAfter
+    /// of every chain certificate), so a hot path pays only for a hash lookup.
+    pub fn validate(
+        &self,
+        leaf: &ParsedCert,
+        intermediates: &[ParsedCert],
+        at: SystemTime,
+    ) -> VerificationReport {
+        let key = leaf.sm3_hex();
+        if let Ok(cache) = self.cache.lock()
+            && let Some(c) = cache.get(&key)
+            && at >= c.valid_from
+            && at < c.valid_until
+        {
+            return c.report.clone();
+        }
+        let (report, valid_until) = self.validate_uncached(leaf, intermediates, at);
+        if report.passed()
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            if cache.len() > 100_000 {
+                cache.clear();
+            }
+            cache.insert(
+                key,
+                CachedChain {
+                    report: report.clone(),
+                    valid_from: at,
+                    valid_until,
+                },
+            );
+        }
+        report
+    }
+
+    fn validate_uncached(
+        &self,
+        leaf: &ParsedCert,
+        intermediates: &[ParsedCert],
+        at: SystemTime,
+    ) -> (VerificationReport, SystemTime) {
+        let mut report =
+            VerificationReport::new(format!("certificate {}", leaf.subject()), rfc3339(at));
+        let mut valid_until = leaf.not_after();
+
+        // 1. Build the path: leaf → … → anchor, matching issuer to subject names.
+        let mut path: Vec<&ParsedCert> = vec![leaf];
+        let mut anchored = self.anchors.iter().any(|a| a.der() == leaf.der());
+        while !anchored && path.len() < MAX_PATH {
+            let cur = *path.last().unwrap_or(&leaf);
+            let issuer_name = cur.cert().tbs_certificate().issuer();
+            if let Some(a) = self
+                .anchors
+                .iter()
+                .find(|a| a.cert().tbs_certificate().subject() == issuer_name)
+            {
+                path.push(a);
+                anchored = true;
+                break;
+            }
+            match intermediates.iter().find(|c| {
+                c.cert().tbs_certificate().subject() == issuer_name
+                    && !path.iter().any(|p| p.der() == c.der())
+            }) {
+                Some(c) => path.push(c),
+                None => break,
+            }
+        }
+        report.set_chain(
+            path.iter()
+                .enumerate()
+                .map(|(i, c)| ChainElement {
+                    subject: c.subject(),
+                    issuer: c.issuer(),
+                    serial: c.serial_hex(),
+                    not_before: rfc3339(c.not_before()),
+                    not_after: rfc3339(c.not_after()),
+                    sm3: c.sm3_hex(),
+                    trust_anchor: anchored && i == path.len() - 1,
+                })
+                .collect(),
+        );
+        if !anchored {
+            report.fail(
+                "path",
+                &leaf.subject(),
+                Indication::Indeterminate,
+                SubIndication::NoCertificateChainFound,
+                format!(
+                    "no path from {} to a trust anchor (last issuer looked for: {})",
+                    leaf.subject(),
+                    path.last().map(|c| c.issuer()).unwrap_or_default()
+                ),
+            );
+            return (report, valid_until);
+        }
+        report.pass(
+            "path",
+            &leaf.subject(),
+            format!("path of {} certificates to a trust anchor", path.len()),
+        );
+
+        // 2. Per-link checks, from the anchor down.
+        let n = path.len();
+        for i in (0..n).rev() {
+            let cert = path[i];
+            let subj = cert.subject();
+            let is_anchor = i == n - 1;
+            let is_leaf = i == 0;
+            valid_until = valid_until.min(cert.not_after());
+
+            // Signature by the issuer (the anchor is trusted as configured, not by its self-signature).
+            if !is_anchor {
+                let issuer = path[i + 1];
+                match check_signature(cert, issuer, &self.sm2_id) {
+                    Ok(alg) => report.pass(
+                        "signature",
+                        &subj,
+                        format!(
+                            "{alg} signature by {} verifies over the TBS bytes",
+                            issuer.subject()
+                        ),
+                    ),
+                    Err((sub, msg)) => {
+                        report.fail("signature", &subj, Indication::TotalFailed, sub, msg)
+                    }
+                }
+            }
+
+            // Validity at the validation time.
+            if at < cert.not_before() {
+                report.fail(
+                    "validity",
+                    &subj,
+                    Indication::TotalFailed,
+                    SubIndication::NotYetValid,
+                    format!(
+                        "not valid before {} (validation time {})",
+                        rfc3339(cert.not_before()),
+                        rfc3339(at)
+                    ),
+                );
+            } else if at > cert.not_after() {
+                report.fail(
+                    "validity",
+                    &subj,
+                    Indication::TotalFailed,
+                    SubIndication::Expired,
+                    format!(
+                        "expired at {} (validation time {})",
+                        rfc3339(cert.not_after()),
+                        rfc3339(at)
+                    ),
+                );
+            } else {
+                report.pass(
+                    "validity",
+                    &subj,
+                    format!(
+                        "valid {} .. {}",
+                        rfc3339(cert.not_before()),
+                        rfc3339(cert.not_after())
+                    ),
+                );
+            }
+
+            // Unknown critical extensions.
+            for e in cert
+                .cert()
+                .tbs_certificate()
+                .extensions()
+                .into_iter()
+                .flatten()
+            {
+                if e.critical && !KNOWN_EXTENSIONS.contains(&e.extn_id.to_string().as_str()) {
+                    report.fail(
+                        "critical-extensions",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::ChainConstraintsFailure,
+                        format!("unknown critical extension {}", e.extn_id),
+                    );
+                }
+            }
+
+            // CA constraints for every certificate that issued another.
+            if !is_leaf {
+                let bc = extension::<BasicConstraints>(cert);
+                let below = i - 1; // number of non-self-issued intermediates below this CA (excluding the leaf)
+                match bc {
+                    Some(bc) if bc.ca => {
+                        if let Some(max) = bc.path_len_constraint
+                            && below > max as usize
+                        {
+                            report.fail(
+                                "path-length",
+                                &subj,
+                                Indication::TotalFailed,
+                                SubIndication::ChainConstraintsFailure,
+                                format!("pathLenConstraint {max} exceeded: {below} intermediate CA(s) below"),
+                            );
+                        } else {
+                            report.pass("basic-constraints", &subj, "cA=TRUE");
+                        }
+                    }
+                    _ => report.fail(
+                        "basic-constraints",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::ChainConstraintsFailure,
+                        "issues certificates but is not a CA (basicConstraints cA is not TRUE)",
+                    ),
+                }
+                if let Some(ku) = extension::<KeyUsage>(cert)
+                    && !ku.0.contains(KeyUsages::KeyCertSign)
+                {
+                    report.fail(
+                        "key-usage",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::ChainConstraintsFailure,
+                        "keyUsage lacks keyCertSign",
+                    );
+                }
+            }
+
+            // A certificate must not outlive its issuer (GM/T 0015; we clamp when issuing).
+            if !is_anchor && cert.not_after() > path[i + 1].not_after() {
+                report.warn(
+                    "validity-nesting",
+                    &subj,
+                    format!(
+                        "notAfter {} is after its issuer's {}",
+                        rfc3339(cert.not_after()),
+                        rfc3339(path[i + 1].not_after())
+                    ),
+                );
+            }
+
+            // Revocation.
+            if !is_anchor {
+                valid_until =
+                    valid_until.min(self.check_revocation(&mut report, cert, path[i + 1], at));
+            }
+        }
+        (report, valid_until)
+    }
+
+    /// Returns until when the revocation answer stays fresh.
+    fn check_revocation(
+        &self,
+        report: &mut VerificationReport,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+    ) -> SystemTime {
+        let subj = cert.subject();
+        let issuer_name = issuer.cert().tbs_certificate().subject();
+        let mut best: Option<&Crl> = None;
+        let mut problems = Vec::new();
+        for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
+            if let Err(e) = crl.verify_signature(issuer) {
+                problems.push(format!("CRL signature does not verify: {e}"));
+                continue;
+            }
+            if crl.this_update() > at {
+                problems.push(format!(
+                    "CRL thisUpdate {} is after the validation time",
+                    rfc3339(crl.this_update())
+                ));
+                continue;
+            }
+            if crl.next_update().is_some_and(|n| n < at) {
+                problems.push(format!(
+                    "CRL is stale: nextUpdate {}",
+                    crl.next_update().map(rfc3339).unwrap_or_default()
+                ));
+                continue;
+            }
+            if best.is_none_or(|b| crl.this_update() > b.this_update()) {
+                best = Some(crl);
+            }
+        }
+        let Some(crl) = best else {
+            let msg = if problems.is_empty() {
+                format!("no CRL from {} was supplied", issuer.subject())
+            } else {
+                problems.join("; ")
+            };
+            match self.revocation {
+                RevocationPolicy::Require => report.fail(
+                    "revocation",
+                    &subj,
+                    Indication::Indeterminate,
+                    SubIndication::TryLater,
+                    format!("no fresh revocation information: {msg}"),
+                ),
+                RevocationPolicy::DangerBestEffort => {
+                    report.warn("revocation", &subj, format!("not checked: {msg}"))
+                }
+            }
+            return at;
+        };
+        let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+        let entry = crl.entry(&serial);
+        let next = crl.next_update();
+        let status = match entry {
+            CrlEntry::NotListed => {
+                report.pass(
+                    "revocation",
+                    &subj,
+                    format!(
+                        "not listed in the CRL of {} issued {}",
+                        crl.issuer(),
+                        rfc3339(crl.this_update())
+                    ),
+                );
+                "good"
+            }
+            CrlEntry::Listed {
+                reason: Some(6),
+                at: when,
+            } => {
+                report.fail(
+                    "revocation",
+                    &subj,
+                    Indication::Indeterminate,
+                    SubIndication::RevokedOnHold,
+                    format!("on hold (certificateHold) since {}", rfc3339(when)),
+                );
+                "hold"
+            }
+            CrlEntry::Listed { reason, at: when } if when <= at => {
+                report.fail(
+                    "revocation",
+                    &subj,
+                    Indication::TotalFailed,
+                    SubIndication::Revoked,
+                    format!(
+                        "revoked at {} ({})",
+                        rfc3339(when),
+                        reason.map(reason_name).unwrap_or("no reason given")
+                    ),
+                );
+                "revoked"
+            }
+            CrlEntry::Listed { at: when, .. } => {
+                report.pass(
+                    "revocation",
+                    &subj,
+                    format!("revoked only later, at {}", rfc3339(when)),
+                );
+                "good"
+            }
+        };
+        report.add_revocation(RevocationSource {
+            subject: subj,
+            kind: "crl".into(),
+            issued_at: rfc3339(crl.this_update()),
+            next_update: next.map(rfc3339),
+            status: status.into(),
+        });
+        next.unwrap_or(at)
+    }
+}
+
+fn extension<T: AssociatedOid + for<'a> Decode<'a>>(cert: &ParsedCert) -> Option<T> {
+    let exts = cert.cert().tbs_certificate().extensions()?;
+    let e = exts.iter().find(|e| e.extn_id == T::OID)?;
+    T::from_der(e.extn_value.as_bytes()).ok()
+}
+
+fn check_signature(
+    cert: &ParsedCert,
+    issuer: &ParsedCert,
+    id: &Sm2Id,
+) -> Result<SignatureAlgorithm, (SubIndication, String)> {
+    let (alg, sig) = cert.signature().map_err(|e| {
+        (
+            SubIndication::CryptoConstraintsFailure,
+            format!("signature algorithm: {e}"),
+        )
+    })?;
+    let key = issuer.public_key().ok_or((
+        SubIndication::CryptoConstraintsFailure,
+        format!(
+            "the key of {} uses an unsupported algorithm",
+            issuer.subject()
+        ),
+    ))?;
+    key.with_sm2_id(id.clone())
+        .verify(alg, cert.tbs_bytes(), sig)
+        .map(|()| alg)
+        .map_err(|e| {
+            let sub = if e.is_verification_failure() {
+                SubIndication::SigCryptoFailure
+            } else {
+                SubIndication::CryptoConstraintsFailure
+            };
+            (
+                sub,
+                format!("signature by {} does not verify: {e}", issuer.subject()),
+            )
+        })
+}
