@@ -20,15 +20,27 @@
 #![warn(missing_docs)]
 
 mod b64;
+mod checkpoint;
 mod error;
 mod hash;
 mod merkle;
+mod note;
+mod tiles;
 
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::{Error, Result};
 pub use hash::{Hash, HashAlg};
 pub use merkle::{
     HashSource, MAX_PROOF_HASHES, MemoryTree, consistency_proof, inclusion_proof, root,
     subtree_hash, verify_consistency, verify_inclusion,
+};
+pub use note::{
+    MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteKeyType, NoteSignature, NoteSigner, SM2_NOTE_ID,
+    SM2_TYPE_ID, VerifierKey, key_id, sign_note,
+};
+pub use tiles::{
+    MAX_ENTRY_LEN, MAX_TILE_LEVEL, TILE_WIDTH, TileKind, TilePath, TileReader, decode_bundle,
+    decode_hash_tile, encode_bundle,
 };
 
 /// Standard base64 (RFC 4648 §4), strict: the text form of hashes and signatures.

@@ -1,0 +1,501 @@
+//! C2SP signed notes (c2sp.org/signed-note): text signed by one or more keys,
+//! the envelope of checkpoints.
+//!
+//! ```text
+//! <text lines, each ending in \n>
+//! <blank line>
+//! — <key name> base64(uint32 key ID ‖ signature)\n   (one or more)
+//! ```
+//!
+//! Key ID = first 4 bytes of SHA-256(name ‖ 0x0A ‖ type ‖ public key).
+//! Signature types:
+//! - `0x01` Ed25519 (RFC 8032), public key 32 bytes, signature 64 bytes.
+//! - `0xff ‖ "SM2-SM3"` SM2 with SM3 (GB/T 32918.2) and the user ID
+//!   `1234567812345678` fixed by this profile. SM2 has no assigned type byte, so
+//!   it uses the spec's 0xff escape followed by the identifier. The public key is
+//!   the 65-byte uncompressed SEC1 point; the signature is the raw 64-byte
+//!   `r ‖ s` (each big-endian, left-padded), not DER, so every signature line
+//!   has one length and one encoding.
+//!
+//! Verifier key text (vkey): `<name>+<hex key ID>+base64(type ‖ public key)`.
+//!
+//! Opening a note: signatures from keys the verifier does not know are
+//! ignored; a signature whose name and key ID match a known key but does not
+//! verify rejects the whole note (it means tampering, not an unknown witness).
+
+use crate::b64;
+use crate::error::{Error, Result};
+use yinzheng_crypto::{
+    KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm, Sm2Id, Sm2PublicKey, Sm2Signature,
+    sha256,
+};
+
+/// Largest signed note accepted (checkpoints are a few hundred bytes).
+pub const MAX_NOTE_LEN: usize = 1 << 20;
+/// Most signature lines accepted on one note (the Go reference's limit).
+pub const MAX_SIGNATURES: usize = 100;
+/// The signature type identifier that follows `0xff` for SM2-with-SM3 keys.
+pub const SM2_TYPE_ID: &[u8] = b"SM2-SM3";
+/// The SM2 user ID fixed by this profile.
+pub const SM2_NOTE_ID: &[u8] = b"1234567812345678";
+
+const ED25519_TYPE: u8 = 0x01;
+const SPKI_ED25519_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// The algorithm of a note key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteKeyType {
+    /// Ed25519, type byte 0x01.
+    Ed25519,
+    /// SM2 with SM3, type `0xff ‖ "SM2-SM3"`.
+    Sm2Sm3,
+}
+
+impl NoteKeyType {
+    /// The type bytes that precede the public key in key IDs and vkeys.
+    pub fn type_bytes(self) -> Vec<u8> {
+        match self {
+            NoteKeyType::Ed25519 => vec![ED25519_TYPE],
+            NoteKeyType::Sm2Sm3 => {
+                let mut v = vec![0xff];
+                v.extend_from_slice(SM2_TYPE_ID);
+                v
+            }
+        }
+    }
+}
+
+/// Key ID: first 4 bytes of SHA-256(name ‖ 0x0A ‖ type ‖ key), big-endian.
+pub fn key_id(name: &str, type_and_key: &[u8]) -> u32 {
+    let mut m = Vec::with_capacity(name.len() + 1 + type_and_key.len());
+    m.extend_from_slice(name.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(type_and_key);
+    let h = sha256(&m);
+    u32::from_be_bytes([h[0], h[1], h[2], h[3]])
+}
+
+fn check_key_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 1024
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    {
+        return Err(Error::malformed(
+            "key name",
+            "must be non-empty, without spaces, '+' or control characters",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum VerifierInner {
+    Ed25519(PublicKey),
+    Sm2(Box<Sm2PublicKey>),
+}
+
+/// A key that verifies note signatures: name, key ID and public key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifierKey {
+    name: String,
+    id: u32,
+    key_type: NoteKeyType,
+    raw: Vec<u8>,
+    inner: VerifierInner,
+}
+
+impl VerifierKey {
+    /// The verifier for `public` under `name` (Ed25519 or SM2 keys).
+    pub fn new(name: &str, public: &PublicKey) -> Result<Self> {
+        check_key_name(name)?;
+        match public.algorithm() {
+            KeyAlgorithm::Ed25519 => {
+                Self::from_parts(name, NoteKeyType::Ed25519, &public.raw_bytes())
+            }
+            KeyAlgorithm::Sm2 => Self::from_parts(name, NoteKeyType::Sm2Sm3, &public.raw_bytes()),
+            other => Err(Error::malformed(
+                "note key",
+                format!("{other} keys cannot sign notes (Ed25519 or SM2 only)"),
+            )),
+        }
+    }
+
+    fn from_parts(name: &str, key_type: NoteKeyType, raw: &[u8]) -> Result<Self> {
+        let inner = match key_type {
+            NoteKeyType::Ed25519 => {
+                if raw.len() != 32 {
+                    return Err(Error::malformed("vkey", "Ed25519 key is not 32 bytes"));
+                }
+                let mut spki = SPKI_ED25519_PREFIX.to_vec();
+                spki.extend_from_slice(raw);
+                VerifierInner::Ed25519(PublicKey::from_spki_der(&spki)?)
+            }
+            NoteKeyType::Sm2Sm3 => {
+                if raw.len() != 65 || raw[0] != 0x04 {
+                    return Err(Error::malformed(
+                        "vkey",
+                        "SM2 key is not a 65-byte uncompressed point",
+                    ));
+                }
+                let k = Sm2PublicKey::from_sec1_bytes(raw)?.with_id(Sm2Id::new(SM2_NOTE_ID)?);
+                VerifierInner::Sm2(Box::new(k))
+            }
+        };
+        let mut tk = key_type.type_bytes();
+        tk.extend_from_slice(raw);
+        Ok(VerifierKey {
+            name: name.to_string(),
+            id: key_id(name, &tk),
+            key_type,
+            raw: raw.to_vec(),
+            inner,
+        })
+    }
+
+    /// Parse vkey text `<name>+<hex key ID>+base64(type ‖ key)`; the key ID must match.
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.len() > 4096 {
+            return Err(Error::TooLarge {
+                what: "vkey",
+                len: text.len(),
+                max: 4096,
+            });
+        }
+        // The base64 key may itself contain '+', so split at the first two only.
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::malformed(
+                "vkey",
+                "want <name>+<hex id>+<base64 key>",
+            ));
+        };
+        check_key_name(name)?;
+        let id_bytes = hex::decode(id_hex)
+            .ok()
+            .filter(|b| b.len() == 4 && id_hex.len() == 8)
+            .ok_or_else(|| Error::malformed("vkey", "key ID is not 8 hex digits"))?;
+        let tk =
+            b64::decode(key_b64).ok_or_else(|| Error::malformed("vkey", "key is not base64"))?;
+        let (key_type, raw) = match tk.first() {
+            Some(&ED25519_TYPE) => (NoteKeyType::Ed25519, &tk[1..]),
+            Some(0xff) if tk[1..].starts_with(SM2_TYPE_ID) => {
+                (NoteKeyType::Sm2Sm3, &tk[1 + SM2_TYPE_ID.len()..])
+            }
+            _ => {
+                return Err(Error::malformed(
+                    "vkey",
+                    "unsupported signature type (want 0x01 Ed25519 or 0xff SM2-SM3)",
+                ));
+            }
+        };
+        let vk = Self::from_parts(name, key_type, raw)?;
+        if vk.id.to_be_bytes().as_slice() != id_bytes.as_slice() {
+            return Err(Error::malformed("vkey", "key ID does not match the key"));
+        }
+        Ok(vk)
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key ID.
+    pub fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    /// The signature type.
+    pub fn key_type(&self) -> NoteKeyType {
+        self.key_type
+    }
+
+    /// Verify a note signature (without the 4-byte key ID) over `msg`.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match &self.inner {
+            VerifierInner::Ed25519(k) => k.verify(SignatureAlgorithm::Ed25519, msg, sig).is_ok(),
+            VerifierInner::Sm2(k) => {
+                sig.len() == 64
+                    && Sm2Signature::from_raw(sig)
+                        .and_then(|s| k.verify_signature(msg, &s))
+                        .is_ok()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for VerifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut tk = self.key_type.type_bytes();
+        tk.extend_from_slice(&self.raw);
+        write!(f, "{}+{:08x}+{}", self.name, self.id, b64::encode(&tk))
+    }
+}
+
+/// A key that signs notes: a name and an Ed25519 or SM2 private key.
+///
+/// SM2 keys are used with the profile's user ID `1234567812345678`, whatever
+/// ID the key carried.
+pub struct NoteSigner {
+    verifier: VerifierKey,
+    key: PrivateKey,
+}
+
+impl NoteSigner {
+    /// A signer for `key` under `name`.
+    pub fn new(name: &str, key: PrivateKey) -> Result<Self> {
+        let key = key.with_sm2_id(Sm2Id::new(SM2_NOTE_ID)?);
+        let verifier = VerifierKey::new(name, key.public_key())?;
+        Ok(NoteSigner { verifier, key })
+    }
+
+    /// The matching verifier key.
+    pub fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    /// Sign `msg`: the signature bytes without the key ID.
+    fn sign_raw(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        match self.key.as_sm2() {
+            Some(k) => Ok(k.sign(msg)?.to_raw().to_vec()),
+            None => Ok(self.key.sign(msg)?),
+        }
+    }
+}
+
+impl std::fmt::Debug for NoteSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NoteSigner")
+            .field("verifier", &self.verifier.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One signature line of a note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// The key name.
+    pub name: String,
+    /// The key ID.
+    pub key_id: u32,
+    /// The signature bytes after the key ID.
+    pub signature: Vec<u8>,
+}
+
+/// A parsed signed note: the text and its signature lines, not yet verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    text: String,
+    signatures: Vec<NoteSignature>,
+}
+
+impl Note {
+    /// Parse a signed note. Checks the shape only; see [`Note::open`].
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_NOTE_LEN {
+            return Err(Error::TooLarge {
+                what: "signed note",
+                len: bytes.len(),
+                max: MAX_NOTE_LEN,
+            });
+        }
+        let s = std::str::from_utf8(bytes).map_err(|_| Error::malformed("note", "not UTF-8"))?;
+        if s.chars().any(|c| c < ' ' && c != '\n') {
+            return Err(Error::malformed(
+                "note",
+                "control character other than newline",
+            ));
+        }
+        let split = s
+            .rfind("\n\n")
+            .ok_or_else(|| Error::malformed("note", "no blank line before the signatures"))?;
+        let text = &s[..split + 1];
+        let sigs = &s[split + 2..];
+        if !sigs.ends_with('\n') {
+            return Err(Error::malformed("note", "does not end in a newline"));
+        }
+        let mut signatures = Vec::new();
+        for line in sigs[..sigs.len() - 1].split('\n') {
+            if signatures.len() == MAX_SIGNATURES {
+                return Err(Error::malformed("note", "too many signatures"));
+            }
+            let rest = line.strip_prefix("\u{2014} ").ok_or_else(|| {
+                Error::malformed("note", "signature line does not start with '— '")
+            })?;
+            let (name, sig64) = rest
+                .split_once(' ')
+                .ok_or_else(|| Error::malformed("note", "signature line has no signature"))?;
+            check_key_name(name)?;
+            let raw = b64::decode(sig64).filter(|r| r.len() > 4).ok_or_else(|| {
+                Error::malformed("note", "signature is not base64 of key ID ‖ signature")
+            })?;
+            signatures.push(NoteSignature {
+                name: name.to_string(),
+                key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]),
+                signature: raw[4..].to_vec(),
+            });
+        }
+        if signatures.is_empty() {
+            return Err(Error::malformed("note", "no signatures"));
+        }
+        Ok(Note {
+            text: text.to_string(),
+            signatures,
+        })
+    }
+
+    /// The signed text, final newline included.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The signature lines.
+    pub fn signatures(&self) -> &[NoteSignature] {
+        &self.signatures
+    }
+
+    /// Verify the note with `known` keys; returns the names of the keys whose
+    /// signatures verified.
+    ///
+    /// Signatures from unknown (name, key ID) pairs are ignored; a signature
+    /// from a known key that does not verify rejects the note
+    /// ([`Error::BadSignature`]); no verified signature is
+    /// [`Error::NoKnownSignature`].
+    pub fn open(&self, known: &[VerifierKey]) -> Result<Vec<String>> {
+        let mut ok = Vec::new();
+        for s in &self.signatures {
+            let Some(k) = known.iter().find(|k| k.name == s.name && k.id == s.key_id) else {
+                continue;
+            };
+            if !k.verify(self.text.as_bytes(), &s.signature) {
+                return Err(Error::BadSignature {
+                    name: s.name.clone(),
+                });
+            }
+            if !ok.contains(&s.name) {
+                ok.push(s.name.clone());
+            }
+        }
+        if ok.is_empty() {
+            return Err(Error::NoKnownSignature);
+        }
+        Ok(ok)
+    }
+}
+
+/// Sign `text` (non-empty, each line ending in `\n`, no blank line) with every
+/// signer, in order; returns the signed note.
+pub fn sign_note(text: &str, signers: &[&NoteSigner]) -> Result<String> {
+    if text.is_empty()
+        || !text.ends_with('\n')
+        || text.contains("\n\n")
+        || text.starts_with('\n')
+        || text.chars().any(|c| c < ' ' && c != '\n')
+    {
+        return Err(Error::malformed(
+            "note text",
+            "must be non-empty lines each ending in a newline, without blank lines",
+        ));
+    }
+    if signers.is_empty() {
+        return Err(Error::malformed("note", "no signers"));
+    }
+    let mut out = String::with_capacity(text.len() + 160 * signers.len());
+    out.push_str(text);
+    out.push('\n');
+    for s in signers {
+        let mut raw = s.verifier.id.to_be_bytes().to_vec();
+        raw.extend_from_slice(&s.sign_raw(text.as_bytes())?);
+        out.push_str("\u{2014} ");
+        out.push_str(&s.verifier.name);
+        out.push(' ');
+        out.push_str(&b64::encode(&raw));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signers() -> (NoteSigner, NoteSigner) {
+        let sm2 = NoteSigner::new(
+            "yinzheng.example/log",
+            PrivateKey::generate(KeyAlgorithm::Sm2).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ed = NoteSigner::new(
+            "witness.example",
+            PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (sm2, ed)
+    }
+
+    #[test]
+    fn sm2_and_ed25519_notes_round_trip_through_vkey_text() -> Result<()> {
+        let (sm2, ed) = signers();
+        let note = sign_note("hello\nworld\n", &[&sm2, &ed])?;
+        let vk_sm2 = VerifierKey::parse(&sm2.verifier().to_string())?;
+        let vk_ed = VerifierKey::parse(&ed.verifier().to_string())?;
+        assert_eq!(vk_sm2, *sm2.verifier());
+        let n = Note::parse(note.as_bytes())?;
+        assert_eq!(n.text(), "hello\nworld\n");
+        // The SM2 signature is raw r‖s.
+        assert_eq!(n.signatures()[0].signature.len(), 64);
+        assert_eq!(
+            n.open(std::slice::from_ref(&vk_sm2))?,
+            vec!["yinzheng.example/log"]
+        );
+        assert_eq!(n.open(&[vk_ed.clone(), vk_sm2.clone()])?.len(), 2);
+        // Unknown key only: nothing verified.
+        let (other, _) = signers();
+        assert!(matches!(
+            n.open(&[other.verifier().clone()]),
+            Err(Error::NoKnownSignature)
+        ));
+        // Tampered text: the known key's signature fails and rejects.
+        let bad = note.replacen("world", "w0rld", 1);
+        assert!(matches!(
+            Note::parse(bad.as_bytes())?.open(&[vk_ed]),
+            Err(Error::BadSignature { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_notes_and_vkeys_are_typed_errors() {
+        for bad in [
+            &b"no blank line\n"[..],
+            b"text\n\n",
+            b"text\n\n- name AAAAAAA=\n",
+            b"text\n\n\xe2\x80\x94 name !!!\n",
+            b"text\n\n\xe2\x80\x94 name AAAA\n",
+            b"text\r\n\n\xe2\x80\x94 name AAAAAAA=\n",
+            b"\xff\n\n",
+        ] {
+            assert!(
+                Note::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        for bad in [
+            "",
+            "a+b",
+            "a+0000000+AQ==",
+            "a+00000000+AQ==",
+            "a b+00000000+AQ==",
+        ] {
+            assert!(VerifierKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
