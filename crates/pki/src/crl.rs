@@ -59,6 +59,18 @@ impl Crl {
         Ok(Crl { der, list, tbs })
     }
 
+    /// Every CRL in a PEM file (several `X509 CRL` blocks), or the one DER CRL.
+    pub fn parse_all(bytes: &[u8]) -> Result<Vec<Self>> {
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![Self::parse(bytes)?]);
+        }
+        let blocks = pem_blocks(bytes, "X509 CRL")?;
+        if blocks.is_empty() {
+            return Err(Error::malformed("CRL", "no X509 CRL block"));
+        }
+        blocks.iter().map(|d| Self::parse(d)).collect()
+    }
+
     /// The DER.
     pub fn der(&self) -> &[u8] {
         &self.der

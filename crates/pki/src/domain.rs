@@ -418,20 +418,24 @@ impl TrustDomain {
         self.store.get(serial)
     }
 
-    /// Sign a fresh CRL valid for `hours`.
-    pub fn crl(&mut self, hours: u32) -> Result<Crl> {
-        let key = self.load_key("issuing.key.pem")?;
+    /// Sign fresh CRLs valid for `hours`: the issuing CA's CRL (end entities) and
+    /// the root's authority revocation list (the issuing CA and any other CA
+    /// certificate the root signed), so every link of a chain has revocation data.
+    pub fn crl(&mut self, hours: u32) -> Result<Vec<Crl>> {
+        let issuing_key = self.load_key("issuing.key.pem")?;
+        let root_key = self.load_key("root.key.pem")?;
         let now = SystemTime::now();
-        let number = self.store.next_crl_number()?;
+        let next = now + Duration::from_secs(hours as u64 * 3600);
         let revoked = self.store.revoked(unix(now))?;
-        crl::build(
-            &key,
-            &self.issuing,
-            number,
-            now,
-            now + Duration::from_secs(hours as u64 * 3600),
-            &revoked,
-        )
+        let (ca_certs, end_entities): (Vec<StoredCert>, Vec<StoredCert>) = revoked
+            .into_iter()
+            .filter(|r| r.profile != "root")
+            .partition(|r| r.profile == "issuing-ca");
+        let n1 = self.store.next_crl_number()?;
+        let crl = crl::build(&issuing_key, &self.issuing, n1, now, next, &end_entities)?;
+        let n2 = self.store.next_crl_number()?;
+        let arl = crl::build(&root_key, &self.root, n2, now, next, &ca_certs)?;
+        Ok(vec![crl, arl])
     }
 
     /// Sign an OCSP response for the certificate with `serial` (see [`crate::ocsp`]).

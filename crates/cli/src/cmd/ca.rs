@@ -302,22 +302,33 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::Crl(c) => {
             let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
-            let crl = d.crl(c.hours)?;
-            io::write_atomic(&c.out, crl.to_pem().as_bytes(), false)?;
-            let v = serde_json::json!({
-                "crl": c.out, "issuer": crl.issuer(), "entries": crl.len(),
-                "number": crl.number().map(hex::encode),
-                "thisUpdate": yinzheng_pki::rfc3339(crl.this_update()), "nextUpdate": crl.next_update().map(yinzheng_pki::rfc3339),
-            });
+            let crls = d.crl(c.hours)?;
+            let pem: String = crls.iter().map(|c| c.to_pem()).collect();
+            io::write_atomic(&c.out, pem.as_bytes(), false)?;
+            let list: Vec<_> = crls
+                .iter()
+                .map(|crl| {
+                    serde_json::json!({
+                        "issuer": crl.issuer(), "entries": crl.len(), "number": crl.number().map(hex::encode),
+                        "thisUpdate": yinzheng_pki::rfc3339(crl.this_update()),
+                        "nextUpdate": crl.next_update().map(yinzheng_pki::rfc3339),
+                    })
+                })
+                .collect();
+            let v = serde_json::json!({"file": c.out, "crls": list});
             out.result(&v, || {
-                format!(
-                    "CRL with {} entries written to {} (next update {})",
-                    crl.len(),
-                    c.out.display(),
-                    crl.next_update()
-                        .map(yinzheng_pki::rfc3339)
-                        .unwrap_or_default()
-                )
+                let mut s = format!("CRLs written to {}", c.out.display());
+                for crl in &crls {
+                    s.push_str(&format!(
+                        "\n  {}: {} entries, next update {}",
+                        crl.issuer(),
+                        crl.len(),
+                        crl.next_update()
+                            .map(yinzheng_pki::rfc3339)
+                            .unwrap_or_default()
+                    ));
+                }
+                s
             });
         }
         CaCommand::Ocsp(o) => {

@@ -61,7 +61,9 @@ pub fn run(cmd: &CertCommand, out: &Output) -> Result<ExitCode> {
     let mut crls = Vec::new();
     for p in &a.crl {
         let bytes = io::read_limited(p, 64 << 20, "CRL")?;
-        crls.push(Crl::parse(&bytes).with_context(|| format!("cannot read CRL {}", p.display()))?);
+        crls.extend(
+            Crl::parse_all(&bytes).with_context(|| format!("cannot read CRL {}", p.display()))?,
+        );
     }
     let at = match &a.at {
         Some(s) => {

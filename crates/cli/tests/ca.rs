@@ -1,0 +1,1051 @@
+//! The certificate authority end to end through the `yinzheng` CLI, checked by
+//! OpenSSL 3 both ways: OpenSSL accepts what we issue (certificates, CRLs, OCSP
+//! responses) and we accept what OpenSSL issues. Negative cases each give the
+//! right indication.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+use yinzheng_tests::{openssl_ok, openssl_run, tempdir};
+
+const ID: &str = "1234567812345678";
+
+fn yz(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+        .args(args)
+        .current_dir(dir)
+        .env("YINZHENG_HOME", dir.join("home"))
+        .env("YINZHENG_PASSPHRASE", "ca passphrase")
+        .output()
+        .expect("yinzheng runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "yinzheng {args:?} panicked: {stderr}"
+    );
+    out
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let out = yz(dir, args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "yinzheng {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `cert verify --json`: (exit code, indication, sub-indication).
+fn verify(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut a = vec!["cert", "verify", "--json"];
+    a.extend_from_slice(args);
+    let out = yz(dir, &a);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        out.status.code().unwrap(),
+        v["indication"].as_str().unwrap_or_default().to_string(),
+        v["subIndication"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Extract TBS and signature of a signed DER object with asn1parse, then verify by hand
+/// (OpenSSL 3.0 cannot verify SM2 CRLs or self-signatures with a non-empty ID directly).
+fn openssl_verify_signed_by_hand(d: &Path, file: &str, pubkey: &str, inform: &str) {
+    let dump =
+        String::from_utf8(openssl_ok(d, &["asn1parse", "-inform", inform, "-in", file]).stdout)
+            .unwrap();
+    let off = |pred: &dyn Fn(&str) -> bool| -> String {
+        dump.lines()
+            .find(|l| pred(l))
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let tbs = off(&|l: &str| l.contains("d=1"));
+    let sig = off(&|l: &str| l.contains("d=1") && l.contains("BIT STRING"));
+    openssl_ok(
+        d,
+        &[
+            "asn1parse",
+            "-inform",
+            inform,
+            "-in",
+            file,
+            "-strparse",
+            &tbs,
+            "-noout",
+            "-out",
+            "tbs.bin",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "asn1parse",
+            "-inform",
+            inform,
+            "-in",
+            file,
+            "-strparse",
+            &sig,
+            "-noout",
+            "-out",
+            "sig.bin",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            pubkey,
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            &format!("distid:{ID}"),
+            "-in",
+            "tbs.bin",
+            "-sigfile",
+            "sig.bin",
+        ],
+    );
+}
+
+fn first_pem_block(path: &Path, out: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    let end = text.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----\n".len();
+    fs::write(out, &text[..end]).unwrap();
+}
+
+fn init_sm2(d: &Path) {
+    ok(
+        d,
+        &[
+            "ca",
+            "init",
+            "--subject",
+            "CN=Yinzheng Demo Root CA,O=Yinzheng,C=CN",
+        ],
+    );
+    fs::write(d.join("kpw"), "subscriber key passphrase\n").unwrap();
+    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
+}
+
+#[test]
+fn sm2_domain_cli_flow_and_openssl_accepts_it() {
+    let dir = tempdir();
+    let d = dir.path();
+    init_sm2(d);
+    let out = ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--subject",
+            "CN=Example Org,O=Example Org,C=CN",
+            "--uscc",
+            "91350100M000100Y43",
+            "--out",
+            "org.pem",
+            "--key-out",
+            "org.key",
+            "--key-passphrase-file",
+            "kpw",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["subject"]
+            .as_str()
+            .unwrap()
+            .contains("91350100M000100Y43")
+    );
+    assert!(
+        fs::read_to_string(d.join("org.key"))
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    first_pem_block(&d.join("org.pem"), &d.join("leaf.pem"));
+    let issuing = d.join("home/pki/main/issuing.pem");
+    fs::copy(&issuing, d.join("issuing.pem")).unwrap();
+
+    // OpenSSL parses everything and sees SM2-with-SM3 and the USCC extension.
+    let text =
+        String::from_utf8(openssl_ok(d, &["x509", "-in", "leaf.pem", "-noout", "-text"]).stdout)
+            .unwrap();
+    assert!(text.contains("SM2-with-SM3"), "{text}");
+    assert!(text.contains("1.2.156.10260.4.4"), "{text}");
+    assert!(
+        text.contains("CA:FALSE") && text.contains("Digital Signature, Non Repudiation"),
+        "{text}"
+    );
+    // The leaf's algorithm identifier is exactly the GM/T 0015 bytes (parameters absent).
+    let der = openssl_ok(d, &["x509", "-in", "leaf.pem", "-outform", "DER"]).stdout;
+    let alg = [
+        0x30, 0x0a, 0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75,
+    ];
+    assert!(der.windows(alg.len()).any(|w| w == alg));
+
+    // Link by link (OpenSSL 3.0 cannot do 3-level SM2 chains with an ID in one call).
+    openssl_ok(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            "roots.pem",
+            "-vfyopt",
+            &format!("distid:{ID}"),
+            "issuing.pem",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "verify",
+            "-partial_chain",
+            "-CAfile",
+            "issuing.pem",
+            "-vfyopt",
+            &format!("distid:{ID}"),
+            "leaf.pem",
+        ],
+    );
+    // The root's self-signature and the CRL's signature by hand.
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-in",
+            "roots.pem",
+            "-pubkey",
+            "-noout",
+            "-out",
+            "root.pub",
+        ],
+    );
+    openssl_verify_signed_by_hand(d, "roots.pem", "root.pub", "PEM");
+
+    // Revoke, publish, and both we and OpenSSL see it.
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "org.pem"]).2,
+        "TRY_LATER",
+        "no CRL: indeterminate"
+    );
+    ok(d, &["ca", "crl", "--out", "ca.crl"]);
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "--crl", "ca.crl", "org.pem"]),
+        (0, "TOTAL_PASSED".into(), String::new())
+    );
+    ok(d, &["ca", "revoke", "--reason", "keyCompromise", "org.pem"]);
+    ok(d, &["ca", "crl", "--out", "ca.crl"]);
+    let (code, ind, sub) = verify(d, &["--trust", "roots.pem", "--crl", "ca.crl", "org.pem"]);
+    assert_eq!(
+        (code, ind.as_str(), sub.as_str()),
+        (1, "TOTAL_FAILED", "REVOKED")
+    );
+    let human = String::from_utf8(
+        yz(
+            d,
+            &[
+                "cert",
+                "verify",
+                "--trust",
+                "roots.pem",
+                "--crl",
+                "ca.crl",
+                "org.pem",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(human.starts_with("TOTAL_FAILED / REVOKED"), "{human}");
+    // The first CRL block is the issuing CA's: OpenSSL parses it and its signature verifies.
+    let crl_text = fs::read_to_string(d.join("ca.crl")).unwrap();
+    let first = &crl_text[..crl_text.find("-----END X509 CRL-----").unwrap() + 23];
+    fs::write(d.join("issuing.crl"), first).unwrap();
+    let t =
+        String::from_utf8(openssl_ok(d, &["crl", "-in", "issuing.crl", "-noout", "-text"]).stdout)
+            .unwrap();
+    assert!(
+        t.contains("Key Compromise") && t.contains("X509v3 CRL Number"),
+        "{t}"
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-in",
+            "issuing.pem",
+            "-pubkey",
+            "-noout",
+            "-out",
+            "issuing.pub",
+        ],
+    );
+    openssl_verify_signed_by_hand(d, "issuing.crl", "issuing.pub", "PEM");
+
+    // Revocation is final; a second revoke is refused with exit 2.
+    let again = yz(d, &["ca", "revoke", "org.pem"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already revoked"));
+
+    // An OCSP response OpenSSL can parse, saying revoked.
+    ok(d, &["ca", "ocsp", "--cert", "org.pem", "--out", "org.ocsp"]);
+    let o = String::from_utf8(
+        openssl_ok(
+            d,
+            &["ocsp", "-respin", "org.ocsp", "-resp_text", "-noverify"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        o.contains("Cert Status: revoked") && o.contains("keyCompromise"),
+        "{o}"
+    );
+}
+
+#[test]
+fn hold_and_release() {
+    let dir = tempdir();
+    let d = dir.path();
+    init_sm2(d);
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Maker,O=Yinzheng,C=CN",
+            "--out",
+            "m.pem",
+            "--key-out",
+            "m.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(d, &["ca", "revoke", "--reason", "certificateHold", "m.pem"]);
+    ok(d, &["ca", "crl", "--out", "c1.crl"]);
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "--crl", "c1.crl", "m.pem"]),
+        (1, "INDETERMINATE".into(), "REVOKED_ON_HOLD".into())
+    );
+    ok(d, &["ca", "release", "m.pem"]);
+    ok(d, &["ca", "crl", "--out", "c2.crl"]);
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "--crl", "c2.crl", "m.pem"]).1,
+        "TOTAL_PASSED"
+    );
+}
+
+#[test]
+fn csr_intake_checks_proof_of_possession_with_the_sm2_id() {
+    let dir = tempdir();
+    let d = dir.path();
+    init_sm2(d);
+    openssl_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "r.key",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "r.key",
+            "-sm3",
+            "-sigopt",
+            &format!("distid:{ID}"),
+            "-subj",
+            "/C=CN/O=Req Org/CN=Requester",
+            "-out",
+            "r.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "log-signer",
+            "--csr",
+            "r.csr",
+            "--out",
+            "r.pem",
+        ],
+    );
+    // The certificate certifies the CSR's key.
+    let a = openssl_ok(d, &["x509", "-in", "r.pem", "-pubkey", "-noout"]).stdout;
+    let b = openssl_ok(d, &["pkey", "-in", "r.key", "-pubout"]).stdout;
+    assert_eq!(a, b);
+    // A CSR signed with OpenSSL's default empty ID fails PoP with the default ID, passes with ''.
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "r.key",
+            "-sm3",
+            "-subj",
+            "/CN=Empty ID",
+            "-out",
+            "e.csr",
+        ],
+    );
+    let refused = yz(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "log-signer",
+            "--csr",
+            "e.csr",
+            "--out",
+            "e.pem",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("proof of possession"));
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "log-signer",
+            "--csr",
+            "e.csr",
+            "--csr-sm2-id",
+            "",
+            "--out",
+            "e.pem",
+        ],
+    );
+    // Missing profile data and bad identifiers are refused.
+    let r = yz(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--csr",
+            "r.csr",
+            "--out",
+            "x.pem",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--uscc"));
+    let r = yz(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--csr",
+            "r.csr",
+            "--uscc",
+            "91350100M000100Y44",
+            "--out",
+            "x.pem",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("check character"));
+}
+
+#[test]
+fn we_accept_an_openssl_sm2_pki_and_its_crl() {
+    let dir = tempdir();
+    let d = dir.path();
+    let cnf = "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\nCN = OpenSSL SM2 Root\n\
+               [ v3_ca ]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n\
+               [ v3_leaf ]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,nonRepudiation\n\
+               [ v3_crit ]\nbasicConstraints = critical,CA:FALSE\n1.2.3.4.5 = critical,ASN1:NULL\n\
+               [ ca ]\ndefault_ca = myca\n[ myca ]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sm3\ndefault_crl_hours = 24\n";
+    fs::write(d.join("ca.cnf"), cnf).unwrap();
+    fs::write(d.join("index.txt"), "").unwrap();
+    fs::write(d.join("crlnumber"), "01\n").unwrap();
+    let idopt = format!("distid:{ID}");
+    openssl_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "ca.key",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-config",
+            "ca.cnf",
+            "-extensions",
+            "v3_ca",
+            "-key",
+            "ca.key",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-days",
+            "3650",
+            "-out",
+            "ca.crt",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "leaf.key",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-subj",
+            "/C=CN/O=Test Org/CN=Zhang San",
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    let sign = |ext: &str, out: &str, id: Option<&str>| {
+        let mut a = vec![
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-sm3",
+            "-days",
+            "365",
+            "-extfile",
+            "ca.cnf",
+            "-extensions",
+            ext,
+            "-out",
+            out,
+            "-vfyopt",
+            &idopt,
+        ];
+        if let Some(id) = id {
+            a.extend(["-sigopt", id]);
+        }
+        openssl_ok(d, &a);
+    };
+    sign("v3_leaf", "leaf.crt", Some(&idopt));
+    sign("v3_crit", "crit.crt", Some(&idopt));
+    openssl_ok(
+        d,
+        &[
+            "ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt",
+            "-sigopt", &idopt, "-out", "root.crl",
+        ],
+    );
+    assert_eq!(
+        verify(d, &["--trust", "ca.crt", "--crl", "root.crl", "leaf.crt"]),
+        (0, "TOTAL_PASSED".into(), String::new())
+    );
+    // An unknown critical extension fails the chain constraints.
+    assert_eq!(
+        verify(d, &["--trust", "ca.crt", "--crl", "root.crl", "crit.crt"]).2,
+        "CHAIN_CONSTRAINTS_FAILURE"
+    );
+    // OpenSSL revokes; we see it.
+    openssl_ok(
+        d,
+        &[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-keyfile",
+            "ca.key",
+            "-cert",
+            "ca.crt",
+            "-revoke",
+            "leaf.crt",
+            "-crl_reason",
+            "keyCompromise",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "ca",
+            "-gencrl",
+            "-config",
+            "ca.cnf",
+            "-keyfile",
+            "ca.key",
+            "-cert",
+            "ca.crt",
+            "-sigopt",
+            &idopt,
+            "-out",
+            "root2.crl",
+        ],
+    );
+    assert_eq!(
+        verify(d, &["--trust", "ca.crt", "--crl", "root2.crl", "leaf.crt"]).2,
+        "REVOKED"
+    );
+    // Time travel: before notBefore and after notAfter.
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "ca.crt",
+                "--no-revocation-required",
+                "--at",
+                "2001-01-01T00:00:00Z",
+                "leaf.crt"
+            ]
+        )
+        .2,
+        "NOT_YET_VALID"
+    );
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "ca.crt",
+                "--no-revocation-required",
+                "--at",
+                "2090-01-01T00:00:00Z",
+                "leaf.crt"
+            ]
+        )
+        .2,
+        "EXPIRED"
+    );
+    // A certificate signed with the empty ID: fails with the default ID, passes in an all-empty-ID PKI setting.
+    sign("v3_leaf", "empty.crt", None);
+    assert_eq!(
+        verify(
+            d,
+            &["--trust", "ca.crt", "--no-revocation-required", "empty.crt"]
+        )
+        .2,
+        "SIG_CRYPTO_FAILURE"
+    );
+    // (the root itself is ID-signed; we trust anchors as configured, so only the link matters)
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "ca.crt",
+                "--no-revocation-required",
+                "--sm2-id",
+                "",
+                "empty.crt"
+            ]
+        )
+        .1,
+        "TOTAL_PASSED"
+    );
+    // A leaf used as a CA (CA:FALSE) to sign another certificate.
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-subj",
+            "/CN=Under a leaf",
+            "-out",
+            "sub.csr",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "sub.csr",
+            "-CA",
+            "leaf.crt",
+            "-CAkey",
+            "leaf.key",
+            "-CAcreateserial",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-vfyopt",
+            &idopt,
+            "-days",
+            "30",
+            "-out",
+            "sub.crt",
+        ],
+    );
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "ca.crt",
+                "--untrusted",
+                "leaf.crt",
+                "--no-revocation-required",
+                "sub.crt"
+            ]
+        )
+        .2,
+        "CHAIN_CONSTRAINTS_FAILURE"
+    );
+    // A tampered signature.
+    let mut der = openssl_ok(d, &["x509", "-in", "leaf.crt", "-outform", "DER"]).stdout;
+    let n = der.len();
+    der[n - 3] ^= 0x01;
+    fs::write(d.join("tampered.der"), &der).unwrap();
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "ca.crt",
+                "--no-revocation-required",
+                "tampered.der"
+            ]
+        )
+        .2,
+        "SIG_CRYPTO_FAILURE"
+    );
+    // Not issued under this anchor.
+    assert_eq!(
+        verify(
+            d,
+            &["--trust", "leaf.crt", "--no-revocation-required", "ca.crt"]
+        )
+        .2,
+        "NO_CERTIFICATE_CHAIN_FOUND"
+    );
+    // Garbage is an input error, not a panic.
+    fs::write(d.join("garbage.der"), [0x30, 0x82, 0x05, 0x00, 0x01, 0x02]).unwrap();
+    assert_eq!(
+        yz(d, &["cert", "verify", "--trust", "ca.crt", "garbage.der"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn path_length_constraint_is_enforced() {
+    // root (pathlen:0) → intermediate CA → leaf: one CA too many.
+    let dir = tempdir();
+    let d = dir.path();
+    let cnf = "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\nCN = Root\n\
+               [ v3_root ]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n\
+               [ v3_sub ]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n";
+    fs::write(d.join("c.cnf"), cnf).unwrap();
+    let idopt = format!("distid:{ID}");
+    for k in ["root", "sub", "leaf"] {
+        openssl_ok(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:SM2",
+                "-out",
+                &format!("{k}.key"),
+            ],
+        );
+    }
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-config",
+            "c.cnf",
+            "-extensions",
+            "v3_root",
+            "-key",
+            "root.key",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-days",
+            "100",
+            "-out",
+            "root.crt",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req", "-new", "-key", "sub.key", "-sm3", "-sigopt", &idopt, "-subj", "/CN=Sub",
+            "-out", "sub.csr",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "sub.csr",
+            "-CA",
+            "root.crt",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-vfyopt",
+            &idopt,
+            "-days",
+            "50",
+            "-extfile",
+            "c.cnf",
+            "-extensions",
+            "v3_sub",
+            "-out",
+            "sub.crt",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req", "-new", "-key", "leaf.key", "-sm3", "-sigopt", &idopt, "-subj", "/CN=Leaf",
+            "-out", "leaf.csr",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "sub.crt",
+            "-CAkey",
+            "sub.key",
+            "-CAcreateserial",
+            "-sm3",
+            "-sigopt",
+            &idopt,
+            "-vfyopt",
+            &idopt,
+            "-days",
+            "20",
+            "-out",
+            "leaf.crt",
+        ],
+    );
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "root.crt",
+                "--untrusted",
+                "sub.crt",
+                "--no-revocation-required",
+                "leaf.crt"
+            ]
+        )
+        .2,
+        "CHAIN_CONSTRAINTS_FAILURE"
+    );
+}
+
+#[test]
+fn ecdsa_domain_end_to_end_with_openssl_crl_check_and_ocsp() {
+    let dir = tempdir();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "ca",
+            "init",
+            "--key-alg",
+            "p256",
+            "--subject",
+            "CN=Yinzheng ECDSA Root CA,O=Yinzheng,C=CN",
+        ],
+    );
+    fs::write(d.join("kpw"), "k\n").unwrap();
+    ok(d, &["ca", "export-roots", "--out", "root.pem"]);
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "tls-server",
+            "--subject",
+            "CN=verify.example.gov.cn",
+            "--san",
+            "verify.example.gov.cn",
+            "--san",
+            "127.0.0.1",
+            "--out",
+            "tls.pem",
+            "--key-out",
+            "tls.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    first_pem_block(&d.join("tls.pem"), &d.join("leaf.pem"));
+    fs::copy(d.join("home/pki/main/issuing.pem"), d.join("issuing.pem")).unwrap();
+    ok(d, &["ca", "crl", "--out", "crls.pem"]);
+    // OpenSSL verifies the whole chain with CRL checks at every level.
+    let args = [
+        "verify",
+        "-crl_check_all",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "issuing.pem",
+        "-CRLfile",
+        "crls.pem",
+        "-purpose",
+        "sslserver",
+        "leaf.pem",
+    ];
+    openssl_ok(d, &args);
+    assert_eq!(
+        verify(d, &["--trust", "root.pem", "--crl", "crls.pem", "tls.pem"]).1,
+        "TOTAL_PASSED"
+    );
+    // OCSP good, verified by OpenSSL against the responder chain.
+    ok(
+        d,
+        &["ca", "ocsp", "--cert", "leaf.pem", "--out", "good.ocsp"],
+    );
+    let ocsp = |resp: &str| {
+        openssl_run(
+            d,
+            &[
+                "ocsp",
+                "-respin",
+                resp,
+                "-issuer",
+                "issuing.pem",
+                "-cert",
+                "leaf.pem",
+                "-CAfile",
+                "root.pem",
+                "-verify_other",
+                "issuing.pem",
+            ],
+        )
+    };
+    let o = ocsp("good.ocsp");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success()
+            && text.contains("Response verify OK")
+            && text.contains("leaf.pem: good"),
+        "{text}"
+    );
+    // Revoke: OpenSSL's CRL check and OCSP both say revoked.
+    ok(
+        d,
+        &["ca", "revoke", "--reason", "keyCompromise", "leaf.pem"],
+    );
+    ok(d, &["ca", "crl", "--out", "crls.pem"]);
+    let r = openssl_run(d, &args);
+    assert!(
+        !r.status.success() && String::from_utf8_lossy(&r.stdout).contains("revoked")
+            || String::from_utf8_lossy(&r.stderr).contains("revoked")
+    );
+    ok(
+        d,
+        &["ca", "ocsp", "--cert", "leaf.pem", "--out", "bad.ocsp"],
+    );
+    let o = ocsp("bad.ocsp");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("Response verify OK") && text.contains("leaf.pem: revoked"),
+        "{text}"
+    );
+    assert_eq!(
+        verify(d, &["--trust", "root.pem", "--crl", "crls.pem", "tls.pem"]).2,
+        "REVOKED"
+    );
+}
