@@ -61,6 +61,20 @@ pub fn check_citizen_id(id: &str) -> Result<(), String> {
         }
         sum += W[i] * (b[i] - b'0') as u32;
     }
+    let (y, m, d) = (digits(&b[6..10]), digits(&b[10..12]), digits(&b[12..14]));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    if !(1850..=2100).contains(&y) || d == 0 || d > days_in_month {
+        return Err(format!(
+            "citizen ID {id:?}: birth date {y:04}-{m:02}-{d:02} is not a real date"
+        ));
+    }
     let want = b"10X98765432"[(sum % 11) as usize] as char;
     let got = (b[17] as char).to_ascii_uppercase();
     if got != want {
@@ -71,6 +85,10 @@ pub fn check_citizen_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn digits(b: &[u8]) -> u32 {
+    b.iter().fold(0, |acc, c| acc * 10 + (c - b'0') as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,7 +96,7 @@ mod tests {
     #[test]
     fn uscc_samples() {
         check_uscc("91350100M000100Y43").unwrap();
-        check_uscc("91110000100000589B").unwrap();
+        check_uscc("11100000000013338W").unwrap();
         assert!(check_uscc("91350100M000100Y44").is_err());
         assert!(check_uscc("91350100M000100Y4").is_err());
         assert!(check_uscc("91350100M0001O0Y43").is_err());
@@ -90,5 +108,12 @@ mod tests {
         check_citizen_id("440524188001010014").unwrap();
         assert!(check_citizen_id("110105194912310021").is_err());
         assert!(check_citizen_id("11010519491231002").is_err());
+        // Check character right but 1949-02-30 is no date.
+        let mut bad = *b"110105194902300000";
+        let w = [7u32, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = (0..17).map(|i| w[i] * (bad[i] - b'0') as u32).sum();
+        bad[17] = b"10X98765432"[(sum % 11) as usize];
+        let err = check_citizen_id(std::str::from_utf8(&bad).unwrap()).unwrap_err();
+        assert!(err.contains("not a real date"), "{err}");
     }
 }

@@ -199,11 +199,10 @@ impl VerificationReport {
         message: impl Into<String>,
     ) {
         self.push(id, subject, CheckStatus::Failed, message);
-        let replace = match (self.indication, indication) {
-            (Indication::TotalPassed, _) => true,
-            (Indication::Indeterminate, Indication::TotalFailed) => true,
-            _ => false,
-        };
+        let replace = matches!(
+            (self.indication, indication),
+            (Indication::TotalPassed, _) | (Indication::Indeterminate, Indication::TotalFailed)
+        );
         if replace {
             self.indication = indication;
             self.sub_indication = Some(sub);

@@ -1,0 +1,158 @@
+//! yinzheng-pki's public API: a trust domain in a temporary directory, the
+//! validator's cache and its limits, and OCSP requests made by OpenSSL.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime};
+use yinzheng_crypto::{KeyEncryption, Signer};
+use yinzheng_pki::{
+    Crl, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication,
+    SubjectExtras, TrustDomain, Validator, ocsp,
+};
+use yinzheng_tests::{openssl_ok, tempdir};
+
+fn domain(dir: &std::path::Path) -> TrustDomain {
+    let mut opts = InitOptions::new("CN=Test Root CA,O=Yinzheng,C=CN");
+    opts.key_encryption = KeyEncryption::default().with_iterations(1000);
+    TrustDomain::init(&dir.join("pki"), &opts, b"pw").unwrap()
+}
+
+fn issue(d: &mut TrustDomain, profile: &str, subject: &str) -> yinzheng_pki::Issued {
+    d.issue(IssueRequest {
+        profile,
+        subject: Some(subject),
+        extras: SubjectExtras::default(),
+        key: KeySource::Generate,
+        not_before: None,
+        days: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn cache_never_outlives_the_crl() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let crls = d.crl(24).unwrap();
+    let v = Validator::new(vec![d.root().clone()]).with_crls(crls);
+    let chain = vec![d.issuing().clone()];
+    let now = SystemTime::now();
+    assert!(v.validate(&leaf.cert, &chain, now).passed());
+    assert!(
+        v.validate(&leaf.cert, &chain, now + Duration::from_secs(3600))
+            .passed()
+    );
+    // After nextUpdate the cached pass must not be served: the CRL is stale.
+    let later = v.validate(&leaf.cert, &chain, now + Duration::from_secs(25 * 3600));
+    assert_eq!(later.indication(), Indication::Indeterminate);
+    assert_eq!(later.sub_indication(), Some(SubIndication::TryLater));
+}
+
+#[test]
+fn validity_is_clamped_to_the_issuer_and_keys_are_usable() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let issued = d
+        .issue(IssueRequest {
+            profile: "seal-maker",
+            subject: Some("CN=Long,O=Yinzheng,C=CN"),
+            extras: SubjectExtras::default(),
+            key: KeySource::Generate,
+            not_before: None,
+            days: Some(365 * 50),
+        })
+        .unwrap();
+    assert!(issued.clamped);
+    assert_eq!(issued.cert.not_after(), d.issuing().not_after());
+    // The generated key matches the certificate and signs.
+    let key = issued.key.unwrap();
+    assert_eq!(Some(key.public_key()), issued.cert.public_key());
+    let sig = Signer::sign(&key, b"m").unwrap();
+    key.public_key()
+        .verify(Signer::algorithm(&key), b"m", &sig)
+        .unwrap();
+    // Reopening without a passphrase reads but cannot sign.
+    drop(d);
+    let mut ro = TrustDomain::open(&dir.path().join("pki"), None).unwrap();
+    assert!(ro.crl(1).is_err());
+    let mut wrong = TrustDomain::open(&dir.path().join("pki"), Some(b"nope")).unwrap();
+    let err = wrong.crl(1).unwrap_err().to_string();
+    assert!(err.contains("wrong CA passphrase"), "{err}");
+}
+
+#[test]
+fn every_issued_certificate_is_recorded_and_crl_numbers_increase() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let a = issue(&mut d, "log-signer", "CN=A");
+    assert_eq!(
+        d.lookup(&a.cert.serial_hex()).unwrap().unwrap().profile,
+        "log-signer"
+    );
+    let n1 = d.crl(1).unwrap()[0].number().unwrap();
+    let n2 = d.crl(1).unwrap()[0].number().unwrap();
+    assert!(n2 > n1);
+    // Serials: 16 bytes, positive, random.
+    let b = issue(&mut d, "log-signer", "CN=B");
+    assert_ne!(a.cert.serial_hex(), b.cert.serial_hex());
+    assert_eq!(a.cert.serial_hex().len(), 32);
+    assert!(u8::from_str_radix(&a.cert.serial_hex()[..2], 16).unwrap() < 0x80);
+}
+
+#[test]
+fn ocsp_requests_from_openssl_parse_and_match_our_cert_ids() {
+    let dir = tempdir();
+    let p = dir.path();
+    let mut d = domain(p);
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    std::fs::write(p.join("leaf.pem"), leaf.cert.to_pem()).unwrap();
+    std::fs::write(p.join("issuing.pem"), d.issuing().to_pem()).unwrap();
+    for (flag, hash) in [
+        ("-sha1", ocsp::CertIdHash::Sha1),
+        ("-sha256", ocsp::CertIdHash::Sha256),
+    ] {
+        openssl_ok(
+            p,
+            &[
+                "ocsp",
+                flag,
+                "-issuer",
+                "issuing.pem",
+                "-cert",
+                "leaf.pem",
+                "-reqout",
+                "req.der",
+                "-no_nonce",
+            ],
+        );
+        let ids = ocsp::parse_request(&std::fs::read(p.join("req.der")).unwrap()).unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].serial_hex(), leaf.cert.serial_hex());
+        assert_eq!(ids[0].hash(), Some(hash));
+        let ours = ocsp::CertId::new(
+            d.issuing(),
+            &hex::decode(leaf.cert.serial_hex()).unwrap(),
+            hash,
+        )
+        .unwrap();
+        assert_eq!(ids[0], ours, "OpenSSL's CertID equals ours");
+    }
+    assert!(ocsp::parse_request(&[0x30, 0x03, 0x30, 0x01, 0x00]).is_err());
+}
+
+#[test]
+fn garbage_never_panics() {
+    for bytes in [
+        &b""[..],
+        b"\x30",
+        b"\x30\x82\xff\xff",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        &[0u8; 64],
+    ] {
+        assert!(ParsedCert::load_all(bytes).is_err());
+        assert!(Crl::parse(bytes).is_err());
+        assert!(yinzheng_pki::Csr::parse(bytes).is_err());
+        assert!(ocsp::parse_request(bytes).is_err());
+    }
+}
