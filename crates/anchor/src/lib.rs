@@ -5,31 +5,57 @@
 //! that an event was recorded and that history was never rewritten.
 //!
 //! Standards: RFC 6962 §2.1 hashing and RFC 9162 §2.1.3–2.1.4 proofs, over SM3
-//! (default profile) or SHA-256.
+//! (default profile) or SHA-256; C2SP signed-note, tlog-checkpoint, tlog-tiles
+//! and tlog-proof. Design notes: `shared/design/anchor-log.md`.
+//!
+//! ```text
+//!  producers ── submit/append ──▶ pool ──▶ sequencer (every period)
+//!                                           │ new tiles + root, sign once
+//!                                           │ SQLite CAS on latest checkpoint + staged tiles
+//!                                           ▼
+//!                    tiles/ (checkpoint, tile/L/N[.p/W], tile/entries/N[.p/W])
+//!                                           │
+//!  readers, auditors ◀── TileReader: proofs, entries ◀──┘   Evidence: offline check with a vkey
+//! ```
 //!
 //! Invariants:
 //! - One log has one hash profile; the profile is part of its origin.
 //! - Proof verification follows RFC 9162 step by step, including the checks
 //!   that reject trailing hashes and wrong sizes.
+//! - The log never signs two inconsistent checkpoints: each batch is committed
+//!   by a compare-and-swap on the one stored latest checkpoint; a sequencer
+//!   that loses it stops. Tiles are published only after the commit, and the
+//!   staged batch is published again on start, so a crash at any point loses
+//!   no acknowledged entry.
+//! - An index is handed to a producer only after its batch is committed and
+//!   published.
 //! - Bad input gives a typed [`Error`], never a panic; everything parsed has a
-//!   size limit.
+//!   size limit. The library never reads the clock (entry times are inputs).
 //!
-//! Start with [`HashAlg`], [`inclusion_proof`] / [`verify_inclusion`] and
-//! [`MemoryTree`].
+//! Left to others: HTTP serving (the tiles directory is static files),
+//! witnessing, key storage (signers are handed in as [`NoteSigner`]s).
+//!
+//! Start with [`Log`] (write side), [`TileReader`] (read side), `Evidence`
+//! (offline proofs) and [`VerifierKey`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod b64;
+mod builder;
 mod checkpoint;
+mod entry;
 mod error;
 mod hash;
+mod log;
 mod merkle;
 mod note;
 mod tiles;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use entry::{Entry, MAX_DIGESTS, MAX_FIELD_LEN, MAX_SUBJECTS};
 pub use error::{Error, Result};
 pub use hash::{Hash, HashAlg};
+pub use log::{DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, Pending};
 pub use merkle::{
     HashSource, MAX_PROOF_HASHES, MemoryTree, consistency_proof, inclusion_proof, root,
     subtree_hash, verify_consistency, verify_inclusion,

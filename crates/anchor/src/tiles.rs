@@ -244,7 +244,7 @@ pub struct TileReader {
     dir: PathBuf,
     h: HashAlg,
     size: u64,
-    cache: Mutex<TileCache>,
+    cache: Arc<Mutex<TileCache>>,
 }
 
 impl std::fmt::Debug for TileReader {
@@ -264,7 +264,18 @@ impl TileReader {
             dir: dir.into(),
             h,
             size,
-            cache: Mutex::new(HashMap::new()),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A reader of the same directory at another tree size, sharing the cache
+    /// of full tiles (they are the same at every size).
+    pub fn at_size(&self, size: u64) -> TileReader {
+        TileReader {
+            dir: self.dir.clone(),
+            h: self.h,
+            size,
+            cache: self.cache.clone(),
         }
     }
 

@@ -1,0 +1,638 @@
+//! The sequencer and its storage, in the Sunlight pattern.
+//!
+//! Data directory:
+//! - `state.sqlite`: the log's configuration, the one "latest checkpoint" row
+//!   and the staged bundle of the latest batch;
+//! - `tiles/`: the published C2SP tlog-tiles tree (static files).
+//!
+//! Write path, once per period (default 250 ms), for the whole pool:
+//! 1. assign indexes, compute the new tiles and the new root in memory;
+//! 2. sign the checkpoint once (one signature per batch, not per entry);
+//! 3. in one SQLite transaction, compare-and-swap the latest checkpoint row
+//!    (`UPDATE … WHERE body = old`) and store the batch's tiles as the staged
+//!    bundle. **This commit is the point of no return**: before it a crash
+//!    loses only unacknowledged submissions; after it the batch is in the log;
+//! 4. publish the tiles (temp file, fsync, rename), the checkpoint file last;
+//! 5. release the waiting submitters with their indexes.
+//!
+//! On start the staged bundle of the committed checkpoint is published again
+//! (idempotent), the tree edge is rebuilt from the tiles and its root checked
+//! against the committed checkpoint. Two sequencers on one directory: the one
+//! that commits second fails its compare-and-swap and stops, so the log never
+//! signs two inconsistent checkpoints.
+
+use crate::builder::{TileBuilder, TileFile};
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::entry::Entry;
+use crate::error::{Error, Result};
+use crate::hash::{Hash, HashAlg};
+use crate::merkle::{consistency_proof, inclusion_proof};
+use crate::note::{NoteSigner, VerifierKey};
+use crate::tiles::{MAX_ENTRY_LEN, TileReader};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Default batching period.
+pub const DEFAULT_PERIOD: Duration = Duration::from_millis(250);
+/// Default pool size (the rate limit: submissions beyond it are refused).
+pub const DEFAULT_MAX_POOL: usize = 100_000;
+const STATE_DB: &str = "state.sqlite";
+const TILES_DIR: &str = "tiles";
+const MAX_STAGED_FILES: u32 = 1 << 20;
+
+/// Sequencer settings.
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    period: Duration,
+    max_pool: usize,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            period: DEFAULT_PERIOD,
+            max_pool: DEFAULT_MAX_POOL,
+        }
+    }
+}
+
+impl LogOptions {
+    /// Batching period (Sunlight uses 100–1000 ms; 0 sequences as fast as it can).
+    pub fn with_period(mut self, period: Duration) -> Self {
+        self.period = period;
+        self
+    }
+
+    /// Most submissions waiting at once.
+    pub fn with_max_pool(mut self, max_pool: usize) -> Self {
+        self.max_pool = max_pool.max(1);
+        self
+    }
+}
+
+/// A running log: producers submit entries, readers get proofs and entries.
+pub struct Log {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Inner {
+    tiles: PathBuf,
+    hash: HashAlg,
+    origin: String,
+    verifiers: Vec<VerifierKey>,
+    options: LogOptions,
+    /// Pending submissions; owned by this mutex, drained by the sequencer thread.
+    pool: Mutex<Pool>,
+    wake: Condvar,
+    /// The latest published checkpoint and a reader at its size; replaced by
+    /// the sequencer thread after each publish.
+    published: RwLock<Arc<Published>>,
+}
+
+struct Pool {
+    items: Vec<(Vec<u8>, SyncSender<Result<u64>>)>,
+    closing: bool,
+    stopped: Option<String>,
+}
+
+struct Published {
+    note: String,
+    checkpoint: Checkpoint,
+    reader: TileReader,
+}
+
+/// A submission waiting for its batch.
+#[derive(Debug)]
+pub struct Pending {
+    rx: Receiver<Result<u64>>,
+}
+
+impl Pending {
+    /// Block until the batch is committed and published; the entry's index.
+    pub fn wait(self) -> Result<u64> {
+        self.rx
+            .recv()
+            .unwrap_or_else(|_| Err(Error::Stopped("sequencer went away".into())))
+    }
+
+    /// The index if the batch is done, `None` while it is still pending.
+    pub fn try_wait(&self) -> Option<Result<u64>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(Err(Error::Stopped("sequencer went away".into())))
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Log {
+    /// Create a new, empty log in `dir` (which must not hold one): writes the
+    /// state database and the signed checkpoint of size 0.
+    pub fn create(dir: &Path, origin: &str, hash: HashAlg, signers: &[&NoteSigner]) -> Result<()> {
+        std::fs::create_dir_all(dir.join(TILES_DIR)).map_err(|e| Error::io(dir, e))?;
+        let db = dir.join(STATE_DB);
+        if db.exists() {
+            return Err(Error::malformed("log directory", "already holds a log"));
+        }
+        let cp = Checkpoint::new(origin, 0, hash.empty_root())?;
+        let note = cp.sign(signers)?;
+        let mut conn = open_db(&db)?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+             CREATE TABLE staged(id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, bundle BLOB NOT NULL);",
+        )?;
+        tx.execute("INSERT INTO config VALUES ('origin', ?1)", [origin])?;
+        tx.execute("INSERT INTO config VALUES ('hash', ?1)", [hash.name()])?;
+        tx.execute("INSERT INTO checkpoint VALUES (1, ?1)", [&note])?;
+        tx.commit()?;
+        write_durable(&dir.join(TILES_DIR).join("checkpoint"), note.as_bytes())
+    }
+
+    /// The origin and hash profile of the log in `dir`, without opening it for writing.
+    pub fn config(dir: &Path) -> Result<(String, HashAlg)> {
+        let conn = open_db(&dir.join(STATE_DB))?;
+        read_config(&conn)
+    }
+
+    /// The tiles directory of the log in `dir`.
+    pub fn tiles_dir(dir: &Path) -> PathBuf {
+        dir.join(TILES_DIR)
+    }
+
+    /// Open the log in `dir` for writing: recover, then start the sequencer.
+    /// `signers[0]` must be the key that signed the committed checkpoint.
+    pub fn open(dir: &Path, signers: Vec<NoteSigner>, options: LogOptions) -> Result<Log> {
+        if signers.is_empty() {
+            return Err(Error::malformed("log", "no checkpoint signer"));
+        }
+        let conn = open_db(&dir.join(STATE_DB))?;
+        let (origin, hash) = read_config(&conn)?;
+        let tiles = dir.join(TILES_DIR);
+        let verifiers: Vec<VerifierKey> = signers.iter().map(|s| s.verifier().clone()).collect();
+        let (committed, builder) = recover(&conn, &tiles, hash, &origin, &verifiers)?;
+        let cp = SignedCheckpoint::open(committed.as_bytes(), &verifiers, Some(&origin))?;
+        let published = Published {
+            note: committed.clone(),
+            checkpoint: cp.checkpoint().clone(),
+            reader: TileReader::new(&tiles, hash, cp.checkpoint().size()),
+        };
+        let inner = Arc::new(Inner {
+            tiles,
+            hash,
+            origin,
+            verifiers,
+            options,
+            pool: Mutex::new(Pool {
+                items: Vec::new(),
+                closing: false,
+                stopped: None,
+            }),
+            wake: Condvar::new(),
+            published: RwLock::new(Arc::new(published)),
+        });
+        let seq = Sequencer {
+            inner: inner.clone(),
+            conn,
+            signers,
+            committed,
+            builder,
+        };
+        let thread = std::thread::Builder::new()
+            .name("anchor-sequencer".into())
+            .spawn(move || seq.run())
+            .map_err(|e| Error::io("sequencer thread", e))?;
+        Ok(Log {
+            inner,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Submit an entry without waiting; the [`Pending`] yields its index.
+    pub fn submit(&self, entry: &[u8]) -> Result<Pending> {
+        if entry.len() > MAX_ENTRY_LEN {
+            return Err(Error::TooLarge {
+                what: "entry",
+                len: entry.len(),
+                max: MAX_ENTRY_LEN,
+            });
+        }
+        let (tx, rx) = sync_channel(1);
+        let mut p = lock(&self.inner.pool);
+        if let Some(why) = &p.stopped {
+            return Err(Error::Stopped(why.clone()));
+        }
+        if p.closing {
+            return Err(Error::Stopped("the log is closing".into()));
+        }
+        if p.items.len() >= self.inner.options.max_pool {
+            return Err(Error::PoolFull(p.items.len()));
+        }
+        p.items.push((entry.to_vec(), tx));
+        if self.inner.options.period.is_zero() {
+            self.inner.wake.notify_one();
+        }
+        Ok(Pending { rx })
+    }
+
+    /// Append an entry and wait until its batch is committed and published.
+    pub fn append(&self, entry: &[u8]) -> Result<u64> {
+        self.submit(entry)?.wait()
+    }
+
+    /// Append a canonical [`Entry`].
+    pub fn append_entry(&self, entry: &Entry) -> Result<u64> {
+        self.append(&entry.encode())
+    }
+
+    /// The origin line.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The hash profile.
+    pub fn hash_alg(&self) -> HashAlg {
+        self.inner.hash
+    }
+
+    /// The verifier keys of the checkpoint signers.
+    pub fn verifiers(&self) -> &[VerifierKey] {
+        &self.inner.verifiers
+    }
+
+    fn published(&self) -> Arc<Published> {
+        self.inner
+            .published
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The latest published signed checkpoint (note text).
+    pub fn checkpoint_note(&self) -> String {
+        self.published().note.clone()
+    }
+
+    /// The latest published checkpoint.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.published().checkpoint.clone()
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` (≤ the published size).
+    pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        let p = self.published();
+        check_size(size, p.checkpoint.size())?;
+        inclusion_proof(&p.reader, index, size)
+    }
+
+    /// Consistency proof from `old` to `new` (≤ the published size).
+    pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        let p = self.published();
+        check_size(new, p.checkpoint.size())?;
+        consistency_proof(&p.reader, old, new)
+    }
+
+    /// Entry `index` of the published tree.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>> {
+        self.published().reader.entry(index)
+    }
+
+    /// Stop accepting entries, sequence what is pooled, and stop the sequencer.
+    pub fn close(&self) -> Result<()> {
+        {
+            let mut p = lock(&self.inner.pool);
+            p.closing = true;
+        }
+        self.inner.wake.notify_all();
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+        match &lock(&self.inner.pool).stopped {
+            Some(why) if why != "closed" => Err(Error::Stopped(why.clone())),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.inner.origin)
+            .field("hash", &self.inner.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_size(size: u64, published: u64) -> Result<()> {
+    if size > published {
+        return Err(Error::OutOfRange(format!(
+            "tree size {size} is beyond the published size {published}"
+        )));
+    }
+    Ok(())
+}
+
+/// The sequencer thread's state; nothing else touches it.
+struct Sequencer {
+    inner: Arc<Inner>,
+    conn: Connection,
+    signers: Vec<NoteSigner>,
+    /// The checkpoint row as committed (the CAS expects exactly this).
+    committed: String,
+    builder: TileBuilder,
+}
+
+impl Sequencer {
+    fn run(mut self) {
+        let period = self.inner.options.period;
+        let mut next = Instant::now() + period;
+        loop {
+            let (batch, closing) = {
+                let mut p = lock(&self.inner.pool);
+                while !p.closing && Instant::now() < next {
+                    let wait = next.saturating_duration_since(Instant::now());
+                    p = self
+                        .inner
+                        .wake
+                        .wait_timeout(p, wait)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    if period.is_zero() && !p.items.is_empty() {
+                        break;
+                    }
+                }
+                (std::mem::take(&mut p.items), p.closing)
+            };
+            next = Instant::now() + period;
+            if !batch.is_empty() {
+                let (entries, waiters): (Vec<Vec<u8>>, Vec<SyncSender<Result<u64>>>) =
+                    batch.into_iter().unzip();
+                match self.sequence(&entries) {
+                    Ok(first) => {
+                        for (i, w) in waiters.into_iter().enumerate() {
+                            let _ = w.send(Ok(first + i as u64));
+                        }
+                    }
+                    Err(e) => {
+                        let fatal = matches!(e, Error::LostCas | Error::Stopped(_));
+                        let msg = e.to_string();
+                        for w in waiters {
+                            let _ = w.send(Err(Error::Stopped(msg.clone())));
+                        }
+                        if fatal {
+                            self.stop(msg);
+                            return;
+                        }
+                    }
+                }
+            } else if period.is_zero() && !closing {
+                // Nothing pooled: sleep until a submission wakes us.
+                let p = lock(&self.inner.pool);
+                if p.items.is_empty() && !p.closing {
+                    let _ = self
+                        .inner
+                        .wake
+                        .wait_timeout(p, Duration::from_millis(50))
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+            if closing && lock(&self.inner.pool).items.is_empty() {
+                self.stop("closed".into());
+                return;
+            }
+        }
+    }
+
+    fn stop(&self, why: String) {
+        let mut p = lock(&self.inner.pool);
+        for (_, w) in p.items.drain(..) {
+            let _ = w.send(Err(Error::Stopped(why.clone())));
+        }
+        if p.stopped.is_none() {
+            p.stopped = Some(why);
+        }
+    }
+
+    /// Sequence one batch; returns the index of its first entry.
+    fn sequence(&mut self, entries: &[Vec<u8>]) -> Result<u64> {
+        let mut b = self.builder.clone();
+        let first = b.size();
+        let mut files: Vec<TileFile> = Vec::new();
+        for e in entries {
+            b.push(e, &mut files)?;
+        }
+        b.partial_files(&mut files)?;
+        let cp = Checkpoint::new(&self.inner.origin, b.size(), b.root())?;
+        let signers: Vec<&NoteSigner> = self.signers.iter().collect();
+        let note = cp.sign(&signers)?;
+        let staged = encode_staged(&files, &note);
+
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE checkpoint SET body = ?1 WHERE id = 1 AND body = ?2",
+            params![note, self.committed],
+        )?;
+        if n != 1 {
+            // Another sequencer committed since we loaded: stop, never publish.
+            return Err(Error::LostCas);
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO staged(id, size, bundle) VALUES (1, ?1, ?2)",
+            params![b.size() as i64, staged],
+        )?;
+        tx.commit()?;
+        // Committed: the batch is in the log. A crash from here on is
+        // recovered by publishing the staged bundle again.
+        self.committed = note.clone();
+        self.builder = b;
+        publish(&self.inner.tiles, &files, &note).map_err(|e| Error::Stopped(e.to_string()))?;
+        let reader = {
+            let old = self
+                .inner
+                .published
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            old.reader.at_size(cp.size())
+        };
+        *self
+            .inner
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Published {
+            note,
+            checkpoint: cp,
+            reader,
+        });
+        Ok(first)
+    }
+}
+
+fn open_db(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn read_config(conn: &Connection) -> Result<(String, HashAlg)> {
+    let get = |k: &str| -> Result<String> {
+        conn.query_row("SELECT value FROM config WHERE key = ?1", [k], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::malformed("log state", format!("no {k} in config")))
+    };
+    let origin = get("origin")?;
+    let hash = HashAlg::from_name(&get("hash")?)
+        .ok_or_else(|| Error::malformed("log state", "unknown hash profile"))?;
+    Ok((origin, hash))
+}
+
+/// Publish the staged bundle of the committed checkpoint again, rebuild the
+/// tree edge from the tiles and check it against the committed root.
+fn recover(
+    conn: &Connection,
+    tiles: &Path,
+    hash: HashAlg,
+    origin: &str,
+    verifiers: &[VerifierKey],
+) -> Result<(String, TileBuilder)> {
+    let committed: String =
+        conn.query_row("SELECT body FROM checkpoint WHERE id = 1", [], |r| r.get(0))?;
+    let cp = SignedCheckpoint::open(committed.as_bytes(), verifiers, Some(origin))?;
+    let staged: Option<Vec<u8>> = conn
+        .query_row("SELECT bundle FROM staged WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    match staged {
+        Some(bundle) => {
+            let (files, note) = decode_staged(&bundle)?;
+            if note != committed {
+                return Err(Error::Mismatch(
+                    "staged bundle does not belong to the committed checkpoint".into(),
+                ));
+            }
+            publish(tiles, &files, &note)?;
+        }
+        None => write_durable(&tiles.join("checkpoint"), committed.as_bytes())?,
+    }
+    let size = cp.checkpoint().size();
+    let reader = TileReader::new(tiles, hash, size);
+    let builder = TileBuilder::resume(&reader, size)?;
+    if &builder.root() != cp.checkpoint().root() {
+        return Err(Error::Mismatch(
+            "tiles on disk do not give the committed checkpoint's root".into(),
+        ));
+    }
+    Ok((committed, builder))
+}
+
+/// Staged bundle: u32 file count, then per file u16 path length ‖ path ‖ u32
+/// data length ‖ data; the checkpoint note is the last file, path `checkpoint`.
+fn encode_staged(files: &[TileFile], note: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(files.len() as u32 + 1).to_be_bytes());
+    let mut put = |path: &str, data: &[u8]| {
+        out.extend_from_slice(&(path.len() as u16).to_be_bytes());
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(data);
+    };
+    for (p, d) in files {
+        put(&p.to_path_string(), d);
+    }
+    put("checkpoint", note.as_bytes());
+    out
+}
+
+fn decode_staged(b: &[u8]) -> Result<(Vec<TileFile>, String)> {
+    let bad = || Error::malformed("staged bundle", "truncated");
+    let mut pos = 0usize;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let s = b.get(pos..pos + n).ok_or_else(bad)?;
+        pos += n;
+        Ok(s)
+    };
+    let count = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?);
+    if count == 0 || count > MAX_STAGED_FILES {
+        return Err(Error::malformed("staged bundle", "bad file count"));
+    }
+    let mut files = Vec::new();
+    let mut note = None;
+    for i in 0..count {
+        let pl = usize::from(u16::from_be_bytes(take(2)?.try_into().map_err(|_| bad())?));
+        let path = std::str::from_utf8(take(pl)?)
+            .map_err(|_| Error::malformed("staged bundle", "path not UTF-8"))?
+            .to_string();
+        let dl = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
+        let data = take(dl)?.to_vec();
+        if i + 1 == count {
+            if path != "checkpoint" {
+                return Err(Error::malformed(
+                    "staged bundle",
+                    "last file is not the checkpoint",
+                ));
+            }
+            note = Some(
+                String::from_utf8(data)
+                    .map_err(|_| Error::malformed("staged bundle", "checkpoint not UTF-8"))?,
+            );
+        } else {
+            files.push((crate::tiles::TilePath::parse(&path)?, data));
+        }
+    }
+    let note = note.ok_or_else(bad)?;
+    Ok((files, note))
+}
+
+/// Write tiles, then the checkpoint: a reader never sees a checkpoint whose
+/// tiles are missing.
+fn publish(tiles: &Path, files: &[TileFile], note: &str) -> Result<()> {
+    for (p, data) in files {
+        write_durable(&tiles.join(p.to_path_string()), data)?;
+    }
+    write_durable(&tiles.join("checkpoint"), note.as_bytes())
+}
+
+/// Temp file in the same directory, fsync, rename over the target.
+pub(crate) fn write_durable(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let r = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = r {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}

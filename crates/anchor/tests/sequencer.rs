@@ -1,0 +1,187 @@
+//! The sequencer through its public API: concurrent producers get unique,
+//! contiguous indexes; every published checkpoint verifies, proofs from the
+//! tiles verify against it, checkpoints are consistent with each other; the
+//! log reopens where it stopped; a second sequencer on the same directory
+//! loses its compare-and-swap and stops without forking the log.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+use yinzheng_anchor::{
+    Entry, Error, HashAlg, Log, LogOptions, NoteSigner, SignedCheckpoint, TileReader,
+    verify_consistency, verify_inclusion,
+};
+use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+
+fn signer(seed: &PrivateKey) -> NoteSigner {
+    let again = PrivateKey::from_bytes(&seed.to_pkcs8_der(), None).unwrap();
+    NoteSigner::new("yinzheng.test/log", again).unwrap()
+}
+
+fn opts() -> LogOptions {
+    LogOptions::default().with_period(Duration::from_millis(20))
+}
+
+#[test]
+fn concurrent_appends_prove_and_reopen() {
+    for hash in [HashAlg::Sm3, HashAlg::Sha256] {
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+        let ed = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let ed_signer = NoteSigner::new("witness.test", ed).unwrap();
+        let ed_vk = ed_signer.verifier().clone();
+        Log::create(
+            dir.path(),
+            "yinzheng.test/log",
+            hash,
+            &[&signer(&key), &ed_signer],
+        )
+        .unwrap();
+        let log = Arc::new(Log::open(dir.path(), vec![signer(&key), ed_signer], opts()).unwrap());
+        let vk = log.verifiers()[0].clone();
+
+        let mut handles = Vec::new();
+        for t in 0..8u32 {
+            let log = log.clone();
+            handles.push(std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for i in 0..80u32 {
+                    let e = Entry::new("note", 1_700_000_000_000 + u64::from(i), "tester")
+                        .unwrap()
+                        .with_subject(&format!("t{t}-{i}"))
+                        .unwrap();
+                    got.push((log.append_entry(&e).unwrap(), e.encode()));
+                }
+                got
+            }));
+        }
+        let mut all: Vec<(u64, Vec<u8>)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort();
+        let idx: Vec<u64> = all.iter().map(|(i, _)| *i).collect();
+        assert_eq!(
+            idx,
+            (0..640).collect::<Vec<_>>(),
+            "indexes unique and contiguous"
+        );
+
+        let note = log.checkpoint_note();
+        // Both signatures verify, each alone is enough.
+        let cp = SignedCheckpoint::open(
+            note.as_bytes(),
+            &[vk.clone(), ed_vk.clone()],
+            Some("yinzheng.test/log"),
+        )
+        .unwrap();
+        assert_eq!(cp.verified_by().len(), 2);
+        SignedCheckpoint::open(note.as_bytes(), std::slice::from_ref(&ed_vk), None).unwrap();
+        let size = cp.checkpoint().size();
+        assert_eq!(size, 640);
+        for (i, e) in all.iter().step_by(37) {
+            assert_eq!(&log.entry(*i).unwrap(), e);
+            let p = log.prove_inclusion(*i, size).unwrap();
+            verify_inclusion(
+                hash,
+                &hash.leaf_hash(e),
+                *i,
+                size,
+                &p,
+                cp.checkpoint().root(),
+            )
+            .unwrap();
+        }
+        // A proof beyond the published size is refused.
+        assert!(log.prove_inclusion(0, size + 1).is_err());
+        log.close().unwrap();
+        drop(log);
+
+        // Reopen: the tree continues, old checkpoint consistent with the new one.
+        let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+        assert_eq!(log.checkpoint().size(), 640);
+        let i = log.append(b"after reopen").unwrap();
+        assert_eq!(i, 640);
+        let cp2 = log.checkpoint();
+        let proof = log.prove_consistency(size, cp2.size()).unwrap();
+        verify_consistency(
+            hash,
+            size,
+            cp2.size(),
+            cp.checkpoint().root(),
+            cp2.root(),
+            &proof,
+        )
+        .unwrap();
+        // A reader of the static tiles alone agrees.
+        let (reader, scp) = TileReader::open_checkpoint(
+            Log::tiles_dir(dir.path()),
+            hash,
+            std::slice::from_ref(&vk),
+            Some("yinzheng.test/log"),
+        )
+        .unwrap();
+        assert_eq!(scp.checkpoint(), &cp2);
+        assert_eq!(yinzheng_anchor::root(&reader, 641).unwrap(), *cp2.root());
+        assert_eq!(reader.entry(640).unwrap(), b"after reopen");
+    }
+}
+
+#[test]
+fn a_second_sequencer_loses_the_cas_and_the_log_does_not_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    Log::create(
+        dir.path(),
+        "yinzheng.test/log",
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
+    let a = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    let b = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    assert_eq!(a.append(b"from a").unwrap(), 0);
+    // B still believes the tree is empty; its commit must fail.
+    let err = b.append(b"from b").unwrap_err();
+    assert!(
+        matches!(err, Error::Stopped(ref m) if m.contains("compare-and-swap")),
+        "{err}"
+    );
+    // And it stays stopped.
+    assert!(matches!(b.append(b"again"), Err(Error::Stopped(_))));
+    assert!(b.close().is_err());
+    assert_eq!(a.append(b"from a again").unwrap(), 1);
+    a.close().unwrap();
+    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    assert_eq!(log.checkpoint().size(), 2);
+    assert_eq!(log.entry(0).unwrap(), b"from a");
+    assert_eq!(log.entry(1).unwrap(), b"from a again");
+}
+
+#[test]
+fn oversized_entries_and_full_pools_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    Log::create(dir.path(), "o", HashAlg::Sm3, &[&signer(&key)]).unwrap();
+    let log = Log::open(
+        dir.path(),
+        vec![signer(&key)],
+        LogOptions::default()
+            .with_period(Duration::from_secs(3600))
+            .with_max_pool(2),
+    )
+    .unwrap();
+    assert!(matches!(
+        log.submit(&vec![0u8; 65_536]),
+        Err(Error::TooLarge { .. })
+    ));
+    let p1 = log.submit(b"1").unwrap();
+    let p2 = log.submit(b"2").unwrap();
+    assert!(matches!(log.submit(b"3"), Err(Error::PoolFull(2))));
+    assert!(p1.try_wait().is_none());
+    // Closing sequences what is pooled.
+    log.close().unwrap();
+    assert_eq!(p1.wait().unwrap(), 0);
+    assert_eq!(p2.wait().unwrap(), 1);
+}
