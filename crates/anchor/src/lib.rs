@@ -35,25 +35,29 @@
 //! Left to others: HTTP serving (the tiles directory is static files),
 //! witnessing, key storage (signers are handed in as [`NoteSigner`]s).
 //!
-//! Start with [`Log`] (write side), [`TileReader`] (read side), `Evidence`
+//! Start with [`Log`] (write side), [`TileReader`] (read side), [`Evidence`]
 //! (offline proofs) and [`VerifierKey`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod b64;
 mod builder;
 mod checkpoint;
 mod entry;
 mod error;
+mod evidence;
 mod hash;
 mod log;
 mod merkle;
 mod note;
 mod tiles;
 
+pub use audit::{AuditReport, audit};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{Entry, MAX_DIGESTS, MAX_FIELD_LEN, MAX_SUBJECTS};
 pub use error::{Error, Result};
+pub use evidence::{Evidence, MAX_EVIDENCE_LEN, VerifiedEvidence, profile_from_origin};
 pub use hash::{Hash, HashAlg};
 pub use log::{DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, Pending};
 pub use merkle::{
