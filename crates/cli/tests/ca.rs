@@ -313,6 +313,21 @@ fn sm2_domain_cli_flow_and_openssl_accepts_it() {
 
     // An OCSP response OpenSSL can parse, saying revoked.
     ok(d, &["ca", "ocsp", "--cert", "org.pem", "--out", "org.ocsp"]);
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "roots.pem",
+                "--ocsp",
+                "org.ocsp",
+                "--no-revocation-required",
+                "org.pem"
+            ]
+        )
+        .2,
+        "REVOKED"
+    );
     let o = String::from_utf8(
         openssl_ok(
             d,

@@ -35,6 +35,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A revocation response that is valid but about another certificate.
+    #[error("{0}")]
+    NotAbout(String),
     /// The profile file is not valid TOML for our schema.
     #[error("profiles file: {0}")]
     Profiles(String),

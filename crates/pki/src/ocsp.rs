@@ -148,13 +148,19 @@ struct SingleResponse {
     this_update: GeneralizedTime,
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
     next_update: Option<GeneralizedTime>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    single_extensions: Option<der::Any>,
 }
 
 #[derive(Sequence)]
 struct ResponseData {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    version: Option<u8>,
     responder_id: der::Any,
     produced_at: GeneralizedTime,
     responses: Vec<SingleResponse>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    response_extensions: Option<der::Any>,
 }
 
 #[derive(Sequence)]
@@ -172,10 +178,15 @@ struct ResponseBytes {
     response: OctetString,
 }
 
-#[derive(Clone, Copy, Debug, Enumerated)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enumerated)]
 #[repr(u8)]
 enum ResponseStatus {
     Successful = 0,
+    MalformedRequest = 1,
+    InternalError = 2,
+    TryLater = 3,
+    SigRequired = 5,
+    Unauthorized = 6,
 }
 
 #[derive(Sequence)]
@@ -242,6 +253,7 @@ pub(crate) fn respond(
     let mut rid = vec![0xa2, key_hash.len() as u8];
     rid.extend(key_hash);
     let data = ResponseData {
+        version: None,
         responder_id: der::Any::from_der(&rid)?,
         produced_at: gtime(now)?,
         responses: vec![SingleResponse {
@@ -251,7 +263,9 @@ pub(crate) fn respond(
             next_update: Some(gtime(
                 now + Duration::from_secs(validity_hours as u64 * 3600),
             )?),
+            single_extensions: None,
         }],
+        response_extensions: None,
     };
     let tbs = data.to_der()?;
     let signer = X509Signer::new(key);
@@ -273,4 +287,171 @@ pub(crate) fn respond(
         return Err(Error::Refused("OCSP response too large".into()));
     }
     Ok(out)
+}
+
+/// What an OCSP response says about one certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OcspCertStatus {
+    /// Not revoked.
+    Good,
+    /// Revoked (reason 6 = on hold) at a time.
+    Revoked {
+        /// CRLReason code, if given.
+        reason: Option<u8>,
+        /// revocationTime.
+        at: SystemTime,
+    },
+    /// The responder does not know the certificate.
+    Unknown,
+}
+
+/// A verified OCSP answer for one certificate.
+#[derive(Clone, Copy, Debug)]
+pub struct OcspAnswer {
+    /// The status.
+    pub status: OcspCertStatus,
+    /// producedAt.
+    pub produced_at: SystemTime,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// nextUpdate, if given.
+    pub next_update: Option<SystemTime>,
+}
+
+const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
+
+/// Check an `OCSPResponse` about `cert` issued by `issuer` (RFC 6960 §3.2):
+/// successful status, basic response, signature by the issuer itself or by a
+/// delegated responder certificate that the issuer signed and that carries the
+/// OCSPSigning EKU, over the ResponseData bytes as received; then find the
+/// SingleResponse for this certificate's CertID. Freshness is the caller's
+/// decision (it knows the validation time).
+pub fn check_response(
+    der: &[u8],
+    cert: &ParsedCert,
+    issuer: &ParsedCert,
+    sm2_id: &yinzheng_crypto::Sm2Id,
+) -> Result<OcspAnswer> {
+    use crate::x509::signed_parts;
+    use yinzheng_crypto::SignatureAlgorithm;
+    if der.len() > MAX_OBJECT_LEN {
+        return Err(Error::malformed("OCSP response", "larger than 1 MiB"));
+    }
+    let resp = OcspResponse::from_der(der).map_err(|e| Error::malformed("OCSP response", e))?;
+    if resp.response_status != ResponseStatus::Successful {
+        return Err(Error::Refused(format!(
+            "OCSP responder answered {:?}",
+            resp.response_status
+        )));
+    }
+    let bytes = resp
+        .response_bytes
+        .ok_or_else(|| Error::malformed("OCSP response", "no responseBytes"))?;
+    if bytes.response_type != OID_OCSP_BASIC {
+        return Err(Error::malformed(
+            "OCSP response",
+            format!("response type {} is not basic", bytes.response_type),
+        ));
+    }
+    let basic_der = bytes.response.as_bytes();
+    let basic = BasicOcspResponse::from_der(basic_der)
+        .map_err(|e| Error::malformed("OCSP basic response", e))?;
+    let (tbs, _) = signed_parts(basic_der, "OCSP basic response")?;
+    let tbs = &basic_der[tbs];
+    // Is this response about `cert` at all? Answer that before any signature work.
+    let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+    let mut matching = None;
+    for (i, single) in basic.tbs_response_data.responses.iter().enumerate() {
+        if let Some(hash) = single.cert_id.hash()
+            && single.cert_id == CertId::new(issuer, &serial, hash)?
+        {
+            matching = Some(i);
+            break;
+        }
+    }
+    let Some(index) = matching else {
+        return Err(Error::NotAbout(format!(
+            "the OCSP response says nothing about serial {}",
+            cert.serial_hex()
+        )));
+    };
+    let alg = SignatureAlgorithm::from_algorithm_identifier(&basic.signature_algorithm)?;
+    let sig = basic
+        .signature
+        .as_bytes()
+        .ok_or_else(|| Error::malformed("OCSP basic response", "signature has unused bits"))?;
+    let verify_with = |c: &ParsedCert| -> bool {
+        c.public_key()
+            .is_some_and(|k| k.with_sm2_id(sm2_id.clone()).verify(alg, tbs, sig).is_ok())
+    };
+    let signed_by_issuer = verify_with(issuer);
+    let signed_by_delegate = !signed_by_issuer
+        && basic.certs.iter().flatten().any(|c| {
+            let Ok(c) = c
+                .to_der()
+                .map_err(Error::from)
+                .and_then(|d| ParsedCert::from_der(&d))
+            else {
+                return false;
+            };
+            let issued_by_issuer = c.cert().tbs_certificate().issuer()
+                == issuer.cert().tbs_certificate().subject()
+                && c.signature().ok().is_some_and(|(a, s)| {
+                    issuer.public_key().is_some_and(|k| {
+                        k.with_sm2_id(sm2_id.clone())
+                            .verify(a, c.tbs_bytes(), s)
+                            .is_ok()
+                    })
+                });
+            let has_eku = c
+                .cert()
+                .tbs_certificate()
+                .extensions()
+                .into_iter()
+                .flatten()
+                .any(|e| {
+                    e.extn_id == ObjectIdentifier::new_unwrap("2.5.29.37")
+                        && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                            .is_ok_and(|eku| {
+                                eku.0.iter().any(|o| o.to_string() == OID_EKU_OCSP_SIGNING)
+                            })
+                });
+            issued_by_issuer && has_eku && verify_with(&c)
+        });
+    if !signed_by_issuer && !signed_by_delegate {
+        return Err(Error::Refused(
+            "OCSP response is not signed by the issuer or by a responder the issuer authorised"
+                .into(),
+        ));
+    }
+    let data = basic.tbs_response_data;
+    let single = &data.responses[index];
+    let st_der = single.cert_status.to_der()?;
+    let status = match st_der[0] {
+        0x80 => OcspCertStatus::Good,
+        0x82 => OcspCertStatus::Unknown,
+        0xa1 => {
+            let mut seq = st_der.clone();
+            seq[0] = 0x30;
+            let info =
+                RevokedInfo::from_der(&seq).map_err(|e| Error::malformed("OCSP RevokedInfo", e))?;
+            OcspCertStatus::Revoked {
+                reason: info.revocation_reason.map(|r| r as u8),
+                at: info.revocation_time.to_system_time(),
+            }
+        }
+        t => {
+            return Err(Error::malformed(
+                "OCSP response",
+                format!("unknown CertStatus tag 0x{t:02x}"),
+            ));
+        }
+    };
+    Ok(OcspAnswer {
+        status,
+        produced_at: data.produced_at.to_system_time(),
+        this_update: single.this_update.to_system_time(),
+        next_update: single.next_update.map(|t| t.to_system_time()),
+    })
 }

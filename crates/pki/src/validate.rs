@@ -6,7 +6,8 @@
 //! the validation time, basicConstraints cA and pathLenConstraint, keyUsage
 //! keyCertSign on CAs, unknown critical extensions, the leaf's validity inside
 //! its issuer's, and revocation of every non-anchor certificate from a CRL whose
-//! signature verifies and which is fresh at the validation time.
+//! signature verifies and which is fresh at the validation time, or from an OCSP
+//! response signed by the issuer or its authorised responder (RFC 6960 §4.2.2.2).
 
 use crate::crl::{Crl, CrlEntry, reason_name};
 use crate::report::{
@@ -55,6 +56,7 @@ pub enum RevocationPolicy {
 pub struct Validator {
     anchors: Vec<ParsedCert>,
     crls: Vec<Crl>,
+    ocsp: Vec<Vec<u8>>,
     sm2_id: Sm2Id,
     revocation: RevocationPolicy,
     cache: Mutex<HashMap<String, CachedChain>>,
@@ -73,6 +75,7 @@ impl Validator {
         Validator {
             anchors,
             crls: Vec::new(),
+            ocsp: Vec::new(),
             sm2_id: Sm2Id::default(),
             revocation: RevocationPolicy::Require,
             cache: Mutex::new(HashMap::new()),
@@ -82,6 +85,13 @@ impl Validator {
     /// Add CRLs as revocation sources.
     pub fn with_crls(mut self, crls: Vec<Crl>) -> Self {
         self.crls = crls;
+        self
+    }
+
+    /// Add OCSP responses (DER `OCSPResponse`) as revocation sources; they are
+    /// preferred over CRLs when they answer for a certificate and are fresh.
+    pub fn with_ocsp_responses(mut self, responses: Vec<Vec<u8>>) -> Self {
+        self.ocsp = responses;
         self
     }
 
@@ -347,6 +357,104 @@ impl Validator {
         (report, valid_until)
     }
 
+    /// Revocation from OCSP responses: Some(fresh-until) when one answered.
+    fn check_ocsp(
+        &self,
+        report: &mut VerificationReport,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+    ) -> Option<SystemTime> {
+        use crate::ocsp::OcspCertStatus;
+        let subj = cert.subject();
+        for der in &self.ocsp {
+            let answer = match crate::ocsp::check_response(der, cert, issuer, &self.sm2_id) {
+                Ok(a) => a,
+                Err(crate::Error::NotAbout(_)) => continue,
+                Err(e) => {
+                    report.warn("revocation", &subj, format!("OCSP response ignored: {e}"));
+                    continue;
+                }
+            };
+            let fresh = answer.this_update <= at && answer.next_update.is_some_and(|n| at <= n);
+            if !fresh {
+                report.warn(
+                    "revocation",
+                    &subj,
+                    format!(
+                        "OCSP response of {} is not fresh at the validation time; ignored",
+                        rfc3339(answer.this_update)
+                    ),
+                );
+                continue;
+            }
+            let status = match answer.status {
+                OcspCertStatus::Good => {
+                    report.pass(
+                        "revocation",
+                        &subj,
+                        format!("OCSP: good (produced {})", rfc3339(answer.produced_at)),
+                    );
+                    "good"
+                }
+                OcspCertStatus::Revoked {
+                    reason: Some(6),
+                    at: when,
+                } => {
+                    report.fail(
+                        "revocation",
+                        &subj,
+                        Indication::Indeterminate,
+                        SubIndication::RevokedOnHold,
+                        format!("OCSP: on hold since {}", rfc3339(when)),
+                    );
+                    "hold"
+                }
+                OcspCertStatus::Revoked { reason, at: when } if when <= at => {
+                    report.fail(
+                        "revocation",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::Revoked,
+                        format!(
+                            "OCSP: revoked at {} ({})",
+                            rfc3339(when),
+                            reason.map(reason_name).unwrap_or("no reason given")
+                        ),
+                    );
+                    "revoked"
+                }
+                OcspCertStatus::Revoked { at: when, .. } => {
+                    report.pass(
+                        "revocation",
+                        &subj,
+                        format!("OCSP: revoked only later, at {}", rfc3339(when)),
+                    );
+                    "good"
+                }
+                _ => {
+                    report.fail(
+                        "revocation",
+                        &subj,
+                        Indication::Indeterminate,
+                        SubIndication::TryLater,
+                        "OCSP: the responder does not know this certificate",
+                    );
+                    "unknown"
+                }
+            };
+            report.add_revocation(RevocationSource {
+                subject: subj,
+                kind: "ocsp".into(),
+                issued_at: rfc3339(answer.produced_at),
+                next_update: answer.next_update.map(rfc3339),
+                status: status.into(),
+            });
+            return Some(answer.next_update.unwrap_or(at));
+        }
+        None
+    }
+
     /// Returns until when the revocation answer stays fresh.
     fn check_revocation(
         &self,
@@ -356,33 +464,19 @@ impl Validator {
         at: SystemTime,
     ) -> SystemTime {
         let subj = cert.subject();
-        let issuer_name = issuer.cert().tbs_certificate().subject();
-        let mut best: Option<&Crl> = None;
-        let mut problems = Vec::new();
-        for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
-            if let Err(e) = crl.verify_signature(issuer) {
-                problems.push(format!("CRL signature does not verify: {e}"));
-                continue;
-            }
-            if crl.this_update() > at {
-                problems.push(format!(
-                    "CRL thisUpdate {} is after the validation time",
-                    rfc3339(crl.this_update())
-                ));
-                continue;
-            }
-            if crl.next_update().is_some_and(|n| n < at) {
-                problems.push(format!(
-                    "CRL is stale: nextUpdate {}",
-                    crl.next_update().map(rfc3339).unwrap_or_default()
-                ));
-                continue;
-            }
-            if best.is_none_or(|b| crl.this_update() > b.this_update()) {
-                best = Some(crl);
-            }
+        let (best, problems) = self.best_crl(issuer, at);
+        let ocsp_until = self.check_ocsp(report, cert, issuer, at);
+        if let Some(until) = ocsp_until
+            && best.is_none()
+        {
+            return until;
         }
+        // With both sources, the CRL is consulted too: revocation is final, so a
+        // fresh, authentic "revoked" from either source wins over a "good".
         let Some(crl) = best else {
+            if let Some(until) = ocsp_until {
+                return until;
+            }
             let msg = if problems.is_empty() {
                 format!("no CRL from {} was supplied", issuer.subject())
             } else {
@@ -461,7 +555,40 @@ impl Validator {
             next_update: next.map(rfc3339),
             status: status.into(),
         });
-        next.unwrap_or(at)
+        let until = next.unwrap_or(at);
+        ocsp_until.map_or(until, |o| until.min(o))
+    }
+
+    /// The newest CRL of `issuer` whose signature verifies and that is fresh at
+    /// `at`, with the reasons the others were rejected.
+    fn best_crl(&self, issuer: &ParsedCert, at: SystemTime) -> (Option<&Crl>, Vec<String>) {
+        let issuer_name = issuer.cert().tbs_certificate().subject();
+        let mut best: Option<&Crl> = None;
+        let mut problems = Vec::new();
+        for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
+            if let Err(e) = crl.verify_signature(issuer) {
+                problems.push(format!("CRL signature does not verify: {e}"));
+                continue;
+            }
+            if crl.this_update() > at {
+                problems.push(format!(
+                    "CRL thisUpdate {} is after the validation time",
+                    rfc3339(crl.this_update())
+                ));
+                continue;
+            }
+            if crl.next_update().is_some_and(|n| n < at) {
+                problems.push(format!(
+                    "CRL is stale: nextUpdate {}",
+                    crl.next_update().map(rfc3339).unwrap_or_default()
+                ));
+                continue;
+            }
+            if best.is_none_or(|b| crl.this_update() > b.this_update()) {
+                best = Some(crl);
+            }
+        }
+        (best, problems)
     }
 }
 

@@ -156,3 +156,38 @@ fn garbage_never_panics() {
         assert!(ocsp::parse_request(bytes).is_err());
     }
 }
+
+#[test]
+fn our_ocsp_responses_verify_for_every_cert_id_hash() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    for hash in [
+        ocsp::CertIdHash::Sm3,
+        ocsp::CertIdHash::Sha1,
+        ocsp::CertIdHash::Sha256,
+    ] {
+        let der = d.ocsp_response(&leaf.cert.serial_hex(), hash, 24).unwrap();
+        let answer =
+            ocsp::check_response(&der, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+        assert_eq!(answer.status, ocsp::OcspCertStatus::Good, "{hash:?}");
+        // Signed by the responder, not by the leaf's own key: the wrong issuer fails.
+        assert!(ocsp::check_response(&der, &leaf.cert, d.root(), &Default::default()).is_err());
+    }
+    d.revoke(&leaf.cert.serial_hex(), 1, SystemTime::now())
+        .unwrap();
+    let der = d
+        .ocsp_response(&leaf.cert.serial_hex(), ocsp::CertIdHash::Sm3, 24)
+        .unwrap();
+    let answer = ocsp::check_response(&der, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    assert!(
+        matches!(
+            answer.status,
+            ocsp::OcspCertStatus::Revoked {
+                reason: Some(1),
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+}

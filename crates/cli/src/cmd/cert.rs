@@ -30,6 +30,9 @@ pub struct VerifyArgs {
     /// CRLs to check revocation with (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
+    /// OCSP responses (DER) to check revocation with (repeatable; preferred over CRLs).
+    #[arg(long)]
+    ocsp: Vec<PathBuf>,
     /// Validation time (RFC 3339), default now; use the signing time for documents.
     #[arg(long)]
     at: Option<String>,
@@ -76,8 +79,13 @@ pub fn run(cmd: &CertCommand, out: &Output) -> Result<ExitCode> {
         }
         None => SystemTime::now(),
     };
+    let mut responses = Vec::new();
+    for p in &a.ocsp {
+        responses.push(io::read_limited(p, 1 << 20, "OCSP response")?);
+    }
     let mut v = Validator::new(anchors)
         .with_crls(crls)
+        .with_ocsp_responses(responses)
         .with_sm2_id(crate::cmd::sign::sm2_id(a.sm2_id.as_deref())?);
     if a.no_revocation_required {
         v = v.with_revocation(RevocationPolicy::DangerBestEffort);
