@@ -4,5 +4,6 @@ pub mod ca;
 pub mod cert;
 pub mod digest;
 pub mod key;
+pub mod log;
 pub mod sign;
 pub mod verify;

@@ -49,6 +49,9 @@ enum Command {
     /// Certificates: verify against trust anchors and CRLs.
     #[command(subcommand)]
     Cert(cmd::cert::CertCommand),
+    /// Anchoring log: init, append, checkpoint, prove, consistency, verify, audit.
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Digest(a) => cmd::digest::run(a, &out),
         Command::Ca(a) => cmd::ca::run(a, &cli.home, &out),
         Command::Cert(c) => cmd::cert::run(c, &out),
+        Command::Log(c) => cmd::log::run(c, &cli.home, &out),
     };
     let _ = &cli.home;
     match result {

@@ -1064,3 +1064,118 @@ fn ecdsa_domain_end_to_end_with_openssl_crl_check_and_ocsp() {
         "REVOKED"
     );
 }
+
+#[test]
+fn all_empty_id_openssl_pki_passes_openssl_and_us_with_the_empty_id() {
+    // OpenSSL's stock behaviour (no distid anywhere): its own verify -crl_check
+    // works, and we accept it once the anchor is configured for the empty ID.
+    let dir = tempdir();
+    let d = dir.path();
+    let cnf = "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\nCN = Empty ID Root\n\
+               [ v3_ca ]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+               [ ca ]\ndefault_ca = myca\n[ myca ]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sm3\ndefault_crl_hours = 24\n";
+    fs::write(d.join("ca.cnf"), cnf).unwrap();
+    fs::write(d.join("index.txt"), "").unwrap();
+    fs::write(d.join("crlnumber"), "01\n").unwrap();
+    openssl_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "ca.key",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-config",
+            "ca.cnf",
+            "-extensions",
+            "v3_ca",
+            "-key",
+            "ca.key",
+            "-sm3",
+            "-days",
+            "30",
+            "-out",
+            "ca.crt",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "leaf.key",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "req", "-new", "-key", "leaf.key", "-sm3", "-subj", "/CN=Leaf", "-out", "leaf.csr",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-sm3",
+            "-days",
+            "10",
+            "-out",
+            "leaf.crt",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt", "-out",
+            "ca.crl",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "ca.crt",
+            "-CRLfile",
+            "ca.crl",
+            "leaf.crt",
+        ],
+    );
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust", "ca.crt", "--crl", "ca.crl", "--sm2-id", "", "leaf.crt"
+            ]
+        ),
+        (0, "TOTAL_PASSED".into(), String::new())
+    );
+    // With the default GM/T ID the same chain does not verify.
+    assert_eq!(
+        verify(d, &["--trust", "ca.crt", "--crl", "ca.crl", "leaf.crt"]).2,
+        "SIG_CRYPTO_FAILURE"
+    );
+}

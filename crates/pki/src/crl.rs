@@ -114,8 +114,12 @@ impl Crl {
     }
 
     /// Verify the CRL signature with the issuer certificate's key, over the TBS
-    /// bytes as received (RFC 5280 §6.3.3 (f)).
-    pub fn verify_signature(&self, issuer: &ParsedCert) -> Result<()> {
+    /// bytes as received (RFC 5280 §6.3.3 (f)); SM2 uses `sm2_id`.
+    pub fn verify_signature(
+        &self,
+        issuer: &ParsedCert,
+        sm2_id: &yinzheng_crypto::Sm2Id,
+    ) -> Result<()> {
         let key = issuer
             .public_key()
             .ok_or_else(|| Error::Refused("issuer key algorithm is not supported".into()))?;
@@ -125,7 +129,9 @@ impl Crl {
             .signature
             .as_bytes()
             .ok_or_else(|| Error::malformed("CRL", "signature BIT STRING has unused bits"))?;
-        Ok(key.verify(alg, &self.der[self.tbs.clone()], sig)?)
+        Ok(key
+            .with_sm2_id(sm2_id.clone())
+            .verify(alg, &self.der[self.tbs.clone()], sig)?)
     }
 
     /// Look up a serial number (big-endian magnitude bytes).

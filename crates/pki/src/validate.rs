@@ -57,6 +57,8 @@ pub struct Validator {
     anchors: Vec<ParsedCert>,
     crls: Vec<Crl>,
     ocsp: Vec<Vec<u8>>,
+    leaf_key_usage: Vec<KeyUsages>,
+    leaf_eku: Vec<der::asn1::ObjectIdentifier>,
     sm2_id: Sm2Id,
     revocation: RevocationPolicy,
     cache: Mutex<HashMap<String, CachedChain>>,
@@ -76,6 +78,8 @@ impl Validator {
             anchors,
             crls: Vec::new(),
             ocsp: Vec::new(),
+            leaf_key_usage: Vec::new(),
+            leaf_eku: Vec::new(),
             sm2_id: Sm2Id::default(),
             revocation: RevocationPolicy::Require,
             cache: Mutex::new(HashMap::new()),
@@ -98,6 +102,35 @@ impl Validator {
     /// The SM2 ID the PKI signs with (default 1234567812345678; empty for an OpenSSL-default PKI).
     pub fn with_sm2_id(mut self, id: Sm2Id) -> Self {
         self.sm2_id = id;
+        self
+    }
+
+    /// Require keyUsage bits on the leaf (RFC 5280 names: digitalSignature,
+    /// nonRepudiation, …). A leaf without the extension passes (RFC 5280 §4.2.1.3).
+    pub fn with_leaf_key_usage(mut self, names: &[&str]) -> crate::Result<Self> {
+        for n in names {
+            self.leaf_key_usage.push(match *n {
+                "digitalSignature" => KeyUsages::DigitalSignature,
+                "nonRepudiation" | "contentCommitment" => KeyUsages::NonRepudiation,
+                "keyEncipherment" => KeyUsages::KeyEncipherment,
+                "dataEncipherment" => KeyUsages::DataEncipherment,
+                "keyAgreement" => KeyUsages::KeyAgreement,
+                "keyCertSign" => KeyUsages::KeyCertSign,
+                "cRLSign" => KeyUsages::CRLSign,
+                other => {
+                    return Err(crate::Error::Refused(format!(
+                        "unknown key usage {other:?}"
+                    )));
+                }
+            });
+        }
+        Ok(self)
+    }
+
+    /// Require an extendedKeyUsage purpose on the leaf (when the leaf has the
+    /// extension; anyExtendedKeyUsage satisfies any purpose).
+    pub fn with_leaf_eku(mut self, oid: der::asn1::ObjectIdentifier) -> Self {
+        self.leaf_eku.push(oid);
         self
     }
 
@@ -273,6 +306,37 @@ impl Validator {
                         rfc3339(cert.not_after())
                     ),
                 );
+            }
+
+            // The leaf's key usage and purpose, when the caller asked for them.
+            if is_leaf {
+                if let Some(ku) = extension::<KeyUsage>(cert) {
+                    for want in &self.leaf_key_usage {
+                        if !ku.0.contains(*want) {
+                            report.fail(
+                                "key-usage",
+                                &subj,
+                                Indication::TotalFailed,
+                                SubIndication::ChainConstraintsFailure,
+                                format!("keyUsage lacks {want:?}, which this use requires"),
+                            );
+                        }
+                    }
+                }
+                if let Some(eku) = extension::<x509_cert::ext::pkix::ExtendedKeyUsage>(cert) {
+                    let any = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37.0");
+                    for want in &self.leaf_eku {
+                        if !eku.0.iter().any(|o| o == want || *o == any) {
+                            report.fail(
+                                "extended-key-usage",
+                                &subj,
+                                Indication::TotalFailed,
+                                SubIndication::ChainConstraintsFailure,
+                                format!("extendedKeyUsage lacks {want}"),
+                            );
+                        }
+                    }
+                }
             }
 
             // Unknown critical extensions.
@@ -566,7 +630,7 @@ impl Validator {
         let mut best: Option<&Crl> = None;
         let mut problems = Vec::new();
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
-            if let Err(e) = crl.verify_signature(issuer) {
+            if let Err(e) = crl.verify_signature(issuer, &self.sm2_id) {
                 problems.push(format!("CRL signature does not verify: {e}"));
                 continue;
             }

@@ -39,6 +39,12 @@ pub struct VerifyArgs {
     /// SM2 ID of the PKI's signatures (default 1234567812345678; '' for an OpenSSL-default PKI).
     #[arg(long)]
     sm2_id: Option<String>,
+    /// keyUsage bits the leaf must have (repeatable: digitalSignature, nonRepudiation, …).
+    #[arg(long)]
+    require_key_usage: Vec<String>,
+    /// extendedKeyUsage purpose the leaf must have (serverAuth, clientAuth, OCSPSigning, timeStamping, or an OID).
+    #[arg(long)]
+    require_eku: Vec<String>,
     /// Do not require revocation information (missing CRLs become warnings).
     #[arg(long)]
     no_revocation_required: bool,
@@ -87,6 +93,22 @@ pub fn run(cmd: &CertCommand, out: &Output) -> Result<ExitCode> {
         .with_crls(crls)
         .with_ocsp_responses(responses)
         .with_sm2_id(crate::cmd::sign::sm2_id(a.sm2_id.as_deref())?);
+    let ku: Vec<&str> = a.require_key_usage.iter().map(String::as_str).collect();
+    v = v.with_leaf_key_usage(&ku)?;
+    for e in &a.require_eku {
+        let dotted = match e.as_str() {
+            "serverAuth" => "1.3.6.1.5.5.7.3.1",
+            "clientAuth" => "1.3.6.1.5.5.7.3.2",
+            "codeSigning" => "1.3.6.1.5.5.7.3.3",
+            "timeStamping" => "1.3.6.1.5.5.7.3.8",
+            "OCSPSigning" => "1.3.6.1.5.5.7.3.9",
+            other => other,
+        };
+        let oid = dotted.parse().map_err(|_| {
+            anyhow::anyhow!("--require-eku {e:?} is neither a known purpose nor an OID")
+        })?;
+        v = v.with_leaf_eku(oid);
+    }
     if a.no_revocation_required {
         v = v.with_revocation(RevocationPolicy::DangerBestEffort);
     }

@@ -1,0 +1,492 @@
+//! `yinzheng log …`: the anchoring log (锚定日志) from the command line.
+//!
+//! Files under `--home`/log: `log-signer.key.pem` (the SM2 checkpoint key,
+//! encrypted), `log.vkey` (its verifier key text, to hand to auditors),
+//! `state.sqlite` (sequencer state) and `tiles/` (the static C2SP tiles).
+//! `append` runs one sequencer for the duration of the command; the library
+//! is what a long-running server embeds.
+
+use crate::io;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use yinzheng_anchor::{
+    Checkpoint, Entry, Evidence, HashAlg, Log, LogOptions, Note, NoteSigner, SignedCheckpoint,
+    TileReader, VerifierKey, audit, base64, consistency_proof, inclusion_proof,
+    profile_from_origin, root,
+};
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, sm3};
+
+const KEY_FILE: &str = "log-signer.key.pem";
+const VKEY_FILE: &str = "log.vkey";
+/// Largest note data accepted by `log append` (an entry is at most 64 KiB).
+const MAX_DATA: u64 = 60 * 1024;
+
+/// Anchoring log commands.
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Create the log: its SM2 checkpoint key (log-signer, encrypted) and the tiles directory.
+    Init(InitArgs),
+    /// Append an entry and print its index once it is sequenced.
+    Append(AppendArgs),
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// Write the inclusion proof of an entry to the latest checkpoint (an evidence file).
+    Prove(ProveArgs),
+    /// Print the consistency proof from an older tree size to the latest one.
+    Consistency(ConsistencyArgs),
+    /// Verify an evidence file offline with the log's verifier key. Exit 0 valid, 1 invalid, 2 usage or input error.
+    Verify(VerifyArgs),
+    /// Recompute every tile and the root of a tiles directory from its entries. Exit 0 ok, 1 mismatch, 2 input error.
+    Audit(AuditArgs),
+}
+
+/// Hash profiles.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HashArg {
+    /// SM3 (default, national profile).
+    Sm3,
+    /// SHA-256 (RFC 6962 original).
+    Sha256,
+}
+
+impl From<HashArg> for HashAlg {
+    fn from(h: HashArg) -> Self {
+        match h {
+            HashArg::Sm3 => HashAlg::Sm3,
+            HashArg::Sha256 => HashAlg::Sha256,
+        }
+    }
+}
+
+/// Arguments of `log init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Hash profile of the tree.
+    #[arg(long, value_enum, default_value = "sm3")]
+    hash: HashArg,
+    /// Origin (log identity and key name); default `yinzheng.local/log/<hash>`.
+    #[arg(long)]
+    origin: Option<String>,
+    /// File whose first line is the passphrase for the log key (else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// Arguments of `log append`.
+#[derive(Args, Debug)]
+pub struct AppendArgs {
+    /// Entry type (license.issued, seal.revoked, stamp, license.use, note, …).
+    #[arg(long = "type", default_value = "note")]
+    kind: String,
+    /// Payload file (at most 60 KiB: log digests and identifiers, not documents).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Subject identifier (license number, seal code, …); repeatable.
+    #[arg(long)]
+    subject: Vec<String>,
+    /// A file whose SM3 digest goes into the entry; repeatable.
+    #[arg(long)]
+    digest_of: Vec<PathBuf>,
+    /// Who caused the event.
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    /// File whose first line is the passphrase of the log key (else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// Arguments of `log prove`.
+#[derive(Args, Debug)]
+pub struct ProveArgs {
+    /// Index of the entry.
+    #[arg(long)]
+    index: u64,
+    /// Where to write the evidence file; stdout when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `log consistency`.
+#[derive(Args, Debug)]
+pub struct ConsistencyArgs {
+    /// The older tree size (≥ 1).
+    #[arg(long)]
+    old_size: u64,
+}
+
+/// Arguments of `log verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The log's verifier key (file holding the vkey text).
+    #[arg(long)]
+    vkey: PathBuf,
+    /// Hash profile; default from the origin's last segment (…/sm3, …/sha256), else sm3.
+    #[arg(long, value_enum)]
+    hash: Option<HashArg>,
+    /// The evidence file (c2sp.org/tlog-proof@v1).
+    evidence: PathBuf,
+}
+
+/// Arguments of `log audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The log's verifier key (file holding the vkey text).
+    #[arg(long)]
+    vkey: PathBuf,
+    /// The tiles directory (holding `checkpoint` and `tile/`).
+    #[arg(long)]
+    tiles: PathBuf,
+    /// Hash profile; default from the origin's last segment (…/sm3, …/sha256), else sm3.
+    #[arg(long, value_enum)]
+    hash: Option<HashArg>,
+}
+
+/// Run a `log` subcommand with the data directory `home`.
+pub fn run(cmd: &LogCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+    let dir = home.join("log");
+    match cmd {
+        LogCommand::Init(a) => init(a, &dir, out),
+        LogCommand::Append(a) => append(a, &dir, out),
+        LogCommand::Checkpoint => checkpoint(&dir, out),
+        LogCommand::Prove(a) => prove(a, &dir, out),
+        LogCommand::Consistency(a) => consistency(a, &dir, out),
+        LogCommand::Verify(a) => verify(a, out),
+        LogCommand::Audit(a) => audit_cmd(a, out),
+    }
+}
+
+fn read_vkey(path: &Path) -> Result<VerifierKey> {
+    let text = io::read_limited(path, 4096, "verifier key")?;
+    let text = String::from_utf8(text).context("verifier key is not UTF-8")?;
+    VerifierKey::parse(text.trim())
+        .with_context(|| format!("cannot read verifier key {}", path.display()))
+}
+
+/// The log in `dir`: its config, verifier key and a reader at the latest checkpoint.
+fn open_reader(dir: &Path) -> Result<(String, HashAlg, VerifierKey, TileReader, SignedCheckpoint)> {
+    if !dir.join("state.sqlite").exists() {
+        bail!("no log in {} (run `yinzheng log init`)", dir.display());
+    }
+    let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
+    let vk = read_vkey(&dir.join(VKEY_FILE))?;
+    let (reader, cp) = TileReader::open_checkpoint(
+        Log::tiles_dir(dir),
+        hash,
+        std::slice::from_ref(&vk),
+        Some(&origin),
+    )
+    .context("cannot open the latest checkpoint")?;
+    Ok((origin, hash, vk, reader, cp))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitReport {
+    origin: String,
+    hash: &'static str,
+    vkey: String,
+    key_file: PathBuf,
+    vkey_file: PathBuf,
+    tiles: PathBuf,
+}
+
+fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
+    let hash: HashAlg = a.hash.into();
+    let origin = a
+        .origin
+        .clone()
+        .unwrap_or_else(|| format!("yinzheng.local/log/{}", hash.name()));
+    if dir.join("state.sqlite").exists() {
+        bail!("{} already holds a log", dir.display());
+    }
+    let pass = io::passphrase(a.passphrase_file.as_deref())?.context(
+        "the log key is written encrypted: give --passphrase-file F or set YINZHENG_PASSPHRASE",
+    )?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).context("key generation failed")?;
+    let pem =
+        zeroize::Zeroizing::new(key.to_encrypted_pkcs8_pem(&pass, &KeyEncryption::default())?);
+    let signer = NoteSigner::new(&origin, key).context("bad origin (it is also the key name)")?;
+    let vkey = signer.verifier().to_string();
+    io::write_atomic(&dir.join(KEY_FILE), pem.as_bytes(), true)?;
+    io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
+    Log::create(dir, &origin, hash, &[&signer]).context("cannot create the log")?;
+    let r = InitReport {
+        origin,
+        hash: hash.name(),
+        vkey,
+        key_file: dir.join(KEY_FILE),
+        vkey_file: dir.join(VKEY_FILE),
+        tiles: Log::tiles_dir(dir),
+    };
+    out.result(&r, || {
+        format!(
+            "created log {} ({})\n  verifier key: {}\n  key:   {} (encrypted)\n  tiles: {}",
+            r.origin,
+            r.hash,
+            r.vkey,
+            r.key_file.display(),
+            r.tiles.display()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppendReport {
+    index: u64,
+    tree_size: u64,
+    leaf_hash: String,
+}
+
+fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
+    if !dir.join("state.sqlite").exists() {
+        bail!("no log in {} (run `yinzheng log init`)", dir.display());
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut entry = Entry::new(&a.kind, now, &a.actor)?;
+    for s in &a.subject {
+        entry = entry.with_subject(s)?;
+    }
+    for f in &a.digest_of {
+        let mut h = yinzheng_crypto::Sm3Hasher::new();
+        io::stream_file(f, false, |c| h.update(c))?;
+        entry = entry.with_digest(h.finalize())?;
+    }
+    if let Some(f) = &a.data {
+        entry = entry.with_data(&io::read_limited(f, MAX_DATA, "data file")?)?;
+    }
+    let bytes = entry.encode();
+    let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
+    let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), a.passphrase_file.as_deref())?;
+    let signer = NoteSigner::new(&origin, key)?;
+    let log = Log::open(
+        dir,
+        vec![signer],
+        LogOptions::default().with_period(Duration::ZERO),
+    )
+    .context("cannot open the log")?;
+    let index = log.append(&bytes).context("append failed")?;
+    let size = log.checkpoint().size();
+    log.close()?;
+    let r = AppendReport {
+        index,
+        tree_size: size,
+        leaf_hash: hex::encode(hash.leaf_hash(&bytes)),
+    };
+    out.result(&r, || format!("{index}"));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckpointReport {
+    origin: String,
+    tree_size: u64,
+    root: String,
+    note: String,
+}
+
+fn checkpoint(dir: &Path, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, _, cp) = open_reader(dir)?;
+    let c = cp.checkpoint();
+    let r = CheckpointReport {
+        origin: c.origin().to_string(),
+        tree_size: c.size(),
+        root: base64::encode(c.root()),
+        note: cp.note().to_string(),
+    };
+    out.result(&r, || r.note.trim_end().to_string());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prove(a: &ProveArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, reader, cp) = open_reader(dir)?;
+    let size = cp.checkpoint().size();
+    if a.index >= size {
+        bail!("index {} is not in the log (tree size {size})", a.index);
+    }
+    let entry = reader.entry(a.index)?;
+    let proof = inclusion_proof(&reader, a.index, size)?;
+    let text = Evidence::new(&entry, a.index, proof, cp.note()).to_text();
+    match &a.out {
+        Some(p) => {
+            io::write_atomic(p, text.as_bytes(), false)?;
+            let v = serde_json::json!({ "index": a.index, "treeSize": size, "evidence": p });
+            out.result(&v, || {
+                format!(
+                    "wrote evidence for entry {} (tree size {size}) to {}",
+                    a.index,
+                    p.display()
+                )
+            });
+        }
+        None => {
+            let v = serde_json::json!({ "index": a.index, "treeSize": size, "evidence": text });
+            out.result(&v, || text.trim_end().to_string());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsistencyReport {
+    old_size: u64,
+    new_size: u64,
+    old_root: String,
+    new_root: String,
+    proof: Vec<String>,
+    checkpoint: String,
+}
+
+fn consistency(a: &ConsistencyArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, reader, cp) = open_reader(dir)?;
+    let size = cp.checkpoint().size();
+    if a.old_size == 0 || a.old_size > size {
+        bail!("--old-size must be between 1 and the tree size {size}");
+    }
+    let proof = consistency_proof(&reader, a.old_size, size)?;
+    let r = ConsistencyReport {
+        old_size: a.old_size,
+        new_size: size,
+        old_root: base64::encode(&root(&reader, a.old_size)?),
+        new_root: base64::encode(cp.checkpoint().root()),
+        proof: proof.iter().map(|h| base64::encode(h)).collect(),
+        checkpoint: cp.note().to_string(),
+    };
+    out.result(&r, || {
+        let mut s = format!(
+            "consistency {} -> {}\nold root {}\nnew root {}",
+            r.old_size, r.new_size, r.old_root, r.new_root
+        );
+        for h in &r.proof {
+            s.push('\n');
+            s.push_str(h);
+        }
+        s
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The hash profile: `--hash`, else the origin's last segment, else SM3.
+fn profile(arg: Option<HashArg>, note: &[u8]) -> HashAlg {
+    if let Some(h) = arg {
+        return h.into();
+    }
+    Note::parse(note)
+        .ok()
+        .and_then(|n| Checkpoint::parse(n.text()).ok())
+        .and_then(|c| profile_from_origin(c.origin()))
+        .unwrap_or(HashAlg::Sm3)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyReport {
+    indication: &'static str,
+    valid: bool,
+    index: Option<u64>,
+    tree_size: Option<u64>,
+    origin: Option<String>,
+    hash: &'static str,
+    entry_kind: Option<String>,
+    entry_subjects: Vec<String>,
+    message: String,
+}
+
+fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
+    let vk = read_vkey(&a.vkey)?;
+    let bytes = io::read_limited(
+        &a.evidence,
+        yinzheng_anchor::MAX_EVIDENCE_LEN as u64,
+        "evidence file",
+    )?;
+    let result = Evidence::parse(&bytes).and_then(|ev| {
+        let h = profile(a.hash, ev.checkpoint_note().as_bytes());
+        ev.verify(std::slice::from_ref(&vk), h, None)
+            .map(|v| (v, h))
+    });
+    let r = match result {
+        Ok((v, h)) => {
+            let decoded = Entry::decode(&v.entry).ok();
+            VerifyReport {
+                indication: "TOTAL_PASSED",
+                valid: true,
+                index: Some(v.index),
+                tree_size: Some(v.checkpoint.checkpoint().size()),
+                origin: Some(v.checkpoint.checkpoint().origin().to_string()),
+                hash: h.name(),
+                entry_kind: decoded.as_ref().map(|e| e.kind().to_string()),
+                entry_subjects: decoded.map(|e| e.subjects().to_vec()).unwrap_or_default(),
+                message: format!(
+                    "entry {} is in the log {} at tree size {} (signed by {})",
+                    v.index,
+                    v.checkpoint.checkpoint().origin(),
+                    v.checkpoint.checkpoint().size(),
+                    v.checkpoint.verified_by().join(", ")
+                ),
+            }
+        }
+        Err(e) if e.is_verification_failure() => VerifyReport {
+            indication: "TOTAL_FAILED",
+            valid: false,
+            index: None,
+            tree_size: None,
+            origin: None,
+            hash: profile(a.hash, b"").name(),
+            entry_kind: None,
+            entry_subjects: vec![],
+            message: e.to_string(),
+        },
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot verify the evidence")),
+    };
+    out.result(&r, || format!("{}: {}", r.indication, r.message));
+    Ok(if r.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn audit_cmd(a: &AuditArgs, out: &Output) -> Result<ExitCode> {
+    let vk = read_vkey(&a.vkey)?;
+    let cp_bytes = io::read_limited(&a.tiles.join("checkpoint"), 64 * 1024, "checkpoint")?;
+    let h = profile(a.hash, &cp_bytes);
+    match audit(&a.tiles, h, std::slice::from_ref(&vk), None) {
+        Ok(rep) => {
+            let c = rep.checkpoint.checkpoint();
+            let v = serde_json::json!({
+                "indication": "TOTAL_PASSED", "valid": true, "origin": c.origin(),
+                "treeSize": c.size(), "root": base64::encode(c.root()), "hash": h.name(),
+                "entries": rep.entries, "tilesCompared": rep.tiles,
+                "rootSm3OfCheckpoint": hex::encode(sm3(rep.checkpoint.note().as_bytes())),
+            });
+            out.result(&v, || {
+                format!(
+                    "TOTAL_PASSED: {} entries, {} tiles recomputed, root matches the checkpoint of {} at size {}",
+                    rep.entries,
+                    rep.tiles,
+                    c.origin(),
+                    c.size()
+                )
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_verification_failure() => {
+            let v = serde_json::json!({ "indication": "TOTAL_FAILED", "valid": false, "message": e.to_string() });
+            out.result(&v, || format!("TOTAL_FAILED: {e}"));
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("audit could not run")),
+    }
+}
