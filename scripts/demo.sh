@@ -35,4 +35,22 @@ if command -v openssl >/dev/null 2>&1; then
   run openssl pkeyutl -verify -pubin -inkey seal-signer.pub.pem -rawin -digest sm3 \
       -pkeyopt distid:1234567812345678 -in licence.txt -sigfile licence.txt.sig
 fi
+printf '\n--- certificate authority (trust domain in %s/pki/demo)\n' "$home"
+export YINZHENG_HOME="$home"
+ca=(--domain demo --passphrase-file "$demo/passphrase")
+if [ ! -f "$home/pki/demo/root.pem" ]; then
+  run "$yz" ca init "${ca[@]}" --subject "CN=Yinzheng Demo Root CA,O=Yinzheng,C=CN"
+fi
+run "$yz" ca export-roots "${ca[@]}" --out roots.pem
+run "$yz" ca issue "${ca[@]}" --profile seal-signer --subject "CN=Example Org,O=Example Org,C=CN" \
+    --uscc 91350100M000100Y43 --out org.pem --key-out org.key --key-passphrase-file passphrase
+run "$yz" ca crl "${ca[@]}" --out ca.crl
+run "$yz" cert verify --trust roots.pem --crl ca.crl org.pem
+run "$yz" ca revoke "${ca[@]}" --reason keyCompromise org.pem
+run "$yz" ca crl "${ca[@]}" --out ca.crl
+set +e
+run "$yz" cert verify --trust roots.pem --crl ca.crl org.pem
+echo "(exit code $? — the certificate is revoked)"
+set -e
+
 printf '\nFiles are in %s. JSON output: add --json to any command.\n' "$demo"
