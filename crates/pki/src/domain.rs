@@ -459,6 +459,24 @@ impl TrustDomain {
         )
     }
 
+    /// An OCSP responder for this domain (loads the responder key: needs the passphrase).
+    pub fn ocsp_responder_service(
+        &self,
+        validity_hours: u32,
+    ) -> Result<crate::ocsp::OcspResponder> {
+        Ok(crate::ocsp::OcspResponder::new(
+            self.load_key("ocsp.key.pem")?,
+            self.ocsp.clone(),
+            self.issuing.clone(),
+            validity_hours,
+        ))
+    }
+
+    /// Every certificate this domain issued to end entities (for OCSP pre-signing).
+    pub fn issued(&self) -> Result<Vec<StoredCert>> {
+        self.store.all()
+    }
+
     /// The trust anchors to hand to relying parties (PEM): the root.
     pub fn roots_pem(&self) -> String {
         self.root.to_pem()

@@ -19,7 +19,7 @@ const OID_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5
 const OID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 
 /// The hash algorithm of a CertID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CertIdHash {
     /// SHA-1: what OpenSSL and most clients send (RFC 6960 default).
@@ -454,4 +454,154 @@ pub fn check_response(
         this_update: single.this_update.to_system_time(),
         next_update: single.next_update.map(|t| t.to_system_time()),
     })
+}
+
+/// `OCSPResponse` with an error status and no body (RFC 6960 §4.2.1).
+fn error_response(status: ResponseStatus) -> Vec<u8> {
+    OcspResponse {
+        response_status: status,
+        response_bytes: None,
+    }
+    .to_der()
+    .unwrap_or_else(|_| vec![0x30, 0x03, 0x0a, 0x01, 0x02])
+}
+
+/// Signed responses kept until shortly before their nextUpdate.
+///
+/// [`OcspResponder::refresh`] signs ahead of time (the server runs it on a timer
+/// for every issued certificate); [`OcspResponder::respond`] answers requests
+/// from the cache and signs only on a miss. A cached response is keyed by
+/// serial, CertID hash and revocation status, so a revocation is answered at
+/// once, not after the old response expires.
+pub struct OcspResponder {
+    key: PrivateKey,
+    responder: ParsedCert,
+    issuer: ParsedCert,
+    validity_hours: u32,
+    /// Re-sign when less than this is left before nextUpdate.
+    margin: Duration,
+    cache: std::sync::Mutex<
+        std::collections::HashMap<(String, CertIdHash, String), (Vec<u8>, SystemTime)>,
+    >,
+}
+
+impl OcspResponder {
+    /// A responder signing with `key` (the ocsp-responder certificate's key) for
+    /// certificates issued by `issuer`; responses are valid `validity_hours`.
+    pub fn new(
+        key: PrivateKey,
+        responder: ParsedCert,
+        issuer: ParsedCert,
+        validity_hours: u32,
+    ) -> Self {
+        let margin = Duration::from_secs(validity_hours as u64 * 3600 / 4);
+        OcspResponder {
+            key,
+            responder,
+            issuer,
+            validity_hours,
+            margin,
+            cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn status_key(stored: Option<&StoredCert>) -> String {
+        format!("{:?}", stored.map(|s| s.status))
+    }
+
+    fn cached_or_sign(
+        &self,
+        serial: &str,
+        stored: Option<&StoredCert>,
+        hash: CertIdHash,
+        now: SystemTime,
+    ) -> Result<Vec<u8>> {
+        let key = (serial.to_string(), hash, Self::status_key(stored));
+        if let Ok(cache) = self.cache.lock()
+            && let Some((der, refresh_at)) = cache.get(&key)
+            && now < *refresh_at
+        {
+            return Ok(der.clone());
+        }
+        let der = respond(
+            &self.key,
+            &self.responder,
+            &self.issuer,
+            serial,
+            stored,
+            hash,
+            now,
+            self.validity_hours,
+        )?;
+        let refresh_at = now + Duration::from_secs(self.validity_hours as u64 * 3600) - self.margin;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, (der.clone(), refresh_at));
+        }
+        Ok(der)
+    }
+
+    /// Sign ahead of time: make sure every certificate in `certs` has a fresh
+    /// response for each hash in `hashes`. Returns how many were signed.
+    pub fn refresh(
+        &self,
+        certs: &[StoredCert],
+        hashes: &[CertIdHash],
+        now: SystemTime,
+    ) -> Result<usize> {
+        let mut signed = 0;
+        for c in certs {
+            for &h in hashes {
+                let key = (c.serial.clone(), h, Self::status_key(Some(c)));
+                let fresh = self
+                    .cache
+                    .lock()
+                    .ok()
+                    .and_then(|cache| cache.get(&key).map(|(_, r)| now < *r))
+                    .unwrap_or(false);
+                if !fresh {
+                    self.cached_or_sign(&c.serial, Some(c), h, now)?;
+                    signed += 1;
+                }
+            }
+        }
+        Ok(signed)
+    }
+
+    /// Answer a DER `OCSPRequest`. `lookup` gives the store's record of a serial
+    /// (hex). Malformed requests get `malformedRequest`; requests about another
+    /// issuer get `unauthorized`; several CertIDs are answered for the first only
+    /// if all name the same certificate, else `malformedRequest`.
+    pub fn respond(
+        &self,
+        request: &[u8],
+        lookup: impl Fn(&str) -> Result<Option<StoredCert>>,
+        now: SystemTime,
+    ) -> Vec<u8> {
+        let Ok(ids) = parse_request(request) else {
+            return error_response(ResponseStatus::MalformedRequest);
+        };
+        let first = &ids[0];
+        if ids.iter().any(|i| i.serial_hex() != first.serial_hex()) {
+            return error_response(ResponseStatus::MalformedRequest);
+        }
+        let Some(hash) = first.hash() else {
+            return error_response(ResponseStatus::MalformedRequest);
+        };
+        let serial = first.serial_hex();
+        let Ok(expected) = hex::decode(&serial)
+            .map_err(|_| ())
+            .and_then(|s| CertId::new(&self.issuer, &s, hash).map_err(|_| ()))
+        else {
+            return error_response(ResponseStatus::MalformedRequest);
+        };
+        if expected != *first {
+            return error_response(ResponseStatus::Unauthorized);
+        }
+        let stored = match lookup(&serial) {
+            Ok(s) => s,
+            Err(_) => return error_response(ResponseStatus::TryLater),
+        };
+        self.cached_or_sign(&serial, stored.as_ref(), hash, now)
+            .unwrap_or_else(|_| error_response(ResponseStatus::InternalError))
+    }
 }

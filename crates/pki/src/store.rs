@@ -190,6 +190,16 @@ impl Store {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Every end-entity certificate (not the CA certificates), oldest first.
+    pub fn all(&self) -> Result<Vec<StoredCert>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates
+             WHERE profile NOT IN ('root', 'issuing-ca') ORDER BY issued_at, serial",
+        )?;
+        let rows = stmt.query_map([], row_to_cert)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Take the next CRL number (monotonic, in a transaction).
     pub fn next_crl_number(&mut self) -> Result<u64> {
         let tx = self.conn.transaction()?;

@@ -191,3 +191,59 @@ fn our_ocsp_responses_verify_for_every_cert_id_hash() {
         "{answer:?}"
     );
 }
+
+#[test]
+fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
+    let dir = tempdir();
+    let p = dir.path();
+    let mut d = domain(p);
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    std::fs::write(p.join("leaf.pem"), leaf.cert.to_pem()).unwrap();
+    std::fs::write(p.join("issuing.pem"), d.issuing().to_pem()).unwrap();
+    openssl_ok(
+        p,
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-reqout",
+            "req.der",
+            "-no_nonce",
+        ],
+    );
+    let req = std::fs::read(p.join("req.der")).unwrap();
+    let responder = d.ocsp_responder_service(24).unwrap();
+    let now = SystemTime::now();
+    // Pre-sign for every issued certificate (the responder cert itself is one).
+    let signed = responder
+        .refresh(&d.issued().unwrap(), &[ocsp::CertIdHash::Sha1], now)
+        .unwrap();
+    assert!(signed >= 1);
+    assert_eq!(
+        responder
+            .refresh(&d.issued().unwrap(), &[ocsp::CertIdHash::Sha1], now)
+            .unwrap(),
+        0,
+        "all fresh"
+    );
+    let lookup = |s: &str| d.lookup(s);
+    let a = responder.respond(&req, lookup, now);
+    let b = responder.respond(&req, lookup, now + Duration::from_secs(60));
+    assert_eq!(a, b, "served from the cache, not re-signed");
+    let answer = ocsp::check_response(&a, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    assert_eq!(answer.status, ocsp::OcspCertStatus::Good);
+    // Malformed requests get an error status, not a panic.
+    assert_eq!(
+        responder.respond(b"junk", lookup, now),
+        vec![0x30, 0x03, 0x0a, 0x01, 0x01]
+    );
+    d.revoke(&leaf.cert.serial_hex(), 1, now).unwrap();
+    let c = responder.respond(&req, |s: &str| d.lookup(s), now + Duration::from_secs(120));
+    let answer = ocsp::check_response(&c, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    assert!(matches!(
+        answer.status,
+        ocsp::OcspCertStatus::Revoked { .. }
+    ));
+}
