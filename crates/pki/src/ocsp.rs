@@ -466,6 +466,9 @@ fn error_response(status: ResponseStatus) -> Vec<u8> {
     .unwrap_or_else(|_| vec![0x30, 0x03, 0x0a, 0x01, 0x02])
 }
 
+/// Cached responses: (serial, CertID hash, status) → (DER, re-sign after).
+type ResponseCache = std::collections::HashMap<(String, CertIdHash, String), (Vec<u8>, SystemTime)>;
+
 /// Signed responses kept until shortly before their nextUpdate.
 ///
 /// [`OcspResponder::refresh`] signs ahead of time (the server runs it on a timer
@@ -480,9 +483,7 @@ pub struct OcspResponder {
     validity_hours: u32,
     /// Re-sign when less than this is left before nextUpdate.
     margin: Duration,
-    cache: std::sync::Mutex<
-        std::collections::HashMap<(String, CertIdHash, String), (Vec<u8>, SystemTime)>,
-    >,
+    cache: std::sync::Mutex<ResponseCache>,
 }
 
 impl OcspResponder {
