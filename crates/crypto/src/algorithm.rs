@@ -35,6 +35,25 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
+    /// Every algorithm this crate knows, in a stable order.
+    pub const ALL: [SignatureAlgorithm; 10] = [
+        SignatureAlgorithm::Sm2Sm3,
+        SignatureAlgorithm::EcdsaP256Sha256,
+        SignatureAlgorithm::EcdsaP384Sha384,
+        SignatureAlgorithm::Ed25519,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        SignatureAlgorithm::RsaPkcs1Sha384,
+        SignatureAlgorithm::RsaPkcs1Sha512,
+        SignatureAlgorithm::RsaPssSha256,
+        SignatureAlgorithm::RsaPssSha384,
+        SignatureAlgorithm::RsaPssSha512,
+    ];
+
+    /// The algorithm whose [`Self::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// A short stable name (`sm2-sm3`, `ecdsa-p256-sha256`, `ed25519`, …).
     pub fn name(self) -> &'static str {
         use SignatureAlgorithm::*;
@@ -233,6 +252,14 @@ mod tests {
             SignatureAlgorithm::from_algorithm_identifier_der(&der).unwrap(),
             SignatureAlgorithm::Sm2Sm3
         );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for alg in SignatureAlgorithm::ALL {
+            assert_eq!(SignatureAlgorithm::from_name(alg.name()), Some(alg));
+        }
+        assert_eq!(SignatureAlgorithm::from_name("md5"), None);
     }
 
     #[test]

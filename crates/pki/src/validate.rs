@@ -453,49 +453,22 @@ impl Validator {
                 continue;
             }
             let status = match answer.status {
-                OcspCertStatus::Good => {
-                    report.pass(
-                        "revocation",
-                        &subj,
-                        format!("OCSP: good (produced {})", rfc3339(answer.produced_at)),
-                    );
-                    "good"
-                }
-                OcspCertStatus::Revoked {
-                    reason: Some(6),
-                    at: when,
-                } => {
-                    report.fail(
-                        "revocation",
-                        &subj,
-                        Indication::Indeterminate,
-                        SubIndication::RevokedOnHold,
-                        format!("OCSP: on hold since {}", rfc3339(when)),
-                    );
-                    "hold"
-                }
-                OcspCertStatus::Revoked { reason, at: when } if when <= at => {
-                    report.fail(
-                        "revocation",
-                        &subj,
-                        Indication::TotalFailed,
-                        SubIndication::Revoked,
-                        format!(
-                            "OCSP: revoked at {} ({})",
-                            rfc3339(when),
-                            reason.map(reason_name).unwrap_or("no reason given")
-                        ),
-                    );
-                    "revoked"
-                }
-                OcspCertStatus::Revoked { at: when, .. } => {
-                    report.pass(
-                        "revocation",
-                        &subj,
-                        format!("OCSP: revoked only later, at {}", rfc3339(when)),
-                    );
-                    "good"
-                }
+                OcspCertStatus::Good => record_status(
+                    report,
+                    &subj,
+                    "OCSP",
+                    None,
+                    at,
+                    format!("OCSP: good (produced {})", rfc3339(answer.produced_at)),
+                ),
+                OcspCertStatus::Revoked { reason, at: when } => record_status(
+                    report,
+                    &subj,
+                    "OCSP",
+                    Some((reason, when)),
+                    at,
+                    String::new(),
+                ),
                 _ => {
                     report.fail(
                         "revocation",
@@ -563,55 +536,22 @@ impl Validator {
         let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
         let entry = crl.entry(&serial);
         let next = crl.next_update();
-        let status = match entry {
-            CrlEntry::NotListed => {
-                report.pass(
-                    "revocation",
-                    &subj,
-                    format!(
-                        "not listed in the CRL of {} issued {}",
-                        crl.issuer(),
-                        rfc3339(crl.this_update())
-                    ),
-                );
-                "good"
-            }
-            CrlEntry::Listed {
-                reason: Some(6),
-                at: when,
-            } => {
-                report.fail(
-                    "revocation",
-                    &subj,
-                    Indication::Indeterminate,
-                    SubIndication::RevokedOnHold,
-                    format!("on hold (certificateHold) since {}", rfc3339(when)),
-                );
-                "hold"
-            }
-            CrlEntry::Listed { reason, at: when } if when <= at => {
-                report.fail(
-                    "revocation",
-                    &subj,
-                    Indication::TotalFailed,
-                    SubIndication::Revoked,
-                    format!(
-                        "revoked at {} ({})",
-                        rfc3339(when),
-                        reason.map(reason_name).unwrap_or("no reason given")
-                    ),
-                );
-                "revoked"
-            }
-            CrlEntry::Listed { at: when, .. } => {
-                report.pass(
-                    "revocation",
-                    &subj,
-                    format!("revoked only later, at {}", rfc3339(when)),
-                );
-                "good"
-            }
+        let listing = match entry {
+            CrlEntry::NotListed => None,
+            CrlEntry::Listed { reason, at: when } => Some((reason, when)),
         };
+        let status = record_status(
+            report,
+            &subj,
+            "CRL",
+            listing,
+            at,
+            format!(
+                "not listed in the CRL of {} issued {}",
+                crl.issuer(),
+                rfc3339(crl.this_update())
+            ),
+        );
         report.add_revocation(RevocationSource {
             subject: subj,
             kind: "crl".into(),
@@ -653,6 +593,61 @@ impl Validator {
             }
         }
         (best, problems)
+    }
+}
+
+/// Record what a revocation source says about one certificate: `listing` is
+/// `None` for "good", else (reason, revocation time). certificateHold (6) is
+/// INDETERMINATE/REVOKED_ON_HOLD; a revocation at or before the validation time
+/// is TOTAL_FAILED/REVOKED; a later one does not affect this validation.
+fn record_status(
+    report: &mut VerificationReport,
+    subj: &str,
+    source: &str,
+    listing: Option<(Option<u8>, SystemTime)>,
+    at: SystemTime,
+    good_message: String,
+) -> &'static str {
+    match listing {
+        None => {
+            report.pass("revocation", subj, good_message);
+            "good"
+        }
+        Some((Some(6), when)) => {
+            report.fail(
+                "revocation",
+                subj,
+                Indication::Indeterminate,
+                SubIndication::RevokedOnHold,
+                format!(
+                    "{source}: on hold (certificateHold) since {}",
+                    rfc3339(when)
+                ),
+            );
+            "hold"
+        }
+        Some((reason, when)) if when <= at => {
+            report.fail(
+                "revocation",
+                subj,
+                Indication::TotalFailed,
+                SubIndication::Revoked,
+                format!(
+                    "{source}: revoked at {} ({})",
+                    rfc3339(when),
+                    reason.map(reason_name).unwrap_or("no reason given")
+                ),
+            );
+            "revoked"
+        }
+        Some((_, when)) => {
+            report.pass(
+                "revocation",
+                subj,
+                format!("{source}: revoked only later, at {}", rfc3339(when)),
+            );
+            "good"
+        }
     }
 }
 

@@ -469,7 +469,7 @@ fn audit_cmd(a: &AuditArgs, out: &Output) -> Result<ExitCode> {
                 "indication": "TOTAL_PASSED", "valid": true, "origin": c.origin(),
                 "treeSize": c.size(), "root": base64::encode(c.root()), "hash": h.name(),
                 "entries": rep.entries, "tilesCompared": rep.tiles,
-                "rootSm3OfCheckpoint": hex::encode(sm3(rep.checkpoint.note().as_bytes())),
+                "checkpointSm3": hex::encode(sm3(rep.checkpoint.note().as_bytes())),
             });
             out.result(&v, || {
                 format!(

@@ -53,21 +53,8 @@ struct VerifyReport {
 }
 
 fn parse_alg(name: &str) -> Result<SignatureAlgorithm> {
-    use SignatureAlgorithm::*;
-    let all = [
-        Sm2Sm3,
-        EcdsaP256Sha256,
-        EcdsaP384Sha384,
-        Ed25519,
-        RsaPkcs1Sha256,
-        RsaPkcs1Sha384,
-        RsaPkcs1Sha512,
-        RsaPssSha256,
-        RsaPssSha384,
-        RsaPssSha512,
-    ];
-    all.into_iter().find(|a| a.name() == name).with_context(|| {
-        let names: Vec<_> = all.iter().map(|a| a.name()).collect();
+    SignatureAlgorithm::from_name(name).with_context(|| {
+        let names: Vec<_> = SignatureAlgorithm::ALL.iter().map(|a| a.name()).collect();
         format!("unknown --alg {name:?}; one of {}", names.join(", "))
     })
 }
