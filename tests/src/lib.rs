@@ -53,3 +53,24 @@ pub fn openssl_ok(dir: &Path, args: &[&str]) -> Output {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary directory")
 }
+
+/// Run a Yinzheng binary (`env!("CARGO_BIN_EXE_…")`) in `dir` with `YINZHENG_HOME`
+/// set to `dir/home`, `YINZHENG_PASSPHRASE` cleared unless `env` sets it, and fail
+/// the test if it panicked (exit codes are the caller's to check).
+pub fn run_cli(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("YINZHENG_PASSPHRASE")
+        .env("YINZHENG_HOME", dir.join("home"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "{bin} {args:?} panicked: {stderr}"
+    );
+    out
+}

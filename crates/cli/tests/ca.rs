@@ -8,25 +8,18 @@
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-use yinzheng_tests::{openssl_ok, openssl_run, tempdir};
+use std::process::Output;
+use yinzheng_tests::{openssl_ok, openssl_run, run_cli, tempdir};
 
 const ID: &str = "1234567812345678";
 
 fn yz(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_yinzheng"))
-        .args(args)
-        .current_dir(dir)
-        .env("YINZHENG_HOME", dir.join("home"))
-        .env("YINZHENG_PASSPHRASE", "ca passphrase")
-        .output()
-        .expect("yinzheng runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "yinzheng {args:?} panicked: {stderr}"
-    );
-    out
+    run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        dir,
+        args,
+        &[("YINZHENG_PASSPHRASE", "ca passphrase")],
+    )
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Output {

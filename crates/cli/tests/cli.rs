@@ -6,25 +6,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-use yinzheng_tests::{openssl_ok, openssl_run, tempdir};
+use std::process::Output;
+use yinzheng_tests::{openssl_ok, openssl_run, run_cli, tempdir};
 
 const ID: &str = "distid:1234567812345678";
 
 fn yz(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_yinzheng"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("YINZHENG_PASSPHRASE")
-        .env("YINZHENG_HOME", dir.join("home"))
-        .output()
-        .expect("yinzheng runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "yinzheng {args:?} panicked: {stderr}"
-    );
-    out
+    run_cli(env!("CARGO_BIN_EXE_yinzheng"), dir, args, &[])
 }
 
 fn code(out: &Output) -> i32 {
