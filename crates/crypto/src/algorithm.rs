@@ -155,6 +155,16 @@ impl SignatureAlgorithm {
         Err(Error::unsupported("signature algorithm", oid))
     }
 
+    /// The algorithm named by a bare OID, as seal files carry it (`signAlgID`);
+    /// only algorithms without parameters (not RSASSA-PSS).
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        Self::from_algorithm_identifier(&AlgorithmIdentifierOwned {
+            oid: *oid,
+            parameters: None,
+        })
+        .ok()
+    }
+
     /// [`Self::from_algorithm_identifier`] over DER bytes.
     pub fn from_algorithm_identifier_der(der: &[u8]) -> Result<Self> {
         let ai = AlgorithmIdentifierOwned::from_der(der)

@@ -49,6 +49,9 @@ pub enum SubIndication {
     TryLater,
     /// A signature algorithm or key is not supported.
     CryptoConstraintsFailure,
+    /// The signature is valid but violates a constraint of its context (e.g. a
+    /// signer not authorised by the seal, a seal outside its validity window).
+    SigConstraintsFailure,
 }
 
 /// Outcome of one check.
@@ -206,6 +209,32 @@ impl VerificationReport {
         if replace {
             self.indication = indication;
             self.sub_indication = Some(sub);
+        }
+    }
+
+    /// Fold another report (e.g. a certificate validation done as one step of a
+    /// seal verification) into this one: its checks are added under `label`, its
+    /// chain and revocation sources are kept, and its indication applies.
+    pub fn absorb(&mut self, label: &str, other: &VerificationReport) {
+        for c in &other.checks {
+            self.checks.push(Check {
+                id: format!("{label}/{}", c.id),
+                ..c.clone()
+            });
+        }
+        if self.chain.is_empty() {
+            self.chain = other.chain.clone();
+        }
+        self.revocation.extend(other.revocation.iter().cloned());
+        if let Some(sub) = other.sub_indication {
+            let replace = matches!(
+                (self.indication, other.indication),
+                (Indication::TotalPassed, _) | (Indication::Indeterminate, Indication::TotalFailed)
+            );
+            if replace {
+                self.indication = other.indication;
+                self.sub_indication = Some(sub);
+            }
         }
     }
 

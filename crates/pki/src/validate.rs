@@ -388,6 +388,17 @@ impl Validator {
                 }
                 if let Some(ku) = extension::<KeyUsage>(cert)
                     && !ku.0.contains(KeyUsages::KeyCertSign)
+                    && is_anchor
+                {
+                    // RFC 5280 §6.1 does not process the trust anchor as a certificate;
+                    // real anchors (e.g. ofdrw's root) lack keyCertSign. Tell, don't fail.
+                    report.warn(
+                        "key-usage",
+                        &subj,
+                        "the trust anchor's keyUsage lacks keyCertSign (tolerated for an anchor)",
+                    );
+                } else if let Some(ku) = extension::<KeyUsage>(cert)
+                    && !ku.0.contains(KeyUsages::KeyCertSign)
                 {
                     report.fail(
                         "key-usage",

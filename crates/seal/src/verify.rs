@@ -1,0 +1,323 @@
+//! Verifying seals and seal signatures: the eight steps of formats-eseal.md,
+//! each recorded in the shared [`VerificationReport`].
+
+use crate::model::{CertList, Seal, SealSignature};
+use std::time::SystemTime;
+use yinzheng_crypto::{SignatureAlgorithm, Sm2Signature, sm3};
+use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339};
+
+/// What a seal-signature verification needs besides the signature.
+pub struct VerifyOptions<'a> {
+    /// Trust anchors, CRLs/OCSP and policy for the maker's and signer's certificates.
+    pub validator: &'a Validator,
+    /// The protected data, when the caller has it (step 7); without it the
+    /// data-hash step is skipped and the report says so.
+    pub data: Option<&'a [u8]>,
+}
+
+fn to_system(t: time::OffsetDateTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64)
+}
+
+/// Decode a signature value as found in seal files: DER (leniently), raw r‖s, or
+/// DER whose trailing zero bytes were stripped by the producer.
+fn decode_signature(bytes: &[u8], warnings: &mut Vec<String>) -> Option<Sm2Signature> {
+    if let Ok(s) = Sm2Signature::parse(bytes) {
+        warnings.extend(s.deviations().iter().map(|d| d.to_string()));
+        if s.encoding() == yinzheng_crypto::Sm2SignatureEncoding::Raw {
+            warnings.push("signature is raw r‖s, not DER".into());
+        }
+        return Some(s);
+    }
+    if bytes.len() >= 2
+        && bytes[0] == 0x30
+        && (bytes[1] as usize) + 2 > bytes.len()
+        && bytes[1] < 0x80
+    {
+        let mut padded = bytes.to_vec();
+        padded.resize(bytes[1] as usize + 2, 0);
+        if let Ok(s) = Sm2Signature::parse(&padded) {
+            warnings.push("signature BIT STRING had its trailing zero bytes stripped".into());
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// Check `signature` over `message` with the key of `cert`; records one check.
+fn check_sig(
+    report: &mut VerificationReport,
+    id: &str,
+    subject: &str,
+    cert: &ParsedCert,
+    alg_oid: &str,
+    message: &[u8],
+    signature: &[u8],
+) {
+    let alg = match alg_oid
+        .parse::<der::asn1::ObjectIdentifier>()
+        .ok()
+        .and_then(|oid| SignatureAlgorithm::from_oid(&oid))
+    {
+        Some(a) => a,
+        None => {
+            report.fail(
+                id,
+                subject,
+                Indication::TotalFailed,
+                SubIndication::CryptoConstraintsFailure,
+                format!("signature algorithm {alg_oid} is not supported"),
+            );
+            return;
+        }
+    };
+    let Some(key) = cert.public_key() else {
+        report.fail(
+            id,
+            subject,
+            Indication::TotalFailed,
+            SubIndication::CryptoConstraintsFailure,
+            "certificate key algorithm not supported",
+        );
+        return;
+    };
+    let mut warnings = Vec::new();
+    let result = if alg == SignatureAlgorithm::Sm2Sm3 {
+        match (key.as_sm2(), decode_signature(signature, &mut warnings)) {
+            (Some(k), Some(sig)) => k.verify_signature(message, &sig),
+            (None, _) => Err(yinzheng_crypto::Error::AlgorithmMismatch {
+                key: key.algorithm().name(),
+                algorithm: "sm2-sm3",
+            }),
+            (_, None) => Err(yinzheng_crypto::Error::MalformedSignature(
+                "not DER SEQUENCE{r, s} nor raw r‖s".into(),
+            )),
+        }
+    } else {
+        key.verify(alg, message, signature)
+    };
+    for w in warnings {
+        report.warn(id, subject, w);
+    }
+    match result {
+        Ok(()) => report.pass(
+            id,
+            subject,
+            format!(
+                "{alg} signature by {} verifies over the {} bytes as received",
+                cert.subject(),
+                message.len()
+            ),
+        ),
+        Err(e) if e.is_verification_failure() => report.fail(
+            id,
+            subject,
+            Indication::TotalFailed,
+            SubIndication::SigCryptoFailure,
+            format!("signature by {} does not verify: {e}", cert.subject()),
+        ),
+        Err(e) => report.fail(
+            id,
+            subject,
+            Indication::TotalFailed,
+            SubIndication::CryptoConstraintsFailure,
+            e.to_string(),
+        ),
+    }
+}
+
+/// Verify a seal on its own (steps 4 for the seal): maker signature over the
+/// received eSealInfo bytes, maker certificate chain at `at`, validity window.
+pub fn verify_seal(seal: &Seal, validator: &Validator, at: SystemTime) -> VerificationReport {
+    let mut report = VerificationReport::new(
+        format!("seal {:?} ({})", seal.name(), seal.id()),
+        rfc3339(at),
+    );
+    add_seal_checks(&mut report, seal, validator, at);
+    report
+}
+
+fn add_seal_checks(
+    report: &mut VerificationReport,
+    seal: &Seal,
+    validator: &Validator,
+    at: SystemTime,
+) {
+    let label = format!("seal {}", seal.id());
+    for w in seal.warnings() {
+        report.warn("seal-format", &label, w.clone());
+    }
+    let maker = match ParsedCert::from_der(seal.maker_cert()) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(
+                "maker-signature",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("maker certificate: {e}"),
+            );
+            return;
+        }
+    };
+    check_sig(
+        report,
+        "maker-signature",
+        &label,
+        &maker,
+        seal.maker_algorithm(),
+        seal.maker_signed_bytes(),
+        seal.maker_signature(),
+    );
+    let chain = validator.validate(&maker, &[], at);
+    report.absorb("maker-certificate", &chain);
+    let (start, end) = (to_system(seal.valid_start()), to_system(seal.valid_end()));
+    if at < start {
+        report.fail(
+            "seal-validity",
+            &label,
+            Indication::TotalFailed,
+            SubIndication::SigConstraintsFailure,
+            format!("the seal is valid only from {}", rfc3339(start)),
+        );
+    } else if at > end {
+        report.fail(
+            "seal-validity",
+            &label,
+            Indication::TotalFailed,
+            SubIndication::SigConstraintsFailure,
+            format!("the seal expired at {}", rfc3339(end)),
+        );
+    } else {
+        report.pass(
+            "seal-validity",
+            &label,
+            format!("seal valid {} .. {}", rfc3339(start), rfc3339(end)),
+        );
+    }
+}
+
+/// Verify a seal signature (电子签章): the eight steps, evaluated at the signing time.
+pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> VerificationReport {
+    let at = to_system(sig.signing_time());
+    let label = format!("seal signature by {}", sig.seal().name());
+    let mut report = VerificationReport::new(label.clone(), rfc3339(at));
+    // 1. Parsed (we got here); report tolerated deviations.
+    for w in sig.warnings() {
+        report.warn("format", &label, w.clone());
+    }
+    // 2. Signer's signature over toSign.
+    let signer = match ParsedCert::from_der(sig.signer_cert()) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(
+                "signature",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("signer certificate: {e}"),
+            );
+            return report;
+        }
+    };
+    check_sig(
+        &mut report,
+        "signature",
+        &label,
+        &signer,
+        sig.algorithm(),
+        sig.to_sign_bytes(),
+        sig.signature(),
+    );
+    // 3. The signer is authorised by the seal.
+    match sig.seal().cert_list() {
+        CertList::Certificates(certs) => {
+            if certs.iter().any(|c| c.as_slice() == sig.signer_cert()) {
+                report.pass(
+                    "signer-in-seal",
+                    &label,
+                    "the signer certificate is in the seal's certificate list",
+                );
+            } else {
+                report.fail(
+                    "signer-in-seal",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::SigConstraintsFailure,
+                    "the signer certificate is not in the seal's certificate list",
+                );
+            }
+        }
+        CertList::Digests(digests) => {
+            let ok = digests.iter().any(|(kind, d)| {
+                let k = kind.to_ascii_lowercase();
+                let ours = if k.contains("sha256") || k.contains("sha-256") {
+                    yinzheng_crypto::sha256(sig.signer_cert()).to_vec()
+                } else {
+                    sm3(sig.signer_cert()).to_vec()
+                };
+                ours == *d
+            });
+            if ok {
+                report.pass(
+                    "signer-in-seal",
+                    &label,
+                    "the signer certificate's digest is in the seal's list",
+                );
+            } else {
+                report.fail(
+                    "signer-in-seal",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::SigConstraintsFailure,
+                    "no digest in the seal's list matches the signer certificate",
+                );
+            }
+        }
+    }
+    // 4. The seal: maker signature, maker chain, validity window — at the signing time.
+    add_seal_checks(&mut report, sig.seal(), opts.validator, at);
+    // 5. The signer's chain at the signing time.
+    let chain = opts.validator.validate(&signer, &[], at);
+    report.absorb("signer-certificate", &chain);
+    // 6. Time stamp.
+    match sig.timestamp() {
+        Some(_) => report.warn(
+            "timestamp",
+            &label,
+            "a time stamp is present but not verified yet; the signer's claimed time was used",
+        ),
+        None => report.skip(
+            "timestamp",
+            &label,
+            "no time stamp: the signer's claimed time is used",
+        ),
+    }
+    // 7. The data.
+    match opts.data {
+        Some(data) => {
+            let h = sm3(data);
+            if h.as_slice() == sig.data_hash() {
+                report.pass(
+                    "data-hash",
+                    &label,
+                    format!("SM3 of the {} data bytes matches dataHash", data.len()),
+                );
+            } else {
+                report.fail(
+                    "data-hash",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::HashFailure,
+                    format!(
+                        "SM3 of the data is {}, dataHash is {}",
+                        hex::encode(h),
+                        hex::encode(sig.data_hash())
+                    ),
+                );
+            }
+        }
+        None => report.skip("data-hash", &label, "no data given: dataHash not compared"),
+    }
+    report
+}
