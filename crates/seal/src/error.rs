@@ -20,6 +20,9 @@ pub enum Error {
     /// The bytes are a GB/T 35275 SignedData (OFD Type="Sign"), not a seal signature.
     #[error("this is a GB/T 35275 SignedData (a plain SM2 signature), not a seal signature")]
     SignedData,
+    /// A request that cannot be honoured (no signer certificate, unauthorised signer, …).
+    #[error("{0}")]
+    Refused(String),
     /// A crypto-layer error.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),

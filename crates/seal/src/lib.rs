@@ -4,20 +4,23 @@
 //! Invariants: every signature is checked over the bytes as received, never a
 //! re-encoding; reading is lenient and reports each leniency as a warning
 //! (formats-eseal.md lists the deviations of real vendor files); no private key
-//! lives here. Start with [`SealSignature::parse`] / [`Seal::parse`] and
-//! [`verify_signature`].
+//! lives here (signing goes through `yinzheng_crypto::Signer`). Start with
+//! [`SealSignature::parse`] / [`Seal::parse`], [`verify_signature`],
+//! [`SealBuilder`] and [`stamp`].
 //!
-//! Not yet here (see the seal issue): making seals, the registry and lifecycle,
-//! stamping, pictures.
+//! Not yet here (see the seal issue): the seal registry and lifecycle, the
+//! picture generator.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod asn1;
 mod error;
+mod make;
 mod model;
 mod verify;
 
 pub use asn1::MAX_SEAL_LEN;
 pub use error::{Error, Result};
+pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, Picture, Seal, SealSignature};
 pub use verify::{VerifyOptions, verify_seal, verify_signature};

@@ -10,6 +10,8 @@ use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, Verificatio
 pub struct VerifyOptions<'a> {
     /// Trust anchors, CRLs/OCSP and policy for the maker's and signer's certificates.
     pub validator: &'a Validator,
+    /// Intermediate CA certificates (seal files carry only the end-entity certificates).
+    pub intermediates: &'a [ParsedCert],
     /// The protected data, when the caller has it (step 7); without it the
     /// data-hash step is skipped and the report says so.
     pub data: Option<&'a [u8]>,
@@ -128,12 +130,17 @@ fn check_sig(
 
 /// Verify a seal on its own (steps 4 for the seal): maker signature over the
 /// received eSealInfo bytes, maker certificate chain at `at`, validity window.
-pub fn verify_seal(seal: &Seal, validator: &Validator, at: SystemTime) -> VerificationReport {
+pub fn verify_seal(
+    seal: &Seal,
+    validator: &Validator,
+    intermediates: &[ParsedCert],
+    at: SystemTime,
+) -> VerificationReport {
     let mut report = VerificationReport::new(
         format!("seal {:?} ({})", seal.name(), seal.id()),
         rfc3339(at),
     );
-    add_seal_checks(&mut report, seal, validator, at);
+    add_seal_checks(&mut report, seal, validator, intermediates, at);
     report
 }
 
@@ -141,6 +148,7 @@ fn add_seal_checks(
     report: &mut VerificationReport,
     seal: &Seal,
     validator: &Validator,
+    intermediates: &[ParsedCert],
     at: SystemTime,
 ) {
     let label = format!("seal {}", seal.id());
@@ -169,7 +177,7 @@ fn add_seal_checks(
         seal.maker_signed_bytes(),
         seal.maker_signature(),
     );
-    let chain = validator.validate(&maker, &[], at);
+    let chain = validator.validate(&maker, intermediates, at);
     report.absorb("maker-certificate", &chain);
     let (start, end) = (to_system(seal.valid_start()), to_system(seal.valid_end()));
     if at < start {
@@ -276,9 +284,15 @@ pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> Verifi
         }
     }
     // 4. The seal: maker signature, maker chain, validity window — at the signing time.
-    add_seal_checks(&mut report, sig.seal(), opts.validator, at);
+    add_seal_checks(
+        &mut report,
+        sig.seal(),
+        opts.validator,
+        opts.intermediates,
+        at,
+    );
     // 5. The signer's chain at the signing time.
-    let chain = opts.validator.validate(&signer, &[], at);
+    let chain = opts.validator.validate(&signer, opts.intermediates, at);
     report.absorb("signer-certificate", &chain);
     // 6. Time stamp.
     match sig.timestamp() {

@@ -77,6 +77,7 @@ fn verify(der: &[u8]) -> VerificationReport {
     verify_signature(
         &sig,
         &VerifyOptions {
+            intermediates: &[],
             validator: &v,
             data: None,
         },

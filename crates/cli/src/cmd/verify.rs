@@ -36,6 +36,9 @@ pub struct VerifyArgs {
     /// Trust anchors (PEM) for seal signatures and seals.
     #[arg(long)]
     trust: Option<PathBuf>,
+    /// Intermediate CA certificates (PEM) for seal signatures and seals (repeatable).
+    #[arg(long)]
+    untrusted: Vec<PathBuf>,
     /// CRLs for the certificates involved (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
@@ -218,6 +221,13 @@ fn verify_sealed(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
                 .with_context(|| format!("cannot read CRL {}", p.display()))?,
         );
     }
+    let mut intermediates = Vec::new();
+    for p in &a.untrusted {
+        intermediates.extend(
+            ParsedCert::load_all(&io::read_limited(p, 4 << 20, "intermediate certificates")?)
+                .with_context(|| format!("cannot read {}", p.display()))?,
+        );
+    }
     let mut validator = Validator::new(anchors).with_crls(crls);
     if a.no_revocation_required {
         validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
@@ -231,6 +241,7 @@ fn verify_sealed(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
             yinzheng_seal::verify_signature(
                 &sig,
                 &VerifyOptions {
+                    intermediates: &intermediates,
                     validator: &validator,
                     data: data.as_deref(),
                 },
@@ -243,7 +254,12 @@ fn verify_sealed(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
             )
         }
         Err(sig_err) => match Seal::parse(&bytes) {
-            Ok(seal) => yinzheng_seal::verify_seal(&seal, &validator, std::time::SystemTime::now()),
+            Ok(seal) => yinzheng_seal::verify_seal(
+                &seal,
+                &validator,
+                &intermediates,
+                std::time::SystemTime::now(),
+            ),
             Err(_) => {
                 return Err(anyhow::Error::new(sig_err).context(format!(
                     "{} is neither a detached-signature pair, a seal signature nor a seal",
