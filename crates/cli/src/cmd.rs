@@ -5,5 +5,6 @@ pub mod cert;
 pub mod digest;
 pub mod key;
 pub mod log;
+pub mod seal;
 pub mod sign;
 pub mod verify;

@@ -46,6 +46,11 @@ enum Command {
     Digest(cmd::digest::DigestArgs),
     /// Certificate authority: init, issue, revoke, CRL, OCSP.
     Ca(cmd::ca::CaArgs),
+    /// E-seals: make, list, show, suspend, resume, revoke, inspect.
+    #[command(subcommand)]
+    Seal(cmd::seal::SealCommand),
+    /// Stamp data with a registered seal (detached SES_Signature).
+    Stamp(cmd::seal::StampArgs),
     /// Certificates: verify against trust anchors and CRLs.
     #[command(subcommand)]
     Cert(cmd::cert::CertCommand),
@@ -60,10 +65,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Key(c) => cmd::key::run(c, &out),
         Command::Sign(a) => cmd::sign::run(a, &out),
-        Command::Verify(a) => cmd::verify::run(a, &out),
+        Command::Verify(a) => cmd::verify::run(a, &cli.home, &out),
         Command::Digest(a) => cmd::digest::run(a, &out),
         Command::Ca(a) => cmd::ca::run(a, &cli.home, &out),
         Command::Cert(c) => cmd::cert::run(c, &out),
+        Command::Seal(c) => cmd::seal::run(c, &cli.home, &out),
+        Command::Stamp(a) => cmd::seal::stamp(a, &cli.home, &out),
         Command::Log(c) => cmd::log::run(c, &cli.home, &out),
     };
     let _ = &cli.home;

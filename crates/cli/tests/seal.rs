@@ -86,3 +86,252 @@ fn seals_and_junk() {
     assert_eq!(junk.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&junk.stderr).contains("neither"));
 }
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        dir,
+        args,
+        &[("YINZHENG_PASSPHRASE", "ca pass")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "yinzheng {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn code(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        dir,
+        args,
+        &[("YINZHENG_PASSPHRASE", "ca pass")],
+    );
+    (
+        out.status.code().unwrap(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn seal_administration_make_stamp_suspend_resume_revoke() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(d.join("kpw"), "key pass\n").unwrap();
+    std::fs::write(d.join("seal.png"), b"\x89PNG\r\n\x1a\nnot really drawn").unwrap();
+    std::fs::write(d.join("data.bin"), "合同正文 contract body").unwrap();
+    ok(
+        d,
+        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
+    );
+    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "maker.pem",
+            "--key-out",
+            "maker.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--subject",
+            "CN=Example Org,O=Example Org,C=CN",
+            "--uscc",
+            "91350100M000100Y43",
+            "--out",
+            "org.pem",
+            "--key-out",
+            "org.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    let out = ok(
+        d,
+        &[
+            "seal",
+            "make",
+            "--json",
+            "--type",
+            "contract",
+            "--name",
+            "Example Org 合同专用章",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "org.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--picture",
+            "seal.png",
+            "--valid-days",
+            "365",
+            "--out",
+            "seal.esl",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    assert!(
+        String::from_utf8_lossy(&ok(d, &["seal", "list"]).stdout)
+            .contains(&format!("{id}  active"))
+    );
+    ok(d, &["seal", "show", &id, "--picture-out", "back.png"]);
+    assert_eq!(
+        std::fs::read(d.join("back.png")).unwrap(),
+        std::fs::read(d.join("seal.png")).unwrap()
+    );
+
+    ok(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            &id,
+            "--key",
+            "org.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "data.bin",
+            "--out",
+            "data.ses",
+        ],
+    );
+    ok(d, &["ca", "crl", "--out", "ca.crl"]);
+    let verify = [
+        "verify",
+        "--json",
+        "--trust",
+        "roots.pem",
+        "--untrusted",
+        "home/pki/main/issuing.pem",
+        "--crl",
+        "ca.crl",
+        "--data",
+        "data.bin",
+        "data.ses",
+    ];
+    let (c, text) = code(d, &verify);
+    assert_eq!(c, 0, "{text}");
+    assert!(text.contains("registered here and active"), "{text}");
+    let inspect = String::from_utf8(ok(d, &["seal", "inspect", "data.ses"]).stdout).unwrap();
+    assert!(
+        inspect.contains("Example Org 合同专用章") && inspect.contains("data.bin"),
+        "{inspect}"
+    );
+
+    // Suspended: no stamping; the earlier signature still verifies and the report says so.
+    // (Times are in seconds and a change in the signing second counts as before it.)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(d, &["seal", "suspend", &id, "--reason", "audit"]);
+    let (c, text) = code(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            &id,
+            "--key",
+            "org.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "data.bin",
+            "--out",
+            "x.ses",
+        ],
+    );
+    assert_eq!(c, 2);
+    assert!(text.contains("suspended"), "{text}");
+    let (c, text) = code(d, &verify);
+    assert_eq!(c, 0, "{text}");
+    assert!(text.contains("suspended later"), "{text}");
+    ok(d, &["seal", "resume", &id]);
+    ok(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            &id,
+            "--key",
+            "org.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "data.bin",
+            "--out",
+            "y.ses",
+        ],
+    );
+    // Revoked: final.
+    ok(d, &["seal", "revoke", &id, "--reason", "seal lost"]);
+    let (c, text) = code(d, &["seal", "resume", &id]);
+    assert_eq!(c, 2);
+    assert!(text.contains("revocation is final"), "{text}");
+    let (c, _) = code(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            &id,
+            "--key",
+            "org.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "data.bin",
+            "--out",
+            "z.ses",
+        ],
+    );
+    assert_eq!(c, 2);
+    let history = String::from_utf8(ok(d, &["seal", "show", &id]).stdout).unwrap();
+    for action in ["made", "suspended by", "resumed", "revoked by"] {
+        assert!(history.contains(action), "{history}");
+    }
+    // A key the seal does not authorise cannot stamp.
+    let (c, text) = code(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            &id,
+            "--key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "data.bin",
+            "--out",
+            "w.ses",
+        ],
+    );
+    assert_eq!(c, 2, "{text}");
+}

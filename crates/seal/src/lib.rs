@@ -8,8 +8,7 @@
 //! [`SealSignature::parse`] / [`Seal::parse`], [`verify_signature`],
 //! [`SealBuilder`] and [`stamp`].
 //!
-//! Not yet here (see the seal issue): the seal registry and lifecycle, the
-//! picture generator.
+//! Not yet here (see the seal issue): the picture generator.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -17,10 +16,12 @@ mod asn1;
 mod error;
 mod make;
 mod model;
+mod registry;
 mod verify;
 
 pub use asn1::MAX_SEAL_LEN;
 pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, Picture, Seal, SealSignature};
+pub use registry::{RegisteredSeal, Registry, SealEvent, SealStatus};
 pub use verify::{VerifyOptions, verify_seal, verify_signature};

@@ -12,6 +12,8 @@ pub struct VerifyOptions<'a> {
     pub validator: &'a Validator,
     /// Intermediate CA certificates (seal files carry only the end-entity certificates).
     pub intermediates: &'a [ParsedCert],
+    /// Our seal registry, to report the status of seals made here.
+    pub registry: Option<&'a crate::Registry>,
     /// The protected data, when the caller has it (step 7); without it the
     /// data-hash step is skipped and the report says so.
     pub data: Option<&'a [u8]>,
@@ -291,6 +293,58 @@ pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> Verifi
         opts.intermediates,
         at,
     );
+    // Our registry's view of the seal, when it is one of ours.
+    if let Some(reg) = opts.registry {
+        match reg.get(sig.seal().id()) {
+            Ok(Some(r)) if r.der == sig.seal().raw() => {
+                let when = SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_secs(r.status_at.max(0) as u64);
+                match r.status {
+                    crate::SealStatus::Active => {
+                        report.pass("seal-status", &label, "registered here and active")
+                    }
+                    s if when > at => report.warn(
+                        "seal-status",
+                        &label,
+                        format!(
+                            "the seal was {} later, at {} (after this signature)",
+                            s.name(),
+                            rfc3339(when)
+                        ),
+                    ),
+                    crate::SealStatus::Suspended => report.fail(
+                        "seal-status",
+                        &label,
+                        Indication::Indeterminate,
+                        SubIndication::RevokedOnHold,
+                        format!(
+                            "the seal was suspended at {}, before this signature",
+                            rfc3339(when)
+                        ),
+                    ),
+                    _ => report.fail(
+                        "seal-status",
+                        &label,
+                        Indication::TotalFailed,
+                        SubIndication::Revoked,
+                        format!(
+                            "the seal was revoked at {}, before this signature",
+                            rfc3339(when)
+                        ),
+                    ),
+                }
+            }
+            Ok(Some(_)) => report.fail(
+                "seal-status",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::SigConstraintsFailure,
+                "a different seal is registered here under this id",
+            ),
+            Ok(None) => report.skip("seal-status", &label, "not a seal of this registry"),
+            Err(e) => report.warn("seal-status", &label, format!("registry unavailable: {e}")),
+        }
+    }
     // 5. The signer's chain at the signing time.
     let chain = opts.validator.validate(&signer, opts.intermediates, at);
     report.absorb("signer-certificate", &chain);

@@ -78,6 +78,7 @@ fn verify(der: &[u8]) -> VerificationReport {
         &sig,
         &VerifyOptions {
             intermediates: &[],
+            registry: None,
             validator: &v,
             data: None,
         },

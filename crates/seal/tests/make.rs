@@ -105,6 +105,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
     let r = verify_signature(
         &back,
         &VerifyOptions {
+            registry: None,
             validator: &v,
             intermediates: &[],
             data: Some(data),
@@ -116,6 +117,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
     let r = verify_signature(
         &late,
         &VerifyOptions {
+            registry: None,
             validator: &v,
             intermediates: &[],
             data: Some(data),
@@ -203,6 +205,7 @@ fn our_own_pki_seal_verifies_and_a_revoked_signer_fails() {
         &sig,
         &VerifyOptions {
             intermediates: &[],
+            registry: None,
             validator: &v_with_chain,
             data: Some(b"data"),
         },
@@ -221,6 +224,7 @@ fn our_own_pki_seal_verifies_and_a_revoked_signer_fails() {
     let r = verify_signature(
         &sig,
         &VerifyOptions {
+            registry: None,
             validator: &v,
             intermediates: &[],
             data: Some(b"data"),
@@ -246,14 +250,16 @@ proptest! {
         let sig = stamp(&seal, &user_key, &user_cert, &data, "p", date(2021, 1, 1)).unwrap();
         let root = ParsedCert::load_all(&interop("ROOT.pem")).unwrap();
         let v = Validator::new(root).with_revocation(RevocationPolicy::DangerBestEffort);
-        let ok = verify_signature(&sig, &VerifyOptions { validator: &v, intermediates: &[], data: Some(&data) });
+        let ok = verify_signature(&sig, &VerifyOptions { registry: None,
+ validator: &v, intermediates: &[], data: Some(&data) });
         prop_assert_eq!(ok.indication(), Indication::TotalPassed);
         let mut bad = sig.raw().to_vec();
         // toSign starts after the 4-byte outer header; flip a bit inside it.
         let pos = 4 + flip.index(sig.to_sign_bytes().len() - 4);
         bad[pos] ^= 1 << bit;
         if let Ok(parsed) = SealSignature::parse(&bad) {
-            let r = verify_signature(&parsed, &VerifyOptions { validator: &v, intermediates: &[], data: Some(&data) });
+            let r = verify_signature(&parsed, &VerifyOptions { registry: None,
+ validator: &v, intermediates: &[], data: Some(&data) });
             prop_assert_ne!(r.indication(), Indication::TotalPassed, "flip at {} passed", pos);
         }
     }

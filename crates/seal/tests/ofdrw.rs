@@ -77,6 +77,7 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
         &sig,
         &VerifyOptions {
             intermediates: &[],
+            registry: None,
             validator: &v,
             data: None,
         },
@@ -86,6 +87,7 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
         &sig,
         &VerifyOptions {
             intermediates: &[],
+            registry: None,
             validator: &v,
             data: Some(b"some document"),
         },
@@ -111,6 +113,7 @@ fn any_flipped_byte_in_a_signed_region_fails() {
                     &sig,
                     &VerifyOptions {
                         intermediates: &[],
+                        registry: None,
                         validator: &v,
                         data: None,
                     },
@@ -136,6 +139,7 @@ fn a_seal_from_an_unknown_maker_is_indeterminate() {
         &sig,
         &VerifyOptions {
             intermediates: &[],
+            registry: None,
             validator: &v,
             data: None,
         },

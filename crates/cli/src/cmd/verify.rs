@@ -77,10 +77,10 @@ fn parse_alg(name: &str) -> Result<SignatureAlgorithm> {
 }
 
 /// Run `verify`.
-pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
+pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
     let (sig_path, pub_path) = match (&a.sig, &a.public_key) {
         (Some(s), Some(p)) => (s, p),
-        (None, None) => return verify_sealed(a, out),
+        (None, None) => return verify_sealed(a, home, out),
         _ => bail!("a detached signature needs both --sig SIGNATURE and --pub PUBLIC_KEY"),
     };
     let key = PublicKey::from_bytes(&io::read_limited(
@@ -203,7 +203,7 @@ pub fn run(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
 }
 
 /// FILE is a seal signature or a seal: verify it against `--trust`.
-fn verify_sealed(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
+fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
     use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
     use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
     let bytes = io::read_limited(&a.file, yinzheng_seal::MAX_SEAL_LEN as u64, "file")?;
@@ -238,10 +238,12 @@ fn verify_sealed(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
                 Some(p) => Some(io::read_message(p, !out.is_json())?),
                 None => None,
             };
+            let registry = crate::cmd::seal::registry(home).ok();
             yinzheng_seal::verify_signature(
                 &sig,
                 &VerifyOptions {
                     intermediates: &intermediates,
+                    registry: registry.as_ref(),
                     validator: &validator,
                     data: data.as_deref(),
                 },

@@ -1,0 +1,460 @@
+//! `yinzheng seal …` and `yinzheng stamp`: make seals, keep them in the
+//! registry of `--home`, change their status, and stamp data with them.
+
+use crate::cmd::key::load_private_key;
+use crate::io;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use yinzheng_pki::ParsedCert;
+use yinzheng_seal::{Picture, Registry, Seal, SealBuilder, SealSignature, SealStatus, SealType};
+
+/// Seal administration commands.
+#[derive(Subcommand, Debug)]
+pub enum SealCommand {
+    /// Make a seal (signed by the seal maker) and register it.
+    Make(Box<MakeArgs>),
+    /// List the registered seals.
+    List,
+    /// Show one registered seal and its history.
+    Show(ShowArgs),
+    /// Suspend a seal (it cannot stamp until resumed).
+    Suspend(StatusArgs),
+    /// Resume a suspended seal.
+    Resume(StatusArgs),
+    /// Revoke a seal for good.
+    Revoke(StatusArgs),
+    /// Print every field of a seal (.esl) or seal signature (.ses) file.
+    Inspect(InspectArgs),
+}
+
+/// Seal types on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TypeArg {
+    /// Organisation statutory seal (公章).
+    Official,
+    /// Contract seal (合同专用章).
+    Contract,
+    /// Finance seal (财务专用章).
+    Finance,
+    /// Invoice seal (发票专用章).
+    Invoice,
+    /// Legal representative's name seal (法定代表人名章).
+    LegalRepresentative,
+    /// Other.
+    Other,
+}
+
+/// Arguments of `seal make`.
+#[derive(Args, Debug)]
+pub struct MakeArgs {
+    /// Seal type.
+    #[arg(long = "type", value_enum)]
+    seal_type: TypeArg,
+    /// Seal name, e.g. "Example Org 合同专用章".
+    #[arg(long)]
+    name: String,
+    /// Holder organisation's unified social credit code.
+    #[arg(long)]
+    holder_uscc: Option<String>,
+    /// Holder person's citizen ID (personal seals).
+    #[arg(long)]
+    holder_id: Option<String>,
+    /// Certificate(s) allowed to stamp with the seal (repeatable; the first of each file).
+    #[arg(long, required = true)]
+    signer_cert: Vec<PathBuf>,
+    /// Seal maker (制章者) certificate.
+    #[arg(long)]
+    maker_cert: PathBuf,
+    /// Seal maker private key.
+    #[arg(long)]
+    maker_key: PathBuf,
+    /// Passphrase file of the maker key (else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// Seal picture (PNG or JPG).
+    #[arg(long)]
+    picture: PathBuf,
+    /// Picture width in millimetres.
+    #[arg(long, default_value_t = 40)]
+    width_mm: u64,
+    /// Picture height in millimetres.
+    #[arg(long, default_value_t = 40)]
+    height_mm: u64,
+    /// Validity in days from now.
+    #[arg(long, default_value_t = 365)]
+    valid_days: i64,
+    /// Seal identifier (default: random).
+    #[arg(long)]
+    id: Option<String>,
+    /// Where to write the seal file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Who is acting (recorded in the history).
+    #[arg(long, env = "USER", default_value = "admin")]
+    actor: String,
+}
+
+/// Arguments of `seal show`.
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Seal id.
+    id: String,
+    /// Write the seal picture to this file.
+    #[arg(long)]
+    picture_out: Option<PathBuf>,
+}
+
+/// Arguments of `seal suspend|resume|revoke`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Seal id.
+    id: String,
+    /// Why (recorded in the history).
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// Who is acting.
+    #[arg(long, env = "USER", default_value = "admin")]
+    actor: String,
+}
+
+/// Arguments of `seal inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A seal (.esl) or seal signature (.ses) file.
+    file: PathBuf,
+}
+
+/// Arguments of `stamp`.
+#[derive(Args, Debug)]
+pub struct StampArgs {
+    /// Registered seal id.
+    #[arg(long)]
+    seal: String,
+    /// The signer's private key (its certificate must be in the seal's list).
+    #[arg(long)]
+    key: PathBuf,
+    /// Passphrase file of the key (else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// The data to stamp.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the SES_Signature.
+    #[arg(long)]
+    out: PathBuf,
+    /// What the signature protects (propertyInfo); default: the input file name.
+    #[arg(long)]
+    property: Option<String>,
+}
+
+/// The registry of `home`.
+pub fn registry(home: &Path) -> Result<Registry> {
+    Ok(Registry::open(&home.join("seals").join("seals.db"))?)
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Run a `seal` subcommand.
+pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+    match cmd {
+        SealCommand::Make(a) => make(a, home, out),
+        SealCommand::List => {
+            let reg = registry(home)?;
+            let seals = reg.list()?;
+            let v: Vec<_> = seals
+                .iter()
+                .map(|s| serde_json::json!({"id": s.id, "name": s.name, "holder": s.holder, "status": s.status.name()}))
+                .collect();
+            out.result(&v, || {
+                if seals.is_empty() {
+                    return "no seals registered".into();
+                }
+                seals
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}  {:<10} {}  ({})",
+                            s.id,
+                            s.status.name(),
+                            s.name,
+                            s.holder
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        SealCommand::Show(a) => {
+            let reg = registry(home)?;
+            let s = reg
+                .get(&a.id)?
+                .with_context(|| format!("no seal {} in the registry", a.id))?;
+            let seal = Seal::parse(&s.der)?;
+            if let Some(p) = &a.picture_out {
+                io::write_atomic(p, &seal.picture().data, false)?;
+            }
+            let events = reg.events(&a.id)?;
+            let v = serde_json::json!({
+                "id": s.id, "name": s.name, "holder": s.holder, "status": s.status.name(),
+                "validStart": seal.valid_start().to_string(), "validEnd": seal.valid_end().to_string(),
+                "history": events.iter().map(|e| serde_json::json!({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "reason": e.reason})).collect::<Vec<_>>(),
+            });
+            out.result(&v, || {
+                let mut t = format!(
+                    "{}  {}  [{}]\n  holder: {}\n  valid:  {} .. {}\n  history:",
+                    s.id,
+                    s.name,
+                    s.status.name(),
+                    s.holder,
+                    seal.valid_start(),
+                    seal.valid_end()
+                );
+                for e in &events {
+                    t.push_str(&format!(
+                        "\n    #{} {} {} by {}{}",
+                        e.seq,
+                        e.at,
+                        e.action,
+                        e.actor,
+                        if e.reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", e.reason)
+                        }
+                    ));
+                }
+                t
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        SealCommand::Suspend(a) => transition(home, a, SealStatus::Suspended, out),
+        SealCommand::Resume(a) => transition(home, a, SealStatus::Active, out),
+        SealCommand::Revoke(a) => transition(home, a, SealStatus::Revoked, out),
+        SealCommand::Inspect(a) => inspect(a, out),
+    }
+}
+
+fn transition(home: &Path, a: &StatusArgs, to: SealStatus, out: &Output) -> Result<ExitCode> {
+    let mut reg = registry(home)?;
+    let s = reg.transition(&a.id, to, &a.actor, &a.reason, now())?;
+    let v = serde_json::json!({"id": s.id, "status": s.status.name()});
+    out.result(&v, || format!("seal {} is now {}", s.id, s.status.name()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn first_cert(p: &Path) -> Result<ParsedCert> {
+    ParsedCert::load_all(&io::read_limited(p, 4 << 20, "certificate")?)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} holds no certificate", p.display()))
+}
+
+fn make(a: &MakeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+    let holder = match (&a.holder_uscc, &a.holder_id) {
+        (Some(u), None) => {
+            yinzheng_pki::ids::check_uscc(u).map_err(anyhow::Error::msg)?;
+            u.clone()
+        }
+        (None, Some(i)) => {
+            yinzheng_pki::ids::check_citizen_id(i).map_err(anyhow::Error::msg)?;
+            i.clone()
+        }
+        _ => bail!("name the holder: --holder-uscc (organisation) or --holder-id (person)"),
+    };
+    let picture_bytes =
+        io::read_limited(&a.picture, yinzheng_seal::MAX_PICTURE_LEN as u64, "picture")?;
+    let kind = if picture_bytes.starts_with(b"\x89PNG") {
+        "PNG"
+    } else if picture_bytes.starts_with(&[0xff, 0xd8]) {
+        "JPG"
+    } else {
+        bail!("{}: the picture must be PNG or JPG", a.picture.display());
+    };
+    let maker_cert = first_cert(&a.maker_cert)?;
+    let maker_key = load_private_key(&a.maker_key, a.passphrase_file.as_deref())?;
+    if Some(maker_key.public_key()) != maker_cert.public_key() {
+        bail!("--maker-key does not belong to --maker-cert");
+    }
+    let id = match &a.id {
+        Some(i) => i.clone(),
+        None => {
+            let mut b = [0u8; 16];
+            getrandom_fill(&mut b)?;
+            hex::encode(b)
+        }
+    };
+    let seal_type = match a.seal_type {
+        TypeArg::Official => SealType::Official,
+        TypeArg::Contract => SealType::Contract,
+        TypeArg::Finance => SealType::Finance,
+        TypeArg::Invoice => SealType::Invoice,
+        TypeArg::LegalRepresentative => SealType::LegalRepresentative,
+        TypeArg::Other => SealType::Other(99),
+    };
+    let start = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    let mut b = SealBuilder::new(
+        &id,
+        &a.name,
+        seal_type,
+        Picture {
+            kind: kind.into(),
+            data: picture_bytes,
+            width_mm: a.width_mm,
+            height_mm: a.height_mm,
+        },
+    )
+    .validity(start, start + time::Duration::days(a.valid_days));
+    for p in &a.signer_cert {
+        b = b.signer_cert(first_cert(p)?.der());
+    }
+    let seal = b.sign(&maker_key, maker_cert.der())?;
+    let mut reg = registry(home)?;
+    reg.register(&seal, &holder, &a.actor, now())?;
+    io::write_atomic(&a.out, seal.raw(), false)?;
+    let v = serde_json::json!({"id": seal.id(), "name": seal.name(), "holder": holder, "seal": a.out, "validEnd": seal.valid_end().to_string()});
+    out.result(&v, || {
+        format!(
+            "made seal {} ({}) for {holder}, written to {} and registered",
+            seal.id(),
+            seal.name(),
+            a.out.display()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn getrandom_fill(b: &mut [u8]) -> Result<()> {
+    // The crypto crate owns randomness; a key generation is overkill, so use SM3 of a fresh key's public half.
+    let k = yinzheng_crypto::PrivateKey::generate(yinzheng_crypto::KeyAlgorithm::Ed25519)?;
+    let d = yinzheng_crypto::sm3(&k.public_key().raw_bytes());
+    b.copy_from_slice(&d[..b.len()]);
+    Ok(())
+}
+
+/// Run `stamp`.
+pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+    let reg = registry(home)?;
+    let s = reg
+        .get(&a.seal)?
+        .with_context(|| format!("no seal {} in the registry", a.seal))?;
+    if s.status != SealStatus::Active {
+        bail!("seal {} is {}: it cannot stamp", s.id, s.status.name());
+    }
+    let seal = Seal::parse(&s.der)?;
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    if now < seal.valid_start() || now > seal.valid_end() {
+        bail!(
+            "seal {} is outside its validity window ({} .. {})",
+            s.id,
+            seal.valid_start(),
+            seal.valid_end()
+        );
+    }
+    let key = load_private_key(&a.key, a.passphrase_file.as_deref())?;
+    let yinzheng_seal::CertList::Certificates(certs) = seal.cert_list() else {
+        bail!(
+            "seal {} lists certificate digests; stamping needs the certificate itself",
+            s.id
+        );
+    };
+    let cert = certs
+        .iter()
+        .find(|c| {
+            ParsedCert::from_der(c)
+                .ok()
+                .and_then(|p| p.public_key().cloned())
+                .as_ref()
+                == Some(key.public_key())
+        })
+        .with_context(|| {
+            format!(
+                "the key {} is not authorised by seal {}",
+                a.key.display(),
+                s.id
+            )
+        })?;
+    let data = io::read_message(&a.input, !out.is_json())?;
+    let property = a.property.clone().unwrap_or_else(|| {
+        a.input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let sig = yinzheng_seal::stamp(&seal, &key, cert, &data, &property, now)?;
+    io::write_atomic(&a.out, sig.raw(), false)?;
+    let v = serde_json::json!({"seal": s.id, "signature": a.out, "dataSm3": hex::encode(sig.data_hash()), "time": now.to_string()});
+    out.result(&v, || {
+        format!(
+            "stamped {} with seal {} ({}); signature written to {}",
+            a.input.display(),
+            s.id,
+            s.name,
+            a.out.display()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(a: &InspectArgs, out: &Output) -> Result<ExitCode> {
+    let bytes = io::read_limited(&a.file, yinzheng_seal::MAX_SEAL_LEN as u64, "file")?;
+    let (sig, seal) = match SealSignature::parse(&bytes) {
+        Ok(sig) => {
+            let seal = sig.seal().clone();
+            (Some(sig), seal)
+        }
+        Err(_) => (
+            None,
+            Seal::parse(&bytes).with_context(|| {
+                format!(
+                    "{} is neither a seal nor a seal signature",
+                    a.file.display()
+                )
+            })?,
+        ),
+    };
+    let certs = match seal.cert_list() {
+        yinzheng_seal::CertList::Certificates(c) => c
+            .iter()
+            .map(|d| {
+                ParsedCert::from_der(d)
+                    .map(|p| p.subject())
+                    .unwrap_or_else(|e| format!("<{e}>"))
+            })
+            .collect::<Vec<_>>(),
+        yinzheng_seal::CertList::Digests(d) => d
+            .iter()
+            .map(|(k, v)| format!("{k}:{}", hex::encode(v)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let maker = ParsedCert::from_der(seal.maker_cert())
+        .map(|p| p.subject())
+        .unwrap_or_else(|e| format!("<{e}>"));
+    let mut v = serde_json::json!({
+        "seal": {
+            "version": format!("{:?}", seal.version()), "id": seal.id(), "vendor": seal.vendor(), "type": seal.seal_type(),
+            "name": seal.name(), "signers": certs, "created": seal.created().to_string(),
+            "validStart": seal.valid_start().to_string(), "validEnd": seal.valid_end().to_string(),
+            "picture": {"type": seal.picture().kind, "bytes": seal.picture().data.len(), "widthMm": seal.picture().width_mm, "heightMm": seal.picture().height_mm},
+            "maker": maker, "makerAlgorithm": seal.maker_algorithm(), "warnings": seal.warnings(),
+        }
+    });
+    if let Some(s) = &sig {
+        let signer = ParsedCert::from_der(s.signer_cert())
+            .map(|p| p.subject())
+            .unwrap_or_else(|e| format!("<{e}>"));
+        v["signature"] = serde_json::json!({
+            "version": format!("{:?}", s.version()), "time": s.signing_time().to_string(), "dataHash": hex::encode(s.data_hash()),
+            "propertyInfo": s.property_info(), "signer": signer, "algorithm": s.algorithm(), "timestamp": s.timestamp().is_some(),
+            "warnings": s.warnings(),
+        });
+    }
+    out.result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
