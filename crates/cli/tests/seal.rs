@@ -335,3 +335,85 @@ fn seal_administration_make_stamp_suspend_resume_revoke() {
     );
     assert_eq!(c, 2, "{text}");
 }
+
+#[test]
+fn a_drawn_seal_is_made_and_its_picture_is_a_png() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(d.join("kpw"), "key pass\n").unwrap();
+    ok(
+        d,
+        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "maker.pem",
+            "--key-out",
+            "maker.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--subject",
+            "CN=Example Org,O=Example Org,C=CN",
+            "--uscc",
+            "91350100M000100Y43",
+            "--out",
+            "org.pem",
+            "--key-out",
+            "org.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "seal",
+            "make",
+            "--type",
+            "contract",
+            "--name",
+            "示例科技有限公司合同专用章",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "org.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--draw",
+            "--id",
+            "drawn-1",
+            "--out",
+            "seal.esl",
+        ],
+    );
+    ok(d, &["seal", "show", "drawn-1", "--picture-out", "p.png"]);
+    assert!(
+        std::fs::read(d.join("p.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    let inspect =
+        String::from_utf8(ok(d, &["seal", "inspect", "--json", "seal.esl"]).stdout).unwrap();
+    assert!(inspect.contains("\"widthMm\": 40"), "{inspect}");
+}

@@ -7,12 +7,12 @@
 //! lives here (signing goes through `yinzheng_crypto::Signer`). Start with
 //! [`SealSignature::parse`] / [`Seal::parse`], [`verify_signature`],
 //! [`SealBuilder`] and [`stamp`].
-//!
-//! Not yet here (see the seal issue): the picture generator.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod asn1;
+mod draw;
 mod error;
 mod make;
 mod model;
@@ -20,6 +20,7 @@ mod registry;
 mod verify;
 
 pub use asn1::MAX_SEAL_LEN;
+pub use draw::{PX_PER_MM, SealFont, draw_round, draw_square};
 pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, Picture, Seal, SealSignature};

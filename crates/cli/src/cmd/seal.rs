@@ -28,6 +28,40 @@ pub enum SealCommand {
     Revoke(StatusArgs),
     /// Print every field of a seal (.esl) or seal signature (.ses) file.
     Inspect(InspectArgs),
+    /// Draw a seal picture (PNG with transparency) without making a seal.
+    Draw(DrawArgs),
+}
+
+/// Picture shapes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ShapeArg {
+    /// Round organisation seal with a star.
+    Round,
+    /// Square personal seal.
+    Square,
+}
+
+/// Arguments of `seal draw`.
+#[derive(Args, Debug)]
+pub struct DrawArgs {
+    /// Shape.
+    #[arg(long, value_enum, default_value = "round")]
+    shape: ShapeArg,
+    /// Text around the rim (round) or in the square.
+    #[arg(long)]
+    text: String,
+    /// Kind written below the star (round only), e.g. 合同专用章.
+    #[arg(long, default_value = "")]
+    kind: String,
+    /// Size in mm (diameter or side).
+    #[arg(long)]
+    size_mm: Option<f32>,
+    /// CJK font file (default: $YINZHENG_SEAL_FONT or an installed WenQuanYi/Noto CJK font).
+    #[arg(long)]
+    font: Option<PathBuf>,
+    /// Where to write the PNG.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// Seal types on the command line.
@@ -74,9 +108,19 @@ pub struct MakeArgs {
     /// Passphrase file of the maker key (else env YINZHENG_PASSPHRASE).
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
-    /// Seal picture (PNG or JPG).
+    /// Seal picture (PNG or JPG); or use --draw.
+    #[arg(long, conflicts_with = "draw")]
+    picture: Option<PathBuf>,
+    /// Draw the picture: a round seal (organisation) or square seal (--holder-id) with the
+    /// rim text from --draw-text (default: the name without its kind suffix).
     #[arg(long)]
-    picture: PathBuf,
+    draw: bool,
+    /// Text for a drawn picture.
+    #[arg(long)]
+    draw_text: Option<String>,
+    /// CJK font for a drawn picture.
+    #[arg(long)]
+    font: Option<PathBuf>,
     /// Picture width in millimetres.
     #[arg(long, default_value_t = 40)]
     width_mm: u64,
@@ -237,6 +281,28 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
         SealCommand::Resume(a) => transition(home, a, SealStatus::Active, out),
         SealCommand::Revoke(a) => transition(home, a, SealStatus::Revoked, out),
         SealCommand::Inspect(a) => inspect(a, out),
+        SealCommand::Draw(a) => {
+            let font = load_font(a.font.as_deref())?;
+            let png = match a.shape {
+                ShapeArg::Round => {
+                    yinzheng_seal::draw_round(&font, &a.text, &a.kind, a.size_mm.unwrap_or(40.0))?
+                }
+                ShapeArg::Square => {
+                    yinzheng_seal::draw_square(&font, &a.text, a.size_mm.unwrap_or(20.0))?
+                }
+            };
+            io::write_atomic(&a.out, &png, false)?;
+            let v = serde_json::json!({"picture": a.out, "bytes": png.len(), "font": font.path()});
+            out.result(&v, || {
+                format!(
+                    "drew {} ({} bytes, font {})",
+                    a.out.display(),
+                    png.len(),
+                    font.path().display()
+                )
+            });
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -267,14 +333,36 @@ fn make(a: &MakeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         }
         _ => bail!("name the holder: --holder-uscc (organisation) or --holder-id (person)"),
     };
-    let picture_bytes =
-        io::read_limited(&a.picture, yinzheng_seal::MAX_PICTURE_LEN as u64, "picture")?;
+    let (kind_label, personal) = match a.seal_type {
+        TypeArg::Official => ("", false),
+        TypeArg::Contract => ("合同专用章", false),
+        TypeArg::Finance => ("财务专用章", false),
+        TypeArg::Invoice => ("发票专用章", false),
+        TypeArg::LegalRepresentative => ("", true),
+        TypeArg::Other => ("", false),
+    };
+    let picture_bytes = match (&a.picture, a.draw) {
+        (Some(p), false) => io::read_limited(p, yinzheng_seal::MAX_PICTURE_LEN as u64, "picture")?,
+        (None, true) => {
+            let font = load_font(a.font.as_deref())?;
+            let text = a
+                .draw_text
+                .clone()
+                .unwrap_or_else(|| a.name.trim_end_matches(kind_label).trim().to_string());
+            if personal || a.holder_id.is_some() {
+                yinzheng_seal::draw_square(&font, &text, a.width_mm as f32)?
+            } else {
+                yinzheng_seal::draw_round(&font, &text, kind_label, a.width_mm as f32)?
+            }
+        }
+        _ => bail!("give the seal picture: --picture FILE or --draw"),
+    };
     let kind = if picture_bytes.starts_with(b"\x89PNG") {
         "PNG"
     } else if picture_bytes.starts_with(&[0xff, 0xd8]) {
         "JPG"
     } else {
-        bail!("{}: the picture must be PNG or JPG", a.picture.display());
+        bail!("the picture must be PNG or JPG");
     };
     let maker_cert = first_cert(&a.maker_cert)?;
     let maker_key = load_private_key(&a.maker_key, a.passphrase_file.as_deref())?;
@@ -327,6 +415,13 @@ fn make(a: &MakeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         )
     });
     Ok(ExitCode::SUCCESS)
+}
+
+fn load_font(path: Option<&Path>) -> Result<yinzheng_seal::SealFont> {
+    Ok(match path {
+        Some(p) => yinzheng_seal::SealFont::load(p)?,
+        None => yinzheng_seal::SealFont::find()?,
+    })
 }
 
 fn getrandom_fill(b: &mut [u8]) -> Result<()> {
