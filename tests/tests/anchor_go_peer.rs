@@ -1,0 +1,153 @@
+//! Go's golang.org/x/mod/sumdb/tlog (Debian golang-golang-x-mod-dev), an
+//! independent RFC 6962 implementation, checks what our SHA-256 profile emits:
+//! tree hashes at many sizes (`TreeHash`), inclusion proofs (`CheckRecord`) and
+//! consistency proofs (`CheckTree`), all computed by a running log from its
+//! tiles, across tile boundaries (70,000 entries: level-1 tiles in play). The
+//! peer also rejects every proof with one bit flipped.
+//!
+//! Needs `go` and the x/mod sources: `apt-get install golang-go
+//! golang-golang-x-mod-dev` (scripts/test.sh installs them). A missing peer
+//! fails this test; it never skips.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use yinzheng_anchor::{HashAlg, Log, LogOptions, NoteSigner, TileReader, base64, root};
+use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+
+const GOPATH_SYSTEM: &str = "/usr/share/gocode";
+
+fn build_peer(dir: &Path) -> std::path::PathBuf {
+    let install =
+        "apt-get install golang-go golang-golang-x-mod-dev (scripts/test.sh installs them)";
+    let v = Command::new("go")
+        .arg("version")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "peer tool `go` not found ({e}). This interop test needs Go and x/mod: {install}"
+            )
+        });
+    assert!(v.status.success(), "`go version` failed: {install}");
+    assert!(
+        Path::new(GOPATH_SYSTEM)
+            .join("src/golang.org/x/mod/sumdb/tlog/tlog.go")
+            .exists(),
+        "golang.org/x/mod/sumdb/tlog is not in {GOPATH_SYSTEM}: {install}"
+    );
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tlog/main.go");
+    let bin = dir.join("tlogpeer");
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .env("GO111MODULE", "off")
+        .env(
+            "GOPATH",
+            format!("{GOPATH_SYSTEM}:{}", dir.join("gopath").display()),
+        )
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOFLAGS", "")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building the Go peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+#[test]
+fn go_sumdb_tlog_agrees_with_our_sha256_tree_hashes_and_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = build_peer(dir.path());
+
+    let data = dir.path().join("log");
+    let signer = NoteSigner::new(
+        "yinzheng.test/log/sha256",
+        PrivateKey::generate(KeyAlgorithm::Sm2).unwrap(),
+    )
+    .unwrap();
+    Log::create(
+        &data,
+        "yinzheng.test/log/sha256",
+        HashAlg::Sha256,
+        &[&signer],
+    )
+    .unwrap();
+    let log = Log::open(
+        &data,
+        vec![signer],
+        LogOptions::default().with_period(Duration::from_millis(5)),
+    )
+    .unwrap();
+    let n: u64 = 70_000;
+    let entries: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("entry {i} {}", "x".repeat((i % 37) as usize)).into_bytes())
+        .collect();
+    let pending: Vec<_> = entries.iter().map(|e| log.submit(e).unwrap()).collect();
+    for (i, p) in pending.into_iter().enumerate() {
+        assert_eq!(p.wait().unwrap(), i as u64);
+    }
+    log.close().unwrap();
+
+    // Everything below is read back from the static tiles.
+    let reader = TileReader::new(Log::tiles_dir(&data), HashAlg::Sha256, n);
+    let mut sizes: Vec<u64> = vec![
+        1, 2, 3, 7, 8, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 69_999, n,
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        sizes.push(1 + x % n);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    let roots: Vec<_> = sizes
+        .iter()
+        .map(|&s| json!({"size": s, "root": base64::encode(&root(&reader, s).unwrap())}))
+        .collect();
+    let mut inclusion = Vec::new();
+    let mut consistency = Vec::new();
+    for (k, &s) in sizes.iter().enumerate() {
+        for idx in [0, s / 2, s - 1, (x.wrapping_mul(k as u64 + 1)) % s] {
+            let p = yinzheng_anchor::inclusion_proof(&reader, idx, s).unwrap();
+            inclusion.push(json!({"index": idx, "size": s, "proof": p.iter().map(|h| base64::encode(h)).collect::<Vec<_>>()}));
+        }
+        for &old in &sizes[..k] {
+            let p = yinzheng_anchor::consistency_proof(&reader, old, s).unwrap();
+            consistency.push(json!({"old": old, "new": s, "proof": p.iter().map(|h| base64::encode(h)).collect::<Vec<_>>()}));
+        }
+    }
+    let cases = json!({
+        "entries": entries.iter().map(|e| base64::encode(e)).collect::<Vec<_>>(),
+        "roots": roots,
+        "inclusion": inclusion,
+        "consistency": consistency,
+    });
+    let cases_path = dir.path().join("cases.json");
+    std::fs::write(&cases_path, serde_json::to_vec(&cases).unwrap()).unwrap();
+    let out = Command::new(&peer).arg(&cases_path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "Go tlog disagrees: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checks: usize = stdout
+        .trim()
+        .strip_prefix("ok ")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(checks > 1500, "only {checks} checks ran");
+}
