@@ -23,6 +23,6 @@ pub use asn1::MAX_SEAL_LEN;
 pub use draw::{PX_PER_MM, SealFont, draw_round, draw_square};
 pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
-pub use model::{CertList, FormatVersion, Picture, Seal, SealSignature};
+pub use model::{CertList, FormatVersion, MAX_CERT_LIST, Picture, Seal, SealSignature};
 pub use registry::{RegisteredSeal, Registry, SealEvent, SealStatus};
 pub use verify::{VerifyOptions, verify_seal, verify_signature};

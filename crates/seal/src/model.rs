@@ -286,6 +286,13 @@ fn parse_seal(r: &mut Reader<'_>, top: &Tlv) -> Result<Seal> {
         (r.integer(&prop[2], "certListType")?, &prop[3], &prop[4..])
     };
     let entries = r.children(list_tlv, "certList")?;
+    if entries.len() > MAX_CERT_LIST {
+        return Err(Error::format(
+            "certList",
+            list_tlv.whole.start,
+            format!("{} entries, more than {MAX_CERT_LIST}", entries.len()),
+        ));
+    }
     let cert_list = match list_type {
         2 => {
             let mut digests = Vec::new();
@@ -337,6 +344,9 @@ fn parse_seal(r: &mut Reader<'_>, top: &Tlv) -> Result<Seal> {
         r.warn(format!("picture type {kind:?} in lower case"));
     }
     r.expect(&pic[1], 0x04, "picture.data")?;
+    if let Some(ext) = parts.get(4) {
+        ext_datas(r, ext, "SES_SealInfo.extDatas")?;
+    }
     let picture = Picture {
         kind,
         data: r.bytes(&pic[1]).to_vec(),
@@ -361,6 +371,44 @@ fn parse_seal(r: &mut Reader<'_>, top: &Tlv) -> Result<Seal> {
         maker_signature,
         warnings: Vec::new(),
     })
+}
+
+/// Most certificates a seal may list.
+pub const MAX_CERT_LIST: usize = 256;
+
+/// `ExtensionDatas ::= SEQUENCE OF ExtData { extnID, critical BOOLEAN DEFAULT FALSE, extnValue }`:
+/// read for their deviations (an explicit `critical FALSE` is not DER) and for
+/// critical extensions we do not understand, which make the structure unusable.
+fn ext_datas(r: &mut Reader<'_>, t: &Tlv, what: &str) -> Result<()> {
+    r.expect(t, 0x30, what)?;
+    for e in r.children(t, what)? {
+        let f = r.children(&e, what)?;
+        let oid = f
+            .first()
+            .map(|o| r.oid(o, what))
+            .transpose()?
+            .unwrap_or_default();
+        let critical = match f.get(1) {
+            Some(b) if b.tag == 0x01 => {
+                let v = r.bytes(b).first().copied().unwrap_or(0) != 0;
+                if !v {
+                    r.warn(format!(
+                        "{what}: critical FALSE encoded explicitly although DEFAULT FALSE"
+                    ));
+                }
+                v
+            }
+            _ => false,
+        };
+        if critical {
+            return Err(Error::format(
+                what,
+                e.whole.start,
+                format!("unknown critical extension {oid}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn der_sequence(body: &[u8]) -> Vec<u8> {
@@ -484,6 +532,25 @@ impl SealSignature {
                 ));
             }
         };
+        if version != FormatVersion::V1
+            && let Some(ext) = tbs.get(5)
+        {
+            let inner = match ext.tag {
+                0xa0 => r.tlv_at(ext.value.start, ext.value.end, "TBS_Sign.extDatas")?,
+                0x30 => {
+                    r.warn("TBS_Sign.extDatas not [0] EXPLICIT (untagged)".into());
+                    ext.clone()
+                }
+                other => {
+                    return Err(Error::format(
+                        "TBS_Sign.extDatas",
+                        ext.whole.start,
+                        format!("unexpected tag 0x{other:02x}"),
+                    ));
+                }
+            };
+            ext_datas(&mut r, &inner, "TBS_Sign.extDatas")?;
+        }
         let tbs_version = r.integer(&tbs[0], "TBS_Sign.version")?;
         if (version == FormatVersion::V1) != (tbs_version == 1) {
             r.warn(format!(

@@ -23,12 +23,20 @@ fn round_seal_is_40mm_red_on_transparent_with_a_star_and_a_ring() {
     assert_eq!(pixel(&p, 2, 2).3, 0, "corners are transparent");
     let c = p.width() / 2;
     let (r, g, b, a) = pixel(&p, c, c);
-    assert!(a > 200 && r > 200 && g < 40 && b < 60, "the star fills the centre: {:?}", (r, g, b, a));
+    assert!(
+        a > 200 && r > 200 && g < 40 && b < 60,
+        "the star fills the centre: {:?}",
+        (r, g, b, a)
+    );
     // The ring: the leftmost column at mid-height is red.
-    let ring = (0..p.width() / 8).map(|x| pixel(&p, x, c)).find(|px| px.3 > 200);
+    let ring = (0..p.width() / 8)
+        .map(|x| pixel(&p, x, c))
+        .find(|px| px.3 > 200);
     assert!(ring.is_some_and(|(r, g, _, _)| r > 200 && g < 40));
     // Text above the star: some red pixels in the upper band between ring and star.
-    let red_above = (0..p.width()).filter(|&x| pixel(&p, x, p.height() / 6).3 > 128).count();
+    let red_above = (0..p.width())
+        .filter(|&x| pixel(&p, x, p.height() / 6).3 > 128)
+        .count();
     assert!(red_above > 20, "the name is drawn along the rim");
 }
 

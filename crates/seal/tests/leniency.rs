@@ -187,3 +187,45 @@ fn generalized_time_without_z_and_non_minimal_length() {
     assert_passes_with_warning(&der, "without Z");
     assert_passes_with_warning(&der, "non-minimal length");
 }
+
+#[test]
+fn explicit_default_false_in_tbs_ext_datas() {
+    let raw = interop("SignedValueV4.dat");
+    let parts = children(&raw);
+    let tbs = children(&parts[0]);
+    // ExtData { 1.2.3.4, critical FALSE (explicit), OCTET STRING "x" } under [0] EXPLICIT.
+    let ext = tlv(
+        0x30,
+        &[
+            tlv(0x06, &[0x2a, 0x03, 0x04]),
+            vec![0x01, 0x01, 0x00],
+            tlv(0x04, b"x"),
+        ]
+        .concat(),
+    );
+    let mut body: Vec<u8> = tbs.concat();
+    body.extend(tlv(0xa0, &tlv(0x30, &ext)));
+    let to_sign = tlv(0x30, &body);
+    let sig = user_key().sign(&to_sign).unwrap();
+    let mut bits = vec![0u8];
+    bits.extend(sig.to_der());
+    assert_passes_with_warning(
+        &rebuild(&parts, &to_sign, tlv(0x03, &bits)),
+        "critical FALSE encoded explicitly",
+    );
+    // A critical extension nobody understands makes the signature unreadable.
+    let ext = tlv(
+        0x30,
+        &[
+            tlv(0x06, &[0x2a, 0x03, 0x04]),
+            vec![0x01, 0x01, 0xff],
+            tlv(0x04, b"x"),
+        ]
+        .concat(),
+    );
+    let mut body: Vec<u8> = tbs.concat();
+    body.extend(tlv(0xa0, &tlv(0x30, &ext)));
+    let to_sign = tlv(0x30, &body);
+    let der = rebuild(&parts, &to_sign, tlv(0x03, &bits));
+    assert!(SealSignature::parse(&der).is_err());
+}

@@ -212,7 +212,7 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
             let seals = reg.list()?;
             let v: Vec<_> = seals
                 .iter()
-                .map(|s| serde_json::json!({"id": s.id, "name": s.name, "holder": s.holder, "status": s.status.name()}))
+                .map(|s| serde_json::json!({"id": s.id, "name": s.name, "holder": s.holder, "status": shown_status(s)}))
                 .collect();
             out.result(&v, || {
                 if seals.is_empty() {
@@ -224,7 +224,7 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
                         format!(
                             "{}  {:<10} {}  ({})",
                             s.id,
-                            s.status.name(),
+                            shown_status(s),
                             s.name,
                             s.holder
                         )
@@ -245,7 +245,7 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
             }
             let events = reg.events(&a.id)?;
             let v = serde_json::json!({
-                "id": s.id, "name": s.name, "holder": s.holder, "status": s.status.name(),
+                "id": s.id, "name": s.name, "holder": s.holder, "status": shown_status(&s),
                 "validStart": seal.valid_start().to_string(), "validEnd": seal.valid_end().to_string(),
                 "history": events.iter().map(|e| serde_json::json!({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "reason": e.reason})).collect::<Vec<_>>(),
             });
@@ -254,7 +254,7 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
                     "{}  {}  [{}]\n  holder: {}\n  valid:  {} .. {}\n  history:",
                     s.id,
                     s.name,
-                    s.status.name(),
+                    shown_status(&s),
                     s.holder,
                     seal.valid_start(),
                     seal.valid_end()
@@ -303,6 +303,17 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
             });
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The status to show: a registered "active" seal past its validEnd is "expired".
+fn shown_status(s: &yinzheng_seal::RegisteredSeal) -> &'static str {
+    let expired =
+        Seal::parse(&s.der).is_ok_and(|seal| seal.valid_end() < time::OffsetDateTime::now_utc());
+    if s.status == SealStatus::Active && expired {
+        "expired"
+    } else {
+        s.status.name()
     }
 }
 
