@@ -1,0 +1,89 @@
+//! Anchoring log (yinzheng-anchor) hot paths under criterion: appending a
+//! batch through the sequencer (one signature and one commit per batch), and
+//! inclusion / consistency proof generation from tiles on disk.
+//!
+//! `cargo bench -p yinzheng-benches --bench anchor` (add `-- --quick` for a
+//! fast pass). The sustained-load figures (1/16/256 producers, time to
+//! inclusion, 10^6 entries, disk bytes) come from `--bench anchor_load`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+use yinzheng_anchor::{
+    HashAlg, Log, LogOptions, NoteSigner, TileReader, consistency_proof, inclusion_proof,
+};
+use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+
+fn new_log(dir: &std::path::Path, period: Duration) -> Log {
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    let der = key.to_pkcs8_der();
+    let s = NoteSigner::new("bench/log/sm3", key).unwrap();
+    Log::create(dir, "bench/log/sm3", HashAlg::Sm3, &[&s]).unwrap();
+    let s = NoteSigner::new("bench/log/sm3", PrivateKey::from_bytes(&der, None).unwrap()).unwrap();
+    Log::open(dir, vec![s], LogOptions::default().with_period(period)).unwrap()
+}
+
+fn entry(i: u64) -> Vec<u8> {
+    // About the size of a real entry: kind, time, actor, one subject, one SM3 digest.
+    let mut e =
+        format!("license.issued|{i}|ca-operator|11100000000000000X-2026-{i:06}|").into_bytes();
+    e.extend_from_slice(&[0x5a; 32]);
+    e
+}
+
+fn append_batches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("anchor_append_batch");
+    g.sample_size(10);
+    for batch in [1u64, 1_000, 10_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = new_log(dir.path(), Duration::ZERO);
+        let mut next = 0u64;
+        g.throughput(Throughput::Elements(batch));
+        g.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
+            b.iter(|| {
+                let pending: Vec<_> = (0..batch)
+                    .map(|_| {
+                        next += 1;
+                        log.submit(&entry(next)).unwrap()
+                    })
+                    .collect();
+                for p in pending {
+                    black_box(p.wait().unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+fn proofs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("anchor_proof");
+    let dir = tempfile::tempdir().unwrap();
+    let n: u64 = 1 << 17;
+    {
+        let log = new_log(dir.path(), Duration::from_millis(50));
+        let pending: Vec<_> = (0..n).map(|i| log.submit(&entry(i)).unwrap()).collect();
+        for p in pending {
+            p.wait().unwrap();
+        }
+        log.close().unwrap();
+    }
+    let reader = TileReader::new(Log::tiles_dir(dir.path()), HashAlg::Sm3, n);
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    g.bench_function("inclusion_131072", |b| {
+        b.iter(|| inclusion_proof(&reader, rnd() % n, n).unwrap())
+    });
+    g.bench_function("consistency_131072", |b| {
+        b.iter(|| consistency_proof(&reader, 1 + rnd() % (n - 1), n).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append_batches, proofs);
+criterion_main!(benches);
