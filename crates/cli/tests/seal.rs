@@ -417,3 +417,33 @@ fn a_drawn_seal_is_made_and_its_picture_is_a_png() {
         String::from_utf8(ok(d, &["seal", "inspect", "--json", "seal.esl"]).stdout).unwrap();
     assert!(inspect.contains("\"widthMm\": 40"), "{inspect}");
 }
+
+#[test]
+fn ofd_packages_are_recognised_and_verified() {
+    let dir = tempdir();
+    let d = dir.path();
+    let root = ofdrw("ROOT.pem");
+    let ofd = ofdrw("SESV4SignDoc.ofd");
+    let out = yz(
+        d,
+        &[
+            "verify",
+            "--json",
+            "--trust",
+            root.to_str().unwrap(),
+            "--no-revocation-required",
+            ofd.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every reference and signature holds; the 2022 certificates do not cover the 2026 signing time.
+    assert_eq!(v["subIndication"], "EXPIRED", "{v}");
+    let refs = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "reference" && c["status"] == "passed")
+        .count();
+    assert_eq!(refs, 5);
+    assert_eq!(out.status.code(), Some(1));
+}

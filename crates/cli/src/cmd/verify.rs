@@ -202,11 +202,15 @@ pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitC
     Ok(code)
 }
 
-/// FILE is a seal signature or a seal: verify it against `--trust`.
+/// FILE is an OFD package, a seal signature or a seal: verify it against `--trust`.
 fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
     use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
     use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
-    let bytes = io::read_limited(&a.file, yinzheng_seal::MAX_SEAL_LEN as u64, "file")?;
+    let bytes = io::read_limited(
+        &a.file,
+        yinzheng_seal::MAX_SEAL_LEN.max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
+        "file",
+    )?;
     let Some(trust) = &a.trust else {
         bail!(
             "give --trust ROOTS.pem to verify a seal or seal signature (or --sig and --pub for a detached signature)"
@@ -232,13 +236,25 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
     if a.no_revocation_required {
         validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
     }
+    // Our registry, when the data directory has one, adds the seal's status.
+    let registry = crate::cmd::seal::registry(home).ok();
+    if bytes.starts_with(b"PK\x03\x04") {
+        let report =
+            yinzheng_document::verify_ofd(&bytes, &validator, &intermediates, registry.as_ref())
+                .with_context(|| format!("cannot read the OFD package {}", a.file.display()))?;
+        out.result(&report, || report.to_string().trim_end().to_string());
+        return Ok(if report.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let report = match SealSignature::parse(&bytes) {
         Ok(sig) => {
             let data = match &a.data {
                 Some(p) => Some(io::read_message(p, !out.is_json())?),
                 None => None,
             };
-            let registry = crate::cmd::seal::registry(home).ok();
             yinzheng_seal::verify_signature(
                 &sig,
                 &VerifyOptions {

@@ -1,0 +1,338 @@
+//! OFD (GB/T 33190) packages sealed per GB/T 38540: read the package, find every
+//! signature through OFD.xml → Signatures.xml → Signature.xml, and verify each
+//! Reference over the raw bytes of the file it names, then the seal signature
+//! (whose dataHash covers the raw Signature.xml bytes).
+
+use crate::error::{Error, Result};
+use crate::xml::{self, Element};
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::io::Read;
+use yinzheng_crypto::DigestAlgorithm;
+use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, VerificationReport};
+use yinzheng_seal::{SealSignature, VerifyOptions};
+
+/// Limits for reading a package (zip bombs, huge files).
+pub const MAX_PACKAGE_ENTRIES: usize = 10_000;
+/// Largest single part, uncompressed.
+pub const MAX_PART_LEN: u64 = 64 << 20;
+/// Largest package, uncompressed in total.
+pub const MAX_PACKAGE_LEN: u64 = 512 << 20;
+
+/// An OFD package read into memory: part name (no leading `/`) → bytes.
+pub struct OfdPackage {
+    parts: BTreeMap<String, Vec<u8>>,
+}
+
+/// One signature of a package.
+#[derive(Clone, Debug)]
+pub struct OfdSignature {
+    /// `ID` in Signatures.xml.
+    pub id: String,
+    /// `Type`: `Seal` (GB/T 38540) or `Sign` (GB/T 35275).
+    pub kind: String,
+    /// The Signature.xml part.
+    pub signature_xml: String,
+    /// The signed-value part.
+    pub signed_value: String,
+    /// (part, digest) for every Reference, with the CheckMethod.
+    pub references: Vec<(String, Vec<u8>)>,
+    /// The digest algorithm of the References.
+    pub check_method: DigestAlgorithm,
+}
+
+impl OfdPackage {
+    /// Read a package (a zip file) from bytes, within the limits above.
+    pub fn read(bytes: &[u8]) -> Result<Self> {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| Error::Format(format!("not an OFD package (zip): {e}")))?;
+        if zip.len() > MAX_PACKAGE_ENTRIES {
+            return Err(Error::Format(format!(
+                "{} entries, more than {MAX_PACKAGE_ENTRIES}",
+                zip.len()
+            )));
+        }
+        let mut parts = BTreeMap::new();
+        let mut total = 0u64;
+        for i in 0..zip.len() {
+            let mut f = zip
+                .by_index(i)
+                .map_err(|e| Error::Format(format!("zip entry {i}: {e}")))?;
+            if f.is_dir() {
+                continue;
+            }
+            let name = f.name().trim_start_matches('/').to_string();
+            let mut data = Vec::new();
+            (&mut f)
+                .take(MAX_PART_LEN + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| Error::Format(format!("{name}: {e}")))?;
+            if data.len() as u64 > MAX_PART_LEN {
+                return Err(Error::Format(format!(
+                    "{name}: larger than {MAX_PART_LEN} bytes uncompressed"
+                )));
+            }
+            total += data.len() as u64;
+            if total > MAX_PACKAGE_LEN {
+                return Err(Error::Format(format!(
+                    "package larger than {MAX_PACKAGE_LEN} bytes uncompressed"
+                )));
+            }
+            parts.insert(name, data);
+        }
+        Ok(OfdPackage { parts })
+    }
+
+    /// The part names.
+    pub fn part_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.keys().map(String::as_str)
+    }
+
+    /// The bytes of part `name` (leading `/` ignored).
+    pub fn part(&self, name: &str) -> Option<&[u8]> {
+        self.parts
+            .get(name.trim_start_matches('/'))
+            .map(Vec::as_slice)
+    }
+
+    /// Resolve `loc` as producers write it: absolute from the package root, or
+    /// relative to `base_dir`, or relative to the root.
+    fn resolve(&self, base_dir: &str, loc: &str) -> Option<String> {
+        let loc = loc.trim();
+        if let Some(abs) = loc.strip_prefix('/') {
+            return self.parts.contains_key(abs).then(|| abs.to_string());
+        }
+        let joined = if base_dir.is_empty() {
+            loc.to_string()
+        } else {
+            format!("{base_dir}/{loc}")
+        };
+        let joined = normalise(&joined);
+        if self.parts.contains_key(&joined) {
+            return Some(joined);
+        }
+        let rooted = normalise(loc);
+        self.parts.contains_key(&rooted).then_some(rooted)
+    }
+
+    fn xml(&self, name: &str) -> Result<Element> {
+        let b = self
+            .part(name)
+            .ok_or_else(|| Error::Format(format!("part {name} is missing")))?;
+        xml::parse(b, name)
+    }
+
+    /// Every signature listed by the package.
+    pub fn signatures(&self) -> Result<Vec<OfdSignature>> {
+        let ofd = self.xml("OFD.xml")?;
+        let mut bodies = Vec::new();
+        ofd.descendants("Signatures", &mut bodies);
+        let mut out = Vec::new();
+        for s in bodies {
+            let list_path = self.resolve("", &s.text).ok_or_else(|| {
+                Error::Format(format!(
+                    "Signatures part {:?} named in OFD.xml is missing",
+                    s.text.trim()
+                ))
+            })?;
+            let list_dir = dir_of(&list_path);
+            let list = self.xml(&list_path)?;
+            for sig in list.children.iter().filter(|c| c.name == "Signature") {
+                let base = sig.attr("BaseLoc").unwrap_or_default();
+                let sig_path = self
+                    .resolve(&list_dir, base)
+                    .ok_or_else(|| Error::Format(format!("Signature part {base:?} is missing")))?;
+                let sig_dir = dir_of(&sig_path);
+                let sx = self.xml(&sig_path)?;
+                let info = sx
+                    .child("SignedInfo")
+                    .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedInfo")))?;
+                let refs = info
+                    .child("References")
+                    .ok_or_else(|| Error::Format(format!("{sig_path}: no References")))?;
+                let check_method = match refs.attr("CheckMethod").unwrap_or("SM3").trim() {
+                    "1.2.156.10197.1.401" | "SM3" | "sm3" => DigestAlgorithm::Sm3,
+                    "2.16.840.1.101.3.4.2.1" | "SHA256" | "sha256" | "SHA-256" => {
+                        DigestAlgorithm::Sha256
+                    }
+                    other => {
+                        return Err(Error::Format(format!(
+                            "{sig_path}: unsupported CheckMethod {other:?}"
+                        )));
+                    }
+                };
+                let mut references = Vec::new();
+                for r in refs.children.iter().filter(|c| c.name == "Reference") {
+                    let file = r.attr("FileRef").unwrap_or_default().to_string();
+                    let value = r
+                        .child("CheckValue")
+                        .map(|c| c.text.trim().to_string())
+                        .unwrap_or_default();
+                    let digest = base64::engine::general_purpose::STANDARD
+                        .decode(value.as_bytes())
+                        .map_err(|e| {
+                            Error::Format(format!("{sig_path}: CheckValue of {file}: {e}"))
+                        })?;
+                    let resolved = self
+                        .resolve("", &file)
+                        .or_else(|| self.resolve(&sig_dir, &file))
+                        .unwrap_or(file);
+                    references.push((resolved, digest));
+                }
+                let sv = sx
+                    .child("SignedValue")
+                    .map(|c| c.text.clone())
+                    .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedValue")))?;
+                let signed_value = self.resolve(&sig_dir, &sv).ok_or_else(|| {
+                    Error::Format(format!(
+                        "{sig_path}: SignedValue {:?} is missing",
+                        sv.trim()
+                    ))
+                })?;
+                out.push(OfdSignature {
+                    id: sig.attr("ID").unwrap_or_default().to_string(),
+                    kind: sig.attr("Type").unwrap_or("Seal").to_string(),
+                    signature_xml: sig_path,
+                    signed_value,
+                    references,
+                    check_method,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn dir_of(path: &str) -> String {
+    path.rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
+}
+
+fn normalise(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
+}
+
+/// Verify every signature of an OFD package into one report.
+///
+/// For each signature: every Reference's digest over the raw bytes of its part
+/// (a changed page fails with HASH_FAILURE naming the part); parts added later
+/// and covered by no signature are warned about; then the seal signature, with
+/// dataHash over the raw Signature.xml bytes (GB/T 38540 in OFD).
+pub fn verify_ofd(
+    bytes: &[u8],
+    validator: &Validator,
+    intermediates: &[ParsedCert],
+    registry: Option<&yinzheng_seal::Registry>,
+) -> Result<VerificationReport> {
+    let pkg = OfdPackage::read(bytes)?;
+    let sigs = pkg.signatures()?;
+    let mut report = VerificationReport::new(
+        "OFD document",
+        yinzheng_pki::rfc3339(std::time::SystemTime::now()),
+    );
+    if sigs.is_empty() {
+        report.fail(
+            "signatures",
+            "OFD document",
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the package holds no signature",
+        );
+        return Ok(report);
+    }
+    let mut covered: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for s in &sigs {
+        let label = format!("signature {} ({})", s.id, s.signature_xml);
+        covered.insert(s.signature_xml.clone());
+        covered.insert(s.signed_value.clone());
+        for (part, digest) in &s.references {
+            covered.insert(part.clone());
+            match pkg.part(part) {
+                Some(b) => {
+                    if s.check_method.digest(b).as_slice() == digest.as_slice() {
+                        report.pass(
+                            "reference",
+                            part,
+                            format!("{} of {part} matches ({label})", s.check_method),
+                        );
+                    } else {
+                        report.fail(
+                            "reference",
+                            part,
+                            Indication::TotalFailed,
+                            SubIndication::HashFailure,
+                            format!(
+                                "{part} was changed after {label}: its {} does not match",
+                                s.check_method
+                            ),
+                        );
+                    }
+                }
+                None => report.fail(
+                    "reference",
+                    part,
+                    Indication::TotalFailed,
+                    SubIndication::HashFailure,
+                    format!("{part}, protected by {label}, is missing"),
+                ),
+            }
+        }
+        if s.kind != "Seal" {
+            report.fail(
+                "signature",
+                &label,
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                format!(
+                    "signature type {:?} (GB/T 35275 SignedData) is not verified yet",
+                    s.kind
+                ),
+            );
+            continue;
+        }
+        let sv = pkg.part(&s.signed_value).unwrap_or_default();
+        match SealSignature::parse(sv) {
+            Ok(sig) => {
+                let data = pkg.part(&s.signature_xml).unwrap_or_default();
+                let inner = yinzheng_seal::verify_signature(
+                    &sig,
+                    &VerifyOptions {
+                        validator,
+                        intermediates,
+                        registry,
+                        data: Some(data),
+                    },
+                );
+                report.absorb(&format!("signature {}", s.id), &inner);
+            }
+            Err(e) => report.fail(
+                "signature",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("{}: {e}", s.signed_value),
+            ),
+        }
+    }
+    for name in pkg.part_names() {
+        if !covered.contains(name) && !name.ends_with("Signatures.xml") {
+            report.warn(
+                "coverage",
+                name,
+                format!("{name} is not protected by any signature (added later?)"),
+            );
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,120 @@
+//! ofdrw's sealed OFD (SESV4SignDoc.ofd): References and the seal signature
+//! verify; a changed page is named; a package part added later is warned about.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use yinzheng_document::{OfdPackage, verify_ofd};
+use yinzheng_pki::{
+    CheckStatus, Indication, ParsedCert, RevocationPolicy, SubIndication, Validator,
+};
+
+fn interop(name: &str) -> Vec<u8> {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/interop/ofdrw/"
+    );
+    std::fs::read(format!("{p}{name}")).unwrap()
+}
+
+fn validator() -> Validator {
+    Validator::new(ParsedCert::load_all(&interop("ROOT.pem")).unwrap())
+        .with_revocation(RevocationPolicy::DangerBestEffort)
+}
+
+/// Rewrite the package, replacing `part` with `data` (or adding it).
+fn rewrite(ofd: &[u8], part: &str, data: &[u8]) -> Vec<u8> {
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(ofd)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut replaced = false;
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        if f.is_dir() {
+            continue;
+        }
+        let name = f.name().to_string();
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).unwrap();
+        out.start_file(name.clone(), opts).unwrap();
+        if name == part {
+            out.write_all(data).unwrap();
+            replaced = true;
+        } else {
+            out.write_all(&buf).unwrap();
+        }
+    }
+    if !replaced {
+        out.start_file(part, opts).unwrap();
+        out.write_all(data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn ofdrw_package_references_and_seal_signature_verify() {
+    let ofd = interop("SESV4SignDoc.ofd");
+    let pkg = OfdPackage::read(&ofd).unwrap();
+    let sigs = pkg.signatures().unwrap();
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0].kind, "Seal");
+    assert_eq!(sigs[0].references.len(), 5);
+    let r = verify_ofd(&ofd, &validator(), &[], None).unwrap();
+    let passed = |id: &str| {
+        r.checks()
+            .iter()
+            .filter(|c| c.id == id && c.status == CheckStatus::Passed)
+            .count()
+    };
+    assert_eq!(passed("reference"), 5, "{r}");
+    assert_eq!(passed("signature 1/signature"), 1, "{r}");
+    assert_eq!(passed("signature 1/data-hash"), 1, "{r}");
+    assert_eq!(passed("signature 1/maker-signature"), 1, "{r}");
+    // ofdrw re-signed this file in 2026 with certificates that expired in 2022:
+    // everything cryptographic holds, the certificates do not.
+    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
+    assert_eq!(r.sub_indication(), Some(SubIndication::Expired), "{r}");
+}
+
+#[test]
+fn a_changed_page_is_named_and_an_added_part_is_warned_about() {
+    let ofd = interop("SESV4SignDoc.ofd");
+    let changed = rewrite(
+        &ofd,
+        "Doc_0/Pages/Page_0/Content.xml",
+        b"<ofd:Page xmlns:ofd=\"http://www.ofdspec.org/2016\"/>",
+    );
+    let r = verify_ofd(&changed, &validator(), &[], None).unwrap();
+    assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+    let failed: Vec<_> = r
+        .checks()
+        .iter()
+        .filter(|c| c.status == CheckStatus::Failed && c.id == "reference")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].message.contains("Doc_0/Pages/Page_0/Content.xml"),
+        "{r}"
+    );
+
+    let added = rewrite(&ofd, "Doc_0/Pages/Page_1/Content.xml", b"<x/>");
+    let r = verify_ofd(&added, &validator(), &[], None).unwrap();
+    assert!(
+        r.checks()
+            .iter()
+            .any(|c| c.id == "coverage" && c.message.contains("Page_1")),
+        "{r}"
+    );
+}
+
+#[test]
+fn junk_is_an_error_not_a_panic() {
+    assert!(verify_ofd(b"not a zip", &validator(), &[], None).is_err());
+    let ofd = interop("SESV4SignDoc.ofd");
+    for n in (0..ofd.len()).step_by(211) {
+        let _ = verify_ofd(&ofd[..n], &validator(), &[], None);
+    }
+    let broken = rewrite(&ofd, "OFD.xml", b"<ofd:OFD><unclosed>");
+    assert!(verify_ofd(&broken, &validator(), &[], None).is_err());
+}
