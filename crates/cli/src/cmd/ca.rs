@@ -16,7 +16,7 @@ use yinzheng_pki::{
 /// Certificate authority commands.
 #[derive(Args, Debug)]
 pub struct CaArgs {
-    /// Trust domain name (a directory under <home>/pki/).
+    /// Trust domain name (a directory under HOME/pki/, HOME being --home).
     #[arg(long, global = true, default_value = "main")]
     domain: String,
     /// File whose first line is the CA passphrase (else env YINZHENG_PASSPHRASE).
