@@ -539,7 +539,10 @@ impl Validator {
                     format!("no fresh revocation information: {msg}"),
                 ),
                 RevocationPolicy::DangerBestEffort => {
-                    report.warn("revocation", &subj, format!("not checked: {msg}"))
+                    report.warn("revocation", &subj, format!("not checked: {msg}"));
+                    // Without revocation data the answer only depends on validity:
+                    // it may be cached as long as the certificate is valid.
+                    return cert.not_after();
                 }
             }
             return at;
