@@ -91,8 +91,9 @@ fn blocking_producers(producers: usize, secs: u64) {
     );
 }
 
-/// One producer submitting without waiting, a collector waiting in order.
-fn open_loop(total: u64) -> (tempfile::TempDir, f64, Duration, Duration) {
+/// One producer submitting without waiting (at `rate` per second, 0 = as fast
+/// as it can), a collector waiting in order.
+fn open_loop(total: u64, rate: u64) -> (tempfile::TempDir, f64, Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(new_log(dir.path()));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -108,6 +109,12 @@ fn open_loop(total: u64) -> (tempfile::TempDir, f64, Duration, Duration) {
         lat
     });
     for i in 0..total {
+        if rate > 0 {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            if let Some(d) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(d);
+            }
+        }
         let t0 = Instant::now();
         loop {
             match log.submit(&entry(i)) {
@@ -147,16 +154,23 @@ fn main() {
     for p in [1, 16, 256] {
         blocking_producers(p, secs);
     }
-    let (_d, rate, p50, p99) = open_loop(200_000);
-    println!(
-        "open loop (submit, 200,000 entries): {rate:>9.0} appends/s, submit→index p50 {} ms, p99 {} ms",
-        p50.as_millis(),
-        p99.as_millis()
-    );
+    for offered in [4_000u64, 10_000, 20_000, 40_000] {
+        let (_d, rate, p50, p99) = open_loop(offered * secs, offered);
+        println!(
+            "open loop, offered {offered:>6}/s: {rate:>9.0} appends/s, submit→index p50 {} ms, p99 {} ms",
+            p50.as_millis(),
+            p99.as_millis()
+        );
+    }
 
-    let (dir, rate, _, _) = open_loop(big);
+    let (dir, rate, _, _) = open_loop(big, 0);
     let data = dir.path();
     let tiles = dir_bytes(&Log::tiles_dir(data));
+    for f in ["state.sqlite", "state.sqlite-wal"] {
+        if let Ok(m) = std::fs::metadata(data.join(f)) {
+            println!("  {f}: {} bytes", m.len());
+        }
+    }
     let total = dir_bytes(data);
     println!(
         "built {big} entries at {rate:.0} appends/s; disk: tiles {:.1} B/entry, all (tiles + SQLite) {:.1} B/entry (entries are {} B)",
