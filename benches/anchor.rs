@@ -20,7 +20,14 @@ fn new_log(dir: &std::path::Path, period: Duration) -> Log {
     let s = NoteSigner::new("bench/log/sm3", key).unwrap();
     Log::create(dir, "bench/log/sm3", HashAlg::Sm3, &[&s]).unwrap();
     let s = NoteSigner::new("bench/log/sm3", PrivateKey::from_bytes(&der, None).unwrap()).unwrap();
-    Log::open(dir, vec![s], LogOptions::default().with_period(period)).unwrap()
+    Log::open(
+        dir,
+        vec![s],
+        LogOptions::default()
+            .with_period(period)
+            .with_max_pool(1 << 20),
+    )
+    .unwrap()
 }
 
 fn entry(i: u64) -> Vec<u8> {
