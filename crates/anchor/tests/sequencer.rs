@@ -185,3 +185,55 @@ fn oversized_entries_and_full_pools_are_refused() {
     assert_eq!(p1.wait().unwrap(), 0);
     assert_eq!(p2.wait().unwrap(), 1);
 }
+
+#[test]
+fn a_batch_committed_but_not_published_is_published_on_open() {
+    // The crash window between the SQLite commit and the last tile write,
+    // made deterministic: delete what the last batch published, reopen.
+    let dir = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    Log::create(
+        dir.path(),
+        "yinzheng.test/log",
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
+    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    for i in 0..10u32 {
+        log.append(&i.to_be_bytes()).unwrap();
+    }
+    assert_eq!(log.append(b"last batch").unwrap(), 10);
+    let cp = log.checkpoint_note();
+    log.close().unwrap();
+    drop(log);
+    let tiles = Log::tiles_dir(dir.path());
+    for f in ["checkpoint", "tile/0/000.p/11", "tile/entries/000.p/11"] {
+        std::fs::remove_file(tiles.join(f)).unwrap();
+    }
+    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    assert_eq!(log.checkpoint_note(), cp);
+    assert_eq!(log.entry(10).unwrap(), b"last batch");
+    assert_eq!(
+        std::fs::read_to_string(tiles.join("checkpoint")).unwrap(),
+        cp
+    );
+    log.close().unwrap();
+    let vk = signer(&key).verifier().clone();
+    assert_eq!(
+        yinzheng_anchor::audit(&tiles, HashAlg::Sm3, &[vk], None)
+            .unwrap()
+            .entries,
+        11
+    );
+    // Opening with a key that did not sign the committed checkpoint fails.
+    let other = NoteSigner::new(
+        "yinzheng.test/log",
+        PrivateKey::generate(KeyAlgorithm::Sm2).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        Log::open(dir.path(), vec![other], opts()),
+        Err(Error::NoKnownSignature)
+    ));
+}

@@ -443,7 +443,10 @@ fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
             index: None,
             tree_size: None,
             origin: None,
-            hash: profile(a.hash, b"").name(),
+            hash: Evidence::parse(&bytes)
+                .map(|ev| profile(a.hash, ev.checkpoint_note().as_bytes()))
+                .unwrap_or_else(|_| profile(a.hash, b""))
+                .name(),
             entry_kind: None,
             entry_subjects: vec![],
             message: e.to_string(),
