@@ -94,3 +94,41 @@ proptest! {
         }
     }
 }
+
+// Parsers of untrusted input never panic, and what they accept re-encodes to
+// the same bytes (the fuzz targets do the same under libFuzzer).
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn parsers_never_panic_and_round_trip(data in proptest::collection::vec(any::<u8>(), 0..400), text in "[a-z0-9/.x+=\u{2014} \n-]{0,200}") {
+        use yinzheng_anchor::{Checkpoint, Entry, Evidence, Note, TilePath, VerifierKey, decode_bundle};
+        for bytes in [data.as_slice(), text.as_bytes()] {
+            if let Ok(n) = Note::parse(bytes)
+                && let Ok(c) = Checkpoint::parse(n.text())
+            {
+                prop_assert_eq!(c.to_text(), n.text());
+            }
+            if let Ok(ev) = Evidence::parse(bytes) {
+                prop_assert_eq!(Evidence::parse(ev.to_text().as_bytes()).unwrap(), ev);
+            }
+            if let Ok(e) = Entry::decode(bytes) {
+                prop_assert_eq!(e.encode(), bytes);
+            }
+            if let Some((&w, rest)) = bytes.split_first() {
+                let _ = decode_bundle(rest, usize::from(w) + 1);
+            }
+        }
+        if let Ok(p) = TilePath::parse(&text) {
+            prop_assert_eq!(p.to_path_string(), text.clone());
+        }
+        let _ = VerifierKey::parse(&text);
+    }
+
+    #[test]
+    fn tile_paths_round_trip(level in 0u8..=63, index in any::<u64>(), width in 1u16..=256, entries in any::<bool>()) {
+        use yinzheng_anchor::{TileKind, TilePath};
+        let p = TilePath { kind: if entries { TileKind::Entries } else { TileKind::Hash(level) }, index, width };
+        prop_assert_eq!(TilePath::parse(&p.to_path_string()).unwrap(), p);
+    }
+}
