@@ -348,3 +348,48 @@ fn sha256_profile_and_usage_errors() {
         1
     );
 }
+
+#[test]
+fn ed25519_cosignature_verifies_alone() {
+    let dir = tempdir();
+    let d = dir.path();
+    fs::write(d.join("pw"), "pw\n").unwrap();
+    fs::write(d.join("n"), "x").unwrap();
+    let init = json(
+        d,
+        &["log", "init", "--with-ed25519", "--passphrase-file", "pw"],
+    );
+    let ed = init["ed25519Vkey"].as_str().unwrap();
+    let sm2 = init["vkey"].as_str().unwrap();
+    // Same key name, different signature types and key IDs.
+    assert_eq!(ed.split('+').next(), sm2.split('+').next());
+    assert_ne!(ed, sm2);
+    assert_eq!(
+        ok(
+            d,
+            &["log", "append", "--data", "n", "--passphrase-file", "pw"]
+        )
+        .trim(),
+        "0"
+    );
+    let note = json(d, &["log", "checkpoint"])["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        note.matches('\u{2014}').count(),
+        2,
+        "two signature lines: {note}"
+    );
+    ok(d, &["log", "prove", "--index", "0", "--out", "e"]);
+    fs::write(d.join("ed.vkey"), ed).unwrap();
+    // Each key alone verifies the evidence offline.
+    assert_eq!(
+        json(d, &["log", "verify", "--vkey", "ed.vkey", "e"])["valid"],
+        true
+    );
+    assert_eq!(
+        json(d, &["log", "verify", "--vkey", "home/log/log.vkey", "e"])["valid"],
+        true
+    );
+}

@@ -1,7 +1,8 @@
 //! `yinzheng log …`: the anchoring log (锚定日志) from the command line.
 //!
 //! Files under `--home`/log: `log-signer.key.pem` (the SM2 checkpoint key,
-//! encrypted), `log.vkey` (its verifier key text, to hand to auditors),
+//! encrypted), `log.vkey` (its verifier key text, to hand to auditors), with
+//! `--with-ed25519` also `log-signer-ed25519.key.pem` and `log-ed25519.vkey`,
 //! `state.sqlite` (sequencer state) and `tiles/` (the static C2SP tiles).
 //! `append` runs one sequencer for the duration of the command; the library
 //! is what a long-running server embeds.
@@ -23,6 +24,8 @@ use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, sm3};
 
 const KEY_FILE: &str = "log-signer.key.pem";
 const VKEY_FILE: &str = "log.vkey";
+const ED_KEY_FILE: &str = "log-signer-ed25519.key.pem";
+const ED_VKEY_FILE: &str = "log-ed25519.vkey";
 /// Largest note data accepted by `log append` (an entry is at most 64 KiB).
 const MAX_DATA: u64 = 60 * 1024;
 
@@ -75,6 +78,10 @@ pub struct InitArgs {
     /// File whose first line is the passphrase for the log key (else env YINZHENG_PASSPHRASE).
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
+    /// Also sign every checkpoint with an Ed25519 key (type 0x01), readable by the
+    /// public witness ecosystem; its verifier key goes to log-ed25519.vkey.
+    #[arg(long)]
+    with_ed25519: bool,
 }
 
 /// Arguments of `log append`.
@@ -192,6 +199,7 @@ struct InitReport {
     vkey: String,
     key_file: PathBuf,
     vkey_file: PathBuf,
+    ed25519_vkey: Option<String>,
     tiles: PathBuf,
 }
 
@@ -213,26 +221,46 @@ fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
         zeroize::Zeroizing::new(key.to_encrypted_pkcs8_pem(&pass, &KeyEncryption::default())?);
     let signer = NoteSigner::new(&origin, key).context("bad origin (it is also the key name)")?;
     let vkey = signer.verifier().to_string();
+    let mut signers = vec![signer];
+    let mut ed_pem = None;
+    if a.with_ed25519 {
+        let ed = PrivateKey::generate(KeyAlgorithm::Ed25519).context("key generation failed")?;
+        ed_pem = Some(zeroize::Zeroizing::new(
+            ed.to_encrypted_pkcs8_pem(&pass, &KeyEncryption::default())?,
+        ));
+        signers.push(NoteSigner::new(&origin, ed)?);
+    }
+    let ed25519_vkey = signers.get(1).map(|s| s.verifier().to_string());
     io::write_atomic(&dir.join(KEY_FILE), pem.as_bytes(), true)?;
     io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
-    Log::create(dir, &origin, hash, &[&signer]).context("cannot create the log")?;
+    if let (Some(p), Some(v)) = (&ed_pem, &ed25519_vkey) {
+        io::write_atomic(&dir.join(ED_KEY_FILE), p.as_bytes(), true)?;
+        io::write_atomic(&dir.join(ED_VKEY_FILE), format!("{v}\n").as_bytes(), false)?;
+    }
+    let refs: Vec<&NoteSigner> = signers.iter().collect();
+    Log::create(dir, &origin, hash, &refs).context("cannot create the log")?;
     let r = InitReport {
         origin,
         hash: hash.name(),
         vkey,
         key_file: dir.join(KEY_FILE),
         vkey_file: dir.join(VKEY_FILE),
+        ed25519_vkey,
         tiles: Log::tiles_dir(dir),
     };
     out.result(&r, || {
-        format!(
+        let mut s = format!(
             "created log {} ({})\n  verifier key: {}\n  key:   {} (encrypted)\n  tiles: {}",
             r.origin,
             r.hash,
             r.vkey,
             r.key_file.display(),
             r.tiles.display()
-        )
+        );
+        if let Some(v) = &r.ed25519_vkey {
+            s.push_str(&format!("\n  Ed25519 verifier key: {v}"));
+        }
+        s
     });
     Ok(ExitCode::SUCCESS)
 }
@@ -268,10 +296,17 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
     let bytes = entry.encode();
     let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
     let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), a.passphrase_file.as_deref())?;
-    let signer = NoteSigner::new(&origin, key)?;
+    let mut signers = vec![NoteSigner::new(&origin, key)?];
+    if dir.join(ED_KEY_FILE).exists() {
+        let ed = crate::cmd::key::load_private_key(
+            &dir.join(ED_KEY_FILE),
+            a.passphrase_file.as_deref(),
+        )?;
+        signers.push(NoteSigner::new(&origin, ed)?);
+    }
     let log = Log::open(
         dir,
-        vec![signer],
+        signers,
         LogOptions::default().with_period(Duration::ZERO),
     )
     .context("cannot open the log")?;
