@@ -57,7 +57,9 @@ pub enum Error {
     #[error("mismatch: {0}")]
     Mismatch(String),
     /// The compare-and-swap on the latest checkpoint failed: another sequencer
-    /// committed first. This sequencer stopped; the log did not fork.
+    /// committed first. This sequencer stopped; the log did not fork. The
+    /// entries of the failed batch are not in the log: reopening and
+    /// submitting again is safe.
     #[error("checkpoint compare-and-swap failed: another sequencer owns this log; stopped")]
     LostCas,
     /// The sequencer stopped after a fatal error; carries the first one.

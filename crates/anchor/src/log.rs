@@ -394,8 +394,16 @@ impl Sequencer {
                     Err(e) => {
                         let fatal = matches!(e, Error::LostCas | Error::Stopped(_));
                         let msg = e.to_string();
+                        // The batch was not committed. Losing the CAS is
+                        // reported as such, so a producer knows its entry is
+                        // not in the log and may resubmit through the winner.
+                        let lost = matches!(e, Error::LostCas);
                         for w in waiters {
-                            let _ = w.send(Err(Error::Stopped(msg.clone())));
+                            let _ = w.send(Err(if lost {
+                                Error::LostCas
+                            } else {
+                                Error::Stopped(msg.clone())
+                            }));
                         }
                         if fatal {
                             self.stop(msg);

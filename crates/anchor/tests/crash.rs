@@ -303,5 +303,6 @@ fn two_sequencer_processes_one_stops_and_the_log_does_not_fork() {
     )
     .unwrap();
     x.append(b"x").unwrap();
+    assert!(matches!(y.append(b"y"), Err(Error::LostCas)));
     assert!(matches!(y.append(b"y"), Err(Error::Stopped(_))));
 }

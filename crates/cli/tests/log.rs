@@ -393,3 +393,58 @@ fn ed25519_cosignature_verifies_alone() {
         true
     );
 }
+
+#[test]
+fn concurrent_appends_from_separate_processes_all_land() {
+    // Each `log append` runs its own sequencer; the losers of the
+    // compare-and-swap reopen and retry, so every process gets an index and
+    // the indexes are distinct.
+    let dir = tempdir();
+    let d = dir.path();
+    fs::write(d.join("pw"), "pw\n").unwrap();
+    fs::write(d.join("n"), "x").unwrap();
+    ok(d, &["log", "init", "--passphrase-file", "pw"]);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+                .args([
+                    "log",
+                    "append",
+                    "--data",
+                    "n",
+                    "--passphrase-file",
+                    "pw",
+                    "--subject",
+                ])
+                .arg(format!("p{i}"))
+                .current_dir(d)
+                .env("YINZHENG_HOME", d.join("home"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut idx: Vec<u64> = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    idx.sort_unstable();
+    assert_eq!(idx, (0..8).collect::<Vec<_>>());
+    let a = json(
+        d,
+        &[
+            "log",
+            "audit",
+            "--vkey",
+            "home/log/log.vkey",
+            "--tiles",
+            "home/log/tiles",
+        ],
+    );
+    assert_eq!(a["entries"], 8);
+}

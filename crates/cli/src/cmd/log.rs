@@ -167,6 +167,11 @@ pub fn run(cmd: &LogCommand, home: &Path, out: &Output) -> Result<ExitCode> {
     }
 }
 
+/// A second handle on the same private key (NoteSigner takes ownership).
+fn copy_key(key: &PrivateKey) -> Result<PrivateKey> {
+    Ok(PrivateKey::from_bytes(&key.to_pkcs8_der(), None)?)
+}
+
 fn read_vkey(path: &Path) -> Result<VerifierKey> {
     let text = io::read_limited(path, 4096, "verifier key")?;
     let text = String::from_utf8(text).context("verifier key is not UTF-8")?;
@@ -296,23 +301,45 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
     let bytes = entry.encode();
     let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
     let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), a.passphrase_file.as_deref())?;
-    let mut signers = vec![NoteSigner::new(&origin, key)?];
+    let mut ed = None;
     if dir.join(ED_KEY_FILE).exists() {
-        let ed = crate::cmd::key::load_private_key(
+        ed = Some(crate::cmd::key::load_private_key(
             &dir.join(ED_KEY_FILE),
             a.passphrase_file.as_deref(),
-        )?;
-        signers.push(NoteSigner::new(&origin, ed)?);
+        )?);
     }
-    let log = Log::open(
-        dir,
-        signers,
-        LogOptions::default().with_period(Duration::ZERO),
-    )
-    .context("cannot open the log")?;
-    let index = log.append(&bytes).context("append failed")?;
-    let size = log.checkpoint().size();
-    log.close()?;
+    let signers = || -> Result<Vec<NoteSigner>> {
+        let mut v = vec![NoteSigner::new(&origin, copy_key(&key)?)?];
+        if let Some(k) = &ed {
+            v.push(NoteSigner::new(&origin, copy_key(k)?)?);
+        }
+        Ok(v)
+    };
+    // Another `log append` (or a server) may commit between our open and our
+    // batch: we then lose the compare-and-swap, our entry is not in the log,
+    // and we reopen at the new size and try again.
+    let mut attempt = 0;
+    let (index, size) = loop {
+        attempt += 1;
+        let log = Log::open(
+            dir,
+            signers()?,
+            LogOptions::default().with_period(Duration::ZERO),
+        )
+        .context("cannot open the log")?;
+        match log.append(&bytes) {
+            Ok(i) => {
+                let size = log.checkpoint().size();
+                log.close()?;
+                break (i, size);
+            }
+            Err(yinzheng_anchor::Error::LostCas) if attempt < 20 => {
+                drop(log);
+                std::thread::sleep(Duration::from_millis(5 * attempt));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("append failed")),
+        }
+    };
     let r = AppendReport {
         index,
         tree_size: size,
