@@ -25,6 +25,7 @@ fn validate(c: &mut Criterion) {
             },
             key: KeySource::Generate,
             not_before: None,
+            issuer: None,
             days: None,
         })
         .unwrap()

@@ -1172,3 +1172,186 @@ fn all_empty_id_openssl_pki_passes_openssl_and_us_with_the_empty_id() {
         "SIG_CRYPTO_FAILURE"
     );
 }
+
+#[test]
+fn a_second_issuing_ca_issues_revokes_and_answers_ocsp_for_its_own_certificates() {
+    let dir = tempdir();
+    let d = dir.path();
+    init_sm2(d);
+    ok(
+        d,
+        &[
+            "ca",
+            "add-issuing",
+            "--name",
+            "contracts",
+            "--subject",
+            "CN=Contracts Issuing CA,O=Yinzheng,C=CN",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--issuer",
+            "contracts",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Contract Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "m.pem",
+            "--key-out",
+            "m.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Main Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "main.pem",
+            "--key-out",
+            "main.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    let text =
+        String::from_utf8(openssl_ok(d, &["x509", "-in", "m.pem", "-noout", "-issuer"]).stdout)
+            .unwrap();
+    assert!(text.contains("Contracts Issuing CA"), "{text}");
+    // OpenSSL: root → contracts CA → leaf, link by link.
+    fs::copy(
+        d.join("home/pki/main/issuing-contracts.pem"),
+        d.join("contracts.pem"),
+    )
+    .unwrap();
+    first_pem_block(&d.join("m.pem"), &d.join("leaf.pem"));
+    openssl_ok(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            "roots.pem",
+            "-vfyopt",
+            &format!("distid:{ID}"),
+            "contracts.pem",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "verify",
+            "-partial_chain",
+            "-CAfile",
+            "contracts.pem",
+            "-vfyopt",
+            &format!("distid:{ID}"),
+            "leaf.pem",
+        ],
+    );
+    ok(d, &["ca", "crl", "--out", "crls.pem"]);
+    assert_eq!(
+        fs::read_to_string(d.join("crls.pem"))
+            .unwrap()
+            .matches("BEGIN X509 CRL")
+            .count(),
+        3,
+        "main, contracts, root ARL"
+    );
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "--crl", "crls.pem", "m.pem"]).1,
+        "TOTAL_PASSED"
+    );
+    ok(d, &["ca", "revoke", "--reason", "keyCompromise", "m.pem"]);
+    ok(d, &["ca", "crl", "--out", "crls.pem"]);
+    assert_eq!(
+        verify(d, &["--trust", "roots.pem", "--crl", "crls.pem", "m.pem"]).2,
+        "REVOKED"
+    );
+    assert_eq!(
+        verify(
+            d,
+            &["--trust", "roots.pem", "--crl", "crls.pem", "main.pem"]
+        )
+        .1,
+        "TOTAL_PASSED",
+        "the main CA's certificates are unaffected"
+    );
+    // OCSP for the added CA's certificate is signed by that CA and our validator accepts it.
+    ok(d, &["ca", "ocsp", "--cert", "m.pem", "--out", "m.ocsp"]);
+    assert_eq!(
+        verify(
+            d,
+            &[
+                "--trust",
+                "roots.pem",
+                "--ocsp",
+                "m.ocsp",
+                "--no-revocation-required",
+                "m.pem"
+            ]
+        )
+        .2,
+        "REVOKED"
+    );
+    let o = String::from_utf8(
+        openssl_ok(d, &["ocsp", "-respin", "m.ocsp", "-resp_text", "-noverify"]).stdout,
+    )
+    .unwrap();
+    assert!(o.contains("Cert Status: revoked"), "{o}");
+    // Names are checked.
+    let bad = yz(
+        d,
+        &[
+            "ca",
+            "add-issuing",
+            "--name",
+            "Main CA",
+            "--subject",
+            "CN=x",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let dup = yz(
+        d,
+        &[
+            "ca",
+            "add-issuing",
+            "--name",
+            "contracts",
+            "--subject",
+            "CN=x",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let unknown = yz(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--issuer",
+            "nope",
+            "--profile",
+            "log-signer",
+            "--subject",
+            "CN=x",
+            "--out",
+            "x.pem",
+            "--key-out",
+            "x.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no issuing CA"));
+}

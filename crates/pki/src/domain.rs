@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! root.pem  root.key.pem        self-signed root (key encrypted, PBES2 SM4/HMAC-SM3)
-//! issuing.pem  issuing.key.pem  the CA that signs end entities and the CRL
+//! issuing.pem  issuing.key.pem  the main issuing CA ("main"): end entities, CRL
+//! issuing-NAME.pem  …key.pem    further issuing CAs added with `add_issuing`
 //! ocsp.pem  ocsp.key.pem        delegated OCSP responder (profile ocsp-responder)
 //! profiles.toml                 end-entity profiles, editable
 //! ca.db                         every issued certificate and its revocation state
@@ -80,6 +81,8 @@ pub struct IssueRequest<'a> {
     pub not_before: Option<SystemTime>,
     /// Validity in days (default: the profile's), clamped to the issuer's notAfter.
     pub days: Option<u32>,
+    /// Which issuing CA signs ("main" when None).
+    pub issuer: Option<&'a str>,
 }
 
 /// What `issue` returns.
@@ -97,6 +100,8 @@ pub struct TrustDomain {
     dir: PathBuf,
     root: ParsedCert,
     issuing: ParsedCert,
+    /// Further issuing CAs by name (never "main" or "root").
+    extra_issuers: std::collections::BTreeMap<String, ParsedCert>,
     ocsp: ParsedCert,
     profiles: Profiles,
     store: Store,
@@ -195,10 +200,16 @@ impl TrustDomain {
             (&issuing, "issuing-ca"),
             (&ocsp, "ocsp-responder"),
         ] {
+            let issuer = if p == "ocsp-responder" {
+                "main"
+            } else {
+                "root"
+            };
             store.insert(
                 &c.serial_hex(),
                 &c.subject(),
                 p,
+                issuer,
                 unix(c.not_before()),
                 unix(c.not_after()),
                 c.der(),
@@ -228,9 +239,22 @@ impl TrustDomain {
         let profiles_path = dir.join("profiles.toml");
         let text =
             std::fs::read_to_string(&profiles_path).map_err(|e| Error::io(&profiles_path, e))?;
+        let mut extra_issuers = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file
+                .strip_prefix("issuing-")
+                .and_then(|f| f.strip_suffix(".pem"))
+                && !name.ends_with(".key")
+            {
+                extra_issuers.insert(name.to_string(), load(&file)?);
+            }
+        }
         Ok(TrustDomain {
             root: load("root.pem")?,
             issuing: load("issuing.pem")?,
+            extra_issuers,
             ocsp: load("ocsp.pem")?,
             profiles: Profiles::from_toml(&text)?,
             store: Store::open(&dir.join("ca.db"))?,
@@ -247,6 +271,105 @@ impl TrustDomain {
     /// The issuing CA certificate.
     pub fn issuing(&self) -> &ParsedCert {
         &self.issuing
+    }
+
+    /// The issuing CA called `name` ("main" is [`Self::issuing`]).
+    pub fn issuer(&self, name: &str) -> Result<&ParsedCert> {
+        if name == "main" {
+            return Ok(&self.issuing);
+        }
+        self.extra_issuers.get(name).ok_or_else(|| {
+            let mut names: Vec<&str> = vec!["main"];
+            names.extend(self.extra_issuers.keys().map(String::as_str));
+            Error::Refused(format!(
+                "no issuing CA {name:?}; known: {}",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// Every issuing CA: ("main", …) first, then the added ones by name.
+    pub fn issuers(&self) -> Vec<(&str, &ParsedCert)> {
+        let mut v = vec![("main", &self.issuing)];
+        v.extend(self.extra_issuers.iter().map(|(k, c)| (k.as_str(), c)));
+        v
+    }
+
+    fn issuer_key_file(name: &str) -> String {
+        if name == "main" {
+            "issuing.key.pem".into()
+        } else {
+            format!("issuing-{name}.key.pem")
+        }
+    }
+
+    /// Add an issuing CA called `name` under the root (pathLen 0), with the
+    /// root's key algorithm; its key is written encrypted like the others.
+    pub fn add_issuing(
+        &mut self,
+        name: &str,
+        subject: &str,
+        days: u32,
+        enc: &KeyEncryption,
+    ) -> Result<ParsedCert> {
+        let valid = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name != "main"
+            && name != "root";
+        if !valid {
+            return Err(Error::Refused(format!(
+                "issuing CA name {name:?}: 1-32 of a-z, 0-9 and '-', not \"main\" or \"root\""
+            )));
+        }
+        if self.extra_issuers.contains_key(name) {
+            return Err(Error::Refused(format!(
+                "issuing CA {name:?} already exists"
+            )));
+        }
+        let pass = self.passphrase.clone().ok_or_else(|| {
+            Error::Domain("this operation signs: the CA passphrase is needed".into())
+        })?;
+        let root_key = self.load_key("root.key.pem")?;
+        let key = PrivateKey::generate(root_key.algorithm())?;
+        let now = SystemTime::now();
+        let (not_after, _) = clamp(
+            now + Duration::from_secs(days as u64 * DAY),
+            self.root.not_after(),
+        );
+        let cert = build_cert(
+            &root_key,
+            key.public_key(),
+            parse_name(subject)?,
+            self.root.cert().tbs_certificate().subject().clone(),
+            now,
+            not_after,
+            Kind::Ca { path_len: Some(0) },
+        )?;
+        write_atomic(
+            &self.dir.join(Self::issuer_key_file(name)),
+            key.to_encrypted_pkcs8_pem(&pass, enc)?.as_bytes(),
+            true,
+        )?;
+        self.store.insert(
+            &cert.serial_hex(),
+            &cert.subject(),
+            "issuing-ca",
+            "root",
+            unix(cert.not_before()),
+            unix(cert.not_after()),
+            cert.der(),
+        )?;
+        // The certificate file last: its presence makes the CA usable.
+        write_atomic(
+            &self.dir.join(format!("issuing-{name}.pem")),
+            cert.to_pem().as_bytes(),
+            false,
+        )?;
+        self.extra_issuers.insert(name.to_string(), cert.clone());
+        Ok(cert)
     }
 
     /// The OCSP responder certificate.
@@ -340,12 +463,14 @@ impl TrustDomain {
         {
             subject = parse_name(&format!("serialNumber={uscc},{subject}"))?;
         }
-        let issuer_key = self.load_key("issuing.key.pem")?;
+        let issuer_name = req.issuer.unwrap_or("main");
+        let issuer_cert = self.issuer(issuer_name)?.clone();
+        let issuer_key = self.load_key(&Self::issuer_key_file(issuer_name))?;
         let not_before = req.not_before.unwrap_or_else(SystemTime::now);
         let days = req.days.unwrap_or(profile.validity_days) as u64;
         let (not_after, clamped) = clamp(
             not_before + Duration::from_secs(days * DAY),
-            self.issuing.not_after(),
+            issuer_cert.not_after(),
         );
         if not_after <= not_before {
             return Err(Error::Refused(
@@ -356,7 +481,7 @@ impl TrustDomain {
             &issuer_key,
             &public,
             subject,
-            self.issuing.cert().tbs_certificate().subject().clone(),
+            issuer_cert.cert().tbs_certificate().subject().clone(),
             not_before,
             not_after,
             Kind::Leaf {
@@ -369,6 +494,7 @@ impl TrustDomain {
             &cert.serial_hex(),
             &cert.subject(),
             req.profile,
+            issuer_name,
             unix(cert.not_before()),
             unix(cert.not_after()),
             cert.der(),
@@ -418,24 +544,37 @@ impl TrustDomain {
         self.store.get(serial)
     }
 
-    /// Sign fresh CRLs valid for `hours`: the issuing CA's CRL (end entities) and
-    /// the root's authority revocation list (the issuing CA and any other CA
-    /// certificate the root signed), so every link of a chain has revocation data.
+    /// Sign fresh CRLs valid for `hours`: one per issuing CA (its end entities)
+    /// and the root's authority revocation list (the issuing CAs), so every link
+    /// of a chain has revocation data.
     pub fn crl(&mut self, hours: u32) -> Result<Vec<Crl>> {
-        let issuing_key = self.load_key("issuing.key.pem")?;
-        let root_key = self.load_key("root.key.pem")?;
         let now = SystemTime::now();
         let next = now + Duration::from_secs(hours as u64 * 3600);
         let revoked = self.store.revoked(unix(now))?;
-        let (ca_certs, end_entities): (Vec<StoredCert>, Vec<StoredCert>) = revoked
+        let mut out = Vec::new();
+        let issuers: Vec<(String, ParsedCert)> = self
+            .issuers()
             .into_iter()
-            .filter(|r| r.profile != "root")
-            .partition(|r| r.profile == "issuing-ca");
-        let n1 = self.store.next_crl_number()?;
-        let crl = crl::build(&issuing_key, &self.issuing, n1, now, next, &end_entities)?;
-        let n2 = self.store.next_crl_number()?;
-        let arl = crl::build(&root_key, &self.root, n2, now, next, &ca_certs)?;
-        Ok(vec![crl, arl])
+            .map(|(n, c)| (n.to_string(), c.clone()))
+            .collect();
+        for (name, cert) in issuers {
+            let key = self.load_key(&Self::issuer_key_file(&name))?;
+            let entries: Vec<StoredCert> = revoked
+                .iter()
+                .filter(|r| r.issuer == name)
+                .cloned()
+                .collect();
+            let n = self.store.next_crl_number()?;
+            out.push(crl::build(&key, &cert, n, now, next, &entries)?);
+        }
+        let root_key = self.load_key("root.key.pem")?;
+        let ca_certs: Vec<StoredCert> = revoked
+            .into_iter()
+            .filter(|r| r.issuer == "root" && r.profile != "root")
+            .collect();
+        let n = self.store.next_crl_number()?;
+        out.push(crl::build(&root_key, &self.root, n, now, next, &ca_certs)?);
+        Ok(out)
     }
 
     /// Sign an OCSP response for the certificate with `serial` (see [`crate::ocsp`]).
@@ -445,12 +584,32 @@ impl TrustDomain {
         hash: crate::ocsp::CertIdHash,
         validity_hours: u32,
     ) -> Result<Vec<u8>> {
-        let key = self.load_key("ocsp.key.pem")?;
         let stored = self.store.get(serial)?;
+        // Certificates of the main issuing CA are answered by the delegated
+        // responder; those of added issuing CAs by the issuing CA itself
+        // (RFC 6960 §4.2.2.2 allows both).
+        let issuer_name = stored
+            .as_ref()
+            .map(|s| s.issuer.clone())
+            .unwrap_or_else(|| "main".into());
+        let (key, responder, issuer) = if issuer_name == "main" {
+            (
+                self.load_key("ocsp.key.pem")?,
+                self.ocsp.clone(),
+                self.issuing.clone(),
+            )
+        } else {
+            let c = self.issuer(&issuer_name)?.clone();
+            (
+                self.load_key(&Self::issuer_key_file(&issuer_name))?,
+                c.clone(),
+                c,
+            )
+        };
         crate::ocsp::respond(
             &key,
-            &self.ocsp,
-            &self.issuing,
+            &responder,
+            &issuer,
             serial,
             stored.as_ref(),
             hash,

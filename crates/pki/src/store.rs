@@ -41,6 +41,8 @@ pub struct StoredCert {
     pub der: Vec<u8>,
     /// Revocation state.
     pub status: CertStatus,
+    /// The CA that signed it: `root`, `main` or an added issuing CA's name.
+    pub issuer: String,
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -59,6 +61,9 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE TABLE crl_number (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
      INSERT INTO crl_number (id, next) VALUES (1, 1);",
+    // 2: which CA signed each certificate ('root', 'main' or an added issuing CA's name)
+    "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
+     UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
 ];
 
 /// The SQLite certificate store of one trust domain.
@@ -105,11 +110,13 @@ impl Store {
     }
 
     /// Record an issued certificate.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &mut self,
         serial: &str,
         subject: &str,
         profile: &str,
+        issuer: &str,
         not_before: i64,
         not_after: i64,
         der: &[u8],
@@ -117,9 +124,9 @@ impl Store {
         let now = unix_now();
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO certificates (serial, subject, profile, not_before, not_after, der, issued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![serial, subject, profile, not_before, not_after, der, now],
+            "INSERT INTO certificates (serial, subject, profile, issuer, not_before, not_after, der, issued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![serial, subject, profile, issuer, not_before, not_after, der, now],
         )?;
         tx.commit()?;
         Ok(())
@@ -130,7 +137,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates WHERE serial = ?1",
+                "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates WHERE serial = ?1",
                 params![serial],
                 row_to_cert,
             )
@@ -143,7 +150,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let current = tx
             .query_row(
-                "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates WHERE serial = ?1",
+                "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates WHERE serial = ?1",
                 params![serial],
                 row_to_cert,
             )
@@ -183,7 +190,7 @@ impl Store {
     /// Every revoked or held certificate that has not expired before `now`.
     pub fn revoked(&self, now: i64) -> Result<Vec<StoredCert>> {
         let mut stmt = self.conn.prepare(
-            "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates
+            "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates
              WHERE status != 'valid' AND not_after >= ?1 ORDER BY status_at, serial",
         )?;
         let rows = stmt.query_map(params![now], row_to_cert)?;
@@ -193,7 +200,7 @@ impl Store {
     /// Every end-entity certificate (not the CA certificates), oldest first.
     pub fn all(&self) -> Result<Vec<StoredCert>> {
         let mut stmt = self.conn.prepare(
-            "SELECT serial, subject, profile, not_after, der, status, reason, status_at FROM certificates
+            "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates
              WHERE profile NOT IN ('root', 'issuing-ca') ORDER BY issued_at, serial",
         )?;
         let rows = stmt.query_map([], row_to_cert)?;
@@ -231,6 +238,7 @@ fn row_to_cert(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCert> {
         not_after: r.get(3)?,
         der: r.get(4)?,
         status,
+        issuer: r.get(8)?,
     })
 }
 

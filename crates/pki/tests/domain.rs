@@ -24,6 +24,7 @@ fn issue(d: &mut TrustDomain, profile: &str, subject: &str) -> yinzheng_pki::Iss
         extras: SubjectExtras::default(),
         key: KeySource::Generate,
         not_before: None,
+        issuer: None,
         days: None,
     })
     .unwrap()
@@ -60,6 +61,7 @@ fn validity_is_clamped_to_the_issuer_and_keys_are_usable() {
             extras: SubjectExtras::default(),
             key: KeySource::Generate,
             not_before: None,
+            issuer: None,
             days: Some(365 * 50),
         })
         .unwrap();

@@ -155,6 +155,7 @@ fn domain() -> Domain {
                 },
                 key: KeySource::Generate,
                 not_before: None,
+                issuer: None,
                 days: None,
             })
             .unwrap();

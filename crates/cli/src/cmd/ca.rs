@@ -30,6 +30,8 @@ pub struct CaArgs {
 enum CaCommand {
     /// Create the root CA, the issuing CA and the OCSP responder.
     Init(InitArgs),
+    /// Add another issuing CA under the root.
+    AddIssuing(AddIssuingArgs),
     /// Issue an end-entity certificate under a profile.
     Issue(IssueArgs),
     /// Revoke a certificate (reason certificateHold suspends it).
@@ -73,7 +75,23 @@ struct InitArgs {
 }
 
 #[derive(Args, Debug)]
+struct AddIssuingArgs {
+    /// Short name of the new issuing CA (a-z, 0-9, '-'), used with `ca issue --issuer`.
+    #[arg(long)]
+    name: String,
+    /// Its subject DN.
+    #[arg(long)]
+    subject: String,
+    /// Validity in days (clamped to the root's notAfter).
+    #[arg(long, default_value_t = 3650)]
+    days: u32,
+}
+
+#[derive(Args, Debug)]
 struct IssueArgs {
+    /// Which issuing CA signs (default: main).
+    #[arg(long)]
+    issuer: Option<String>,
     /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, ocsp-responder, tsa, log-signer).
     #[arg(long)]
     profile: String,
@@ -207,6 +225,19 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 )
             });
         }
+        CaCommand::AddIssuing(n) => {
+            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let c = d.add_issuing(&n.name, &n.subject, n.days, &KeyEncryption::default())?;
+            let v = serde_json::json!({"name": n.name, "subject": c.subject(), "serial": c.serial_hex(), "notAfter": yinzheng_pki::rfc3339(c.not_after())});
+            out.result(&v, || {
+                format!(
+                    "issuing CA {:?} ({}) added; use `ca issue --issuer {}`",
+                    n.name,
+                    c.subject(),
+                    n.name
+                )
+            });
+        }
         CaCommand::Issue(i) => {
             let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
             let csr_bytes = match &i.csr {
@@ -240,9 +271,14 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 },
                 key,
                 not_before: None,
+                issuer: i.issuer.as_deref(),
                 days: i.days,
             })?;
-            let chain = format!("{}{}", issued.cert.to_pem(), d.issuing().to_pem());
+            let chain = format!(
+                "{}{}",
+                issued.cert.to_pem(),
+                d.issuer(i.issuer.as_deref().unwrap_or("main"))?.to_pem()
+            );
             io::write_atomic(&i.out, chain.as_bytes(), false)?;
             if let (Some(k), Some(path), Some(p)) = (&issued.key, &i.key_out, &key_pass) {
                 let pem = k.to_encrypted_pkcs8_pem(p, &KeyEncryption::default())?;
