@@ -447,3 +447,139 @@ fn ofd_packages_are_recognised_and_verified() {
     assert_eq!(refs, 5);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn stamping_an_ofd_puts_the_seal_inside_and_it_verifies() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(d.join("kpw"), "key pass\n").unwrap();
+    std::fs::write(d.join("seal.png"), b"\x89PNG\r\n\x1a\nx").unwrap();
+    ok(
+        d,
+        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
+    );
+    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "maker.pem",
+            "--key-out",
+            "maker.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-signer",
+            "--subject",
+            "CN=Example Org,O=Example Org,C=CN",
+            "--uscc",
+            "91350100M000100Y43",
+            "--out",
+            "org.pem",
+            "--key-out",
+            "org.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "seal",
+            "make",
+            "--type",
+            "official",
+            "--name",
+            "Example Org",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "org.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--picture",
+            "seal.png",
+            "--id",
+            "s1",
+            "--out",
+            "s1.esl",
+        ],
+    );
+    std::fs::copy(ofdrw("SESV4SignDoc.ofd"), d.join("doc.ofd")).unwrap();
+    ok(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            "s1",
+            "--key",
+            "org.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "doc.ofd",
+            "--out",
+            "doc.sealed.ofd",
+            "--page",
+            "1",
+            "--at",
+            "120,200",
+        ],
+    );
+    ok(d, &["ca", "crl", "--out", "ca.crl"]);
+    let out = yz(
+        d,
+        &[
+            "verify",
+            "--json",
+            "--trust",
+            "roots.pem",
+            "--untrusted",
+            "home/pki/main/issuing.pem",
+            "--crl",
+            "ca.crl",
+            "doc.sealed.ofd",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    // Our seal (signature 3) passes every check, including our registry's status; ofdrw's is still intact.
+    assert!(
+        checks
+            .iter()
+            .filter(|c| c["id"].as_str().unwrap().starts_with("signature 3/"))
+            .all(|c| c["status"] != "failed"),
+        "{v}"
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "signature 3/seal-status" && c["status"] == "passed"),
+        "{v}"
+    );
+    assert_eq!(
+        checks
+            .iter()
+            .filter(|c| c["id"] == "reference" && c["status"] == "failed")
+            .count(),
+        0,
+        "{v}"
+    );
+}

@@ -9,9 +9,11 @@
 
 mod error;
 mod ofd;
+mod ofd_stamp;
 mod xml;
 
 pub use error::{Error, Result};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
+pub use ofd_stamp::{Placement, stamp_ofd};
