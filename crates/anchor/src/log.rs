@@ -522,12 +522,14 @@ fn recover(
     origin: &str,
     verifiers: &[VerifierKey],
 ) -> Result<(String, TileBuilder)> {
-    let committed: String =
-        conn.query_row("SELECT body FROM checkpoint WHERE id = 1", [], |r| r.get(0))?;
+    // One statement, one snapshot: another sequencer may commit between two
+    // separate reads, and the staged bundle must belong to this checkpoint.
+    let (committed, staged): (String, Option<Vec<u8>>) = conn.query_row(
+        "SELECT c.body, s.bundle FROM checkpoint c LEFT JOIN staged s ON s.id = 1 WHERE c.id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let cp = SignedCheckpoint::open(committed.as_bytes(), verifiers, Some(origin))?;
-    let staged: Option<Vec<u8>> = conn
-        .query_row("SELECT bundle FROM staged WHERE id = 1", [], |r| r.get(0))
-        .optional()?;
     match staged {
         Some(bundle) => {
             let (files, note) = decode_staged(&bundle)?;
@@ -611,11 +613,30 @@ fn decode_staged(b: &[u8]) -> Result<(Vec<TileFile>, String)> {
 
 /// Write tiles, then the checkpoint: a reader never sees a checkpoint whose
 /// tiles are missing.
+///
+/// A sequencer that is recovering may publish an older staged batch while
+/// another one has already published a newer checkpoint; the checkpoint file
+/// is therefore not replaced by a smaller tree.
+// BUG(anchor): the read-compare-rename is not atomic, so in that race the file
+// can still step back to an older (consistent, signed) checkpoint until the
+// next batch is published. Proofs and tiles are unaffected.
 fn publish(tiles: &Path, files: &[TileFile], note: &str) -> Result<()> {
     for (p, data) in files {
         write_durable(&tiles.join(p.to_path_string()), data)?;
     }
-    write_durable(&tiles.join("checkpoint"), note.as_bytes())
+    let path = tiles.join("checkpoint");
+    let size_of = |text: &[u8]| {
+        crate::note::Note::parse(text)
+            .ok()
+            .and_then(|n| Checkpoint::parse(n.text()).ok())
+            .map(|c| c.size())
+    };
+    if let (Ok(existing), Some(new)) = (std::fs::read(&path), size_of(note.as_bytes()))
+        && size_of(&existing).is_some_and(|old| old > new)
+    {
+        return Ok(());
+    }
+    write_durable(&path, note.as_bytes())
 }
 
 /// Temp file in the same directory, fsync, rename over the target.
