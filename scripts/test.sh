@@ -6,8 +6,6 @@
 #   libssl-dev   + pkg-config: the `openssl` crate used by the side-by-side benches
 #   golang-go + golang-golang-x-mod-dev: Go's sumdb/tlog, the peer that checks the
 #                anchoring log's SHA-256 tree hashes and proofs (tests/peers/tlog)
-#   golang-go + golang-golang-x-mod-dev: Go's sumdb/tlog, the peer that checks the
-#                anchoring log's SHA-256 tree hashes and proofs (tests/peers/tlog)
 #   fonts-wqy-microhei  a CJK font for the drawn seal pictures
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
@@ -20,8 +18,6 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
-command -v go >/dev/null 2>&1 || need+=(golang-go)
-dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
 if ((${#need[@]})); then
   echo "scripts/test.sh: installing ${need[*]} (Debian packages)"
@@ -31,7 +27,6 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
 fi
 openssl version
-go version
 go version
 
 step() { printf '\n=== %s\n' "$*"; }
