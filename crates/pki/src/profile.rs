@@ -250,24 +250,31 @@ impl Profile {
     }
 }
 
+/// The keyUsage bit named as in RFC 5280 (`digitalSignature`, `nonRepudiation`, …).
+pub(crate) fn key_usage_bit(name: &str) -> std::result::Result<KeyUsages, String> {
+    Ok(match name {
+        "digitalSignature" => KeyUsages::DigitalSignature,
+        "nonRepudiation" | "contentCommitment" => KeyUsages::NonRepudiation,
+        "keyEncipherment" => KeyUsages::KeyEncipherment,
+        "dataEncipherment" => KeyUsages::DataEncipherment,
+        "keyAgreement" => KeyUsages::KeyAgreement,
+        "keyCertSign" => KeyUsages::KeyCertSign,
+        "cRLSign" => KeyUsages::CRLSign,
+        other => return Err(format!("unknown key usage {other:?}")),
+    })
+}
+
 fn key_usage(names: &[String]) -> std::result::Result<KeyUsage, String> {
     let mut ku = der::flagset::FlagSet::<KeyUsages>::default();
     for n in names {
-        ku |= match n.as_str() {
-            "digitalSignature" => KeyUsages::DigitalSignature,
-            "nonRepudiation" | "contentCommitment" => KeyUsages::NonRepudiation,
-            "keyEncipherment" => KeyUsages::KeyEncipherment,
-            "dataEncipherment" => KeyUsages::DataEncipherment,
-            "keyAgreement" => KeyUsages::KeyAgreement,
-            "keyCertSign" => KeyUsages::KeyCertSign,
-            "cRLSign" => KeyUsages::CRLSign,
-            other => return Err(format!("unknown key usage {other:?}")),
-        };
+        ku |= key_usage_bit(n)?;
     }
     Ok(KeyUsage(ku))
 }
 
-fn eku_oid(name: &str) -> std::result::Result<ObjectIdentifier, String> {
+/// The extendedKeyUsage purpose `name` (serverAuth, clientAuth, codeSigning,
+/// emailProtection, timeStamping, OCSPSigning) or a dotted OID.
+pub fn eku_oid(name: &str) -> std::result::Result<ObjectIdentifier, String> {
     let dotted = match name {
         "serverAuth" => "1.3.6.1.5.5.7.3.1",
         "clientAuth" => "1.3.6.1.5.5.7.3.2",

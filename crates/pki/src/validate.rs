@@ -109,20 +109,8 @@ impl Validator {
     /// nonRepudiation, …). A leaf without the extension passes (RFC 5280 §4.2.1.3).
     pub fn with_leaf_key_usage(mut self, names: &[&str]) -> crate::Result<Self> {
         for n in names {
-            self.leaf_key_usage.push(match *n {
-                "digitalSignature" => KeyUsages::DigitalSignature,
-                "nonRepudiation" | "contentCommitment" => KeyUsages::NonRepudiation,
-                "keyEncipherment" => KeyUsages::KeyEncipherment,
-                "dataEncipherment" => KeyUsages::DataEncipherment,
-                "keyAgreement" => KeyUsages::KeyAgreement,
-                "keyCertSign" => KeyUsages::KeyCertSign,
-                "cRLSign" => KeyUsages::CRLSign,
-                other => {
-                    return Err(crate::Error::Refused(format!(
-                        "unknown key usage {other:?}"
-                    )));
-                }
-            });
+            self.leaf_key_usage
+                .push(crate::profile::key_usage_bit(n).map_err(crate::Error::Refused)?);
         }
         Ok(self)
     }

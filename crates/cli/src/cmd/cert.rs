@@ -96,18 +96,7 @@ pub fn run(cmd: &CertCommand, out: &Output) -> Result<ExitCode> {
     let ku: Vec<&str> = a.require_key_usage.iter().map(String::as_str).collect();
     v = v.with_leaf_key_usage(&ku)?;
     for e in &a.require_eku {
-        let dotted = match e.as_str() {
-            "serverAuth" => "1.3.6.1.5.5.7.3.1",
-            "clientAuth" => "1.3.6.1.5.5.7.3.2",
-            "codeSigning" => "1.3.6.1.5.5.7.3.3",
-            "timeStamping" => "1.3.6.1.5.5.7.3.8",
-            "OCSPSigning" => "1.3.6.1.5.5.7.3.9",
-            other => other,
-        };
-        let oid = dotted.parse().map_err(|_| {
-            anyhow::anyhow!("--require-eku {e:?} is neither a known purpose nor an OID")
-        })?;
-        v = v.with_leaf_eku(oid);
+        v = v.with_leaf_eku(yinzheng_pki::eku_oid(e).map_err(anyhow::Error::msg)?);
     }
     if a.no_revocation_required {
         v = v.with_revocation(RevocationPolicy::DangerBestEffort);
