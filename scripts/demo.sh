@@ -53,4 +53,14 @@ run "$yz" cert verify --trust roots.pem --crl ca.crl org.pem
 echo "(exit code $? — the certificate is revoked)"
 set -e
 
+printf '\n--- anchoring log (in %s/log)\n' "$home"
+if [ ! -f "$home/log/log.vkey" ]; then
+  run "$yz" log init --passphrase-file "$demo/passphrase"
+fi
+out=$(YINZHENG_PASSPHRASE="$(head -1 "$demo/passphrase")" "$yz" log append --type note --data licence.txt --json)
+echo "$out"
+index=$(printf '%s' "$out" | sed -n 's/.*"index": *\([0-9]*\).*/\1/p')
+run "$yz" log prove --index "$index" --out licence.tlog-proof
+run "$yz" log verify --vkey "$home/log/log.vkey" licence.tlog-proof
+
 printf '\nFiles are in %s. JSON output: add --json to any command.\n' "$demo"
