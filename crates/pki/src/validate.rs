@@ -89,6 +89,7 @@ impl Validator {
     /// Add CRLs as revocation sources.
     pub fn with_crls(mut self, crls: Vec<Crl>) -> Self {
         self.crls = crls;
+        self.cache = Mutex::new(HashMap::new());
         self
     }
 
@@ -96,12 +97,14 @@ impl Validator {
     /// preferred over CRLs when they answer for a certificate and are fresh.
     pub fn with_ocsp_responses(mut self, responses: Vec<Vec<u8>>) -> Self {
         self.ocsp = responses;
+        self.cache = Mutex::new(HashMap::new());
         self
     }
 
     /// The SM2 ID the PKI signs with (default 1234567812345678; empty for an OpenSSL-default PKI).
     pub fn with_sm2_id(mut self, id: Sm2Id) -> Self {
         self.sm2_id = id;
+        self.cache = Mutex::new(HashMap::new());
         self
     }
 
@@ -125,6 +128,7 @@ impl Validator {
     /// Choose the revocation policy.
     pub fn with_revocation(mut self, policy: RevocationPolicy) -> Self {
         self.revocation = policy;
+        self.cache = Mutex::new(HashMap::new());
         self
     }
 
@@ -430,6 +434,9 @@ impl Validator {
     ) -> Option<SystemTime> {
         use crate::ocsp::OcspCertStatus;
         let subj = cert.subject();
+        // Gather every fresh, authentic answer: a revocation effective at `at`
+        // wins, then a hold, then the newest "good".
+        let mut answers = Vec::new();
         for der in &self.ocsp {
             let answer = match crate::ocsp::check_response(der, cert, issuer, &self.sm2_id) {
                 Ok(a) => a,
@@ -451,6 +458,21 @@ impl Validator {
                 );
                 continue;
             }
+            answers.push(answer);
+        }
+        let rank = |a: &crate::ocsp::OcspAnswer| match a.status {
+            OcspCertStatus::Revoked {
+                reason: Some(6), ..
+            } => 1,
+            OcspCertStatus::Revoked { at: when, .. } if when <= at => 0,
+            _ => 2,
+        };
+        answers.sort_by(|a, b| {
+            rank(a)
+                .cmp(&rank(b))
+                .then(b.this_update.cmp(&a.this_update))
+        });
+        if let Some(answer) = answers.into_iter().next() {
             let status = match answer.status {
                 OcspCertStatus::Good => record_status(
                     report,
@@ -492,7 +514,48 @@ impl Validator {
     }
 
     /// Returns until when the revocation answer stays fresh.
+    /// Revocation of `cert`; returns until when this answer may be reused (cached).
+    ///
+    /// The answer is reused only while nothing could change it: not past the
+    /// nextUpdate of the sources used, not past a revocation date that lies after
+    /// `at` ("revoked only later"), and not past the thisUpdate of any newer CRL
+    /// or OCSP response this validator holds for the issuer.
     fn check_revocation(
+        &self,
+        report: &mut VerificationReport,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+    ) -> SystemTime {
+        let mut until = self.check_revocation_inner(report, cert, issuer, at);
+        let issuer_name = issuer.cert().tbs_certificate().subject();
+        let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+        for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
+            if crl.this_update() > at {
+                until = until.min(crl.this_update());
+            }
+            if let CrlEntry::Listed { at: when, .. } = crl.entry(&serial)
+                && when > at
+            {
+                until = until.min(when);
+            }
+        }
+        for der in &self.ocsp {
+            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id) {
+                if a.this_update > at {
+                    until = until.min(a.this_update);
+                }
+                if let crate::ocsp::OcspCertStatus::Revoked { at: when, .. } = a.status
+                    && when > at
+                {
+                    until = until.min(when);
+                }
+            }
+        }
+        until
+    }
+
+    fn check_revocation_inner(
         &self,
         report: &mut VerificationReport,
         cert: &ParsedCert,

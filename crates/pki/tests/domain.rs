@@ -249,3 +249,50 @@ fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
         ocsp::OcspCertStatus::Revoked { .. }
     ));
 }
+
+#[test]
+fn a_revocation_dated_later_is_not_hidden_by_the_cache() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let now = SystemTime::now();
+    // Revoked with a date one hour ahead: valid now, revoked after.
+    d.revoke(&leaf.cert.serial_hex(), 1, now + Duration::from_secs(3600))
+        .unwrap();
+    let v = Validator::new(vec![d.root().clone()]).with_crls(d.crl(24).unwrap());
+    let chain = vec![d.issuing().clone()];
+    assert!(v.validate(&leaf.cert, &chain, now).passed());
+    let later = v.validate(&leaf.cert, &chain, now + Duration::from_secs(2 * 3600));
+    assert_eq!(
+        later.sub_indication(),
+        Some(SubIndication::Revoked),
+        "{later}"
+    );
+}
+
+#[test]
+fn among_ocsp_answers_a_revocation_wins() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let good = d
+        .ocsp_response(&leaf.cert.serial_hex(), ocsp::CertIdHash::Sm3, 24)
+        .unwrap();
+    d.revoke(
+        &leaf.cert.serial_hex(),
+        1,
+        SystemTime::now() - Duration::from_secs(5),
+    )
+    .unwrap();
+    let revoked = d
+        .ocsp_response(&leaf.cert.serial_hex(), ocsp::CertIdHash::Sm3, 24)
+        .unwrap();
+    let root_arl = d.crl(24).unwrap().pop().unwrap();
+    for order in [vec![good.clone(), revoked.clone()], vec![revoked, good]] {
+        let v = Validator::new(vec![d.root().clone()])
+            .with_crls(vec![root_arl.clone()])
+            .with_ocsp_responses(order);
+        let r = v.validate(&leaf.cert, &[d.issuing().clone()], SystemTime::now());
+        assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
+    }
+}
