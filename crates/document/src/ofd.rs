@@ -31,6 +31,8 @@ pub struct OfdSignature {
     pub id: String,
     /// `Type`: `Seal` (GB/T 38540) or `Sign` (GB/T 35275).
     pub kind: String,
+    /// The Signatures.xml part that lists this signature.
+    pub list: String,
     /// The Signature.xml part.
     pub signature_xml: String,
     /// The signed-value part.
@@ -61,7 +63,19 @@ impl OfdPackage {
             if f.is_dir() {
                 continue;
             }
-            let name = f.name().trim_start_matches('/').to_string();
+            let raw_name = f.name().to_string();
+            let name = raw_name.trim_start_matches('/').to_string();
+            // Names a viewer could resolve differently from us are refused.
+            if name.is_empty()
+                || name.contains('\\')
+                || name
+                    .split('/')
+                    .any(|seg| seg.is_empty() || seg == ".." || seg == ".")
+            {
+                return Err(Error::Format(format!(
+                    "zip entry name {raw_name:?} is ambiguous"
+                )));
+            }
             let mut data = Vec::new();
             (&mut f)
                 .take(MAX_PART_LEN + 1)
@@ -78,7 +92,9 @@ impl OfdPackage {
                     "package larger than {MAX_PACKAGE_LEN} bytes uncompressed"
                 )));
             }
-            parts.insert(name, data);
+            if parts.insert(name.clone(), data).is_some() {
+                return Err(Error::Format(format!("zip entry {name:?} appears twice")));
+            }
         }
         Ok(OfdPackage { parts })
     }
@@ -190,6 +206,7 @@ impl OfdPackage {
                     ))
                 })?;
                 out.push(OfdSignature {
+                    list: list_path.clone(),
                     id: sig.attr("ID").unwrap_or_default().to_string(),
                     kind: sig.attr("Type").unwrap_or("Seal").to_string(),
                     signature_xml: sig_path,
@@ -197,6 +214,37 @@ impl OfdPackage {
                     references,
                     check_method,
                 });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl OfdPackage {
+    /// The parts a reader displays: OFD.xml, each DocRoot document and its pages' content.
+    pub fn core_parts(&self) -> Result<Vec<String>> {
+        let ofd = self.xml("OFD.xml")?;
+        let mut out = vec!["OFD.xml".to_string()];
+        let mut roots = Vec::new();
+        ofd.descendants("DocRoot", &mut roots);
+        if roots.is_empty() {
+            return Err(Error::Format("OFD.xml has no DocRoot".into()));
+        }
+        for r in roots {
+            let doc = self
+                .resolve("", &r.text)
+                .ok_or_else(|| Error::Format(format!("DocRoot {:?} is missing", r.text.trim())))?;
+            let doc_dir = dir_of(&doc);
+            let document = self.xml(&doc)?;
+            out.push(doc);
+            let mut pages = Vec::new();
+            document.descendants("Page", &mut pages);
+            for p in pages {
+                let loc = p.attr("BaseLoc").unwrap_or_default();
+                let page = self
+                    .resolve(&doc_dir, loc)
+                    .ok_or_else(|| Error::Format(format!("page {loc:?} is missing")))?;
+                out.push(page);
             }
         }
         Ok(out)
@@ -251,9 +299,23 @@ pub fn verify_ofd(
         );
         return Ok(report);
     }
+    let core = pkg.core_parts()?;
+    let lists: std::collections::BTreeSet<String> = sigs.iter().map(|s| s.list.clone()).collect();
     let mut covered: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for s in &sigs {
         let label = format!("signature {} ({})", s.id, s.signature_xml);
+        // What the reader shows must be what this signature signed.
+        for part in &core {
+            if !s.references.iter().any(|(p, _)| p == part) {
+                report.fail(
+                    "coverage",
+                    part,
+                    Indication::TotalFailed,
+                    SubIndication::SigConstraintsFailure,
+                    format!("{label} does not cover {part}, which the reader displays"),
+                );
+            }
+        }
         covered.insert(s.signature_xml.clone());
         covered.insert(s.signed_value.clone());
         for (part, digest) in &s.references {
@@ -326,11 +388,13 @@ pub fn verify_ofd(
         }
     }
     for name in pkg.part_names() {
-        if !covered.contains(name) && !name.ends_with("Signatures.xml") {
-            report.warn(
+        if !covered.contains(name) && !lists.contains(name) {
+            report.fail(
                 "coverage",
                 name,
-                format!("{name} is not protected by any signature (added later?)"),
+                Indication::TotalFailed,
+                SubIndication::SigConstraintsFailure,
+                format!("{name} is not protected by any signature (added after signing?)"),
             );
         }
     }

@@ -1,5 +1,5 @@
 //! ofdrw's sealed OFD (SESV4SignDoc.ofd): References and the seal signature
-//! verify; a changed page is named; a package part added later is warned about.
+//! verify; a changed page is named; a package part nobody signed fails.
 
 #![allow(clippy::unwrap_used)]
 
@@ -78,7 +78,7 @@ fn ofdrw_package_references_and_seal_signature_verify() {
 }
 
 #[test]
-fn a_changed_page_is_named_and_an_added_part_is_warned_about() {
+fn a_changed_page_is_named_and_an_unsigned_part_fails() {
     let ofd = interop("SESV4SignDoc.ofd");
     let changed = rewrite(
         &ofd,
@@ -101,11 +101,63 @@ fn a_changed_page_is_named_and_an_added_part_is_warned_about() {
     let added = rewrite(&ofd, "Doc_0/Pages/Page_1/Content.xml", b"<x/>");
     let r = verify_ofd(&added, &validator(), &[], None).unwrap();
     assert!(
-        r.checks()
-            .iter()
-            .any(|c| c.id == "coverage" && c.message.contains("Page_1")),
+        r.checks().iter().any(|c| c.id == "coverage"
+            && c.status == CheckStatus::Failed
+            && c.message.contains("Page_1")),
         "{r}"
     );
+    // A part named like a signature list is not exempt.
+    let sneaky = rewrite(&ofd, "Doc_0/Res/EvilSignatures.xml", b"<x/>");
+    let r = verify_ofd(&sneaky, &validator(), &[], None).unwrap();
+    assert!(
+        r.checks()
+            .iter()
+            .any(|c| c.id == "coverage" && c.status == CheckStatus::Failed),
+        "{r}"
+    );
+}
+
+#[test]
+fn redirecting_the_document_root_to_unsigned_content_fails() {
+    // The attack found in review: OFD.xml pointing at a new, unsigned document.
+    // (Here OFD.xml is signed too, so its Reference fails as well.)
+    let ofd = interop("SESV4SignDoc.ofd");
+    let pkg = OfdPackage::read(&ofd).unwrap();
+    let text = String::from_utf8(pkg.part("OFD.xml").unwrap().to_vec())
+        .unwrap()
+        .replace("Doc_0/Document.xml", "Doc_1/Document.xml");
+    let doc = String::from_utf8(pkg.part("Doc_0/Document.xml").unwrap().to_vec())
+        .unwrap()
+        .replace("Pages/Page_0", "Pages/Page_9");
+    let forged = rewrite(
+        &rewrite(
+            &rewrite(&ofd, "OFD.xml", text.as_bytes()),
+            "Doc_1/Document.xml",
+            doc.as_bytes(),
+        ),
+        "Doc_1/Pages/Page_9/Content.xml",
+        b"<forged/>",
+    );
+    let r = verify_ofd(&forged, &validator(), &[], None).unwrap();
+    assert_eq!(r.indication(), Indication::TotalFailed);
+    assert!(
+        r.checks().iter().any(|c| c.id == "coverage"
+            && c.subject == "Doc_1/Pages/Page_9/Content.xml"
+            && c.status == CheckStatus::Failed),
+        "{r}"
+    );
+}
+
+#[test]
+fn ambiguous_zip_names_are_refused() {
+    let ofd = interop("SESV4SignDoc.ofd");
+    let dup = rewrite(&ofd, "/OFD.xml", b"<x/>");
+    assert!(
+        OfdPackage::read(&dup).is_err(),
+        "'/OFD.xml' and 'OFD.xml' are the same part"
+    );
+    let dots = rewrite(&ofd, "Doc_0/../OFD2.xml", b"<x/>");
+    assert!(OfdPackage::read(&dots).is_err());
 }
 
 #[test]
