@@ -7,7 +7,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use yinzheng_pki::{ParsedCert, RevocationPolicy, Validator};
-use yinzheng_seal::{SealSignature, VerifyOptions, verify_signature};
+use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature};
 
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/interop/ofdrw/");
@@ -24,6 +24,7 @@ fn seal(c: &mut Criterion) {
     });
     let sig = SealSignature::parse(&raw).unwrap();
     let opts = VerifyOptions {
+        makers: MakerTrust::DangerAny,
         validator: &v,
         intermediates: &[],
         registry: None,

@@ -280,6 +280,7 @@ fn normalise(p: &str) -> String {
 pub fn verify_ofd(
     bytes: &[u8],
     validator: &Validator,
+    makers: yinzheng_seal::MakerTrust<'_>,
     intermediates: &[ParsedCert],
     registry: Option<&yinzheng_seal::Registry>,
 ) -> Result<VerificationReport> {
@@ -370,6 +371,7 @@ pub fn verify_ofd(
                 let inner = yinzheng_seal::verify_signature(
                     &sig,
                     &VerifyOptions {
+                        makers,
                         validator,
                         intermediates,
                         registry,

@@ -8,6 +8,7 @@ use yinzheng_document::{OfdPackage, verify_ofd};
 use yinzheng_pki::{
     CheckStatus, Indication, ParsedCert, RevocationPolicy, SubIndication, Validator,
 };
+use yinzheng_seal::MakerTrust;
 
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
@@ -60,7 +61,7 @@ fn ofdrw_package_references_and_seal_signature_verify() {
     assert_eq!(sigs.len(), 1);
     assert_eq!(sigs[0].kind, "Seal");
     assert_eq!(sigs[0].references.len(), 5);
-    let r = verify_ofd(&ofd, &validator(), &[], None).unwrap();
+    let r = verify_ofd(&ofd, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     let passed = |id: &str| {
         r.checks()
             .iter()
@@ -85,7 +86,7 @@ fn a_changed_page_is_named_and_an_unsigned_part_fails() {
         "Doc_0/Pages/Page_0/Content.xml",
         b"<ofd:Page xmlns:ofd=\"http://www.ofdspec.org/2016\"/>",
     );
-    let r = verify_ofd(&changed, &validator(), &[], None).unwrap();
+    let r = verify_ofd(&changed, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
     let failed: Vec<_> = r
         .checks()
@@ -99,7 +100,7 @@ fn a_changed_page_is_named_and_an_unsigned_part_fails() {
     );
 
     let added = rewrite(&ofd, "Doc_0/Pages/Page_1/Content.xml", b"<x/>");
-    let r = verify_ofd(&added, &validator(), &[], None).unwrap();
+    let r = verify_ofd(&added, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert!(
         r.checks().iter().any(|c| c.id == "coverage"
             && c.status == CheckStatus::Failed
@@ -108,7 +109,7 @@ fn a_changed_page_is_named_and_an_unsigned_part_fails() {
     );
     // A part named like a signature list is not exempt.
     let sneaky = rewrite(&ofd, "Doc_0/Res/EvilSignatures.xml", b"<x/>");
-    let r = verify_ofd(&sneaky, &validator(), &[], None).unwrap();
+    let r = verify_ofd(&sneaky, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert!(
         r.checks()
             .iter()
@@ -138,7 +139,7 @@ fn redirecting_the_document_root_to_unsigned_content_fails() {
         "Doc_1/Pages/Page_9/Content.xml",
         b"<forged/>",
     );
-    let r = verify_ofd(&forged, &validator(), &[], None).unwrap();
+    let r = verify_ofd(&forged, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert_eq!(r.indication(), Indication::TotalFailed);
     assert!(
         r.checks().iter().any(|c| c.id == "coverage"
@@ -162,11 +163,11 @@ fn ambiguous_zip_names_are_refused() {
 
 #[test]
 fn junk_is_an_error_not_a_panic() {
-    assert!(verify_ofd(b"not a zip", &validator(), &[], None).is_err());
+    assert!(verify_ofd(b"not a zip", &validator(), MakerTrust::DangerAny, &[], None).is_err());
     let ofd = interop("SESV4SignDoc.ofd");
     for n in (0..ofd.len()).step_by(211) {
-        let _ = verify_ofd(&ofd[..n], &validator(), &[], None);
+        let _ = verify_ofd(&ofd[..n], &validator(), MakerTrust::DangerAny, &[], None);
     }
     let broken = rewrite(&ofd, "OFD.xml", b"<ofd:OFD><unclosed>");
-    assert!(verify_ofd(&broken, &validator(), &[], None).is_err());
+    assert!(verify_ofd(&broken, &validator(), MakerTrust::DangerAny, &[], None).is_err());
 }

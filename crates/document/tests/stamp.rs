@@ -11,6 +11,7 @@ use yinzheng_pki::{
     CheckStatus, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication,
     SubjectExtras, TrustDomain, Validator,
 };
+use yinzheng_seal::MakerTrust;
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealType};
 
 struct Pki {
@@ -159,7 +160,7 @@ fn two_seals_on_a_fresh_ofd_both_verify_and_an_edit_is_named() {
     let v = validator(&mut p);
     let sigs = OfdPackage::read(&twice).unwrap().signatures().unwrap();
     assert_eq!(sigs.len(), 2);
-    let r = verify_ofd(&twice, &v, &chain, None).unwrap();
+    let r = verify_ofd(&twice, &v, MakerTrust::Policy, &chain, None).unwrap();
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
     assert!(
         r.checks().iter().all(|c| c.id != "coverage"),
@@ -167,7 +168,7 @@ fn two_seals_on_a_fresh_ofd_both_verify_and_an_edit_is_named() {
     );
     // Editing page 2 breaks exactly the references to it (one per signature).
     let edited = replace_part(&twice, "Doc_0/Pages/Page_1/Content.xml", b"<ofd:Page xmlns:ofd=\"http://www.ofdspec.org/2016\"><ofd:Content>x</ofd:Content></ofd:Page>");
-    let r = verify_ofd(&edited, &v, &chain, None).unwrap();
+    let r = verify_ofd(&edited, &v, MakerTrust::Policy, &chain, None).unwrap();
     assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure));
     let failed: Vec<_> = r
         .checks()
@@ -206,7 +207,7 @@ fn sealing_after_ofdrw_keeps_its_references_valid() {
     .unwrap();
     let chain = vec![p.domain.issuing().clone()];
     let v = validator(&mut p);
-    let r = verify_ofd(&ours, &v, &chain, None).unwrap();
+    let r = verify_ofd(&ours, &v, MakerTrust::Policy, &chain, None).unwrap();
     // ofdrw's five references still match; ours pass; only ofdrw's unknown/expired chain fails.
     let failed_refs = r
         .checks()

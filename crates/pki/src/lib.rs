@@ -33,8 +33,8 @@ pub use domain::{
 };
 pub use error::{Error, Result};
 pub use profile::{
-    OID_ID_NUMBER, OID_USCC, Profile, Profiles, SubjectExtras, Urls, eku_oid, key_identifier,
-    uscc_of,
+    OID_ID_NUMBER, OID_USCC, Profile, Profiles, SEAL_MAKER_POLICY_DER, SubjectExtras, Urls,
+    eku_oid, is_seal_maker, key_identifier, uscc_of,
 };
 pub use report::{
     ChainElement, Check, CheckStatus, Indication, RevocationSource, SubIndication,

@@ -21,8 +21,7 @@ use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
     AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
     CertificatePolicies, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectAltName, SubjectKeyIdentifier, certpolicy::PolicyInformation,
-    crl::dp::DistributionPoint,
+    SubjectAltName, SubjectKeyIdentifier, crl::dp::DistributionPoint,
 };
 use x509_cert::name::Name;
 
@@ -30,6 +29,14 @@ use x509_cert::name::Name;
 pub const OID_USCC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10260.4.4");
 /// Personal identity number extension: 1.2.156.10260.4.1.1.
 pub const OID_ID_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10260.4.1.1");
+/// Yinzheng's seal-maker certificate policy, the UUID OID (ITU-T X.667)
+/// `2.25.243579694477778683317727629382032633922`, as its DER TLV. It marks
+/// seal-maker certificates so a verifier can tell who may *make* seals from who
+/// may only stamp. Kept as bytes: `const-oid` arcs are 32-bit.
+pub const SEAL_MAKER_POLICY_DER: [u8; 22] = [
+    0x06, 0x14, 0x69, 0x82, 0xee, 0xbf, 0xdf, 0x89, 0x8e, 0xf9, 0xc2, 0xb7, 0x85, 0x93, 0xbe, 0xe0,
+    0xdd, 0xfa, 0xcf, 0x94, 0xe0, 0x42,
+];
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
 pub const OID_OCSP_NOCHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-ad-ocsp.
@@ -90,6 +97,9 @@ pub struct Profile {
     /// Add id-pkix-ocsp-nocheck (OCSP responders).
     #[serde(default)]
     pub ocsp_nocheck: bool,
+    /// Mark the certificate as a seal maker's (Yinzheng's seal-maker policy).
+    #[serde(default)]
+    pub seal_maker: bool,
 }
 
 fn default_key_algorithm() -> String {
@@ -116,14 +126,14 @@ impl Profiles {
                 ocsp: true,
                 requires: requires.iter().map(|s| s.to_string()).collect(),
                 ocsp_nocheck: false,
+                seal_maker: false,
             }
         };
         let sig = ["digitalSignature", "nonRepudiation"];
         let mut profiles = BTreeMap::new();
-        profiles.insert(
-            "seal-maker".into(),
-            p("seal maker (制章者): signs e-seals", 1825, &sig, &[], &[]),
-        );
+        let mut maker = p("seal maker (制章者): signs e-seals", 1825, &sig, &[], &[]);
+        maker.seal_maker = true;
+        profiles.insert("seal-maker".into(), maker);
         profiles.insert(
             "seal-signer".into(),
             p(
@@ -397,21 +407,23 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
                         &ExtendedKeyUsage(oids),
                     )?);
                 }
-                if !profile.policies.is_empty() {
-                    let pols = profile
-                        .policies
-                        .iter()
-                        .filter_map(|p| p.parse().ok())
-                        .map(|policy_identifier| PolicyInformation {
-                            policy_identifier,
-                            policy_qualifiers: None,
-                        })
-                        .collect();
-                    out.push(ext(
-                        CertificatePolicies::OID,
-                        false,
-                        &CertificatePolicies(pols),
-                    )?);
+                if !profile.policies.is_empty() || profile.seal_maker {
+                    // certificatePolicies ::= SEQUENCE OF PolicyInformation { policyIdentifier }
+                    // built from OID TLVs, because the seal-maker OID has a 128-bit arc.
+                    let mut infos = Vec::new();
+                    for p in &profile.policies {
+                        if let Ok(oid) = p.parse::<ObjectIdentifier>() {
+                            infos.extend(tlv(0x30, &oid.to_der()?));
+                        }
+                    }
+                    if profile.seal_maker {
+                        infos.extend(tlv(0x30, &SEAL_MAKER_POLICY_DER));
+                    }
+                    out.push(Extension {
+                        extn_id: CertificatePolicies::OID,
+                        critical: false,
+                        extn_value: OctetString::new(tlv(0x30, &infos))?,
+                    });
                 }
                 if profile.crl_distribution_point
                     && let Some(url) = &urls.crl
@@ -463,6 +475,39 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
         }
         Ok(out)
     }
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let b: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&x| x == 0)
+            .collect();
+        out.push(0x80 | b.len() as u8);
+        out.extend(b);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// True when the certificate carries Yinzheng's seal-maker policy.
+pub fn is_seal_maker(cert: &x509_cert::Certificate) -> bool {
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.extn_id == CertificatePolicies::OID)
+        .any(|e| {
+            e.extn_value
+                .as_bytes()
+                .windows(SEAL_MAKER_POLICY_DER.len())
+                .any(|w| w == SEAL_MAKER_POLICY_DER)
+        })
 }
 
 /// Read the USCC extension of a certificate, if present.

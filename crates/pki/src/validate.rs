@@ -142,7 +142,14 @@ impl Validator {
         intermediates: &[ParsedCert],
         at: SystemTime,
     ) -> VerificationReport {
-        let key = leaf.sm3_hex();
+        // The answer depends on the intermediates offered too, not only on the leaf.
+        let mut key = leaf.sm3_hex();
+        let mut others: Vec<String> = intermediates.iter().map(|c| c.sm3_hex()).collect();
+        others.sort();
+        for o in others {
+            key.push('+');
+            key.push_str(&o);
+        }
         if let Ok(cache) = self.cache.lock()
             && let Some(c) = cache.get(&key)
             && at >= c.valid_from
@@ -446,7 +453,8 @@ impl Validator {
                     continue;
                 }
             };
-            let fresh = answer.this_update <= at && answer.next_update.is_some_and(|n| at <= n);
+            // A response produced after `at` is good evidence about `at` (a past signing time).
+            let fresh = answer.next_update.is_some_and(|n| at <= n);
             if !fresh {
                 report.warn(
                     "revocation",
@@ -628,8 +636,9 @@ impl Validator {
         ocsp_until.map_or(until, |o| until.min(o))
     }
 
-    /// The newest CRL of `issuer` whose signature verifies and that is fresh at
-    /// `at`, with the reasons the others were rejected.
+    /// The newest CRL of `issuer` whose signature verifies and that is not stale
+    /// at `at` (a CRL issued after `at` is good evidence about `at`: validating a
+    /// past signing time uses later CRLs), with the reasons others were rejected.
     fn best_crl(&self, issuer: &ParsedCert, at: SystemTime) -> (Option<&Crl>, Vec<String>) {
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let mut best: Option<&Crl> = None;
@@ -637,13 +646,6 @@ impl Validator {
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
             if let Err(e) = crl.verify_signature(issuer, &self.sm2_id) {
                 problems.push(format!("CRL signature does not verify: {e}"));
-                continue;
-            }
-            if crl.this_update() > at {
-                problems.push(format!(
-                    "CRL thisUpdate {} is after the validation time",
-                    rfc3339(crl.this_update())
-                ));
                 continue;
             }
             if crl.next_update().is_some_and(|n| n < at) {

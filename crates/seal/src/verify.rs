@@ -6,6 +6,21 @@ use std::time::SystemTime;
 use yinzheng_crypto::{SignatureAlgorithm, Sm2Signature, sm3};
 use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339};
 
+/// Who may make seals (制章). Without this check any certificate holder under
+/// the anchors could make a seal in another organisation's name and stamp with it.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum MakerTrust<'a> {
+    /// The maker certificate must carry Yinzheng's seal-maker policy
+    /// ([`yinzheng_pki::SEAL_MAKER_POLICY_DER`]) and chain to the validator's anchors.
+    Policy,
+    /// The maker certificate must chain to these anchors (a CA that certifies seal makers only).
+    Anchors(&'a Validator),
+    /// Any certificate under the validator's anchors may make seals: only for PKIs
+    /// that do not mark makers (e.g. ofdrw's test PKI). Reported as a warning.
+    DangerAny,
+}
+
 /// What a seal-signature verification needs besides the signature.
 pub struct VerifyOptions<'a> {
     /// Trust anchors, CRLs/OCSP and policy for the maker's and signer's certificates.
@@ -14,6 +29,8 @@ pub struct VerifyOptions<'a> {
     pub intermediates: &'a [ParsedCert],
     /// Our seal registry, to report the status of seals made here.
     pub registry: Option<&'a crate::Registry>,
+    /// Who may make seals.
+    pub makers: MakerTrust<'a>,
     /// The protected data, when the caller has it (step 7); without it the
     /// data-hash step is skipped and the report says so.
     pub data: Option<&'a [u8]>,
@@ -135,6 +152,7 @@ fn check_sig(
 pub fn verify_seal(
     seal: &Seal,
     validator: &Validator,
+    makers: MakerTrust<'_>,
     intermediates: &[ParsedCert],
     at: SystemTime,
 ) -> VerificationReport {
@@ -142,7 +160,7 @@ pub fn verify_seal(
         format!("seal {:?} ({})", seal.name(), seal.id()),
         rfc3339(at),
     );
-    add_seal_checks(&mut report, seal, validator, intermediates, at);
+    add_seal_checks(&mut report, seal, validator, makers, intermediates, at);
     report
 }
 
@@ -150,6 +168,7 @@ fn add_seal_checks(
     report: &mut VerificationReport,
     seal: &Seal,
     validator: &Validator,
+    makers: MakerTrust<'_>,
     intermediates: &[ParsedCert],
     at: SystemTime,
 ) {
@@ -179,7 +198,46 @@ fn add_seal_checks(
         seal.maker_signed_bytes(),
         seal.maker_signature(),
     );
-    let chain = validator.validate(&maker, intermediates, at);
+    // The maker must be someone allowed to make seals.
+    let chain = match makers {
+        MakerTrust::Policy => {
+            if yinzheng_pki::is_seal_maker(maker.cert()) {
+                report.pass(
+                    "maker-authority",
+                    &label,
+                    "the maker certificate carries the seal-maker policy",
+                );
+            } else {
+                report.fail(
+                    "maker-authority",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "{} is not a seal maker's certificate (no seal-maker policy)",
+                        maker.subject()
+                    ),
+                );
+            }
+            validator.validate(&maker, intermediates, at)
+        }
+        MakerTrust::Anchors(makers) => {
+            report.pass(
+                "maker-authority",
+                &label,
+                "the maker certificate is checked against the seal-maker anchors",
+            );
+            makers.validate(&maker, intermediates, at)
+        }
+        MakerTrust::DangerAny => {
+            report.warn(
+                "maker-authority",
+                &label,
+                "not checked: any certificate under the trust anchors is accepted as a seal maker",
+            );
+            validator.validate(&maker, intermediates, at)
+        }
+    };
     report.absorb("maker-certificate", &chain);
     let (start, end) = (to_system(seal.valid_start()), to_system(seal.valid_end()));
     if at < start {
@@ -290,6 +348,7 @@ pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> Verifi
         &mut report,
         sig.seal(),
         opts.validator,
+        opts.makers,
         opts.intermediates,
         at,
     );

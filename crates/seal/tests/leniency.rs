@@ -8,7 +8,7 @@ use yinzheng_crypto::{PrivateKey, Sm2PrivateKey};
 use yinzheng_pki::{
     CheckStatus, Indication, ParsedCert, RevocationPolicy, Validator, VerificationReport,
 };
-use yinzheng_seal::{SealSignature, VerifyOptions, verify_signature};
+use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature};
 
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
@@ -79,6 +79,7 @@ fn verify(der: &[u8]) -> VerificationReport {
         &VerifyOptions {
             intermediates: &[],
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             data: None,
         },

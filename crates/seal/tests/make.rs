@@ -11,8 +11,8 @@ use yinzheng_pki::{
     SubjectExtras, TrustDomain, Validator,
 };
 use yinzheng_seal::{
-    CertList, FormatVersion, Picture, Seal, SealBuilder, SealSignature, SealType, VerifyOptions,
-    stamp, verify_signature,
+    CertList, FormatVersion, MakerTrust, Picture, Seal, SealBuilder, SealSignature, SealType,
+    VerifyOptions, stamp, verify_signature,
 };
 
 fn interop(name: &str) -> Vec<u8> {
@@ -106,6 +106,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
         &back,
         &VerifyOptions {
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             intermediates: &[],
             data: Some(data),
@@ -118,6 +119,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
         &late,
         &VerifyOptions {
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             intermediates: &[],
             data: Some(data),
@@ -176,7 +178,7 @@ fn domain() -> Domain {
 }
 
 #[test]
-fn our_own_pki_seal_verifies_and_a_revoked_signer_fails() {
+fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
     let mut d = domain();
     let now = time::OffsetDateTime::now_utc();
     let seal = SealBuilder::new("yz-0002", "Example Org 公章", SealType::Official, picture())
@@ -196,23 +198,70 @@ fn our_own_pki_seal_verifies_and_a_revoked_signer_fails() {
         now,
     )
     .unwrap();
+    // Seal files carry only end-entity certificates: the issuing CA comes from the caller.
     let chain = vec![d.domain.issuing().clone()];
-    let _ = chain;
     let v = Validator::new(vec![d.domain.root().clone()]).with_crls(d.domain.crl(24).unwrap());
-    // The leaf certificates in seal files come without their issuing CA: give it as an anchor-side intermediate.
-    let v_with_chain = Validator::new(vec![d.domain.root().clone(), d.domain.issuing().clone()])
-        .with_crls(d.domain.crl(24).unwrap());
-    let r = verify_signature(
+    let opts = |v| VerifyOptions {
+        makers: MakerTrust::Policy,
+        registry: None,
+        intermediates: &chain,
+        validator: v,
+        data: Some(b"data"),
+    };
+    let r = verify_signature(&sig, &opts(&v));
+    assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    let no_chain = verify_signature(
         &sig,
         &VerifyOptions {
-            intermediates: &[],
+            makers: MakerTrust::Policy,
             registry: None,
-            validator: &v_with_chain,
+            intermediates: &[],
+            validator: &v,
             data: Some(b"data"),
         },
     );
-    assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
-    let _ = v;
+    assert_eq!(
+        no_chain.sub_indication(),
+        Some(SubIndication::NoCertificateChainFound)
+    );
+
+    // A seal-signer certificate may not make seals: a seal "made" with it, naming
+    // another organisation and listing itself, is refused by default.
+    let forged = SealBuilder::new(
+        "yz-forged",
+        "Another Org 公章",
+        SealType::Official,
+        picture(),
+    )
+    .signer_cert(d.signer.1.der())
+    .validity(
+        now - time::Duration::days(1),
+        now + time::Duration::days(30),
+    )
+    .sign(&d.signer.0, d.signer.1.der())
+    .unwrap();
+    let fsig = stamp(
+        &forged,
+        &d.signer.0,
+        d.signer.1.der(),
+        b"data",
+        "data.bin",
+        now,
+    )
+    .unwrap();
+    let r = verify_signature(&fsig, &opts(&v));
+    assert_eq!(
+        r.sub_indication(),
+        Some(SubIndication::SigConstraintsFailure),
+        "{r}"
+    );
+    assert!(
+        r.checks()
+            .iter()
+            .any(|c| c.id == "maker-authority" && c.status == yinzheng_pki::CheckStatus::Failed),
+        "{r}"
+    );
+
     d.domain
         .revoke(
             &d.signer.1.serial_hex(),
@@ -220,17 +269,8 @@ fn our_own_pki_seal_verifies_and_a_revoked_signer_fails() {
             SystemTime::now() - std::time::Duration::from_secs(60),
         )
         .unwrap();
-    let v = Validator::new(vec![d.domain.root().clone(), d.domain.issuing().clone()])
-        .with_crls(d.domain.crl(24).unwrap());
-    let r = verify_signature(
-        &sig,
-        &VerifyOptions {
-            registry: None,
-            validator: &v,
-            intermediates: &[],
-            data: Some(b"data"),
-        },
-    );
+    let v = Validator::new(vec![d.domain.root().clone()]).with_crls(d.domain.crl(24).unwrap());
+    let r = verify_signature(&sig, &opts(&v));
     assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
 
@@ -252,6 +292,7 @@ proptest! {
         let root = ParsedCert::load_all(&interop("ROOT.pem")).unwrap();
         let v = Validator::new(root).with_revocation(RevocationPolicy::DangerBestEffort);
         let ok = verify_signature(&sig, &VerifyOptions { registry: None,
+ makers: MakerTrust::DangerAny,
  validator: &v, intermediates: &[], data: Some(&data) });
         prop_assert_eq!(ok.indication(), Indication::TotalPassed);
         let mut bad = sig.raw().to_vec();
@@ -260,6 +301,7 @@ proptest! {
         bad[pos] ^= 1 << bit;
         if let Ok(parsed) = SealSignature::parse(&bad) {
             let r = verify_signature(&parsed, &VerifyOptions { registry: None,
+ makers: MakerTrust::DangerAny,
  validator: &v, intermediates: &[], data: Some(&data) });
             prop_assert_ne!(r.indication(), Indication::TotalPassed, "flip at {} passed", pos);
         }

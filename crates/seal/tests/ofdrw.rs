@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 use yinzheng_pki::{Indication, ParsedCert, RevocationPolicy, SubIndication, Validator};
 use yinzheng_seal::{
-    CertList, Error, FormatVersion, Seal, SealSignature, VerifyOptions, verify_seal,
+    CertList, Error, FormatVersion, MakerTrust, Seal, SealSignature, VerifyOptions, verify_seal,
     verify_signature,
 };
 
@@ -50,10 +50,22 @@ fn v4_seal_parses_field_by_field_and_verifies_at_its_time() {
     assert!(matches!(seal.cert_list(), CertList::Certificates(c) if c.len() == 1));
     assert_eq!(seal.maker_algorithm(), "1.2.156.10197.1.501");
     assert!(seal.warnings().is_empty(), "{:?}", seal.warnings());
-    let report = verify_seal(&seal, &validator(), &[], at(2021, 1, 1));
+    let report = verify_seal(
+        &seal,
+        &validator(),
+        MakerTrust::DangerAny,
+        &[],
+        at(2021, 1, 1),
+    );
     assert_eq!(report.indication(), Indication::TotalPassed, "{report}");
     // After 2022 the seal and the maker certificate have expired.
-    let late = verify_seal(&seal, &validator(), &[], at(2026, 1, 1));
+    let late = verify_seal(
+        &seal,
+        &validator(),
+        MakerTrust::DangerAny,
+        &[],
+        at(2026, 1, 1),
+    );
     assert_eq!(late.indication(), Indication::TotalFailed, "{late}");
 }
 
@@ -62,7 +74,13 @@ fn v1_seal_verifies_with_the_gmt_0031_signed_message() {
     let seal = Seal::parse(&interop("UserV1.esl")).unwrap();
     assert_eq!(seal.version(), FormatVersion::V1);
     assert_eq!(seal.name(), "OFDRW测试用印章");
-    let report = verify_seal(&seal, &validator(), &[], at(2021, 1, 1));
+    let report = verify_seal(
+        &seal,
+        &validator(),
+        MakerTrust::DangerAny,
+        &[],
+        at(2021, 1, 1),
+    );
     assert_eq!(report.indication(), Indication::TotalPassed, "{report}");
 }
 
@@ -78,6 +96,7 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
         &VerifyOptions {
             intermediates: &[],
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             data: None,
         },
@@ -88,6 +107,7 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
         &VerifyOptions {
             intermediates: &[],
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             data: Some(b"some document"),
         },
@@ -114,6 +134,7 @@ fn any_flipped_byte_in_a_signed_region_fails() {
                     &VerifyOptions {
                         intermediates: &[],
                         registry: None,
+                        makers: MakerTrust::DangerAny,
                         validator: &v,
                         data: None,
                     },
@@ -140,6 +161,7 @@ fn a_seal_from_an_unknown_maker_is_indeterminate() {
         &VerifyOptions {
             intermediates: &[],
             registry: None,
+            makers: MakerTrust::DangerAny,
             validator: &v,
             data: None,
         },

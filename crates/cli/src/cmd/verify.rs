@@ -36,6 +36,12 @@ pub struct VerifyArgs {
     /// Trust anchors (PEM) for seal signatures and seals.
     #[arg(long)]
     trust: Option<PathBuf>,
+    /// Seal makers must chain to these anchors (PEM) instead of carrying the seal-maker policy.
+    #[arg(long)]
+    maker_trust: Option<PathBuf>,
+    /// Accept any certificate under --trust as a seal maker (for PKIs that do not mark makers).
+    #[arg(long, conflicts_with = "maker_trust")]
+    danger_any_maker: bool,
     /// Intermediate CA certificates (PEM) for seal signatures and seals (repeatable).
     #[arg(long)]
     untrusted: Vec<PathBuf>,
@@ -232,16 +238,40 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
                 .with_context(|| format!("cannot read {}", p.display()))?,
         );
     }
+    let validator_crls = crls.clone();
     let mut validator = Validator::new(anchors).with_crls(crls);
     if a.no_revocation_required {
         validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
     }
+    let maker_validator = match &a.maker_trust {
+        Some(p) => {
+            let anchors =
+                ParsedCert::load_all(&io::read_limited(p, 4 << 20, "seal-maker anchors")?)
+                    .with_context(|| format!("cannot read seal-maker anchors {}", p.display()))?;
+            let mut v = Validator::new(anchors).with_crls(validator_crls.clone());
+            if a.no_revocation_required {
+                v = v.with_revocation(RevocationPolicy::DangerBestEffort);
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let makers = match (&maker_validator, a.danger_any_maker) {
+        (Some(v), _) => yinzheng_seal::MakerTrust::Anchors(v),
+        (None, true) => yinzheng_seal::MakerTrust::DangerAny,
+        (None, false) => yinzheng_seal::MakerTrust::Policy,
+    };
     // Our registry, when the data directory has one, adds the seal's status.
     let registry = crate::cmd::seal::registry(home).ok();
     if bytes.starts_with(b"PK\x03\x04") {
-        let report =
-            yinzheng_document::verify_ofd(&bytes, &validator, &intermediates, registry.as_ref())
-                .with_context(|| format!("cannot read the OFD package {}", a.file.display()))?;
+        let report = yinzheng_document::verify_ofd(
+            &bytes,
+            &validator,
+            makers,
+            &intermediates,
+            registry.as_ref(),
+        )
+        .with_context(|| format!("cannot read the OFD package {}", a.file.display()))?;
         out.result(&report, || report.to_string().trim_end().to_string());
         return Ok(if report.passed() {
             ExitCode::SUCCESS
@@ -258,6 +288,7 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
             yinzheng_seal::verify_signature(
                 &sig,
                 &VerifyOptions {
+                    makers,
                     intermediates: &intermediates,
                     registry: registry.as_ref(),
                     validator: &validator,
@@ -275,6 +306,7 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
             Ok(seal) => yinzheng_seal::verify_seal(
                 &seal,
                 &validator,
+                makers,
                 &intermediates,
                 std::time::SystemTime::now(),
             ),
