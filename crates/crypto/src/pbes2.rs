@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 /// PBKDF2 iterations written by default. About 0.1 s on one core for HMAC-SM3.
 pub const DEFAULT_ITERATIONS: u32 = 100_000;
 /// Most PBKDF2 iterations accepted when reading (a file is not allowed to make us spin for minutes).
-pub const MAX_ITERATIONS: u32 = 10_000_000;
+pub const MAX_ITERATIONS: u32 = 2_000_000;
 
 /// The cipher that encrypts the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -160,6 +160,46 @@ impl Crl {
         CrlEntry::NotListed
     }
 
+    /// Whether this CRL can be read as a complete CRL of its issuer (RFC 5280
+    /// §5.2, §5.3): no delta indicator, no issuingDistributionPoint (partitioned
+    /// or indirect CRLs), and no critical CRL or entry extension we do not know.
+    pub fn complete_scope(&self) -> std::result::Result<(), String> {
+        const KNOWN: &[&str] = &["2.5.29.20", "2.5.29.35"]; // cRLNumber, AKI
+        const DELTA: &str = "2.5.29.27";
+        const IDP: &str = "2.5.29.28";
+        for e in self.list.tbs_cert_list.crl_extensions.iter().flatten() {
+            let oid = e.extn_id.to_string();
+            if oid == DELTA {
+                return Err("it is a delta CRL".into());
+            }
+            if oid == IDP {
+                return Err(
+                    "it has an issuingDistributionPoint (partitioned or indirect CRL)".into(),
+                );
+            }
+            if e.critical && !KNOWN.contains(&oid.as_str()) {
+                return Err(format!("unknown critical extension {oid}"));
+            }
+        }
+        for rc in self
+            .list
+            .tbs_cert_list
+            .revoked_certificates
+            .iter()
+            .flatten()
+        {
+            for e in rc.crl_entry_extensions.iter().flatten() {
+                if e.critical {
+                    return Err(format!(
+                        "critical entry extension {} (e.g. certificateIssuer)",
+                        e.extn_id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.list

@@ -324,7 +324,7 @@ const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 /// Check an `OCSPResponse` about `cert` issued by `issuer` (RFC 6960 §3.2):
 /// successful status, basic response, signature by the issuer itself or by a
 /// delegated responder certificate that the issuer signed and that carries the
-/// OCSPSigning EKU, over the ResponseData bytes as received; then find the
+/// OCSPSigning EKU and is valid at `at`, over the ResponseData bytes as received; then find the
 /// SingleResponse for this certificate's CertID. Freshness is the caller's
 /// decision (it knows the validation time).
 pub fn check_response(
@@ -332,6 +332,7 @@ pub fn check_response(
     cert: &ParsedCert,
     issuer: &ParsedCert,
     sm2_id: &yinzheng_crypto::Sm2Id,
+    at: SystemTime,
 ) -> Result<OcspAnswer> {
     use crate::x509::signed_parts;
     use yinzheng_crypto::SignatureAlgorithm;
@@ -417,7 +418,24 @@ pub fn check_response(
                                 eku.0.iter().any(|o| o.to_string() == OID_EKU_OCSP_SIGNING)
                             })
                 });
-            issued_by_issuer && has_eku && verify_with(&c)
+            // The delegated responder must be valid at the time asked about and
+            // allowed to sign (keyUsage digitalSignature when present).
+            let in_validity = c.not_before() <= at && at <= c.not_after();
+            let ku_ok = c
+                .cert()
+                .tbs_certificate()
+                .extensions()
+                .into_iter()
+                .flatten()
+                .find(|e| e.extn_id == ObjectIdentifier::new_unwrap("2.5.29.15"))
+                .is_none_or(|e| {
+                    x509_cert::ext::pkix::KeyUsage::from_der(e.extn_value.as_bytes()).is_ok_and(
+                        |ku| {
+                            ku.0.contains(x509_cert::ext::pkix::KeyUsages::DigitalSignature)
+                        },
+                    )
+                });
+            issued_by_issuer && has_eku && in_validity && ku_ok && verify_with(&c)
         });
     if !signed_by_issuer && !signed_by_delegate {
         return Err(Error::Refused(

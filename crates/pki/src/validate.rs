@@ -338,6 +338,44 @@ impl Validator {
                 }
             }
 
+            // Known extensions must decode, and appear once (RFC 5280 §4.2).
+            let mut seen = std::collections::BTreeSet::new();
+            for e in cert
+                .cert()
+                .tbs_certificate()
+                .extensions()
+                .into_iter()
+                .flatten()
+            {
+                if !seen.insert(e.extn_id) {
+                    report.fail(
+                        "extensions",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::FormatFailure,
+                        format!("extension {} appears twice", e.extn_id),
+                    );
+                }
+                let bad = (e.extn_id == BasicConstraints::OID
+                    && BasicConstraints::from_der(e.extn_value.as_bytes()).is_err())
+                    || (e.extn_id == KeyUsage::OID
+                        && KeyUsage::from_der(e.extn_value.as_bytes()).is_err())
+                    || (e.extn_id == x509_cert::ext::pkix::ExtendedKeyUsage::OID
+                        && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(
+                            e.extn_value.as_bytes(),
+                        )
+                        .is_err());
+                if bad {
+                    report.fail(
+                        "extensions",
+                        &subj,
+                        Indication::TotalFailed,
+                        SubIndication::FormatFailure,
+                        format!("extension {} does not decode", e.extn_id),
+                    );
+                }
+            }
+
             // Unknown critical extensions.
             for e in cert
                 .cert()
@@ -445,7 +483,7 @@ impl Validator {
         // wins, then a hold, then the newest "good".
         let mut answers = Vec::new();
         for der in &self.ocsp {
-            let answer = match crate::ocsp::check_response(der, cert, issuer, &self.sm2_id) {
+            let answer = match crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at) {
                 Ok(a) => a,
                 Err(crate::Error::NotAbout(_)) => continue,
                 Err(e) => {
@@ -549,7 +587,7 @@ impl Validator {
             }
         }
         for der in &self.ocsp {
-            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id) {
+            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at) {
                 if a.this_update > at {
                     until = until.min(a.this_update);
                 }
@@ -648,6 +686,19 @@ impl Validator {
                 problems.push(format!("CRL signature does not verify: {e}"));
                 continue;
             }
+            if let Err(why) = crl.complete_scope() {
+                problems.push(format!("CRL not usable as a complete CRL: {why}"));
+                continue;
+            }
+            if let Some(ku) = extension::<KeyUsage>(issuer)
+                && !ku.0.contains(KeyUsages::CRLSign)
+            {
+                problems.push(format!(
+                    "{} may not sign CRLs (keyUsage lacks cRLSign)",
+                    issuer.subject()
+                ));
+                continue;
+            }
             if crl.next_update().is_some_and(|n| n < at) {
                 problems.push(format!(
                     "CRL is stale: nextUpdate {}",
@@ -693,7 +744,10 @@ fn record_status(
             );
             "hold"
         }
-        Some((reason, when)) if when <= at => {
+        // keyCompromise, cACompromise and aACompromise: without a time stamp the
+        // signing time is only the signer's claim, so a compromised key is not
+        // trusted even for times before its revocation date.
+        Some((reason, when)) if when <= at || matches!(reason, Some(1 | 2 | 10)) => {
             report.fail(
                 "revocation",
                 subj,

@@ -129,6 +129,13 @@ impl ParsedCert {
 
     /// The signature algorithm and value of the certificate.
     pub fn signature(&self) -> Result<(SignatureAlgorithm, &[u8])> {
+        // RFC 5280 §4.1.1.2: the outer algorithm must equal the signed one.
+        if self.cert.signature_algorithm() != self.cert.tbs_certificate().signature() {
+            return Err(Error::malformed(
+                "certificate",
+                "signatureAlgorithm differs from the signature field inside TBSCertificate",
+            ));
+        }
         let alg = SignatureAlgorithm::from_algorithm_identifier(self.cert.signature_algorithm())?;
         let bits = self.cert.signature().as_bytes().ok_or_else(|| {
             Error::malformed("certificate", "signature BIT STRING has unused bits")

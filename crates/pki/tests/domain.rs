@@ -170,18 +170,40 @@ fn our_ocsp_responses_verify_for_every_cert_id_hash() {
         ocsp::CertIdHash::Sha256,
     ] {
         let der = d.ocsp_response(&leaf.cert.serial_hex(), hash, 24).unwrap();
-        let answer =
-            ocsp::check_response(&der, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+        let answer = ocsp::check_response(
+            &der,
+            &leaf.cert,
+            d.issuing(),
+            &Default::default(),
+            SystemTime::now(),
+        )
+        .unwrap();
         assert_eq!(answer.status, ocsp::OcspCertStatus::Good, "{hash:?}");
         // Signed by the responder, not by the leaf's own key: the wrong issuer fails.
-        assert!(ocsp::check_response(&der, &leaf.cert, d.root(), &Default::default()).is_err());
+        assert!(
+            ocsp::check_response(
+                &der,
+                &leaf.cert,
+                d.root(),
+                &Default::default(),
+                SystemTime::now()
+            )
+            .is_err()
+        );
     }
     d.revoke(&leaf.cert.serial_hex(), 1, SystemTime::now())
         .unwrap();
     let der = d
         .ocsp_response(&leaf.cert.serial_hex(), ocsp::CertIdHash::Sm3, 24)
         .unwrap();
-    let answer = ocsp::check_response(&der, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    let answer = ocsp::check_response(
+        &der,
+        &leaf.cert,
+        d.issuing(),
+        &Default::default(),
+        SystemTime::now(),
+    )
+    .unwrap();
     assert!(
         matches!(
             answer.status,
@@ -234,7 +256,14 @@ fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
     let a = responder.respond(&req, lookup, now);
     let b = responder.respond(&req, lookup, now + Duration::from_secs(60));
     assert_eq!(a, b, "served from the cache, not re-signed");
-    let answer = ocsp::check_response(&a, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    let answer = ocsp::check_response(
+        &a,
+        &leaf.cert,
+        d.issuing(),
+        &Default::default(),
+        SystemTime::now(),
+    )
+    .unwrap();
     assert_eq!(answer.status, ocsp::OcspCertStatus::Good);
     // Malformed requests get an error status, not a panic.
     assert_eq!(
@@ -243,7 +272,14 @@ fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
     );
     d.revoke(&leaf.cert.serial_hex(), 1, now).unwrap();
     let c = responder.respond(&req, |s: &str| d.lookup(s), now + Duration::from_secs(120));
-    let answer = ocsp::check_response(&c, &leaf.cert, d.issuing(), &Default::default()).unwrap();
+    let answer = ocsp::check_response(
+        &c,
+        &leaf.cert,
+        d.issuing(),
+        &Default::default(),
+        SystemTime::now(),
+    )
+    .unwrap();
     assert!(matches!(
         answer.status,
         ocsp::OcspCertStatus::Revoked { .. }
@@ -256,8 +292,8 @@ fn a_revocation_dated_later_is_not_hidden_by_the_cache() {
     let mut d = domain(dir.path());
     let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
     let now = SystemTime::now();
-    // Revoked with a date one hour ahead: valid now, revoked after.
-    d.revoke(&leaf.cert.serial_hex(), 1, now + Duration::from_secs(3600))
+    // Revoked (cessationOfOperation) with a date one hour ahead: valid now, revoked after.
+    d.revoke(&leaf.cert.serial_hex(), 5, now + Duration::from_secs(3600))
         .unwrap();
     let v = Validator::new(vec![d.root().clone()]).with_crls(d.crl(24).unwrap());
     let chain = vec![d.issuing().clone()];
@@ -295,4 +331,19 @@ fn among_ocsp_answers_a_revocation_wins() {
         let r = v.validate(&leaf.cert, &[d.issuing().clone()], SystemTime::now());
         assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
     }
+}
+
+#[test]
+fn a_key_compromise_counts_even_before_its_date() {
+    // Without a time stamp the signing time is the signer's claim: a compromised
+    // key must not be trusted for earlier times either.
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let now = SystemTime::now();
+    d.revoke(&leaf.cert.serial_hex(), 1, now + Duration::from_secs(3600))
+        .unwrap();
+    let v = Validator::new(vec![d.root().clone()]).with_crls(d.crl(24).unwrap());
+    let r = v.validate(&leaf.cert, &[d.issuing().clone()], now);
+    assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
