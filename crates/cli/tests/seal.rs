@@ -127,6 +127,45 @@ fn ok(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// A trust domain in `d` with roots.pem, a seal maker (maker.pem/.key) and an
+/// organisation's signer (org.pem/.key); keys encrypted with the passphrase in `kpw`.
+fn seal_pki(d: &Path) {
+    ok(
+        d,
+        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
+    );
+    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
+    let key = ["--key-passphrase-file", "kpw"];
+    let maker = [
+        "ca",
+        "issue",
+        "--profile",
+        "seal-maker",
+        "--subject",
+        "CN=Seal Maker,O=Yinzheng,C=CN",
+        "--out",
+        "maker.pem",
+        "--key-out",
+        "maker.key",
+    ];
+    ok(d, &[&maker[..], &key[..]].concat());
+    let org = [
+        "ca",
+        "issue",
+        "--profile",
+        "seal-signer",
+        "--subject",
+        "CN=Example Org,O=Example Org,C=CN",
+        "--uscc",
+        "91350100M000100Y43",
+        "--out",
+        "org.pem",
+        "--key-out",
+        "org.key",
+    ];
+    ok(d, &[&org[..], &key[..]].concat());
+}
+
 fn code(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = run_cli(
         env!("CARGO_BIN_EXE_yinzheng"),
@@ -151,47 +190,7 @@ fn seal_administration_make_stamp_suspend_resume_revoke() {
     std::fs::write(d.join("kpw"), "key pass\n").unwrap();
     std::fs::write(d.join("seal.png"), b"\x89PNG\r\n\x1a\nnot really drawn").unwrap();
     std::fs::write(d.join("data.bin"), "合同正文 contract body").unwrap();
-    ok(
-        d,
-        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
-    );
-    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-maker",
-            "--subject",
-            "CN=Seal Maker,O=Yinzheng,C=CN",
-            "--out",
-            "maker.pem",
-            "--key-out",
-            "maker.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-signer",
-            "--subject",
-            "CN=Example Org,O=Example Org,C=CN",
-            "--uscc",
-            "91350100M000100Y43",
-            "--out",
-            "org.pem",
-            "--key-out",
-            "org.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
+    seal_pki(d);
     let out = ok(
         d,
         &[
@@ -364,46 +363,7 @@ fn a_drawn_seal_is_made_and_its_picture_is_a_png() {
     let dir = tempdir();
     let d = dir.path();
     std::fs::write(d.join("kpw"), "key pass\n").unwrap();
-    ok(
-        d,
-        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
-    );
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-maker",
-            "--subject",
-            "CN=Seal Maker,O=Yinzheng,C=CN",
-            "--out",
-            "maker.pem",
-            "--key-out",
-            "maker.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-signer",
-            "--subject",
-            "CN=Example Org,O=Example Org,C=CN",
-            "--uscc",
-            "91350100M000100Y43",
-            "--out",
-            "org.pem",
-            "--key-out",
-            "org.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
+    seal_pki(d);
     ok(
         d,
         &[
@@ -478,47 +438,7 @@ fn stamping_an_ofd_puts_the_seal_inside_and_it_verifies() {
     let d = dir.path();
     std::fs::write(d.join("kpw"), "key pass\n").unwrap();
     std::fs::write(d.join("seal.png"), b"\x89PNG\r\n\x1a\nx").unwrap();
-    ok(
-        d,
-        &["ca", "init", "--subject", "CN=Seal Root CA,O=Yinzheng,C=CN"],
-    );
-    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-maker",
-            "--subject",
-            "CN=Seal Maker,O=Yinzheng,C=CN",
-            "--out",
-            "maker.pem",
-            "--key-out",
-            "maker.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "ca",
-            "issue",
-            "--profile",
-            "seal-signer",
-            "--subject",
-            "CN=Example Org,O=Example Org,C=CN",
-            "--uscc",
-            "91350100M000100Y43",
-            "--out",
-            "org.pem",
-            "--key-out",
-            "org.key",
-            "--key-passphrase-file",
-            "kpw",
-        ],
-    );
+    seal_pki(d);
     ok(
         d,
         &[
