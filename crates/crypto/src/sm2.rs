@@ -320,17 +320,21 @@ impl Sm2PrivateKey {
         let e = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
         for _ in 0..16 {
             // A3: k ∈ [1, n-1].
-            let k = NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng)
-                .map_err(|_| Error::Rng)?;
+            // The nonce and the r·d product reveal d: both are wiped when dropped.
+            let k = Zeroizing::new(
+                NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng)
+                    .map_err(|_| Error::Rng)?,
+            );
             // A4: (x1, y1) = [k]G (constant-time).
-            let point = ProjectivePoint::mul_by_generator(&*k).to_affine();
+            let point = ProjectivePoint::mul_by_generator(&**k).to_affine();
             // A5: r = (e + x1) mod n; retry if r = 0 or r + k = n.
             let r = e + <Scalar as Reduce<FieldBytes>>::reduce(&point.x());
-            if bool::from(r.is_zero() | (r + *k).is_zero()) {
+            if bool::from(r.is_zero() | (r + **k).is_zero()) {
                 continue;
             }
             // A6: s = (1 + d)⁻¹ · (k − r·d) mod n; retry if s = 0.
-            let s = self.d_plus_1_inv * (*k - r * *self.d);
+            let rd = Zeroizing::new(r * *self.d);
+            let s = self.d_plus_1_inv * (**k - *rd);
             if bool::from(s.is_zero()) {
                 continue;
             }
@@ -346,8 +350,7 @@ impl Sm2PrivateKey {
 impl Drop for Sm2PrivateKey {
     fn drop(&mut self) {
         self.d.zeroize();
-        self.d_plus_1_inv = Scalar::ZERO;
-        let _ = core::hint::black_box(&self.d_plus_1_inv);
+        self.d_plus_1_inv.zeroize();
     }
 }
 
