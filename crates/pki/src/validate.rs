@@ -192,20 +192,31 @@ impl Validator {
         while !anchored && path.len() < MAX_PATH {
             let cur = *path.last().unwrap_or(&leaf);
             let issuer_name = cur.cert().tbs_certificate().issuer();
-            if let Some(a) = self
-                .anchors
+            // Candidates with the issuer's name: anchors first. Among several (a key
+            // rollover, two CAs with one name) take the one whose key verifies this
+            // certificate's signature, so a valid chain is not missed.
+            let named = |c: &&ParsedCert| c.cert().tbs_certificate().subject() == issuer_name;
+            let anchors: Vec<&ParsedCert> = self.anchors.iter().filter(named).collect();
+            let inters: Vec<&ParsedCert> = intermediates
                 .iter()
-                .find(|a| a.cert().tbs_certificate().subject() == issuer_name)
-            {
-                path.push(a);
-                anchored = true;
-                break;
-            }
-            match intermediates.iter().find(|c| {
-                c.cert().tbs_certificate().subject() == issuer_name
-                    && !path.iter().any(|p| p.der() == c.der())
-            }) {
-                Some(c) => path.push(c),
+                .filter(named)
+                .filter(|c| !path.iter().any(|p| p.der() == c.der()))
+                .collect();
+            let verifies = |c: &&&ParsedCert| check_signature(cur, c, &self.sm2_id).is_ok();
+            let pick = anchors
+                .iter()
+                .find(verifies)
+                .map(|a| (*a, true))
+                .or_else(|| inters.iter().find(verifies).map(|c| (*c, false)))
+                .or_else(|| anchors.first().map(|a| (*a, true)))
+                .or_else(|| inters.first().map(|c| (*c, false)));
+            match pick {
+                Some((c, is_anchor)) => {
+                    path.push(c);
+                    if is_anchor {
+                        anchored = true;
+                    }
+                }
                 None => break,
             }
         }

@@ -347,3 +347,23 @@ fn a_key_compromise_counts_even_before_its_date() {
     let r = v.validate(&leaf.cert, &[d.issuing().clone()], now);
     assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
+
+#[test]
+fn same_named_cas_the_one_whose_key_verifies_is_chosen() {
+    // A key rollover: two roots and two issuing CAs with identical names.
+    let (dir1, dir2) = (tempdir(), tempdir());
+    let mut d1 = domain(dir1.path());
+    let mut d2 = domain(dir2.path());
+    let _ = issue(&mut d1, "log-signer", "CN=Old");
+    let leaf = issue(&mut d2, "log-signer", "CN=New");
+    assert_eq!(d1.root().subject(), d2.root().subject());
+    let crls = [d1.crl(24).unwrap(), d2.crl(24).unwrap()].concat();
+    let v = Validator::new(vec![d1.root().clone(), d2.root().clone()]).with_crls(crls);
+    let r = v.validate(
+        &leaf.cert,
+        &[d1.issuing().clone(), d2.issuing().clone()],
+        SystemTime::now(),
+    );
+    assert!(r.passed(), "{r}");
+    assert_eq!(r.chain()[1].sm3, d2.issuing().sm3_hex());
+}
