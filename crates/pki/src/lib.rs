@@ -42,4 +42,6 @@ pub use report::{
 };
 pub use store::{CertStatus, StoredCert};
 pub use validate::{RevocationPolicy, Validator};
-pub use x509::{DerSignature, MAX_OBJECT_LEN, ParsedCert, X509Signer, pem, pem_blocks, rfc3339};
+pub use x509::{
+    DerSignature, MAX_OBJECT_LEN, ParsedCert, X509Signer, der_tlv, pem, pem_blocks, rfc3339,
+};

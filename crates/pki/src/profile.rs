@@ -9,6 +9,7 @@
 //! issuer's notAfter (by the caller, [`crate::TrustDomain::issue`]).
 
 use crate::error::{Error, Result};
+use crate::x509::der_tlv;
 use der::asn1::{Ia5String, ObjectIdentifier, OctetString, PrintableString};
 use der::oid::AssociatedOid;
 use der::{Decode, Encode};
@@ -413,16 +414,16 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
                     let mut infos = Vec::new();
                     for p in &profile.policies {
                         if let Ok(oid) = p.parse::<ObjectIdentifier>() {
-                            infos.extend(tlv(0x30, &oid.to_der()?));
+                            infos.extend(der_tlv(0x30, &oid.to_der()?));
                         }
                     }
                     if profile.seal_maker {
-                        infos.extend(tlv(0x30, &SEAL_MAKER_POLICY_DER));
+                        infos.extend(der_tlv(0x30, &SEAL_MAKER_POLICY_DER));
                     }
                     out.push(Extension {
                         extn_id: CertificatePolicies::OID,
                         critical: false,
-                        extn_value: OctetString::new(tlv(0x30, &infos))?,
+                        extn_value: OctetString::new(der_tlv(0x30, &infos))?,
                     });
                 }
                 if profile.crl_distribution_point
@@ -475,24 +476,6 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
         }
         Ok(out)
     }
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let b: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&x| x == 0)
-            .collect();
-        out.push(0x80 | b.len() as u8);
-        out.extend(b);
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// True when the certificate carries Yinzheng's seal-maker policy.

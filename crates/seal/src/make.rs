@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::model::{Picture, Seal, SealSignature};
 use yinzheng_crypto::{SignatureAlgorithm, Signer, sm3};
+use yinzheng_pki::der_tlv as tlv;
 
 /// Seal types. GB/T 38540 leaves `type` user-defined; these codes are
 /// Yinzheng's convention (ofdrw's sample uses 3).
@@ -201,24 +202,6 @@ pub fn stamp(
         bit_string(&signature),
     ]);
     SealSignature::parse(&der)
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let b: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&x| x == 0)
-            .collect();
-        out.push(0x80 | b.len() as u8);
-        out.extend(b);
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {

@@ -228,7 +228,7 @@ fn parse_seal(r: &mut Reader<'_>, top: &Tlv) -> Result<Seal> {
             body.extend_from_slice(r.whole(info));
             body.extend_from_slice(r.whole(&sign_info[0]));
             body.extend_from_slice(r.whole(&sign_info[1]));
-            let signed = der_sequence(&body);
+            let signed = yinzheng_pki::der_tlv(0x30, &body);
             (
                 FormatVersion::V1,
                 r.bytes(&sign_info[0]).to_vec(),
@@ -409,25 +409,6 @@ fn ext_datas(r: &mut Reader<'_>, t: &Tlv, what: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn der_sequence(body: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x30];
-    let n = body.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(body);
-    out
 }
 
 impl SealSignature {
