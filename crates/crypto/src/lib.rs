@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod algorithm;
+pub mod asn1;
 mod error;
 mod hash;
 mod keys;

@@ -202,25 +202,8 @@ pub fn pem_blocks(bytes: &[u8], label: &str) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// One DER TLV with a minimal definite length: the small writer the crates use
-/// where typed `der` structures do not fit (raw OIDs with 128-bit arcs, seals).
-pub fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let b: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&x| x == 0)
-            .collect();
-        out.push(0x80 | b.len() as u8);
-        out.extend(b);
-    }
-    out.extend_from_slice(content);
-    out
-}
+/// One DER TLV with a minimal definite length (see [`yinzheng_crypto::asn1::tlv`]).
+pub use yinzheng_crypto::asn1::tlv as der_tlv;
 
 /// PEM-encode `der` under `label`.
 pub fn pem(label: &'static str, der: &[u8]) -> String {

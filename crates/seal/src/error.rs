@@ -31,6 +31,16 @@ pub enum Error {
     Pki(#[from] yinzheng_pki::Error),
 }
 
+impl From<yinzheng_crypto::asn1::Asn1Error> for Error {
+    fn from(e: yinzheng_crypto::asn1::Asn1Error) -> Self {
+        Error::Format {
+            what: e.what,
+            offset: e.offset,
+            reason: e.reason,
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn format(what: &str, offset: usize, reason: impl ToString) -> Self {
         Error::Format {
