@@ -65,6 +65,9 @@ pub enum KeySource<'a> {
     Csr(&'a [u8], Sm2Id),
     /// The CA generates the key (profile's algorithm) and returns it.
     Generate,
+    /// A public key whose private key the caller generated itself in this
+    /// process (no proof of possession is possible or needed).
+    OwnKey(&'a PublicKey),
 }
 
 /// A request to issue an end-entity certificate.
@@ -402,6 +405,59 @@ impl TrustDomain {
         })
     }
 
+    /// The domain's RFC 3161 time-stamping authority: `tsa.pem` and
+    /// `tsa.key.pem` (encrypted with the CA passphrase), created on first use
+    /// under profile `tsa` by the main issuing CA, with a key of the issuing
+    /// CA's algorithm (so a P-256 domain gets a TSA that PDF validators accept).
+    pub fn time_stamp_authority(&mut self) -> Result<yinzheng_cms::TimeStampAuthority> {
+        let cert_path = self.dir.join("tsa.pem");
+        if !cert_path.exists() {
+            let alg = self
+                .issuing
+                .public_key()
+                .map(|k| k.algorithm())
+                .unwrap_or(KeyAlgorithm::Sm2);
+            let alg = if alg == KeyAlgorithm::EcdsaP256 {
+                alg
+            } else {
+                KeyAlgorithm::Sm2
+            };
+            let key = PrivateKey::generate(alg)?;
+            let subject = format!("CN=Time-Stamping Authority,{}", self.issuing.subject());
+            let issued = self.issue(IssueRequest {
+                profile: "tsa",
+                subject: Some(&subject),
+                extras: SubjectExtras::default(),
+                key: KeySource::OwnKey(key.public_key()),
+                not_before: None,
+                days: None,
+                issuer: None,
+            })?;
+            let pass = self
+                .passphrase
+                .as_ref()
+                .ok_or_else(|| Error::Domain("creating the TSA needs the CA passphrase".into()))?;
+            let pem = key.to_encrypted_pkcs8_pem(pass, &KeyEncryption::default())?;
+            write_atomic(&self.dir.join("tsa.key.pem"), pem.as_bytes(), true)?;
+            write_atomic(&cert_path, issued.cert.to_pem().as_bytes(), false)?;
+        }
+        let bytes = std::fs::read(&cert_path).map_err(|e| Error::io(&cert_path, e))?;
+        let cert = ParsedCert::load_all(&bytes)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::Domain(format!("{} holds no certificate", cert_path.display()))
+            })?;
+        let key = self.load_key("tsa.key.pem")?;
+        yinzheng_cms::TimeStampAuthority::new(
+            Box::new(key),
+            cert.der().to_vec(),
+            vec![self.issuing.der().to_vec()],
+            None,
+        )
+        .map_err(|e| Error::Domain(format!("time-stamping authority: {e}")))
+    }
+
     /// Issue an end-entity certificate under a profile.
     pub fn issue(&mut self, req: IssueRequest<'_>) -> Result<Issued> {
         let profile = self.profiles.get(req.profile)?.clone();
@@ -440,6 +496,7 @@ impl TrustDomain {
                 csr.verify_proof_of_possession(&id)?;
                 (csr.public_key().clone(), None, Some(csr.subject()))
             }
+            KeySource::OwnKey(k) => (k.clone(), None, None),
             KeySource::Generate => {
                 let alg = match profile.key_algorithm.as_str() {
                     "p256" => KeyAlgorithm::EcdsaP256,

@@ -367,3 +367,41 @@ fn same_named_cas_the_one_whose_key_verifies_is_chosen() {
     assert!(r.passed(), "{r}");
     assert_eq!(r.chain()[1].sm3, d2.issuing().sm3_hex());
 }
+
+#[test]
+fn the_domain_tsa_stamps_and_its_certificate_validates_for_time_stamping() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let tsa = d.time_stamp_authority().unwrap();
+    // created once, then reused
+    let again = d.time_stamp_authority().unwrap();
+    assert_eq!(tsa.certificate(), again.certificate());
+    let now = time::OffsetDateTime::now_utc();
+    let token = tsa.stamp_data(b"signature value", now).unwrap();
+    let v =
+        yinzheng_cms::verify_time_stamp(&token, b"signature value", &Default::default()).unwrap();
+    assert_eq!(v.info.imprint_digest, yinzheng_cms::Digest::Sm3);
+    let cert = ParsedCert::from_der(&v.signer.certificate).unwrap();
+    let eku = "1.3.6.1.5.5.7.3.8".parse().unwrap();
+    let validator = Validator::new(vec![d.root().clone()])
+        .with_crls(d.crl(24).unwrap())
+        .with_leaf_eku(eku);
+    let chain: Vec<ParsedCert> = v
+        .certificates
+        .iter()
+        .map(|c| ParsedCert::from_der(c).unwrap())
+        .collect();
+    assert!(
+        validator
+            .validate(&cert, &chain, SystemTime::now())
+            .passed()
+    );
+    // a certificate for another purpose is not a TSA
+    let ocsp = d.ocsp_responder().clone();
+    assert!(
+        !validator
+            .validate(&ocsp, &chain, SystemTime::now())
+            .passed()
+    );
+    assert!(yinzheng_cms::verify_time_stamp(&token, b"other", &Default::default()).is_err());
+}
