@@ -9,6 +9,9 @@ pub enum Error {
     /// The file is not a well-formed OFD package (what and why).
     #[error("malformed document: {0}")]
     Format(String),
+    /// A CMS-layer error (signing).
+    #[error(transparent)]
+    Cms(#[from] yinzheng_cms::Error),
     /// A seal-layer error.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

@@ -16,4 +16,4 @@ pub use error::{Error, Result};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
-pub use ofd_stamp::{Placement, stamp_ofd};
+pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};

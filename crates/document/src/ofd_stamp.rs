@@ -43,6 +43,46 @@ pub fn stamp_ofd(
     placement: Placement,
     time: time::OffsetDateTime,
 ) -> Result<Vec<u8>> {
+    add_signature(
+        ofd,
+        Kind::Seal { seal, placement },
+        signer,
+        signer_cert,
+        time,
+    )
+}
+
+/// Sign `ofd` without a seal: an OFD `Type="Sign"` signature whose
+/// SignedValue.dat is a GB/T 35275 SignedData (SM3 messageDigest over the
+/// Signature.xml bytes, SM2 over the DER SET OF signed attributes), carrying
+/// `signer_cert` and `chain`.
+pub fn sign_ofd(
+    ofd: &[u8],
+    signer: &dyn Signer,
+    signer_cert: &[u8],
+    chain: &[Vec<u8>],
+    time: time::OffsetDateTime,
+) -> Result<Vec<u8>> {
+    add_signature(ofd, Kind::Sign { chain }, signer, signer_cert, time)
+}
+
+enum Kind<'a> {
+    Seal {
+        seal: &'a Seal,
+        placement: Placement,
+    },
+    Sign {
+        chain: &'a [Vec<u8>],
+    },
+}
+
+fn add_signature(
+    ofd: &[u8],
+    kind: Kind<'_>,
+    signer: &dyn Signer,
+    signer_cert: &[u8],
+    time: time::OffsetDateTime,
+) -> Result<Vec<u8>> {
     let pkg = OfdPackage::read(ofd)?;
     let mut parts: Vec<(String, Vec<u8>)> = pkg
         .part_names()
@@ -73,14 +113,19 @@ pub fn stamp_ofd(
     )?;
     let mut pages = Vec::new();
     document.descendants("Page", &mut pages);
-    let page = pages.get(placement.page.wrapping_sub(1)).ok_or_else(|| {
-        Error::Format(format!(
-            "page {} does not exist (the document has {})",
-            placement.page,
-            pages.len()
-        ))
-    })?;
-    let page_id = page.attr("ID").unwrap_or("1").to_string();
+    let page_id = match &kind {
+        Kind::Seal { placement, .. } => {
+            let page = pages.get(placement.page.wrapping_sub(1)).ok_or_else(|| {
+                Error::Format(format!(
+                    "page {} does not exist (the document has {})",
+                    placement.page,
+                    pages.len()
+                ))
+            })?;
+            page.attr("ID").unwrap_or("1").to_string()
+        }
+        Kind::Sign { .. } => String::new(),
+    };
 
     // Existing signatures list, or a new one (only possible before any signature).
     let mut lists = Vec::new();
@@ -159,7 +204,9 @@ pub fn stamp_ofd(
         set(&mut parts, "OFD.xml", patched.into_bytes());
     }
 
-    set(&mut parts, &seal_path, seal.raw().to_vec());
+    if let Kind::Seal { seal, .. } = &kind {
+        set(&mut parts, &seal_path, seal.raw().to_vec());
+    }
     // References: every part but this signature's own files and the Signatures list.
     let mut refs = String::new();
     for (name, bytes) in &parts {
@@ -169,7 +216,17 @@ pub fn stamp_ofd(
         let digest = base64::engine::general_purpose::STANDARD.encode(sm3(bytes));
         refs.push_str(&format!("<ofd:Reference FileRef=\"/{}\"><ofd:CheckValue>{digest}</ofd:CheckValue></ofd:Reference>", esc(name)));
     }
-    let (w, h) = (seal.picture().width_mm, seal.picture().height_mm);
+    let stamp_xml = match &kind {
+        Kind::Seal { seal, placement } => format!(
+            "<ofd:StampAnnot ID=\"{id}\" PageRef=\"{page_id}\" Boundary=\"{} {} {} {}\"/>\
+             <ofd:Seal><ofd:BaseLoc>/{seal_path}</ofd:BaseLoc></ofd:Seal>",
+            placement.x_mm,
+            placement.y_mm,
+            seal.picture().width_mm,
+            seal.picture().height_mm
+        ),
+        Kind::Sign { .. } => String::new(),
+    };
     let when = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         time.year(),
@@ -183,24 +240,43 @@ pub fn stamp_ofd(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signature xmlns:ofd=\"http://www.ofdspec.org/2016\"><ofd:SignedInfo>\
          <ofd:Provider ProviderName=\"Yinzheng\" Company=\"Yinzheng\" Version=\"{}\"/>\
          <ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>{when}</ofd:SignatureDateTime>\
-         <ofd:References CheckMethod=\"1.2.156.10197.1.401\">{refs}</ofd:References>\
-         <ofd:StampAnnot ID=\"{id}\" PageRef=\"{page_id}\" Boundary=\"{} {} {w} {h}\"/>\
-         <ofd:Seal><ofd:BaseLoc>/{seal_path}</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo>\
+         <ofd:References CheckMethod=\"1.2.156.10197.1.401\">{refs}</ofd:References>{stamp_xml}</ofd:SignedInfo>\
          <ofd:SignedValue>/{value_path}</ofd:SignedValue></ofd:Signature>",
         env!("CARGO_PKG_VERSION"),
-        placement.x_mm,
-        placement.y_mm,
     );
-    let sig = yinzheng_seal::stamp(
-        seal,
-        signer,
-        signer_cert,
-        signature_xml.as_bytes(),
-        &format!("/{sig_path}"),
-        time,
-    )?;
+    let (value, type_name) = match &kind {
+        Kind::Seal { seal, .. } => (
+            yinzheng_seal::stamp(
+                seal,
+                signer,
+                signer_cert,
+                signature_xml.as_bytes(),
+                &format!("/{sig_path}"),
+                time,
+            )?
+            .raw()
+            .to_vec(),
+            "Seal",
+        ),
+        Kind::Sign { chain } => {
+            let opts = yinzheng_cms::SignOptions {
+                flavour: yinzheng_cms::Flavour::GmT0010,
+                signing_time: Some(time),
+                chain: chain.to_vec(),
+                ..Default::default()
+            };
+            let cms = yinzheng_cms::sign_detached(
+                signer,
+                signer_cert,
+                &[signature_xml.as_bytes()],
+                &opts,
+                None,
+            )?;
+            (cms, "Sign")
+        }
+    };
     set(&mut parts, &sig_path, signature_xml.into_bytes());
-    set(&mut parts, &value_path, sig.raw().to_vec());
+    set(&mut parts, &value_path, value);
 
     // The signatures list.
     let mut entries = String::new();
@@ -213,7 +289,7 @@ pub fn stamp_ofd(
         ));
     }
     entries.push_str(&format!(
-        "<ofd:Signature ID=\"{id}\" Type=\"Seal\" BaseLoc=\"/{sig_path}\"/>"
+        "<ofd:Signature ID=\"{id}\" Type=\"{type_name}\" BaseLoc=\"/{sig_path}\"/>"
     ));
     let list = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signatures xmlns:ofd=\"http://www.ofdspec.org/2016\">{entries}<ofd:MaxSignId>{id}</ofd:MaxSignId></ofd:Signatures>"

@@ -251,3 +251,50 @@ fn a_page_that_does_not_exist_is_refused() {
         .is_err()
     );
 }
+
+#[test]
+fn a_gbt35275_sign_signature_after_a_seal_verifies_and_tampering_is_named() {
+    let mut p = pki();
+    let sealed = stamp_ofd(
+        &blank_ofd(),
+        &p.seal,
+        &p.signer.0,
+        p.signer.1.der(),
+        Placement {
+            page: 1,
+            x_mm: 20.0,
+            y_mm: 20.0,
+        },
+        now(),
+    )
+    .unwrap();
+    let chain = vec![p.domain.issuing().clone()];
+    let signed = yinzheng_document::sign_ofd(
+        &sealed,
+        &p.signer.0,
+        p.signer.1.der(),
+        &[p.domain.issuing().der().to_vec()],
+        now(),
+    )
+    .unwrap();
+    let sigs = OfdPackage::read(&signed).unwrap().signatures().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs[1].kind, "Sign");
+    let v = validator(&mut p);
+    let r = verify_ofd(&signed, &v, MakerTrust::Policy, &chain, None).unwrap();
+    assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    assert!(r.to_string().contains("GB/T 35275 SignedData"), "{r}");
+    // SignedValue.dat is a SignedData with the national OIDs
+    let pkg = OfdPackage::read(&signed).unwrap();
+    let sd = yinzheng_cms::SignedData::parse(pkg.part(&sigs[1].signed_value).unwrap()).unwrap();
+    assert_eq!(sd.flavour, yinzheng_cms::Flavour::GmT0010);
+    // Changing the Sign signature's Signature.xml breaks its messageDigest
+    let xml = String::from_utf8(pkg.part(&sigs[1].signature_xml).unwrap().to_vec()).unwrap();
+    let edited = replace_part(
+        &signed,
+        &sigs[1].signature_xml,
+        xml.replacen("Yinzheng", "Yinzhenq", 1).as_bytes(),
+    );
+    let r = verify_ofd(&edited, &v, MakerTrust::Policy, &chain, None).unwrap();
+    assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+}
