@@ -10,6 +10,7 @@
 mod error;
 mod ofd;
 mod ofd_stamp;
+mod signed_data;
 mod xml;
 
 pub use error::{Error, Result};
@@ -17,3 +18,4 @@ pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
+pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};

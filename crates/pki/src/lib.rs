@@ -34,7 +34,7 @@ pub use domain::{
 pub use error::{Error, Result};
 pub use profile::{
     OID_ID_NUMBER, OID_USCC, Profile, Profiles, SEAL_MAKER_POLICY_DER, SubjectExtras, Urls,
-    eku_oid, is_seal_maker, key_identifier, uscc_of,
+    eku_oid, has_extended_key_usage, is_seal_maker, key_identifier, uscc_of,
 };
 pub use report::{
     ChainElement, Check, CheckStatus, Indication, RevocationSource, SubIndication,

@@ -493,6 +493,21 @@ pub fn is_seal_maker(cert: &x509_cert::Certificate) -> bool {
         })
 }
 
+/// True when the certificate's extendedKeyUsage extension lists `eku`
+/// explicitly (an absent extension does not count: TSA and OCSP roles must be
+/// named, RFC 3161 §2.3).
+pub fn has_extended_key_usage(cert: &x509_cert::Certificate, eku: &ObjectIdentifier) -> bool {
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.extn_id == ExtendedKeyUsage::OID)
+        .any(|e| {
+            ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                .is_ok_and(|u| u.0.iter().any(|o| o == eku))
+        })
+}
+
 /// Read the USCC extension of a certificate, if present.
 pub fn uscc_of(cert: &x509_cert::Certificate) -> Option<String> {
     let exts = cert.tbs_certificate().extensions()?;

@@ -87,7 +87,8 @@ pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitC
     let (sig_path, pub_path) = match (&a.sig, &a.public_key) {
         (Some(s), Some(p)) => (s, p),
         (None, None) => return verify_sealed(a, home, out),
-        _ => bail!("a detached signature needs both --sig SIGNATURE and --pub PUBLIC_KEY"),
+        (Some(s), None) => return verify_detached_with_trust(a, s, home, out),
+        (None, Some(_)) => bail!("--pub needs --sig SIGNATURE (the detached signature over FILE)"),
     };
     let key = PublicKey::from_bytes(&io::read_limited(
         pub_path,
@@ -208,76 +209,152 @@ pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitC
     Ok(code)
 }
 
+/// Trust material from the command line: anchors with CRLs, seal-maker anchors, intermediates.
+struct Trust {
+    validator: yinzheng_pki::Validator,
+    makers: Option<yinzheng_pki::Validator>,
+    intermediates: Vec<yinzheng_pki::ParsedCert>,
+    danger_any_maker: bool,
+}
+
+impl Trust {
+    fn load(a: &VerifyArgs, what: &str) -> Result<Self> {
+        use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
+        let Some(trust) = &a.trust else {
+            bail!(
+                "give --trust ROOTS.pem to verify {what} (or --sig and --pub for a detached signature with a bare key)"
+            );
+        };
+        let anchors = ParsedCert::load_all(&io::read_limited(trust, 4 << 20, "trust anchors")?)
+            .with_context(|| format!("cannot read trust anchors {}", trust.display()))?;
+        let mut crls = Vec::new();
+        for p in &a.crl {
+            crls.extend(
+                Crl::parse_all(&io::read_limited(p, 64 << 20, "CRL")?)
+                    .with_context(|| format!("cannot read CRL {}", p.display()))?,
+            );
+        }
+        let mut intermediates = Vec::new();
+        for p in &a.untrusted {
+            intermediates.extend(
+                ParsedCert::load_all(&io::read_limited(p, 4 << 20, "intermediate certificates")?)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+            );
+        }
+        let mut validator = Validator::new(anchors).with_crls(crls.clone());
+        if a.no_revocation_required {
+            validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
+        }
+        let makers = match &a.maker_trust {
+            Some(p) => {
+                let anchors =
+                    ParsedCert::load_all(&io::read_limited(p, 4 << 20, "seal-maker anchors")?)
+                        .with_context(|| {
+                            format!("cannot read seal-maker anchors {}", p.display())
+                        })?;
+                let mut v = Validator::new(anchors).with_crls(crls);
+                if a.no_revocation_required {
+                    v = v.with_revocation(RevocationPolicy::DangerBestEffort);
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        Ok(Trust {
+            validator,
+            makers,
+            intermediates,
+            danger_any_maker: a.danger_any_maker,
+        })
+    }
+
+    fn makers(&self) -> yinzheng_seal::MakerTrust<'_> {
+        match (&self.makers, self.danger_any_maker) {
+            (Some(v), _) => yinzheng_seal::MakerTrust::Anchors(v),
+            (None, true) => yinzheng_seal::MakerTrust::DangerAny,
+            (None, false) => yinzheng_seal::MakerTrust::Policy,
+        }
+    }
+}
+
+fn finish(report: &yinzheng_pki::VerificationReport, out: &Output) -> ExitCode {
+    out.result(report, || report.to_string().trim_end().to_string());
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `--sig` without `--pub`: a detached CMS SignedData (`.p7s`) or a detached
+/// seal signature over FILE, verified against `--trust`.
+fn verify_detached_with_trust(
+    a: &VerifyArgs,
+    sig_path: &std::path::Path,
+    home: &std::path::Path,
+    out: &Output,
+) -> Result<ExitCode> {
+    let sig = io::read_limited(
+        sig_path,
+        yinzheng_cms::MAX_CMS_LEN.max(yinzheng_seal::MAX_SEAL_LEN) as u64,
+        "signature file",
+    )?;
+    let trust = Trust::load(a, "a detached CMS or seal signature")?;
+    let registry = crate::cmd::seal::registry(home).ok();
+    let data = io::read_message(&a.file, !out.is_json())?;
+    let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
+        let ctx = yinzheng_document::CmsVerifyContext {
+            validator: &trust.validator,
+            intermediates: &trust.intermediates,
+            makers: trust.makers(),
+            registry: registry.as_ref(),
+            sm2_id: a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?,
+        };
+        yinzheng_document::verify_detached_cms(&sig, &[&data], &ctx)
+    } else {
+        let parsed = yinzheng_seal::SealSignature::parse(&sig).with_context(|| {
+            format!(
+                "{} is neither a CMS SignedData nor a seal signature",
+                sig_path.display()
+            )
+        })?;
+        yinzheng_seal::verify_signature(
+            &parsed,
+            &yinzheng_seal::VerifyOptions {
+                makers: trust.makers(),
+                intermediates: &trust.intermediates,
+                registry: registry.as_ref(),
+                validator: &trust.validator,
+                data: Some(&data),
+            },
+        )
+    };
+    Ok(finish(&report, out))
+}
+
 /// FILE is an OFD package, a seal signature or a seal: verify it against `--trust`.
 fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
-    use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
     use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
     let bytes = io::read_limited(
         &a.file,
         yinzheng_seal::MAX_SEAL_LEN.max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
         "file",
     )?;
-    let Some(trust) = &a.trust else {
-        bail!(
-            "give --trust ROOTS.pem to verify a seal or seal signature (or --sig and --pub for a detached signature)"
-        );
-    };
-    let anchors = ParsedCert::load_all(&io::read_limited(trust, 4 << 20, "trust anchors")?)
-        .with_context(|| format!("cannot read trust anchors {}", trust.display()))?;
-    let mut crls = Vec::new();
-    for p in &a.crl {
-        crls.extend(
-            Crl::parse_all(&io::read_limited(p, 64 << 20, "CRL")?)
-                .with_context(|| format!("cannot read CRL {}", p.display()))?,
-        );
-    }
-    let mut intermediates = Vec::new();
-    for p in &a.untrusted {
-        intermediates.extend(
-            ParsedCert::load_all(&io::read_limited(p, 4 << 20, "intermediate certificates")?)
-                .with_context(|| format!("cannot read {}", p.display()))?,
-        );
-    }
-    let validator_crls = crls.clone();
-    let mut validator = Validator::new(anchors).with_crls(crls);
-    if a.no_revocation_required {
-        validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
-    }
-    let maker_validator = match &a.maker_trust {
-        Some(p) => {
-            let anchors =
-                ParsedCert::load_all(&io::read_limited(p, 4 << 20, "seal-maker anchors")?)
-                    .with_context(|| format!("cannot read seal-maker anchors {}", p.display()))?;
-            let mut v = Validator::new(anchors).with_crls(validator_crls.clone());
-            if a.no_revocation_required {
-                v = v.with_revocation(RevocationPolicy::DangerBestEffort);
-            }
-            Some(v)
-        }
-        None => None,
-    };
-    let makers = match (&maker_validator, a.danger_any_maker) {
-        (Some(v), _) => yinzheng_seal::MakerTrust::Anchors(v),
-        (None, true) => yinzheng_seal::MakerTrust::DangerAny,
-        (None, false) => yinzheng_seal::MakerTrust::Policy,
-    };
+    let trust = Trust::load(a, "a document, seal or seal signature")?;
+    let (validator, intermediates, makers) =
+        (&trust.validator, &trust.intermediates, trust.makers());
     // Our registry, when the data directory has one, adds the seal's status.
     let registry = crate::cmd::seal::registry(home).ok();
     if bytes.starts_with(b"PK\x03\x04") {
         let report = yinzheng_document::verify_ofd(
             &bytes,
-            &validator,
+            validator,
             makers,
-            &intermediates,
+            intermediates,
             registry.as_ref(),
         )
         .with_context(|| format!("cannot read the OFD package {}", a.file.display()))?;
-        out.result(&report, || report.to_string().trim_end().to_string());
-        return Ok(if report.passed() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
+        return Ok(finish(&report, out));
     }
     let report = match SealSignature::parse(&bytes) {
         Ok(sig) => {
@@ -289,9 +366,9 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
                 &sig,
                 &VerifyOptions {
                     makers,
-                    intermediates: &intermediates,
+                    intermediates,
                     registry: registry.as_ref(),
-                    validator: &validator,
+                    validator,
                     data: data.as_deref(),
                 },
             )
@@ -305,9 +382,9 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
         Err(sig_err) => match Seal::parse(&bytes) {
             Ok(seal) => yinzheng_seal::verify_seal(
                 &seal,
-                &validator,
+                validator,
                 makers,
-                &intermediates,
+                intermediates,
                 std::time::SystemTime::now(),
             ),
             Err(_) => {
@@ -318,10 +395,5 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
             }
         },
     };
-    out.result(&report, || report.to_string().trim_end().to_string());
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(finish(&report, out))
 }

@@ -1,0 +1,279 @@
+//! Verifying a CMS signature over document bytes (PDF ByteRange parts, a
+//! detached `.p7s`): the CMS signature and digest, the signer's certificate
+//! path, an RFC 3161 signature time stamp, and the GB/T 38540 seal signature
+//! carried as an unsigned attribute in national (SM2) mode.
+
+use std::time::{Duration, SystemTime};
+use yinzheng_cms::{SignedData, VerifyOptions, oid};
+use yinzheng_crypto::Sm2Id;
+use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, VerificationReport};
+use yinzheng_seal::{MakerTrust, Registry, SealSignature};
+
+/// What CMS signatures are checked against.
+pub struct CmsVerifyContext<'a> {
+    /// Trust anchors, CRLs/OCSP and policy for signer and TSA certificates.
+    pub validator: &'a Validator,
+    /// Intermediate CA certificates besides those the CMS carries.
+    pub intermediates: &'a [ParsedCert],
+    /// Who may make seals (for a carried seal signature).
+    pub makers: MakerTrust<'a>,
+    /// Our seal registry, to report the status of seals made here.
+    pub registry: Option<&'a Registry>,
+    /// SM2 distinguishing ID of the signers (default `1234567812345678`;
+    /// [`Sm2Id::danger_empty`] for OpenSSL-made CMS).
+    pub sm2_id: Option<Sm2Id>,
+}
+
+/// What a verified CMS signature says, for per-signature summaries.
+#[derive(Clone, Debug, Default)]
+pub struct CmsSummary {
+    /// Subject of the signer's certificate.
+    pub signer: Option<String>,
+    /// Signature algorithm name.
+    pub algorithm: Option<String>,
+    /// Time from a verified RFC 3161 token (RFC 3339).
+    pub time_stamp: Option<String>,
+    /// Name of the seal whose seal signature the CMS carries.
+    pub seal: Option<String>,
+}
+
+fn to_system(t: time::OffsetDateTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
+}
+
+fn sub_for(e: &yinzheng_cms::Error) -> SubIndication {
+    match e {
+        yinzheng_cms::Error::DigestMismatch(_) => SubIndication::HashFailure,
+        yinzheng_cms::Error::SignerCertificateMissing(_) => SubIndication::NoCertificateChainFound,
+        yinzheng_cms::Error::Unsupported { .. } => SubIndication::CryptoConstraintsFailure,
+        e if e.is_verification_failure() => SubIndication::SigCryptoFailure,
+        _ => SubIndication::FormatFailure,
+    }
+}
+
+/// Verify a detached CMS signature (e.g. a `.p7s` file) over `content`.
+pub fn verify_detached_cms(
+    cms: &[u8],
+    content: &[&[u8]],
+    ctx: &CmsVerifyContext<'_>,
+) -> VerificationReport {
+    let mut report = VerificationReport::new(
+        "detached CMS signature",
+        yinzheng_pki::rfc3339(SystemTime::now()),
+    );
+    check_cms(&mut report, "CMS signature", cms, content, ctx);
+    report
+}
+
+/// Check one CMS signature into `report` under `label`.
+pub(crate) fn check_cms(
+    report: &mut VerificationReport,
+    label: &str,
+    cms: &[u8],
+    content: &[&[u8]],
+    ctx: &CmsVerifyContext<'_>,
+) -> CmsSummary {
+    let mut summary = CmsSummary::default();
+    let sd = match SignedData::parse(cms) {
+        Ok(sd) => sd,
+        Err(e) => {
+            report.fail(
+                "cms",
+                label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("not a readable CMS SignedData: {e}"),
+            );
+            return summary;
+        }
+    };
+    for w in &sd.warnings {
+        report.warn("cms", label, format!("tolerated: {w}"));
+    }
+    if sd.signers.len() != 1 {
+        report.fail(
+            "cms",
+            label,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            format!(
+                "{} SignerInfos; a document signature has exactly one",
+                sd.signers.len()
+            ),
+        );
+        return summary;
+    }
+    let opts = VerifyOptions {
+        sm2_id: ctx.sm2_id.clone(),
+        extra_certificates: ctx.intermediates.iter().map(|c| c.der().to_vec()).collect(),
+    };
+    let content = if sd.content.is_some() {
+        None
+    } else {
+        Some(content)
+    };
+    let signer = match sd.verify_signer(0, content, &opts) {
+        Ok(v) => v,
+        Err(e) => {
+            report.fail(
+                "cms",
+                label,
+                Indication::TotalFailed,
+                sub_for(&e),
+                e.to_string(),
+            );
+            return summary;
+        }
+    };
+    summary.algorithm = Some(signer.signature_algorithm.name().to_string());
+    report.pass(
+        "cms",
+        label,
+        format!(
+            "{} digest of the signed bytes matches and the {} signature verifies",
+            signer.digest,
+            signer.signature_algorithm.name()
+        ),
+    );
+    if signer.signing_certificate == yinzheng_cms::SigningCertificateCheck::Absent {
+        report.warn(
+            "cms",
+            label,
+            "no signingCertificateV2 attribute (PAdES/CAdES baseline wants one)",
+        );
+    }
+    let cert = match ParsedCert::from_der(&signer.certificate) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(
+                "signer certificate",
+                label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                e.to_string(),
+            );
+            return summary;
+        }
+    };
+    summary.signer = Some(cert.subject());
+    let mut chain: Vec<ParsedCert> = ctx.intermediates.to_vec();
+    chain.extend(
+        sd.certificates
+            .iter()
+            .filter(|c| c.as_slice() != signer.certificate.as_slice())
+            .filter_map(|c| ParsedCert::from_der(c).ok()),
+    );
+
+    // A signature time stamp gives a trusted time; otherwise validation is at now.
+    let si = &sd.signers[0];
+    let mut at = SystemTime::now();
+    for token in si.unsigned_values(oid::ATTR_TIME_STAMP_TOKEN) {
+        match yinzheng_cms::verify_time_stamp(token, &si.signature, &opts) {
+            Ok(ts) => {
+                let when = yinzheng_pki::rfc3339(to_system(ts.info.gen_time));
+                let tsa_cert = ParsedCert::from_der(&ts.signer.certificate);
+                let mut tsa_chain = chain.clone();
+                tsa_chain.extend(
+                    ts.certificates
+                        .iter()
+                        .filter_map(|c| ParsedCert::from_der(c).ok()),
+                );
+                match tsa_cert {
+                    Ok(tsa) if has_time_stamping_eku(&tsa) => {
+                        let v = ctx.validator.validate(&tsa, &tsa_chain, SystemTime::now());
+                        report.absorb(&format!("{label} time stamp"), &v);
+                        if v.passed() {
+                            report.pass(
+                                "time stamp",
+                                label,
+                                format!("RFC 3161 time stamp by {} at {when}", tsa.subject()),
+                            );
+                            at = to_system(ts.info.gen_time);
+                            summary.time_stamp = Some(when);
+                        }
+                    }
+                    Ok(tsa) => report.fail(
+                        "time stamp",
+                        label,
+                        Indication::TotalFailed,
+                        SubIndication::ChainConstraintsFailure,
+                        format!(
+                            "{} lacks the timeStamping extended key usage",
+                            tsa.subject()
+                        ),
+                    ),
+                    Err(e) => report.fail(
+                        "time stamp",
+                        label,
+                        Indication::TotalFailed,
+                        SubIndication::FormatFailure,
+                        e.to_string(),
+                    ),
+                }
+            }
+            Err(e) => report.fail(
+                "time stamp",
+                label,
+                Indication::TotalFailed,
+                sub_for(&e),
+                format!("signature time stamp: {e}"),
+            ),
+        }
+    }
+    let v = ctx.validator.validate(&cert, &chain, at);
+    report.absorb(&format!("{label} signer"), &v);
+
+    // National mode: the seal signature travels with the CMS.
+    for ses in si.unsigned_values(oid::ATTR_SES_SIGNATURE) {
+        let bytes = unwrap_octet_string(ses);
+        match SealSignature::parse(bytes) {
+            Ok(seal_sig) => {
+                summary.seal = Some(seal_sig.seal().name().to_string());
+                if seal_sig.signer_cert() != signer.certificate.as_slice() {
+                    report.fail(
+                        "seal",
+                        label,
+                        Indication::TotalFailed,
+                        SubIndication::SigConstraintsFailure,
+                        "the carried seal signature was made by another certificate than the CMS signer",
+                    );
+                }
+                let data = content.map(|c| c.concat());
+                let inner = yinzheng_seal::verify_signature(
+                    &seal_sig,
+                    &yinzheng_seal::VerifyOptions {
+                        validator: ctx.validator,
+                        intermediates: &chain,
+                        registry: ctx.registry,
+                        makers: ctx.makers,
+                        data: data.as_deref().or(sd.content.as_deref()),
+                    },
+                );
+                report.absorb(&format!("{label} seal"), &inner);
+            }
+            Err(e) => report.fail(
+                "seal",
+                label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("carried seal signature: {e}"),
+            ),
+        }
+    }
+    summary
+}
+
+/// The attribute value is an OCTET STRING wrapping the SES_Signature; accept
+/// the bare SES_Signature too.
+fn unwrap_octet_string(v: &[u8]) -> &[u8] {
+    let mut r = yinzheng_crypto::asn1::Reader::new(v);
+    match r.tlv_at(0, v.len(), "seal signature attribute") {
+        Ok(t) if t.tag == 0x04 => &v[t.value],
+        _ => v,
+    }
+}
+
+fn has_time_stamping_eku(cert: &ParsedCert) -> bool {
+    yinzheng_pki::eku_oid("timeStamping")
+        .is_ok_and(|eku| yinzheng_pki::has_extended_key_usage(cert.cert(), &eku))
+}
