@@ -7,6 +7,7 @@
 //! - Seal: [`stamp_ofd`] adds a seal signature to any OFD package.
 //! - Verify: [`verify_ofd`] checks every signature and what it covers;
 //!   [`OfdPackage`] reads a package within size limits.
+//! - Preview: [`render_ofd_page_png`] draws a page's text and seal stamps.
 //!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits
@@ -16,6 +17,7 @@
 
 mod error;
 mod ofd;
+mod ofd_render;
 mod ofd_stamp;
 mod ofd_write;
 mod xml;
@@ -24,6 +26,7 @@ pub use error::{Error, Result};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
+pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, stamp_ofd};
 pub use ofd_write::{
     A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, write_ofd,

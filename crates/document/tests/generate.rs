@@ -10,10 +10,10 @@ mod support;
 
 use quick_xml::events::Event;
 use std::collections::{BTreeMap, BTreeSet};
-use support::{pki, validator};
+use support::{pki, pki_with_picture, validator};
 use yinzheng_document::{
-    Error, OfdDocumentSpec, OfdFont, OfdLine, OfdPackage, OfdPage, Placement, stamp_ofd,
-    verify_ofd, write_ofd,
+    Error, OfdDocumentSpec, OfdFont, OfdLine, OfdPackage, OfdPage, Placement, render_ofd_page_png,
+    stamp_ofd, verify_ofd, write_ofd,
 };
 use yinzheng_pki::Indication;
 use yinzheng_seal::MakerTrust;
@@ -319,4 +319,77 @@ fn long_pages_continue_on_new_pages() {
     let pkg = OfdPackage::read(&write_ofd(&spec, &font).unwrap()).unwrap();
     let pages = pkg.core_parts().unwrap().len() - 2;
     assert!(pages >= 3, "{pages}");
+}
+
+#[test]
+fn a_sealed_license_renders_with_its_text_and_stamp() {
+    let font = font();
+    let ofd = write_ofd(&license(), &font).unwrap();
+    let seal_font = yinzheng_seal::SealFont::find().unwrap();
+    let picture =
+        yinzheng_seal::draw_round(&seal_font, "福州市市场监督管理局", "登记专用章", 40.0).unwrap();
+    let p = pki_with_picture(yinzheng_seal::Picture {
+        kind: "PNG".into(),
+        data: picture,
+        width_mm: 40,
+        height_mm: 40,
+    });
+    let sealed = stamp_ofd(
+        &ofd,
+        &p.seal,
+        &p.signer.0,
+        p.signer.1.der(),
+        Placement {
+            page: 1,
+            x_mm: 125.0,
+            y_mm: 118.0,
+        },
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let pkg = OfdPackage::read(&sealed).unwrap();
+    let png = render_ofd_page_png(&pkg, 1, 4.0).unwrap();
+    if std::env::var_os("YINZHENG_WRITE_SAMPLES").is_some() {
+        let out = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/ofd-license-sample.png"
+        );
+        std::fs::write(out, &png).unwrap();
+    }
+    let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (840, 1188));
+    // Counts pixels in a box given in mm: (dark, red).
+    let count = |img: &tiny_skia::Pixmap, x0: u32, y0: u32, x1: u32, y1: u32| {
+        let (mut dark, mut red) = (0, 0);
+        for y in y0 * 4..y1 * 4 {
+            for x in x0 * 4..x1 * 4 {
+                let c = img.pixel(x, y).unwrap().demultiply();
+                if c.red() < 100 && c.green() < 100 {
+                    dark += 1;
+                }
+                if c.red() > 180 && c.green() < 100 {
+                    red += 1;
+                }
+            }
+        }
+        (dark, red)
+    };
+    let (title_ink, title_red) = count(&img, 90, 25, 122, 38);
+    assert!(title_ink > 500 && title_red == 0, "{title_ink} {title_red}");
+    let (_, stamp_red) = count(&img, 125, 118, 165, 158);
+    assert!(stamp_red > 2000, "{stamp_red}");
+    // Margins stay blank; page 2 has text and no stamp.
+    assert_eq!(count(&img, 0, 0, 20, 297), (0, 0));
+    let page2 = tiny_skia::Pixmap::decode_png(&render_ofd_page_png(&pkg, 2, 2.0).unwrap()).unwrap();
+    let red2 = page2
+        .pixels()
+        .iter()
+        .filter(|c| {
+            let c = c.demultiply();
+            c.red() > 180 && c.green() < 100
+        })
+        .count();
+    assert_eq!(red2, 0);
+    assert!(render_ofd_page_png(&pkg, 3, 4.0).is_err());
+    assert!(render_ofd_page_png(&pkg, 1, 1000.0).is_err());
 }
