@@ -6,11 +6,13 @@
 //! Drawn: `TextObject` (`Boundary`, `CTM`, `Font`, `Size`, `FillColor`, each
 //! `TextCode` with `X`, `Y`, `DeltaX` including `g` runs), in layers and page
 //! blocks in document order; stamps whose seal picture is PNG. Not drawn: paths,
-//! images, annotations, templates, fonts that are not embedded, other picture
-//! types (JPG, SVG, OFD); a missing or unreadable font skips its text.
+//! images, annotations, templates, other picture types (JPG, SVG, OFD). Text
+//! in a font the package does not embed (vendor files often just name 宋体) is
+//! drawn in the caller's fallback font, else skipped.
 
 use crate::error::{Error, Result};
 use crate::ofd::{OfdPackage, dir_of};
+use crate::ofd_write::OfdFont;
 use crate::xml::Element;
 use std::collections::HashMap;
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, PixmapPaint, Rect, Transform};
@@ -20,8 +22,14 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, PixmapPaint, Rect, 
 pub const MAX_RENDER_PIXELS: u64 = 64_000_000;
 
 /// Render page `page` (from 1) of `pkg` at `px_per_mm` pixels per millimetre
-/// (4 gives ≈ 100 dpi, 840 × 1188 px for A4) as PNG bytes.
-pub fn render_ofd_page_png(pkg: &OfdPackage, page: usize, px_per_mm: f32) -> Result<Vec<u8>> {
+/// (4 gives ≈ 100 dpi, 840 × 1188 px for A4) as PNG bytes; text in fonts the
+/// package does not embed is drawn in `fallback` (else left out).
+pub fn render_ofd_page_png(
+    pkg: &OfdPackage,
+    page: usize,
+    px_per_mm: f32,
+    fallback: Option<&OfdFont>,
+) -> Result<Vec<u8>> {
     if !(px_per_mm.is_finite() && px_per_mm > 0.0) {
         return Err(Error::Spec(format!("scale {px_per_mm} px/mm")));
     }
@@ -71,7 +79,8 @@ pub fn render_ofd_page_png(pkg: &OfdPackage, page: usize, px_per_mm: f32) -> Res
     canvas.fill(Color::WHITE);
     let base = Transform::from_scale(px_per_mm, px_per_mm).pre_translate(-area[0], -area[1]);
 
-    let fonts = Fonts::load(pkg, &document, &doc_dir, &content, &content_path);
+    let mut fonts = Fonts::load(pkg, &document, &doc_dir, &content, &content_path);
+    fonts.fallback = fallback.and_then(|f| f.face().ok());
     if let Some(body) = content.child("Content") {
         draw_block(&mut canvas, body, &fonts, base);
     }
@@ -84,6 +93,7 @@ pub fn render_ofd_page_png(pkg: &OfdPackage, page: usize, px_per_mm: f32) -> Res
 /// The embedded fonts by resource ID, with their glyph outlines cached.
 struct Fonts<'a> {
     faces: HashMap<String, ttf_parser::Face<'a>>,
+    fallback: Option<ttf_parser::Face<'a>>,
 }
 
 impl<'a> Fonts<'a> {
@@ -142,7 +152,10 @@ impl<'a> Fonts<'a> {
                 }
             }
         }
-        Fonts { faces }
+        Fonts {
+            faces,
+            fallback: None,
+        }
     }
 }
 
@@ -158,7 +171,11 @@ fn draw_block(canvas: &mut Pixmap, block: &Element, fonts: &Fonts<'_>, base: Tra
 }
 
 fn draw_text(canvas: &mut Pixmap, obj: &Element, fonts: &Fonts<'_>, base: Transform) {
-    let Some(face) = obj.attr("Font").and_then(|id| fonts.faces.get(id)) else {
+    let Some(face) = obj
+        .attr("Font")
+        .and_then(|id| fonts.faces.get(id))
+        .or(fonts.fallback.as_ref())
+    else {
         return;
     };
     let Some(b) = obj

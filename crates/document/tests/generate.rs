@@ -348,7 +348,7 @@ fn a_sealed_license_renders_with_its_text_and_stamp() {
     )
     .unwrap();
     let pkg = OfdPackage::read(&sealed).unwrap();
-    let png = render_ofd_page_png(&pkg, 1, 4.0).unwrap();
+    let png = render_ofd_page_png(&pkg, 1, 4.0, None).unwrap();
     if std::env::var_os("YINZHENG_WRITE_SAMPLES").is_some() {
         let out = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -380,7 +380,8 @@ fn a_sealed_license_renders_with_its_text_and_stamp() {
     assert!(stamp_red > 2000, "{stamp_red}");
     // Margins stay blank; page 2 has text and no stamp.
     assert_eq!(count(&img, 0, 0, 20, 297), (0, 0));
-    let page2 = tiny_skia::Pixmap::decode_png(&render_ofd_page_png(&pkg, 2, 2.0).unwrap()).unwrap();
+    let page2 =
+        tiny_skia::Pixmap::decode_png(&render_ofd_page_png(&pkg, 2, 2.0, None).unwrap()).unwrap();
     let red2 = page2
         .pixels()
         .iter()
@@ -390,6 +391,6 @@ fn a_sealed_license_renders_with_its_text_and_stamp() {
         })
         .count();
     assert_eq!(red2, 0);
-    assert!(render_ofd_page_png(&pkg, 3, 4.0).is_err());
-    assert!(render_ofd_page_png(&pkg, 1, 1000.0).is_err());
+    assert!(render_ofd_page_png(&pkg, 3, 4.0, None).is_err());
+    assert!(render_ofd_page_png(&pkg, 1, 1000.0, None).is_err());
 }

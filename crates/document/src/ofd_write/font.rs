@@ -112,10 +112,15 @@ impl OfdFont {
         self.data.len()
     }
 
+    /// The parsed face.
+    pub(crate) fn face(&self) -> Result<Face<'_>> {
+        Face::parse(&self.data, self.index)
+            .map_err(|e| Error::Font(format!("font {}: {e}", self.source)))
+    }
+
     /// Measuring access to the face.
     pub(crate) fn metrics(&self) -> Result<Metrics<'_>> {
-        let face = Face::parse(&self.data, self.index)
-            .map_err(|e| Error::Font(format!("font {}: {e}", self.source)))?;
+        let face = self.face()?;
         let upem = f64::from(face.units_per_em().max(1));
         Ok(Metrics {
             ascender: f64::from(face.ascender()) / upem,
