@@ -6,7 +6,8 @@
 #   libssl-dev   + pkg-config: the `openssl` crate used by the side-by-side benches
 #   golang-go + golang-golang-x-mod-dev: Go's sumdb/tlog, the peer that checks the
 #                anchoring log's SHA-256 tree hashes and proofs (tests/peers/tlog)
-#   fonts-wqy-microhei  a CJK font for the drawn seal pictures
+#   fonts-wqy-microhei  a CJK font for the drawn seal pictures and generated OFD
+#                documents (TrueType, free to embed; OFD embeds a glyph subset of it)
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail

@@ -12,6 +12,21 @@ pub enum Error {
     /// A CMS-layer error (signing).
     #[error(transparent)]
     Cms(#[from] yinzheng_cms::Error),
+    /// A document to generate was refused (no pages, too many pages, a page size
+    /// that cannot hold text): what and why.
+    #[error("cannot generate the document: {0}")]
+    Spec(String),
+    /// The font has no glyph for a character of the document.
+    #[error("the font {font} has no glyph for {ch:?} (U+{:04X})", u32::from(*ch))]
+    MissingGlyph {
+        /// The character.
+        ch: char,
+        /// The font's family name.
+        font: String,
+    },
+    /// A font could not be read or subset.
+    #[error("font: {0}")]
+    Font(String),
     /// A seal-layer error.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

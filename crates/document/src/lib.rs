@@ -1,6 +1,15 @@
 //! Seals on documents (Yinzheng 印证): OFD packages (GB/T 33190) carrying
 //! GB/T 38540 seal signatures. PDF stamping and verification come next.
 //!
+//! - Generate: [`write_ofd`] sets an [`OfdDocumentSpec`] (titled pages of
+//!   paragraphs and key/value lines, e.g. a license face) in an [`OfdFont`] and
+//!   returns the package bytes, embedding only the glyphs used.
+//! - Seal: [`stamp_ofd`] adds a seal signature to any OFD package;
+//!   [`sign_ofd`] adds a GB/T 35275 `Type="Sign"` signature.
+//! - Verify: [`verify_ofd`] checks every signature and what it covers;
+//!   [`OfdPackage`] reads a package within size limits.
+//! - Preview: [`render_ofd_page_png`] draws a page's text and seal stamps.
+//!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits
 //! (zip bombs); a document that could be read always gets a report.
@@ -9,7 +18,9 @@
 
 mod error;
 mod ofd;
+mod ofd_render;
 mod ofd_stamp;
+mod ofd_write;
 mod signed_data;
 mod xml;
 
@@ -17,5 +28,9 @@ pub use error::{Error, Result};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
+pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
+pub use ofd_write::{
+    A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, write_ofd,
+};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};

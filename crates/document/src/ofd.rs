@@ -113,7 +113,7 @@ impl OfdPackage {
 
     /// Resolve `loc` as producers write it: absolute from the package root, or
     /// relative to `base_dir`, or relative to the root.
-    fn resolve(&self, base_dir: &str, loc: &str) -> Option<String> {
+    pub(crate) fn resolve(&self, base_dir: &str, loc: &str) -> Option<String> {
         let loc = loc.trim();
         if let Some(abs) = loc.strip_prefix('/') {
             return self.parts.contains_key(abs).then(|| abs.to_string());
@@ -131,7 +131,7 @@ impl OfdPackage {
         self.parts.contains_key(&rooted).then_some(rooted)
     }
 
-    fn xml(&self, name: &str) -> Result<Element> {
+    pub(crate) fn xml(&self, name: &str) -> Result<Element> {
         let b = self
             .part(name)
             .ok_or_else(|| Error::Format(format!("part {name} is missing")))?;
@@ -251,7 +251,7 @@ impl OfdPackage {
     }
 }
 
-fn dir_of(path: &str) -> String {
+pub(crate) fn dir_of(path: &str) -> String {
     path.rsplit_once('/')
         .map(|(d, _)| d.to_string())
         .unwrap_or_default()

@@ -1,5 +1,6 @@
 //! ofdrw's sealed OFD (SESV4SignDoc.ofd): References and the seal signature
-//! verify; a changed page is named; a package part nobody signed fails.
+//! verify; a changed page is named; a package part nobody signed fails; the
+//! page renders with its stamp (and its text, given a fallback font).
 
 #![allow(clippy::unwrap_used)]
 
@@ -170,4 +171,29 @@ fn junk_is_an_error_not_a_panic() {
     }
     let broken = rewrite(&ofd, "OFD.xml", b"<ofd:OFD><unclosed>");
     assert!(verify_ofd(&broken, &validator(), MakerTrust::DangerAny, &[], None).is_err());
+}
+
+#[test]
+fn ofdrw_page_renders_its_stamp_and_its_text_in_the_fallback_font() {
+    let ofd = interop("SESV4SignDoc.ofd");
+    let pkg = OfdPackage::read(&ofd).unwrap();
+    // ofdrw names 宋体 without embedding it: text needs the fallback font.
+    let font = yinzheng_document::OfdFont::find().unwrap();
+    let inks = |fallback| {
+        let png = yinzheng_document::render_ofd_page_png(&pkg, 1, 3.0, fallback).unwrap();
+        let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
+        let (mut dark, mut red) = (0, 0);
+        for c in img.pixels() {
+            let c = c.demultiply();
+            dark += usize::from(c.red() < 100 && c.green() < 100);
+            red += usize::from(c.red() > 180 && c.green() < 100);
+        }
+        (dark, red)
+    };
+    let (dark, _) = inks(None);
+    assert_eq!(dark, 0);
+    let (dark, red) = inks(Some(&font));
+    assert!(dark > 100, "{dark}");
+    // The 40 mm stamp at (50, 50) mm.
+    assert!(red > 3000, "{red}");
 }

@@ -4,81 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/pki.rs"]
+mod support;
+
 use std::io::{Read, Write};
-use yinzheng_crypto::{KeyEncryption, PrivateKey};
+use support::{pki, validator};
 use yinzheng_document::{OfdPackage, Placement, stamp_ofd, verify_ofd};
-use yinzheng_pki::{
-    CheckStatus, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication,
-    SubjectExtras, TrustDomain, Validator,
-};
+use yinzheng_pki::{CheckStatus, Indication, SubIndication};
 use yinzheng_seal::MakerTrust;
-use yinzheng_seal::{Picture, Seal, SealBuilder, SealType};
-
-struct Pki {
-    _dir: tempfile::TempDir,
-    domain: TrustDomain,
-    seal: Seal,
-    signer: (PrivateKey, ParsedCert),
-}
-
-fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = InitOptions::new("CN=OFD Test Root CA,O=Yinzheng,C=CN");
-    opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
-    let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
-        let i = domain
-            .issue(IssueRequest {
-                profile,
-                subject: Some(subject),
-                extras: SubjectExtras {
-                    uscc: uscc.map(str::to_string),
-                    ..Default::default()
-                },
-                key: KeySource::Generate,
-                not_before: None,
-                days: None,
-                issuer: None,
-            })
-            .unwrap();
-        (i.key.unwrap(), i.cert)
-    };
-    let maker = issue("seal-maker", "CN=Seal Maker,O=Yinzheng,C=CN", None);
-    let signer = issue(
-        "seal-signer",
-        "CN=Example Org,O=Example Org,C=CN",
-        Some("91350100M000100Y43"),
-    );
-    let now = time::OffsetDateTime::now_utc();
-    let seal = SealBuilder::new(
-        "ofd-1",
-        "Example Org 公章",
-        SealType::Official,
-        Picture {
-            kind: "PNG".into(),
-            data: b"\x89PNG".to_vec(),
-            width_mm: 40,
-            height_mm: 40,
-        },
-    )
-    .signer_cert(signer.1.der())
-    .validity(
-        now - time::Duration::days(1),
-        now + time::Duration::days(30),
-    )
-    .sign(&maker.0, maker.1.der())
-    .unwrap();
-    Pki {
-        _dir: dir,
-        domain,
-        seal,
-        signer,
-    }
-}
-
-fn validator(p: &mut Pki) -> Validator {
-    Validator::new(vec![p.domain.root().clone()]).with_crls(p.domain.crl(24).unwrap())
-}
 
 fn blank_ofd() -> Vec<u8> {
     let files = [
