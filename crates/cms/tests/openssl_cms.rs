@@ -487,3 +487,46 @@ fn malformed_cms_gets_typed_errors_not_panics() {
     let e = SignedData::parse(&padded).unwrap_err();
     assert!(e.to_string().contains("trailing"), "{e}");
 }
+
+#[test]
+fn every_truncation_and_byte_flip_of_a_real_cms_is_an_error_or_a_failure_never_a_panic() {
+    let dir = tempdir();
+    let (key, cert) = openssl_cert(dir.path(), "sm2", true, LEAF_EXT);
+    let (tsa_key, tsa_cert) = openssl_cert(dir.path(), "tsa", true, LEAF_EXT);
+    let tsa = TimeStampAuthority::new(Box::new(tsa_key), tsa_cert, vec![], None).unwrap();
+    let stamper = |sig: &[u8]| tsa.stamp_data(sig, time::OffsetDateTime::now_utc());
+    let cms = sign_detached(
+        &key,
+        &cert,
+        &[b"data"],
+        &SignOptions::default(),
+        Some(&stamper),
+    )
+    .unwrap();
+    let sd = SignedData::parse(&cms).unwrap();
+    let token = sd.signers[0].unsigned_values(oid::ATTR_TIME_STAMP_TOKEN)[0].to_vec();
+    verify_time_stamp(&token, &sd.signers[0].signature, &VerifyOptions::default()).unwrap();
+    for len in 0..cms.len() {
+        assert!(SignedData::parse(&cms[..len]).is_err());
+    }
+    let mut accepted = 0;
+    for i in (0..cms.len()).step_by(3) {
+        let mut m = cms.clone();
+        m[i] ^= 0x5a;
+        if let Ok(sd) = SignedData::parse(&m)
+            && sd
+                .verify_signer(0, Some(&[b"data"]), &VerifyOptions::default())
+                .is_ok()
+        {
+            accepted += 1;
+        }
+    }
+    // flips inside the (unsigned) certificate bytes outside the key, or in the
+    // time-stamp attribute, can still verify; flips in signed parts cannot
+    assert!(accepted < cms.len() / 3, "{accepted}");
+    for i in 0..token.len() {
+        let mut m = token.clone();
+        m[i] ^= 0x01;
+        let _ = verify_time_stamp(&m, &sd.signers[0].signature, &VerifyOptions::default());
+    }
+}
