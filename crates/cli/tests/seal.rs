@@ -527,3 +527,102 @@ fn stamping_an_ofd_puts_the_seal_inside_and_it_verifies() {
         "{v}"
     );
 }
+
+/// `seal_pki` plus seal `s1` for org.pem, with `picture` as its picture.
+fn seal_pki_with_seal(d: &Path, picture: &[u8]) {
+    std::fs::write(d.join("kpw"), "key pass\n").unwrap();
+    std::fs::write(d.join("seal.png"), picture).unwrap();
+    seal_pki(d);
+    ok(
+        d,
+        &[
+            "seal",
+            "make",
+            "--type",
+            "official",
+            "--name",
+            "Example Org",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "org.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--picture",
+            "seal.png",
+            "--id",
+            "s1",
+            "--out",
+            "s1.esl",
+        ],
+    );
+    ok(d, &["ca", "crl", "--out", "ca.crl"]);
+}
+
+#[test]
+fn a_detached_cms_carries_the_seal_and_verifies_against_the_roots() {
+    let dir = tempdir();
+    let d = dir.path();
+    seal_pki_with_seal(d, b"\x89PNG\r\n\x1a\nx");
+    std::fs::write(d.join("contract.bin"), b"any file at all\x00\x01").unwrap();
+    let stamp = [
+        "stamp",
+        "--seal",
+        "s1",
+        "--key",
+        "org.key",
+        "--passphrase-file",
+        "kpw",
+        "--in",
+        "contract.bin",
+        "--out",
+        "contract.p7s",
+        "--cms",
+    ];
+    ok(d, &stamp);
+    // OpenSSL reads it as CMS
+    yinzheng_tests::openssl_ok(
+        d,
+        &[
+            "cms",
+            "-cmsout",
+            "-print",
+            "-inform",
+            "DER",
+            "-in",
+            "contract.p7s",
+        ],
+    );
+    let verify = [
+        "verify",
+        "--json",
+        "--trust",
+        "roots.pem",
+        "--untrusted",
+        "home/pki/main/issuing.pem",
+        "--crl",
+        "ca.crl",
+        "contract.bin",
+        "--sig",
+        "contract.p7s",
+    ];
+    let out = ok(d, &verify);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indication"], "TOTAL_PASSED", "{v}");
+    let checks = v["checks"].as_array().unwrap();
+    // the carried seal signature was verified too, with our registry's status
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "CMS signature seal/seal-status" && c["status"] == "passed"),
+        "{v}"
+    );
+    std::fs::write(d.join("contract.bin"), b"any file at all\x00\x02").unwrap();
+    let (code, text) = code(d, &verify);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("HASH_FAILURE"), "{text}");
+}

@@ -193,6 +193,10 @@ pub struct StampArgs {
     /// What the signature protects (propertyInfo); default: the input file name.
     #[arg(long)]
     property: Option<String>,
+    /// Other files: write a detached CMS SignedData (.p7s) instead of a
+    /// SES_Signature; with an SM2 key the seal signature travels inside it.
+    #[arg(long)]
+    cms: bool,
     /// OFD input: the page to place the stamp on (from 1).
     #[arg(long, default_value_t = 1)]
     page: usize,
@@ -532,6 +536,29 @@ pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             .unwrap_or_default()
     });
     let sig = yinzheng_seal::stamp(&seal, &key, cert, &data, &property, now)?;
+    if a.cms {
+        let opts = yinzheng_cms::SignOptions {
+            unsigned_attributes: vec![(
+                yinzheng_cms::oid::ATTR_SES_SIGNATURE.to_string(),
+                yinzheng_crypto::asn1::tlv(0x04, sig.raw()),
+            )],
+            signing_time: Some(now),
+            ..Default::default()
+        };
+        let cms = yinzheng_cms::sign_detached(&key, cert, &[&data], &opts, None)?;
+        io::write_atomic(&a.out, &cms, false)?;
+        let v = serde_json::json!({"seal": s.id, "signature": a.out, "format": "cms", "time": now.to_string()});
+        out.result(&v, || {
+            format!(
+                "signed {} with seal {} ({}); detached CMS written to {}",
+                a.input.display(),
+                s.id,
+                s.name,
+                a.out.display()
+            )
+        });
+        return Ok(ExitCode::SUCCESS);
+    }
     io::write_atomic(&a.out, sig.raw(), false)?;
     let v = serde_json::json!({"seal": s.id, "signature": a.out, "dataSm3": hex::encode(sig.data_hash()), "time": now.to_string()});
     out.result(&v, || {
