@@ -1,5 +1,7 @@
 //! Seals on documents (Yinzheng 印证): OFD packages (GB/T 33190) carrying
-//! GB/T 38540 seal signatures. PDF stamping and verification come next.
+//! GB/T 38540 seal signatures, and PDF signatures with a visible seal (the PDF
+//! mechanics: incremental update, signature field and appearance, byte ranges,
+//! revisions; the CMS comes from a callback).
 //!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits
@@ -10,6 +12,7 @@
 mod error;
 mod ofd;
 mod ofd_stamp;
+mod pdf;
 mod xml;
 
 pub use error::{Error, Result};
@@ -17,3 +20,8 @@ pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
 };
 pub use ofd_stamp::{Placement, stamp_ofd};
+pub use pdf::{
+    MAX_CONTENTS_LEN, MAX_PDF_LEN, ModificationCheck, PdfPosition, PdfSealAppearance, PdfSignature,
+    PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, pdf_signatures,
+    signed_ranges, stamp_pdf,
+};
