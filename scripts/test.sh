@@ -8,6 +8,10 @@
 #                anchoring log's SHA-256 tree hashes and proofs (tests/peers/tlog)
 #   fonts-wqy-microhei  a CJK font for the drawn seal pictures and generated OFD
 #                documents (TrueType, free to embed; OFD embeds a glyph subset of it)
+#   qpdf         checks the structure of stamped PDFs (incremental updates, both xref kinds)
+#   poppler-utils  pdftoppm renders stamped pages; pdfsig verifies PDF signatures
+#   libnss3-tools  certutil, to give pdfsig a trust store
+#   python3-venv   for the pyHanko venv (PDF signature peer), made once under the target dir
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail
@@ -20,6 +24,12 @@ dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
+command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
+if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
 if ((${#need[@]})); then
   echo "scripts/test.sh: installing ${need[*]} (Debian packages)"
   sudo=""
@@ -29,6 +39,19 @@ if ((${#need[@]})); then
 fi
 openssl version
 go version
+
+# pyHanko (PDF signature peer) in a venv of its own, made once.
+if [ -z "${YINZHENG_PYHANKO:-}" ]; then
+  venv="${CARGO_TARGET_DIR:-target}/peers-venv"
+  if [ ! -x "$venv/bin/pyhanko" ]; then
+    echo "scripts/test.sh: installing pyHanko into $venv (PyPI)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q pyhanko pyhanko-cli asn1crypto
+  fi
+  venv="$(cd "$venv" && pwd)"
+  export YINZHENG_PYHANKO="$venv/bin/pyhanko" YINZHENG_PYTHON="$venv/bin/python"
+fi
+"$YINZHENG_PYHANKO" --version
 
 step() { printf '\n=== %s\n' "$*"; }
 

@@ -74,3 +74,83 @@ pub fn run_cli(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
     );
     out
 }
+
+/// Locate a peer tool: `$env_var` if set, else `default` on PATH; panics with
+/// `install` (how to get it) when it does not run with `probe`.
+fn peer_tool(env_var: &str, default: &str, probe: &[&str], install: &str) -> String {
+    let bin = std::env::var(env_var).unwrap_or_else(|_| default.to_string());
+    match Command::new(&bin).args(probe).output() {
+        Ok(_) => bin,
+        Err(e) => panic!(
+            "peer tool `{bin}` not found ({e}). {install} (scripts/test.sh installs it; \
+             or set {env_var})"
+        ),
+    }
+}
+
+/// The `qpdf` binary (`$YINZHENG_QPDF` or `qpdf` on PATH), the PDF structure checker.
+pub fn qpdf() -> String {
+    peer_tool(
+        "YINZHENG_QPDF",
+        "qpdf",
+        &["--version"],
+        "`apt-get install qpdf`",
+    )
+}
+
+/// The `pdftoppm` binary (`$YINZHENG_PDFTOPPM` or `pdftoppm` on PATH), poppler's renderer.
+pub fn pdftoppm() -> String {
+    peer_tool(
+        "YINZHENG_PDFTOPPM",
+        "pdftoppm",
+        &["-v"],
+        "`apt-get install poppler-utils`",
+    )
+}
+
+/// The `pdfsig` binary (`$YINZHENG_PDFSIG` or `pdfsig` on PATH), poppler's signature checker.
+pub fn pdfsig() -> String {
+    peer_tool(
+        "YINZHENG_PDFSIG",
+        "pdfsig",
+        &["-v"],
+        "`apt-get install poppler-utils libnss3-tools`",
+    )
+}
+
+/// The pyHanko CLI: `$YINZHENG_PYHANKO` (scripts/test.sh sets it to its venv) or `pyhanko` on PATH.
+pub fn pyhanko() -> String {
+    peer_tool(
+        "YINZHENG_PYHANKO",
+        "pyhanko",
+        &["--version"],
+        "`python3 -m venv v && v/bin/pip install pyhanko pyhanko-cli asn1crypto`",
+    )
+}
+
+/// The Python with pyHanko and asn1crypto: `$YINZHENG_PYTHON` (scripts/test.sh sets it) or `python3`.
+pub fn peer_python() -> String {
+    peer_tool(
+        "YINZHENG_PYTHON",
+        "python3",
+        &["--version"],
+        "`python3 -m venv v && v/bin/pip install pyhanko pyhanko-cli asn1crypto`",
+    )
+}
+
+/// Run a peer tool in `dir` and panic with its output unless it succeeds.
+pub fn run_ok(bin: &str, dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{bin} does not run: {e}"));
+    assert!(
+        out.status.success(),
+        "{bin} {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -27,6 +27,31 @@ pub enum Error {
     /// A font could not be read or subset.
     #[error("font: {0}")]
     Font(String),
+    /// The file is not a PDF this crate can read or stamp (what and why).
+    #[error("PDF: {0}")]
+    Pdf(String),
+    /// The options given to a stamping function are not usable (what and why).
+    /// Untrusted document input never causes it.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// The phrase a seal was to be placed near is not on the page.
+    #[error("text {text:?} not found on page {page}")]
+    TextNotFound {
+        /// The phrase looked for.
+        text: String,
+        /// The page searched, from 1.
+        page: usize,
+    },
+    /// The signing callback returned a CMS larger than the space reserved for it.
+    #[error(
+        "the signature needs {needed} bytes but only {capacity} were reserved (raise contents_capacity)"
+    )]
+    ContentsTooSmall {
+        /// Size of the CMS returned.
+        needed: usize,
+        /// Bytes reserved (`contents_capacity`).
+        capacity: usize,
+    },
     /// A seal-layer error.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

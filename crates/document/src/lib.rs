@@ -1,5 +1,7 @@
 //! Seals on documents (Yinzheng 印证): OFD packages (GB/T 33190) carrying
-//! GB/T 38540 seal signatures. PDF stamping and verification come next.
+//! GB/T 38540 seal signatures, and PDF signatures with a visible seal (the PDF
+//! mechanics: incremental update, signature field and appearance, byte ranges,
+//! revisions; the CMS comes from a callback).
 //!
 //! - Generate: [`write_ofd`] sets an [`OfdDocumentSpec`] (titled pages of
 //!   paragraphs and key/value lines, e.g. a license face) in an [`OfdFont`] and
@@ -21,6 +23,8 @@ mod ofd;
 mod ofd_render;
 mod ofd_stamp;
 mod ofd_write;
+mod pdf;
+mod pdf_seal;
 mod signed_data;
 mod xml;
 
@@ -33,4 +37,10 @@ pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
 pub use ofd_write::{
     A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, write_ofd,
 };
+pub use pdf::{
+    MAX_CONTENTS_LEN, MAX_PDF_LEN, ModificationCheck, PdfPosition, PdfSealAppearance, PdfSignature,
+    PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, pdf_signatures,
+    signed_ranges, stamp_pdf,
+};
+pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};

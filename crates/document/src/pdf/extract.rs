@@ -1,0 +1,384 @@
+//! Reading the signatures of a PDF: fields, byte ranges, revisions.
+
+use super::geometry::page_numbers;
+use super::{MAX_CONTENTS_LEN, Revision, load, revisions, text_of};
+use crate::error::{Error, Result};
+use lopdf::{Dictionary, Document, Object, ObjectId};
+use std::collections::HashSet;
+
+/// One signature field with a value (`/FT /Sig` with `/V`), as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PdfSignature {
+    /// Fully qualified field name (`/T` of the field and its parents, joined by `.`).
+    pub field_name: String,
+    /// `/SubFilter`, e.g. `ETSI.CAdES.detached`.
+    pub sub_filter: String,
+    /// `/Filter`, e.g. `Adobe.PPKLite`.
+    pub filter: String,
+    /// `/ByteRange` (zeros when missing or malformed; then `byte_range_ok` is false).
+    pub byte_range: [usize; 4],
+    /// The CMS DER: `/Contents` without its zero padding, cut at the DER outer
+    /// length (the whole string when that length cannot be read).
+    pub contents: Vec<u8>,
+    /// `/M` as written (`D:…`).
+    pub signing_time: Option<String>,
+    /// `/Name`.
+    pub name: Option<String>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// Page (from 1) of the signature's widget, when it has one.
+    pub page: Option<usize>,
+    /// The widget's `/Rect` in user space.
+    pub rect: Option<[f64; 4]>,
+    /// Revision (from 1) whose end the byte range reaches (the first one past
+    /// it when it reaches none).
+    pub revision: usize,
+    /// The byte range is sound and reaches the end of the file.
+    pub covers_whole_document: bool,
+    /// The byte range starts at 0, its gap is exactly the `<…>` of this
+    /// `/Contents`, it ends at the end of a revision, and it stays in the file.
+    pub byte_range_ok: bool,
+}
+
+/// A field with its inherited values while walking the field tree.
+struct Field<'a> {
+    dict: &'a Dictionary,
+    id: Option<ObjectId>,
+    name: String,
+    ft: Option<Vec<u8>>,
+}
+
+/// Every terminal field of the AcroForm, in `/Fields` order.
+fn fields(doc: &Document) -> Vec<Field<'_>> {
+    let mut out = Vec::new();
+    let Some(form) = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(|o| deref(doc, o))
+        .and_then(|o| o.as_dict().ok())
+    else {
+        return out;
+    };
+    let Some(list) = form
+        .get(b"Fields")
+        .ok()
+        .and_then(|o| deref(doc, o))
+        .and_then(|o| o.as_array().ok())
+    else {
+        return out;
+    };
+    let mut seen = HashSet::new();
+    for f in list {
+        walk(doc, f, "", None, 0, &mut seen, &mut out);
+    }
+    out
+}
+
+fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
+    match o {
+        Object::Reference(id) => doc.get_object(*id).ok(),
+        o => Some(o),
+    }
+}
+
+fn walk<'a>(
+    doc: &'a Document,
+    node: &'a Object,
+    parent: &str,
+    parent_ft: Option<&[u8]>,
+    depth: usize,
+    seen: &mut HashSet<ObjectId>,
+    out: &mut Vec<Field<'a>>,
+) {
+    if depth > 32 || out.len() > 10_000 {
+        return;
+    }
+    let id = node.as_reference().ok();
+    if let Some(id) = id
+        && !seen.insert(id)
+    {
+        return;
+    }
+    let Some(dict) = deref(doc, node).and_then(|o| o.as_dict().ok()) else {
+        return;
+    };
+    let partial = dict.get(b"T").ok().and_then(text_of);
+    let name = match (&partial, parent.is_empty()) {
+        (Some(p), true) => p.clone(),
+        (Some(p), false) => format!("{parent}.{p}"),
+        (None, _) => parent.to_string(),
+    };
+    let ft = dict
+        .get(b"FT")
+        .and_then(Object::as_name)
+        .ok()
+        .or(parent_ft)
+        .map(<[u8]>::to_vec);
+    let kids: Vec<&Object> = dict
+        .get(b"Kids")
+        .ok()
+        .and_then(|o| deref(doc, o))
+        .and_then(|o| o.as_array().ok())
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    // Kids that carry a /T are fields; kids without are widgets of this field.
+    let field_kids: Vec<&Object> = kids
+        .iter()
+        .copied()
+        .filter(|k| {
+            deref(doc, k)
+                .and_then(|o| o.as_dict().ok())
+                .is_some_and(|d| d.has(b"T"))
+        })
+        .collect();
+    if field_kids.is_empty() {
+        out.push(Field { dict, id, name, ft });
+    } else {
+        for k in field_kids {
+            walk(doc, k, &name, ft.as_deref(), depth + 1, seen, out);
+        }
+    }
+}
+
+/// Fully qualified names of every field (to pick a free one).
+pub(crate) fn field_names(doc: &Document) -> HashSet<String> {
+    fields(doc).into_iter().map(|f| f.name).collect()
+}
+
+/// Object ids of the signature dictionaries (`/V`) and fields of `doc`.
+pub(crate) fn signature_objects(doc: &Document) -> (HashSet<ObjectId>, HashSet<ObjectId>) {
+    let mut values = HashSet::new();
+    let mut ids = HashSet::new();
+    for f in fields(doc) {
+        if f.ft.as_deref() == Some(b"Sig") {
+            if let Ok(Object::Reference(v)) = f.dict.get(b"V") {
+                values.insert(*v);
+            }
+            if let Some(id) = f.id {
+                ids.insert(id);
+            }
+        }
+    }
+    (values, ids)
+}
+
+/// The DER length of a `SEQUENCE` at the start of `b` (header + content), if readable.
+fn der_len(b: &[u8]) -> Option<usize> {
+    if b.first()? != &0x30 {
+        return None;
+    }
+    let first = *b.get(1)?;
+    if first < 0x80 {
+        return Some(2 + usize::from(first));
+    }
+    let n = usize::from(first & 0x7F);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = (len << 8) | usize::from(*b.get(2 + i)?);
+    }
+    Some(2 + n + len)
+}
+
+/// `/Contents` without its padding: cut at the DER length when everything after is zero.
+fn strip_padding(raw: &[u8]) -> Vec<u8> {
+    match der_len(raw) {
+        Some(n) if n <= raw.len() && raw[n..].iter().all(|b| *b == 0) => raw[..n].to_vec(),
+        _ => raw.to_vec(),
+    }
+}
+
+fn rect(o: &Object) -> Option<[f64; 4]> {
+    let a = o.as_array().ok()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let mut r = [0.0; 4];
+    for (slot, v) in r.iter_mut().zip(a) {
+        *slot = f64::from(v.as_float().ok()?);
+    }
+    Some(r)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Check the byte range against the file: returns (ok, revision, covers_whole_document).
+fn check_byte_range(
+    pdf: &[u8],
+    br: [usize; 4],
+    raw: &[u8],
+    revs: &[Revision],
+) -> (bool, usize, bool) {
+    let end = br[2].checked_add(br[3]);
+    let revision = match end {
+        Some(e) => revs
+            .iter()
+            .position(|r| r.eof == e || r.end == e)
+            .or_else(|| revs.iter().position(|r| r.end >= e))
+            .map_or(revs.len().max(1), |i| i + 1),
+        None => revs.len().max(1),
+    };
+    let Some(end) = end else {
+        return (false, revision, false);
+    };
+    let at_rev_end = revs.iter().any(|r| r.eof == end || r.end == end);
+    let gap_ok = br[0] == 0
+        && br[1] >= 1
+        && br[2] > br[1] + 1
+        && end <= pdf.len()
+        && pdf[br[1]] == b'<'
+        && pdf[br[2] - 1] == b'>'
+        && {
+            let hex = &pdf[br[1] + 1..br[2] - 1];
+            hex.len().is_multiple_of(2)
+                && hex.len() / 2 == raw.len()
+                && hex.chunks_exact(2).zip(raw).all(|(h, b)| {
+                    match (hex_value(h[0]), hex_value(h[1])) {
+                        (Some(x), Some(y)) => (x << 4 | y) == *b,
+                        _ => false,
+                    }
+                })
+        }
+        && pdf[..br[1]].trim_ascii_end().ends_with(b"/Contents");
+    let ok = gap_ok && at_rev_end;
+    let whole = ok && pdf[end..].iter().all(|b| matches!(b, b'\r' | b'\n'));
+    (ok, revision, whole)
+}
+
+/// Every signature field with a value, in file order (by where its `/Contents` is).
+pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
+    let doc = load(pdf)?;
+    let revs = revisions(pdf);
+    let page_of = page_numbers(&doc);
+    let mut out = Vec::new();
+    for f in fields(&doc) {
+        if f.ft.as_deref() != Some(b"Sig") {
+            continue;
+        }
+        let Some(v) = f
+            .dict
+            .get(b"V")
+            .ok()
+            .and_then(|o| deref(&doc, o))
+            .and_then(|o| o.as_dict().ok())
+        else {
+            continue;
+        };
+        let name = |k: &[u8]| {
+            v.get(k)
+                .and_then(Object::as_name)
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default()
+        };
+        let text = |k: &[u8]| v.get(k).ok().and_then(|o| deref(&doc, o)).and_then(text_of);
+        let raw: &[u8] = v
+            .get(b"Contents")
+            .ok()
+            .and_then(|o| deref(&doc, o))
+            .and_then(|o| o.as_str().ok())
+            .unwrap_or(&[]);
+        if raw.len() > MAX_CONTENTS_LEN {
+            return Err(Error::Pdf(format!(
+                "signature {:?}: /Contents has {} bytes, more than {MAX_CONTENTS_LEN}",
+                f.name,
+                raw.len()
+            )));
+        }
+        let br: Option<[usize; 4]> = v
+            .get(b"ByteRange")
+            .ok()
+            .and_then(|o| deref(&doc, o))
+            .and_then(|o| o.as_array().ok())
+            .filter(|a| a.len() == 4)
+            .and_then(|a| {
+                let mut r = [0usize; 4];
+                for (slot, x) in r.iter_mut().zip(a) {
+                    *slot = usize::try_from(x.as_i64().ok()?).ok()?;
+                }
+                Some(r)
+            });
+        let (byte_range_ok, revision, covers) = match br {
+            Some(br) => check_byte_range(pdf, br, raw, &revs),
+            None => (false, revs.len().max(1), false),
+        };
+        // The widget: the field itself, or its first kid.
+        let widget = if f.dict.has(b"Rect") {
+            Some((f.dict, f.id))
+        } else {
+            f.dict
+                .get(b"Kids")
+                .ok()
+                .and_then(|o| deref(&doc, o))
+                .and_then(|o| o.as_array().ok())
+                .and_then(|a| a.first())
+                .and_then(|k| {
+                    let d = deref(&doc, k)?.as_dict().ok()?;
+                    Some((d, k.as_reference().ok()))
+                })
+        };
+        let page = widget.and_then(|(d, id)| {
+            d.get(b"P")
+                .and_then(Object::as_reference)
+                .ok()
+                .and_then(|p| page_of.get(&p).copied())
+                .or_else(|| {
+                    let id = id?;
+                    page_of.iter().find_map(|(p, n)| {
+                        let annots = doc.get_dictionary(*p).ok()?.get(b"Annots").ok()?;
+                        let annots = deref(&doc, annots)?.as_array().ok()?;
+                        annots
+                            .iter()
+                            .any(|a| a.as_reference().ok() == Some(id))
+                            .then_some(*n)
+                    })
+                })
+        });
+        out.push(PdfSignature {
+            field_name: f.name.clone(),
+            sub_filter: name(b"SubFilter"),
+            filter: name(b"Filter"),
+            byte_range: br.unwrap_or([0; 4]),
+            contents: strip_padding(raw),
+            signing_time: text(b"M"),
+            name: text(b"Name"),
+            reason: text(b"Reason"),
+            location: text(b"Location"),
+            page,
+            rect: widget.and_then(|(d, _)| d.get(b"Rect").ok().and_then(rect)),
+            revision,
+            covers_whole_document: covers,
+            byte_range_ok,
+        });
+    }
+    out.sort_by_key(|s| (s.byte_range[1], s.revision));
+    Ok(out)
+}
+
+/// The two byte ranges `sig` signs, as slices of `pdf`.
+pub fn signed_ranges<'a>(pdf: &'a [u8], sig: &PdfSignature) -> Result<[&'a [u8]; 2]> {
+    let [a, b, c, d] = sig.byte_range;
+    let bad = || {
+        Error::Pdf(format!(
+            "signature {:?}: the byte range is outside the file",
+            sig.field_name
+        ))
+    };
+    let first_end = a.checked_add(b).ok_or_else(bad)?;
+    let second_end = c.checked_add(d).ok_or_else(bad)?;
+    if first_end > c || second_end > pdf.len() {
+        return Err(bad());
+    }
+    Ok([&pdf[a..first_end], &pdf[c..second_end]])
+}

@@ -1,0 +1,179 @@
+//! Seals on PDF: the CMS that goes into `/Contents` (national SM2/SM3 mode with
+//! the seal signature carried, or international ECDSA P-256 mode), an optional
+//! RFC 3161 signature time stamp (PAdES B-T), and verification of every
+//! signature of a PDF with its coverage and later changes.
+
+use crate::error::Result;
+use crate::pdf::{PdfStampOptions, modifications_after, pdf_signatures, signed_ranges, stamp_pdf};
+use crate::signed_data::{CmsVerifyContext, check_cms};
+use yinzheng_cms::{SignOptions, TimeStampAuthority, oid, sign_detached};
+use yinzheng_crypto::{SignatureAlgorithm, Signer, asn1::tlv};
+use yinzheng_pki::{Indication, SubIndication, VerificationReport};
+use yinzheng_seal::Seal;
+
+/// Who seals a PDF and with what.
+pub struct PdfSealer<'a> {
+    /// The signing key (SM2: national mode; ECDSA P-256: international mode).
+    pub signer: &'a dyn Signer,
+    /// The signer's certificate (DER).
+    pub certificate: &'a [u8],
+    /// Intermediate CA certificates to carry in the CMS.
+    pub chain: Vec<Vec<u8>>,
+    /// The seal: in national mode its seal signature (picture and maker
+    /// signature) travels in the CMS as an unsigned attribute.
+    pub seal: Option<&'a Seal>,
+    /// A time-stamping authority for a signature time stamp (B-T).
+    pub tsa: Option<&'a TimeStampAuthority>,
+}
+
+/// Seal `pdf` as a new revision: signature field, visible stamp per `opts`,
+/// CMS per `sealer`. Earlier bytes are kept unchanged.
+pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> Result<Vec<u8>> {
+    let national = sealer.signer.algorithm() == SignatureAlgorithm::Sm2Sm3;
+    let time = opts.signing_time;
+    let mut sign = |parts: [&[u8]; 2]| -> Result<Vec<u8>> {
+        let mut cms_opts = SignOptions {
+            chain: sealer.chain.clone(),
+            ..SignOptions::default()
+        };
+        if national && let Some(seal) = sealer.seal {
+            let ses = yinzheng_seal::stamp(
+                seal,
+                sealer.signer,
+                sealer.certificate,
+                &parts.concat(),
+                "PDF ByteRange",
+                time,
+            )?;
+            cms_opts
+                .unsigned_attributes
+                .push((oid::ATTR_SES_SIGNATURE.to_string(), tlv(0x04, ses.raw())));
+        }
+        let stamper = sealer.tsa.map(|tsa| {
+            move |sig: &[u8]| -> yinzheng_cms::Result<Vec<u8>> {
+                tsa.stamp_data(sig, time::OffsetDateTime::now_utc())
+            }
+        });
+        Ok(sign_detached(
+            sealer.signer,
+            sealer.certificate,
+            &parts,
+            &cms_opts,
+            stamper
+                .as_ref()
+                .map(|f| f as &dyn Fn(&[u8]) -> yinzheng_cms::Result<Vec<u8>>),
+        )?)
+    };
+    stamp_pdf(pdf, opts, &mut sign)
+}
+
+/// Verify every signature of a PDF into one report: byte range, digest, CMS
+/// signature, signer chain (and TSA, seal) per [`CmsVerifyContext`], whether the
+/// signature covers the whole document, and whether later revisions changed
+/// anything beyond adding signatures and annotations.
+pub fn verify_pdf(pdf: &[u8], ctx: &CmsVerifyContext<'_>) -> Result<VerificationReport> {
+    let sigs = pdf_signatures(pdf)?;
+    let mut report = VerificationReport::new(
+        "PDF document",
+        yinzheng_pki::rfc3339(std::time::SystemTime::now()),
+    );
+    if sigs.is_empty() {
+        report.fail(
+            "signatures",
+            "PDF document",
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the PDF holds no signed signature field",
+        );
+        return Ok(report);
+    }
+    let total = sigs.len();
+    for (i, sig) in sigs.iter().enumerate() {
+        let label = format!("signature {} of {total} ({})", i + 1, sig.field_name);
+        if !sig.byte_range_ok {
+            report.fail(
+                "byte range",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!(
+                    "/ByteRange {:?} does not cover the file around exactly its /Contents",
+                    sig.byte_range
+                ),
+            );
+            continue;
+        }
+        let ranges = match signed_ranges(pdf, sig) {
+            Ok(r) => r,
+            Err(e) => {
+                report.fail(
+                    "byte range",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                );
+                continue;
+            }
+        };
+        // Some vendors put a bare SES_Signature in /Contents: sniff it.
+        if yinzheng_cms::SignedData::parse(&sig.contents).is_err()
+            && let Ok(ses) = yinzheng_seal::SealSignature::parse(&sig.contents)
+        {
+            let data = ranges.concat();
+            let inner = yinzheng_seal::verify_signature(
+                &ses,
+                &yinzheng_seal::VerifyOptions {
+                    validator: ctx.validator,
+                    intermediates: ctx.intermediates,
+                    registry: ctx.registry,
+                    makers: ctx.makers,
+                    data: Some(&data),
+                },
+            );
+            report.absorb(&label, &inner);
+        } else {
+            let summary = check_cms(&mut report, &label, &sig.contents, &ranges, ctx);
+            if let Some(s) = summary.signer {
+                report.pass("signer", &label, format!("signed by {s}"));
+            }
+        }
+        if sig.covers_whole_document {
+            report.pass(
+                "coverage",
+                &label,
+                format!("covers the whole document (revision {})", sig.revision),
+            );
+            continue;
+        }
+        match modifications_after(pdf, sig) {
+            Ok(m) if m.allowed => report.pass(
+                "coverage",
+                &label,
+                format!(
+                    "signs revision {}; the {} later revision(s) only add signatures or annotations",
+                    sig.revision, m.later_revisions
+                ),
+            ),
+            Ok(m) => report.fail(
+                "coverage",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "signs revision {}, but the document was changed afterwards: {}",
+                    sig.revision,
+                    m.changes.join("; ")
+                ),
+            ),
+            Err(e) => report.fail(
+                "coverage",
+                &label,
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                format!("later revisions cannot be compared: {e}"),
+            ),
+        }
+    }
+    Ok(report)
+}
