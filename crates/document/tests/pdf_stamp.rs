@@ -292,3 +292,74 @@ fn rendered_seal_is_red_and_text_line_shows() {
         .count();
     assert!(dark > 20, "the text line renders ({dark} dark pixels)");
 }
+
+/// Page geometry and structure variants: a CropBox with an offset origin, a
+/// rotated page, a direct /AcroForm in the catalogue and an indirect /Annots.
+#[test]
+fn cropbox_rotation_direct_acroform_indirect_annots() {
+    let dir = yinzheng_tests::tempdir();
+    let mut doc = Document::load_mem(&base_pdf(false)).expect("loads");
+    let pages = doc.get_pages();
+    let (p1, p2) = (pages[&1], pages[&2]);
+    let existing = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Text", "Rect" => vec![10.into(), 10.into(), 30.into(), 30.into()],
+        "Contents" => Object::string_literal("a note"),
+    });
+    let annots = doc.add_object(vec![Object::Reference(existing)]);
+    let page = doc.get_dictionary_mut(p1).expect("page");
+    page.set(
+        "CropBox",
+        vec![50.into(), 40.into(), 545.into(), 800.into()],
+    );
+    page.set("Annots", annots);
+    doc.get_dictionary_mut(p2).expect("page").set("Rotate", 90);
+    doc.catalog_mut()
+        .expect("catalogue")
+        .set("AcroForm", dictionary! { "Fields" => Vec::<Object>::new() });
+    doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+    let mut base = Vec::new();
+    doc.save_to(&mut base).expect("saves");
+
+    let png = seal_png();
+    let once = stamp(&base, &visible(1, 10.0, 20.0, &png), 100);
+    let twice = stamp(&once, &visible(2, 10.0, 20.0, &png), 100);
+    qpdf_check(dir.path(), "variants.pdf", &twice);
+    let sigs = pdf_signatures(&twice).expect("reads");
+    assert_eq!(sigs.len(), 2);
+    let mm = 72.0 / 25.4;
+    // Page 1: top-left of the CropBox is (50, 800).
+    let r = sigs[0].rect.expect("rect");
+    assert!(
+        (r[0] - (50.0 + 10.0 * mm)).abs() < 0.1 && (r[3] - (800.0 - 20.0 * mm)).abs() < 0.1,
+        "{r:?}"
+    );
+    // Page 2, rotated 90° clockwise: the displayed top-left is user (0, 0); the
+    // seal's width runs up the page and its height along x.
+    let r = sigs[1].rect.expect("rect");
+    assert!(
+        (r[0] - 20.0 * mm).abs() < 0.1 && (r[1] - 10.0 * mm).abs() < 0.1,
+        "{r:?}"
+    );
+    assert!((r[2] - r[0] - 40.0 * mm - 11.2).abs() < 0.1, "{r:?}");
+    assert!(
+        modifications_after(&twice, &sigs[0])
+            .expect("compares")
+            .allowed
+    );
+    // The note is still there, next to the seal.
+    let doc = Document::load_mem(&twice).expect("loads");
+    assert_eq!(doc.get_page_annotations(p1).expect("annots").len(), 2);
+    // Rendered upright: the seal's red is in the displayed spot on the rotated page.
+    let (w, _h, rgb) = render(dir.path(), "rot", &twice, 2, 72);
+    let (cx, cy) = ((10.0 + 20.0) * mm, (20.0 + 20.0) * mm);
+    let red = (-4..=4)
+        .flat_map(|dx| (-4..=4).map(move |dy| (dx, dy)))
+        .filter(|(dx, dy)| {
+            let i = (((cy + f64::from(*dy)) as usize) * w as usize
+                + (cx + f64::from(*dx)) as usize)
+                * 3;
+            rgb[i] > 150 && rgb[i + 1] < 110 && rgb[i + 2] < 110
+        })
+        .count();
+    assert!(red > 10, "seal centre red on the rotated page ({red})");
+}

@@ -7,9 +7,12 @@
 //! a page whose only change is new signature widgets in `/Annots` (same for
 //! an indirect `/Annots` array); the AcroForm's `/Fields` (growing only),
 //! `/SigFlags`, `/DR`, `/DA`, `/NeedAppearances`; the catalogue's `/AcroForm`,
-//! `/DSS` and `/Extensions` (ESIC, added with a DSS); the DSS and the objects it
-//! lists directly; an empty signature field getting `/V` and `/AP`; the
-//! document information dictionary (`/Info`: metadata only). Anything else —
+//! `/DSS`, `/Extensions` (ESIC, added with a DSS), `/Version` and `/Metadata`;
+//! the DSS and the objects it lists directly; an empty signature field getting
+//! `/V` and `/AP`; the document information dictionary (`/Info`) and the XMP
+//! metadata stream. (The catalogue and metadata entries are those pyHanko's
+//! default difference policy also accepts: signers such as pyHanko write them
+//! with every signature.) Anything else —
 //! page content or resources, other catalogue entries, removed or altered
 //! annotations, a changed signature dictionary, deleted objects, bytes after
 //! the last `%%EOF` — is reported as not allowed.
@@ -156,6 +159,7 @@ struct Roles {
     dr: Option<ObjectId>,
     dss: HashSet<ObjectId>,
     info: Option<ObjectId>,
+    metadata: Option<ObjectId>,
     pages: HashMap<ObjectId, usize>,
     annots: HashMap<ObjectId, ObjectId>,
     contents: HashMap<ObjectId, usize>,
@@ -223,6 +227,7 @@ fn roles(doc: &Document) -> Roles {
         dr: ref_in(form, b"DR"),
         dss,
         info: doc.trailer.get(b"Info").and_then(Object::as_reference).ok(),
+        metadata: ref_in(catalog, b"Metadata"),
         pages,
         annots,
         contents,
@@ -294,7 +299,7 @@ fn compare(prev: &Document, cur: &Document, rev: usize, check: &mut Modification
                 .is_some_and(|added| added.iter().all(|o| is_sig_widget(cur, o)))
         };
         let verdict: std::result::Result<String, String> = if Some(id) == old.root {
-            if only(&["/AcroForm", "/DSS", "/Extensions"]) {
+            if only(&["/AcroForm", "/DSS", "/Extensions", "/Version", "/Metadata"]) {
                 Ok(format!("catalogue {} updated", diff.join(" ")))
             } else {
                 Err(format!("changed ({})", diff.join(" ")))
@@ -338,8 +343,8 @@ fn compare(prev: &Document, cur: &Document, rev: usize, check: &mut Modification
             }
         } else if old.dss.contains(&id) || new.dss.contains(&id) {
             Ok("DSS updated".into())
-        } else if Some(id) == old.dr || Some(id) == old.info {
-            Ok("form resources or document information updated".into())
+        } else if Some(id) == old.dr || Some(id) == old.info || Some(id) == old.metadata {
+            Ok("form resources or document metadata updated".into())
         } else if old.sig_fields.contains(&id)
             && !bd.is_some_and(|d| d.has(b"V"))
             && only(&["/V", "/AP"])

@@ -1,0 +1,13 @@
+//! PDF signature extraction and the modification check never panic on malformed input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(sigs) = yinzheng_document::pdf_signatures(data) {
+        for sig in &sigs {
+            let _ = yinzheng_document::signed_ranges(data, sig);
+            let _ = yinzheng_document::modifications_after(data, sig);
+        }
+    }
+});
