@@ -264,7 +264,9 @@ fn build(
     let mut sd = integer(&[version]);
     sd.extend(tlv(0x31, &digest.algorithm_identifier()));
     sd.extend(tlv(0x30, &encap));
-    sd.extend(tlv(0xa0, &certs.concat()));
+    // DER SET OF: sorted. NSS (pdfsig) misjudges a certificate seen in an
+    // earlier signature when the set is in signer-first order.
+    sd.extend(set_of(certs, 0xa0));
     sd.extend(tlv(0x31, &tlv(0x30, &si)));
 
     let mut ci = oid_tlv(opts.flavour.signed_data_oid());

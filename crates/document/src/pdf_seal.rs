@@ -34,6 +34,10 @@ pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> R
     let mut sign = |parts: [&[u8]; 2]| -> Result<Vec<u8>> {
         let mut cms_opts = SignOptions {
             chain: sealer.chain.clone(),
+            // PAdES (ETSI EN 319 142-1) forbids signing-time: the time is /M.
+            // adbe.pkcs7.detached readers expect it.
+            signing_time: (opts.sub_filter == crate::pdf::PdfSubFilter::Pkcs7Detached)
+                .then_some(time),
             ..SignOptions::default()
         };
         if national && let Some(seal) = sealer.seal {

@@ -33,7 +33,7 @@ enum CaCommand {
     /// Add another issuing CA under the root.
     AddIssuing(AddIssuingArgs),
     /// Issue an end-entity certificate under a profile.
-    Issue(IssueArgs),
+    Issue(Box<IssueArgs>),
     /// Revoke a certificate (reason certificateHold suspends it).
     Revoke(RevokeArgs),
     /// Release a certificate from hold.
@@ -119,6 +119,10 @@ struct IssueArgs {
     /// Where to write the generated private key (without --csr).
     #[arg(long)]
     key_out: Option<PathBuf>,
+    /// Algorithm of the generated key (default: the profile's, normally sm2;
+    /// p256 for international-mode PDF seals).
+    #[arg(long, value_enum, conflicts_with = "csr")]
+    key_alg: Option<CaKeyAlg>,
     /// Passphrase file for the generated key (it is written encrypted).
     #[arg(long)]
     key_passphrase_file: Option<PathBuf>,
@@ -257,9 +261,21 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 }
                 (Some(_), None) => None,
             };
-            let key = match &csr_bytes {
-                Some(b) => KeySource::Csr(b, crate::cmd::sign::sm2_id(i.csr_sm2_id.as_deref())?),
-                None => KeySource::Generate,
+            let own_key = match i.key_alg {
+                Some(CaKeyAlg::Sm2) => {
+                    Some(yinzheng_crypto::PrivateKey::generate(KeyAlgorithm::Sm2)?)
+                }
+                Some(CaKeyAlg::P256) => Some(yinzheng_crypto::PrivateKey::generate(
+                    KeyAlgorithm::EcdsaP256,
+                )?),
+                None => None,
+            };
+            let key = match (&csr_bytes, &own_key) {
+                (Some(b), _) => {
+                    KeySource::Csr(b, crate::cmd::sign::sm2_id(i.csr_sm2_id.as_deref())?)
+                }
+                (None, Some(k)) => KeySource::OwnKey(k.public_key()),
+                (None, None) => KeySource::Generate,
             };
             let issued = d.issue(IssueRequest {
                 profile: &i.profile,
@@ -280,7 +296,11 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 d.issuer(i.issuer.as_deref().unwrap_or("main"))?.to_pem()
             );
             io::write_atomic(&i.out, chain.as_bytes(), false)?;
-            if let (Some(k), Some(path), Some(p)) = (&issued.key, &i.key_out, &key_pass) {
+            if let (Some(k), Some(path), Some(p)) = (
+                issued.key.as_ref().or(own_key.as_ref()),
+                &i.key_out,
+                &key_pass,
+            ) {
                 let pem = k.to_encrypted_pkcs8_pem(p, &KeyEncryption::default())?;
                 io::write_atomic(path, pem.as_bytes(), true)?;
             }

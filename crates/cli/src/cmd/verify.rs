@@ -2,9 +2,10 @@
 //!
 //! With `--sig` and `--pub` it checks a detached signature over a file with a
 //! public key. Otherwise FILE is recognised by its content: a GB/T 38540 /
-//! GM/T 0031 seal signature (with `--data` for the protected bytes) or a seal,
-//! verified against `--trust` anchors. PDF, OFD and licenses join later; the
-//! report shape (ETSI EN 319 102-1 indications) stays the same.
+//! GM/T 0031 seal signature (with `--data` for the protected bytes), a seal, an
+//! OFD package or a PDF, verified against `--trust` anchors; `--sig` without
+//! `--pub` is a detached CMS (`.p7s`) or seal signature over FILE. Licenses
+//! join later; the report shape (ETSI EN 319 102-1 indications) stays the same.
 
 use crate::cmd::key::key_id;
 use crate::cmd::sign::sm2_id;
@@ -337,7 +338,9 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
     use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
     let bytes = io::read_limited(
         &a.file,
-        yinzheng_seal::MAX_SEAL_LEN.max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
+        yinzheng_document::MAX_PDF_LEN
+            .max(yinzheng_seal::MAX_SEAL_LEN)
+            .max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
         "file",
     )?;
     let trust = Trust::load(a, "a document, seal or seal signature")?;
@@ -345,6 +348,18 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
         (&trust.validator, &trust.intermediates, trust.makers());
     // Our registry, when the data directory has one, adds the seal's status.
     let registry = crate::cmd::seal::registry(home).ok();
+    if bytes.starts_with(b"%PDF-") {
+        let ctx = yinzheng_document::CmsVerifyContext {
+            validator,
+            intermediates,
+            makers,
+            registry: registry.as_ref(),
+            sm2_id: a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?,
+        };
+        let report = yinzheng_document::verify_pdf(&bytes, &ctx)
+            .with_context(|| format!("cannot read the PDF {}", a.file.display()))?;
+        return Ok(finish(&report, out));
+    }
     if bytes.starts_with(b"PK\x03\x04") {
         let report = yinzheng_document::verify_ofd(
             &bytes,
