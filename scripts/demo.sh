@@ -3,7 +3,9 @@
 # embedded default data directory (./yinzheng-data, or $YINZHENG_HOME).
 # Builds the release binary, makes an encrypted SM2 key, signs a file, verifies
 # it, shows a tampered file failing (exit 1), and checks the signature with
-# OpenSSL when it is installed.
+# OpenSSL when it is installed; then a trust domain (issue, CRL, revoke), the
+# anchoring log, and a visible seal on a PDF with a time stamp, verified, then
+# tampered with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet -p yinzheng-cli
@@ -62,5 +64,28 @@ echo "$out"
 index=$(printf '%s' "$out" | sed -n 's/.*"index": *\([0-9]*\).*/\1/p')
 run "$yz" log prove --index "$index" --out licence.tlog-proof
 run "$yz" log verify --vkey "$home/log/log.vkey" licence.tlog-proof
+
+printf '\n--- seals on documents (PDF, national mode: SM2/SM3 CMS carrying the seal)\n'
+run "$yz" ca issue "${ca[@]}" --profile seal-maker --subject "CN=Demo Seal Maker,O=Yinzheng,C=CN" \
+    --out maker.pem --key-out maker.key --key-passphrase-file passphrase
+run "$yz" ca issue "${ca[@]}" --profile seal-signer --subject "CN=Example Org,O=Example Org,C=CN" \
+    --uscc 91350100M000100Y43 --out org2.pem --key-out org2.key --key-passphrase-file passphrase
+seal_id="demo-$(date +%s)"
+run "$yz" seal make --type official --name "示例科技有限公司" --holder-uscc 91350100M000100Y43 \
+    --signer-cert org2.pem --maker-cert maker.pem --maker-key maker.key --passphrase-file passphrase \
+    --draw --id "$seal_id" --out seal.esl
+cp "$OLDPWD/scripts/samples/notice.pdf" notice.pdf
+run "$yz" stamp --seal "$seal_id" --key org2.key --passphrase-file passphrase --in notice.pdf \
+    --out notice.sealed.pdf --near "Seal here:" --tsa --ca-passphrase-file passphrase --caption "Example Org"
+run "$yz" ca crl "${ca[@]}" --out ca.crl
+run "$yz" verify --trust roots.pem --crl ca.crl notice.sealed.pdf
+LC_ALL=C sed 's/approved/Approved/' notice.sealed.pdf > notice.tampered.pdf
+set +e
+"$yz" verify --trust roots.pem --crl ca.crl notice.tampered.pdf | head -1
+echo "(exit code ${PIPESTATUS[0]} — the page was changed after sealing)"
+set -e
+if command -v pdftoppm >/dev/null 2>&1; then
+  run pdftoppm -png -r 60 -f 1 -l 1 notice.sealed.pdf notice.sealed
+fi
 
 printf '\nFiles are in %s. JSON output: add --json to any command.\n' "$demo"
