@@ -3,11 +3,14 @@
 //! RFC 3161 signature time stamp (PAdES B-T), and verification of every
 //! signature of a PDF with its coverage and later changes.
 
-use crate::error::Result;
-use crate::pdf::{PdfStampOptions, modifications_after, pdf_signatures, signed_ranges, stamp_pdf};
+use crate::error::{Error, Result};
+use crate::pdf::{
+    MAX_CONTENTS_LEN, PdfStampOptions, modifications_after, pdf_signatures, signed_ranges,
+    stamp_pdf,
+};
 use crate::signed_data::{CmsVerifyContext, check_cms};
 use yinzheng_cms::{SignOptions, TimeStampAuthority, oid, sign_detached};
-use yinzheng_crypto::{SignatureAlgorithm, Signer, asn1::tlv};
+use yinzheng_crypto::{SignatureAlgorithm, Signer, Sm2Id, asn1::tlv};
 use yinzheng_pki::{Indication, SubIndication, VerificationReport};
 use yinzheng_seal::Seal;
 
@@ -31,6 +34,31 @@ pub struct PdfSealer<'a> {
 pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> Result<Vec<u8>> {
     let national = sealer.signer.algorithm() == SignatureAlgorithm::Sm2Sm3;
     let time = opts.signing_time;
+    // A carried seal signature holds the whole seal (its picture is tens of
+    // KiB) and the signer certificate again: reserve room for it on top.
+    let mut opts = opts.clone();
+    if national && let Some(seal) = sealer.seal {
+        // GB/T 38540 seal signatures are verified with the GM/T default SM2
+        // ID; one made with another ID (the OpenSSL-compatible empty one)
+        // would be carried but never verify.
+        if sealer
+            .signer
+            .public_key()
+            .as_sm2()
+            .is_some_and(|k| *k.id() != Sm2Id::default())
+        {
+            return Err(Error::Options(
+                "a seal signature needs the signer's SM2 ID to be the GM/T default \
+                 1234567812345678; sign with the empty ID only without a seal"
+                    .into(),
+            ));
+        }
+        let ses = seal.raw().len() + sealer.certificate.len() + 1024;
+        opts.contents_capacity = opts
+            .contents_capacity
+            .max(PdfStampOptions::new(time).contents_capacity + ses)
+            .min(MAX_CONTENTS_LEN);
+    }
     let mut sign = |parts: [&[u8]; 2]| -> Result<Vec<u8>> {
         let mut cms_opts = SignOptions {
             chain: sealer.chain.clone(),
@@ -68,7 +96,7 @@ pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> R
                 .map(|f| f as &dyn Fn(&[u8]) -> yinzheng_cms::Result<Vec<u8>>),
         )?)
     };
-    stamp_pdf(pdf, opts, &mut sign)
+    stamp_pdf(pdf, &opts, &mut sign)
 }
 
 /// Verify every signature of a PDF into one report: byte range, digest, CMS
