@@ -34,31 +34,39 @@ pub struct PdfSealer<'a> {
 pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> Result<Vec<u8>> {
     let national = sealer.signer.algorithm() == SignatureAlgorithm::Sm2Sm3;
     let time = opts.signing_time;
-    // A carried seal signature holds the whole seal (its picture is tens of
-    // KiB) and the signer certificate again: reserve room for it on top.
     let mut opts = opts.clone();
-    if national && let Some(seal) = sealer.seal {
-        // GB/T 38540 seal signatures are verified with the GM/T default SM2
-        // ID; one made with another ID (the OpenSSL-compatible empty one)
-        // would be carried but never verify.
-        if sealer
+    if national
+        && sealer.seal.is_some()
+        && sealer
             .signer
             .public_key()
             .as_sm2()
             .is_some_and(|k| *k.id() != Sm2Id::default())
-        {
-            return Err(Error::Options(
-                "a seal signature needs the signer's SM2 ID to be the GM/T default \
-                 1234567812345678; sign with the empty ID only without a seal"
-                    .into(),
-            ));
-        }
-        let ses = seal.raw().len() + sealer.certificate.len() + 1024;
-        opts.contents_capacity = opts
-            .contents_capacity
-            .max(PdfStampOptions::new(time).contents_capacity + ses)
-            .min(MAX_CONTENTS_LEN);
+    {
+        // GB/T 38540 seal signatures are verified with the GM/T default SM2
+        // ID; one made with another ID (the OpenSSL-compatible empty one)
+        // would be carried but never verify.
+        return Err(Error::Options(
+            "a seal signature needs the signer's SM2 ID to be the GM/T default \
+             1234567812345678; sign with the empty ID only without a seal"
+                .into(),
+        ));
     }
+    // Room for the CMS: certificates, a carried seal signature (the whole seal,
+    // picture included, and the signer certificate again) and a time-stamp
+    // token with its certificates. Never less than the caller asked for.
+    let seal_room = match (national, sealer.seal) {
+        (true, Some(seal)) => seal.raw().len() + sealer.certificate.len() + 1024,
+        _ => 0,
+    };
+    let needed = 8192
+        + 2 * sealer.certificate.len()
+        + sealer.chain.iter().map(Vec::len).sum::<usize>()
+        + seal_room
+        + sealer.tsa.map_or(0, |t| {
+            4096 + 2 * t.certificate().len() + sealer.chain.iter().map(Vec::len).sum::<usize>()
+        });
+    opts.contents_capacity = opts.contents_capacity.max(needed).min(MAX_CONTENTS_LEN);
     let mut sign = |parts: [&[u8]; 2]| -> Result<Vec<u8>> {
         let mut cms_opts = SignOptions {
             chain: sealer.chain.clone(),

@@ -423,7 +423,13 @@ impl TrustDomain {
                 KeyAlgorithm::Sm2
             };
             let key = PrivateKey::generate(alg)?;
-            let subject = format!("CN=Time-Stamping Authority,{}", self.issuing.subject());
+            // The issuing CA's name with its CN replaced.
+            let issuing = self.issuing.subject();
+            let rest = issuing
+                .split_once(',')
+                .filter(|_| issuing.starts_with("CN="))
+                .map_or(issuing.as_str(), |(_, r)| r);
+            let subject = format!("CN=Time-Stamping Authority,{rest}");
             let issued = self.issue(IssueRequest {
                 profile: "tsa",
                 subject: Some(&subject),

@@ -710,17 +710,6 @@ fn stamp_pdf(
     } else {
         PdfSubFilter::CadesDetached
     };
-    // Room for the CMS: certificates, the carried seal signature (picture
-    // included) and a time-stamp token with its certificates.
-    opts.contents_capacity = 8192
-        + 2 * cert.len()
-        + chain.iter().map(Vec::len).sum::<usize>()
-        + if national {
-            seal.raw().len() + cert.len()
-        } else {
-            0
-        }
-        + tsa.as_ref().map_or(0, |t| 4096 + 2 * t.certificate().len());
     opts.name = Some(parsed.subject());
     opts.reason = a.reason.clone();
     opts.location = a.location.clone();
