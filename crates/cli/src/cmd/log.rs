@@ -278,6 +278,49 @@ struct AppendReport {
     leaf_hash: String,
 }
 
+/// The log's signers (keys loaded once; each call makes fresh signer handles).
+fn log_signers(
+    dir: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<impl Fn() -> Result<Vec<NoteSigner>>> {
+    let (origin, _) = Log::config(dir).context("cannot read the log state")?;
+    let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), passphrase_file)?;
+    let ed = if dir.join(ED_KEY_FILE).exists() {
+        Some(crate::cmd::key::load_private_key(
+            &dir.join(ED_KEY_FILE),
+            passphrase_file,
+        )?)
+    } else {
+        None
+    };
+    Ok(move || -> Result<Vec<NoteSigner>> {
+        let mut v = vec![NoteSigner::new(&origin, copy_key(&key)?)?];
+        if let Some(k) = &ed {
+            v.push(NoteSigner::new(&origin, copy_key(k)?)?);
+        }
+        Ok(v)
+    })
+}
+
+/// Open the log of `home` for writing (its key needs the passphrase), with a
+/// short batching period so a batch of submissions shares one checkpoint.
+pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<Log> {
+    let dir = home.join("log");
+    if !dir.join("state.sqlite").exists() {
+        bail!(
+            "no anchoring log in {} (run `yinzheng log init` first)",
+            dir.display()
+        );
+    }
+    let signers = log_signers(&dir, passphrase_file)?;
+    Log::open(
+        &dir,
+        signers()?,
+        LogOptions::default().with_period(Duration::from_millis(2)),
+    )
+    .context("cannot open the log")
+}
+
 fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
     if !dir.join("state.sqlite").exists() {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
@@ -299,22 +342,8 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
         entry = entry.with_data(&io::read_limited(f, MAX_DATA, "data file")?)?;
     }
     let bytes = entry.encode();
-    let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
-    let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), a.passphrase_file.as_deref())?;
-    let mut ed = None;
-    if dir.join(ED_KEY_FILE).exists() {
-        ed = Some(crate::cmd::key::load_private_key(
-            &dir.join(ED_KEY_FILE),
-            a.passphrase_file.as_deref(),
-        )?);
-    }
-    let signers = || -> Result<Vec<NoteSigner>> {
-        let mut v = vec![NoteSigner::new(&origin, copy_key(&key)?)?];
-        if let Some(k) = &ed {
-            v.push(NoteSigner::new(&origin, copy_key(k)?)?);
-        }
-        Ok(v)
-    };
+    let (_, hash) = Log::config(dir).context("cannot read the log state")?;
+    let signers = log_signers(dir, a.passphrase_file.as_deref())?;
     // Another `log append` (or a server) may commit between our open and our
     // batch: we then lose the compare-and-swap, our entry is not in the log,
     // and we reopen at the new size and try again.

@@ -34,30 +34,38 @@ pub struct VerifyArgs {
     /// SM2 distinguishing ID (default 1234567812345678; '' for OpenSSL's default empty ID).
     #[arg(long)]
     sm2_id: Option<String>,
-    /// Trust anchors (PEM) for seal signatures and seals.
-    #[arg(long)]
-    trust: Option<PathBuf>,
-    /// Seal makers must chain to these anchors (PEM) instead of carrying the seal-maker policy.
-    #[arg(long)]
-    maker_trust: Option<PathBuf>,
-    /// Accept any certificate under --trust as a seal maker (for PKIs that do not mark makers).
-    #[arg(long, conflicts_with = "maker_trust")]
-    danger_any_maker: bool,
-    /// Intermediate CA certificates (PEM) for seal signatures and seals (repeatable).
-    #[arg(long)]
-    untrusted: Vec<PathBuf>,
-    /// CRLs for the certificates involved (repeatable).
-    #[arg(long)]
-    crl: Vec<PathBuf>,
+    /// Trust anchors, intermediates, CRLs, seal makers.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// The protected data of a seal signature (its SM3 is compared with dataHash).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Do not require revocation information for the certificates involved.
-    #[arg(long)]
-    no_revocation_required: bool,
     /// Signature algorithm, when the key does not imply one (RSA: rsa-pkcs1-sha256, rsa-pss-sha256, …).
     #[arg(long)]
     alg: Option<String>,
+}
+
+/// Trust material for verifying seals and sealed documents.
+#[derive(Args, Debug, Default)]
+pub struct TrustArgs {
+    /// Trust anchors (PEM) for seal signatures, seals and sealed documents.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// Seal makers must chain to these anchors (PEM) instead of carrying the seal-maker policy.
+    #[arg(long)]
+    pub maker_trust: Option<PathBuf>,
+    /// Accept any certificate under --trust as a seal maker (for PKIs that do not mark makers).
+    #[arg(long, conflicts_with = "maker_trust")]
+    pub danger_any_maker: bool,
+    /// Intermediate CA certificates (PEM) (repeatable).
+    #[arg(long)]
+    pub untrusted: Vec<PathBuf>,
+    /// CRLs for the certificates involved (repeatable).
+    #[arg(long)]
+    pub crl: Vec<PathBuf>,
+    /// Do not require revocation information for the certificates involved.
+    #[arg(long)]
+    pub no_revocation_required: bool,
 }
 
 /// Outcome of a verification, in the vocabulary of ETSI EN 319 102-1.
@@ -211,15 +219,18 @@ pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitC
 }
 
 /// Trust material from the command line: anchors with CRLs, seal-maker anchors, intermediates.
-struct Trust {
-    validator: yinzheng_pki::Validator,
+pub struct Trust {
+    /// Anchors with CRLs and policy.
+    pub validator: yinzheng_pki::Validator,
     makers: Option<yinzheng_pki::Validator>,
-    intermediates: Vec<yinzheng_pki::ParsedCert>,
+    /// Intermediate CA certificates.
+    pub intermediates: Vec<yinzheng_pki::ParsedCert>,
     danger_any_maker: bool,
 }
 
 impl Trust {
-    fn load(a: &VerifyArgs, what: &str) -> Result<Self> {
+    /// Load what `a` names; `what` says what it is for in the error.
+    pub fn load(a: &TrustArgs, what: &str) -> Result<Self> {
         use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
         let Some(trust) = &a.trust else {
             bail!(
@@ -269,7 +280,8 @@ impl Trust {
         })
     }
 
-    fn makers(&self) -> yinzheng_seal::MakerTrust<'_> {
+    /// Who may make seals.
+    pub fn makers(&self) -> yinzheng_seal::MakerTrust<'_> {
         match (&self.makers, self.danger_any_maker) {
             (Some(v), _) => yinzheng_seal::MakerTrust::Anchors(v),
             (None, true) => yinzheng_seal::MakerTrust::DangerAny,
@@ -278,7 +290,8 @@ impl Trust {
     }
 }
 
-fn finish(report: &yinzheng_pki::VerificationReport, out: &Output) -> ExitCode {
+/// Print a report; exit 0 when it passed, 1 otherwise.
+pub fn finish(report: &yinzheng_pki::VerificationReport, out: &Output) -> ExitCode {
     out.result(report, || report.to_string().trim_end().to_string());
     if report.passed() {
         ExitCode::SUCCESS
@@ -300,7 +313,7 @@ fn verify_detached_with_trust(
         yinzheng_cms::MAX_CMS_LEN.max(yinzheng_seal::MAX_SEAL_LEN) as u64,
         "signature file",
     )?;
-    let trust = Trust::load(a, "a detached CMS or seal signature")?;
+    let trust = Trust::load(&a.trust, "a detached CMS or seal signature")?;
     let registry = crate::cmd::seal::registry(home).ok();
     let data = io::read_message(&a.file, !out.is_json())?;
     let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
@@ -343,7 +356,7 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
             .max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
         "file",
     )?;
-    let trust = Trust::load(a, "a document, seal or seal signature")?;
+    let trust = Trust::load(&a.trust, "a document, seal or seal signature")?;
     let (validator, intermediates, makers) =
         (&trust.validator, &trust.intermediates, trust.makers());
     // Our registry, when the data directory has one, adds the seal's status.
