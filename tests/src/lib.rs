@@ -108,6 +108,27 @@ pub fn pdftoppm() -> String {
     )
 }
 
+/// The `pdftotext` binary (`$YINZHENG_PDFTOTEXT` or `pdftotext` on PATH), poppler's text extractor.
+pub fn pdftotext() -> String {
+    peer_tool(
+        "YINZHENG_PDFTOTEXT",
+        "pdftotext",
+        &["-v"],
+        "`apt-get install poppler-utils`",
+    )
+}
+
+/// The `zbarimg` binary (`$YINZHENG_ZBARIMG` or `zbarimg` on PATH), ZBar's
+/// barcode reader: the independent decoder of the QR codes we draw.
+pub fn zbarimg() -> String {
+    peer_tool(
+        "YINZHENG_ZBARIMG",
+        "zbarimg",
+        &["--version"],
+        "`apt-get install zbar-tools`",
+    )
+}
+
 /// The `pdfsig` binary (`$YINZHENG_PDFSIG` or `pdfsig` on PATH), poppler's signature checker.
 pub fn pdfsig() -> String {
     peer_tool(

@@ -25,6 +25,8 @@ mod ofd_stamp;
 mod ofd_write;
 mod pdf;
 mod pdf_seal;
+mod pdf_write;
+mod qr;
 mod signed_data;
 mod xml;
 
@@ -35,7 +37,7 @@ pub use ofd::{
 pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
 pub use ofd_write::{
-    A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, write_ofd,
+    A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdImage, OfdLine, OfdPage, write_ofd,
 };
 pub use pdf::{
     MAX_CONTENTS_LEN, MAX_PDF_LEN, ModificationCheck, PdfPosition, PdfSealAppearance, PdfSignature,
@@ -43,4 +45,6 @@ pub use pdf::{
     signed_ranges, stamp_pdf,
 };
 pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf};
+pub use pdf_write::write_pdf;
+pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};
