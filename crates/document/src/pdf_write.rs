@@ -47,14 +47,11 @@ pub fn write_pdf(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         .flat_map(|r| r.text.chars())
         .collect();
     let mut doc = Document::with_version("1.7");
-    let font_id = if chars.is_empty() {
-        None
+    let (font_id, glyphs) = if chars.is_empty() {
+        (None, BTreeMap::new())
     } else {
-        Some(embed_font(&mut doc, font, &chars)?)
-    };
-    let glyphs = match font_id {
-        Some((_, ref glyphs)) => glyphs.clone(),
-        None => BTreeMap::new(),
+        let (id, glyphs) = embed_font(&mut doc, font, &chars)?;
+        (Some(id), glyphs)
     };
 
     let pages_id = doc.new_object_id();
@@ -65,7 +62,7 @@ pub fn write_pdf(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         let (content, xobjects) = page_content(&mut doc, page, n, ph, &glyphs, &mut images)?;
         digest_input.extend_from_slice(&content);
         let mut resources = Dictionary::new();
-        if let Some((f, _)) = font_id {
+        if let Some(f) = font_id {
             resources.set("Font", dictionary! { "F1" => f });
         }
         if !xobjects.is_empty() {

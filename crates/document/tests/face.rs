@@ -303,7 +303,21 @@ fn pdf_copy_checks_extracts_renders_and_is_deterministic() {
     for s in SHOWN {
         assert!(text.contains(s), "pdftotext lacks {s:?}: {text}");
     }
-    let out = yinzheng_tests::run_ok("pdfinfo", p, &["face.pdf"]);
+    // The font: one embedded subset (tag + name) with a ToUnicode map.
+    let out = yinzheng_tests::run_ok(&yinzheng_tests::pdffonts(), p, &["face.pdf"]);
+    let fonts = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        fonts.lines().count() == 3
+            && fonts
+                .lines()
+                .nth(2)
+                .is_some_and(|l| l.contains("CID TrueType")
+                    && l.contains("Identity-H")
+                    && l.contains("yes yes yes")
+                    && l.as_bytes().get(6) == Some(&b'+')),
+        "{fonts}"
+    );
+    let out = yinzheng_tests::run_ok(&yinzheng_tests::pdfinfo(), p, &["face.pdf"]);
     let info = String::from_utf8_lossy(&out.stdout);
     assert!(info.contains("营业执照 91350100M000100Y43"), "{info}");
     assert!(
@@ -383,6 +397,60 @@ fn pdf_copy_seals_and_verifies() {
             &yinzheng_tests::pdftoppm(),
             dir.path(),
             &["-png", "-r", "60", "-singlefile", "s.pdf", out],
+        );
+    }
+}
+
+/// The OFD and the PDF come from one layout: words sit at the same place.
+#[test]
+fn pdf_and_ofd_place_words_alike() {
+    let font = font();
+    let ofd = OfdPackage::read(&write_ofd(&face(), &font).unwrap()).unwrap();
+    let content =
+        String::from_utf8(ofd.part("Doc_0/Pages/Page_0/Content.xml").unwrap().to_vec()).unwrap();
+    let dir = yinzheng_tests::tempdir();
+    std::fs::write(
+        dir.path().join("face.pdf"),
+        write_pdf(&face(), &font).unwrap(),
+    )
+    .unwrap();
+    let out = yinzheng_tests::run_ok(
+        &yinzheng_tests::pdftotext(),
+        dir.path(),
+        &["-bbox", "face.pdf", "-"],
+    );
+    let bbox = String::from_utf8(out.stdout).unwrap();
+    let pt = 72.0 / 25.4;
+    for word in ["营业执照", "张三", "壹佰万圆整", "91350100M000100Y43"] {
+        // OFD: Boundary="x top w h" … TextCode Y="baseline">word<
+        let at = content.find(&format!(">{word}</ofd:TextCode>")).unwrap();
+        let obj = &content[content[..at].rfind("<ofd:TextObject").unwrap()..at];
+        let attr = |name: &str| -> Vec<f64> {
+            let v = obj.split(&format!(" {name}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()]
+                .split(' ')
+                .map(|n| n.parse().unwrap())
+                .collect()
+        };
+        let (b, y) = (attr("Boundary"), attr("Y")[0]);
+        let (x_mm, baseline_mm) = (b[0], b[1] + y);
+        // pdftotext: <word xMin=".." yMin=".." xMax=".." yMax="..">word</word>
+        let line = bbox
+            .lines()
+            .find(|l| l.contains(&format!(">{word}</word>")))
+            .unwrap_or_else(|| panic!("{word} not in {bbox}"));
+        let num = |k: &str| -> f64 {
+            let v = line.split(&format!("{k}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        assert!(
+            (num("xMin") - x_mm * pt).abs() < 0.1,
+            "{word}: {line} vs x {x_mm} mm"
+        );
+        let baseline = baseline_mm * pt;
+        assert!(
+            num("yMin") < baseline && baseline < num("yMax"),
+            "{word}: {line} vs baseline {baseline_mm} mm"
         );
     }
 }
