@@ -4,13 +4,18 @@
 //! revisions; the CMS comes from a callback).
 //!
 //! - Generate: [`write_ofd`] sets an [`OfdDocumentSpec`] (titled pages of
-//!   paragraphs and key/value lines, e.g. a license face) in an [`OfdFont`] and
-//!   returns the package bytes, embedding only the glyphs used.
+//!   paragraphs and key/value lines, e.g. a license face, and [`OfdImage`]s
+//!   such as a QR code) in an [`OfdFont`] and returns the package bytes,
+//!   embedding only the glyphs used; [`write_pdf`] makes the PDF copy of the
+//!   same spec, from the same layout pass (same positions, same font subset,
+//!   text extractable through a ToUnicode map).
+//! - QR codes: [`qr_png`] (to place on a page) and [`qr_terminal`] (to show
+//!   in a terminal), error correction level M with a 4-module quiet zone.
 //! - Seal: [`stamp_ofd`] adds a seal signature to any OFD package;
 //!   [`sign_ofd`] adds a GB/T 35275 `Type="Sign"` signature.
 //! - Verify: [`verify_ofd`] checks every signature and what it covers;
 //!   [`OfdPackage`] reads a package within size limits.
-//! - Preview: [`render_ofd_page_png`] draws a page's text and seal stamps.
+//! - Preview: [`render_ofd_page_png`] draws a page's text, PNG images and seal stamps.
 //!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits

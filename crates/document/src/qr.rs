@@ -37,7 +37,8 @@ fn modules(code: &QrCode) -> (usize, Vec<bool>) {
 /// `text` (UTF-8 bytes, byte mode where needed) as a QR code PNG: black on
 /// white, 1 bit per pixel, `module_px` pixels per module (1 to
 /// [`MAX_QR_MODULE_PX`]), with a 4-module quiet zone. A 100-character URL
-/// gives a 41 × 41-module code (version 6, 392 px square at 8 px/module).
+/// gives a version 5 code (37 modules, 45 with the quiet zone): 360 px square
+/// at 8 px/module, about 650 bytes.
 ///
 /// Refused with [`Error::Qr`]: text too long for a QR code (about 2,300 bytes
 /// at level M); with [`Error::Spec`]: a module size out of range.
