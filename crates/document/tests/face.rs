@@ -243,6 +243,21 @@ fn ofd_carries_the_image_and_our_renderer_draws_it() {
         .push(OfdImage::new(img.png, 10.0, 240.0, 35.0, 35.0));
     let pkg = OfdPackage::read(&write_ofd(&spec, &font()).unwrap()).unwrap();
     assert!(pkg.part("Doc_0/Res/image_3.png").is_none());
+    // An image of the second spec page goes on that page's first physical page.
+    spec.pages.push(OfdPage::titled("二").image(OfdImage::new(
+        qr_png("2", 4).unwrap(),
+        10.0,
+        10.0,
+        20.0,
+        20.0,
+    )));
+    let pkg = OfdPackage::read(&write_ofd(&spec, &font()).unwrap()).unwrap();
+    let page2 = pkg.part("Doc_0/Pages/Page_1/Content.xml").unwrap();
+    assert!(String::from_utf8_lossy(page2).contains("ResourceID=\"3\""));
+    let png = render_ofd_page_png(&pkg, 2, 4.0, None).unwrap();
+    let (w, _, grey) = grey_png(&png);
+    let (dark, light) = ink(w, &grey, 4.0, (8.0, 8.0, 32.0, 32.0));
+    assert!(dark > 100 && light > 100, "{dark} {light}");
 }
 
 #[test]
