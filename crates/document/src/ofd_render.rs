@@ -210,7 +210,10 @@ fn draw_image(canvas: &mut Pixmap, obj: &Element, fonts: &Fonts<'_>, base: Trans
         return;
     };
     // Decoding allocates width × height pixels: check the header first.
-    let Some((w, h)) = crate::ofd_write::layout::png_size(png).ok() else {
+    let Some((w, h)) = crate::ofd_write::layout::png_size(png)
+        .ok()
+        .filter(|(w, h)| u64::from(*w) * u64::from(*h) <= MAX_RENDER_PIXELS)
+    else {
         return;
     };
     let Ok(img) = Pixmap::decode_png(png) else {
