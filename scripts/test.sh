@@ -9,7 +9,9 @@
 #   fonts-wqy-microhei  a CJK font for the drawn seal pictures and generated OFD
 #                documents (TrueType, free to embed; OFD embeds a glyph subset of it)
 #   qpdf         checks the structure of stamped PDFs (incremental updates, both xref kinds)
-#   poppler-utils  pdftoppm renders stamped pages; pdfsig verifies PDF signatures
+#   poppler-utils  pdftoppm renders stamped pages; pdfsig verifies PDF signatures;
+#                pdftotext extracts the text of generated PDFs
+#   zbar-tools   zbarimg, an independent decoder of the QR codes on license faces
 #   libnss3-tools  certutil, to give pdfsig a trust store
 #   python3-venv   for the pyHanko venv (PDF signature peer), made once under the target dir
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
@@ -26,6 +28,7 @@ dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-de
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)

@@ -108,6 +108,47 @@ pub fn pdftoppm() -> String {
     )
 }
 
+/// The `pdftotext` binary (`$YINZHENG_PDFTOTEXT` or `pdftotext` on PATH), poppler's text extractor.
+pub fn pdftotext() -> String {
+    peer_tool(
+        "YINZHENG_PDFTOTEXT",
+        "pdftotext",
+        &["-v"],
+        "`apt-get install poppler-utils`",
+    )
+}
+
+/// The `pdfinfo` binary (`$YINZHENG_PDFINFO` or `pdfinfo` on PATH): a PDF's Info dictionary, as poppler reads it.
+pub fn pdfinfo() -> String {
+    peer_tool(
+        "YINZHENG_PDFINFO",
+        "pdfinfo",
+        &["-v"],
+        "`apt-get install poppler-utils`",
+    )
+}
+
+/// The `pdffonts` binary (`$YINZHENG_PDFFONTS` or `pdffonts` on PATH): a PDF's fonts, as poppler reads them.
+pub fn pdffonts() -> String {
+    peer_tool(
+        "YINZHENG_PDFFONTS",
+        "pdffonts",
+        &["-v"],
+        "`apt-get install poppler-utils`",
+    )
+}
+
+/// The `zbarimg` binary (`$YINZHENG_ZBARIMG` or `zbarimg` on PATH), ZBar's
+/// barcode reader: the independent decoder of the QR codes we draw.
+pub fn zbarimg() -> String {
+    peer_tool(
+        "YINZHENG_ZBARIMG",
+        "zbarimg",
+        &["--version"],
+        "`apt-get install zbar-tools`",
+    )
+}
+
 /// The `pdfsig` binary (`$YINZHENG_PDFSIG` or `pdfsig` on PATH), poppler's signature checker.
 pub fn pdfsig() -> String {
     peer_tool(

@@ -24,6 +24,9 @@ pub enum Error {
         /// The font's family name.
         font: String,
     },
+    /// A QR code could not be made (the text is too long for one).
+    #[error("QR code: {0}")]
+    Qr(String),
     /// A font could not be read or subset.
     #[error("font: {0}")]
     Font(String),

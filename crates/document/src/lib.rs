@@ -4,13 +4,18 @@
 //! revisions; the CMS comes from a callback).
 //!
 //! - Generate: [`write_ofd`] sets an [`OfdDocumentSpec`] (titled pages of
-//!   paragraphs and key/value lines, e.g. a license face) in an [`OfdFont`] and
-//!   returns the package bytes, embedding only the glyphs used.
+//!   paragraphs and key/value lines, e.g. a license face, and [`OfdImage`]s
+//!   such as a QR code) in an [`OfdFont`] and returns the package bytes,
+//!   embedding only the glyphs used; [`write_pdf`] makes the PDF copy of the
+//!   same spec, from the same layout pass (same positions, same font subset,
+//!   text extractable through a ToUnicode map).
+//! - QR codes: [`qr_png`] (to place on a page) and [`qr_terminal`] (to show
+//!   in a terminal), error correction level M with a 4-module quiet zone.
 //! - Seal: [`stamp_ofd`] adds a seal signature to any OFD package;
 //!   [`sign_ofd`] adds a GB/T 35275 `Type="Sign"` signature.
 //! - Verify: [`verify_ofd`] checks every signature and what it covers;
 //!   [`OfdPackage`] reads a package within size limits.
-//! - Preview: [`render_ofd_page_png`] draws a page's text and seal stamps.
+//! - Preview: [`render_ofd_page_png`] draws a page's text, PNG images and seal stamps.
 //!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits
@@ -25,6 +30,8 @@ mod ofd_stamp;
 mod ofd_write;
 mod pdf;
 mod pdf_seal;
+mod pdf_write;
+mod qr;
 mod signed_data;
 mod xml;
 
@@ -35,7 +42,7 @@ pub use ofd::{
 pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
 pub use ofd_write::{
-    A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, write_ofd,
+    A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdImage, OfdLine, OfdPage, write_ofd,
 };
 pub use pdf::{
     MAX_CONTENTS_LEN, MAX_PDF_LEN, ModificationCheck, PdfPosition, PdfSealAppearance, PdfSignature,
@@ -43,4 +50,6 @@ pub use pdf::{
     signed_ranges, stamp_pdf,
 };
 pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf};
+pub use pdf_write::write_pdf;
+pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};

@@ -1,25 +1,31 @@
 //! Generating a simple OFD (GB/T 33190) package: text pages (a centred title,
-//! paragraphs, key/value lines in two columns) set in one embedded CJK font.
+//! paragraphs, key/value lines in two columns) set in one embedded CJK font,
+//! with PNG images at fixed positions. The layout pass (`layout.rs`) is shared
+//! with the PDF writer ([`crate::write_pdf`]), so both show the same page.
 //!
 //! Package layout written:
 //! ```text
 //! OFD.xml                        ofd:OFD → DocBody: DocInfo (DocID, Title, Author,
 //!                                CreationDate, Creator "Yinzheng"), DocRoot
 //! Doc_0/Document.xml             CommonData (MaxUnitID, PageArea, PublicRes), Pages
-//! Doc_0/PublicRes.xml            Fonts/Font → FontFile
+//! Doc_0/PublicRes.xml            Fonts/Font → FontFile; MultiMedias/MultiMedia
+//!                                (Type Image, Format PNG) → MediaFile
 //! Doc_0/Res/font_1.ttf           subset of the font: only the glyphs used, with a cmap
-//! Doc_0/Pages/Page_N/Content.xml Layer of TextObject (Boundary, Font, Size,
+//! Doc_0/Res/image_N.png          each distinct image, as given
+//! Doc_0/Pages/Page_N/Content.xml Layer of ImageObject (Boundary, CTM, ResourceID)
+//!                                then TextObject (Boundary, Font, Size,
 //!                                FillColor, TextCode X Y DeltaX)
 //! ```
 //! Lengths are millimetres, as in OFD. Text is placed from the font's advance
 //! widths and every glyph offset is written in `DeltaX`, so a reader places
-//! glyphs where we measured them. Units (fonts, pages, layers, text objects)
+//! glyphs where we measured them. Units (fonts, images, pages, layers, objects)
 //! get unique IDs counted from 1 and `MaxUnitID` is the last.
 //!
 //! Output is deterministic: the same spec and font give the same bytes (the
 //! DocID, when not given, is derived from the content; no clock is read).
 
 mod font;
+pub(crate) mod layout;
 
 pub use font::OfdFont;
 
@@ -34,15 +40,6 @@ pub const MAX_GENERATED_PAGES: usize = 1000;
 pub const A4_MM: (f64, f64) = (210.0, 297.0);
 
 const NS: &str = "http://www.ofdspec.org/2016";
-const MARGIN_X: f64 = 25.0;
-const MARGIN_TOP: f64 = 25.0;
-const MARGIN_BOTTOM: f64 = 20.0;
-/// Type sizes (em height), mm: title ≈ 21 pt, body ≈ 12 pt.
-const TITLE_SIZE: f64 = 7.5;
-const BODY_SIZE: f64 = 4.2;
-const LINE_SPACING: f64 = 1.7;
-/// Gap after the title, mm.
-const TITLE_GAP: f64 = 6.0;
 
 /// One page of a generated document. Content that does not fit continues on
 /// the next physical page (without repeating the title).
@@ -53,6 +50,9 @@ pub struct OfdPage {
     pub title: Option<String>,
     /// The lines below the title, top to bottom.
     pub lines: Vec<OfdLine>,
+    /// Pictures (a QR code, an emblem) at fixed positions on the page's first
+    /// physical page, drawn under the text; the text does not flow around them.
+    pub images: Vec<OfdImage>,
 }
 
 impl OfdPage {
@@ -60,8 +60,14 @@ impl OfdPage {
     pub fn titled(title: impl Into<String>) -> Self {
         OfdPage {
             title: Some(title.into()),
-            lines: Vec::new(),
+            ..OfdPage::default()
         }
+    }
+
+    /// Add an image.
+    pub fn image(mut self, image: OfdImage) -> Self {
+        self.images.push(image);
+        self
     }
 
     /// Add a line.
@@ -102,6 +108,41 @@ pub enum OfdLine {
     Blank,
 }
 
+/// A PNG picture placed on a page: its top-left corner at (`x_mm`, `y_mm`)
+/// from the page's top-left corner, scaled to `width_mm` × `height_mm`.
+///
+/// The OFD carries the PNG file as it is (a `MultiMedia` resource drawn by an
+/// `ImageObject`); the PDF carries its pixels as an RGB image, with a soft
+/// mask when the PNG has transparency. Refused by the writers: anything but a
+/// PNG of 1 to 8192 pixels per side, or a box not inside the page.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct OfdImage {
+    /// The PNG file.
+    pub png: Vec<u8>,
+    /// Left edge, mm from the page's left edge.
+    pub x_mm: f64,
+    /// Top edge, mm from the page's top edge.
+    pub y_mm: f64,
+    /// Width on the page, mm.
+    pub width_mm: f64,
+    /// Height on the page, mm.
+    pub height_mm: f64,
+}
+
+impl OfdImage {
+    /// `png` with its top-left corner at (`x_mm`, `y_mm`), `width_mm` × `height_mm` on the page.
+    pub fn new(png: Vec<u8>, x_mm: f64, y_mm: f64, width_mm: f64, height_mm: f64) -> Self {
+        OfdImage {
+            png,
+            x_mm,
+            y_mm,
+            width_mm,
+            height_mm,
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -138,33 +179,54 @@ impl OfdDocumentSpec {
 /// embeds a subset of `font` holding only the glyphs used.
 ///
 /// Refused with [`Error::Spec`]: no pages, more than [`MAX_GENERATED_PAGES`]
-/// physical pages, a page size outside 50–2000 mm; with [`Error::MissingGlyph`]:
-/// a character the font cannot show (control characters other than `\n` included).
+/// physical pages, a page size outside 50–2000 mm, an image that is not a
+/// PNG of 1–8192 pixels per side or does not lie inside the page, more than 64
+/// images on a page; with [`Error::MissingGlyph`]: a character the font cannot
+/// show (control characters other than `\n` included).
 pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
-    if spec.pages.is_empty() {
-        return Err(Error::Spec("the document has no pages".into()));
-    }
-    let (pw, ph) = spec.page_size_mm;
-    if !(50.0..=2000.0).contains(&pw) || !(50.0..=2000.0).contains(&ph) {
-        return Err(Error::Spec(format!(
-            "page size {pw} × {ph} mm is outside 50–2000 mm"
-        )));
-    }
     let metrics = font.metrics()?;
-    let pages = layout(spec, &metrics)?;
+    let pages = layout::lay_out(spec, &metrics)?;
+    let (pw, ph) = spec.page_size_mm;
 
-    // Units: the font is 1; then per page: the page, its layer, its text objects.
+    // Units: the font is 1; then one per distinct image (its MultiMedia
+    // resource); then per page: the page, its layer, its image and text objects.
     const FONT_ID: u64 = 1;
     let mut next_id = FONT_ID + 1;
+    let mut media: Vec<(u64, &[u8])> = Vec::new();
+    for img in pages.iter().flat_map(|p| &p.images) {
+        if !media.iter().any(|(_, png)| *png == img.png) {
+            media.push((next_id, img.png));
+            next_id += 1;
+        }
+    }
     let mut chars = BTreeSet::new();
     let mut contents = Vec::with_capacity(pages.len());
     let mut page_ids = Vec::with_capacity(pages.len());
-    for runs in &pages {
+    for page in &pages {
         page_ids.push(next_id);
         let layer_id = next_id + 1;
         next_id += 2;
         let mut body = String::new();
-        for r in runs {
+        for img in &page.images {
+            let res = media
+                .iter()
+                .find(|(_, png)| *png == img.png)
+                .map_or(0, |(id, _)| *id);
+            // The image fills the unit square of its object space; the CTM
+            // scales it to the box (GB/T 33190 §10.2).
+            let _ = write!(
+                body,
+                "<ofd:ImageObject ID=\"{next_id}\" Boundary=\"{} {} {} {}\" CTM=\"{} 0 0 {} 0 0\" ResourceID=\"{res}\"/>",
+                mm(img.x),
+                mm(img.y),
+                mm(img.width),
+                mm(img.height),
+                mm(img.width),
+                mm(img.height),
+            );
+            next_id += 1;
+        }
+        for r in &page.runs {
             chars.extend(r.text.chars());
             let width: f64 = r.advances.iter().sum::<f64>() + r.size * 0.2;
             let _ = write!(
@@ -188,7 +250,7 @@ pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         ));
     }
     let max_id = next_id - 1;
-    let subset = font.subset(&chars)?;
+    let subset = font.subset(&chars)?.data;
     let ext = if subset.starts_with(b"OTTO") {
         "otf"
     } else {
@@ -211,10 +273,21 @@ pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         mm(ph)
     );
     let family = esc(font.family());
+    let mut multimedia = String::new();
+    if !media.is_empty() {
+        multimedia.push_str("<ofd:MultiMedias>");
+        for (id, _) in &media {
+            let _ = write!(
+                multimedia,
+                "<ofd:MultiMedia ID=\"{id}\" Type=\"Image\" Format=\"PNG\"><ofd:MediaFile>image_{id}.png</ofd:MediaFile></ofd:MultiMedia>"
+            );
+        }
+        multimedia.push_str("</ofd:MultiMedias>");
+    }
     let public_res = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Res xmlns:ofd=\"{NS}\" BaseLoc=\"Res\"><ofd:Fonts>\
          <ofd:Font ID=\"{FONT_ID}\" FontName=\"{family}\" FamilyName=\"{family}\"><ofd:FontFile>{font_file}</ofd:FontFile></ofd:Font>\
-         </ofd:Fonts></ofd:Res>"
+         </ofd:Fonts>{multimedia}</ofd:Res>"
     );
     let doc_id = match &spec.doc_id {
         Some(id) => id.clone(),
@@ -225,6 +298,9 @@ pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
             all.extend_from_slice(document.as_bytes());
             for c in &contents {
                 all.extend_from_slice(c.as_bytes());
+            }
+            for (_, png) in &media {
+                all.extend_from_slice(png);
             }
             yinzheng_crypto::sm3(&all)[..16]
                 .iter()
@@ -263,6 +339,9 @@ pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         ("Doc_0/PublicRes.xml".into(), public_res.into_bytes()),
         (format!("Doc_0/Res/{font_file}"), subset),
     ];
+    for (id, png) in &media {
+        parts.push((format!("Doc_0/Res/image_{id}.png"), png.to_vec()));
+    }
     for (i, c) in contents.into_iter().enumerate() {
         parts.push((format!("Doc_0/Pages/Page_{i}/Content.xml"), c.into_bytes()));
     }
@@ -279,201 +358,6 @@ pub fn write_ofd(spec: &OfdDocumentSpec, font: &OfdFont) -> Result<Vec<u8>> {
         .finish()
         .map_err(|e| Error::Format(format!("writing the package: {e}")))?;
     Ok(out.into_inner())
-}
-
-/// One line of text placed on a page (all mm).
-struct Run {
-    x: f64,
-    top: f64,
-    height: f64,
-    /// Baseline, from `top`.
-    baseline: f64,
-    size: f64,
-    text: String,
-    /// Advance of each character.
-    advances: Vec<f64>,
-}
-
-/// Place every line: physical pages of runs.
-fn layout(spec: &OfdDocumentSpec, m: &font::Metrics<'_>) -> Result<Vec<Vec<Run>>> {
-    let (pw, ph) = spec.page_size_mm;
-    let text_w = pw - 2.0 * MARGIN_X;
-    let bottom = ph - MARGIN_BOTTOM;
-    let mut pages: Vec<Vec<Run>> = Vec::new();
-    let new_page = |pages: &mut Vec<Vec<Run>>| -> Result<()> {
-        if pages.len() == MAX_GENERATED_PAGES {
-            return Err(Error::Spec(format!(
-                "more than {MAX_GENERATED_PAGES} pages"
-            )));
-        }
-        pages.push(Vec::new());
-        Ok(())
-    };
-    let run = |x: f64, top: f64, size: f64, line: Line| Run {
-        x,
-        top,
-        height: size * LINE_SPACING,
-        baseline: size * (LINE_SPACING - 1.0) / 2.0
-            + size * m.ascender / (m.ascender - m.descender),
-        size,
-        text: line.text,
-        advances: line.advances,
-    };
-    for page in &spec.pages {
-        new_page(&mut pages)?;
-        let mut y = MARGIN_TOP;
-        // Start a new physical page when `h` more mm do not fit.
-        let room = |pages: &mut Vec<Vec<Run>>, y: &mut f64, h: f64| -> Result<()> {
-            if *y + h > bottom && *y > MARGIN_TOP {
-                new_page(pages)?;
-                *y = MARGIN_TOP;
-            }
-            Ok(())
-        };
-        if let Some(title) = &page.title {
-            for line in wrap(title, text_w, TITLE_SIZE, m)? {
-                let h = TITLE_SIZE * LINE_SPACING;
-                room(&mut pages, &mut y, h)?;
-                let w: f64 = line.advances.iter().sum();
-                let x = (pw - w) / 2.0;
-                push(&mut pages, run(x, y, TITLE_SIZE, line));
-                y += h;
-            }
-            y += TITLE_GAP;
-        }
-        let key_w = page
-            .lines
-            .iter()
-            .filter_map(|l| match l {
-                OfdLine::KeyValue { key, .. } => Some(key),
-                _ => None,
-            })
-            .map(|k| width(k, BODY_SIZE, m))
-            .try_fold(0f64, |acc, w| w.map(|w| acc.max(w)))?;
-        let key_col = (key_w + 2.0 * BODY_SIZE).min(text_w * 0.45);
-        let h = BODY_SIZE * LINE_SPACING;
-        for line in &page.lines {
-            match line {
-                OfdLine::Blank => y += h,
-                OfdLine::Text(t) => {
-                    for l in wrap(t, text_w, BODY_SIZE, m)? {
-                        room(&mut pages, &mut y, h)?;
-                        push(&mut pages, run(MARGIN_X, y, BODY_SIZE, l));
-                        y += h;
-                    }
-                }
-                OfdLine::KeyValue { key, value } => {
-                    let keys = wrap(key, key_col - BODY_SIZE, BODY_SIZE, m)?;
-                    let values = wrap(value, text_w - key_col, BODY_SIZE, m)?;
-                    let rows = keys.len().max(values.len()).max(1);
-                    let mut keys = keys.into_iter();
-                    let mut values = values.into_iter();
-                    for _ in 0..rows {
-                        room(&mut pages, &mut y, h)?;
-                        if let Some(k) = keys.next() {
-                            push(&mut pages, run(MARGIN_X, y, BODY_SIZE, k));
-                        }
-                        if let Some(v) = values.next() {
-                            push(&mut pages, run(MARGIN_X + key_col, y, BODY_SIZE, v));
-                        }
-                        y += h;
-                    }
-                }
-            }
-        }
-    }
-    Ok(pages)
-}
-
-fn push(pages: &mut [Vec<Run>], run: Run) {
-    if !run.text.is_empty()
-        && let Some(p) = pages.last_mut()
-    {
-        p.push(run);
-    }
-}
-
-/// A wrapped line: its characters and their advances (mm).
-struct Line {
-    text: String,
-    advances: Vec<f64>,
-}
-
-fn width(s: &str, size: f64, m: &font::Metrics<'_>) -> Result<f64> {
-    s.chars()
-        .try_fold(0.0, |acc, c| Ok(acc + m.advance(c)? * size))
-}
-
-/// Letters and digits of alphabetic scripts: no line break between two of them.
-fn is_word(c: char) -> bool {
-    (c.is_alphanumeric() && u32::from(c) < 0x1100) || "-'_/.@:%".contains(c)
-}
-
-/// Whether a line may break between `a` and `b` (spaces, CJK characters; not
-/// inside a Latin word, not before closing or after opening punctuation).
-fn can_break(a: char, b: char) -> bool {
-    if a == ' ' || b == ' ' {
-        return true;
-    }
-    if "，。、；：？！）》」』】”’,.;:!?)]}".contains(b) || "（《「『【“‘([{".contains(a)
-    {
-        return false;
-    }
-    !(is_word(a) && is_word(b))
-}
-
-/// Greedy line breaking of `text` into lines no wider than `max` mm (a single
-/// character wider than `max` still gets its own line).
-fn wrap(text: &str, max: f64, size: f64, m: &font::Metrics<'_>) -> Result<Vec<Line>> {
-    let mut out = Vec::new();
-    for para in text.split('\n') {
-        let chars: Vec<char> = para.chars().collect();
-        let widths = chars
-            .iter()
-            .map(|&c| Ok(m.advance(c)? * size))
-            .collect::<Result<Vec<f64>>>()?;
-        let mut start = 0;
-        if chars.is_empty() {
-            out.push(Line {
-                text: String::new(),
-                advances: Vec::new(),
-            });
-        }
-        while start < chars.len() {
-            while start < chars.len() && chars[start] == ' ' {
-                start += 1;
-            }
-            if start == chars.len() {
-                break;
-            }
-            let (mut end, mut w, mut last_ok) = (start, 0.0, None);
-            while end < chars.len() {
-                if end > start && can_break(chars[end - 1], chars[end]) {
-                    last_ok = Some(end);
-                }
-                if end > start && w + widths[end] > max + 1e-9 {
-                    break;
-                }
-                w += widths[end];
-                end += 1;
-            }
-            if end < chars.len()
-                && let Some(b) = last_ok
-            {
-                end = b;
-            }
-            let mut stop = end;
-            while stop > start && chars[stop - 1] == ' ' {
-                stop -= 1;
-            }
-            out.push(Line {
-                text: chars[start..stop].iter().collect(),
-                advances: widths[start..stop].to_vec(),
-            });
-            start = end;
-        }
-    }
-    Ok(out)
 }
 
 /// A length in mm as written: at most 3 decimals, no trailing zeros.
@@ -541,14 +425,5 @@ mod tests {
         assert_eq!(mm(4.2), "4.2");
         assert_eq!(mm(1.0 / 3.0), "0.333");
         assert_eq!(mm(-0.0001), "0");
-    }
-
-    #[test]
-    fn breaks_keep_latin_words_and_closing_punctuation() {
-        assert!(!can_break('a', 'b'));
-        assert!(can_break('营', '业'));
-        assert!(!can_break('业', '，'));
-        assert!(can_break('a', ' '));
-        assert!(!can_break('（', '营'));
     }
 }

@@ -132,7 +132,7 @@ impl OfdFont {
     }
 
     /// A font file holding only the glyphs of `chars`, with a `cmap` for them.
-    pub(crate) fn subset(&self, chars: &BTreeSet<char>) -> Result<Vec<u8>> {
+    pub(crate) fn subset(&self, chars: &BTreeSet<char>) -> Result<Subset> {
         let m = self.metrics()?;
         let mut remapper = subsetter::GlyphRemapper::new();
         let mut old = Vec::with_capacity(chars.len());
@@ -168,8 +168,41 @@ impl OfdFont {
                 )));
             }
         }
-        Ok(out)
+        Ok(Subset {
+            data: out,
+            glyphs: map,
+        })
     }
+
+    /// The PostScript name from the `name` table (else the family name without
+    /// spaces), as PDF's `BaseFont` wants it: printable ASCII, no delimiters.
+    pub(crate) fn postscript_name(&self) -> String {
+        let from_names = self.face().ok().and_then(|face| {
+            face.names()
+                .into_iter()
+                .filter(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
+                .find_map(|n| n.to_string())
+        });
+        let name: String = from_names
+            .unwrap_or_else(|| self.family.clone())
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && !"()<>[]{}/%#".contains(*c))
+            .take(100)
+            .collect();
+        if name.is_empty() {
+            "Embedded".into()
+        } else {
+            name
+        }
+    }
+}
+
+/// A font subset: the font file and the glyph ID of each character in it.
+pub(crate) struct Subset {
+    /// The font file (TrueType or CFF-flavoured OpenType).
+    pub data: Vec<u8>,
+    /// Character → glyph ID in `data`.
+    pub glyphs: BTreeMap<char, u16>,
 }
 
 fn family_name(face: &Face<'_>) -> Option<String> {

@@ -44,15 +44,17 @@ pub(crate) struct Built {
 }
 
 /// A decoded picture: RGB samples and, when not fully opaque, alpha samples.
-struct Picture {
+pub(crate) struct Picture {
     width: u32,
     height: u32,
     rgb: Vec<u8>,
     alpha: Option<Vec<u8>>,
 }
 
-fn decode_png(png_bytes: &[u8]) -> Result<Picture> {
-    let bad = |e: png::DecodingError| Error::Options(format!("the seal picture is not a PNG: {e}"));
+/// Decode a PNG (any colour type and depth) into RGB and alpha samples; the
+/// error says what is wrong with it (for the caller to name the picture).
+pub(crate) fn decode_png(png_bytes: &[u8]) -> std::result::Result<Picture, String> {
+    let bad = |e: png::DecodingError| format!("not a PNG: {e}");
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(bad)?;
@@ -61,13 +63,13 @@ fn decode_png(png_bytes: &[u8]) -> Result<Picture> {
         (info.width, info.height)
     };
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(Error::Options(format!(
-            "the seal picture is {w}×{h} pixels; 1 to {MAX_SIDE} per side are accepted"
-        )));
+        return Err(format!(
+            "{w}×{h} pixels; 1 to {MAX_SIDE} per side are accepted"
+        ));
     }
     let size = reader
         .output_buffer_size()
-        .ok_or_else(|| Error::Options("the seal picture is too large".into()))?;
+        .ok_or_else(|| "too large".to_string())?;
     let mut buf = vec![0; size];
     let frame = reader.next_frame(&mut buf).map_err(bad)?;
     let pixels = (w as usize) * (h as usize);
@@ -76,11 +78,7 @@ fn decode_png(png_bytes: &[u8]) -> Result<Picture> {
         png::ColorType::GrayscaleAlpha => 2,
         png::ColorType::Rgb => 3,
         png::ColorType::Rgba => 4,
-        png::ColorType::Indexed => {
-            return Err(Error::Options(
-                "the seal picture's palette could not be expanded".into(),
-            ));
-        }
+        png::ColorType::Indexed => return Err("the palette could not be expanded".into()),
     };
     let line = frame.line_size;
     let mut rgb = Vec::with_capacity(pixels * 3);
@@ -88,7 +86,7 @@ fn decode_png(png_bytes: &[u8]) -> Result<Picture> {
     for y in 0..h as usize {
         let row = buf
             .get(y * line..y * line + w as usize * channels)
-            .ok_or_else(|| Error::Options("the seal picture is truncated".into()))?;
+            .ok_or_else(|| "truncated".to_string())?;
         for px in row.chunks_exact(channels) {
             let (r, g, b, a) = match *px {
                 [g] => (g, g, g, 255),
@@ -110,6 +108,31 @@ fn decode_png(png_bytes: &[u8]) -> Result<Picture> {
     })
 }
 
+/// Add `pic` to `doc` as an RGB image XObject, with a DeviceGray `/SMask`
+/// from its alpha channel when it has one.
+pub(crate) fn image_xobject(doc: &mut Document, pic: Picture) -> Result<ObjectId> {
+    let smask = match pic.alpha {
+        Some(a) => Some(doc.add_object(compressed(
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image",
+                "Width" => i64::from(pic.width), "Height" => i64::from(pic.height),
+                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+            },
+            a,
+        )?)),
+        None => None,
+    };
+    let mut image_dict = dictionary! {
+        "Type" => "XObject", "Subtype" => "Image",
+        "Width" => i64::from(pic.width), "Height" => i64::from(pic.height),
+        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
+    };
+    if let Some(id) = smask {
+        image_dict.set("SMask", id);
+    }
+    Ok(doc.add_object(compressed(image_dict, pic.rgb)?))
+}
+
 /// A number as PDF writes it (no exponent, at most 3 decimals).
 pub(crate) fn num(v: f64) -> String {
     let s = format!("{v:.3}");
@@ -117,7 +140,7 @@ pub(crate) fn num(v: f64) -> String {
     if s == "-0" { "0".into() } else { s.into() }
 }
 
-fn compressed(dict: Dictionary, content: Vec<u8>) -> Result<Stream> {
+pub(crate) fn compressed(dict: Dictionary, content: Vec<u8>) -> Result<Stream> {
     let mut s = Stream::new(dict, content);
     s.compress()
         .map_err(|e| Error::Pdf(format!("cannot compress a stream: {e}")))?;
@@ -194,27 +217,8 @@ pub(crate) fn build(
             app.width_mm, app.height_mm
         )));
     }
-    let pic = decode_png(&app.png)?;
-    let smask = match &pic.alpha {
-        Some(a) => Some(doc.add_object(compressed(
-            dictionary! {
-                "Type" => "XObject", "Subtype" => "Image",
-                "Width" => i64::from(pic.width), "Height" => i64::from(pic.height),
-                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-            },
-            a.clone(),
-        )?)),
-        None => None,
-    };
-    let mut image_dict = dictionary! {
-        "Type" => "XObject", "Subtype" => "Image",
-        "Width" => i64::from(pic.width), "Height" => i64::from(pic.height),
-        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
-    };
-    if let Some(id) = smask {
-        image_dict.set("SMask", id);
-    }
-    let image = doc.add_object(compressed(image_dict, pic.rgb)?);
+    let pic = decode_png(&app.png).map_err(|e| Error::Options(format!("the seal picture: {e}")))?;
+    let image = image_xobject(doc, pic)?;
 
     let seal_w = app.width_mm * PT_PER_MM;
     let seal_h = app.height_mm * PT_PER_MM;

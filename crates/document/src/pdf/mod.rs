@@ -8,7 +8,7 @@
 //! (lopdf would have to rebuild it) are refused for stamping; a linearized
 //! file's first-page cross-reference section counts as a revision of its own.
 
-mod appearance;
+pub(crate) mod appearance;
 mod extract;
 mod geometry;
 mod modify;
