@@ -337,6 +337,11 @@ fn pdf(c: &mut Criterion) {
         for (size, pdf) in [("notice 0.8 KB", &small), ("scan 5 MB", &big)] {
             let sealed = seal_pdf(pdf, &opts, &d.sealer()).unwrap();
             let ctx = |validator| pdf_context(validator, &inter);
+            println!(
+                "pdf: {label}, {size}: {} bytes in, {} bytes sealed",
+                pdf.len(),
+                sealed.len()
+            );
             let r = verify_pdf(&sealed, &ctx(&warm)).unwrap();
             assert!(r.passed(), "{r}");
             g.bench_function(format!("seal {label}, {size}"), |b| {
