@@ -4,6 +4,7 @@ pub mod ca;
 pub mod cert;
 pub mod digest;
 pub mod key;
+pub mod license;
 pub mod log;
 pub mod seal;
 pub mod sign;

@@ -54,6 +54,9 @@ enum Command {
     /// Certificates: verify against trust anchors and CRLs.
     #[command(subcommand)]
     Cert(cmd::cert::CertCommand),
+    /// E-licenses: types, issue, import, show, list, lifecycle, token, check, usage.
+    #[command(subcommand)]
+    License(cmd::license::LicenseCommand),
     /// Anchoring log: init, append, checkpoint, prove, consistency, verify, audit.
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Seal(c) => cmd::seal::run(c, &cli.home, &out),
         Command::Stamp(a) => cmd::seal::stamp(a, &cli.home, &out),
         Command::Log(c) => cmd::log::run(c, &cli.home, &out),
+        Command::License(c) => cmd::license::run(c, &cli.home, &out),
     };
     let _ = &cli.home;
     match result {

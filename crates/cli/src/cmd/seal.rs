@@ -493,46 +493,10 @@ fn getrandom_fill(b: &mut [u8]) -> Result<()> {
 
 /// Run `stamp`.
 pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
-    let reg = registry(home)?;
-    let s = reg
-        .get(&a.seal)?
-        .with_context(|| format!("no seal {} in the registry", a.seal))?;
-    if s.status != SealStatus::Active {
-        bail!("seal {} is {}: it cannot stamp", s.id, s.status.name());
-    }
-    let seal = Seal::parse(&s.der)?;
+    let (s, seal, key, cert) =
+        stamping_identity(home, &a.seal, &a.key, a.passphrase_file.as_deref())?;
+    let cert = cert.as_slice();
     let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
-    if now < seal.valid_start() || now > seal.valid_end() {
-        bail!(
-            "seal {} is outside its validity window ({} .. {})",
-            s.id,
-            seal.valid_start(),
-            seal.valid_end()
-        );
-    }
-    let key = load_private_key(&a.key, a.passphrase_file.as_deref())?;
-    let yinzheng_seal::CertList::Certificates(certs) = seal.cert_list() else {
-        bail!(
-            "seal {} lists certificate digests; stamping needs the certificate itself",
-            s.id
-        );
-    };
-    let cert = certs
-        .iter()
-        .find(|c| {
-            ParsedCert::from_der(c)
-                .ok()
-                .and_then(|p| p.public_key().cloned())
-                .as_ref()
-                == Some(key.public_key())
-        })
-        .with_context(|| {
-            format!(
-                "the key {} is not authorised by seal {}",
-                a.key.display(),
-                s.id
-            )
-        })?;
     let data = io::read_message(&a.input, !out.is_json())?;
     let (x, y) =
         a.at.split_once(',')
@@ -612,9 +576,91 @@ pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A registered, active seal in its validity window, the signer's key and the
+/// certificate of that key in the seal's list: what stamping needs.
+pub fn stamping_identity(
+    home: &Path,
+    seal_id: &str,
+    key_path: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<(
+    yinzheng_seal::RegisteredSeal,
+    Seal,
+    yinzheng_crypto::PrivateKey,
+    Vec<u8>,
+)> {
+    let reg = registry(home)?;
+    let s = reg
+        .get(seal_id)?
+        .with_context(|| format!("no seal {seal_id} in the registry"))?;
+    if s.status != SealStatus::Active {
+        bail!("seal {} is {}: it cannot stamp", s.id, s.status.name());
+    }
+    let seal = Seal::parse(&s.der)?;
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    if now < seal.valid_start() || now > seal.valid_end() {
+        bail!(
+            "seal {} is outside its validity window ({} .. {})",
+            s.id,
+            seal.valid_start(),
+            seal.valid_end()
+        );
+    }
+    let key = load_private_key(key_path, passphrase_file)?;
+    let yinzheng_seal::CertList::Certificates(certs) = seal.cert_list() else {
+        bail!(
+            "seal {} lists certificate digests; stamping needs the certificate itself",
+            s.id
+        );
+    };
+    let cert = certs
+        .iter()
+        .find(|c| {
+            ParsedCert::from_der(c)
+                .ok()
+                .and_then(|p| p.public_key().cloned())
+                .as_ref()
+                == Some(key.public_key())
+        })
+        .with_context(|| {
+            format!(
+                "the key {} is not authorised by seal {}",
+                key_path.display(),
+                s.id
+            )
+        })?
+        .clone();
+    Ok((s, seal, key, cert))
+}
+
+/// Every issuing CA certificate of the trust domains under `home` (help for
+/// path building only: intermediates never make anything trusted).
+pub fn local_issuing_cas(home: &Path) -> Vec<ParsedCert> {
+    let mut out = Vec::new();
+    let Ok(domains) = std::fs::read_dir(home.join("pki")) else {
+        return out;
+    };
+    for domain in domains.flatten() {
+        let Ok(files) = std::fs::read_dir(domain.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.starts_with("issuing")
+                && name.ends_with(".pem")
+                && !name.ends_with(".key.pem")
+                && let Ok(bytes) = std::fs::read(f.path())
+            {
+                out.extend(ParsedCert::load_all(&bytes).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
 /// The issuing CA (and its trust domain directory) that issued `cert`, among
 /// the trust domains of `home`.
-fn local_issuer(home: &Path, cert: &ParsedCert) -> Option<(PathBuf, ParsedCert)> {
+pub fn local_issuer(home: &Path, cert: &ParsedCert) -> Option<(PathBuf, ParsedCert)> {
     let pki = home.join("pki");
     for domain in std::fs::read_dir(&pki).ok()?.flatten() {
         let dir = domain.path();

@@ -1,0 +1,42 @@
+//! What the registry needs from the anchoring log: append a batch of entries
+//! (one checkpoint signature for the batch) and produce offline evidence.
+
+use crate::error::Result;
+use yinzheng_anchor::{Entry, Evidence, Log};
+
+/// An anchoring log the registry records its events in.
+pub trait Anchor {
+    /// Append `entries` as one batch; their indices once committed and published.
+    fn append_batch(&self, entries: &[Entry]) -> Result<Vec<u64>>;
+    /// A tlog-proof evidence file (inclusion proof to the latest signed
+    /// checkpoint) for the entry at `index`.
+    fn evidence(&self, index: u64) -> Result<String>;
+}
+
+impl Anchor for Log {
+    fn append_batch(&self, entries: &[Entry]) -> Result<Vec<u64>> {
+        let pending: Vec<_> = entries
+            .iter()
+            .map(|e| self.submit(&e.encode()))
+            .collect::<yinzheng_anchor::Result<_>>()?;
+        Ok(pending
+            .into_iter()
+            .map(|p| p.wait())
+            .collect::<yinzheng_anchor::Result<_>>()?)
+    }
+
+    fn evidence(&self, index: u64) -> Result<String> {
+        // The checkpoint and its note are read separately: retry if a batch
+        // was published in between.
+        let (note, size) = loop {
+            let cp = self.checkpoint();
+            let note = self.checkpoint_note();
+            if note.starts_with(&cp.to_text()) {
+                break (note, cp.size());
+            }
+        };
+        let proof = self.prove_inclusion(index, size)?;
+        let entry = self.entry(index)?;
+        Ok(Evidence::new(&entry, index, proof, &note).to_text())
+    }
+}

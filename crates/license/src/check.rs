@@ -1,0 +1,669 @@
+//! Checking licenses the ways approval systems do — by identifier, by file, by
+//! claimed face data, by a holder's QR token — each leaving a usage record
+//! (用证记录) that is later anchored in the log in batches.
+
+use crate::LicenseId;
+use crate::anchor::Anchor;
+use crate::error::{Error, Result};
+use crate::model::{License, ResultCode, Status};
+use crate::registry::{Registry, now_ms};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use yinzheng_pki::{ParsedCert, Validator, VerificationReport};
+
+/// Longest purpose of use (用证事由).
+pub const MAX_PURPOSE_CHARS: usize = 200;
+/// Shortest and longest lifetime of a presentation token, seconds.
+pub const TOKEN_TTL_S: std::ops::RangeInclusive<u32> = 60..=300;
+
+/// Who checks a license and why; every check carries it and records it.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageContext {
+    /// The calling system.
+    pub caller: String,
+    /// The operator (name, ID or role).
+    pub operator: String,
+    /// Purpose of use (required, at most 200 characters).
+    pub purpose: String,
+    /// Matter code (事项编码), may be empty.
+    pub matter: String,
+    /// Business serial number (业务流水号), may be empty.
+    pub business_serial: String,
+}
+
+impl UsageContext {
+    fn check(&self) -> Result<()> {
+        if self.purpose.trim().is_empty() {
+            return Err(Error::Refused(
+                "a purpose of use (用证事由) is required".into(),
+            ));
+        }
+        if self.purpose.chars().count() > MAX_PURPOSE_CHARS {
+            return Err(Error::Refused(format!(
+                "the purpose of use has {} characters; at most {MAX_PURPOSE_CHARS}",
+                self.purpose.chars().count()
+            )));
+        }
+        if self.caller.trim().is_empty() {
+            return Err(Error::Refused("the calling system must be named".into()));
+        }
+        for (what, v) in [
+            ("caller", &self.caller),
+            ("operator", &self.operator),
+            ("matter", &self.matter),
+            ("business serial", &self.business_serial),
+        ] {
+            if v.chars().count() > 200 {
+                return Err(Error::Refused(format!("{what}: at most 200 characters")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a check found.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckOutcome {
+    /// Sharing-service result code.
+    pub code: ResultCode,
+    /// The numeric code (0–7).
+    pub code_number: u8,
+    /// What it means, and why.
+    pub message: String,
+    /// The license, when one was identified.
+    pub license: Option<License>,
+    /// Its status at the time of the check.
+    pub status: Option<Status>,
+    /// The document verification report (checks by file).
+    pub report: Option<VerificationReport>,
+    /// Fields whose claimed value differs (checks by face data).
+    pub mismatches: Vec<String>,
+    /// The usage record written for this check.
+    pub usage_record: i64,
+}
+
+/// Trust inputs for verifying license files.
+pub struct DocumentTrust<'a> {
+    /// Anchors, CRLs/OCSP, policy.
+    pub validator: &'a Validator,
+    /// Intermediate CA certificates.
+    pub intermediates: &'a [ParsedCert],
+    /// Who may make seals.
+    pub makers: yinzheng_seal::MakerTrust<'a>,
+    /// The seal registry, for seal status.
+    pub seals: Option<&'a yinzheng_seal::Registry>,
+}
+
+/// One usage record.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRecord {
+    /// Sequence number.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub time_ms: i64,
+    /// Calling system.
+    pub caller: String,
+    /// Operator.
+    pub operator: String,
+    /// Purpose of use.
+    pub purpose: String,
+    /// Matter code.
+    pub matter: String,
+    /// Business serial.
+    pub business_serial: String,
+    /// Holder code (empty when no license was identified).
+    pub holder_code: String,
+    /// License identifier (or what was asked for).
+    pub license: String,
+    /// query, verify-file, verify-face, qr-redeem.
+    pub operation: String,
+    /// Result code.
+    pub result: u8,
+    /// SM3 (hex) of the record's canonical form, the digest anchored in the log.
+    pub record_sm3: String,
+    /// Index of its log entry, once anchored.
+    pub log_index: Option<u64>,
+}
+
+fn canonical(r: &UsageRecord) -> String {
+    // Fixed field order; serde_json escapes consistently.
+    serde_json::json!([
+        r.time_ms,
+        r.caller,
+        r.operator,
+        r.purpose,
+        r.matter,
+        r.business_serial,
+        r.holder_code,
+        r.license,
+        r.operation,
+        r.result
+    ])
+    .to_string()
+}
+
+fn outcome(
+    code: ResultCode,
+    message: String,
+    license: Option<License>,
+    at: time::Date,
+) -> CheckOutcome {
+    let status = license.as_ref().map(|l| l.status_at(at));
+    CheckOutcome {
+        code,
+        code_number: code.code(),
+        message,
+        license,
+        status,
+        report: None,
+        mismatches: Vec::new(),
+        usage_record: 0,
+    }
+}
+
+fn status_message(l: &License, at: time::Date) -> String {
+    let code = l.result_code_at(at);
+    let mut m = format!("{}: {} ({})", l.id, code.describe(), l.status_at(at));
+    if let Some(new) = &l.superseded_by {
+        m.push_str(&format!("; superseded by {new}"));
+    }
+    m
+}
+
+impl Registry {
+    fn record(
+        &mut self,
+        ctx: &UsageContext,
+        license: &str,
+        holder_code: &str,
+        operation: &str,
+        result: ResultCode,
+        at: time::OffsetDateTime,
+    ) -> Result<i64> {
+        let mut r = UsageRecord {
+            seq: 0,
+            time_ms: now_ms(at),
+            caller: ctx.caller.clone(),
+            operator: ctx.operator.clone(),
+            purpose: ctx.purpose.clone(),
+            matter: ctx.matter.clone(),
+            business_serial: ctx.business_serial.clone(),
+            holder_code: holder_code.to_string(),
+            license: license.chars().take(200).collect(),
+            operation: operation.to_string(),
+            result: result.code(),
+            record_sm3: String::new(),
+            log_index: None,
+        };
+        r.record_sm3 = hex::encode(yinzheng_crypto::sm3(canonical(&r).as_bytes()));
+        self.conn.execute(
+            "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn finish(
+        &mut self,
+        mut o: CheckOutcome,
+        ctx: &UsageContext,
+        asked: &str,
+        operation: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        let (id, holder) = match &o.license {
+            Some(l) => (l.id.to_string(), l.holder.code.clone()),
+            None => match self.get(asked).ok().flatten() {
+                Some(l) => (l.id.to_string(), l.holder.code),
+                None => (asked.to_string(), String::new()),
+            },
+        };
+        o.usage_record = self.record(ctx, &id, &holder, operation, o.code, at)?;
+        Ok(o)
+    }
+
+    /// Check by identifier: found, status now (or at `at`), result code.
+    pub fn check_id(
+        &mut self,
+        id: &str,
+        ctx: &UsageContext,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        ctx.check()?;
+        let day = at.date();
+        let o = if id.trim().is_empty() {
+            outcome(ResultCode::NoData, "no identifier given".into(), None, day)
+        } else {
+            match LicenseId::parse(id) {
+                Err(e) => outcome(ResultCode::DataWrong, e.to_string(), None, day),
+                Ok(parsed) => match self.get(&parsed.to_string())? {
+                    None => outcome(
+                        ResultCode::NotFound,
+                        format!("no license {parsed}"),
+                        None,
+                        day,
+                    ),
+                    Some(l) => {
+                        outcome(l.result_code_at(day), status_message(&l, day), Some(l), day)
+                    }
+                },
+            }
+        };
+        self.finish(o, ctx, id, "query", at)
+    }
+
+    /// Check by file: verify the sealed OFD or PDF, then find it in the
+    /// registry by its SM3 digest. A genuine file of a revoked license says
+    /// so (code 3); a file that does not verify is code 7 whatever it claims.
+    pub fn check_file(
+        &mut self,
+        bytes: &[u8],
+        trust: &DocumentTrust<'_>,
+        ctx: &UsageContext,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        ctx.check()?;
+        let day = at.date();
+        let report = if bytes.starts_with(b"%PDF-") {
+            yinzheng_document::verify_pdf(
+                bytes,
+                &yinzheng_document::CmsVerifyContext {
+                    validator: trust.validator,
+                    intermediates: trust.intermediates,
+                    makers: trust.makers,
+                    registry: trust.seals,
+                    sm2_id: None,
+                },
+            )
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            yinzheng_document::verify_ofd(
+                bytes,
+                trust.validator,
+                trust.makers,
+                trust.intermediates,
+                trust.seals,
+            )
+        } else {
+            Err(yinzheng_document::Error::Format(
+                "neither a PDF nor an OFD package".into(),
+            ))
+        };
+        let digest = crate::issue::sm3_hex(bytes);
+        let found = self.by_digest(&digest)?;
+        let mut o = match report {
+            Err(e) => outcome(
+                ResultCode::Incomplete,
+                format!("the file cannot be read: {e}"),
+                found,
+                day,
+            ),
+            Ok(r) if !r.passed() => {
+                let mut o = outcome(
+                    ResultCode::DataWrong,
+                    format!(
+                        "the file is not genuine or was changed: {}",
+                        r.to_string().lines().next().unwrap_or_default()
+                    ),
+                    None,
+                    day,
+                );
+                o.report = Some(r);
+                o
+            }
+            Ok(r) => {
+                let mut o = match found {
+                    Some(l) => {
+                        let m = format!("genuine file of {}", status_message(&l, day));
+                        outcome(l.result_code_at(day), m, Some(l), day)
+                    }
+                    None => outcome(
+                        ResultCode::NotFound,
+                        "the file's seals verify, but it is not a license file of this registry"
+                            .into(),
+                        None,
+                        day,
+                    ),
+                };
+                o.report = Some(r);
+                o
+            }
+        };
+        let asked = format!("file sm3:{digest}");
+        o = self.finish(o, ctx, &asked, "verify-file", at)?;
+        Ok(o)
+    }
+
+    /// Check claimed face data against the registry: every claimed (key or
+    /// label, value) must match; holder name and code, number and the face
+    /// fields can be claimed.
+    pub fn check_face(
+        &mut self,
+        id: &str,
+        claimed: &[(String, String)],
+        ctx: &UsageContext,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        ctx.check()?;
+        let day = at.date();
+        let o = match (claimed.is_empty(), self.get(id)) {
+            (true, _) => outcome(ResultCode::NoData, "no data to compare".into(), None, day),
+            (_, Err(e)) => outcome(ResultCode::DataWrong, e.to_string(), None, day),
+            (_, Ok(None)) => outcome(ResultCode::NotFound, format!("no license {id}"), None, day),
+            (_, Ok(Some(l))) => {
+                let ty = self.catalogue().get(&l.type_key).ok().cloned();
+                let mut mismatches = Vec::new();
+                let mut unknown = Vec::new();
+                for (k, v) in claimed {
+                    let actual = match k.as_str() {
+                        "holder_name" | "名称" | "姓名" => Some(l.holder.name.clone()),
+                        "holder_code" | "统一社会信用代码" | "公民身份号码" => {
+                            Some(l.holder.code.clone())
+                        }
+                        "number" | "证照编号" => Some(l.number.clone()),
+                        _ => {
+                            let label = ty
+                                .as_ref()
+                                .and_then(|t| t.fields.iter().find(|f| &f.key == k))
+                                .map(|f| f.label.clone())
+                                .unwrap_or_else(|| k.clone());
+                            let known = ty
+                                .as_ref()
+                                .is_some_and(|t| t.fields.iter().any(|f| f.label == label));
+                            if known {
+                                Some(
+                                    l.face
+                                        .iter()
+                                        .find(|(lb, _)| *lb == label)
+                                        .map(|(_, v)| v.clone())
+                                        .unwrap_or_default(),
+                                )
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    match actual {
+                        Some(a)
+                            if a.trim() == v.trim()
+                                || (k.contains("code") && a.eq_ignore_ascii_case(v.trim())) => {}
+                        Some(_) => mismatches.push(k.clone()),
+                        None => unknown.push(k.clone()),
+                    }
+                }
+                if !unknown.is_empty() {
+                    let mut o = outcome(
+                        ResultCode::Incomplete,
+                        format!("unknown fields for {}: {}", l.name, unknown.join(", ")),
+                        Some(l),
+                        day,
+                    );
+                    o.mismatches = unknown;
+                    o
+                } else if !mismatches.is_empty() {
+                    let mut o = outcome(
+                        ResultCode::DataWrong,
+                        format!(
+                            "claimed data differ from the registry: {}",
+                            mismatches.join(", ")
+                        ),
+                        Some(l),
+                        day,
+                    );
+                    o.mismatches = mismatches;
+                    o
+                } else {
+                    let m = format!("claimed data match; {}", status_message(&l, day));
+                    outcome(l.result_code_at(day), m, Some(l), day)
+                }
+            }
+        };
+        self.finish(o, ctx, id, "verify-face", at)
+    }
+
+    /// A presentation token for one license (holder authorisation, 亮证):
+    /// opaque, single use, valid `ttl_s` seconds (60–300), optionally bound to
+    /// a matter code. Only its SM3 is stored.
+    pub fn create_token(
+        &mut self,
+        id: &str,
+        ttl_s: u32,
+        matter: Option<&str>,
+        created_by: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<(String, time::OffsetDateTime)> {
+        if !TOKEN_TTL_S.contains(&ttl_s) {
+            return Err(Error::Refused(format!(
+                "token lifetime {ttl_s} s is outside {}–{} s",
+                TOKEN_TTL_S.start(),
+                TOKEN_TTL_S.end()
+            )));
+        }
+        let l = self
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        let status = l.status_at(at.date());
+        if status != Status::Valid {
+            return Err(Error::Transition {
+                action: "present".into(),
+                id: l.id.to_string(),
+                status: status.to_string(),
+            });
+        }
+        let mut raw = [0u8; 20];
+        getrandom::fill(&mut raw).map_err(|e| Error::Refused(format!("no randomness: {e}")))?;
+        let token = format!("YZT{}", data_encoding_base32(&raw));
+        let expires = at + time::Duration::seconds(ttl_s as i64);
+        self.conn.execute(
+            "INSERT INTO tokens (token_hash, license, matter, created_ms, expires_ms, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![token_hash(&token), l.id.to_string(), matter, now_ms(at), now_ms(expires), created_by],
+        )?;
+        Ok((token, expires))
+    }
+
+    /// Redeem a presentation token: the caller's credentials are the
+    /// caller's business (the server checks them); here the token must exist,
+    /// be unexpired and unused, and match the matter it was bound to. The
+    /// redemption is recorded either way.
+    pub fn redeem_token(
+        &mut self,
+        token: &str,
+        ctx: &UsageContext,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        ctx.check()?;
+        let h = token_hash(token.trim());
+        let row: Option<(String, Option<String>, i64, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT license, matter, expires_ms, used_ms FROM tokens WHERE token_hash = ?1",
+                params![h],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let refuse = |reg: &mut Registry, why: String, license: &str| -> Result<CheckOutcome> {
+            let holder = reg
+                .get(license)
+                .ok()
+                .flatten()
+                .map(|l| l.holder.code)
+                .unwrap_or_default();
+            reg.record(
+                ctx,
+                license,
+                &holder,
+                "qr-redeem",
+                ResultCode::DataWrong,
+                at,
+            )?;
+            Err(Error::Token(why))
+        };
+        let Some((license, matter, expires, used)) = row else {
+            return refuse(self, "unknown token".into(), "");
+        };
+        if used.is_some() {
+            return refuse(self, "the token was already used (replay)".into(), &license);
+        }
+        if now_ms(at) >= expires {
+            return refuse(self, "the token has expired".into(), &license);
+        }
+        if let Some(m) = matter
+            && m != ctx.matter
+        {
+            return refuse(
+                self,
+                format!("the token is bound to matter {m:?}"),
+                &license,
+            );
+        }
+        let n = self.conn.execute(
+            "UPDATE tokens SET used_ms = ?2, used_by = ?3 WHERE token_hash = ?1 AND used_ms IS NULL",
+            params![h, now_ms(at), ctx.caller],
+        )?;
+        if n != 1 {
+            return refuse(self, "the token was already used (replay)".into(), &license);
+        }
+        let day = at.date();
+        let o = match self.get(&license)? {
+            Some(l) => outcome(l.result_code_at(day), status_message(&l, day), Some(l), day),
+            None => outcome(
+                ResultCode::NotFound,
+                format!("no license {license}"),
+                None,
+                day,
+            ),
+        };
+        self.finish(o, ctx, &license, "qr-redeem", at)
+    }
+
+    /// Usage records of a license or of a holder (or all), oldest first.
+    pub fn usage(&self, license: Option<&str>, holder: Option<&str>) -> Result<Vec<UsageRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.seq, time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3, a.log_index
+             FROM usage u LEFT JOIN usage_anchor a ON a.seq = u.seq
+             WHERE (?1 IS NULL OR license = ?1) AND (?2 IS NULL OR holder_code = ?2) ORDER BY u.seq",
+        )?;
+        let license = license
+            .map(|l| LicenseId::parse(l).map(|i| i.to_string()))
+            .transpose()?;
+        let rows = stmt.query_map(params![license, holder.map(str::to_ascii_uppercase)], |r| {
+            Ok(UsageRecord {
+                seq: r.get(0)?,
+                time_ms: r.get(1)?,
+                caller: r.get(2)?,
+                operator: r.get(3)?,
+                purpose: r.get(4)?,
+                matter: r.get(5)?,
+                business_serial: r.get(6)?,
+                holder_code: r.get(7)?,
+                license: r.get(8)?,
+                operation: r.get(9)?,
+                result: r.get(10)?,
+                record_sm3: r.get(11)?,
+                log_index: r.get::<_, Option<i64>>(12)?.map(|i| i as u64),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Anchor every usage record not yet in the log, as one batch (one
+    /// checkpoint signature for all); returns how many.
+    pub fn anchor_usage(&mut self, anchor: &dyn Anchor) -> Result<usize> {
+        let pending: Vec<UsageRecord> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT u.seq, time_ms, caller, license, record_sm3 FROM usage u
+                 WHERE NOT EXISTS (SELECT 1 FROM usage_anchor a WHERE a.seq = u.seq) ORDER BY u.seq LIMIT 10000",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(UsageRecord {
+                    seq: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    caller: r.get(2)?,
+                    license: r.get(3)?,
+                    record_sm3: r.get(4)?,
+                    operator: String::new(),
+                    purpose: String::new(),
+                    matter: String::new(),
+                    business_serial: String::new(),
+                    holder_code: String::new(),
+                    operation: String::new(),
+                    result: 0,
+                    log_index: None,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut entries = Vec::with_capacity(pending.len());
+        for r in &pending {
+            let mut d = [0u8; 32];
+            hex::decode_to_slice(&r.record_sm3, &mut d).map_err(|e| Error::Store(e.to_string()))?;
+            let mut e =
+                yinzheng_anchor::Entry::new("license.use", r.time_ms.max(0) as u64, &r.caller)?
+                    .with_digest(d)?;
+            if !r.license.is_empty() && r.license.len() <= 256 {
+                e = e.with_subject(&r.license)?;
+            }
+            entries.push(e);
+        }
+        let idx = anchor.append_batch(&entries)?;
+        let tx = self.conn.transaction()?;
+        for (r, i) in pending.iter().zip(idx) {
+            tx.execute(
+                "INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2)",
+                params![r.seq, i as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(pending.len())
+    }
+
+    /// Offline evidence that usage record `seq` is in the log: the tlog-proof
+    /// text. Its entry's digest is the record's `record_sm3`.
+    pub fn usage_evidence(&self, seq: i64, anchor: &dyn Anchor) -> Result<String> {
+        let r = self
+            .usage(None, None)?
+            .into_iter()
+            .find(|r| r.seq == seq)
+            .ok_or_else(|| Error::NotFound(format!("usage record {seq}")))?;
+        let i = r
+            .log_index
+            .ok_or_else(|| Error::Refused(format!("usage record {seq} is not anchored yet")))?;
+        anchor.evidence(i)
+    }
+
+    /// Recompute the canonical digest of a stored usage record (what its log
+    /// entry commits to).
+    pub fn usage_digest(record: &UsageRecord) -> [u8; 32] {
+        yinzheng_crypto::sm3(canonical(record).as_bytes())
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(yinzheng_crypto::sm3(token.as_bytes()))
+}
+
+/// RFC 4648 base32 without padding (tokens are read aloud and typed).
+fn data_encoding_base32(data: &[u8]) -> String {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let mut buf: u32 = 0;
+    let mut bits = 0;
+    for &b in data {
+        buf = (buf << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(A[((buf >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(A[((buf << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! The one error type of yinzheng-license.
+
+use thiserror::Error;
+
+/// What can stop a license operation. Checks of a license that could be read
+/// return a result code and a report instead.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A license identifier that does not parse or check (which segment, why).
+    #[error("license identifier: {0}")]
+    Identifier(String),
+    /// Metadata that does not fit its license type (which field, why).
+    #[error("license data: {0}")]
+    Invalid(String),
+    /// The license type catalogue is unreadable or inconsistent.
+    #[error("license catalogue: {0}")]
+    Catalogue(String),
+    /// No license with this identifier.
+    #[error("no license {0}")]
+    NotFound(String),
+    /// A lifecycle transition that is not allowed (from, to, why).
+    #[error("cannot {action} license {id}: it is {status}")]
+    Transition {
+        /// What was asked.
+        action: String,
+        /// Which license.
+        id: String,
+        /// Its current status.
+        status: String,
+    },
+    /// A presentation token that is unknown, expired, used or for another purpose.
+    #[error("token refused: {0}")]
+    Token(String),
+    /// A required input is missing (purpose of use, caller…).
+    #[error("{0}")]
+    Refused(String),
+    /// The registry database.
+    #[error("license store: {0}")]
+    Store(String),
+    /// Reading or writing a file of the registry.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Rendering or sealing a license file.
+    #[error(transparent)]
+    Document(#[from] yinzheng_document::Error),
+    /// The anchoring log.
+    #[error(transparent)]
+    Anchor(#[from] yinzheng_anchor::Error),
+    /// A seal-layer error.
+    #[error(transparent)]
+    Seal(#[from] yinzheng_seal::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.to_string())
+    }
+}
+
+impl Error {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

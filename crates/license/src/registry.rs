@@ -1,0 +1,439 @@
+//! The license registry: SQLite (`<dir>/licenses.db`), the catalogue
+//! (`<dir>/catalogue.toml`) and the license files (`<dir>/files/<id>/`).
+//! Every change runs in one transaction; lifecycle events and usage records
+//! are append-only (triggers refuse UPDATE and DELETE) and anchored in the log.
+
+use crate::anchor::Anchor;
+use crate::catalogue::{Catalogue, DEFAULT_CATALOGUE};
+use crate::error::{Error, Result};
+use crate::model::{Event, Holder, License, Status};
+use crate::{LicenseId, format_date, parse_date};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::path::{Path, PathBuf};
+use yinzheng_anchor::Entry;
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS licenses (
+  id TEXT PRIMARY KEY,
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, version INTEGER NOT NULL,
+  type_key TEXT NOT NULL, number TEXT NOT NULL, name TEXT NOT NULL, issuer_name TEXT NOT NULL,
+  issue_date TEXT NOT NULL, area_code TEXT NOT NULL,
+  holder_name TEXT NOT NULL, holder_code TEXT NOT NULL, holder_type TEXT NOT NULL,
+  valid_from TEXT NOT NULL, valid_to TEXT,
+  face TEXT NOT NULL,
+  status TEXT NOT NULL,
+  supersedes TEXT, superseded_by TEXT,
+  ofd_sm3 TEXT NOT NULL, pdf_sm3 TEXT NOT NULL,
+  log_index INTEGER,
+  UNIQUE (type_code, issuer_code, serial, version)
+);
+CREATE INDEX IF NOT EXISTS licenses_holder ON licenses (holder_code);
+CREATE INDEX IF NOT EXISTS licenses_ofd ON licenses (ofd_sm3);
+CREATE INDEX IF NOT EXISTS licenses_pdf ON licenses (pdf_sm3);
+CREATE TABLE IF NOT EXISTS serials (
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, year INTEGER NOT NULL, next INTEGER NOT NULL,
+  PRIMARY KEY (type_code, issuer_code, year)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  time_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+  log_index INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'license events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'license events are append-only'); END;
+CREATE TABLE IF NOT EXISTS tokens (
+  token_hash TEXT PRIMARY KEY,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  matter TEXT, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL, used_ms INTEGER, used_by TEXT
+);
+CREATE TABLE IF NOT EXISTS usage (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL, caller TEXT NOT NULL, operator TEXT NOT NULL, purpose TEXT NOT NULL,
+  matter TEXT NOT NULL, business_serial TEXT NOT NULL, holder_code TEXT NOT NULL, license TEXT NOT NULL,
+  operation TEXT NOT NULL, result INTEGER NOT NULL, record_sm3 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_license ON usage (license);
+CREATE INDEX IF NOT EXISTS usage_holder ON usage (holder_code);
+CREATE TRIGGER IF NOT EXISTS usage_no_delete BEFORE DELETE ON usage
+  BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS usage_no_update BEFORE UPDATE ON usage
+  BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END;
+CREATE TABLE IF NOT EXISTS usage_anchor (
+  seq INTEGER PRIMARY KEY REFERENCES usage(seq), log_index INTEGER NOT NULL
+);
+"#;
+
+/// What a lifecycle transition does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Valid → Suspended (暂扣).
+    Suspend,
+    /// Suspended → Valid.
+    Resume,
+    /// Valid | Suspended → Revoked (撤销/吊销).
+    Revoke,
+    /// Valid | Suspended → Cancelled (注销).
+    Cancel,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Suspend => "suspend",
+            Action::Resume => "resume",
+            Action::Revoke => "revoke",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Action::Suspend => "suspended",
+            Action::Resume => "resumed",
+            Action::Revoke => "revoked",
+            Action::Cancel => "cancelled",
+        }
+    }
+
+    /// The status after the action, when allowed from `from`.
+    fn target(self, from: Status) -> Option<Status> {
+        match (self, from) {
+            (Action::Suspend, Status::Valid) => Some(Status::Suspended),
+            (Action::Resume, Status::Suspended) => Some(Status::Valid),
+            (Action::Revoke, Status::Valid | Status::Suspended) => Some(Status::Revoked),
+            (Action::Cancel, Status::Valid | Status::Suspended) => Some(Status::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The license registry of one data directory.
+pub struct Registry {
+    pub(crate) conn: Connection,
+    pub(crate) dir: PathBuf,
+    pub(crate) catalogue: Catalogue,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn entry(
+    kind: &str,
+    at: time::OffsetDateTime,
+    actor: &str,
+    id: &str,
+    digests: &[[u8; 32]],
+) -> Result<Entry> {
+    let mut e = Entry::new(kind, now_ms(at).max(0) as u64, actor)?.with_subject(id)?;
+    for d in digests {
+        e = e.with_digest(*d)?;
+    }
+    Ok(e)
+}
+
+impl Registry {
+    /// Open (or create) the registry in `dir`; writes the default catalogue
+    /// when there is none.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("files")).map_err(|e| Error::io(dir, e))?;
+        let cat_path = dir.join("catalogue.toml");
+        if !cat_path.exists() {
+            write_atomic(&cat_path, DEFAULT_CATALOGUE.as_bytes())?;
+        }
+        let text = std::fs::read_to_string(&cat_path).map_err(|e| Error::io(&cat_path, e))?;
+        let catalogue = Catalogue::from_toml(&text)
+            .map_err(|e| Error::Catalogue(format!("{}: {e}", cat_path.display())))?;
+        let conn = Connection::open(dir.join("licenses.db"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Registry {
+            conn,
+            dir: dir.to_path_buf(),
+            catalogue,
+        })
+    }
+
+    /// The catalogue in force.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The directory holding a license's files (`license.ofd`, `license.pdf`, `issued.tlog-proof`).
+    pub fn files_dir(&self, id: &LicenseId) -> PathBuf {
+        self.dir.join("files").join(id.to_string())
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A license by identifier (parsed and checked first).
+    pub fn get(&self, id: &str) -> Result<Option<License>> {
+        let id = LicenseId::parse(id)?;
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM licenses WHERE id = ?1"),
+                params![id.to_string()],
+                row,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// A license whose sealed OFD or PDF has this SM3 digest (hex).
+    pub fn by_digest(&self, sm3_hex: &str) -> Result<Option<License>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM licenses WHERE ofd_sm3 = ?1 OR pdf_sm3 = ?1"),
+                params![sm3_hex],
+                row,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Licenses, newest first, optionally of one holder.
+    pub fn list(&self, holder_code: Option<&str>, limit: usize) -> Result<Vec<License>> {
+        let limit = limit.min(100_000) as i64;
+        let mut stmt = match holder_code {
+            Some(_) => self.conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM licenses WHERE holder_code = ?1 ORDER BY rowid DESC LIMIT ?2"
+            ))?,
+            None => self.conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM licenses WHERE ?1 IS NULL ORDER BY rowid DESC LIMIT ?2"
+            ))?,
+        };
+        let rows = stmt.query_map(
+            params![holder_code.map(str::to_ascii_uppercase), limit],
+            row,
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Every lifecycle event of a license, oldest first.
+    pub fn events(&self, id: &LicenseId) -> Result<Vec<Event>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT license, time_ms, actor, kind, reason, log_index FROM events WHERE license = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![id.to_string()], |r| {
+            Ok(Event {
+                license: r.get(0)?,
+                time_ms: r.get(1)?,
+                actor: r.get(2)?,
+                kind: r.get(3)?,
+                reason: r.get(4)?,
+                log_index: r.get::<_, Option<i64>>(5)?.map(|i| i as u64),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Apply a lifecycle action; refused transitions say why. The event is
+    /// anchored in the log before the transaction commits.
+    pub fn transition(
+        &mut self,
+        id: &str,
+        action: Action,
+        actor: &str,
+        reason: &str,
+        anchor: &dyn Anchor,
+        at: time::OffsetDateTime,
+    ) -> Result<License> {
+        let lic = self
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        let now_status = lic.status_at(at.date());
+        let to = action.target(now_status).ok_or_else(|| Error::Transition {
+            action: action.verb().into(),
+            id: lic.id.to_string(),
+            status: now_status.to_string(),
+        })?;
+        if matches!(action, Action::Revoke | Action::Cancel | Action::Suspend)
+            && reason.trim().is_empty()
+        {
+            return Err(Error::Refused(format!("{} needs a reason", action.verb())));
+        }
+        let tx = self.conn.transaction()?;
+        let idx = anchor.append_batch(&[entry(
+            &format!("license.{}", action.event()),
+            at,
+            actor,
+            &lic.id.to_string(),
+            &[],
+        )?])?;
+        set_status(&tx, &lic.id, to)?;
+        insert_event(
+            &tx,
+            &lic.id,
+            at,
+            actor,
+            action.event(),
+            reason,
+            idx.first().copied(),
+        )?;
+        tx.commit()?;
+        self.get(&lic.id.to_string())?
+            .ok_or_else(|| Error::NotFound(lic.id.to_string()))
+    }
+
+    /// Record that a license ran past its validity end (idempotent).
+    pub fn mark_expired(
+        &mut self,
+        id: &str,
+        anchor: &dyn Anchor,
+        at: time::OffsetDateTime,
+    ) -> Result<bool> {
+        let lic = self
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        if lic.status.is_final() || lic.status_at(at.date()) != Status::Expired {
+            return Ok(false);
+        }
+        let tx = self.conn.transaction()?;
+        let idx = anchor.append_batch(&[entry(
+            "license.expired",
+            at,
+            "system",
+            &lic.id.to_string(),
+            &[],
+        )?])?;
+        set_status(&tx, &lic.id, Status::Expired)?;
+        insert_event(
+            &tx,
+            &lic.id,
+            at,
+            "system",
+            "expired",
+            "validity ended",
+            idx.first().copied(),
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+}
+
+pub(crate) fn set_status(tx: &Transaction<'_>, id: &LicenseId, to: Status) -> Result<()> {
+    tx.execute(
+        "UPDATE licenses SET status = ?2 WHERE id = ?1",
+        params![id.to_string(), to.name()],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn insert_event(
+    tx: &Transaction<'_>,
+    id: &LicenseId,
+    at: time::OffsetDateTime,
+    actor: &str,
+    kind: &str,
+    reason: &str,
+    log_index: Option<u64>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (license, time_ms, actor, kind, reason, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id.to_string(), now_ms(at), actor, kind, reason, log_index.map(|i| i as i64)],
+    )?;
+    Ok(())
+}
+
+pub(crate) const COLUMNS: &str = "id, type_key, number, name, issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from, valid_to, face, status, supersedes, superseded_by, ofd_sm3, pdf_sm3, log_index";
+
+pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<License>> {
+    let get = |i: usize| r.get::<_, String>(i);
+    let id: String = get(0)?;
+    let face: String = get(12)?;
+    let status: String = get(13)?;
+    let valid_to: Option<String> = r.get(11)?;
+    let parsed = (|| -> Result<License> {
+        Ok(License {
+            id: LicenseId::parse(&id)?,
+            type_key: get(1)?,
+            number: get(2)?,
+            name: get(3)?,
+            issuer_name: get(4)?,
+            issue_date: parse_date(&get(5)?)?,
+            area_code: get(6)?,
+            holder: Holder {
+                name: get(7)?,
+                code: get(8)?,
+                type_code: get(9)?,
+            },
+            valid_from: parse_date(&get(10)?)?,
+            valid_to: valid_to.as_deref().map(parse_date).transpose()?,
+            face: serde_json::from_str(&face)
+                .map_err(|e| Error::Store(format!("face of {id}: {e}")))?,
+            status: Status::from_name(&status)
+                .ok_or_else(|| Error::Store(format!("status {status:?} of {id}")))?,
+            supersedes: r.get(14)?,
+            superseded_by: r.get(15)?,
+            ofd_sm3: get(16)?,
+            pdf_sm3: get(17)?,
+            log_index: r.get::<_, Option<i64>>(18)?.map(|i| i as u64),
+        })
+    })();
+    Ok(parsed)
+}
+
+pub(crate) fn insert_license(tx: &Transaction<'_>, l: &License) -> Result<()> {
+    tx.execute(
+        "INSERT INTO licenses (id, type_code, issuer_code, serial, version, type_key, number, name, issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from, valid_to, face, status, supersedes, superseded_by, ofd_sm3, pdf_sm3, log_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+        params![
+            l.id.to_string(),
+            l.id.type_code(),
+            l.id.issuer_code(),
+            l.id.serial(),
+            l.id.version(),
+            l.type_key,
+            l.number,
+            l.name,
+            l.issuer_name,
+            format_date(l.issue_date),
+            l.area_code,
+            l.holder.name,
+            l.holder.code,
+            l.holder.type_code,
+            format_date(l.valid_from),
+            l.valid_to.map(format_date),
+            serde_json::to_string(&l.face).map_err(|e| Error::Store(e.to_string()))?,
+            l.status.name(),
+            l.supersedes,
+            l.superseded_by,
+            l.ofd_sm3,
+            l.pdf_sm3,
+            l.log_index.map(|i| i as i64),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Write `data` to `path` through a temporary file and a rename.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(data).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
