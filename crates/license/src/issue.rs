@@ -315,8 +315,7 @@ impl Registry {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
-        let mut files: Vec<Option<Result<SealedFiles>>> =
-            (0..reqs.len()).map(|_| None).collect();
+        let mut files: Vec<Option<Result<SealedFiles>>> = (0..reqs.len()).map(|_| None).collect();
         {
             let todo: Vec<(usize, &License)> = prepared
                 .iter()
@@ -324,24 +323,23 @@ impl Registry {
                 .filter_map(|(i, p)| p.as_ref().ok().map(|l| (i, l)))
                 .collect();
             let chunk = todo.len().div_ceil(threads).max(1);
-            let results: Vec<Vec<(usize, Result<SealedFiles>)>> =
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = todo
-                        .chunks(chunk)
-                        .map(|part| {
-                            let url = &verify_url;
-                            scope.spawn(move || {
-                                part.iter()
-                                    .map(|(i, l)| (*i, render_sealed(l, url, sealer, at)))
-                                    .collect::<Vec<_>>()
-                            })
+            let results: Vec<Vec<(usize, Result<SealedFiles>)>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = todo
+                    .chunks(chunk)
+                    .map(|part| {
+                        let url = &verify_url;
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(i, l)| (*i, render_sealed(l, url, sealer, at)))
+                                .collect::<Vec<_>>()
                         })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_default())
-                        .collect()
-                });
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
             for (i, r) in results.into_iter().flatten() {
                 files[i] = Some(r);
             }
