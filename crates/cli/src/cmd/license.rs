@@ -16,7 +16,7 @@ use yinzheng_license::{
 /// `license` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum LicenseCommand {
-    /// The license type catalogue (<home>/licenses/catalogue.toml).
+    /// The license type catalogue (`HOME/licenses/catalogue.toml`).
     Types,
     /// Issue a license: render its face (OFD + PDF with QR), seal both, anchor, store.
     Issue(Box<IssueArgs>),
