@@ -165,8 +165,10 @@ fn outcome(
 }
 
 fn status_message(l: &License, at: time::Date) -> String {
-    let code = l.result_code_at(at);
-    let mut m = format!("{}: {} ({})", l.id, code.describe(), l.status_at(at));
+    let mut m = format!("{} is {}", l.id, l.status_at(at));
+    if l.status_at(at) == Status::Valid && at < l.valid_from {
+        m.push_str(&format!(" from {}", crate::format_date(l.valid_from)));
+    }
     if let Some(new) = &l.superseded_by {
         m.push_str(&format!("; superseded by {new}"));
     }

@@ -57,7 +57,7 @@ pub struct FaceSealer<'a> {
 }
 
 /// Where the seal goes on the face, mm from the top-left corner.
-const SEAL_AT_MM: (f64, f64) = (125.0, 205.0);
+const SEAL_AT_MM: (f64, f64) = (112.0, 132.0);
 /// The QR code's box, mm.
 const QR_BOX_MM: (f64, f64, f64) = (160.0, 18.0, 30.0);
 
