@@ -484,6 +484,58 @@ fn bad_requests_are_refused_with_reasons_and_leave_nothing() {
     assert_eq!(ok.valid_to, Some(at.date() + time::Duration::days(1825)));
     r.holder_code = "110105194912310021".into();
     assert!(reg.issue(&r, &s, &w.log, at).is_err());
+    // cancel: final, and a cancelled license cannot be changed
+    let c = reg
+        .issue(&business("91350100M000100Y43"), &s, &w.log, at)
+        .unwrap();
+    assert!(
+        reg.transition(
+            &c.id.to_string(),
+            Action::Cancel,
+            "registrar",
+            "",
+            &w.log,
+            at
+        )
+        .is_err(),
+        "a reason is needed"
+    );
+    reg.transition(
+        &c.id.to_string(),
+        Action::Cancel,
+        "registrar",
+        "holder request",
+        &w.log,
+        at,
+    )
+    .unwrap();
+    assert_eq!(
+        reg.check_id(&c.id.to_string(), &ctx(), at).unwrap().code,
+        ResultCode::NoLongerValid
+    );
+    for action in [
+        Action::Resume,
+        Action::Suspend,
+        Action::Revoke,
+        Action::Cancel,
+    ] {
+        assert!(
+            reg.transition(&c.id.to_string(), action, "registrar", "x", &w.log, at)
+                .is_err()
+        );
+    }
+    assert!(
+        reg.change(&c.id.to_string(), &IssueRequest::default(), &s, &w.log, at)
+            .is_err()
+    );
+    // not yet valid: code 1
+    let mut future = business("91350100M000100Y43");
+    future.valid_from = Some(at.date() + time::Duration::days(10));
+    let f = reg.issue(&future, &s, &w.log, at).unwrap();
+    assert_eq!(
+        reg.check_id(&f.id.to_string(), &ctx(), at).unwrap().code,
+        ResultCode::NotYetValid
+    );
     // expiry is computed, and recorded once
     let later = at + time::Duration::days(1826);
     assert_eq!(

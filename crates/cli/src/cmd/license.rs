@@ -210,6 +210,9 @@ pub struct CheckArgs {
     /// Passphrase file of the log key, to anchor the usage record (else env YINZHENG_PASSPHRASE).
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
+    /// Judge the status on this day (YYYY-MM-DD) instead of today.
+    #[arg(long)]
+    at: Option<String>,
     /// For files: trust anchors etc.
     #[command(flatten)]
     trust: TrustArgs,
@@ -799,7 +802,12 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         matter: a.matter.clone(),
         business_serial: a.serial.clone(),
     };
-    let at = now()?;
+    let at = match date(&a.at)? {
+        Some(d) => d
+            .with_time(time::Time::MIDNIGHT)
+            .assume_offset(time::UtcOffset::from_hms(8, 0, 0)?),
+        None => now()?,
+    };
     let outcome = match (&a.token, &a.target) {
         (Some(t), _) => reg.redeem_token(t, &ctx, at),
         (None, Some(target)) if Path::new(target).is_file() => {
