@@ -107,12 +107,24 @@ pub(crate) fn check_cms(
         sm2_id: ctx.sm2_id.clone(),
         extra_certificates: ctx.intermediates.iter().map(|c| c.der().to_vec()).collect(),
     };
-    let content = if sd.content.is_some() {
-        None
-    } else {
-        Some(content)
-    };
-    let signer = match sd.verify_signer(0, content, &opts) {
+    // The signature must be over the document bytes: an encapsulated content
+    // is accepted only when it *is* those bytes; otherwise a CMS over any
+    // other content would "verify" while the document goes unchecked.
+    if let Some(inner) = &sd.content {
+        let same = inner.len() == content.iter().map(|p| p.len()).sum::<usize>()
+            && content.concat() == *inner;
+        if !same {
+            report.fail(
+                "cms",
+                label,
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                "the CMS encapsulates other content than the signed document bytes",
+            );
+            return summary;
+        }
+    }
+    let signer = match sd.verify_signer(0, Some(content), &opts) {
         Ok(v) => v,
         Err(e) => {
             report.fail(
@@ -238,7 +250,7 @@ pub(crate) fn check_cms(
                         "the carried seal signature was made by another certificate than the CMS signer",
                     );
                 }
-                let data = content.map(|c| c.concat());
+                let data = Some(content.concat());
                 let inner = yinzheng_seal::verify_signature(
                     &seal_sig,
                     &yinzheng_seal::VerifyOptions {
