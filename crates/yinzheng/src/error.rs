@@ -24,6 +24,11 @@ pub enum Error {
     /// The bytes are not a format this call accepts (which one was expected).
     #[error("unrecognised input: {0}")]
     Format(String),
+    /// A USCC or citizen identity number that does not check (which
+    /// character, why). License identifiers report through
+    /// [`Error::License`].
+    #[error("invalid identifier: {0}")]
+    Identifier(String),
     /// Options that do not fit together or do not fit the key.
     #[error("invalid options: {0}")]
     Options(String),

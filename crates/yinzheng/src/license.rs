@@ -13,7 +13,7 @@ use yinzheng_pki::VerificationReport;
 /// assert!(yinzheng::check_uscc("91350100M000100Y44").is_err());
 /// ```
 pub fn check_uscc(code: &str) -> Result<()> {
-    yinzheng_pki::ids::check_uscc(code).map_err(|e| Error::Format(format!("USCC: {e}")))
+    yinzheng_pki::ids::check_uscc(code).map_err(Error::Identifier)
 }
 
 /// Check a citizen identity number (公民身份号码, GB 11643): 18 characters,
