@@ -215,6 +215,69 @@ fn ucs2_hex(s: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The image streams of one seal picture (RGB, optional soft mask).
+type ImageStreams = std::sync::Arc<(Stream, Option<Stream>)>;
+
+/// Seal pictures decoded and compressed recently, by SM3 of the PNG: a batch
+/// that seals thousands of files with one seal decodes and deflates its
+/// picture once (it was most of the sealing time).
+static IMAGE_CACHE: std::sync::Mutex<Vec<([u8; 32], ImageStreams)>> =
+    std::sync::Mutex::new(Vec::new());
+const IMAGE_CACHE_LEN: usize = 8;
+
+fn seal_image_streams(png: &[u8]) -> Result<ImageStreams> {
+    let key = yinzheng_crypto::sm3(png);
+    let lock = || {
+        IMAGE_CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some((_, hit)) = lock().iter().find(|(k, _)| *k == key) {
+        return Ok(hit.clone());
+    }
+    let pic = decode_png(png).map_err(|e| Error::Options(format!("the seal picture: {e}")))?;
+    let size = |d: &mut Dictionary| {
+        d.set("Width", i64::from(pic.width));
+        d.set("Height", i64::from(pic.height));
+    };
+    let smask = match &pic.alpha {
+        Some(a) => {
+            let mut d = dictionary! {
+                "Type" => "XObject", "Subtype" => "Image",
+                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+            };
+            size(&mut d);
+            Some(compressed(d, a.clone())?)
+        }
+        None => None,
+    };
+    let mut d = dictionary! {
+        "Type" => "XObject", "Subtype" => "Image",
+        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
+    };
+    size(&mut d);
+    let streams: ImageStreams = std::sync::Arc::new((compressed(d, pic.rgb)?, smask));
+    let mut cache = lock();
+    if cache.len() >= IMAGE_CACHE_LEN {
+        cache.remove(0);
+    }
+    cache.push((key, streams.clone()));
+    Ok(streams)
+}
+
+/// Add a seal picture (PNG) to `doc` as an image XObject with its soft mask,
+/// reusing the decoded and compressed streams of a recent identical picture.
+fn seal_image_xobject(doc: &mut Document, png: &[u8]) -> Result<ObjectId> {
+    let streams = seal_image_streams(png)?;
+    let (rgb, smask) = &*streams;
+    let mut rgb = rgb.clone();
+    if let Some(m) = smask {
+        let id = doc.add_object(m.clone());
+        rgb.dict.set("SMask", id);
+    }
+    Ok(doc.add_object(rgb))
+}
+
 /// Add the appearance's objects to `doc`; `matrix` turns it upright on a rotated page.
 pub(crate) fn build(
     doc: &mut Document,
@@ -231,8 +294,7 @@ pub(crate) fn build(
             app.width_mm, app.height_mm
         )));
     }
-    let pic = decode_png(&app.png).map_err(|e| Error::Options(format!("the seal picture: {e}")))?;
-    let image = image_xobject(doc, pic)?;
+    let image = seal_image_xobject(doc, &app.png)?;
 
     let seal_w = app.width_mm * PT_PER_MM;
     let seal_h = app.height_mm * PT_PER_MM;
