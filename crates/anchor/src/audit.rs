@@ -31,6 +31,19 @@ pub fn audit(
     known: &[VerifierKey],
     origin: Option<&str>,
 ) -> Result<AuditReport> {
+    audit_entries(tiles_dir, hash, known, origin, &mut |_, _| {})
+}
+
+/// [`audit`], handing every entry to `visit` (its index and bytes) as it is
+/// hashed, so a caller can count or select entries in the same single pass.
+/// Entries seen before a mismatch is found have been visited.
+pub fn audit_entries(
+    tiles_dir: &Path,
+    hash: HashAlg,
+    known: &[VerifierKey],
+    origin: Option<&str>,
+    visit: &mut dyn FnMut(u64, &[u8]),
+) -> Result<AuditReport> {
     let (reader, cp) = TileReader::open_checkpoint(tiles_dir, hash, known, origin)?;
     let size = cp.checkpoint().size();
     let mut b = TileBuilder::new(hash);
@@ -40,7 +53,8 @@ pub fn audit(
     for t in 0..bundles {
         let entries = reader.bundle(t)?;
         tiles += 1;
-        for e in &entries {
+        for (i, e) in entries.iter().enumerate() {
+            visit(t * TILE_WIDTH + i as u64, e);
             b.push(e, &mut out)?;
         }
         for (p, data) in out.drain(..) {

@@ -53,7 +53,7 @@ mod merkle;
 mod note;
 mod tiles;
 
-pub use audit::{AuditReport, audit};
+pub use audit::{AuditReport, audit, audit_entries};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{Entry, MAX_DIGESTS, MAX_FIELD_LEN, MAX_SUBJECTS};
 pub use error::{Error, Result};

@@ -8,4 +8,5 @@ pub mod license;
 pub mod log;
 pub mod seal;
 pub mod sign;
+pub mod trust;
 pub mod verify;

@@ -60,6 +60,9 @@ enum Command {
     /// Anchoring log: init, append, checkpoint, prove, consistency, verify, audit.
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
+    /// Trust anchors for auditors: export the file `yinzheng-audit` needs.
+    #[command(subcommand)]
+    Trust(cmd::trust::TrustCommand),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Stamp(a) => cmd::seal::stamp(a, &cli.home, &out),
         Command::Log(c) => cmd::log::run(c, &cli.home, &out),
         Command::License(c) => cmd::license::run(c, &cli.home, &out),
+        Command::Trust(c) => cmd::trust::run(c, &cli.home, &out),
     };
     let _ = &cli.home;
     match result {

@@ -38,6 +38,7 @@ mod xml;
 pub use error::{Error, Result};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
+    verify_ofd_at,
 };
 pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
@@ -49,7 +50,7 @@ pub use pdf::{
     PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, pdf_signatures,
     signed_ranges, stamp_pdf,
 };
-pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf};
+pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at};
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
-pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms};
+pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms, verify_detached_cms_at};

@@ -284,11 +284,44 @@ pub fn verify_ofd(
     intermediates: &[ParsedCert],
     registry: Option<&yinzheng_seal::Registry>,
 ) -> Result<VerificationReport> {
+    verify_ofd_inner(bytes, validator, makers, intermediates, registry, None)
+}
+
+/// [`verify_ofd`] as of `proven`, a time by which the package is proven to
+/// have existed (e.g. the verified log entry that recorded its SM3): every
+/// signature's certificates are validated at that time rather than at the
+/// signer's claimed time (see [`yinzheng_seal::verify_signature_at`]).
+pub fn verify_ofd_at(
+    bytes: &[u8],
+    validator: &Validator,
+    makers: yinzheng_seal::MakerTrust<'_>,
+    intermediates: &[ParsedCert],
+    registry: Option<&yinzheng_seal::Registry>,
+    proven: std::time::SystemTime,
+) -> Result<VerificationReport> {
+    verify_ofd_inner(
+        bytes,
+        validator,
+        makers,
+        intermediates,
+        registry,
+        Some(proven),
+    )
+}
+
+fn verify_ofd_inner(
+    bytes: &[u8],
+    validator: &Validator,
+    makers: yinzheng_seal::MakerTrust<'_>,
+    intermediates: &[ParsedCert],
+    registry: Option<&yinzheng_seal::Registry>,
+    proven: Option<std::time::SystemTime>,
+) -> Result<VerificationReport> {
     let pkg = OfdPackage::read(bytes)?;
     let sigs = pkg.signatures()?;
     let mut report = VerificationReport::new(
         "OFD document",
-        yinzheng_pki::rfc3339(std::time::SystemTime::now()),
+        yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
     );
     if sigs.is_empty() {
         report.fail(
@@ -354,7 +387,15 @@ pub fn verify_ofd(
         if s.kind == "Sign" {
             let sv = pkg.part(&s.signed_value).unwrap_or_default();
             let data = pkg.part(&s.signature_xml).unwrap_or_default();
-            verify_signed_data(&mut report, &label, sv, data, validator, intermediates);
+            verify_signed_data(
+                &mut report,
+                &label,
+                sv,
+                data,
+                validator,
+                intermediates,
+                proven,
+            );
             continue;
         }
         if s.kind != "Seal" {
@@ -374,16 +415,17 @@ pub fn verify_ofd(
         match SealSignature::parse(sv) {
             Ok(sig) => {
                 let data = pkg.part(&s.signature_xml).unwrap_or_default();
-                let inner = yinzheng_seal::verify_signature(
-                    &sig,
-                    &VerifyOptions {
-                        makers,
-                        validator,
-                        intermediates,
-                        registry,
-                        data: Some(data),
-                    },
-                );
+                let opts = VerifyOptions {
+                    makers,
+                    validator,
+                    intermediates,
+                    registry,
+                    data: Some(data),
+                };
+                let inner = match proven {
+                    Some(p) => yinzheng_seal::verify_signature_at(&sig, &opts, p),
+                    None => yinzheng_seal::verify_signature(&sig, &opts),
+                };
                 report.absorb(&format!("signature {}", s.id), &inner);
             }
             Err(e) => report.fail(
@@ -418,6 +460,7 @@ fn verify_signed_data(
     signature_xml: &[u8],
     validator: &Validator,
     intermediates: &[ParsedCert],
+    proven: Option<std::time::SystemTime>,
 ) {
     let sd = match yinzheng_cms::SignedData::parse(signed_value) {
         Ok(sd) => sd,
@@ -513,13 +556,15 @@ fn verify_signed_data(
             .filter(|c| c.as_slice() != verified.certificate.as_slice())
             .filter_map(|c| ParsedCert::from_der(c).ok()),
     );
-    let at = verified
-        .signing_time
-        .map(|t| {
-            std::time::SystemTime::UNIX_EPOCH
-                + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64)
-        })
-        .unwrap_or_else(std::time::SystemTime::now);
+    let at = proven.unwrap_or_else(|| {
+        verified
+            .signing_time
+            .map(|t| {
+                std::time::SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64)
+            })
+            .unwrap_or_else(std::time::SystemTime::now)
+    });
     let inner = validator.validate(&cert, &chain, at);
     report.absorb(&format!("{label} signer"), &inner);
 }

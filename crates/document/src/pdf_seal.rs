@@ -112,10 +112,30 @@ pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> R
 /// signature covers the whole document, and whether later revisions changed
 /// anything beyond adding signatures and annotations.
 pub fn verify_pdf(pdf: &[u8], ctx: &CmsVerifyContext<'_>) -> Result<VerificationReport> {
+    verify_pdf_inner(pdf, ctx, None)
+}
+
+/// [`verify_pdf`] as of `proven`, a time by which the file is proven to have
+/// existed (e.g. the verified log entry that recorded its SM3): a signature
+/// without a time stamp is judged at `proven` instead of now, and a carried
+/// seal signature at the same time instead of its signer's claimed time.
+pub fn verify_pdf_at(
+    pdf: &[u8],
+    ctx: &CmsVerifyContext<'_>,
+    proven: std::time::SystemTime,
+) -> Result<VerificationReport> {
+    verify_pdf_inner(pdf, ctx, Some(proven))
+}
+
+fn verify_pdf_inner(
+    pdf: &[u8],
+    ctx: &CmsVerifyContext<'_>,
+    proven: Option<std::time::SystemTime>,
+) -> Result<VerificationReport> {
     let sigs = pdf_signatures(pdf)?;
     let mut report = VerificationReport::new(
         "PDF document",
-        yinzheng_pki::rfc3339(std::time::SystemTime::now()),
+        yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
     );
     if sigs.is_empty() {
         report.fail(
@@ -161,19 +181,20 @@ pub fn verify_pdf(pdf: &[u8], ctx: &CmsVerifyContext<'_>) -> Result<Verification
             && let Ok(ses) = yinzheng_seal::SealSignature::parse(&sig.contents)
         {
             let data = ranges.concat();
-            let inner = yinzheng_seal::verify_signature(
-                &ses,
-                &yinzheng_seal::VerifyOptions {
-                    validator: ctx.validator,
-                    intermediates: ctx.intermediates,
-                    registry: ctx.registry,
-                    makers: ctx.makers,
-                    data: Some(&data),
-                },
-            );
+            let opts = yinzheng_seal::VerifyOptions {
+                validator: ctx.validator,
+                intermediates: ctx.intermediates,
+                registry: ctx.registry,
+                makers: ctx.makers,
+                data: Some(&data),
+            };
+            let inner = match proven {
+                Some(p) => yinzheng_seal::verify_signature_at(&ses, &opts, p),
+                None => yinzheng_seal::verify_signature(&ses, &opts),
+            };
             report.absorb(&label, &inner);
         } else {
-            let summary = check_cms(&mut report, &label, &sig.contents, &ranges, ctx);
+            let summary = check_cms(&mut report, &label, &sig.contents, &ranges, ctx, proven);
             if let Some(s) = summary.signer {
                 report.pass("signer", &label, format!("signed by {s}"));
             }

@@ -61,7 +61,30 @@ pub fn verify_detached_cms(
         "detached CMS signature",
         yinzheng_pki::rfc3339(SystemTime::now()),
     );
-    check_cms(&mut report, "CMS signature", cms, content, ctx);
+    check_cms(&mut report, "CMS signature", cms, content, ctx, None);
+    report
+}
+
+/// [`verify_detached_cms`] as of `proven`, a time by which the signature is
+/// proven to have existed (a verified log entry's time): without a signature
+/// time stamp the signer is validated at `proven` instead of now, and the
+/// time stamp's own certificate is validated at `proven` too.
+pub fn verify_detached_cms_at(
+    cms: &[u8],
+    content: &[&[u8]],
+    ctx: &CmsVerifyContext<'_>,
+    proven: SystemTime,
+) -> VerificationReport {
+    let mut report =
+        VerificationReport::new("detached CMS signature", yinzheng_pki::rfc3339(proven));
+    check_cms(
+        &mut report,
+        "CMS signature",
+        cms,
+        content,
+        ctx,
+        Some(proven),
+    );
     report
 }
 
@@ -72,6 +95,7 @@ pub(crate) fn check_cms(
     cms: &[u8],
     content: &[&[u8]],
     ctx: &CmsVerifyContext<'_>,
+    proven: Option<SystemTime>,
 ) -> CmsSummary {
     let mut summary = CmsSummary::default();
     let sd = match SignedData::parse(cms) {
@@ -176,9 +200,11 @@ pub(crate) fn check_cms(
             .filter_map(|c| ParsedCert::from_der(c).ok()),
     );
 
-    // A signature time stamp gives a trusted time; otherwise validation is at now.
+    // A signature time stamp gives a trusted time; otherwise validation is at
+    // the proven time when the caller has one, else at now.
     let si = &sd.signers[0];
-    let mut at = SystemTime::now();
+    let reference = proven.unwrap_or_else(SystemTime::now);
+    let mut at = reference;
     for token in si.unsigned_values(oid::ATTR_TIME_STAMP_TOKEN) {
         match yinzheng_cms::verify_time_stamp(token, &si.signature, &opts) {
             Ok(ts) => {
@@ -192,7 +218,7 @@ pub(crate) fn check_cms(
                 );
                 match tsa_cert {
                     Ok(tsa) if has_time_stamping_eku(&tsa) => {
-                        let v = ctx.validator.validate(&tsa, &tsa_chain, SystemTime::now());
+                        let v = ctx.validator.validate(&tsa, &tsa_chain, reference);
                         report.absorb(&format!("{label} time stamp"), &v);
                         if v.passed() {
                             report.pass(
@@ -251,16 +277,19 @@ pub(crate) fn check_cms(
                     );
                 }
                 let data = Some(content.concat());
-                let inner = yinzheng_seal::verify_signature(
-                    &seal_sig,
-                    &yinzheng_seal::VerifyOptions {
-                        validator: ctx.validator,
-                        intermediates: &chain,
-                        registry: ctx.registry,
-                        makers: ctx.makers,
-                        data: data.as_deref().or(sd.content.as_deref()),
-                    },
-                );
+                let opts = yinzheng_seal::VerifyOptions {
+                    validator: ctx.validator,
+                    intermediates: &chain,
+                    registry: ctx.registry,
+                    makers: ctx.makers,
+                    data: data.as_deref().or(sd.content.as_deref()),
+                };
+                // With a proven time, the carried seal is judged at the same
+                // time as the CMS signer (the time stamp's, else the proven one).
+                let inner = match proven {
+                    Some(_) => yinzheng_seal::verify_signature_at(&seal_sig, &opts, at),
+                    None => yinzheng_seal::verify_signature(&seal_sig, &opts),
+                };
                 report.absorb(&format!("{label} seal"), &inner);
             }
             Err(e) => report.fail(

@@ -25,4 +25,4 @@ pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, MAX_CERT_LIST, Picture, Seal, SealSignature};
 pub use registry::{RegisteredSeal, Registry, SealEvent, SealStatus};
-pub use verify::{MakerTrust, VerifyOptions, verify_seal, verify_signature};
+pub use verify::{MakerTrust, VerifyOptions, verify_seal, verify_signature, verify_signature_at};

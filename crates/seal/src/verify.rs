@@ -267,9 +267,58 @@ fn add_seal_checks(
 
 /// Verify a seal signature (电子签章): the eight steps, evaluated at the signing time.
 pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> VerificationReport {
-    let at = to_system(sig.signing_time());
+    verify_signature_inner(sig, opts, None)
+}
+
+/// Verify a seal signature as of `proven`, a time by which the signature is
+/// proven to have existed (a verified log entry's time, a verified time
+/// stamp), instead of the signer's own claimed signing time.
+///
+/// A claimed time can be back-dated by whoever holds the key after it was
+/// revoked; a proven time cannot. The certificates are validated at `proven`
+/// (revocation data issued later is good evidence about it), and a claimed
+/// time more than ten minutes after `proven` is a warning (the signer's clock
+/// ran ahead, or the proof is for another signature).
+pub fn verify_signature_at(
+    sig: &SealSignature,
+    opts: &VerifyOptions<'_>,
+    proven: SystemTime,
+) -> VerificationReport {
+    verify_signature_inner(sig, opts, Some(proven))
+}
+
+fn verify_signature_inner(
+    sig: &SealSignature,
+    opts: &VerifyOptions<'_>,
+    proven: Option<SystemTime>,
+) -> VerificationReport {
+    let claimed = to_system(sig.signing_time());
+    let at = proven.unwrap_or(claimed);
     let label = format!("seal signature by {}", sig.seal().name());
     let mut report = VerificationReport::new(label.clone(), rfc3339(at));
+    if let Some(p) = proven {
+        if claimed > p + std::time::Duration::from_secs(600) {
+            report.warn(
+                "signing-time",
+                &label,
+                format!(
+                    "the claimed signing time {} is after the proven time {}",
+                    rfc3339(claimed),
+                    rfc3339(p)
+                ),
+            );
+        } else {
+            report.pass(
+                "signing-time",
+                &label,
+                format!(
+                    "validated at the proven time {} (claimed signing time {})",
+                    rfc3339(p),
+                    rfc3339(claimed)
+                ),
+            );
+        }
+    }
     // 1. Parsed (we got here); report tolerated deviations.
     for w in sig.warnings() {
         report.warn("format", &label, w.clone());
@@ -408,17 +457,18 @@ pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> Verifi
     let chain = opts.validator.validate(&signer, opts.intermediates, at);
     report.absorb("signer-certificate", &chain);
     // 6. Time stamp.
+    let used = if proven.is_some() {
+        "the proven time was used"
+    } else {
+        "the signer's claimed time was used"
+    };
     match sig.timestamp() {
         Some(_) => report.warn(
             "timestamp",
             &label,
-            "a time stamp is present but not verified yet; the signer's claimed time was used",
+            format!("a time stamp is present but not verified yet; {used}"),
         ),
-        None => report.skip(
-            "timestamp",
-            &label,
-            "no time stamp: the signer's claimed time is used",
-        ),
+        None => report.skip("timestamp", &label, format!("no time stamp: {used}")),
     }
     // 7. The data.
     match opts.data {

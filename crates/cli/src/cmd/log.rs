@@ -180,7 +180,9 @@ fn read_vkey(path: &Path) -> Result<VerifierKey> {
 }
 
 /// The log in `dir`: its config, verifier key and a reader at the latest checkpoint.
-fn open_reader(dir: &Path) -> Result<(String, HashAlg, VerifierKey, TileReader, SignedCheckpoint)> {
+pub(crate) fn open_reader(
+    dir: &Path,
+) -> Result<(String, HashAlg, VerifierKey, TileReader, SignedCheckpoint)> {
     if !dir.join("state.sqlite").exists() {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
     }

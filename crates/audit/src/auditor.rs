@@ -1,0 +1,833 @@
+//! The auditor: trust loaded once, then documents and evidence bundles
+//! verified against it. Log-wide checks are in `log.rs`.
+
+use crate::bundle::{self, BUNDLE_FORMAT, Manifest};
+use crate::error::Result;
+use crate::outcome::{Outcome, ProvenEvent, TimeBasis, TimeSource};
+use crate::trust::{LoadedTrust, TrustAnchors};
+use std::time::{Duration, SystemTime};
+use yinzheng_anchor::{Entry, Error as LogError, Evidence, HashAlg, Note, SignedCheckpoint};
+use yinzheng_document::CmsVerifyContext;
+use yinzheng_pki::{
+    CheckStatus, Crl, Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339,
+};
+use yinzheng_seal::MakerTrust;
+
+/// Verifies documents, bundles and logs against one trust-anchors file.
+pub struct Auditor {
+    pub(crate) trust: LoadedTrust,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor")
+            .field("anchors", &self.trust.anchors.len())
+            .field("log", &self.trust.log.as_ref().map(|l| &l.0))
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn ms_to_system(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// A failed check's sub-indication for a log error.
+pub(crate) fn log_sub(e: &LogError) -> SubIndication {
+    match e {
+        LogError::BadSignature { .. } | LogError::NoKnownSignature => {
+            SubIndication::SigCryptoFailure
+        }
+        LogError::WrongOrigin { .. } => SubIndication::SigConstraintsFailure,
+        LogError::InvalidProof(_) | LogError::Mismatch(_) => SubIndication::HashFailure,
+        _ => SubIndication::FormatFailure,
+    }
+}
+
+pub(crate) fn proven_event(index: u64, e: &Entry, proven: bool) -> ProvenEvent {
+    ProvenEvent {
+        index,
+        kind: e.kind().to_string(),
+        time: rfc3339(ms_to_system(e.time_ms())),
+        actor: e.actor().to_string(),
+        subjects: e.subjects().to_vec(),
+        digests: e.digests().iter().map(hex::encode).collect(),
+        proven,
+    }
+}
+
+impl Auditor {
+    /// An auditor trusting exactly `trust`.
+    pub fn new(trust: &TrustAnchors) -> Result<Self> {
+        Ok(Auditor {
+            trust: trust.load()?,
+        })
+    }
+
+    /// A validator over the trust anchors, the trust file's CRLs and `extra` CRLs.
+    fn validator(&self, extra: &[Crl]) -> Validator {
+        let mut crls = self.trust.crls.clone();
+        crls.extend(extra.iter().cloned());
+        Validator::new(self.trust.anchors.clone())
+            .with_crls(crls)
+            .with_sm2_id(self.trust.sm2_id.clone())
+    }
+
+    /// The log's hash profile and keys, or a message saying the trust file has none.
+    pub(crate) fn log_keys(
+        &self,
+    ) -> std::result::Result<&(String, HashAlg, Vec<yinzheng_anchor::VerifierKey>), String> {
+        self.trust
+            .log
+            .as_ref()
+            .ok_or_else(|| "the trust file has no [log] section".to_string())
+    }
+
+    /// Open a signed checkpoint: a valid signature by a log key, none failing,
+    /// the trusted origin, and the witness quorum when one is set.
+    pub(crate) fn open_checkpoint(
+        &self,
+        note: &[u8],
+    ) -> std::result::Result<SignedCheckpoint, (SubIndication, String)> {
+        let (origin, _, keys) = self
+            .log_keys()
+            .map_err(|m| (SubIndication::NoCertificateChainFound, m))?;
+        let cp = SignedCheckpoint::open(note, keys, Some(origin))
+            .map_err(|e| (log_sub(&e), format!("checkpoint: {e}")))?;
+        if self.trust.quorum > 0 {
+            let cosigned = Note::parse(note)
+                .and_then(|n| n.open(&self.trust.witnesses))
+                .map(|v| v.len())
+                .map_err(|e| (log_sub(&e), format!("witness cosignatures: {e}")))?;
+            if cosigned < self.trust.quorum {
+                return Err((
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "{cosigned} witness cosignature(s), the quorum is {}",
+                        self.trust.quorum
+                    ),
+                ));
+            }
+        }
+        Ok(cp)
+    }
+
+    /// Verify one file: a sealed PDF or OFD, an evidence bundle, a detached CMS
+    /// or seal signature over `data`. Without a bundle nothing proves when a
+    /// document existed, so signatures without a time stamp are judged at
+    /// `now` (the report says so). `crls` add revocation data.
+    pub fn verify_file(
+        &self,
+        bytes: &[u8],
+        data: Option<&[u8]>,
+        crls: &[Crl],
+        now: SystemTime,
+    ) -> Outcome {
+        if bytes.starts_with(b"PK\x03\x04") && bundle::is_bundle(bytes) {
+            return self.verify_bundle(bytes, crls, now);
+        }
+        let validator = self.validator(crls);
+        let inter = &self.trust.intermediates;
+        let makers = MakerTrust::Policy;
+        let no_proof = "nothing proves when this file existed (an evidence bundle would): \
+                        signatures without a time stamp are judged at the current time";
+        let mut picture = None;
+        let report = if bytes.starts_with(b"%PDF-") {
+            let ctx = self.cms_context(&validator, inter);
+            yinzheng_document::verify_pdf_at(bytes, &ctx, now)
+                .unwrap_or_else(|e| format_failure("PDF document", now, &e.to_string()))
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            picture = seal_picture(bytes);
+            yinzheng_document::verify_ofd_at(bytes, &validator, makers, inter, None, now)
+                .unwrap_or_else(|e| format_failure("OFD document", now, &e.to_string()))
+        } else if yinzheng_cms::SignedData::parse(bytes).is_ok() {
+            match data {
+                Some(d) => {
+                    let ctx = self.cms_context(&validator, inter);
+                    yinzheng_document::verify_detached_cms_at(bytes, &[d], &ctx, now)
+                }
+                None => format_failure(
+                    "detached CMS signature",
+                    now,
+                    "a detached CMS signature needs the signed file (--data)",
+                ),
+            }
+        } else {
+            match yinzheng_seal::SealSignature::parse(bytes) {
+                Ok(sig) => yinzheng_seal::verify_signature_at(
+                    &sig,
+                    &yinzheng_seal::VerifyOptions {
+                        validator: &validator,
+                        intermediates: inter,
+                        registry: None,
+                        makers,
+                        data,
+                    },
+                    now,
+                ),
+                Err(e) => format_failure(
+                    "file",
+                    now,
+                    &format!(
+                        "neither a PDF, an OFD package, an evidence bundle, a CMS nor a seal signature: {e}"
+                    ),
+                ),
+            }
+        };
+        let time_basis = time_basis_of(&report, now, TimeSource::Now, no_proof);
+        Outcome {
+            report,
+            time_basis,
+            facts: Vec::new(),
+            events: Vec::new(),
+            picture,
+        }
+    }
+
+    fn cms_context<'a>(
+        &'a self,
+        validator: &'a Validator,
+        inter: &'a [ParsedCert],
+    ) -> CmsVerifyContext<'a> {
+        CmsVerifyContext {
+            validator,
+            intermediates: inter,
+            makers: MakerTrust::Policy,
+            registry: None,
+            sm2_id: None,
+        }
+    }
+
+    /// Verify an evidence bundle: the container, the manifest, the signed
+    /// checkpoint, every event's and usage record's inclusion proof, the
+    /// documents against the "issued" entry's digests, and the documents'
+    /// signatures as of that entry's proven time with the bundle's CRLs.
+    pub fn verify_bundle(&self, bytes: &[u8], crls: &[Crl], now: SystemTime) -> Outcome {
+        let mut out = Outcome {
+            report: VerificationReport::new("evidence bundle", rfc3339(now)),
+            time_basis: TimeBasis {
+                time: rfc3339(now),
+                source: TimeSource::Now,
+                reason: "no proven time was found in the bundle".into(),
+            },
+            facts: Vec::new(),
+            events: Vec::new(),
+            picture: None,
+        };
+        let r = &mut out.report;
+        let read = match bundle::read(bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                fail(r, "bundle", "zip", SubIndication::FormatFailure, e);
+                return out;
+            }
+        };
+        for (m, why) in &read.damaged {
+            fail(r, "bundle", m, SubIndication::FormatFailure, why.clone());
+        }
+        let manifest: Manifest = match read
+            .members
+            .get("manifest.json")
+            .map(|m| serde_json::from_slice::<Manifest>(m))
+        {
+            Some(Ok(m)) if m.format == BUNDLE_FORMAT => m,
+            Some(Ok(m)) => {
+                let msg = format!("format {:?} is not {BUNDLE_FORMAT:?}", m.format);
+                fail(
+                    r,
+                    "manifest",
+                    "manifest.json",
+                    SubIndication::FormatFailure,
+                    msg,
+                );
+                return out;
+            }
+            Some(Err(e)) => {
+                let msg = format!("not a readable manifest: {e}");
+                fail(
+                    r,
+                    "manifest",
+                    "manifest.json",
+                    SubIndication::FormatFailure,
+                    msg,
+                );
+                return out;
+            }
+            None => {
+                let msg = "the bundle has no manifest.json".to_string();
+                fail(
+                    r,
+                    "manifest",
+                    "manifest.json",
+                    SubIndication::FormatFailure,
+                    msg,
+                );
+                return out;
+            }
+        };
+        out.facts.push(("license".into(), manifest.license.clone()));
+        out.facts
+            .push(("bundle exported at".into(), manifest.exported_at.clone()));
+        // Every member against the manifest's SM3: names what was changed.
+        for (name, want) in &manifest.members {
+            match read.members.get(name) {
+                Some(d) if hex::encode(yinzheng_crypto::sm3(d)) == *want => {}
+                Some(_) => fail(
+                    r,
+                    "member digest",
+                    name,
+                    SubIndication::HashFailure,
+                    "SM3 differs from the manifest's: the member was changed after export".into(),
+                ),
+                None => fail(
+                    r,
+                    "member digest",
+                    name,
+                    SubIndication::FormatFailure,
+                    "listed in the manifest but missing from the bundle".into(),
+                ),
+            }
+        }
+        for name in read.members.keys() {
+            if name != "manifest.json" && !manifest.members.contains_key(name) {
+                r.warn("member digest", name, "not listed in the manifest; ignored");
+            }
+        }
+        let get = |name: &str| read.members.get(name).map(Vec::as_slice);
+
+        // The checkpoint every proof goes to.
+        let cp_note = get(&manifest.checkpoint).unwrap_or_default();
+        let cp = match self.open_checkpoint(cp_note) {
+            Ok(cp) => {
+                let c = cp.checkpoint();
+                r.pass(
+                    "checkpoint",
+                    &manifest.checkpoint,
+                    format!(
+                        "signed by {} for {} at tree size {}",
+                        cp.verified_by().join(", "),
+                        c.origin(),
+                        c.size()
+                    ),
+                );
+                out.facts.push((
+                    "checkpoint".into(),
+                    format!("{} size {}", c.origin(), c.size()),
+                ));
+                Some(cp)
+            }
+            Err((sub, msg)) => {
+                fail(r, "checkpoint", &manifest.checkpoint, sub, msg);
+                None
+            }
+        };
+
+        // Lifecycle events, each proven.
+        let mut issued: Option<(u64, Entry)> = None;
+        let mut last_index = None;
+        let mut status = None;
+        for ev in &manifest.events {
+            let want_kind = format!("license.{}", ev.kind);
+            let label = ev.proof.clone();
+            let Some(entry) = self.prove_entry(
+                &mut out.report,
+                &label,
+                get(&ev.proof),
+                cp_note,
+                ev.log_index,
+                &mut out.events,
+            ) else {
+                continue;
+            };
+            let r = &mut out.report;
+            if entry.kind() != want_kind {
+                fail(
+                    r,
+                    "event",
+                    &label,
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "the manifest says {want_kind}, the proven entry is {}",
+                        entry.kind()
+                    ),
+                );
+                continue;
+            }
+            if !entry.subjects().contains(&manifest.license) {
+                fail(
+                    r,
+                    "event",
+                    &label,
+                    SubIndication::SigConstraintsFailure,
+                    format!("the proven entry is not about {}", manifest.license),
+                );
+                continue;
+            }
+            if entry.time_ms() as i64 != ev.time_ms {
+                r.warn(
+                    "event",
+                    &label,
+                    "the manifest's time differs from the proven entry's; the entry's is used",
+                );
+            }
+            if last_index.is_some_and(|l| ev.log_index <= l) {
+                fail(
+                    r,
+                    "event",
+                    &label,
+                    SubIndication::SigConstraintsFailure,
+                    "events are not in log order".into(),
+                );
+            }
+            last_index = Some(ev.log_index);
+            r.pass(
+                "event",
+                &label,
+                format!(
+                    "{} at {} by {} (log index {})",
+                    entry.kind(),
+                    rfc3339(ms_to_system(entry.time_ms())),
+                    entry.actor(),
+                    ev.log_index
+                ),
+            );
+            status = Some((ev.kind.clone(), entry.time_ms()));
+            if ev.kind == "issued" && issued.is_none() {
+                issued = Some((ev.log_index, entry));
+            }
+        }
+        let r = &mut out.report;
+        if manifest.events.is_empty() {
+            fail(
+                r,
+                "event",
+                "manifest.json",
+                SubIndication::FormatFailure,
+                "the bundle carries no lifecycle event".into(),
+            );
+        }
+        if let Some((k, t)) = &status {
+            let state = match k.as_str() {
+                "issued" | "resumed" => "valid".to_string(),
+                other => other.to_string(),
+            };
+            out.facts.push((
+                "status at the checkpoint".into(),
+                format!(
+                    "{state} (last proven event: {k} at {})",
+                    rfc3339(ms_to_system(*t))
+                ),
+            ));
+            if state != "valid" {
+                r.warn(
+                    "license status",
+                    &manifest.license,
+                    format!("the license was {k} at {}", rfc3339(ms_to_system(*t))),
+                );
+            }
+        }
+
+        // The proven time: the issued entry's.
+        let proven = issued.as_ref().map(|(i, e)| {
+            let t = ms_to_system(e.time_ms());
+            let size = cp.as_ref().map(|c| c.checkpoint().size()).unwrap_or(0);
+            (
+                t,
+                format!(
+                    "the time of log entry #{i} (license.issued), whose inclusion in the signed \
+                     checkpoint of size {size} was proven; the documents' SM3 are in that entry, \
+                     so they existed then"
+                ),
+            )
+        });
+        if proven.is_none() {
+            fail(
+                r,
+                "validation time",
+                &manifest.license,
+                SubIndication::FormatFailure,
+                "no proven license.issued entry: nothing proves when the documents existed".into(),
+            );
+        }
+        let at = proven.as_ref().map(|p| p.0).unwrap_or(now);
+
+        // Revocation data carried in the bundle.
+        let mut bundle_crls = crls.to_vec();
+        let mut crl_note = String::from("none in the bundle");
+        if let Some(rv) = &manifest.revocation {
+            match get(&rv.crls).map(Crl::parse_all) {
+                Some(Ok(v)) => {
+                    let list: Vec<String> = v
+                        .iter()
+                        .map(|c| format!("{} issued {}", c.issuer(), rfc3339(c.this_update())))
+                        .collect();
+                    crl_note = format!("{} ({})", rv.as_of, list.join("; "));
+                    r.pass("revocation data", &rv.crls, crl_note.clone());
+                    bundle_crls.extend(v);
+                }
+                Some(Err(e)) => fail(
+                    r,
+                    "revocation data",
+                    &rv.crls,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                ),
+                None => fail(
+                    r,
+                    "revocation data",
+                    &rv.crls,
+                    SubIndication::FormatFailure,
+                    "member missing".into(),
+                ),
+            }
+        }
+        out.facts.push(("revocation data".into(), crl_note.clone()));
+
+        // Certificates carried: path-building help only, never anchors.
+        let mut inter = self.trust.intermediates.clone();
+        if let Some(p) = &manifest.certificates {
+            match get(p).map(ParsedCert::load_all) {
+                Some(Ok(v)) => {
+                    let n = v.len();
+                    inter.extend(v.into_iter().filter(|c| c.subject() != c.issuer()));
+                    r.pass(
+                        "certificates",
+                        p,
+                        format!(
+                            "{n} certificate(s), used to build paths to the trust anchors only"
+                        ),
+                    );
+                }
+                Some(Err(e)) => fail(
+                    r,
+                    "certificates",
+                    p,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                ),
+                None => fail(
+                    r,
+                    "certificates",
+                    p,
+                    SubIndication::FormatFailure,
+                    "member missing".into(),
+                ),
+            }
+        }
+
+        // The documents: their SM3 in the issued entry, their seals at the proven time.
+        let validator = self.validator(&bundle_crls);
+        let mut time_stamped = false;
+        for d in &manifest.documents {
+            let Some(bytes) = get(&d.path) else {
+                fail(
+                    r,
+                    "document",
+                    &d.path,
+                    SubIndication::FormatFailure,
+                    "member missing".into(),
+                );
+                continue;
+            };
+            if let Some((i, e)) = &issued {
+                let h = yinzheng_crypto::sm3(bytes);
+                if e.digests().contains(&h) {
+                    r.pass(
+                        "document digest",
+                        &d.path,
+                        format!("SM3 {} is in the issued entry #{i}", hex::encode(h)),
+                    );
+                } else {
+                    fail(
+                        r,
+                        "document digest",
+                        &d.path,
+                        SubIndication::HashFailure,
+                        format!(
+                            "SM3 {} is not among the digests of the issued entry #{i}",
+                            hex::encode(h)
+                        ),
+                    );
+                }
+            }
+            let rep = match d.format.as_str() {
+                "pdf" => {
+                    let ctx = self.cms_context(&validator, &inter);
+                    yinzheng_document::verify_pdf_at(bytes, &ctx, at)
+                }
+                "ofd" => {
+                    if out.picture.is_none() {
+                        out.picture = seal_picture(bytes);
+                    }
+                    yinzheng_document::verify_ofd_at(
+                        bytes,
+                        &validator,
+                        MakerTrust::Policy,
+                        &inter,
+                        None,
+                        at,
+                    )
+                }
+                other => {
+                    r.warn(
+                        "document",
+                        &d.path,
+                        format!("format {other:?} not verified"),
+                    );
+                    continue;
+                }
+            };
+            match rep {
+                Ok(rep) => {
+                    time_stamped |= rep
+                        .checks()
+                        .iter()
+                        .any(|c| c.id == "time stamp" && c.status == CheckStatus::Passed);
+                    r.absorb(&d.path, &rep);
+                }
+                Err(e) => fail(
+                    r,
+                    "document",
+                    &d.path,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                ),
+            }
+        }
+
+        // Usage records, each proven.
+        for u in &manifest.usage {
+            let label = u.proof.clone();
+            let Some(entry) = self.prove_entry(
+                &mut out.report,
+                &label,
+                get(&u.proof),
+                cp_note,
+                u.log_index,
+                &mut out.events,
+            ) else {
+                continue;
+            };
+            let r = &mut out.report;
+            let digest_ok = entry
+                .digests()
+                .iter()
+                .any(|d| hex::encode(d) == u.record_sm3);
+            if entry.kind() == "license.use" && digest_ok {
+                r.pass(
+                    "usage",
+                    &label,
+                    format!(
+                        "{} by {} at {} (result {}) is in the log at #{}",
+                        u.operation,
+                        entry.actor(),
+                        rfc3339(ms_to_system(entry.time_ms())),
+                        u.result,
+                        u.log_index
+                    ),
+                );
+            } else {
+                fail(
+                    r,
+                    "usage",
+                    &label,
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "the proven entry ({}) does not commit to record SM3 {}",
+                        entry.kind(),
+                        u.record_sm3
+                    ),
+                );
+            }
+        }
+
+        out.time_basis = match proven {
+            Some((t, why)) => TimeBasis {
+                time: rfc3339(t),
+                source: TimeSource::LogEntry,
+                reason: format!(
+                    "{why}{}; revocation data: {crl_note}",
+                    if time_stamped {
+                        ". A signature that carries a verified time stamp is judged at the time stamp's time"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+            None => TimeBasis {
+                time: rfc3339(now),
+                source: TimeSource::Now,
+                reason: "no proven issued entry: judged at the current time".into(),
+            },
+        };
+        let obj = format!("evidence bundle of license {}", manifest.license);
+        let mut report = VerificationReport::new(obj, out.time_basis.time.clone());
+        report.absorb("bundle", &out.report);
+        out.report = report;
+        out
+    }
+
+    /// Prove one entry from a tlog-proof member: parse, same checkpoint as
+    /// the bundle's (a warning otherwise), checkpoint signature, inclusion,
+    /// canonical entry. Records the entry in `events`.
+    pub(crate) fn prove_entry(
+        &self,
+        r: &mut VerificationReport,
+        label: &str,
+        proof: Option<&[u8]>,
+        checkpoint_note: &[u8],
+        index: u64,
+        events: &mut Vec<ProvenEvent>,
+    ) -> Option<Entry> {
+        let Some(proof) = proof else {
+            fail(
+                r,
+                "inclusion",
+                label,
+                SubIndication::FormatFailure,
+                "member missing".into(),
+            );
+            return None;
+        };
+        let ev = match Evidence::parse(proof) {
+            Ok(ev) => ev,
+            Err(e) => {
+                fail(
+                    r,
+                    "inclusion",
+                    label,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                );
+                return None;
+            }
+        };
+        if ev.index() != index {
+            fail(
+                r,
+                "inclusion",
+                label,
+                SubIndication::SigConstraintsFailure,
+                format!("proves index {}, the manifest says {index}", ev.index()),
+            );
+            return None;
+        }
+        if ev.checkpoint_note().as_bytes() != checkpoint_note {
+            r.warn(
+                "inclusion",
+                label,
+                "the proof goes to another checkpoint than the bundle's",
+            );
+        }
+        if let Err((sub, msg)) = self.open_checkpoint(ev.checkpoint_note().as_bytes()) {
+            fail(r, "inclusion", label, sub, msg);
+            return None;
+        }
+        let (_, hash, keys) = self.log_keys().ok()?;
+        let verified = match ev.verify(keys, *hash, None) {
+            Ok(v) => v,
+            Err(e) => {
+                fail(r, "inclusion", label, log_sub(&e), e.to_string());
+                return None;
+            }
+        };
+        let entry = match Entry::decode(&verified.entry) {
+            Ok(e) => e,
+            Err(e) => {
+                fail(
+                    r,
+                    "inclusion",
+                    label,
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                );
+                return None;
+            }
+        };
+        r.pass(
+            "inclusion",
+            label,
+            format!(
+                "entry #{index} is in the log at tree size {}",
+                verified.checkpoint.checkpoint().size()
+            ),
+        );
+        events.push(proven_event(index, &entry, true));
+        Some(entry)
+    }
+}
+
+/// Record a TOTAL_FAILED check.
+pub(crate) fn fail(
+    r: &mut VerificationReport,
+    id: &str,
+    subject: &str,
+    sub: SubIndication,
+    msg: String,
+) {
+    r.fail(id, subject, Indication::TotalFailed, sub, msg);
+}
+
+fn format_failure(object: &str, now: SystemTime, msg: &str) -> VerificationReport {
+    let mut r = VerificationReport::new(object, rfc3339(now));
+    fail(
+        &mut r,
+        "format",
+        object,
+        SubIndication::FormatFailure,
+        msg.to_string(),
+    );
+    r
+}
+
+/// The time basis of a report judged at `at` from `source`, unless a
+/// verified time stamp was used.
+fn time_basis_of(
+    r: &VerificationReport,
+    at: SystemTime,
+    source: TimeSource,
+    reason: &str,
+) -> TimeBasis {
+    if let Some(c) = r
+        .checks()
+        .iter()
+        .find(|c| c.id == "time stamp" && c.status == CheckStatus::Passed)
+    {
+        return TimeBasis {
+            time: rfc3339(at),
+            source: TimeSource::TimeStamp,
+            reason: format!(
+                "the signature carries a verified time stamp and is judged at its time ({}); \
+                 anything else at the current time",
+                c.message
+            ),
+        };
+    }
+    TimeBasis {
+        time: rfc3339(at),
+        source,
+        reason: reason.into(),
+    }
+}
+
+/// The first seal picture in an OFD package, with its MIME type.
+fn seal_picture(ofd: &[u8]) -> Option<(String, Vec<u8>)> {
+    let pkg = yinzheng_document::OfdPackage::read(ofd).ok()?;
+    for s in pkg.signatures().ok()? {
+        let Some(sv) = pkg.part(&s.signed_value) else {
+            continue;
+        };
+        if let Ok(sig) = yinzheng_seal::SealSignature::parse(sv) {
+            let p = sig.seal().picture();
+            let mime = match p.kind.to_ascii_lowercase().as_str() {
+                "png" => "image/png",
+                "jpg" | "jpeg" => "image/jpeg",
+                "gif" => "image/gif",
+                "bmp" => "image/bmp",
+                "svg" => "image/svg+xml",
+                _ => continue,
+            };
+            return Some((mime.to_string(), p.data.clone()));
+        }
+    }
+    None
+}

@@ -1,0 +1,295 @@
+//! Log-wide checks: the whole log recomputed from its entries, consistency
+//! between two checkpoints, and one license's history proven entry by entry.
+
+use crate::auditor::{Auditor, fail, log_sub, proven_event};
+use crate::outcome::{Outcome, TimeBasis, TimeSource};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
+use yinzheng_anchor::{
+    Entry, Hash, TileReader, audit_entries, base64, inclusion_proof, verify_consistency,
+    verify_inclusion,
+};
+use yinzheng_pki::{SubIndication, VerificationReport, rfc3339};
+
+fn outcome(object: String, now: SystemTime) -> Outcome {
+    Outcome {
+        report: VerificationReport::new(object, rfc3339(now)),
+        time_basis: TimeBasis {
+            time: rfc3339(now),
+            source: TimeSource::None,
+            reason: "log checks judge hashes and checkpoint signatures, which do not expire".into(),
+        },
+        facts: Vec::new(),
+        events: Vec::new(),
+        picture: None,
+    }
+}
+
+/// Read a consistency proof: the text or `--json` output of `yinzheng log
+/// consistency`, or bare base64 hashes one per line. Returns the hashes.
+pub fn parse_consistency_proof(bytes: &[u8]) -> Result<Vec<Hash>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the proof is not UTF-8".to_string())?;
+    let lines: Vec<String> = if text.trim_start().starts_with('{') {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("proof JSON: {e}"))?;
+        v.get("proof")
+            .and_then(|p| p.as_array())
+            .ok_or("proof JSON has no \"proof\" array")?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .map(str::to_string)
+                    .ok_or("proof hash is not a string")
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| {
+                !l.is_empty()
+                    && !l.starts_with("consistency ")
+                    && !l.starts_with("old root ")
+                    && !l.starts_with("new root ")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    lines
+        .iter()
+        .map(|l| {
+            base64::decode(l)
+                .and_then(|h| <Hash>::try_from(h).ok())
+                .ok_or_else(|| format!("{l:?} is not base64 of a 32-byte hash"))
+        })
+        .collect()
+}
+
+impl Auditor {
+    /// Audit a whole log: open its checkpoint with the trusted keys and
+    /// origin, re-derive every hash tile and the root from the entry bundles,
+    /// compare each with the stored file and the root with the signed one,
+    /// and count entries by kind.
+    pub fn audit_log(&self, tiles: &Path, now: SystemTime) -> Outcome {
+        let mut out = outcome(format!("log tiles {}", tiles.display()), now);
+        let (origin, hash, keys) = match self.log_keys() {
+            Ok(k) => k,
+            Err(m) => {
+                let r = &mut out.report;
+                fail(r, "log", "trust", SubIndication::NoCertificateChainFound, m);
+                return out;
+            }
+        };
+        if let Err((sub, msg)) = std::fs::read(tiles.join("checkpoint"))
+            .map_err(|e| (SubIndication::FormatFailure, format!("checkpoint: {e}")))
+            .and_then(|n| self.open_checkpoint(&n).map(|_| ()))
+        {
+            fail(&mut out.report, "checkpoint", "checkpoint", sub, msg);
+            return out;
+        }
+        let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+        let mut visit = |_: u64, e: &[u8]| {
+            let k = Entry::decode(e)
+                .map(|e| e.kind().to_string())
+                .unwrap_or_else(|_| "(not a canonical entry)".into());
+            *kinds.entry(k).or_default() += 1;
+        };
+        match audit_entries(tiles, *hash, keys, Some(origin), &mut visit) {
+            Ok(rep) => {
+                let c = rep.checkpoint.checkpoint();
+                out.report.pass(
+                    "checkpoint",
+                    "checkpoint",
+                    format!(
+                        "signed by {} for {} at tree size {}",
+                        rep.checkpoint.verified_by().join(", "),
+                        c.origin(),
+                        c.size()
+                    ),
+                );
+                out.report.pass(
+                    "tiles",
+                    "tile/",
+                    format!(
+                        "{} entries hashed, {} hash tiles re-derived and identical, root {} \
+                         equals the signed one",
+                        rep.entries,
+                        rep.tiles,
+                        base64::encode(c.root())
+                    ),
+                );
+                out.facts.push(("origin".into(), c.origin().to_string()));
+                out.facts.push(("tree size".into(), c.size().to_string()));
+                out.facts.push(("root".into(), base64::encode(c.root())));
+                out.facts
+                    .push(("tiles compared".into(), rep.tiles.to_string()));
+                for (k, n) in kinds {
+                    out.facts.push((format!("entries {k}"), n.to_string()));
+                }
+            }
+            Err(e) => {
+                let sub = log_sub(&e);
+                fail(&mut out.report, "tiles", "tile/", sub, e.to_string());
+            }
+        }
+        out
+    }
+
+    /// Check that the tree of the `old` checkpoint is a prefix of the `new`
+    /// one's (RFC 9162 §2.1.4.2): both signed by the trusted log, `proof`
+    /// from `yinzheng log consistency`. A log that rewrote history fails.
+    pub fn consistency(&self, old: &[u8], new: &[u8], proof: &[Hash], now: SystemTime) -> Outcome {
+        let mut out = outcome("checkpoint consistency".into(), now);
+        let r = &mut out.report;
+        let mut open = |note: &[u8], name: &str| match self.open_checkpoint(note) {
+            Ok(cp) => {
+                r.pass(
+                    "checkpoint",
+                    name,
+                    format!(
+                        "size {} signed by {}",
+                        cp.checkpoint().size(),
+                        cp.verified_by().join(", ")
+                    ),
+                );
+                Some(cp)
+            }
+            Err((sub, msg)) => {
+                fail(r, "checkpoint", name, sub, msg);
+                None
+            }
+        };
+        let (Some(o), Some(n)) = (open(old, "old checkpoint"), open(new, "new checkpoint")) else {
+            return out;
+        };
+        let Ok((_, hash, _)) = self.log_keys() else {
+            return out;
+        };
+        let (oc, nc) = (o.checkpoint(), n.checkpoint());
+        out.facts.push(("old size".into(), oc.size().to_string()));
+        out.facts.push(("new size".into(), nc.size().to_string()));
+        match verify_consistency(*hash, oc.size(), nc.size(), oc.root(), nc.root(), proof) {
+            Ok(()) => out.report.pass(
+                "consistency",
+                "proof",
+                format!(
+                    "the tree of size {} is a prefix of the tree of size {}: history was not rewritten",
+                    oc.size(),
+                    nc.size()
+                ),
+            ),
+            Err(e) => fail(
+                &mut out.report,
+                "consistency",
+                "proof",
+                SubIndication::HashFailure,
+                format!(
+                    "{e}: the log of size {} is not an extension of the one of size {} \
+                     (history rewritten, or the proof is for other checkpoints)",
+                    nc.size(),
+                    oc.size()
+                ),
+            ),
+        }
+        out
+    }
+
+    /// Every log entry about license `id`, in log order, each proven: read
+    /// from the tiles at the signed checkpoint, inclusion proof computed from
+    /// the hash tiles and verified against the signed root (so an entry
+    /// bundle rewritten under unchanged hash tiles fails).
+    pub fn history(&self, tiles: &Path, id: &str, now: SystemTime) -> Outcome {
+        let mut out = outcome(format!("history of {id}"), now);
+        let (origin, hash, keys) = match self.log_keys() {
+            Ok(k) => k,
+            Err(m) => {
+                let r = &mut out.report;
+                fail(r, "log", "trust", SubIndication::NoCertificateChainFound, m);
+                return out;
+            }
+        };
+        let (reader, cp) = match TileReader::open_checkpoint(tiles, *hash, keys, Some(origin)) {
+            Ok(x) => x,
+            Err(e) => {
+                fail(
+                    &mut out.report,
+                    "checkpoint",
+                    "checkpoint",
+                    log_sub(&e),
+                    e.to_string(),
+                );
+                return out;
+            }
+        };
+        if let Err((sub, msg)) = self.open_checkpoint(cp.note().as_bytes()) {
+            fail(&mut out.report, "checkpoint", "checkpoint", sub, msg);
+            return out;
+        }
+        let size = cp.checkpoint().size();
+        out.facts.push(("license".into(), id.to_string()));
+        out.facts.push((
+            "checkpoint".into(),
+            format!("{} size {size}", cp.checkpoint().origin()),
+        ));
+        let bundles = size.div_ceil(yinzheng_anchor::TILE_WIDTH);
+        for t in 0..bundles {
+            let entries = match reader.bundle(t) {
+                Ok(b) => b,
+                Err(e) => {
+                    let p = format!("tile/entries/{t}");
+                    fail(&mut out.report, "entries", &p, log_sub(&e), e.to_string());
+                    return out;
+                }
+            };
+            for (i, bytes) in entries.iter().enumerate() {
+                let Ok(e) = Entry::decode(bytes) else {
+                    continue;
+                };
+                if !e.subjects().iter().any(|s| s == id) {
+                    continue;
+                }
+                let index = t * yinzheng_anchor::TILE_WIDTH + i as u64;
+                let proven = inclusion_proof(&reader, index, size).and_then(|p| {
+                    verify_inclusion(
+                        *hash,
+                        &hash.leaf_hash(bytes),
+                        index,
+                        size,
+                        &p,
+                        cp.checkpoint().root(),
+                    )
+                });
+                let label = format!("entry #{index}");
+                match &proven {
+                    Ok(()) => out.report.pass(
+                        "inclusion",
+                        &label,
+                        format!(
+                            "{} at {} proven in the checkpoint of size {size}",
+                            e.kind(),
+                            rfc3339(crate::auditor::ms_to_system(e.time_ms()))
+                        ),
+                    ),
+                    Err(err) => fail(
+                        &mut out.report,
+                        "inclusion",
+                        &label,
+                        log_sub(err),
+                        format!("{}: {err}", e.kind()),
+                    ),
+                }
+                out.events.push(proven_event(index, &e, proven.is_ok()));
+            }
+        }
+        if out.events.is_empty() {
+            fail(
+                &mut out.report,
+                "history",
+                id,
+                SubIndication::NoCertificateChainFound,
+                format!("no entry about {id} in the first {size} entries"),
+            );
+        }
+        out
+    }
+}

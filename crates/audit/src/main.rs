@@ -1,0 +1,194 @@
+//! `yinzheng-audit`: the auditor's offline verifier. Everything is checked
+//! against the trust-anchors file (`yinzheng trust export`) alone; nothing is
+//! fetched. Exit codes: 0 verified, 1 verification failed, 2 usage or input
+//! error.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+use yinzheng_audit::{Auditor, Outcome, TrustAnchors, parse_consistency_proof, render_html};
+
+/// The auditor's offline verifier of Yinzheng (印证).
+#[derive(Parser, Debug)]
+#[command(name = "yinzheng-audit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+/// How to print the outcome.
+#[derive(Args, Debug)]
+struct Common {
+    /// The trust-anchors file (TOML, from `yinzheng trust export`).
+    #[arg(long)]
+    trust: PathBuf,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Also write a self-contained HTML report (verdict at the top) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify a sealed PDF or OFD, a detached CMS (with --data) or an evidence bundle.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// The signed data of a detached CMS or seal signature.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// More CRLs (PEM or DER), besides those in the trust file and the bundle (repeatable).
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Re-derive every tile and the root of a log from its entries; check the checkpoint; count entries by type.
+    Log {
+        #[command(flatten)]
+        common: Common,
+        /// The tiles directory (holding `checkpoint` and `tile/`).
+        #[arg(long)]
+        tiles: PathBuf,
+    },
+    /// Check that NEW extends OLD (both signed checkpoints) with a consistency proof.
+    Consistency {
+        #[command(flatten)]
+        common: Common,
+        /// The consistency proof (output of `yinzheng log consistency`, text or --json).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The older signed checkpoint.
+        old: PathBuf,
+        /// The newer signed checkpoint.
+        new: PathBuf,
+    },
+    /// Every log entry of one license, in order, each proven.
+    History {
+        #[command(flatten)]
+        common: Common,
+        /// The tiles directory.
+        #[arg(long)]
+        tiles: PathBuf,
+        /// The license identifier.
+        #[arg(long)]
+        license: String,
+    },
+}
+
+fn read(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let mut v = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut v)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if v.len() as u64 > max {
+        anyhow::bail!("{what} {} is larger than {max} bytes", path.display());
+    }
+    Ok(v)
+}
+
+fn auditor(c: &Common) -> Result<Auditor> {
+    let text = String::from_utf8(read(&c.trust, 16 << 20, "trust anchors")?)
+        .context("the trust-anchors file is not UTF-8")?;
+    let t = TrustAnchors::from_toml(&text)
+        .with_context(|| format!("cannot use {}", c.trust.display()))?;
+    Ok(Auditor::new(&t)?)
+}
+
+fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
+    let now = SystemTime::now();
+    let (o, c) = match &cli.cmd {
+        Command::Verify {
+            common,
+            data,
+            crl,
+            file,
+        } => {
+            let a = auditor(common)?;
+            let bytes = read(file, yinzheng_audit::MAX_BUNDLE_LEN as u64, "file")?;
+            let data = data
+                .as_ref()
+                .map(|p| read(p, 1 << 30, "data"))
+                .transpose()?;
+            let mut crls = Vec::new();
+            for p in crl {
+                crls.extend(
+                    yinzheng_pki::Crl::parse_all(&read(p, 64 << 20, "CRL")?)
+                        .with_context(|| format!("cannot read CRL {}", p.display()))?,
+                );
+            }
+            (a.verify_file(&bytes, data.as_deref(), &crls, now), common)
+        }
+        Command::Log { common, tiles } => (auditor(common)?.audit_log(tiles, now), common),
+        Command::Consistency {
+            common,
+            proof,
+            old,
+            new,
+        } => {
+            let a = auditor(common)?;
+            let proof = parse_consistency_proof(&read(proof, 1 << 20, "proof")?)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("cannot read the proof {}", proof.display()))?;
+            let old = read(old, 1 << 20, "checkpoint")?;
+            let new = read(new, 1 << 20, "checkpoint")?;
+            (a.consistency(&old, &new, &proof, now), common)
+        }
+        Command::History {
+            common,
+            tiles,
+            license,
+        } => (auditor(common)?.history(tiles, license, now), common),
+    };
+    Ok((o, c.json, c.html.clone()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = match &cli.cmd {
+        Command::Verify { common, .. }
+        | Command::Log { common, .. }
+        | Command::Consistency { common, .. }
+        | Command::History { common, .. } => common.json,
+    };
+    match run(cli) {
+        Ok((o, json, html)) => {
+            let text = if json {
+                serde_json::to_string_pretty(&o)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            } else {
+                o.to_string().trim_end().to_string()
+            };
+            // A closed pipe (`| head`) is not worth reporting.
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            if let Some(p) = html
+                && let Err(e) = std::fs::write(&p, render_html(&o))
+            {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+            if o.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            if json {
+                let v = serde_json::json!({ "error": chain.join(": ") });
+                let _ = writeln!(std::io::stdout().lock(), "{v}");
+            }
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Whole-log audits, consistency and histories with `yinzheng-audit`: a log
+//! of 10,000 entries is recomputed from its tiles; rewritten tiles and a
+//! rewritten history are detected by `log` and `consistency`. The 100,000-entry
+//! timing is an ignored test (`cargo test --release -p yinzheng-audit --test log
+//! -- --ignored`), recorded in docs/PERFORMANCE.md.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime};
+use yinzheng_anchor::{
+    Entry, HashAlg, Log, LogOptions, NoteSigner, TileReader, base64, consistency_proof,
+};
+use yinzheng_audit::{Auditor, LogAnchors, TrustAnchors};
+use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_tests::tempdir;
+
+const ORIGIN: &str = "yinzheng.test/log/sm3";
+const AUDIT: &str = env!("CARGO_BIN_EXE_yinzheng-audit");
+
+fn signer(der: &[u8]) -> NoteSigner {
+    NoteSigner::new(ORIGIN, PrivateKey::from_bytes(der, None).unwrap()).unwrap()
+}
+
+/// A log in `dir` signed by `key_der` holding `n` entries (`tag` makes them differ).
+fn build(dir: &Path, key_der: &[u8], n: u64, tag: &str) -> Log {
+    Log::create(dir, ORIGIN, HashAlg::Sm3, &[&signer(key_der)]).unwrap();
+    let log = Log::open(
+        dir,
+        vec![signer(key_der)],
+        LogOptions::default()
+            .with_period(Duration::from_millis(5))
+            .with_max_pool(1_000_000),
+    )
+    .unwrap();
+    append(&log, 0, n, tag);
+    log
+}
+
+fn append(log: &Log, from: u64, to: u64, tag: &str) {
+    let kinds = [
+        "license.issued",
+        "license.use",
+        "seal.made",
+        "license.revoked",
+    ];
+    let pending: Vec<_> = (from..to)
+        .map(|i| {
+            let e = Entry::new(kinds[(i % 4) as usize], 1_763_900_000_000 + i, tag)
+                .unwrap()
+                .with_subject(&format!("LIC-{i:06}"))
+                .unwrap()
+                .with_digest([(i % 251) as u8; 32])
+                .unwrap();
+            log.submit(&e.encode()).unwrap()
+        })
+        .collect();
+    for p in pending {
+        p.wait().unwrap();
+    }
+}
+
+fn trust(log: &Log, dir: &Path) -> TrustAnchors {
+    let mut t = TrustAnchors::new();
+    t.log = Some(LogAnchors {
+        origin: ORIGIN.into(),
+        hash: "sm3".into(),
+        verifier_keys: log.verifiers().iter().map(|v| v.to_string()).collect(),
+    });
+    std::fs::write(dir.join("anchors.toml"), t.to_toml().unwrap()).unwrap();
+    t
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let o: Output = Command::new(AUDIT)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!t.contains("panicked"), "{t}");
+    (o.status.code().unwrap(), t)
+}
+
+#[test]
+fn whole_log_audit_consistency_and_rewritten_history() {
+    let work = tempdir();
+    let w = work.path();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let (a_dir, b_dir) = (w.join("a"), w.join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let log = build(&a_dir, &key, 10_000, "honest");
+    let t = trust(&log, w);
+    let tiles = Log::tiles_dir(&a_dir);
+    let tiles_s = tiles.to_str().unwrap();
+
+    // The whole log, recomputed: counts by type.
+    let t0 = Instant::now();
+    let (code, out) = run(w, &["log", "--trust", "anchors.toml", "--tiles", tiles_s]);
+    assert_eq!(code, 0, "{out}");
+    eprintln!("audit of 10,000 entries: {:?}", t0.elapsed());
+    assert!(out.contains("tree size: 10000"), "{out}");
+    assert!(out.contains("entries license.use: 2500"), "{out}");
+
+    // History of one license, proven.
+    let (code, out) = run(
+        w,
+        &[
+            "history",
+            "--trust",
+            "anchors.toml",
+            "--tiles",
+            tiles_s,
+            "--license",
+            "LIC-004242",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("#4242") && out.contains("[proven]"), "{out}");
+
+    // Consistency between an old and the new checkpoint.
+    let old_note = log.checkpoint_note();
+    std::fs::write(w.join("old.checkpoint"), &old_note).unwrap();
+    append(&log, 10_000, 10_300, "honest");
+    let reader = TileReader::new(&tiles, HashAlg::Sm3, log.checkpoint().size());
+    let proof = consistency_proof(&reader, 10_000, log.checkpoint().size()).unwrap();
+    let text: String = proof.iter().map(|h| base64::encode(h) + "\n").collect();
+    std::fs::write(w.join("proof"), text).unwrap();
+    std::fs::write(w.join("new.checkpoint"), log.checkpoint_note()).unwrap();
+    let args = [
+        "consistency",
+        "--trust",
+        "anchors.toml",
+        "old.checkpoint",
+        "new.checkpoint",
+        "--proof",
+        "proof",
+    ];
+    let (code, out) = run(w, &args);
+    assert_eq!(code, 0, "{out}");
+
+    // A rewritten history: the same key signs a log whose first 10,000
+    // entries differ. Its checkpoint verifies, but not as an extension of
+    // the old one.
+    let forged = build(&b_dir, &key, 10_300, "forged");
+    let btiles = Log::tiles_dir(&b_dir);
+    let reader = TileReader::new(&btiles, HashAlg::Sm3, 10_300);
+    let proof = consistency_proof(&reader, 10_000, 10_300).unwrap();
+    let text: String = proof.iter().map(|h| base64::encode(h) + "\n").collect();
+    std::fs::write(w.join("proof"), text).unwrap();
+    std::fs::write(w.join("new.checkpoint"), forged.checkpoint_note()).unwrap();
+    let (code, out) = run(w, &args);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("history rewritten"), "{out}");
+
+    // Rewritten tiles: one entry changed in a bundle is found by `log`, and
+    // `history` no longer proves it.
+    forged.close().unwrap();
+    let bundle = btiles.join("tile/entries/000");
+    let mut b = std::fs::read(&bundle).unwrap();
+    let i = b.windows(10).position(|w| w == b"LIC-000042").unwrap();
+    b[i + 9] = b'3';
+    std::fs::write(&bundle, b).unwrap();
+    let bt = btiles.to_str().unwrap();
+    let (code, out) = run(w, &["log", "--trust", "anchors.toml", "--tiles", bt]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[FAIL]") && out.contains("tile/"), "{out}");
+    let (code, out) = run(
+        w,
+        &[
+            "history",
+            "--trust",
+            "anchors.toml",
+            "--tiles",
+            bt,
+            "--license",
+            "LIC-000043",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT PROVEN"), "{out}");
+
+    // The library gives the same answers.
+    let a = Auditor::new(&t).unwrap();
+    assert!(a.audit_log(&tiles, SystemTime::now()).passed());
+    assert!(!a.audit_log(&btiles, SystemTime::now()).passed());
+    log.close().unwrap();
+}
+
+/// The target: a log of 100,000 entries audited in under a minute.
+#[test]
+#[ignore = "timing: run with --release -- --ignored"]
+fn audit_of_100k_entries_is_under_a_minute() {
+    let work = tempdir();
+    let w = work.path();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let t0 = Instant::now();
+    let log = build(w, &key, 100_000, "bench");
+    eprintln!("built 100,000 entries in {:?}", t0.elapsed());
+    let a = Auditor::new(&trust(&log, w)).unwrap();
+    let t0 = Instant::now();
+    let o = a.audit_log(&Log::tiles_dir(w), SystemTime::now());
+    let took = t0.elapsed();
+    eprintln!("audited 100,000 entries in {took:?}");
+    assert!(o.passed(), "{o}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    log.close().unwrap();
+}

@@ -1,0 +1,516 @@
+//! `yinzheng-audit` end to end: a license issued with the `yinzheng` CLI,
+//! exported as an evidence bundle with a trust-anchors file, verified on a
+//! copy of the two files with the network namespace cut (`unshare -n`);
+//! tampering anywhere in the bundle is located; the HTML report is
+//! self-contained; the dependency tree holds no network crate.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use yinzheng_tests::{run_cli, tempdir};
+
+const AUDIT: &str = env!("CARGO_BIN_EXE_yinzheng-audit");
+
+/// The `yinzheng` binary of this workspace, next to ours: `cargo test
+/// --workspace` (scripts/test.sh) builds it in the same run; only when it is
+/// missing (`cargo test -p yinzheng-audit` alone) is cargo asked to build it.
+fn yinzheng_bin() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let p = Path::new(AUDIT).with_file_name("yinzheng");
+    if p.exists() {
+        return p;
+    }
+    BUILT.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "yinzheng-cli", "--bin", "yinzheng"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "building the yinzheng CLI failed");
+    });
+    assert!(p.exists(), "{} not found", p.display());
+    p
+}
+
+fn yz(dir: &Path, args: &[&str]) -> Output {
+    let bin = yinzheng_bin();
+    let out = run_cli(
+        bin.to_str().unwrap(),
+        dir,
+        args,
+        &[("YINZHENG_PASSPHRASE", "pass phrase")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "yinzheng {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Run yinzheng-audit with the network namespace cut.
+fn audit_offline(dir: &Path, args: &[&str]) -> Output {
+    let probe = Command::new("unshare").args(["-n", "true"]).output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "`unshare -n` is not permitted here ({}): this test proves the auditor works \
+             without network and needs CAP_SYS_ADMIN or user namespaces (run as root, or \
+             enable unprivileged user namespaces)",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!("`unshare` (util-linux) is needed for the offline test: {e}"),
+    }
+    let out = Command::new("unshare")
+        .arg("-n")
+        .arg(AUDIT)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{args:?} panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn audit(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(AUDIT)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{args:?} panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A CA, a seal, a log and one license (as in crates/cli/tests/license.rs).
+fn issue_license(d: &Path) -> String {
+    yz(
+        d,
+        &[
+            "ca",
+            "init",
+            "--subject",
+            "CN=Audit Root CA,O=Yinzheng,C=CN",
+        ],
+    );
+    std::fs::write(d.join("kpw"), "pass phrase\n").unwrap();
+    let kp = ["--key-passphrase-file", "kpw"];
+    yz(
+        d,
+        &[
+            &[
+                "ca",
+                "issue",
+                "--profile",
+                "seal-maker",
+                "--subject",
+                "CN=Seal Maker,O=Yinzheng,C=CN",
+                "--out",
+                "maker.pem",
+                "--key-out",
+                "maker.key",
+            ][..],
+            &kp,
+        ]
+        .concat(),
+    );
+    yz(
+        d,
+        &[
+            &[
+                "ca",
+                "issue",
+                "--profile",
+                "seal-signer",
+                "--subject",
+                "CN=示例市市场监督管理局,O=示例市市场监督管理局,C=CN",
+                "--uscc",
+                "11430000006122244L",
+                "--out",
+                "auth.pem",
+                "--key-out",
+                "auth.key",
+            ][..],
+            &kp,
+        ]
+        .concat(),
+    );
+    yz(
+        d,
+        &[
+            "seal",
+            "make",
+            "--type",
+            "official",
+            "--name",
+            "示例市市场监督管理局",
+            "--holder-uscc",
+            "11430000006122244L",
+            "--signer-cert",
+            "auth.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--draw",
+            "--draw-text",
+            "示例市市场监督管理局",
+            "--id",
+            "reg",
+            "--out",
+            "reg.esl",
+        ],
+    );
+    yz(d, &["log", "init", "--passphrase-file", "kpw"]);
+    let out = yz(
+        d,
+        &[
+            "--json",
+            "license",
+            "issue",
+            "--type",
+            "business-licence",
+            "--holder-name",
+            "示例科技有限公司",
+            "--holder-code",
+            "91350100M000100Y43",
+            "--field",
+            "company_type=有限责任公司",
+            "--field",
+            "legal_rep=张三",
+            "--field",
+            "established=2020年1月2日",
+            "--field",
+            "address=示例市示例区示例路1号",
+            "--seal",
+            "reg",
+            "--key",
+            "auth.key",
+            "--passphrase-file",
+            "kpw",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Rewrite one member of a bundle, keeping a well-formed zip (what an
+/// attacker who understands the format would do).
+/// An edit of one member's bytes.
+type Edit = dyn Fn(&mut Vec<u8>);
+
+fn rewrite_member(bundle: &[u8], name: &str, f: &Edit) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bundle)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut found = false;
+    for i in 0..z.len() {
+        let mut m = z.by_index(i).unwrap();
+        let n = m.name().to_string();
+        let mut data = Vec::new();
+        m.read_to_end(&mut data).unwrap();
+        if n == name {
+            f(&mut data);
+            found = true;
+        }
+        w.start_file(n, opts).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    assert!(found, "no member {name}");
+    w.finish().unwrap().into_inner()
+}
+
+#[allow(clippy::ptr_arg)] // an `Edit`: some edits replace the whole member
+fn flip_middle(d: &mut Vec<u8>) {
+    let i = d.len() / 2;
+    d[i] ^= 0x01;
+}
+
+#[test]
+fn evidence_bundle_verifies_offline_and_tampering_is_located() {
+    let dir = tempdir();
+    let d = dir.path();
+    let id = issue_license(d);
+    // A use of the license, anchored, so the bundle carries a usage record.
+    yz(
+        d,
+        &[
+            "license",
+            "check",
+            &id,
+            "--purpose",
+            "办理食品经营许可",
+            "--caller",
+            "approval-A",
+            "--operator",
+            "窗口07",
+        ],
+    );
+    yz(d, &["trust", "export", "--out", "anchors.toml"]);
+    let ev = format!("{id}.evidence");
+    yz(
+        d,
+        &["license", "evidence", &id, "--out", &ev, "--with-crls"],
+    );
+
+    // The auditor's machine: a copy of the two files and nothing else.
+    let aud = tempdir();
+    let a = aud.path();
+    std::fs::copy(d.join("anchors.toml"), a.join("anchors.toml")).unwrap();
+    std::fs::copy(d.join(&ev), a.join("license.evidence")).unwrap();
+    let trust = toml_text(&a.join("anchors.toml"));
+    assert!(trust.contains("untrusted_intermediates") && trust.contains("verifier_keys"));
+
+    let out = audit_offline(
+        a,
+        &[
+            "verify",
+            "--trust",
+            "anchors.toml",
+            "license.evidence",
+            "--html",
+            "report.html",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.starts_with("TOTAL_PASSED"), "{t}");
+    assert!(
+        t.contains("LogEntry") && t.contains("license.issued"),
+        "{t}"
+    );
+    assert!(
+        t.contains("CRLs of the trust domains at export time"),
+        "{t}"
+    );
+    assert!(t.contains("license.use"), "{t}");
+    let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+    assert!(html.contains("VALID") && html.contains("src=\"data:image/png;base64,"));
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
+
+    let out = audit_offline(
+        a,
+        &[
+            "verify",
+            "--trust",
+            "anchors.toml",
+            "--json",
+            "license.evidence",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indication"], "TOTAL_PASSED");
+    assert_eq!(v["timeBasis"]["source"], "log-entry");
+
+    // Tampering, member by member, with a well-formed zip: the report names it.
+    let bundle = std::fs::read(a.join("license.evidence")).unwrap();
+    let cases: &[(&str, &Edit, &str)] = &[
+        (
+            "documents/license.pdf",
+            &flip_middle,
+            "documents/license.pdf",
+        ),
+        (
+            "documents/license.ofd",
+            &flip_middle,
+            "documents/license.ofd",
+        ),
+        (
+            "certificates/chain.pem",
+            &|d| {
+                let s = String::from_utf8(d.clone()).unwrap();
+                let i = s.find("MII").unwrap() + 40;
+                d[i] = if d[i] == b'A' { b'B' } else { b'A' };
+            },
+            "certificates/chain.pem",
+        ),
+        (
+            "log/checkpoint",
+            &|d| {
+                let i = d.iter().position(|&b| b == b'\n').unwrap() + 1;
+                d[i] = if d[i] == b'1' { b'2' } else { b'1' };
+            },
+            "log/checkpoint",
+        ),
+        (
+            "events/00-issued.tlog-proof",
+            &|d| {
+                // A proof hash: the line after "index …".
+                let s = String::from_utf8(d.clone()).unwrap();
+                let i = s.find("\nindex ").unwrap();
+                let j = s[i + 1..].find('\n').unwrap() + i + 2;
+                d[j + 3] = if d[j + 3] == b'A' { b'B' } else { b'A' };
+            },
+            "events/00-issued.tlog-proof",
+        ),
+    ];
+    for (member, f, named) in cases {
+        let bad = rewrite_member(&bundle, member, f);
+        std::fs::write(a.join("bad.evidence"), &bad).unwrap();
+        let out = audit_offline(a, &["verify", "--trust", "anchors.toml", "bad.evidence"]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{member}: {t}");
+        assert!(
+            t.lines().any(|l| l.contains("[FAIL]") && l.contains(named)),
+            "{member}: no failed check names {named}:\n{t}"
+        );
+    }
+    // The manifest is rewritten consistently too (member SM3 updated): the
+    // semantic checks still catch a changed PDF.
+    let bad = rewrite_member(&bundle, "documents/license.pdf", &flip_middle);
+    let bad = rewrite_member(&bad, "manifest.json", &|m| {
+        let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
+        v["members"].as_object_mut().unwrap().clear();
+        *m = serde_json::to_vec(&v).unwrap();
+    });
+    std::fs::write(a.join("bad.evidence"), &bad).unwrap();
+    let out = audit_offline(a, &["verify", "--trust", "anchors.toml", "bad.evidence"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("is not among the digests of the issued entry"),
+        "{t}"
+    );
+
+    // One raw byte changed inside any member's data (no rezipping): the
+    // failed checks name the member.
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bundle.as_slice())).unwrap();
+    let names: Vec<String> = z.file_names().map(str::to_string).collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut z.by_name(name).unwrap(), &mut data).unwrap();
+        let at = bundle
+            .windows(data.len())
+            .position(|w| w == data.as_slice())
+            .unwrap();
+        let mut bad = bundle.clone();
+        bad[at + data.len() / 2] ^= 0x20;
+        std::fs::write(a.join("bad.evidence"), &bad).unwrap();
+        let out = audit(a, &["verify", "--trust", "anchors.toml", "bad.evidence"]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {t}");
+        assert!(
+            t.lines()
+                .any(|l| l.contains("[FAIL]") && l.contains(name.as_str())),
+            "{name}: no failed check names it:\n{t}"
+        );
+    }
+
+    // The other trust: a different log key fails the checkpoint.
+    let other = trust.replace("verifier_keys = [\"", "verifier_keys = [\"x");
+    std::fs::write(a.join("other.toml"), other).unwrap();
+    let out = audit(a, &["verify", "--trust", "other.toml", "license.evidence"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // Usage errors exit 2.
+    let out = audit(
+        a,
+        &["verify", "--trust", "missing.toml", "license.evidence"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+
+    // The sealed PDF alone verifies too (judged now: the report says so).
+    let pdf = d.join("home/licenses/files").join(&id).join("license.pdf");
+    std::fs::copy(&pdf, a.join("license.pdf")).unwrap();
+    yz(d, &["ca", "crl", "--out", "ca.crl"]);
+    std::fs::copy(d.join("ca.crl"), a.join("ca.crl")).unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "verify",
+            "--trust",
+            "anchors.toml",
+            "--crl",
+            "ca.crl",
+            "license.pdf",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("current time"), "{t}");
+
+    // The license's history from the log's tiles.
+    let out = audit_offline(
+        d,
+        &[
+            "history",
+            "--trust",
+            "anchors.toml",
+            "--tiles",
+            "home/log/tiles",
+            "--license",
+            &id,
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("license.issued") && t.contains("license.use"),
+        "{t}"
+    );
+}
+
+fn toml_text(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+#[test]
+fn the_binary_has_no_network_code() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "yinzheng-audit",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", text(&out));
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("yinzheng-document"), "{tree}");
+    for bad in ["tokio", "hyper", "reqwest", "rustls", "ureq"] {
+        let hit: Vec<&str> = tree
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|n| n.starts_with(bad))
+            })
+            .collect();
+        assert!(
+            hit.is_empty(),
+            "network crate in yinzheng-audit's tree: {hit:?}"
+        );
+    }
+}

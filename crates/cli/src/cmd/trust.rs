@@ -1,0 +1,197 @@
+//! `yinzheng trust export`: the trust-anchors file an auditor's
+//! `yinzheng-audit` needs and nothing else (roots of every trust domain, their
+//! issuing CAs marked untrusted, the SM2 user ID policy, the log's verifier
+//! keys and origin, optional witnesses and CRLs). Format: `docs/FORMATS.md`.
+
+use crate::io;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use yinzheng_audit::{DomainAnchors, LogAnchors, TrustAnchors};
+use yinzheng_pki::{Crl, TrustDomain};
+
+/// `trust` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum TrustCommand {
+    /// Write the trust-anchors file (TOML with embedded PEM) for `yinzheng-audit`.
+    Export(ExportArgs),
+}
+
+/// Where revocation data comes from (shared with `license evidence`).
+#[derive(Args, Debug, Default)]
+pub struct CrlArgs {
+    /// Sign fresh CRLs of every trust domain now (needs the CA passphrase).
+    #[arg(long)]
+    pub with_crls: bool,
+    /// CRL files (PEM or DER) to include instead (repeatable).
+    #[arg(long, conflicts_with = "with_crls")]
+    pub crl: Vec<PathBuf>,
+    /// Validity of CRLs signed with --with-crls, in hours.
+    #[arg(long, default_value_t = 24 * 7)]
+    pub crl_hours: u32,
+    /// File whose first line is the CA passphrase (for --with-crls; else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    pub ca_passphrase_file: Option<PathBuf>,
+}
+
+/// Arguments of `trust export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    crls: CrlArgs,
+    /// A witness verifier key file (vkey text) (repeatable).
+    #[arg(long)]
+    witness: Vec<PathBuf>,
+    /// How many witnesses must cosign each checkpoint.
+    #[arg(long, default_value_t = 0)]
+    quorum: usize,
+    /// SM2 user ID the PKIs sign with (default 1234567812345678; '' for OpenSSL's empty ID).
+    #[arg(long)]
+    sm2_id: Option<String>,
+}
+
+/// Run a `trust` subcommand.
+pub fn run(cmd: &TrustCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+    match cmd {
+        TrustCommand::Export(a) => export(a, home, out),
+    }
+}
+
+/// Every trust domain under HOME/pki, by name.
+pub fn domains(home: &Path) -> Result<Vec<(String, TrustDomain)>> {
+    let pki = home.join("pki");
+    let mut v = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&pki) else {
+        return Ok(v);
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .filter(|e| e.path().join("root.pem").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in names {
+        let d = TrustDomain::open(&pki.join(&n), None)
+            .with_context(|| format!("cannot open trust domain {n}"))?;
+        v.push((n, d));
+    }
+    Ok(v)
+}
+
+/// The CRLs `a` asks for: signed now for every domain, or read from files.
+pub fn collect_crls(a: &CrlArgs, home: &Path) -> Result<Vec<Crl>> {
+    let mut crls = Vec::new();
+    for p in &a.crl {
+        crls.extend(
+            Crl::parse_all(&io::read_limited(p, 64 << 20, "CRL")?)
+                .with_context(|| format!("cannot read CRL {}", p.display()))?,
+        );
+    }
+    if a.with_crls {
+        let pass = io::passphrase(a.ca_passphrase_file.as_deref())?.context(
+            "--with-crls signs CRLs: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
+        )?;
+        for (n, _) in domains(home)? {
+            let mut d = TrustDomain::open(&home.join("pki").join(&n), Some(&pass))
+                .with_context(|| format!("cannot open trust domain {n}"))?;
+            crls.extend(
+                d.crl(a.crl_hours)
+                    .with_context(|| format!("cannot sign the CRLs of domain {n}"))?,
+            );
+        }
+    }
+    Ok(crls)
+}
+
+fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+    let mut t = TrustAnchors::new();
+    t.exported_at = Some(yinzheng_pki::rfc3339(std::time::SystemTime::now()));
+    if let Some(id) = &a.sm2_id {
+        t.sm2_id = id.clone();
+    }
+    let crls = collect_crls(&a.crls, home)?;
+    for (name, d) in domains(home)? {
+        let root_name = d.root().cert().tbs_certificate().subject().clone();
+        t.domains.push(DomainAnchors {
+            name,
+            root: d.root().to_pem(),
+            untrusted_intermediates: d.issuers().iter().map(|(_, c)| c.to_pem()).collect(),
+            crls: crls
+                .iter()
+                .filter(|c| {
+                    *c.issuer_name() == root_name
+                        || d.issuers()
+                            .iter()
+                            .any(|(_, i)| c.issuer_name() == i.cert().tbs_certificate().subject())
+                })
+                .map(Crl::to_pem)
+                .collect(),
+        });
+    }
+    let log_dir = home.join("log");
+    if log_dir.join("state.sqlite").exists() {
+        let (origin, hash) =
+            yinzheng_anchor::Log::config(&log_dir).context("cannot read the log state")?;
+        let mut keys = Vec::new();
+        for f in ["log.vkey", "log-ed25519.vkey"] {
+            if log_dir.join(f).exists() {
+                let text = io::read_limited(&log_dir.join(f), 4096, "verifier key")?;
+                keys.push(
+                    String::from_utf8(text)
+                        .context("vkey is not UTF-8")?
+                        .trim()
+                        .to_string(),
+                );
+            }
+        }
+        t.log = Some(LogAnchors {
+            origin,
+            hash: hash.name().to_string(),
+            verifier_keys: keys,
+        });
+    }
+    for p in &a.witness {
+        let text = io::read_limited(p, 4096, "witness key")?;
+        t.witnesses.keys.push(
+            String::from_utf8(text)
+                .context("witness key is not UTF-8")?
+                .trim()
+                .to_string(),
+        );
+    }
+    t.witnesses.quorum = a.quorum;
+    if t.domains.is_empty() && t.log.is_none() {
+        bail!(
+            "nothing to export: no trust domain under {} and no log",
+            home.join("pki").display()
+        );
+    }
+    let text = t.to_toml()?;
+    // Parse back what we wrote: an auditor must be able to read it.
+    TrustAnchors::from_toml(&text).context("the exported file does not read back")?;
+    io::write_atomic(&a.out, text.as_bytes(), false)?;
+    let v = serde_json::json!({
+        "file": a.out, "domains": t.domains.iter().map(|d| &d.name).collect::<Vec<_>>(),
+        "log": t.log.as_ref().map(|l| &l.origin), "crls": crls.len(),
+        "witnesses": t.witnesses.keys.len(), "quorum": t.witnesses.quorum,
+    });
+    out.result(&v, || {
+        format!(
+            "wrote {}: {} trust domain(s), log {}, {} CRL(s), {} witness key(s)",
+            a.out.display(),
+            t.domains.len(),
+            t.log
+                .as_ref()
+                .map(|l| l.origin.as_str())
+                .unwrap_or("(none)"),
+            crls.len(),
+            t.witnesses.keys.len()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
