@@ -387,15 +387,14 @@ fn verify_ofd_inner(
         if s.kind == "Sign" {
             let sv = pkg.part(&s.signed_value).unwrap_or_default();
             let data = pkg.part(&s.signature_xml).unwrap_or_default();
-            verify_signed_data(
-                &mut report,
-                &label,
-                sv,
-                data,
+            let ctx = crate::signed_data::CmsVerifyContext {
                 validator,
                 intermediates,
-                proven,
-            );
+                makers,
+                registry,
+                sm2_id: None,
+            };
+            verify_signed_data(&mut report, &label, sv, data, &ctx, proven);
             continue;
         }
         if s.kind != "Seal" {
@@ -451,120 +450,38 @@ fn verify_ofd_inner(
     Ok(report)
 }
 
-/// An OFD `Type="Sign"` signature: a GB/T 35275 SignedData whose content is the
-/// Signature.xml bytes (detached, or encapsulated as those bytes or their SM3).
+/// An OFD `Type="Sign"` signature: a GB/T 35275 SignedData over the
+/// Signature.xml bytes (detached, encapsulated, or — as some vendors do — over
+/// their SM3 digest), checked like every CMS: signature, signer chain at the
+/// time stamp's or proven time (else now: a claimed time is not trusted).
 fn verify_signed_data(
     report: &mut VerificationReport,
     label: &str,
     signed_value: &[u8],
     signature_xml: &[u8],
-    validator: &Validator,
-    intermediates: &[ParsedCert],
+    ctx: &crate::signed_data::CmsVerifyContext<'_>,
     proven: Option<std::time::SystemTime>,
 ) {
-    let sd = match yinzheng_cms::SignedData::parse(signed_value) {
-        Ok(sd) => sd,
-        Err(e) => {
-            report.fail(
-                "signature",
-                label,
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                format!("SignedValue is not a GB/T 35275 SignedData: {e}"),
-            );
-            return;
-        }
-    };
-    for w in &sd.warnings {
-        report.warn("signature", label, format!("tolerated: {w}"));
-    }
-    if sd.signers.len() != 1 {
-        report.fail(
+    let digest = yinzheng_crypto::sm3(signature_xml);
+    let over_digest = yinzheng_cms::SignedData::parse(signed_value)
+        .ok()
+        .and_then(|sd| sd.content)
+        .is_some_and(|c| c == digest);
+    let content: &[u8] = if over_digest { &digest } else { signature_xml };
+    let summary =
+        crate::signed_data::check_cms(report, label, signed_value, &[content], ctx, proven);
+    if summary.signer.is_some() {
+        report.pass(
             "signature",
             label,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            format!("{} signers; an OFD signature has one", sd.signers.len()),
+            format!(
+                "GB/T 35275 SignedData over {} verifies",
+                if over_digest {
+                    "the SM3 of Signature.xml"
+                } else {
+                    "Signature.xml"
+                }
+            ),
         );
-        return;
     }
-    // Content: detached Signature.xml, or encapsulated Signature.xml (or its SM3).
-    let content: Option<Vec<&[u8]>> = match &sd.content {
-        None => Some(vec![signature_xml]),
-        Some(c) if c.as_slice() == signature_xml => None,
-        Some(c) if c.as_slice() == yinzheng_crypto::sm3(signature_xml).as_slice() => None,
-        Some(_) => {
-            report.fail(
-                "signature",
-                label,
-                Indication::TotalFailed,
-                SubIndication::HashFailure,
-                "the SignedData's content is neither Signature.xml nor its SM3 digest: \
-                 Signature.xml was changed after signing",
-            );
-            return;
-        }
-    };
-    let verified = match sd.verify_signer(
-        0,
-        content.as_deref(),
-        &yinzheng_cms::VerifyOptions::default(),
-    ) {
-        Ok(v) => v,
-        Err(e) => {
-            let sub = match &e {
-                yinzheng_cms::Error::DigestMismatch(_) => SubIndication::HashFailure,
-                e if e.is_verification_failure() => SubIndication::SigCryptoFailure,
-                _ => SubIndication::FormatFailure,
-            };
-            report.fail(
-                "signature",
-                label,
-                Indication::TotalFailed,
-                sub,
-                e.to_string(),
-            );
-            return;
-        }
-    };
-    report.pass(
-        "signature",
-        label,
-        format!(
-            "GB/T 35275 SignedData over Signature.xml verifies ({}, {})",
-            verified.signature_algorithm.name(),
-            verified.digest
-        ),
-    );
-    let cert = match ParsedCert::from_der(&verified.certificate) {
-        Ok(c) => c,
-        Err(e) => {
-            report.fail(
-                "signer certificate",
-                label,
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                e.to_string(),
-            );
-            return;
-        }
-    };
-    let mut chain: Vec<ParsedCert> = intermediates.to_vec();
-    chain.extend(
-        sd.certificates
-            .iter()
-            .filter(|c| c.as_slice() != verified.certificate.as_slice())
-            .filter_map(|c| ParsedCert::from_der(c).ok()),
-    );
-    let at = proven.unwrap_or_else(|| {
-        verified
-            .signing_time
-            .map(|t| {
-                std::time::SystemTime::UNIX_EPOCH
-                    + std::time::Duration::from_secs(t.unix_timestamp().max(0) as u64)
-            })
-            .unwrap_or_else(std::time::SystemTime::now)
-    });
-    let inner = validator.validate(&cert, &chain, at);
-    report.absorb(&format!("{label} signer"), &inner);
 }
