@@ -54,19 +54,30 @@ fn yz(dir: &Path, args: &[&str]) -> Output {
 
 /// Run yinzheng-audit with the network namespace cut.
 fn audit_offline(dir: &Path, args: &[&str]) -> Output {
-    let probe = Command::new("unshare").args(["-n", "true"]).output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "`unshare -n` is not permitted here ({}): this test proves the auditor works \
-             without network and needs CAP_SYS_ADMIN or user namespaces (run as root, or \
-             enable unprivileged user namespaces)",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ),
-        Err(e) => panic!("`unshare` (util-linux) is needed for the offline test: {e}"),
-    }
+    // `unshare -n` as root; `unshare -rn` (a user namespace mapping us to
+    // root) where unprivileged user namespaces are enabled.
+    let mut why = String::new();
+    let flags = [&["-n"][..], &["-r", "-n"][..]]
+        .into_iter()
+        .find(
+            |f| match Command::new("unshare").args(*f).arg("true").output() {
+                Ok(o) if o.status.success() => true,
+                Ok(o) => {
+                    why = String::from_utf8_lossy(&o.stderr).trim().to_string();
+                    false
+                }
+                Err(e) => panic!("`unshare` (util-linux) is needed for the offline test: {e}"),
+            },
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "neither `unshare -n` nor `unshare -rn` is permitted here ({why}): this test \
+                 proves the auditor works without network and needs CAP_SYS_ADMIN or \
+                 unprivileged user namespaces"
+            )
+        });
     let out = Command::new("unshare")
-        .arg("-n")
+        .args(flags)
         .arg(AUDIT)
         .args(args)
         .current_dir(dir)
