@@ -20,6 +20,7 @@
 mod anchor;
 mod catalogue;
 mod check;
+mod csv;
 mod error;
 mod id;
 mod issue;
@@ -31,6 +32,7 @@ pub use catalogue::{Catalogue, DEFAULT_CATALOGUE, FieldSpec, LicenseType, Servic
 pub use check::{
     CheckOutcome, DocumentTrust, MAX_PURPOSE_CHARS, TOKEN_TTL_S, UsageContext, UsageRecord,
 };
+pub use csv::{CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv};
 pub use error::{Error, Result};
 pub use id::{LicenseId, PREFIX, check_character};
 pub use issue::{FaceSealer, IssueRequest, MAX_FIELD_LEN, face_spec, render_sealed};

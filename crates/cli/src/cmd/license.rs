@@ -612,10 +612,12 @@ struct Rejected {
 fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let text = String::from_utf8(io::read_limited(&a.csv, 256 << 20, "CSV file")?)
         .context("the CSV file is not UTF-8")?;
-    let rows = parse_csv(&text)?;
-    let Some((header, body)) = rows.split_first() else {
+    let records = yinzheng_license::parse_csv(&text)
+        .with_context(|| format!("cannot read {}", a.csv.display()))?;
+    let Some((header, body)) = records.split_first() else {
         bail!("{} is empty", a.csv.display());
     };
+    let header = &header.fields;
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(name_col), Some(code_col)) = (col("holder_name"), col("holder_code")) else {
         bail!("the header needs holder_name and holder_code columns");
@@ -655,11 +657,11 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     // Rows go in chunks: rendered and sealed in parallel, anchored as one
     // log batch, stored in one transaction; each row is all-or-nothing.
     const CHUNK: usize = 256;
-    for (c, chunk) in body.chunks(CHUNK).enumerate() {
+    for chunk in body.chunks(CHUNK) {
         let mut reqs = Vec::new();
         let mut lines = Vec::new();
-        for (j, row) in chunk.iter().enumerate() {
-            let line = c * CHUNK + j + 2;
+        for record in chunk {
+            let (line, row) = (record.line, &record.fields);
             let get = |col: Option<usize>| {
                 col.and_then(|col| row.get(col))
                     .cloned()
@@ -760,56 +762,6 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// RFC 4180 CSV: quoted fields with "" escapes, CRLF or LF line ends.
-fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => {
-                if c == '\n' {
-                    line += 1;
-                }
-                field.push(c)
-            }
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                line += 1;
-                row.push(std::mem::take(&mut field));
-                if !(row.len() == 1 && row[0].is_empty()) {
-                    rows.push(std::mem::take(&mut row));
-                } else {
-                    row.clear();
-                }
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        bail!("CSV: a quoted field is not closed (line {line})");
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| r.into_iter().map(|f| f.trim().to_string()).collect())
-        .collect())
 }
 
 fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
