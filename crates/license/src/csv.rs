@@ -37,16 +37,15 @@ pub fn parse_csv(text: &str) -> Result<Vec<CsvRecord>> {
             "CSV line {line}: a field is longer than {MAX_CSV_FIELD_CHARS} characters"
         ))
     };
-    let finish_field =
-        |fields: &mut Vec<String>, field: &mut String, line: usize| -> Result<()> {
-            if fields.len() >= MAX_CSV_FIELDS {
-                return Err(Error::Invalid(format!(
-                    "CSV line {line}: more than {MAX_CSV_FIELDS} fields"
-                )));
-            }
-            fields.push(std::mem::take(field).trim().to_string());
-            Ok(())
-        };
+    let finish_field = |fields: &mut Vec<String>, field: &mut String, line: usize| -> Result<()> {
+        if fields.len() >= MAX_CSV_FIELDS {
+            return Err(Error::Invalid(format!(
+                "CSV line {line}: more than {MAX_CSV_FIELDS} fields"
+            )));
+        }
+        fields.push(std::mem::take(field).trim().to_string());
+        Ok(())
+    };
     while let Some(c) = chars.next() {
         if quoted {
             match c {
