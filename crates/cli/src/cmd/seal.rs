@@ -633,15 +633,16 @@ pub fn stamping_identity(
     Ok((s, seal, key, cert))
 }
 
-/// Every issuing CA certificate of the trust domains under `home` (help for
-/// path building only: intermediates never make anything trusted).
-pub fn local_issuing_cas(home: &Path) -> Vec<ParsedCert> {
+/// Every issuing CA certificate of the trust domains under `home`, with its
+/// domain directory (`HOME/pki/<domain>/issuing*.pem`, never the keys).
+fn local_issuing(home: &Path) -> Vec<(PathBuf, ParsedCert)> {
     let mut out = Vec::new();
     let Ok(domains) = std::fs::read_dir(home.join("pki")) else {
         return out;
     };
     for domain in domains.flatten() {
-        let Ok(files) = std::fs::read_dir(domain.path()) else {
+        let dir = domain.path();
+        let Ok(files) = std::fs::read_dir(&dir) else {
             continue;
         };
         for f in files.flatten() {
@@ -651,38 +652,27 @@ pub fn local_issuing_cas(home: &Path) -> Vec<ParsedCert> {
                 && !name.ends_with(".key.pem")
                 && let Ok(bytes) = std::fs::read(f.path())
             {
-                out.extend(ParsedCert::load_all(&bytes).unwrap_or_default());
+                for c in ParsedCert::load_all(&bytes).unwrap_or_default() {
+                    out.push((dir.clone(), c));
+                }
             }
         }
     }
     out
 }
 
+/// Every issuing CA certificate of the trust domains under `home` (help for
+/// path building only: intermediates never make anything trusted).
+pub fn local_issuing_cas(home: &Path) -> Vec<ParsedCert> {
+    local_issuing(home).into_iter().map(|(_, c)| c).collect()
+}
+
 /// The issuing CA (and its trust domain directory) that issued `cert`, among
 /// the trust domains of `home`.
 pub fn local_issuer(home: &Path, cert: &ParsedCert) -> Option<(PathBuf, ParsedCert)> {
-    let pki = home.join("pki");
-    for domain in std::fs::read_dir(&pki).ok()?.flatten() {
-        let dir = domain.path();
-        for f in std::fs::read_dir(&dir).ok()?.flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if !(name.starts_with("issuing")
-                && name.ends_with(".pem")
-                && !name.ends_with(".key.pem"))
-            {
-                continue;
-            }
-            let Ok(bytes) = std::fs::read(f.path()) else {
-                continue;
-            };
-            for c in ParsedCert::load_all(&bytes).unwrap_or_default() {
-                if c.subject() == cert.issuer() {
-                    return Some((dir.clone(), c));
-                }
-            }
-        }
-    }
-    None
+    local_issuing(home)
+        .into_iter()
+        .find(|(_, c)| c.subject() == cert.issuer())
 }
 
 #[allow(clippy::too_many_arguments)]
