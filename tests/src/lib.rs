@@ -195,3 +195,16 @@ pub fn run_ok(bin: &str, dir: &Path, args: &[&str]) -> Output {
     );
     out
 }
+
+/// Fail the test unless `out` (of `what`, e.g. the arguments) exited 0; the
+/// message carries stdout and stderr. Returns `out` for further checks.
+pub fn assert_success(out: Output, what: &dyn std::fmt::Debug) -> Output {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -42,14 +42,7 @@ fn yz(dir: &Path, args: &[&str]) -> Output {
         args,
         &[("YINZHENG_PASSPHRASE", "pass phrase")],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "yinzheng {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    yinzheng_tests::assert_success(out, &args)
 }
 
 /// Run yinzheng-audit with the network namespace cut.

@@ -23,15 +23,7 @@ fn yz(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
-    let out = yz(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "yinzheng {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    yinzheng_tests::assert_success(yz(dir, args), &args)
 }
 
 /// `cert verify --json`: (exit code, indication, sub-indication).

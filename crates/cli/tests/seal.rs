@@ -111,20 +111,15 @@ fn seals_and_junk() {
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
-    let out = run_cli(
-        env!("CARGO_BIN_EXE_yinzheng"),
-        dir,
-        args,
-        &[("YINZHENG_PASSPHRASE", "ca pass")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "yinzheng {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    yinzheng_tests::assert_success(
+        run_cli(
+            env!("CARGO_BIN_EXE_yinzheng"),
+            dir,
+            args,
+            &[("YINZHENG_PASSPHRASE", "ca pass")],
+        ),
+        &args,
+    )
 }
 
 /// A trust domain in `d` with roots.pem, a seal maker (maker.pem/.key) and an
