@@ -7,6 +7,7 @@ pub mod key;
 pub mod license;
 pub mod log;
 pub mod seal;
+pub mod serve;
 pub mod sign;
 pub mod trust;
 pub mod verify;

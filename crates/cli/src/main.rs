@@ -63,6 +63,11 @@ enum Command {
     /// Trust anchors for auditors: export the file `yinzheng-audit` needs.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCommand),
+    /// Serve the HTTPS verify API on the data directory (`--demo` makes one first).
+    Serve(cmd::serve::ServeArgs),
+    /// Callers of the verify API: add (API key or client certificate), list, remove.
+    #[command(subcommand)]
+    Caller(cmd::serve::CallerCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Log(c) => cmd::log::run(c, &cli.home, &out),
         Command::License(c) => cmd::license::run(c, &cli.home, &out),
         Command::Trust(c) => cmd::trust::run(c, &cli.home, &out),
+        Command::Serve(a) => cmd::serve::serve(a, &cli.home, &out),
+        Command::Caller(c) => cmd::serve::caller(c, &cli.home, &out),
     };
     let _ = &cli.home;
     match result {

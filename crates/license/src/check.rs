@@ -33,7 +33,9 @@ pub struct UsageContext {
 }
 
 impl UsageContext {
-    fn check(&self) -> Result<()> {
+    /// Refuse a context without a purpose of use or caller, or with
+    /// over-long fields (every check runs this first).
+    pub fn validate(&self) -> Result<()> {
         if self.purpose.trim().is_empty() {
             return Err(Error::Refused(
                 "a purpose of use (用证事由) is required".into(),
@@ -175,16 +177,27 @@ fn status_message(l: &License, at: time::Date) -> String {
     m
 }
 
+/// A usage record built from a check, not yet written (see
+/// [`Registry::record_usage`]); a server writes many in one transaction.
+#[derive(Clone, Debug)]
+pub struct PendingUsage(UsageRecord);
+
+impl PendingUsage {
+    /// The record as it will be stored (its `seq` is assigned on write).
+    pub fn record(&self) -> &UsageRecord {
+        &self.0
+    }
+}
+
 impl Registry {
-    fn record(
-        &mut self,
+    fn new_usage(
         ctx: &UsageContext,
         license: &str,
         holder_code: &str,
         operation: &str,
         result: ResultCode,
         at: time::OffsetDateTime,
-    ) -> Result<i64> {
+    ) -> PendingUsage {
         let mut r = UsageRecord {
             seq: 0,
             time_ms: now_ms(at),
@@ -201,12 +214,52 @@ impl Registry {
             log_index: None,
         };
         r.record_sm3 = hex::encode(yinzheng_crypto::sm3(canonical(&r).as_bytes()));
+        PendingUsage(r)
+    }
+
+    /// Write one usage record; returns its sequence number. Inside
+    /// [`Registry::write_batch`] it joins the batch's transaction.
+    pub fn record_usage(&mut self, p: &PendingUsage) -> Result<i64> {
+        let r = &p.0;
         self.conn.execute(
             "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE` … `COMMIT`):
+    /// the group commit of a server's usage records and token redemptions.
+    /// Nothing `f` wrote survives when the commit fails.
+    pub fn write_batch<T>(&mut self, f: impl FnOnce(&mut Registry) -> T) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let out = f(self);
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(out)
+    }
+
+    /// The usage record a check leaves: who asked (`ctx`), about what
+    /// (`asked`: the identifier or `file sm3:…`), the operation and result.
+    pub fn pending_usage(
+        &self,
+        o: &CheckOutcome,
+        ctx: &UsageContext,
+        asked: &str,
+        operation: &str,
+        at: time::OffsetDateTime,
+    ) -> PendingUsage {
+        let (id, holder) = match &o.license {
+            Some(l) => (l.id.to_string(), l.holder.code.clone()),
+            None => match self.get(asked).ok().flatten() {
+                Some(l) => (l.id.to_string(), l.holder.code),
+                None => (asked.to_string(), String::new()),
+            },
+        };
+        Self::new_usage(ctx, &id, &holder, operation, o.code, at)
     }
 
     fn finish(
@@ -217,14 +270,8 @@ impl Registry {
         operation: &str,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        let (id, holder) = match &o.license {
-            Some(l) => (l.id.to_string(), l.holder.code.clone()),
-            None => match self.get(asked).ok().flatten() {
-                Some(l) => (l.id.to_string(), l.holder.code),
-                None => (asked.to_string(), String::new()),
-            },
-        };
-        o.usage_record = self.record(ctx, &id, &holder, operation, o.code, at)?;
+        let p = self.pending_usage(&o, ctx, asked, operation, at);
+        o.usage_record = self.record_usage(&p)?;
         Ok(o)
     }
 
@@ -235,9 +282,16 @@ impl Registry {
         ctx: &UsageContext,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        ctx.check()?;
+        ctx.validate()?;
+        let o = self.evaluate_id(id, at)?;
+        self.finish(o, ctx, id, "query", at)
+    }
+
+    /// [`check_id`](Self::check_id) without writing the usage record
+    /// (build it with [`pending_usage`](Self::pending_usage)).
+    pub fn evaluate_id(&self, id: &str, at: time::OffsetDateTime) -> Result<CheckOutcome> {
         let day = at.date();
-        let o = if id.trim().is_empty() {
+        Ok(if id.trim().is_empty() {
             outcome(ResultCode::NoData, "no identifier given".into(), None, day)
         } else {
             match LicenseId::parse(id) {
@@ -254,8 +308,7 @@ impl Registry {
                     }
                 },
             }
-        };
-        self.finish(o, ctx, id, "query", at)
+        })
     }
 
     /// Check by file: verify the sealed OFD or PDF, then find it in the
@@ -268,7 +321,19 @@ impl Registry {
         ctx: &UsageContext,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        ctx.check()?;
+        ctx.validate()?;
+        let o = self.evaluate_file(bytes, trust, at)?;
+        self.finish(o, ctx, &file_subject(bytes), "verify-file", at)
+    }
+
+    /// [`check_file`](Self::check_file) without writing the usage record;
+    /// the record's subject is [`file_subject`].
+    pub fn evaluate_file(
+        &self,
+        bytes: &[u8],
+        trust: &DocumentTrust<'_>,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
         let day = at.date();
         let report = if bytes.starts_with(b"%PDF-") {
             yinzheng_document::verify_pdf(
@@ -296,7 +361,7 @@ impl Registry {
         };
         let digest = crate::issue::sm3_hex(bytes);
         let found = self.by_digest(&digest)?;
-        let mut o = match report {
+        let o = match report {
             Err(e) => outcome(
                 ResultCode::Incomplete,
                 format!("the file cannot be read: {e}"),
@@ -334,8 +399,6 @@ impl Registry {
                 o
             }
         };
-        let asked = format!("file sm3:{digest}");
-        o = self.finish(o, ctx, &asked, "verify-file", at)?;
         Ok(o)
     }
 
@@ -349,7 +412,18 @@ impl Registry {
         ctx: &UsageContext,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        ctx.check()?;
+        ctx.validate()?;
+        let o = self.evaluate_face(id, claimed, at)?;
+        self.finish(o, ctx, id, "verify-face", at)
+    }
+
+    /// [`check_face`](Self::check_face) without writing the usage record.
+    pub fn evaluate_face(
+        &self,
+        id: &str,
+        claimed: &[(String, String)],
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
         let day = at.date();
         let o = match (claimed.is_empty(), self.get(id)) {
             (true, _) => outcome(ResultCode::NoData, "no data to compare".into(), None, day),
@@ -423,7 +497,7 @@ impl Registry {
                 }
             }
         };
-        self.finish(o, ctx, id, "verify-face", at)
+        Ok(o)
     }
 
     /// A presentation token for one license (holder authorisation, 亮证):
@@ -476,7 +550,7 @@ impl Registry {
         ctx: &UsageContext,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        ctx.check()?;
+        ctx.validate()?;
         let h = token_hash(token.trim());
         let row: Option<(String, Option<String>, i64, Option<i64>)> = self
             .conn
@@ -493,14 +567,15 @@ impl Registry {
                 .flatten()
                 .map(|l| l.holder.code)
                 .unwrap_or_default();
-            reg.record(
+            let p = Self::new_usage(
                 ctx,
                 license,
                 &holder,
                 "qr-redeem",
                 ResultCode::DataWrong,
                 at,
-            )?;
+            );
+            reg.record_usage(&p)?;
             Err(Error::Token(why))
         };
         let Some((license, matter, expires, used)) = row else {
@@ -543,41 +618,41 @@ impl Registry {
 
     /// Usage records of a license or of a holder (or all), oldest first.
     pub fn usage(&self, license: Option<&str>, holder: Option<&str>) -> Result<Vec<UsageRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT u.seq, time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3, a.log_index
-             FROM usage u LEFT JOIN usage_anchor a ON a.seq = u.seq
-             WHERE (?1 IS NULL OR license = ?1) AND (?2 IS NULL OR holder_code = ?2) ORDER BY u.seq",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{USAGE_SELECT} WHERE (?1 IS NULL OR license = ?1) AND (?2 IS NULL OR holder_code = ?2) ORDER BY u.seq"
+        ))?;
         let license = license
             .map(|l| LicenseId::parse(l).map(|i| i.to_string()))
             .transpose()?;
-        let rows = stmt.query_map(params![license, holder.map(str::to_ascii_uppercase)], |r| {
-            Ok(UsageRecord {
-                seq: r.get(0)?,
-                time_ms: r.get(1)?,
-                caller: r.get(2)?,
-                operator: r.get(3)?,
-                purpose: r.get(4)?,
-                matter: r.get(5)?,
-                business_serial: r.get(6)?,
-                holder_code: r.get(7)?,
-                license: r.get(8)?,
-                operation: r.get(9)?,
-                result: r.get(10)?,
-                record_sm3: r.get(11)?,
-                log_index: r.get::<_, Option<i64>>(12)?.map(|i| i as u64),
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![license, holder.map(str::to_ascii_uppercase)],
+            usage_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One usage record by sequence number.
+    pub fn usage_record(&self, seq: i64) -> Result<Option<UsageRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{USAGE_SELECT} WHERE u.seq = ?1"),
+                params![seq],
+                usage_row,
+            )
+            .optional()?)
     }
 
     /// Anchor every usage record not yet in the log, as one batch (one
     /// checkpoint signature for all); returns how many.
     pub fn anchor_usage(&mut self, anchor: &dyn Anchor) -> Result<usize> {
         let pending: Vec<UsageRecord> = {
+            // Records are anchored in sequence order, all of a batch or none,
+            // so everything after the highest anchored one is pending (an
+            // index range, not a scan of the whole table).
             let mut stmt = self.conn.prepare(
                 "SELECT u.seq, time_ms, caller, license, record_sm3 FROM usage u
-                 WHERE NOT EXISTS (SELECT 1 FROM usage_anchor a WHERE a.seq = u.seq) ORDER BY u.seq LIMIT 10000",
+                 WHERE u.seq > (SELECT COALESCE(MAX(seq), 0) FROM usage_anchor) ORDER BY u.seq LIMIT 10000",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(UsageRecord {
@@ -629,9 +704,7 @@ impl Registry {
     /// text. Its entry's digest is the record's `record_sm3`.
     pub fn usage_evidence(&self, seq: i64, anchor: &dyn Anchor) -> Result<String> {
         let r = self
-            .usage(None, None)?
-            .into_iter()
-            .find(|r| r.seq == seq)
+            .usage_record(seq)?
             .ok_or_else(|| Error::NotFound(format!("usage record {seq}")))?;
         let i = r
             .log_index
@@ -646,8 +719,34 @@ impl Registry {
     }
 }
 
+const USAGE_SELECT: &str = "SELECT u.seq, time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3, a.log_index
+     FROM usage u LEFT JOIN usage_anchor a ON a.seq = u.seq";
+
+fn usage_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRecord> {
+    Ok(UsageRecord {
+        seq: r.get(0)?,
+        time_ms: r.get(1)?,
+        caller: r.get(2)?,
+        operator: r.get(3)?,
+        purpose: r.get(4)?,
+        matter: r.get(5)?,
+        business_serial: r.get(6)?,
+        holder_code: r.get(7)?,
+        license: r.get(8)?,
+        operation: r.get(9)?,
+        result: r.get(10)?,
+        record_sm3: r.get(11)?,
+        log_index: r.get::<_, Option<i64>>(12)?.map(|i| i as u64),
+    })
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(yinzheng_crypto::sm3(token.as_bytes()))
+}
+
+/// The usage-record subject of a check by file: `file sm3:<hex>`.
+pub fn file_subject(bytes: &[u8]) -> String {
+    format!("file sm3:{}", crate::issue::sm3_hex(bytes))
 }
 
 /// RFC 4648 base32 without padding (tokens are read aloud and typed).

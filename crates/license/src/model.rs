@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// Who holds a license.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Holder {
     /// Name (持证主体).
     pub name: String,

@@ -164,6 +164,15 @@ impl Profiles {
         );
         tls.key_algorithm = "p256".into();
         profiles.insert("tls-server".into(), tls);
+        let mut client = p(
+            "TLS client of the verify API (mTLS caller)",
+            397,
+            &["digitalSignature"],
+            &["clientAuth"],
+            &[],
+        );
+        client.key_algorithm = "p256".into();
+        profiles.insert("tls-client".into(), client);
         let mut ocsp = p(
             "OCSP responder (delegated)",
             365,

@@ -72,6 +72,11 @@ struct CachedChain {
 }
 
 impl Validator {
+    /// How many passing chains are cached (a server's metrics).
+    pub fn cached_chains(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
     /// A validator trusting `anchors` (typically self-signed roots).
     pub fn new(anchors: Vec<ParsedCert>) -> Self {
         Validator {

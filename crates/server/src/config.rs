@@ -1,0 +1,221 @@
+//! The server's configuration (`HOME/server/server.toml`) and its callers
+//! (`HOME/server/callers.toml`): who may call, with which credentials, for
+//! which license types and operations, at what rate. Deny by default.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Every operation a caller can be allowed.
+pub const OPERATIONS: &[&str] = &[
+    "license.read",
+    "license.list",
+    "license.verify-fields",
+    "token.redeem",
+    "verify",
+    "seal.read",
+    "cert.status",
+    "metrics",
+];
+
+/// `server.toml`: where and how to serve. Paths are relative to the data directory.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listening address.
+    pub listen: SocketAddr,
+    /// Server certificate chain (PEM, leaf first), ECDSA P-256 from our CA.
+    pub tls_cert: PathBuf,
+    /// Its private key (encrypted PKCS#8 PEM; the data directory's passphrase).
+    pub tls_key: PathBuf,
+    /// CA certificates (PEM) whose client certificates may authenticate (mTLS);
+    /// empty: no client certificates are asked for.
+    pub client_ca: Vec<PathBuf>,
+    /// Largest upload (`POST /v1/verify`), bytes.
+    pub max_upload_bytes: usize,
+    /// Largest JSON request body, bytes.
+    pub max_json_bytes: usize,
+    /// A request taking longer is answered 503.
+    pub request_timeout_ms: u64,
+    /// How long a receipt request waits at most for its batch to be signed.
+    pub receipt_window_ms: u64,
+    /// Usage records are anchored in the log at least this often.
+    pub anchor_interval_ms: u64,
+    /// Read connections to the license registry.
+    pub readers: usize,
+    /// Personal ID numbers of holders are masked unless a caller is allowed
+    /// `personal_data`.
+    pub mask_personal_ids: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls_cert: PathBuf::from("server/tls.pem"),
+            tls_key: PathBuf::from("server/tls.key.pem"),
+            client_ca: Vec::new(),
+            max_upload_bytes: 16 << 20,
+            max_json_bytes: 64 << 10,
+            request_timeout_ms: 10_000,
+            receipt_window_ms: 100,
+            anchor_interval_ms: 1_000,
+            readers: 8,
+            mask_personal_ids: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// `HOME/server/server.toml`, or the defaults when it does not exist.
+    pub fn load(home: &Path) -> Result<Self> {
+        let p = home.join("server").join("server.toml");
+        match std::fs::read_to_string(&p) {
+            Ok(t) => toml::from_str(&t).map_err(|e| Error::Config(format!("{}: {e}", p.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ServerConfig::default()),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+}
+
+/// One calling system.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerConfig {
+    /// Name (recorded as the caller of every usage record).
+    pub name: String,
+    /// SM3 (hex) of the API key; the key itself is shown once, when made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sm3: Option<String>,
+    /// SHA-256 (hex) of the client certificate (DER) for mTLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_sha256: Option<String>,
+    /// License type keys this caller may see (`*`: all).
+    #[serde(default)]
+    pub license_types: Vec<String>,
+    /// Operations allowed (see [`OPERATIONS`]; `*`: all).
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// Sustained requests per second.
+    #[serde(default = "default_rate")]
+    pub rate_per_s: f64,
+    /// Burst size.
+    #[serde(default = "default_burst")]
+    pub burst: f64,
+    /// May see unmasked personal ID numbers of holders.
+    #[serde(default)]
+    pub personal_data: bool,
+}
+
+fn default_rate() -> f64 {
+    100.0
+}
+fn default_burst() -> f64 {
+    200.0
+}
+
+/// `callers.toml`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallersFile {
+    /// The callers.
+    #[serde(default, rename = "caller")]
+    pub callers: Vec<CallerConfig>,
+}
+
+impl CallersFile {
+    /// The callers file of `home`.
+    pub fn path(home: &Path) -> PathBuf {
+        home.join("server").join("callers.toml")
+    }
+
+    /// Read `HOME/server/callers.toml` (none: no callers, everything denied).
+    pub fn load(home: &Path) -> Result<Self> {
+        let p = Self::path(home);
+        let f: CallersFile = match std::fs::read_to_string(&p) {
+            Ok(t) => {
+                toml::from_str(&t).map_err(|e| Error::Config(format!("{}: {e}", p.display())))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CallersFile::default(),
+            Err(e) => return Err(Error::io(&p, e)),
+        };
+        f.check()?;
+        Ok(f)
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for c in &self.callers {
+            if c.name.trim().is_empty() || c.name.len() > 100 {
+                return Err(Error::Config(
+                    "a caller needs a name of 1–100 characters".into(),
+                ));
+            }
+            if !names.insert(&c.name) {
+                return Err(Error::Config(format!("caller {:?} appears twice", c.name)));
+            }
+            for op in &c.operations {
+                if op != "*" && !OPERATIONS.contains(&op.as_str()) {
+                    return Err(Error::Config(format!(
+                        "caller {}: unknown operation {op:?} (known: {})",
+                        c.name,
+                        OPERATIONS.join(", ")
+                    )));
+                }
+            }
+            if !(c.rate_per_s > 0.0 && c.burst >= 1.0) {
+                return Err(Error::Config(format!(
+                    "caller {}: rate_per_s must be > 0 and burst >= 1",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the file atomically (temp name + rename, mode 0600).
+    pub fn save(&self, home: &Path) -> Result<()> {
+        self.check()?;
+        let text = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
+        crate::write_atomic(&Self::path(home), text.as_bytes())
+    }
+
+    /// Add a caller with a fresh API key; returns the key (shown once).
+    pub fn add_with_key(&mut self, mut caller: CallerConfig) -> Result<String> {
+        if self.callers.iter().any(|c| c.name == caller.name) {
+            return Err(Error::Config(format!(
+                "caller {:?} exists already",
+                caller.name
+            )));
+        }
+        let key = new_api_key()?;
+        caller.api_key_sm3 = Some(api_key_hash(&key));
+        self.callers.push(caller);
+        self.check()?;
+        Ok(key)
+    }
+}
+
+/// A fresh API key: `yzk_` and 32 base32 characters (160 random bits).
+pub fn new_api_key() -> Result<String> {
+    let mut raw = [0u8; 20];
+    getrandom::fill(&mut raw).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
+    const A: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::from("yzk_");
+    let (mut buf, mut bits) = (0u32, 0);
+    for b in raw {
+        buf = (buf << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(A[((buf >> bits) & 31) as usize] as char);
+        }
+    }
+    Ok(out)
+}
+
+/// How API keys are stored: SM3, hex.
+pub fn api_key_hash(key: &str) -> String {
+    hex::encode(yinzheng_crypto::sm3(key.trim().as_bytes()))
+}

@@ -1,0 +1,53 @@
+//! The error type of yinzheng-server (starting, configuring, making the demo).
+
+use thiserror::Error;
+
+/// What can stop the server from starting or a setup step from finishing.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration file is unreadable or inconsistent (which file, why).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TLS setup (certificate, key, client CAs).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The license registry.
+    #[error(transparent)]
+    License(#[from] yinzheng_license::Error),
+    /// A trust domain.
+    #[error(transparent)]
+    Pki(#[from] yinzheng_pki::Error),
+    /// The anchoring log.
+    #[error(transparent)]
+    Anchor(#[from] yinzheng_anchor::Error),
+    /// The seal registry or a seal.
+    #[error(transparent)]
+    Seal(#[from] yinzheng_seal::Error),
+    /// Keys.
+    #[error(transparent)]
+    Crypto(#[from] yinzheng_crypto::Error),
+    /// Rendering documents (demo licenses).
+    #[error(transparent)]
+    Document(#[from] yinzheng_document::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,291 @@
+//! Yinzheng's verification server: the HTTPS API approval systems call.
+//!
+//! [`serve`] runs it on a data directory: callers authenticate with API keys
+//! or client certificates ([`config`]), license checks answer from the
+//! registry and write usage records through one group-committing writer
+//! ([`usage`]), files are verified against the local trust domains with fresh
+//! CRLs, and the log's read side, OCSP and CRLs are public. [`demo::create`]
+//! makes a complete demo data directory. Errors are RFC 9457 problems
+//! ([`problem`]).
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod problem;
+mod receipt_stub;
+pub mod routes;
+pub mod state;
+pub mod tls;
+pub mod usage;
+
+pub use config::{CallerConfig, CallersFile, OPERATIONS, ServerConfig};
+pub use error::{Error, Result};
+pub use state::AppState;
+
+use crate::auth::ConnInfo;
+use crate::problem::{Problem, REQUEST_ID};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The API's routes over a loaded state.
+pub fn router(state: Arc<AppState>) -> Router {
+    let upload_limit = state.config.max_upload_bytes + (64 << 10);
+    Router::new()
+        .route("/", get(routes::index))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/openapi.json", get(routes::openapi))
+        .route("/v1/licenses", get(routes::license_list))
+        .route("/v1/licenses/{id}", get(routes::license_get))
+        .route(
+            "/v1/licenses/{id}/verify-fields",
+            post(routes::license_verify_fields),
+        )
+        .route("/v1/tokens/{token}/redeem", post(routes::token_redeem))
+        .route(
+            "/v1/verify",
+            post(routes::verify).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/v1/seals/{id}", get(routes::seal_get))
+        .route("/v1/seals/{id}/picture", get(routes::seal_picture))
+        .route("/v1/certs/{serial}/status", get(routes::cert_status))
+        .route("/v1/ocsp", post(routes::ocsp_post))
+        .route("/v1/ocsp/{*req}", get(routes::ocsp_get))
+        .route("/v1/crl/{name}", get(routes::crl_get))
+        .route("/v1/log/checkpoint", get(routes::log_checkpoint))
+        .route("/v1/log/tile/{*path}", get(routes::log_tile))
+        .route("/v1/log/proof/{index}", get(routes::log_proof))
+        .route("/v1/log/consistency", get(routes::log_consistency))
+        .fallback(routes::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+fn new_request_id() -> String {
+    let mut b = [0u8; 12];
+    if getrandom::fill(&mut b).is_err() {
+        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        b[..12].copy_from_slice(&t.to_le_bytes()[..12]);
+    }
+    hex::encode(b)
+}
+
+/// Per request: a request id (kept from a well-formed `x-request-id`, else
+/// made), the time limit, one log line (never the query string: it carries
+/// personal data), metrics.
+async fn request_context(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(new_request_id);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let method = req.method().clone();
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), async move {
+            match tokio::time::timeout(timeout, next.run(req)).await {
+                Ok(r) => r,
+                Err(_) => Problem::unavailable(format!(
+                    "the request took longer than {} ms",
+                    timeout.as_millis()
+                ))
+                .into_response(),
+            }
+        })
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let took = start.elapsed();
+    let status = resp.status().as_u16();
+    state.metrics.observe(&route, status, took);
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status,
+        micros = took.as_micros() as u64,
+        "request"
+    );
+    resp
+}
+
+/// How to run [`serve`].
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Serve plain HTTP (only behind a TLS-terminating proxy).
+    pub plain_http: bool,
+}
+
+/// Serve `home` on `listener` until `shutdown` resolves; then stop accepting,
+/// let in-flight requests finish (at most 30 s), flush the usage writer.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    pass: &[u8],
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let tls = if opts.plain_http {
+        None
+    } else {
+        let c = &state.config;
+        Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            &state.home.join(&c.tls_cert),
+            &state.home.join(&c.tls_key),
+            pass,
+            &c.client_ca
+                .iter()
+                .map(|p| state.home.join(p))
+                .collect::<Vec<_>>(),
+        )?))
+    };
+    let app = router(state.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let refresher = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(state::CRL_REFRESH);
+            t.tick().await;
+            loop {
+                t.tick().await;
+                let s = st.clone();
+                match tokio::task::spawn_blocking(move || s.refresh_trust()).await {
+                    Ok(Ok(())) => tracing::info!("CRLs re-signed, validator refreshed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "CRL refresh failed"),
+                    Err(e) => tracing::error!(error = %e, "CRL refresh task failed"),
+                }
+            }
+        })
+    };
+    let conns = Arc::new(tokio::sync::Semaphore::new(10_000));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = conns.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let builder = {
+                let mut b = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                b.http1()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10));
+                b
+            };
+            match tls {
+                Some(acc) => {
+                    let s = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let info = ConnInfo {
+                        client_cert_sha256: s
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .map(|c| hex::encode(yinzheng_crypto::sha256(c.as_ref()))),
+                        remote: Some(remote),
+                    };
+                    let svc = hyper_util::service::TowerToHyperService::new(
+                        app.layer(axum::Extension(info)),
+                    );
+                    let conn = builder
+                        .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(s), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                None => {
+                    let info = ConnInfo {
+                        client_cert_sha256: None,
+                        remote: Some(remote),
+                    };
+                    let svc = hyper_util::service::TowerToHyperService::new(
+                        app.layer(axum::Extension(info)),
+                    );
+                    let conn = builder
+                        .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
+        });
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    drop(listener);
+    refresher.abort();
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within 30 s");
+    }
+    let st = state.clone();
+    let _ = tokio::task::spawn_blocking(move || st.usage.close()).await;
+    tracing::info!("usage records flushed; stopped");
+    Ok(())
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory
+/// (fsync, rename, mode 0600): never a partial file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.as_file().sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    f.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Prometheus text exposition (`GET /metrics`): requests by route and status,
+//! latency histograms, cache and store counters, usage-record and log lag.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; 14],
+    count: u64,
+    sum: f64,
+}
+
+/// The server's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// License lookups answered from the registry.
+    pub license_lookups: AtomicU64,
+    /// Files verified.
+    pub files_verified: AtomicU64,
+    /// Usage records written.
+    pub usage_written: AtomicU64,
+    /// Group commits (batches) of usage records.
+    pub usage_batches: AtomicU64,
+    /// Usage records anchored in the log.
+    pub usage_anchored: AtomicU64,
+    /// Usage records written but not yet in the log.
+    pub usage_unanchored: AtomicI64,
+    /// Receipts signed.
+    pub receipts_signed: AtomicU64,
+    /// Receipt batches (one signature each).
+    pub receipt_batches: AtomicU64,
+    /// OCSP answers served from the pre-signed cache or signed on a miss.
+    pub ocsp_responses: AtomicU64,
+    /// Store errors (answered 503).
+    pub store_errors: AtomicU64,
+}
+
+impl Metrics {
+    /// Count one answered request.
+    pub fn observe(&self, route: &str, status: u16, took: Duration) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route.to_string(), status)).or_default() += 1;
+        }
+        let s = took.as_secs_f64();
+        if let Ok(mut m) = self.latency.lock() {
+            let h = m.entry(route.to_string()).or_default();
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if s <= *b {
+                    h.counts[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += s;
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self, validator_cache: usize) -> String {
+        let mut o = String::new();
+        o.push_str("# HELP yinzheng_http_requests_total Requests answered, by route and status.\n# TYPE yinzheng_http_requests_total counter\n");
+        if let Ok(m) = self.requests.lock() {
+            for ((route, status), n) in m.iter() {
+                let _ = writeln!(
+                    o,
+                    "yinzheng_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    esc(route)
+                );
+            }
+        }
+        o.push_str("# HELP yinzheng_http_request_duration_seconds Time to answer, by route.\n# TYPE yinzheng_http_request_duration_seconds histogram\n");
+        if let Ok(m) = self.latency.lock() {
+            for (route, h) in m.iter() {
+                let r = esc(route);
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        o,
+                        "yinzheng_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                        h.counts[i]
+                    );
+                }
+                let _ = writeln!(
+                    o,
+                    "yinzheng_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}\nyinzheng_http_request_duration_seconds_sum{{route=\"{r}\"}} {}\nyinzheng_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                    h.count, h.sum, h.count
+                );
+            }
+        }
+        let counters: [(&str, &str, u64); 9] = [
+            (
+                "license_lookups_total",
+                "License lookups in the registry.",
+                self.license_lookups.load(Ordering::Relaxed),
+            ),
+            (
+                "files_verified_total",
+                "Files verified (PDF, OFD, detached).",
+                self.files_verified.load(Ordering::Relaxed),
+            ),
+            (
+                "usage_records_total",
+                "Usage records written.",
+                self.usage_written.load(Ordering::Relaxed),
+            ),
+            (
+                "usage_batches_total",
+                "Group commits of usage records.",
+                self.usage_batches.load(Ordering::Relaxed),
+            ),
+            (
+                "usage_anchored_total",
+                "Usage records anchored in the log.",
+                self.usage_anchored.load(Ordering::Relaxed),
+            ),
+            (
+                "receipts_total",
+                "Receipts signed.",
+                self.receipts_signed.load(Ordering::Relaxed),
+            ),
+            (
+                "receipt_batches_total",
+                "Receipt batches (one signature each).",
+                self.receipt_batches.load(Ordering::Relaxed),
+            ),
+            (
+                "ocsp_responses_total",
+                "OCSP responses served.",
+                self.ocsp_responses.load(Ordering::Relaxed),
+            ),
+            (
+                "store_errors_total",
+                "Store errors answered 503.",
+                self.store_errors.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                o,
+                "# HELP yinzheng_{name} {help}\n# TYPE yinzheng_{name} counter\nyinzheng_{name} {v}"
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_log_sequencing_lag_records Usage records written but not yet anchored in the log.\n# TYPE yinzheng_log_sequencing_lag_records gauge\nyinzheng_log_sequencing_lag_records {}",
+            self.usage_unanchored.load(Ordering::Relaxed).max(0)
+        );
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_chain_cache_entries Certificate chains cached by the validator.\n# TYPE yinzheng_chain_cache_entries gauge\nyinzheng_chain_cache_entries {validator_cache}"
+        );
+        o
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}

@@ -1,0 +1,1227 @@
+//! The HTTP handlers. Each parses its input, calls one library function
+//! (license registry, document verification, OCSP responder, log), and
+//! answers JSON or a problem.
+
+use crate::auth::{Caller, ConnInfo};
+use crate::problem::Problem;
+use crate::receipt_stub::ReceiptBody;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use yinzheng_license::{CheckOutcome, License, UsageContext};
+
+type St = State<Arc<AppState>>;
+
+/// An authenticated, rate-limited caller.
+pub struct Authed(pub Arc<Caller>);
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let conn = parts.extensions.get::<ConnInfo>();
+        let caller = state.callers.authenticate(&parts.headers, conn)?;
+        caller.take()?;
+        Ok(Authed(caller))
+    }
+}
+
+/// Who uses the license and why (query parameters on every license call).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageQuery {
+    purpose: Option<String>,
+    matter: Option<String>,
+    business_serial: Option<String>,
+    operator: Option<String>,
+    /// Ask for a signed receipt.
+    #[serde(default)]
+    receipt: Option<bool>,
+}
+
+/// The same fields in a JSON body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageBody {
+    purpose: Option<String>,
+    matter: Option<String>,
+    business_serial: Option<String>,
+    operator: Option<String>,
+    receipt: Option<bool>,
+}
+
+impl UsageQuery {
+    fn merge(mut self, b: UsageBody) -> Self {
+        self.purpose = self.purpose.or(b.purpose);
+        self.matter = self.matter.or(b.matter);
+        self.business_serial = self.business_serial.or(b.business_serial);
+        self.operator = self.operator.or(b.operator);
+        self.receipt = self.receipt.or(b.receipt);
+        self
+    }
+
+    fn context(&self, caller: &Caller) -> Result<UsageContext, Problem> {
+        let need = |name: &str, v: &Option<String>| -> Result<String, Problem> {
+            match v.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => {
+                    if s.chars().count() > 200 {
+                        Err(Problem::bad_field(
+                            name,
+                            format!("{name}: at most 200 characters"),
+                        ))
+                    } else {
+                        Ok(s.to_string())
+                    }
+                }
+                _ => Err(Problem::bad_field(
+                    name,
+                    format!(
+                        "{name} is required: every license use records the purpose of use, matter code, business serial and operator"
+                    ),
+                )),
+            }
+        };
+        Ok(UsageContext {
+            caller: caller.name().to_string(),
+            purpose: need("purpose", &self.purpose)?,
+            matter: need("matter", &self.matter)?,
+            business_serial: need("businessSerial", &self.business_serial)?,
+            operator: need("operator", &self.operator)?,
+        })
+    }
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
+    q.map(|Query(t)| t)
+        .map_err(|e| Problem::bad_request(format!("query parameters: {}", e.body_text())))
+}
+
+fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
+    p.map(|Path(t)| t)
+        .map_err(|e| Problem::bad_request(format!("path: {}", e.body_text())))
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// SM3 over the request as received: `METHOD SP path?query LF body`.
+fn request_digest(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
+    let mut h = yinzheng_crypto::Sm3Hasher::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(
+        uri.path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or_else(|| uri.path())
+            .as_bytes(),
+    );
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+fn mask_id(code: &str) -> String {
+    let n = code.chars().count();
+    if n <= 10 {
+        return "*".repeat(n);
+    }
+    code.chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || i >= n - 4 { c } else { '*' })
+        .collect()
+}
+
+/// The license as a caller may see it (citizen ID numbers masked unless the
+/// caller may see personal data; file digests and log index kept: they are
+/// what an auditor checks).
+pub fn license_view(state: &AppState, caller: &Caller, l: &License) -> Value {
+    let mut v = serde_json::to_value(l).unwrap_or(Value::Null);
+    if l.holder.type_code == "111"
+        && state.config.mask_personal_ids
+        && !caller.config.personal_data
+        && let Some(h) = v.get_mut("holder").and_then(Value::as_object_mut)
+    {
+        h.insert("code".into(), Value::String(mask_id(&l.holder.code)));
+    }
+    v
+}
+
+fn outcome_json(state: &AppState, caller: &Caller, o: &CheckOutcome, seq: i64) -> Value {
+    json!({
+        "code": o.code_number,
+        "result": o.code.describe(),
+        "message": o.message,
+        "status": o.status,
+        "license": o.license.as_ref().map(|l| license_view(state, caller, l)),
+        "mismatches": o.mismatches,
+        "report": o.report,
+        "usageRecord": seq,
+    })
+}
+
+fn type_key_of_id(state: &AppState, id: &str) -> Option<String> {
+    let parsed = yinzheng_license::LicenseId::parse(id).ok()?;
+    let r = state.readers.get().ok()?;
+    r.licenses
+        .catalogue()
+        .get(parsed.type_code())
+        .ok()
+        .map(|t| t.key.clone())
+}
+
+fn scope(caller: &Caller, type_key: &str) -> Result<(), Problem> {
+    if caller.sees_type(type_key) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(
+            "license_type_not_allowed",
+            format!(
+                "caller {} may not see licenses of type {type_key}",
+                caller.name()
+            ),
+        ))
+    }
+}
+
+fn store_err(state: &AppState, e: impl std::fmt::Display, what: &str) -> Problem {
+    state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+    tracing::error!(error = %e, "store unavailable while {what}");
+    Problem::unavailable(format!(
+        "the store is unavailable while {what}; retry shortly"
+    ))
+}
+
+/// Write the usage record of `o` (and sign a receipt when asked), then answer.
+#[allow(clippy::too_many_arguments)]
+async fn record_and_answer(
+    state: &AppState,
+    caller: &Caller,
+    o: CheckOutcome,
+    ctx: &UsageContext,
+    subject: &str,
+    operation: &str,
+    receipt: Option<ReceiptBody>,
+    at: time::OffsetDateTime,
+) -> Result<Response, Problem> {
+    let pending = {
+        let r = state
+            .readers
+            .get()
+            .map_err(|e| store_err(state, e, "recording the use"))?;
+        r.licenses.pending_usage(&o, ctx, subject, operation, at)
+    };
+    let w = state
+        .usage
+        .record(pending, receipt)
+        .await
+        .map_err(|e| store_err(state, e, "writing the usage record"))?;
+    let mut v = outcome_json(state, caller, &o, w.seq);
+    if let Some(r) = w.receipt {
+        v["receipt"] = serde_json::to_value(r).unwrap_or(Value::Null);
+    }
+    Ok(axum::Json(v).into_response())
+}
+
+fn receipt_body(
+    asked: bool,
+    digest: String,
+    operation: &str,
+    subject: &str,
+    caller: &Caller,
+    o: &CheckOutcome,
+    at: time::OffsetDateTime,
+) -> Option<ReceiptBody> {
+    asked.then(|| ReceiptBody {
+        request_sm3: digest,
+        operation: operation.into(),
+        subject: subject.into(),
+        caller: caller.name().into(),
+        result_code: Some(o.code_number),
+        result: format!("{} {}", o.code_number, o.code.describe()),
+        time_ms: (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64,
+        usage_seq: None,
+        usage_sm3: None,
+        log_index: None,
+    })
+}
+
+/// `GET /v1/licenses/{identifier}`.
+pub async fn license_get(
+    State(state): St,
+    Authed(caller): Authed,
+    method: Method,
+    uri: axum::http::Uri,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<UsageQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    caller.require("license.read")?;
+    let id = path(id)?;
+    let q = query(q)?;
+    let ctx = q.context(&caller)?;
+    if let Some(t) = type_key_of_id(&state, &id) {
+        scope(&caller, &t)?;
+    }
+    let at = now();
+    let o = {
+        let r = state
+            .readers
+            .get()
+            .map_err(|e| store_err(&state, e, "looking up the license"))?;
+        r.licenses
+            .evaluate_id(&id, at)
+            .map_err(|e| store_err(&state, e, "looking up the license"))?
+    };
+    state
+        .metrics
+        .license_lookups
+        .fetch_add(1, Ordering::Relaxed);
+    let rb = receipt_body(
+        q.receipt.unwrap_or(false),
+        request_digest(&method, &uri, b""),
+        "query",
+        &id,
+        &caller,
+        &o,
+        at,
+    );
+    record_and_answer(&state, &caller, o, &ctx, &id, "query", rb, at).await
+}
+
+/// Query of `GET /v1/licenses`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    holder_code: Option<String>,
+    holder_type: Option<String>,
+    #[serde(rename = "type")]
+    type_key: Option<String>,
+    #[serde(flatten)]
+    usage: UsageQueryFlat,
+}
+
+/// The usage fields, flattened into another query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageQueryFlat {
+    purpose: Option<String>,
+    matter: Option<String>,
+    business_serial: Option<String>,
+    operator: Option<String>,
+}
+
+/// `GET /v1/licenses?holderCode=…&holderType=…&type=…`.
+pub async fn license_list(
+    State(state): St,
+    Authed(caller): Authed,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    caller.require("license.list")?;
+    let q = query(q)?;
+    let u = UsageQuery {
+        purpose: q.usage.purpose.clone(),
+        matter: q.usage.matter.clone(),
+        business_serial: q.usage.business_serial.clone(),
+        operator: q.usage.operator.clone(),
+        receipt: None,
+    };
+    let ctx = u.context(&caller)?;
+    let holder = q
+        .holder_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Problem::bad_field("holderCode", "holderCode is required"))?
+        .to_ascii_uppercase();
+    if let Some(t) = &q.holder_type
+        && !matches!(t.as_str(), "001" | "111")
+    {
+        return Err(Problem::bad_field(
+            "holderType",
+            "holderType is 001 (USCC) or 111 (citizen ID)",
+        ));
+    }
+    let at = now();
+    let (licenses, pending) = {
+        let r = state
+            .readers
+            .get()
+            .map_err(|e| store_err(&state, e, "listing licenses"))?;
+        let ty = match &q.type_key {
+            Some(t) => Some(
+                r.licenses
+                    .catalogue()
+                    .get(t)
+                    .map_err(|e| Problem::bad_field("type", e.to_string()))?
+                    .key
+                    .clone(),
+            ),
+            None => None,
+        };
+        if let Some(t) = &ty {
+            scope(&caller, t)?;
+        }
+        let all = r
+            .licenses
+            .list(Some(&holder), 1000)
+            .map_err(|e| store_err(&state, e, "listing licenses"))?;
+        let list: Vec<License> = all
+            .into_iter()
+            .filter(|l| ty.as_ref().is_none_or(|t| &l.type_key == t))
+            .filter(|l| {
+                q.holder_type
+                    .as_ref()
+                    .is_none_or(|h| &l.holder.type_code == h)
+            })
+            .filter(|l| caller.sees_type(&l.type_key))
+            .collect();
+        let code = if list.is_empty() {
+            yinzheng_license::ResultCode::NotFound
+        } else {
+            yinzheng_license::ResultCode::Valid
+        };
+        let summary = CheckOutcome {
+            code,
+            code_number: code.code(),
+            message: format!("{} licenses", list.len()),
+            license: None,
+            status: None,
+            report: None,
+            mismatches: Vec::new(),
+            usage_record: 0,
+        };
+        let p = r
+            .licenses
+            .pending_usage(&summary, &ctx, &format!("holder:{holder}"), "list", at);
+        (list, p)
+    };
+    let w = state
+        .usage
+        .record(pending, None)
+        .await
+        .map_err(|e| store_err(&state, e, "writing the usage record"))?;
+    let today = at.date();
+    let items: Vec<Value> = licenses
+        .iter()
+        .map(|l| {
+            let mut v = license_view(&state, &caller, l);
+            v["currentStatus"] = json!(l.status_at(today));
+            v["code"] = json!(l.result_code_at(today).code());
+            v
+        })
+        .collect();
+    Ok(
+        axum::Json(json!({"licenses": items, "count": items.len(), "usageRecord": w.seq}))
+            .into_response(),
+    )
+}
+
+/// Body of `POST /v1/licenses/{identifier}/verify-fields`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldsBody {
+    fields: std::collections::BTreeMap<String, String>,
+    #[serde(flatten)]
+    usage: UsageBody,
+}
+
+async fn read_body(state: &AppState, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    let _ = state;
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = src {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return Problem::too_large(limit);
+            }
+            src = s.source();
+        }
+        Problem::bad_request(format!("cannot read the request body: {e}"))
+    })
+}
+
+fn content_length_ok(headers: &HeaderMap, limit: usize) -> Result<(), Problem> {
+    if let Some(n) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && n > limit as u64
+    {
+        return Err(Problem::too_large(limit));
+    }
+    Ok(())
+}
+
+/// `POST /v1/licenses/{identifier}/verify-fields`.
+pub async fn license_verify_fields(
+    State(state): St,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<UsageQuery>, QueryRejection>,
+    req: Request,
+) -> Result<Response, Problem> {
+    caller.require("license.verify-fields")?;
+    let id = path(id)?;
+    let q = query(q)?;
+    let (parts, body) = req.into_parts();
+    content_length_ok(&parts.headers, state.config.max_json_bytes)?;
+    let bytes = read_body(&state, body, state.config.max_json_bytes).await?;
+    let b: FieldsBody = serde_json::from_slice(&bytes).map_err(|e| {
+        Problem::bad_field(
+            "fields",
+            format!("the body must be JSON {{\"fields\": {{…}}, …}}: {e}"),
+        )
+    })?;
+    let q = q.merge(b.usage);
+    let ctx = q.context(&caller)?;
+    if let Some(t) = type_key_of_id(&state, &id) {
+        scope(&caller, &t)?;
+    }
+    if b.fields.len() > 64 {
+        return Err(Problem::bad_field("fields", "at most 64 fields"));
+    }
+    let claimed: Vec<(String, String)> = b.fields.into_iter().collect();
+    let at = now();
+    let o = {
+        let r = state
+            .readers
+            .get()
+            .map_err(|e| store_err(&state, e, "comparing fields"))?;
+        r.licenses
+            .evaluate_face(&id, &claimed, at)
+            .map_err(|e| store_err(&state, e, "comparing fields"))?
+    };
+    let rb = receipt_body(
+        q.receipt.unwrap_or(false),
+        request_digest(&parts.method, &parts.uri, &bytes),
+        "verify-fields",
+        &id,
+        &caller,
+        &o,
+        at,
+    );
+    record_and_answer(&state, &caller, o, &ctx, &id, "verify-face", rb, at).await
+}
+
+/// `POST /v1/tokens/{token}/redeem`.
+pub async fn token_redeem(
+    State(state): St,
+    Authed(caller): Authed,
+    token: Result<Path<String>, PathRejection>,
+    q: Result<Query<UsageQuery>, QueryRejection>,
+    req: Request,
+) -> Result<Response, Problem> {
+    caller.require("token.redeem")?;
+    let token = path(token)?;
+    if token.len() > 100 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Problem::bad_field(
+            "token",
+            "a token is up to 100 letters and digits",
+        ));
+    }
+    let q = query(q)?;
+    let (parts, body) = req.into_parts();
+    content_length_ok(&parts.headers, state.config.max_json_bytes)?;
+    let bytes = read_body(&state, body, state.config.max_json_bytes).await?;
+    let q = if bytes.iter().all(u8::is_ascii_whitespace) {
+        q
+    } else {
+        let b: UsageBody = serde_json::from_slice(&bytes)
+            .map_err(|e| Problem::bad_request(format!("the body must be JSON: {e}")))?;
+        q.merge(b)
+    };
+    let ctx = q.context(&caller)?;
+    let at = now();
+    let rb = q.receipt.unwrap_or(false).then(|| ReceiptBody {
+        request_sm3: request_digest(&parts.method, &parts.uri, &bytes),
+        operation: "qr-redeem".into(),
+        subject: "token".into(),
+        caller: caller.name().into(),
+        result_code: None,
+        result: String::new(),
+        time_ms: (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64,
+        usage_seq: None,
+        usage_sm3: None,
+        log_index: None,
+    });
+    let w = state
+        .usage
+        .redeem(token, ctx, at, rb)
+        .await
+        .map_err(|e| store_err(&state, e, "redeeming the token"))?;
+    match w.redeemed {
+        Some(Ok(o)) => {
+            if let Some(l) = &o.license {
+                scope(&caller, &l.type_key)?;
+            }
+            let mut v = outcome_json(&state, &caller, &o, w.seq);
+            if let Some(r) = w.receipt {
+                v["receipt"] = serde_json::to_value(r).unwrap_or(Value::Null);
+            }
+            Ok(axum::Json(v).into_response())
+        }
+        Some(Err(why)) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "token_refused",
+            format!("token refused: {why}"),
+        )),
+        None => Err(Problem::internal("redeeming the token")),
+    }
+}
+
+/// What was uploaded to `/v1/verify`.
+struct Upload {
+    file: Bytes,
+    signature: Option<Bytes>,
+}
+
+async fn read_upload(state: &AppState, req: Request) -> Result<(Upload, String), Problem> {
+    let limit = state.config.max_upload_bytes;
+    content_length_ok(req.headers(), limit + (64 << 10))?;
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let body = read_body(state, req.into_body(), limit).await?;
+        if body.is_empty() {
+            return Err(Problem::bad_field(
+                "file",
+                "the request body is empty: send the file",
+            ));
+        }
+        let d = request_digest(&method, &uri, &body);
+        return Ok((
+            Upload {
+                file: body,
+                signature: None,
+            },
+            d,
+        ));
+    }
+    let mut mp = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| Problem::bad_request(format!("multipart: {}", e.body_text())))?;
+    let (mut file, mut signature) = (None, None);
+    let mut h = yinzheng_crypto::Sm3Hasher::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(
+        uri.path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    h.update(b"\n");
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Problem::too_large(limit));
+            }
+            Err(e) => {
+                return Err(Problem::bad_request(format!(
+                    "multipart: {}",
+                    e.body_text()
+                )));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::too_large(limit)
+            } else {
+                Problem::bad_request(format!("multipart field {name}: {}", e.body_text()))
+            }
+        })?;
+        h.update(name.as_bytes());
+        h.update(b"\n");
+        h.update(&bytes);
+        match name.as_str() {
+            "file" => file = Some(bytes),
+            "signature" => signature = Some(bytes),
+            _ => {
+                return Err(Problem::bad_field(
+                    &name,
+                    "unknown multipart field (expected file and, for a detached signature, signature)",
+                ));
+            }
+        }
+    }
+    let file =
+        file.ok_or_else(|| Problem::bad_field("file", "the multipart body has no file part"))?;
+    Ok((Upload { file, signature }, hex::encode(h.finalize())))
+}
+
+/// `POST /v1/verify`: a PDF, an OFD, or a detached signature with its data.
+pub async fn verify(
+    State(state): St,
+    Authed(caller): Authed,
+    q: Result<Query<UsageQuery>, QueryRejection>,
+    req: Request,
+) -> Result<Response, Problem> {
+    caller.require("verify")?;
+    let q = query(q)?;
+    let ctx = q.context(&caller)?;
+    let (upload, digest) = read_upload(&state, req).await?;
+    let at = now();
+    let st = state.clone();
+    let sig = upload.signature.clone();
+    let file = upload.file.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<Verified, Problem> {
+        let trust = st.trust();
+        let r = st
+            .readers
+            .get()
+            .map_err(|e| store_err(&st, e, "verifying the file"))?;
+        let makers = yinzheng_seal::MakerTrust::Policy;
+        st.metrics.files_verified.fetch_add(1, Ordering::Relaxed);
+        if let Some(sig) = sig {
+            let cms = yinzheng_document::CmsVerifyContext {
+                validator: &trust.validator,
+                intermediates: &trust.intermediates,
+                makers,
+                registry: r.seals.as_ref(),
+                sm2_id: None,
+            };
+            let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
+                yinzheng_document::verify_detached_cms(&sig, &[&file], &cms)
+            } else {
+                match yinzheng_seal::SealSignature::parse(&sig) {
+                    Ok(parsed) => yinzheng_seal::verify_signature(
+                        &parsed,
+                        &yinzheng_seal::VerifyOptions {
+                            makers,
+                            intermediates: &trust.intermediates,
+                            registry: r.seals.as_ref(),
+                            validator: &trust.validator,
+                            data: Some(&file),
+                        },
+                    ),
+                    Err(e) => {
+                        return Err(Problem::bad_field(
+                            "signature",
+                            format!("neither a CMS SignedData nor a seal signature: {e}"),
+                        ));
+                    }
+                }
+            };
+            return Ok(Verified::Detached(report));
+        }
+        if !(file.starts_with(b"%PDF-") || file.starts_with(b"PK\x03\x04")) {
+            return Err(Problem::bad_field(
+                "file",
+                "the file is neither a PDF nor an OFD package (send a detached signature as multipart with file and signature)",
+            ));
+        }
+        let o = r
+            .licenses
+            .evaluate_file(
+                &file,
+                &yinzheng_license::DocumentTrust {
+                    validator: &trust.validator,
+                    intermediates: &trust.intermediates,
+                    makers,
+                    seals: r.seals.as_ref(),
+                },
+                at,
+            )
+            .map_err(|e| store_err(&st, e, "verifying the file"))?;
+        Ok(Verified::File(Box::new(o)))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "verification task failed");
+        Problem::internal("verifying the file")
+    })??;
+    let subject = yinzheng_license::file_subject(&upload.file);
+    match result {
+        Verified::File(o) => {
+            if let Some(l) = &o.license {
+                scope(&caller, &l.type_key)?;
+            }
+            let rb = receipt_body(
+                q.receipt.unwrap_or(false),
+                digest,
+                "verify-file",
+                &subject,
+                &caller,
+                &o,
+                at,
+            );
+            let mut resp =
+                record_and_answer(&state, &caller, *o, &ctx, &subject, "verify-file", rb, at)
+                    .await?;
+            resp.headers_mut()
+                .insert("x-yinzheng-kind", HeaderValue::from_static("license-file"));
+            Ok(resp)
+        }
+        Verified::Detached(report) => {
+            let code = if report.passed() {
+                yinzheng_license::ResultCode::NotFound
+            } else {
+                yinzheng_license::ResultCode::DataWrong
+            };
+            let o = CheckOutcome {
+                code,
+                code_number: code.code(),
+                message: if report.passed() {
+                    "the detached signature verifies (not a license file)".into()
+                } else {
+                    "the detached signature does not verify".into()
+                },
+                license: None,
+                status: None,
+                report: Some(report),
+                mismatches: Vec::new(),
+                usage_record: 0,
+            };
+            let rb = receipt_body(
+                q.receipt.unwrap_or(false),
+                digest,
+                "verify-detached",
+                &subject,
+                &caller,
+                &o,
+                at,
+            );
+            record_and_answer(
+                &state,
+                &caller,
+                o,
+                &ctx,
+                &subject,
+                "verify-detached",
+                rb,
+                at,
+            )
+            .await
+        }
+    }
+}
+
+enum Verified {
+    File(Box<CheckOutcome>),
+    Detached(yinzheng_pki::VerificationReport),
+}
+
+/// `GET /v1/seals/{esID}`.
+pub async fn seal_get(
+    State(state): St,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    caller.require("seal.read")?;
+    let id = path(id)?;
+    let r = state
+        .readers
+        .get()
+        .map_err(|e| store_err(&state, e, "reading the seal"))?;
+    let reg = r
+        .seals
+        .as_ref()
+        .ok_or_else(|| Problem::not_found("this server has no seal registry"))?;
+    let s = reg
+        .get(&id)
+        .map_err(|e| store_err(&state, e, "reading the seal"))?
+        .ok_or_else(|| Problem::not_found(format!("no seal {id}")))?;
+    let seal = yinzheng_seal::Seal::parse(&s.der).ok();
+    let picture = seal.as_ref().map(|x| x.picture());
+    Ok(axum::Json(json!({
+        "id": s.id,
+        "name": s.name,
+        "holder": s.holder,
+        "status": s.status.name(),
+        "statusSince": s.status_at,
+        "type": seal.as_ref().map(|x| x.seal_type().to_string()),
+        "validFrom": seal.as_ref().map(|x| yinzheng_license::format_date(x.valid_start().date())),
+        "validTo": seal.as_ref().map(|x| yinzheng_license::format_date(x.valid_end().date())),
+        "picture": picture.map(|p| json!({
+            "type": p.kind,
+            "widthMm": p.width_mm,
+            "heightMm": p.height_mm,
+            "url": format!("/v1/seals/{}/picture", s.id),
+        })),
+        "sm3": hex::encode(yinzheng_crypto::sm3(&s.der)),
+    }))
+    .into_response())
+}
+
+/// `GET /v1/seals/{esID}/picture`: the seal's image as stored.
+pub async fn seal_picture(
+    State(state): St,
+    Authed(caller): Authed,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    caller.require("seal.read")?;
+    let id = path(id)?;
+    let r = state
+        .readers
+        .get()
+        .map_err(|e| store_err(&state, e, "reading the seal"))?;
+    let s = r
+        .seals
+        .as_ref()
+        .and_then(|reg| reg.get(&id).ok().flatten())
+        .ok_or_else(|| Problem::not_found(format!("no seal {id}")))?;
+    let seal = yinzheng_seal::Seal::parse(&s.der)
+        .map_err(|_| Problem::internal("reading the seal picture"))?;
+    let p = seal.picture();
+    let ct = match p.kind.to_ascii_lowercase().as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+        ],
+        p.data.clone(),
+    )
+        .into_response())
+}
+
+/// `GET /v1/certs/{serial}/status`.
+pub async fn cert_status(
+    State(state): St,
+    Authed(caller): Authed,
+    serial: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    caller.require("cert.status")?;
+    let serial = path(serial)?.trim().to_ascii_lowercase();
+    if serial.is_empty() || serial.len() > 64 || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Problem::bad_field(
+            "serial",
+            "a serial is up to 64 hex digits",
+        ));
+    }
+    for d in &state.domains {
+        let found = d
+            .domain
+            .lock()
+            .map_err(|_| Problem::internal("reading certificate status"))?
+            .lookup(&serial)
+            .map_err(|e| store_err(&state, e, "reading certificate status"))?;
+        if let Some(c) = found {
+            let (status, reason, since) = match c.status {
+                yinzheng_pki::CertStatus::Valid => ("good", None, None),
+                yinzheng_pki::CertStatus::Revoked { reason, at } => {
+                    ("revoked", Some(yinzheng_pki::reason_name(reason)), Some(at))
+                }
+                yinzheng_pki::CertStatus::OnHold { at } => {
+                    ("hold", Some("certificateHold"), Some(at))
+                }
+                _ => ("unknown", None, None),
+            };
+            let expired = c.not_after < time::OffsetDateTime::now_utc().unix_timestamp();
+            return Ok(axum::Json(json!({
+                "serial": c.serial,
+                "subject": c.subject,
+                "profile": c.profile,
+                "domain": d.name,
+                "issuer": c.issuer,
+                "status": status,
+                "reason": reason,
+                "since": since,
+                "notAfter": c.not_after,
+                "expired": expired,
+            }))
+            .into_response());
+        }
+    }
+    Err(Problem::not_found(format!(
+        "no certificate with serial {serial} was issued here"
+    )))
+}
+
+fn ocsp_answer(state: &AppState, request: &[u8]) -> Response {
+    let now = std::time::SystemTime::now();
+    let mut answer = Vec::new();
+    for d in &state.domains {
+        let Ok(dom) = d.domain.lock() else { continue };
+        let r = d.ocsp.respond(request, |s| dom.lookup(s), now);
+        // responseStatus unauthorized (6): another domain's certificate.
+        let unauthorized = r.len() < 16 && r.ends_with(&[0x0a, 0x01, 0x06]);
+        answer = r;
+        if !unauthorized {
+            break;
+        }
+    }
+    state.metrics.ocsp_responses.fetch_add(1, Ordering::Relaxed);
+    (
+        [
+            (header::CONTENT_TYPE, "application/ocsp-response"),
+            (
+                header::CACHE_CONTROL,
+                "max-age=300, public, no-transform, must-revalidate",
+            ),
+        ],
+        answer,
+    )
+        .into_response()
+}
+
+/// `POST /v1/ocsp` (RFC 6960 §A.1, body = DER OCSPRequest).
+pub async fn ocsp_post(State(state): St, req: Request) -> Result<Response, Problem> {
+    content_length_ok(req.headers(), 16 << 10)?;
+    let body = read_body(&state, req.into_body(), 16 << 10).await?;
+    Ok(ocsp_answer(&state, &body))
+}
+
+/// `GET /v1/ocsp/{base64}` (RFC 6960 §A.1, URL-encoded base64 DER).
+pub async fn ocsp_get(
+    State(state): St,
+    b64: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    use base64::Engine;
+    let b64 = path(b64)?;
+    if b64.len() > 16 << 10 {
+        return Err(Problem::too_large(16 << 10));
+    }
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(b64.trim()))
+        .map_err(|e| Problem::bad_field("request", format!("not base64: {e}")))?;
+    Ok(ocsp_answer(&state, &der))
+}
+
+/// `GET /v1/crl/{name}.crl`.
+pub async fn crl_get(
+    State(state): St,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let name = path(name)?;
+    let stem = name
+        .strip_suffix(".crl")
+        .ok_or_else(|| Problem::not_found("CRLs are named <name>.crl"))?;
+    let trust = state.trust();
+    let der = trust
+        .crls
+        .iter()
+        .find(|(n, _)| n == stem)
+        .map(|(_, d)| d.clone())
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no CRL {stem}; published: {}",
+                trust
+                    .crls
+                    .iter()
+                    .map(|(n, _)| format!("{n}.crl"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-crl"),
+            (header::CACHE_CONTROL, "max-age=300, public"),
+        ],
+        der,
+    )
+        .into_response())
+}
+
+fn log_of(state: &AppState) -> Result<&yinzheng_anchor::Log, Problem> {
+    state
+        .log
+        .as_deref()
+        .ok_or_else(|| Problem::not_found("this server has no anchoring log"))
+}
+
+/// `GET /v1/log/checkpoint`: the latest signed checkpoint (C2SP signed note).
+pub async fn log_checkpoint(State(state): St) -> Result<Response, Problem> {
+    let log = log_of(&state)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        log.checkpoint_note(),
+    )
+        .into_response())
+}
+
+/// `GET /v1/log/tile/{*path}`: tlog-tiles, served from the log's tile directory.
+pub async fn log_tile(
+    State(state): St,
+    p: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let p = path(p)?;
+    let _ = log_of(&state)?;
+    let rel = format!("tile/{p}");
+    let tp = yinzheng_anchor::TilePath::parse(&rel)
+        .map_err(|e| Problem::bad_field("path", e.to_string()))?;
+    let file = yinzheng_anchor::Log::tiles_dir(&state.home.join("log")).join(tp.to_path_string());
+    let bytes = tokio::fs::read(&file)
+        .await
+        .map_err(|_| Problem::not_found(format!("no tile {rel}")))?;
+    let cache = if rel.contains(".p/") {
+        "max-age=60, public"
+    } else {
+        "max-age=31536000, public, immutable"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Query of `GET /v1/log/proof/{index}`.
+#[derive(Debug, Deserialize)]
+pub struct ProofQuery {
+    size: Option<u64>,
+}
+
+/// `GET /v1/log/proof/{index}`: the tlog-proof evidence of one entry (text).
+pub async fn log_proof(
+    State(state): St,
+    index: Result<Path<u64>, PathRejection>,
+    q: Result<Query<ProofQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let index = path(index)?;
+    let q = query(q)?;
+    let log = log_of(&state)?;
+    let size = log.checkpoint().size();
+    if index >= size {
+        return Err(Problem::not_found(format!(
+            "entry {index} is not in the log (size {size})"
+        )));
+    }
+    if let Some(s) = q.size
+        && s != size
+    {
+        return Err(Problem::bad_field(
+            "size",
+            format!("proofs are given against the latest checkpoint (size {size})"),
+        ));
+    }
+    let text = yinzheng_license::Anchor::evidence(log, index)
+        .map_err(|e| store_err(&state, e, "proving inclusion"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// Query of `GET /v1/log/consistency`.
+#[derive(Debug, Deserialize)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+/// `GET /v1/log/consistency?old=N[&new=M]`: RFC 9162 consistency proof.
+pub async fn log_consistency(
+    State(state): St,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    use base64::Engine;
+    let q = query(q)?;
+    let log = log_of(&state)?;
+    let note = log.checkpoint_note();
+    let size = log.checkpoint().size();
+    let new = q.new.unwrap_or(size);
+    if q.old == 0 || q.old > new || new > size {
+        return Err(Problem::bad_field(
+            "old",
+            format!("need 0 < old <= new <= {size} (the log size)"),
+        ));
+    }
+    let proof = log
+        .prove_consistency(q.old, new)
+        .map_err(|e| store_err(&state, e, "proving consistency"))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(axum::Json(json!({
+        "old": q.old,
+        "new": new,
+        "proof": proof.iter().map(|h| b64.encode(h.as_ref())).collect::<Vec<_>>(),
+        "checkpoint": if new == size { Some(note) } else { None },
+    }))
+    .into_response())
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the store answers and the usage writer runs.
+pub async fn readyz(State(state): St) -> Result<Response, Problem> {
+    let store_ok = state
+        .readers
+        .get()
+        .ok()
+        .is_some_and(|r| r.licenses.list(None, 1).is_ok());
+    if !store_ok {
+        return Err(Problem::unavailable("the license store does not answer"));
+    }
+    if !state.usage.is_running() {
+        return Err(Problem::unavailable("the usage writer is not running"));
+    }
+    Ok("ready\n".into_response())
+}
+
+/// `GET /metrics` (caller with the `metrics` operation).
+pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Response, Problem> {
+    caller.require("metrics")?;
+    let cache = state.trust().validator.cached_chains();
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(cache),
+    )
+        .into_response())
+}
+
+/// The OpenAPI 3 document (checked in as `crates/server/openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+/// The counter page.
+pub const INDEX_HTML: &str = include_str!("../web/index.html");
+
+/// `GET /v1/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /`: the verification page for counter staff (no external assets).
+pub async fn index() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' blob: data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        INDEX_HTML,
+    )
+        .into_response()
+}
+
+/// Anything else: 404 as a problem.
+pub async fn fallback(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("no endpoint {}", uri.path()))
+}

@@ -1,0 +1,341 @@
+//! The one writer: usage records (用证记录) and token redemptions are group
+//! committed — every job that arrives while a transaction is open joins the
+//! next one — then anchored in the log in batches, and receipts asked for are
+//! signed in batches (one signature over a Merkle root per window).
+//!
+//! A request waits for its commit (its usage record is durable before it is
+//! answered); one that asked for a receipt waits, in addition, at most one
+//! receipt window for anchoring and the batch signature.
+
+use crate::metrics::Metrics;
+use crate::receipt_stub::{Receipt, ReceiptBody, sign_receipts};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use yinzheng_anchor::{Log, NoteSigner};
+use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
+
+/// Jobs waiting for the writer at most (beyond: 503, back-pressure).
+pub const QUEUE: usize = 65_536;
+/// Jobs per transaction at most.
+pub const MAX_BATCH: usize = 4_096;
+
+/// What the writer answers.
+#[derive(Debug)]
+pub struct Written {
+    /// The usage record's sequence number (0 for a refused redemption).
+    pub seq: i64,
+    /// A redemption's outcome (`Err`: the token was refused, with why).
+    pub redeemed: Option<Result<CheckOutcome, String>>,
+    /// The signed receipt, when asked for.
+    pub receipt: Option<Receipt>,
+}
+
+enum Work {
+    Record(PendingUsage),
+    Redeem {
+        token: String,
+        ctx: UsageContext,
+        at: time::OffsetDateTime,
+    },
+}
+
+struct Job {
+    work: Work,
+    receipt: Option<ReceiptBody>,
+    reply: oneshot::Sender<Result<Written, String>>,
+}
+
+/// Handle on the writer thread.
+pub struct UsageWriter {
+    tx: Mutex<Option<SyncSender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl UsageWriter {
+    /// Start the writer on its own registry connection.
+    pub fn start(
+        registry: Registry,
+        log: Option<Arc<Log>>,
+        receipt_signer: Option<NoteSigner>,
+        window: Duration,
+        anchor_every: Duration,
+        metrics: Arc<Metrics>,
+    ) -> crate::Result<Self> {
+        let (tx, rx) = sync_channel(QUEUE);
+        let w = Writer {
+            reg: registry,
+            log,
+            signer: receipt_signer,
+            window: window.max(Duration::from_millis(1)),
+            anchor_every: anchor_every.max(Duration::from_millis(10)),
+            metrics,
+            held: Vec::new(),
+            held_since: None,
+            last_anchor: Instant::now(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("usage-writer".into())
+            .spawn(move || w.run(rx))
+            .map_err(|e| crate::Error::Config(format!("cannot start the usage writer: {e}")))?;
+        Ok(UsageWriter {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    async fn submit(&self, work: Work, receipt: Option<ReceiptBody>) -> Result<Written, String> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self
+            .tx
+            .lock()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or_else(|| "the server is shutting down".to_string())?;
+        tx.try_send(Job {
+            work,
+            receipt,
+            reply,
+        })
+        .map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => "the usage-record queue is full".to_string(),
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                "the usage writer stopped".to_string()
+            }
+        })?;
+        rx.await
+            .map_err(|_| "the usage writer stopped".to_string())?
+    }
+
+    /// Write a usage record (and sign a receipt for it when `receipt` is given).
+    pub async fn record(
+        &self,
+        usage: PendingUsage,
+        receipt: Option<ReceiptBody>,
+    ) -> Result<Written, String> {
+        self.submit(Work::Record(usage), receipt).await
+    }
+
+    /// Redeem a holder's token (single use: the update and its usage record
+    /// commit together).
+    pub async fn redeem(
+        &self,
+        token: String,
+        ctx: UsageContext,
+        at: time::OffsetDateTime,
+        receipt: Option<ReceiptBody>,
+    ) -> Result<Written, String> {
+        self.submit(Work::Redeem { token, ctx, at }, receipt).await
+    }
+
+    /// True while the writer runs.
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .lock()
+            .ok()
+            .and_then(|t| t.as_ref().map(|h| !h.is_finished()))
+            .unwrap_or(false)
+    }
+
+    /// Stop accepting jobs, finish the queued ones, anchor what is pending,
+    /// sign the held receipts, and wait for the thread.
+    pub fn close(&self) {
+        if let Ok(mut t) = self.tx.lock() {
+            t.take();
+        }
+        if let Some(h) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = h.join();
+        }
+    }
+}
+
+struct Held {
+    seq: i64,
+    body: ReceiptBody,
+    written: Written,
+    reply: oneshot::Sender<Result<Written, String>>,
+}
+
+struct Writer {
+    reg: Registry,
+    log: Option<Arc<Log>>,
+    signer: Option<NoteSigner>,
+    window: Duration,
+    anchor_every: Duration,
+    metrics: Arc<Metrics>,
+    held: Vec<Held>,
+    held_since: Option<Instant>,
+    last_anchor: Instant,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Job>) {
+        let mut closing = false;
+        while !closing {
+            let wait = match self.held_since {
+                Some(t) => self.window.saturating_sub(t.elapsed()),
+                None => self.anchor_every.saturating_sub(self.last_anchor.elapsed()),
+            };
+            let mut batch = Vec::new();
+            match rx.recv_timeout(wait) {
+                Ok(j) => batch.push(j),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => closing = true,
+            }
+            while !closing && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => closing = true,
+                }
+            }
+            if !batch.is_empty() {
+                self.commit(batch);
+            }
+            let receipts_due = self.held_since.is_some_and(|t| t.elapsed() >= self.window);
+            if closing || receipts_due || self.last_anchor.elapsed() >= self.anchor_every {
+                self.anchor();
+                self.sign_held();
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: Vec<Job>) {
+        let n = batch.len();
+        let results = self.reg.write_batch(|reg| {
+            batch
+                .iter()
+                .map(|j| match &j.work {
+                    Work::Record(u) => reg.record_usage(u).map(|seq| Written {
+                        seq,
+                        redeemed: None,
+                        receipt: None,
+                    }),
+                    Work::Redeem { token, ctx, at } => match reg.redeem_token(token, ctx, *at) {
+                        Ok(o) => Ok(Written {
+                            seq: o.usage_record,
+                            redeemed: Some(Ok(o)),
+                            receipt: None,
+                        }),
+                        Err(yinzheng_license::Error::Token(why)) => Ok(Written {
+                            seq: 0,
+                            redeemed: Some(Err(why)),
+                            receipt: None,
+                        }),
+                        Err(e) => Err(e),
+                    },
+                })
+                .collect::<Vec<_>>()
+        });
+        match results {
+            Err(e) => {
+                tracing::error!(error = %e, jobs = n, "usage batch not committed");
+                self.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                for j in batch {
+                    let _ = j
+                        .reply
+                        .send(Err(format!("the usage record was not written: {e}")));
+                }
+            }
+            Ok(results) => {
+                self.metrics.usage_batches.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .usage_written
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                self.metrics
+                    .usage_unanchored
+                    .fetch_add(n as i64, Ordering::Relaxed);
+                for (j, r) in batch.into_iter().zip(results) {
+                    match (r, j.receipt) {
+                        (Err(e), _) => {
+                            let _ = j
+                                .reply
+                                .send(Err(format!("the usage record was not written: {e}")));
+                        }
+                        (Ok(w), Some(body)) if w.seq > 0 && self.signer.is_some() => {
+                            self.held_since.get_or_insert_with(Instant::now);
+                            self.held.push(Held {
+                                seq: w.seq,
+                                body,
+                                written: w,
+                                reply: j.reply,
+                            });
+                        }
+                        (Ok(w), _) => {
+                            let _ = j.reply.send(Ok(w));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn anchor(&mut self) {
+        self.last_anchor = Instant::now();
+        let Some(log) = &self.log else { return };
+        loop {
+            match self.reg.anchor_usage(log.as_ref()) {
+                Ok(n) => {
+                    self.metrics
+                        .usage_anchored
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    self.metrics
+                        .usage_unanchored
+                        .fetch_sub(n as i64, Ordering::Relaxed);
+                    if n < 10_000 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "usage records not anchored (retried next round)");
+                    break;
+                }
+            }
+        }
+    }
+
+    fn sign_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        self.held_since = None;
+        let held = std::mem::take(&mut self.held);
+        let (Some(signer), Some(log)) = (&self.signer, &self.log) else {
+            for h in held {
+                let _ = h.reply.send(Ok(h.written));
+            }
+            return;
+        };
+        let mut bodies = Vec::with_capacity(held.len());
+        for h in &held {
+            let mut b = h.body.clone();
+            b.usage_seq = Some(h.seq);
+            if let Ok(Some(r)) = self.reg.usage_record(h.seq) {
+                b.usage_sm3 = Some(r.record_sm3);
+                b.log_index = r.log_index;
+            }
+            bodies.push(b);
+        }
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        match sign_receipts(bodies, log.origin(), log.hash_alg(), signer, now_ms as u64) {
+            Ok(receipts) => {
+                self.metrics.receipt_batches.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .receipts_signed
+                    .fetch_add(receipts.len() as u64, Ordering::Relaxed);
+                for (mut h, r) in held.into_iter().zip(receipts) {
+                    h.written.receipt = Some(r);
+                    let _ = h.reply.send(Ok(h.written));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "receipt batch not signed");
+                for h in held {
+                    let _ = h.reply.send(Ok(h.written));
+                }
+            }
+        }
+    }
+}
