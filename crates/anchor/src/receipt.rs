@@ -439,15 +439,20 @@ mod tests {
     fn body(i: u64) -> ReceiptBody {
         ReceiptBody {
             request_sm3: hex::encode(yinzheng_crypto::sm3(&i.to_be_bytes())),
-            operation: if i % 2 == 0 { "query" } else { "verify-file" }.into(),
+            operation: if i.is_multiple_of(2) {
+                "query"
+            } else {
+                "verify-file"
+            }
+            .into(),
             subject: format!("11100000000000000X-2026-{i:06}"),
             caller: "窗口 \"3\" \\ caller".into(),
-            result_code: (i % 3 != 0).then_some((i % 8) as u8),
+            result_code: (!i.is_multiple_of(3)).then_some((i % 8) as u8),
             result: "TOTAL_PASSED".into(),
             time_ms: T + i,
             usage_seq: Some(i as i64),
-            usage_sm3: (i % 2 == 0).then(|| hex::encode([i as u8; 32])),
-            log_index: (i % 4 == 0).then_some(i * 10),
+            usage_sm3: i.is_multiple_of(2).then(|| hex::encode([i as u8; 32])),
+            log_index: i.is_multiple_of(4).then_some(i * 10),
         }
     }
 
@@ -553,20 +558,18 @@ mod tests {
         let proof = |e: &Error| matches!(e, Error::InvalidProof(_));
 
         // Body fields.
-        let edits: Vec<(&str, Box<dyn Fn(&mut ReceiptBody)>)> = vec![
-            ("subject", Box::new(|b| b.subject.push('X'))),
-            ("caller", Box::new(|b| b.caller = "someone else".into())),
-            ("result", Box::new(|b| b.result = "TOTAL_FAILED".into())),
-            ("resultCode", Box::new(|b| b.result_code = Some(3))),
-            ("timeMs", Box::new(|b| b.time_ms += 1)),
-            ("operation", Box::new(|b| b.operation = "verify".into())),
-            ("requestSm3", Box::new(|b| b.request_sm3 = "00".repeat(32))),
-            ("usageSeq", Box::new(|b| b.usage_seq = None)),
-            (
-                "usageSm3",
-                Box::new(|b| b.usage_sm3 = Some("11".repeat(32))),
-            ),
-            ("logIndex", Box::new(|b| b.log_index = Some(1))),
+        type Edit = fn(&mut ReceiptBody);
+        let edits: Vec<(&str, Edit)> = vec![
+            ("subject", |b| b.subject.push('X')),
+            ("caller", |b| b.caller = "someone else".into()),
+            ("result", |b| b.result = "TOTAL_FAILED".into()),
+            ("resultCode", |b| b.result_code = Some(3)),
+            ("timeMs", |b| b.time_ms += 1),
+            ("operation", |b| b.operation = "verify".into()),
+            ("requestSm3", |b| b.request_sm3 = "00".repeat(32)),
+            ("usageSeq", |b| b.usage_seq = None),
+            ("usageSm3", |b| b.usage_sm3 = Some("11".repeat(32))),
+            ("logIndex", |b| b.log_index = Some(1)),
         ];
         for (what, edit) in edits {
             let mut r = good.clone();

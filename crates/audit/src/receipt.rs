@@ -4,7 +4,7 @@
 use crate::auditor::{Auditor, fail, log_sub, ms_to_system};
 use crate::outcome::{Outcome, TimeBasis, TimeSource};
 use std::time::SystemTime;
-use yinzheng_anchor::{Receipt, ReceiptBody, base64, verify_receipt};
+use yinzheng_anchor::{Error as LogError, Receipt, ReceiptBody, base64, verify_receipt};
 use yinzheng_pki::{SubIndication, VerificationReport, rfc3339};
 
 /// The body fields in reading order, each prefixed with `prefix`.
@@ -73,7 +73,13 @@ impl Auditor {
         let v = match verify_receipt(&receipt, keys) {
             Ok(v) => v,
             Err(e) => {
-                fail(r, "receipt", "batch", log_sub(&e), e.to_string());
+                let msg = match e {
+                    LogError::InvalidProof(_) => {
+                        format!("{e}: the body, index or path is not what the log key signed")
+                    }
+                    _ => e.to_string(),
+                };
+                fail(r, "receipt", "batch", log_sub(&e), msg);
                 out.facts = body_facts(&receipt.body, "claimed ");
                 return out;
             }
