@@ -1,6 +1,7 @@
 //! Anchoring log (yinzheng-anchor) hot paths under criterion: appending a
 //! batch through the sequencer (one signature and one commit per batch), and
-//! inclusion / consistency proof generation from tiles on disk.
+//! inclusion / consistency proof generation from tiles on disk, and
+//! verification receipts (one batch of 1,000 signed at once, one verified).
 //!
 //! `cargo bench -p yinzheng-benches --bench anchor` (add `-- --quick` for a
 //! fast pass). The sustained-load figures (1/16/256 producers, time to
@@ -10,7 +11,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use std::time::Duration;
 use yinzheng_anchor::{
-    HashAlg, Log, LogOptions, NoteSigner, TileReader, consistency_proof, inclusion_proof,
+    HashAlg, Log, LogOptions, NoteSigner, ReceiptBody, TileReader, consistency_proof,
+    inclusion_proof, sign_receipts, verify_receipt,
 };
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
 
@@ -92,5 +94,48 @@ fn proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append_batches, proofs);
+fn receipt_body(i: u64) -> ReceiptBody {
+    ReceiptBody {
+        request_sm3: format!("{i:064x}"),
+        operation: "query".into(),
+        subject: format!("11100000000000000X-2026-{i:06}"),
+        caller: "bench-caller".into(),
+        result_code: Some(0),
+        result: "TOTAL_PASSED".into(),
+        time_ms: 1_767_225_600_000 + i,
+        usage_seq: Some(i as i64),
+        usage_sm3: Some(format!("{:064x}", i + 1)),
+        log_index: None,
+    }
+}
+
+fn receipts(c: &mut Criterion) {
+    let mut g = c.benchmark_group("anchor_receipts");
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    let s = NoteSigner::new("bench/log/sm3", key).unwrap();
+    let bodies: Vec<ReceiptBody> = (0..1_000).map(receipt_body).collect();
+    g.throughput(Throughput::Elements(1_000));
+    g.bench_function("sign_batch_1000", |b| {
+        b.iter(|| {
+            sign_receipts(
+                bodies.clone(),
+                "bench/log/sm3",
+                HashAlg::Sm3,
+                &s,
+                1_767_225_601_000,
+            )
+            .unwrap()
+        })
+    });
+    let signed =
+        sign_receipts(bodies, "bench/log/sm3", HashAlg::Sm3, &s, 1_767_225_601_000).unwrap();
+    let keys = [s.verifier().clone()];
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("verify_one_of_1000", |b| {
+        b.iter(|| verify_receipt(black_box(&signed[421]), &keys).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append_batches, proofs, receipts);
 criterion_main!(benches);

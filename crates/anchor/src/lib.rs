@@ -32,6 +32,11 @@
 //! - Bad input gives a typed [`Error`], never a panic; everything parsed has a
 //!   size limit. The library never reads the clock (entry times are inputs).
 //!
+//! Receipts: a verify server signs its answers in batches, one note signature
+//! per window over the Merkle root of the answers' [`ReceiptBody`]s; each
+//! [`Receipt`] carries its inclusion path ([`sign_receipts`],
+//! [`verify_receipt`]).
+//!
 //! Left to others: HTTP serving (the tiles directory is static files),
 //! witnessing, key storage (signers are handed in as [`NoteSigner`]s).
 //!
@@ -51,6 +56,7 @@ mod hash;
 mod log;
 mod merkle;
 mod note;
+mod receipt;
 mod tiles;
 
 pub use audit::{AuditReport, audit, audit_entries};
@@ -67,6 +73,11 @@ pub use merkle::{
 pub use note::{
     MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteKeyType, NoteSignature, NoteSigner, SM2_NOTE_ID,
     SM2_TYPE_ID, VerifierKey, key_id, sign_note,
+};
+pub use receipt::{
+    MAX_RECEIPT_BATCH, MAX_RECEIPT_FIELD_LEN, MAX_RECEIPT_LEN, RECEIPT_BATCH_FORMAT,
+    RECEIPT_FORMAT, RECEIPT_ORIGIN_SUFFIX, Receipt, ReceiptBatch, ReceiptBatchNote, ReceiptBody,
+    VerifiedReceipt, sign_receipts, verify_receipt,
 };
 pub use tiles::{
     MAX_ENTRY_LEN, MAX_TILE_LEVEL, TILE_WIDTH, TileKind, TilePath, TileReader, decode_bundle,

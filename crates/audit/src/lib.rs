@@ -13,7 +13,10 @@
 //!   checkpoint ([`Auditor::verify_bundle`]);
 //! - a whole log's tiles, recomputed from its entries ([`Auditor::audit_log`]),
 //!   consistency between two checkpoints ([`Auditor::consistency`]) and one
-//!   license's history proven entry by entry ([`Auditor::history`]).
+//!   license's history proven entry by entry ([`Auditor::history`]);
+//! - verification receipts of the verify server (`yinzheng-receipt/1`): the
+//!   batch note signed by a log key, the body included in its root
+//!   ([`Auditor::verify_receipt`]).
 //!
 //! Invariants:
 //! - Trust comes only from [`TrustAnchors`]: root certificates, the SM2 user
@@ -41,6 +44,7 @@ mod error;
 mod html;
 mod log;
 mod outcome;
+mod receipt;
 mod trust;
 
 pub use auditor::Auditor;

@@ -79,6 +79,13 @@ enum Command {
         #[arg(long)]
         license: String,
     },
+    /// Verify a receipt of the verify server (JSON, yinzheng-receipt/1) against the log keys.
+    Receipt {
+        #[command(flatten)]
+        common: Common,
+        /// The receipt file.
+        file: PathBuf,
+    },
 }
 
 fn read(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
@@ -147,6 +154,11 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
             tiles,
             license,
         } => (auditor(common)?.history(tiles, license, now), common),
+        Command::Receipt { common, file } => {
+            let a = auditor(common)?;
+            let bytes = read(file, yinzheng_anchor::MAX_RECEIPT_LEN as u64, "receipt")?;
+            (a.verify_receipt(&bytes, now), common)
+        }
     };
     Ok((o, c.json, c.html.clone()))
 }
@@ -157,7 +169,8 @@ fn main() -> ExitCode {
         Command::Verify { common, .. }
         | Command::Log { common, .. }
         | Command::Consistency { common, .. }
-        | Command::History { common, .. } => common.json,
+        | Command::History { common, .. }
+        | Command::Receipt { common, .. } => common.json,
     };
     match run(cli) {
         Ok((o, json, html)) => {
