@@ -14,7 +14,6 @@ pub mod demo;
 pub mod error;
 pub mod metrics;
 pub mod problem;
-mod receipt_stub;
 pub mod routes;
 pub mod state;
 pub mod tls;

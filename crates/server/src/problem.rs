@@ -53,6 +53,10 @@ pub struct ProblemDetails {
     /// The request id (also in the `x-request-id` header and the logs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Extension members (e.g. `resultCode` and `usageRecord` of a check
+    /// that found nothing).
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     retry_after: Option<u64>,
     #[serde(skip)]
@@ -70,9 +74,16 @@ impl Problem {
             code,
             field: None,
             request_id: current_request_id(),
+            extensions: serde_json::Map::new(),
             retry_after: None,
             authenticate: false,
         }))
+    }
+
+    /// Add an extension member.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.0.extensions.insert(key.to_string(), value.into());
+        self
     }
 
     /// 400: bad input in `field`.

@@ -4,7 +4,6 @@
 
 use crate::auth::{Caller, ConnInfo};
 use crate::problem::Problem;
-use crate::receipt_stub::ReceiptBody;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use yinzheng_anchor::ReceiptBody;
 use yinzheng_license::{CheckOutcome, License, UsageContext};
 
 type St = State<Arc<AppState>>;
@@ -227,6 +227,18 @@ async fn record_and_answer(
         .record(pending, receipt)
         .await
         .map_err(|e| store_err(state, e, "writing the usage record"))?;
+    if o.code == yinzheng_license::ResultCode::NotFound
+        && matches!(operation, "query" | "verify-face")
+    {
+        // Unknown identifier: 404, still recorded (and receipted) as a use.
+        let mut p = Problem::not_found(o.message.clone())
+            .with("resultCode", o.code_number)
+            .with("usageRecord", w.seq);
+        if let Some(r) = w.receipt {
+            p = p.with("receipt", serde_json::to_value(r).unwrap_or(Value::Null));
+        }
+        return Err(p);
+    }
     let mut v = outcome_json(state, caller, &o, w.seq);
     if let Some(r) = w.receipt {
         v["receipt"] = serde_json::to_value(r).unwrap_or(Value::Null);
@@ -270,6 +282,9 @@ pub async fn license_get(
     let id = path(id)?;
     let q = query(q)?;
     let ctx = q.context(&caller)?;
+    if let Err(e) = yinzheng_license::LicenseId::parse(&id) {
+        return Err(Problem::bad_field("identifier", e.to_string()));
+    }
     if let Some(t) = type_key_of_id(&state, &id) {
         scope(&caller, &t)?;
     }
@@ -682,66 +697,9 @@ pub async fn verify(
     let st = state.clone();
     let sig = upload.signature.clone();
     let file = upload.file.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Verified, Problem> {
-        let trust = st.trust();
-        let r = st
-            .readers
-            .get()
-            .map_err(|e| store_err(&st, e, "verifying the file"))?;
-        let makers = yinzheng_seal::MakerTrust::Policy;
-        st.metrics.files_verified.fetch_add(1, Ordering::Relaxed);
-        if let Some(sig) = sig {
-            let cms = yinzheng_document::CmsVerifyContext {
-                validator: &trust.validator,
-                intermediates: &trust.intermediates,
-                makers,
-                registry: r.seals.as_ref(),
-                sm2_id: None,
-            };
-            let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
-                yinzheng_document::verify_detached_cms(&sig, &[&file], &cms)
-            } else {
-                match yinzheng_seal::SealSignature::parse(&sig) {
-                    Ok(parsed) => yinzheng_seal::verify_signature(
-                        &parsed,
-                        &yinzheng_seal::VerifyOptions {
-                            makers,
-                            intermediates: &trust.intermediates,
-                            registry: r.seals.as_ref(),
-                            validator: &trust.validator,
-                            data: Some(&file),
-                        },
-                    ),
-                    Err(e) => {
-                        return Err(Problem::bad_field(
-                            "signature",
-                            format!("neither a CMS SignedData nor a seal signature: {e}"),
-                        ));
-                    }
-                }
-            };
-            return Ok(Verified::Detached(report));
-        }
-        if !(file.starts_with(b"%PDF-") || file.starts_with(b"PK\x03\x04")) {
-            return Err(Problem::bad_field(
-                "file",
-                "the file is neither a PDF nor an OFD package (send a detached signature as multipart with file and signature)",
-            ));
-        }
-        let o = r
-            .licenses
-            .evaluate_file(
-                &file,
-                &yinzheng_license::DocumentTrust {
-                    validator: &trust.validator,
-                    intermediates: &trust.intermediates,
-                    makers,
-                    seals: r.seals.as_ref(),
-                },
-                at,
-            )
-            .map_err(|e| store_err(&st, e, "verifying the file"))?;
-        Ok(Verified::File(Box::new(o)))
+    let request_id = crate::problem::current_request_id().unwrap_or_default();
+    let result = tokio::task::spawn_blocking(move || {
+        crate::problem::REQUEST_ID.sync_scope(request_id, || verify_blocking(&st, sig, file, at))
     })
     .await
     .map_err(|e| {
@@ -812,6 +770,73 @@ pub async fn verify(
             .await
         }
     }
+}
+
+fn verify_blocking(
+    st: &AppState,
+    sig: Option<Bytes>,
+    file: Bytes,
+    at: time::OffsetDateTime,
+) -> Result<Verified, Problem> {
+    let trust = st.trust();
+    let r = st
+        .readers
+        .get()
+        .map_err(|e| store_err(&st, e, "verifying the file"))?;
+    let makers = yinzheng_seal::MakerTrust::Policy;
+    st.metrics.files_verified.fetch_add(1, Ordering::Relaxed);
+    if let Some(sig) = sig {
+        let cms = yinzheng_document::CmsVerifyContext {
+            validator: &trust.validator,
+            intermediates: &trust.intermediates,
+            makers,
+            registry: r.seals.as_ref(),
+            sm2_id: None,
+        };
+        let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
+            yinzheng_document::verify_detached_cms(&sig, &[&file], &cms)
+        } else {
+            match yinzheng_seal::SealSignature::parse(&sig) {
+                Ok(parsed) => yinzheng_seal::verify_signature(
+                    &parsed,
+                    &yinzheng_seal::VerifyOptions {
+                        makers,
+                        intermediates: &trust.intermediates,
+                        registry: r.seals.as_ref(),
+                        validator: &trust.validator,
+                        data: Some(&file),
+                    },
+                ),
+                Err(e) => {
+                    return Err(Problem::bad_field(
+                        "signature",
+                        format!("neither a CMS SignedData nor a seal signature: {e}"),
+                    ));
+                }
+            }
+        };
+        return Ok(Verified::Detached(report));
+    }
+    if !(file.starts_with(b"%PDF-") || file.starts_with(b"PK\x03\x04")) {
+        return Err(Problem::bad_field(
+            "file",
+            "the file is neither a PDF nor an OFD package (send a detached signature as multipart with file and signature)",
+        ));
+    }
+    let o = r
+        .licenses
+        .evaluate_file(
+            &file,
+            &yinzheng_license::DocumentTrust {
+                validator: &trust.validator,
+                intermediates: &trust.intermediates,
+                makers,
+                seals: r.seals.as_ref(),
+            },
+            at,
+        )
+        .map_err(|e| store_err(&st, e, "verifying the file"))?;
+    Ok(Verified::File(Box::new(o)))
 }
 
 enum Verified {

@@ -8,13 +8,13 @@
 //! receipt window for anchoring and the batch signature.
 
 use crate::metrics::Metrics;
-use crate::receipt_stub::{Receipt, ReceiptBody, sign_receipts};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use yinzheng_anchor::{Log, NoteSigner};
+use yinzheng_anchor::{Receipt, ReceiptBody, sign_receipts};
 use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
 
 /// Jobs waiting for the writer at most (beyond: 503, back-pressure).
