@@ -782,7 +782,7 @@ fn verify_blocking(
     let r = st
         .readers
         .get()
-        .map_err(|e| store_err(&st, e, "verifying the file"))?;
+        .map_err(|e| store_err(st, e, "verifying the file"))?;
     let makers = yinzheng_seal::MakerTrust::Policy;
     st.metrics.files_verified.fetch_add(1, Ordering::Relaxed);
     if let Some(sig) = sig {
@@ -835,7 +835,7 @@ fn verify_blocking(
             },
             at,
         )
-        .map_err(|e| store_err(&st, e, "verifying the file"))?;
+        .map_err(|e| store_err(st, e, "verifying the file"))?;
     Ok(Verified::File(Box::new(o)))
 }
 
