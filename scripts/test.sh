@@ -13,6 +13,7 @@
 #                pdftotext extracts the text of generated PDFs
 #   zbar-tools   zbarimg, an independent decoder of the QR codes on license faces
 #   libnss3-tools  certutil, to give pdfsig a trust store
+#   curl         an independent HTTPS client: runs the curl commands `serve --demo` prints
 #   python3-venv   for the pyHanko venv (PDF signature peer), made once under the target dir
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
@@ -30,6 +31,7 @@ command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi

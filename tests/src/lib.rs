@@ -149,6 +149,17 @@ pub fn zbarimg() -> String {
     )
 }
 
+/// The `curl` binary (`$YINZHENG_CURL` or `curl` on PATH): an independent
+/// HTTPS client for the verify API (the README's curl commands are run as printed).
+pub fn curl() -> String {
+    peer_tool(
+        "YINZHENG_CURL",
+        "curl",
+        &["--version"],
+        "`apt-get install curl`",
+    )
+}
+
 /// The `pdfsig` binary (`$YINZHENG_PDFSIG` or `pdfsig` on PATH), poppler's signature checker.
 pub fn pdfsig() -> String {
     peer_tool(

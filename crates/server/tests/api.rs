@@ -815,7 +815,10 @@ fn ocsp_and_crls_for_openssl() {
     );
     assert_eq!(a.status, 200);
     // answered from the pre-signed cache: the same bytes as the POST answer
-    assert_eq!(a.body, std::fs::read(dir.path().join("resp.der")).expect("resp"));
+    assert_eq!(
+        a.body,
+        std::fs::read(dir.path().join("resp.der")).expect("resp")
+    );
     let a = get(f, None, "/v1/ocsp/!!!");
     a.problem(400, "bad_request");
     // garbage request → malformedRequest (status 1), not a crash

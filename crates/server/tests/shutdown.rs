@@ -1,0 +1,134 @@
+//! Graceful shutdown: a request in flight when shutdown starts is answered,
+//! and the usage writer flushes — the held receipt is signed and the usage
+//! record is anchored before `serve` returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Running {
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start(home: &std::path::Path, pass: &str, config: yinzheng_server::ServerConfig) -> Running {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let h = home.to_path_buf();
+    let pass = pass.to_string();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let state =
+                yinzheng_server::AppState::open(&h, config, pass.as_bytes()).expect("state");
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            addr_tx.send(l.local_addr().expect("addr")).expect("send");
+            yinzheng_server::serve(state, l, Default::default(), pass.as_bytes(), async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+    });
+    let addr = addr_rx.recv().expect("address");
+    Running {
+        port: addr.port(),
+        stop: stop_tx,
+        thread,
+    }
+}
+
+fn agent(home: &std::path::Path) -> ureq::Agent {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(home.join("demo/tls-root.pem"))
+        .expect("root")
+    {
+        roots.add(c.expect("cert")).expect("add");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    ureq::AgentBuilder::new().tls_config(Arc::new(tls)).build()
+}
+
+#[test]
+fn in_flight_requests_finish_and_usage_is_flushed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let config = yinzheng_server::ServerConfig {
+        receipt_window_ms: 3_000,
+        anchor_interval_ms: 600_000,
+        ..yinzheng_server::ServerConfig::load(&home).expect("config")
+    };
+    let id = info.license("valid").expect("license").id.clone();
+    let key = info.api_key.clone();
+    let path = format!("/v1/licenses/{id}?purpose=p&matter=m&businessSerial=b&operator=o");
+    let registry = || yinzheng_license::Registry::open(&home.join("licenses")).expect("registry");
+
+    // 1. A usage record written but not yet anchored (anchoring every 10
+    //    minutes) is anchored when the server stops.
+    let s = start(&home, &info.passphrase, config.clone());
+    let body = agent(&home)
+        .get(&format!("https://127.0.0.1:{}{path}", s.port))
+        .set("Authorization", &format!("Bearer {key}"))
+        .call()
+        .expect("answer")
+        .into_string()
+        .expect("body");
+    let seq = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["usageRecord"]
+        .as_i64()
+        .expect("seq");
+    let rec = registry()
+        .usage_record(seq)
+        .expect("read")
+        .expect("written before the answer");
+    assert_eq!(rec.log_index, None, "not anchored yet");
+    s.stop.send(()).expect("stop");
+    s.thread.join().expect("serve returned");
+    let rec = registry().usage_record(seq).expect("read").expect("kept");
+    assert!(rec.log_index.is_some(), "anchored at shutdown");
+
+    // 2. A request in flight when shutdown starts (waiting 3 s for its
+    //    receipt batch) is answered with its receipt.
+    let s = start(&home, &info.passphrase, config);
+    let url = format!("https://127.0.0.1:{}{path}&receipt=true", s.port);
+    let h = home.clone();
+    let request = std::thread::spawn(move || {
+        agent(&h)
+            .get(&url)
+            .set("Authorization", &format!("Bearer {key}"))
+            .call()
+            .map(|r| r.into_string().expect("body"))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    s.stop.send(()).expect("stop");
+    let body = request
+        .join()
+        .expect("request thread")
+        .expect("answered during shutdown");
+    let j: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(j["code"], 0);
+    assert_eq!(j["receipt"]["format"], "yinzheng-receipt/1", "{j}");
+    let seq = j["usageRecord"].as_i64().expect("seq");
+    s.thread.join().expect("serve returned");
+    let rec = registry()
+        .usage_record(seq)
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(
+        j["receipt"]["body"]["logIndex"],
+        rec.log_index.expect("anchored")
+    );
+}
