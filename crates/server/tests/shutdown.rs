@@ -111,6 +111,7 @@ fn in_flight_requests_finish_and_usage_is_flushed() {
             .set("Authorization", &format!("Bearer {key}"))
             .call()
             .map(|r| r.into_string().expect("body"))
+            .map_err(|e| e.to_string())
     });
     std::thread::sleep(Duration::from_millis(500));
     s.stop.send(()).expect("stop");
