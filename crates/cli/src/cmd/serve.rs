@@ -176,9 +176,12 @@ pub fn caller(c: &CallerCommand, home: &Path, out: &Output) -> Result<ExitCode> 
 pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YINZHENG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Log lines go through a background thread: a request never waits for
+    // stderr (lines are dropped, and counted, if it cannot keep up).
+    let (writer, _log_guard) = tracing_appender::non_blocking(std::io::stderr());
     let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     if a.log_json {
         let _ = sub.json().try_init();
     } else {
