@@ -9,16 +9,26 @@ use std::path::Path;
 /// A reader sees the old file or the new one, never a part. The new file gets
 /// the usual permissions (0666 less the umask on Unix). The directory must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write(path, bytes, false)
+    write(path, bytes, false, true)
+}
+
+/// [`write_atomic`] without the directory `fsync`: still all-or-nothing, but
+/// after a power loss the rename may be undone (the old file, or none, is
+/// back). For files rebuilt on recovery, written many at a time: the anchor
+/// log's tiles, which are published again from the state database on
+/// recovery (a directory sync per tile file took the sequencer tests from
+/// about 4.5 s to 10 s).
+pub fn write_atomic_no_dir_sync(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write(path, bytes, false, false)
 }
 
 /// [`write_atomic`] for secrets: on Unix the file is created with mode 0600
 /// and never exists with wider permissions.
 pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write(path, bytes, true)
+    write(path, bytes, true, true)
 }
 
-fn write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+fn write(path: &Path, bytes: &[u8], private: bool, sync_dir: bool) -> io::Result<()> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -49,7 +59,11 @@ fn write(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
+    if sync_dir {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = sync_dir;
     Ok(())
 }
 
@@ -64,6 +78,8 @@ mod tests {
         write_atomic(&path, b"one")?;
         write_atomic(&path, b"two")?;
         assert_eq!(std::fs::read(&path)?, b"two");
+        write_atomic_no_dir_sync(&path, b"three")?;
+        assert_eq!(std::fs::read(&path)?, b"three");
         let names: Vec<_> = std::fs::read_dir(dir.path())?
             .map(|e| e.map(|e| e.file_name()))
             .collect::<io::Result<_>>()?;

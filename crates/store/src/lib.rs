@@ -9,8 +9,8 @@
 //! - [`Pool`]: a small blocking pool of read-only connections, so a
 //!   multi-threaded server can run lookups in parallel beside one writer.
 //! - [`transaction`]: run a closure in an `IMMEDIATE` transaction.
-//! - [`write_atomic`] / [`write_atomic_private`]: replace a file so that a
-//!   reader sees the old or the new bytes, never a mix.
+//! - [`write_atomic`] / [`write_atomic_private`] / [`write_atomic_no_dir_sync`]:
+//!   replace a file so that a reader sees the old or the new bytes, never a mix.
 //!
 //! PostgreSQL is not here yet: it comes with the scale-out work, behind a
 //! backend trait at the server's seam. SQL written for the migrations should
@@ -23,7 +23,7 @@ mod pool;
 pub mod sqlite;
 
 pub use error::{Error, Result};
-pub use fs::{write_atomic, write_atomic_private};
+pub use fs::{write_atomic, write_atomic_no_dir_sync, write_atomic_private};
 pub use migrate::{Legacy, Migration, Migrations};
 pub use pool::{Pool, PooledConnection};
 pub use sqlite::{Options, Synchronous, transaction};
