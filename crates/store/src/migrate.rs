@@ -11,7 +11,10 @@ pub struct Migration {
     /// Short name recorded with the version, e.g. `"certificates"`.
     pub name: &'static str,
     /// One or more SQL statements. Keep them portable (no `PRAGMA`): they
-    /// should read the same on PostgreSQL.
+    /// should read the same on PostgreSQL. They run inside the step's
+    /// transaction (no `BEGIN`/`COMMIT` of their own) with foreign keys on,
+    /// which cannot be switched off there: a step that rebuilds a referenced
+    /// table needs `PRAGMA defer_foreign_keys = ON`.
     pub sql: &'static str,
 }
 
