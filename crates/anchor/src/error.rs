@@ -80,6 +80,10 @@ pub enum Error {
     /// The state database failed.
     #[error("state database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The state database could not be opened or migrated (missing, or made
+    /// by a newer program); the message names the file.
+    #[error("state database: {0}")]
+    Store(#[from] yinzheng_store::Error),
     /// Signing or key handling failed in the crypto layer.
     #[error("crypto: {0}")]
     Crypto(#[from] yinzheng_crypto::Error),

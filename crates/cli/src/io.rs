@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use zeroize::Zeroizing;
 
 /// Files larger than this show a progress bar while they are read (when stderr is a terminal).
@@ -113,40 +113,14 @@ pub fn passphrase_required(file: Option<&Path>, flag: &str) -> Result<Zeroizing<
     }
 }
 
-/// Write `data` to `path` atomically: a temporary file in the same directory,
-/// flushed and synced, then renamed over `path`. `private` files get mode 0600.
+/// Write `data` to `path` atomically (`yinzheng_store::write_atomic`): a
+/// temporary file in the same directory, flushed and synced, then renamed over
+/// `path`. `private` files get mode 0600.
 pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    let written = if private {
+        yinzheng_store::write_atomic_private(path, data)
+    } else {
+        yinzheng_store::write_atomic(path, data)
     };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<()> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    let _ = private;
-    result
+    written.with_context(|| format!("cannot write {}", path.display()))
 }

@@ -63,6 +63,12 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl From<yinzheng_store::Error> for Error {
+    fn from(e: yinzheng_store::Error) -> Self {
+        Error::Store(e.to_string())
+    }
+}
+
 impl Error {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         Error::Io {

@@ -11,10 +11,19 @@ use crate::{LicenseId, format_date, parse_date};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::{Path, PathBuf};
 use yinzheng_anchor::Entry;
+use yinzheng_store::{Migration, Migrations};
 
-const SCHEMA: &str = r#"
-PRAGMA journal_mode = WAL;
-PRAGMA foreign_keys = ON;
+/// The schema of `licenses.db`. Step 1 is the schema every registry was
+/// created with before yinzheng-store, verbatim but for its two `PRAGMA` lines
+/// (WAL and foreign keys are set by `yinzheng_store::sqlite::open`): its
+/// `IF NOT EXISTS` makes it a no-op on those databases, which then carry on
+/// from version 1. Add steps; never edit a shipped one.
+const MIGRATIONS: Migrations = Migrations::new(&[Migration {
+    name: "licenses, serials, events, tokens, usage",
+    sql: SCHEMA_V1,
+}]);
+
+const SCHEMA_V1: &str = r#"
 CREATE TABLE IF NOT EXISTS licenses (
   id TEXT PRIMARY KEY,
   type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, version INTEGER NOT NULL,
@@ -158,9 +167,11 @@ impl Registry {
         let text = std::fs::read_to_string(&cat_path).map_err(|e| Error::io(&cat_path, e))?;
         let catalogue = Catalogue::from_toml(&text)
             .map_err(|e| Error::Catalogue(format!("{}: {e}", cat_path.display())))?;
-        let conn = Connection::open(dir.join("licenses.db"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        let conn = yinzheng_store::sqlite::open(
+            &dir.join("licenses.db"),
+            &MIGRATIONS,
+            yinzheng_store::Options::default().busy_timeout(std::time::Duration::from_secs(10)),
+        )?;
         Ok(Registry {
             conn,
             dir: dir.to_path_buf(),
@@ -427,13 +438,151 @@ pub(crate) fn insert_license(tx: &Transaction<'_>, l: &License) -> Result<()> {
     Ok(())
 }
 
-/// Write `data` to `path` through a temporary file and a rename.
+/// Write `data` to `path` through a temporary file and a rename
+/// (`yinzheng_store`). Owner-only (0600 on Unix), as the registry's files have
+/// always been: faces and evidence name the holder.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    yinzheng_store::write_atomic_private(path, data).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema and open path of `licenses.db` before yinzheng-store,
+    /// verbatim (commit 9c8be8d), so the upgrade is tested against what is on
+    /// disk today.
+    const OLD_SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS licenses (
+  id TEXT PRIMARY KEY,
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, version INTEGER NOT NULL,
+  type_key TEXT NOT NULL, number TEXT NOT NULL, name TEXT NOT NULL, issuer_name TEXT NOT NULL,
+  issue_date TEXT NOT NULL, area_code TEXT NOT NULL,
+  holder_name TEXT NOT NULL, holder_code TEXT NOT NULL, holder_type TEXT NOT NULL,
+  valid_from TEXT NOT NULL, valid_to TEXT,
+  face TEXT NOT NULL,
+  status TEXT NOT NULL,
+  supersedes TEXT, superseded_by TEXT,
+  ofd_sm3 TEXT NOT NULL, pdf_sm3 TEXT NOT NULL,
+  log_index INTEGER,
+  UNIQUE (type_code, issuer_code, serial, version)
+);
+CREATE INDEX IF NOT EXISTS licenses_holder ON licenses (holder_code);
+CREATE INDEX IF NOT EXISTS licenses_ofd ON licenses (ofd_sm3);
+CREATE INDEX IF NOT EXISTS licenses_pdf ON licenses (pdf_sm3);
+CREATE TABLE IF NOT EXISTS serials (
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, year INTEGER NOT NULL, next INTEGER NOT NULL,
+  PRIMARY KEY (type_code, issuer_code, year)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  time_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+  log_index INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'license events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'license events are append-only'); END;
+CREATE TABLE IF NOT EXISTS tokens (
+  token_hash TEXT PRIMARY KEY,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  matter TEXT, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL, used_ms INTEGER, used_by TEXT
+);
+CREATE TABLE IF NOT EXISTS usage (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL, caller TEXT NOT NULL, operator TEXT NOT NULL, purpose TEXT NOT NULL,
+  matter TEXT NOT NULL, business_serial TEXT NOT NULL, holder_code TEXT NOT NULL, license TEXT NOT NULL,
+  operation TEXT NOT NULL, result INTEGER NOT NULL, record_sm3 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_license ON usage (license);
+CREATE INDEX IF NOT EXISTS usage_holder ON usage (holder_code);
+CREATE TRIGGER IF NOT EXISTS usage_no_delete BEFORE DELETE ON usage
+  BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS usage_no_update BEFORE UPDATE ON usage
+  BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END;
+CREATE TABLE IF NOT EXISTS usage_anchor (
+  seq INTEGER PRIMARY KEY REFERENCES usage(seq), log_index INTEGER NOT NULL
+);
+"#;
+
+    fn old_open(path: &Path) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(OLD_SCHEMA)?;
+        Ok(conn)
+    }
+
+    #[test]
+    fn step_one_is_the_old_schema_without_its_pragmas() {
+        let without = OLD_SCHEMA.replace(
+            "\nPRAGMA journal_mode = WAL;\nPRAGMA foreign_keys = ON;",
+            "",
+        );
+        assert_eq!(SCHEMA_V1, without);
+    }
+
+    #[test]
+    fn a_registry_made_by_the_old_code_opens_with_its_data() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        let id = LicenseId::new(
+            "11430000006122244L001",
+            "11430000006122244L",
+            "2026000001",
+            1,
+        )?;
+        {
+            let conn = old_open(&dir.path().join("licenses.db"))?;
+            conn.execute(
+                "INSERT INTO licenses (id, type_code, issuer_code, serial, version, type_key, number, name,
+                   issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from,
+                   valid_to, face, status, ofd_sm3, pdf_sm3, log_index)
+                 VALUES (?1, ?2, ?3, ?4, 1, 'business', 'N1', '营业执照', '示例局', '2026-01-02', '430000',
+                   '示例公司', '91350100M000100Y43', '01', '2026-01-02', NULL, '[[\"名称\",\"示例公司\"]]',
+                   'suspended', 'aa', 'bb', 3)",
+                params![id.to_string(), id.type_code(), id.issuer_code(), id.serial()],
+            )?;
+            conn.execute(
+                "INSERT INTO events (license, time_ms, actor, kind, reason, log_index)
+                 VALUES (?1, 1000, 'op', 'issued', '', 3)",
+                [id.to_string()],
+            )?;
+            conn.execute(
+                "INSERT INTO serials VALUES (?1, ?2, 2026, 2)",
+                [id.type_code(), id.issuer_code()],
+            )?;
+        }
+        let registry = Registry::open(dir.path())?;
+        let license = registry
+            .get(&id.to_string())?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        assert_eq!(license.status, Status::Suspended);
+        assert_eq!(
+            license.face,
+            vec![("名称".to_string(), "示例公司".to_string())]
+        );
+        assert_eq!(registry.events(&id)?.len(), 1);
+        // Still append-only, and foreign keys are enforced.
+        assert!(registry.conn.execute("DELETE FROM events", []).is_err());
+        assert!(
+            registry
+                .conn
+                .execute(
+                    "INSERT INTO tokens VALUES ('h', 'no such license', NULL, 0, 0, 'op', NULL, NULL)",
+                    [],
+                )
+                .is_err()
+        );
+        let version: u32 =
+            registry
+                .conn
+                .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                    r.get(0)
+                })?;
+        assert_eq!(version, 1);
+        Ok(())
+    }
 }

@@ -766,33 +766,13 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
-/// Write `data` to `path` via a temporary file and rename; `private` gives mode 0600.
+/// Write `data` to `path` atomically (`yinzheng_store::write_atomic`);
+/// `private` gives mode 0600.
 pub(crate) fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = private;
-    let res = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.map_err(|e| Error::io(path, e))
+    let written = if private {
+        yinzheng_store::write_atomic_private(path, data)
+    } else {
+        yinzheng_store::write_atomic(path, data)
+    };
+    written.map_err(|e| Error::io(path, e))
 }

@@ -43,6 +43,16 @@ pub enum Error {
     Profiles(String),
 }
 
+impl From<yinzheng_store::Error> for Error {
+    fn from(e: yinzheng_store::Error) -> Self {
+        match e {
+            yinzheng_store::Error::Sqlite(e) => Error::Store(e),
+            // Opening or migrating `ca.db` (the message names the file).
+            other => Error::Domain(other.to_string()),
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn malformed(what: &'static str, reason: impl ToString) -> Self {
         Error::Malformed {

@@ -1,10 +1,13 @@
 //! The certificate store: every issued certificate and its revocation state, in
 //! SQLite (`ca.db` in the trust domain directory). Every change is one
-//! transaction. Schema changes are numbered migrations recorded in `meta`.
+//! transaction. Schema changes are numbered migrations (`yinzheng-store`,
+//! recorded in `schema_migrations`); databases made before that kept their
+//! version in `meta.schema_version`, which is taken in on first open.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
+use yinzheng_store::{Legacy, Migration, Migrations};
 
 /// Revocation state of an issued certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +48,11 @@ pub struct StoredCert {
     pub issuer: String,
 }
 
-const MIGRATIONS: &[&str] = &[
-    // 1: certificates and CRL numbers
-    "CREATE TABLE certificates (
+/// The schema of `ca.db`. Never edit a step that has shipped; add one.
+pub(crate) const MIGRATIONS: Migrations = Migrations::new(&[
+    Migration {
+        name: "certificates and CRL numbers",
+        sql: "CREATE TABLE certificates (
         serial TEXT PRIMARY KEY,
         subject TEXT NOT NULL,
         profile TEXT NOT NULL,
@@ -61,10 +66,19 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE TABLE crl_number (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
      INSERT INTO crl_number (id, next) VALUES (1, 1);",
-    // 2: which CA signed each certificate ('root', 'main' or an added issuing CA's name)
-    "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
+    },
+    // Which CA signed each certificate ('root', 'main' or an added issuing CA's name).
+    Migration {
+        name: "certificate issuer",
+        sql: "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
      UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
-];
+    },
+])
+// Before yinzheng-store, the version was kept here.
+.with_legacy(Legacy::KeyValue {
+    table: "meta",
+    key: "schema_version",
+});
 
 /// The SQLite certificate store of one trust domain.
 pub struct Store {
@@ -74,38 +88,8 @@ pub struct Store {
 impl Store {
     /// Open (creating and migrating) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = conn.transaction()?;
-        tx.execute_batch(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        )?;
-        let version: i64 = tx
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        if version as usize > MIGRATIONS.len() {
-            return Err(Error::Domain(format!(
-                "ca.db has schema version {version}, newer than this program ({})",
-                MIGRATIONS.len()
-            )));
-        }
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(m)?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![(i + 1).to_string()],
-            )?;
-        }
-        tx.commit()?;
+        let conn =
+            yinzheng_store::sqlite::open(path, &MIGRATIONS, yinzheng_store::Options::default())?;
         Ok(Store { conn })
     }
 
@@ -247,4 +231,152 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migrations and open path of `ca.db` before yinzheng-store, verbatim
+    /// (commit 9c8be8d), so the upgrade is tested against what is on disk today.
+    const OLD_MIGRATIONS: &[&str] = &[
+        // 1: certificates and CRL numbers
+        "CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        der BLOB NOT NULL,
+        status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid','revoked','hold')),
+        reason INTEGER,
+        status_at INTEGER,
+        issued_at INTEGER NOT NULL
+     );
+     CREATE TABLE crl_number (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
+     INSERT INTO crl_number (id, next) VALUES (1, 1);",
+        // 2: which CA signed each certificate ('root', 'main' or an added issuing CA's name)
+        "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
+     UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
+    ];
+
+    fn old_open(path: &Path, upto: usize) -> rusqlite::Result<Connection> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )?;
+        let version: i64 = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for (i, m) in OLD_MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(upto)
+            .skip(version as usize)
+        {
+            tx.execute_batch(m)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![(i + 1).to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(conn)
+    }
+
+    fn history(store: &Store) -> Result<Vec<(u32, String)>> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT version, name FROM schema_migrations ORDER BY version")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    #[test]
+    fn a_ca_db_made_by_the_old_code_opens_with_its_data() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        let path = dir.path().join("ca.db");
+        {
+            let conn = old_open(&path, OLD_MIGRATIONS.len())?;
+            conn.execute(
+                "INSERT INTO certificates (serial, subject, profile, issuer, not_before, not_after, der, issued_at)
+                 VALUES ('0a', 'CN=a', 'seal', 'main', 1, 4000000000, x'3000', 1)",
+                [],
+            )?;
+            conn.execute(
+                "UPDATE certificates SET status = 'revoked', reason = 1, status_at = 5 WHERE serial = '0a'",
+                [],
+            )?;
+            conn.execute("UPDATE crl_number SET next = 7 WHERE id = 1", [])?;
+        }
+        let mut store = Store::open(&path)?;
+        assert_eq!(
+            history(&store)?,
+            vec![
+                (1, "certificates and CRL numbers".into()),
+                (2, "certificate issuer".into())
+            ]
+        );
+        let cert = store.get("0a")?.ok_or(Error::Refused("lost".into()))?;
+        assert_eq!(cert.status, CertStatus::Revoked { reason: 1, at: 5 });
+        assert_eq!(cert.issuer, "main");
+        assert_eq!(store.next_crl_number()?, 7);
+        store.insert("0b", "CN=b", "seal", "main", 1, 4000000000, b"\x30\x00")?;
+        drop(store);
+        // And again, now from schema_migrations.
+        let store = Store::open(&path)?;
+        assert_eq!(store.all()?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn an_old_version_1_ca_db_gets_the_issuer_migration() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        let path = dir.path().join("ca.db");
+        {
+            let conn = old_open(&path, 1)?;
+            conn.execute(
+                "INSERT INTO certificates (serial, subject, profile, not_before, not_after, der, issued_at)
+                 VALUES ('01', 'CN=root', 'root', 1, 4000000000, x'3000', 1),
+                        ('02', 'CN=leaf', 'seal', 1, 4000000000, x'3000', 1)",
+                [],
+            )?;
+        }
+        let store = Store::open(&path)?;
+        assert_eq!(history(&store)?.len(), 2);
+        assert_eq!(store.get("01")?.map(|c| c.issuer), Some("root".into()));
+        assert_eq!(store.get("02")?.map(|c| c.issuer), Some("main".into()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_ca_db_from_a_newer_program_is_refused() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        let path = dir.path().join("ca.db");
+        drop(Store::open(&path)?);
+        Connection::open(&path)?.execute(
+            "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (3, 'future', 0)",
+            [],
+        )?;
+        let err = Store::open(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("schema version 3") && err.contains("the 2 this program knows"),
+            "{err}"
+        );
+        Ok(())
+    }
 }

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::Seal;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
+use yinzheng_store::{Migration, Migrations};
 
 /// Lifecycle state of a registered seal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +78,16 @@ pub struct Registry {
     conn: Connection,
 }
 
-const SCHEMA: &str = "
+/// The schema of `seals.db`. Step 1 is the schema every registry was created
+/// with before yinzheng-store, verbatim: its `IF NOT EXISTS` makes it a no-op
+/// on those databases, which then carry on from version 1. Add steps; never
+/// edit a shipped one.
+const MIGRATIONS: Migrations = Migrations::new(&[Migration {
+    name: "seals and seal events",
+    sql: SCHEMA_V1,
+}]);
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS seals (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -108,18 +118,9 @@ fn db(e: rusqlite::Error) -> Error {
 impl Registry {
     /// Open (creating) the registry database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Refused(format!("{}: {e}", dir.display())))?;
-        }
-        let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        let conn =
+            yinzheng_store::sqlite::open(path, &MIGRATIONS, yinzheng_store::Options::default())
+                .map_err(|e| Error::Refused(format!("seal registry: {e}")))?;
         Ok(Registry { conn })
     }
 
@@ -262,4 +263,88 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegisteredSeal> {
         status_at: r.get(4)?,
         der: r.get(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema and open path of `seals.db` before yinzheng-store, verbatim
+    /// (commit 9c8be8d), so the upgrade is tested against what is on disk today.
+    const OLD_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS seals (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active','suspended','revoked')),
+    status_at INTEGER NOT NULL,
+    der BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seal_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seal_id TEXT NOT NULL REFERENCES seals(id),
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+-- The history is append-only.
+CREATE TRIGGER IF NOT EXISTS seal_events_no_update BEFORE UPDATE ON seal_events
+BEGIN SELECT RAISE(ABORT, 'seal events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS seal_events_no_delete BEFORE DELETE ON seal_events
+BEGIN SELECT RAISE(ABORT, 'seal events are append-only'); END;
+";
+
+    fn old_open(path: &Path) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(OLD_SCHEMA)?;
+        Ok(conn)
+    }
+
+    #[test]
+    fn step_one_is_the_old_schema() {
+        assert_eq!(SCHEMA_V1, OLD_SCHEMA);
+    }
+
+    #[test]
+    fn a_registry_made_by_the_old_code_opens_with_its_history() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Refused(e.to_string()))?;
+        let path = dir.path().join("seals.db");
+        {
+            let conn = old_open(&path).map_err(db)?;
+            conn.execute_batch(
+                "INSERT INTO seals VALUES ('s1', 'Seal', '91350100M000100Y43', 'suspended', 20, x'3000');
+                 INSERT INTO seal_events (seal_id, at, actor, action, reason)
+                   VALUES ('s1', 10, 'op', 'made', ''), ('s1', 20, 'op', 'suspended', 'audit');",
+            )
+            .map_err(db)?;
+        }
+        let mut registry = Registry::open(&path)?;
+        let seal = registry
+            .get("s1")?
+            .ok_or_else(|| Error::Refused("lost".into()))?;
+        assert_eq!(seal.status, SealStatus::Suspended);
+        let events = registry.events("s1")?;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].reason, "audit");
+        // The history is still append-only, and the registry still writes.
+        assert!(
+            registry
+                .conn
+                .execute("DELETE FROM seal_events", [])
+                .is_err()
+        );
+        registry.transition("s1", SealStatus::Active, "op", "done", 30)?;
+        let version: u32 = registry
+            .conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)?;
+        assert_eq!(version, 1);
+        Ok(())
+    }
 }

@@ -275,16 +275,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// Write `bytes` to `path` through a temporary file in the same directory
-/// (fsync, rename, mode 0600): never a partial file.
+/// Write `bytes` to `path` atomically, owner-only (keys, secrets, configuration).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.as_file().sync_all())
-        .map_err(|e| Error::io(path, e))?;
-    f.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    yinzheng_store::write_atomic_private(path, bytes).map_err(|e| Error::io(path, e))
 }
