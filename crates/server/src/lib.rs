@@ -36,6 +36,34 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Every route of [`router`] as (method, path template in axum's syntax).
+///
+/// Kept by hand next to the router: `tests/openapi.rs` checks that it matches
+/// the `.route(…)` calls below and the paths of `openapi.json`, so a route
+/// added without documentation fails the tests.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/licenses"),
+    ("GET", "/v1/licenses/{id}"),
+    ("POST", "/v1/licenses/{id}/verify-fields"),
+    ("POST", "/v1/tokens/{token}/redeem"),
+    ("POST", "/v1/verify"),
+    ("GET", "/v1/seals/{id}"),
+    ("GET", "/v1/seals/{id}/picture"),
+    ("GET", "/v1/certs/{serial}/status"),
+    ("POST", "/v1/ocsp"),
+    ("GET", "/v1/ocsp/{*req}"),
+    ("GET", "/v1/crl/{name}"),
+    ("GET", "/v1/log/checkpoint"),
+    ("GET", "/v1/log/tile/{*path}"),
+    ("GET", "/v1/log/proof/{index}"),
+    ("GET", "/v1/log/consistency"),
+];
+
 /// The API's routes over a loaded state.
 pub fn router(state: Arc<AppState>) -> Router {
     let upload_limit = state.config.max_upload_bytes + (64 << 10);
