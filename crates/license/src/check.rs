@@ -616,6 +616,19 @@ impl Registry {
         self.finish(o, ctx, &license, "qr-redeem", at)
     }
 
+    /// The license a presentation token was made for (used or not), without
+    /// redeeming it: a server checks the caller's scope first.
+    pub fn token_license(&self, token: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT license FROM tokens WHERE token_hash = ?1",
+                params![token_hash(token.trim())],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Usage records of a license or of a holder (or all), oldest first.
     pub fn usage(&self, license: Option<&str>, holder: Option<&str>) -> Result<Vec<UsageRecord>> {
         let mut stmt = self.conn.prepare(&format!(

@@ -95,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/log/proof/{index}", get(routes::log_proof))
         .route("/v1/log/consistency", get(routes::log_consistency))
         .fallback(routes::fallback)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_context,

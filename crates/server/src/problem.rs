@@ -180,24 +180,3 @@ impl IntoResponse for Problem {
         r
     }
 }
-
-/// Map a store (license registry) error: lookups that fail on the database
-/// become 503 Retry-After; refusals of input become 400.
-pub fn from_license(e: yinzheng_license::Error, what: &str) -> Problem {
-    use yinzheng_license::Error as E;
-    match e {
-        E::Store(_) => {
-            tracing::error!(error = %e, "store error while {what}");
-            Problem::unavailable(format!("the license store is unavailable while {what}"))
-        }
-        E::NotFound(x) => Problem::not_found(format!("not found: {x}")),
-        E::Refused(m) => Problem::bad_request(m),
-        E::Token(m) => Problem::new(StatusCode::BAD_REQUEST, "token_refused", m),
-        E::Identifier(m) => Problem::bad_field("identifier", m),
-        E::Invalid(m) => Problem::bad_request(m),
-        other => {
-            tracing::error!(error = %other, "license error while {what}");
-            Problem::internal(what)
-        }
-    }
-}

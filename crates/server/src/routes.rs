@@ -519,7 +519,7 @@ pub async fn license_verify_fields(
     let rb = receipt_body(
         q.receipt.unwrap_or(false),
         request_digest(&parts.method, &parts.uri, &bytes),
-        "verify-fields",
+        "verify-face",
         &id,
         &caller,
         &o,
@@ -556,6 +556,19 @@ pub async fn token_redeem(
         q.merge(b)
     };
     let ctx = q.context(&caller)?;
+    // The caller's scope is checked before the token is spent.
+    let license = {
+        let r = state
+            .readers
+            .get()
+            .map_err(|e| store_err(&state, e, "reading the token"))?;
+        r.licenses
+            .token_license(&token)
+            .map_err(|e| store_err(&state, e, "reading the token"))?
+    };
+    if let Some(t) = license.as_deref().and_then(|id| type_key_of_id(&state, id)) {
+        scope(&caller, &t)?;
+    }
     let at = now();
     let rb = q.receipt.unwrap_or(false).then(|| ReceiptBody {
         request_sm3: request_digest(&parts.method, &parts.uri, &bytes),
@@ -576,9 +589,6 @@ pub async fn token_redeem(
         .map_err(|e| store_err(&state, e, "redeeming the token"))?;
     match w.redeemed {
         Some(Ok(o)) => {
-            if let Some(l) = &o.license {
-                scope(&caller, &l.type_key)?;
-            }
             let mut v = outcome_json(&state, &caller, &o, w.seq);
             if let Some(r) = w.receipt {
                 v["receipt"] = serde_json::to_value(r).unwrap_or(Value::Null);
@@ -1244,6 +1254,15 @@ pub async fn index() -> Response {
         INDEX_HTML,
     )
         .into_response()
+}
+
+/// A known path with another method: 405 as a problem.
+pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not answer {method}", uri.path()),
+    )
 }
 
 /// Anything else: 404 as a problem.

@@ -248,7 +248,25 @@ impl Writer {
                     .usage_unanchored
                     .fetch_add(n as i64, Ordering::Relaxed);
                 for (j, r) in batch.into_iter().zip(results) {
-                    match (r, j.receipt) {
+                    // A redemption's receipt states what the redemption found.
+                    let receipt = match (j.receipt, &r) {
+                        (
+                            Some(mut b),
+                            Ok(Written {
+                                redeemed: Some(Ok(o)),
+                                ..
+                            }),
+                        ) => {
+                            b.result_code = Some(o.code_number);
+                            b.result = format!("{} {}", o.code_number, o.code.describe());
+                            if let Some(l) = &o.license {
+                                b.subject = l.id.to_string();
+                            }
+                            Some(b)
+                        }
+                        (b, _) => b,
+                    };
+                    match (r, receipt) {
                         (Err(e), _) => {
                             let _ = j
                                 .reply

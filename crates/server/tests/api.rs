@@ -49,7 +49,7 @@ fn fixture() -> &'static Fixture {
                 .add_with_key(caller(
                     "food-only",
                     &["food-permit"],
-                    &["license.read", "license.list", "verify"],
+                    &["license.read", "license.list", "verify", "token.redeem"],
                     1000.0,
                     1000.0,
                 ))
@@ -543,9 +543,27 @@ fn holder_tokens_are_single_use() {
         )
         .expect("token");
     let path = format!("/v1/tokens/{token}/redeem?{USAGE}");
-    let j = post(f, Some("all"), &path, "application/json", b"").json();
+    // a caller that may not see business licences is refused before the token is spent
+    post(f, Some("food"), &path, "application/json", b"").problem(403, "license_type_not_allowed");
+    let body = serde_json::json!({"receipt": true});
+    let j = post(
+        f,
+        Some("all"),
+        &path,
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+    .json();
     assert_eq!(j["code"], 0, "{j}");
     assert_eq!(j["license"]["id"], license(f, "valid"));
+    let receipt: yinzheng_anchor::Receipt =
+        serde_json::from_value(j["receipt"].clone()).expect("receipt");
+    let v = yinzheng_anchor::verify_receipt(&receipt, &[log_key(f)]).expect("verifies");
+    assert_eq!(
+        (v.body.operation.as_str(), v.body.result_code),
+        ("qr-redeem", Some(0))
+    );
+    assert_eq!(v.body.subject, license(f, "valid"));
     post(f, Some("all"), &path, "application/json", b"").problem(409, "token_refused");
     post(
         f,
@@ -967,6 +985,7 @@ fn service_endpoints() {
     let j = get(f, None, "/v1/openapi.json").json();
     assert!(j["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
     get(f, None, "/v1/nothing-here").problem(404, "not_found");
+    post(f, None, "/healthz", "text/plain", b"").problem(405, "method_not_allowed");
     get(f, None, "/metrics").problem(401, "unauthenticated");
     get(f, Some("seals"), "/metrics").problem(403, "operation_not_allowed");
     // one lookup, then the counters show it
