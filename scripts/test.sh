@@ -15,6 +15,8 @@
 #   libnss3-tools  certutil, to give pdfsig a trust store
 #   curl         an independent HTTPS client: runs the curl commands `serve --demo` prints
 #   python3-venv   for the pyHanko venv (PDF signature peer), made once under the target dir
+#   chromium     headless, driven over the DevTools protocol by scripts/browser_check.py
+#                (standard-library Python): the counter page test (crates/server/tests/browser.rs)
 # Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail
@@ -32,6 +34,8 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
@@ -44,6 +48,7 @@ if ((${#need[@]})); then
 fi
 openssl version
 go version
+chromium --version
 
 # pyHanko (PDF signature peer) in a venv of its own, made once.
 if [ -z "${YINZHENG_PYHANKO:-}" ]; then
