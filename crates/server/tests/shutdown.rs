@@ -7,6 +7,7 @@ use std::time::Duration;
 
 struct Running {
     port: u16,
+    state: Arc<yinzheng_server::AppState>,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
@@ -14,8 +15,9 @@ struct Running {
 fn start(home: &std::path::Path, pass: &str, config: yinzheng_server::ServerConfig) -> Running {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let h = home.to_path_buf();
     let pass = pass.to_string();
+    let state = yinzheng_server::AppState::open(home, config, pass.as_bytes()).expect("state");
+    let st = state.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -23,8 +25,7 @@ fn start(home: &std::path::Path, pass: &str, config: yinzheng_server::ServerConf
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let state =
-                yinzheng_server::AppState::open(&h, config, pass.as_bytes()).expect("state");
+            let state = st;
             let l = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
@@ -39,6 +40,7 @@ fn start(home: &std::path::Path, pass: &str, config: yinzheng_server::ServerConf
     let addr = addr_rx.recv().expect("address");
     Running {
         port: addr.port(),
+        state,
         stop: stop_tx,
         thread,
     }
@@ -132,4 +134,39 @@ fn in_flight_requests_finish_and_usage_is_flushed() {
         j["receipt"]["body"]["logIndex"],
         rec.log_index.expect("anchored")
     );
+
+    // 3. When usage records cannot be written (the writer is gone), license
+    //    checks answer 503 with Retry-After and /readyz says not ready;
+    //    nothing is answered without its usage record.
+    let s = start(
+        &home,
+        &info.passphrase,
+        yinzheng_server::ServerConfig::load(&home).expect("config"),
+    );
+    s.state.usage.close();
+    let err = agent(&home)
+        .get(&format!("https://127.0.0.1:{}{path}", s.port))
+        .set("Authorization", &format!("Bearer {}", info.api_key))
+        .call()
+        .map(|_| ())
+        .expect_err("no answer without a usage record");
+    let ureq::Error::Status(503, resp) = err else {
+        panic!("expected 503, got {err}")
+    };
+    assert_eq!(resp.header("retry-after"), Some("2"));
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/problem+json")
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&resp.into_string().expect("body")).expect("JSON");
+    assert_eq!(j["code"], "unavailable");
+    let err = agent(&home)
+        .get(&format!("https://127.0.0.1:{}/readyz", s.port))
+        .call()
+        .map(|_| ())
+        .expect_err("not ready");
+    assert!(matches!(err, ureq::Error::Status(503, _)), "{err}");
+    s.stop.send(()).expect("stop");
+    s.thread.join().expect("serve returned");
 }
