@@ -62,6 +62,8 @@ pub struct Validator {
     sm2_id: Sm2Id,
     revocation: RevocationPolicy,
     cache: Mutex<HashMap<String, CachedChain>>,
+    cache_hits: std::sync::atomic::AtomicU64,
+    cache_misses: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -77,6 +79,15 @@ impl Validator {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
 
+    /// Validations answered from the chain cache, and those that were not.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.cache_hits.load(Relaxed),
+            self.cache_misses.load(Relaxed),
+        )
+    }
+
     /// A validator trusting `anchors` (typically self-signed roots).
     pub fn new(anchors: Vec<ParsedCert>) -> Self {
         Validator {
@@ -88,6 +99,8 @@ impl Validator {
             sm2_id: Sm2Id::default(),
             revocation: RevocationPolicy::Require,
             cache: Mutex::new(HashMap::new()),
+            cache_hits: Default::default(),
+            cache_misses: Default::default(),
         }
     }
 
@@ -160,8 +173,12 @@ impl Validator {
             && at >= c.valid_from
             && at < c.valid_until
         {
+            self.cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return c.report.clone();
         }
+        self.cache_misses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (report, valid_until) = self.validate_uncached(leaf, intermediates, at);
         if report.passed()
             && let Ok(mut cache) = self.cache.lock()

@@ -185,6 +185,15 @@ pub async fn serve(
         None
     } else {
         let c = &state.config;
+        let cert = state.home.join(&c.tls_cert);
+        if !cert.exists() {
+            return Err(Error::Config(format!(
+                "no TLS certificate at {}: issue one under the tls-server profile \
+                 (`yinzheng ca issue --profile tls-server --san HOST --out … --key-out …`, see the README), \
+                 or serve --plain-http behind a TLS-terminating proxy",
+                cert.display()
+            )));
+        }
         Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
             &state.home.join(&c.tls_cert),
             &state.home.join(&c.tls_key),

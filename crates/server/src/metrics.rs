@@ -65,7 +65,7 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn render(&self, validator_cache: usize) -> String {
+    pub fn render(&self, validator_cache: usize, (hits, misses): (u64, u64)) -> String {
         let mut o = String::new();
         o.push_str("# HELP yinzheng_http_requests_total Requests answered, by route and status.\n# TYPE yinzheng_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
@@ -156,6 +156,10 @@ impl Metrics {
         let _ = writeln!(
             o,
             "# HELP yinzheng_chain_cache_entries Certificate chains cached by the validator.\n# TYPE yinzheng_chain_cache_entries gauge\nyinzheng_chain_cache_entries {validator_cache}"
+        );
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_chain_cache_hits_total Chain validations answered from the cache (since the last CRL refresh).\n# TYPE yinzheng_chain_cache_hits_total counter\nyinzheng_chain_cache_hits_total {hits}\n# HELP yinzheng_chain_cache_misses_total Chain validations computed (since the last CRL refresh).\n# TYPE yinzheng_chain_cache_misses_total counter\nyinzheng_chain_cache_misses_total {misses}"
         );
         o
     }

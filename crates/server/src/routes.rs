@@ -1219,13 +1219,16 @@ pub async fn readyz(State(state): St) -> Result<Response, Problem> {
 /// `GET /metrics` (caller with the `metrics` operation).
 pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Response, Problem> {
     caller.require("metrics")?;
-    let cache = state.trust().validator.cached_chains();
+    let trust = state.trust();
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(cache),
+        state.metrics.render(
+            trust.validator.cached_chains(),
+            trust.validator.cache_stats(),
+        ),
     )
         .into_response())
 }

@@ -1004,6 +1004,7 @@ fn service_endpoints() {
     ));
     assert!(m.contains("yinzheng_usage_records_total"));
     assert!(m.contains("yinzheng_log_sequencing_lag_records"));
+    assert!(m.contains("yinzheng_chain_cache_hits_total"));
     // no personal ID number or API key ever appears in the metrics
     assert!(!m.contains("11010519491231002X") && !m.contains(&f.keys["all"]));
     // a request id sent by the caller is kept
