@@ -179,6 +179,19 @@ impl Registry {
         })
     }
 
+    /// How hard this connection's commits are pushed to disk. The default is
+    /// `Full`; a server's usage-record writer may choose `Normal`, so a group
+    /// commit costs no fsync (the records survive a process crash, and are
+    /// anchored in the log — which syncs — within a second).
+    pub fn set_synchronous(&self, mode: yinzheng_store::Synchronous) -> Result<()> {
+        let v = match mode {
+            yinzheng_store::Synchronous::Normal => "NORMAL",
+            _ => "FULL",
+        };
+        self.conn.pragma_update(None, "synchronous", v)?;
+        Ok(())
+    }
+
     /// The catalogue in force.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

@@ -12,7 +12,8 @@ const BUCKETS: &[f64] = &[
 ];
 
 #[derive(Default)]
-struct Histogram {
+struct RouteStats {
+    statuses: BTreeMap<u16, u64>,
     counts: [u64; 14],
     count: u64,
     sum: f64,
@@ -21,8 +22,7 @@ struct Histogram {
 /// The server's counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     /// License lookups answered from the registry.
     pub license_lookups: AtomicU64,
     /// Files verified.
@@ -46,21 +46,23 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Count one answered request.
+    /// Count one answered request (one lock; no allocation once the route is known).
     pub fn observe(&self, route: &str, status: u16, took: Duration) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_string(), status)).or_default() += 1;
-        }
         let s = took.as_secs_f64();
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_string()).or_default();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if s <= *b {
-                    h.counts[i] += 1;
-                }
+        if let Ok(mut m) = self.routes.lock() {
+            if !m.contains_key(route) {
+                m.insert(route.to_string(), RouteStats::default());
             }
-            h.count += 1;
-            h.sum += s;
+            if let Some(h) = m.get_mut(route) {
+                *h.statuses.entry(status).or_default() += 1;
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    if s <= *b {
+                        h.counts[i] += 1;
+                    }
+                }
+                h.count += 1;
+                h.sum += s;
+            }
         }
     }
 
@@ -68,8 +70,9 @@ impl Metrics {
     pub fn render(&self, validator_cache: usize, (hits, misses): (u64, u64)) -> String {
         let mut o = String::new();
         o.push_str("# HELP yinzheng_http_requests_total Requests answered, by route and status.\n# TYPE yinzheng_http_requests_total counter\n");
-        if let Ok(m) = self.requests.lock() {
-            for ((route, status), n) in m.iter() {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        for (route, h) in routes.iter() {
+            for (status, n) in &h.statuses {
                 let _ = writeln!(
                     o,
                     "yinzheng_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
@@ -78,8 +81,8 @@ impl Metrics {
             }
         }
         o.push_str("# HELP yinzheng_http_request_duration_seconds Time to answer, by route.\n# TYPE yinzheng_http_request_duration_seconds histogram\n");
-        if let Ok(m) = self.latency.lock() {
-            for (route, h) in m.iter() {
+        {
+            for (route, h) in routes.iter() {
                 let r = esc(route);
                 for (i, b) in BUCKETS.iter().enumerate() {
                     let _ = writeln!(
@@ -95,6 +98,7 @@ impl Metrics {
                 );
             }
         }
+        drop(routes);
         let counters: [(&str, &str, u64); 9] = [
             (
                 "license_lookups_total",

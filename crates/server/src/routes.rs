@@ -222,6 +222,18 @@ async fn record_and_answer(
             .map_err(|e| store_err(state, e, "recording the use"))?;
         r.licenses.pending_usage(&o, ctx, subject, operation, at)
     };
+    answer_with(state, caller, o, pending, operation, receipt).await
+}
+
+/// Write `pending` (the usage record of `o`), then answer.
+async fn answer_with(
+    state: &AppState,
+    caller: &Caller,
+    o: CheckOutcome,
+    pending: yinzheng_license::PendingUsage,
+    operation: &str,
+    receipt: Option<ReceiptBody>,
+) -> Result<Response, Problem> {
     let w = state
         .usage
         .record(pending, receipt)
@@ -282,21 +294,24 @@ pub async fn license_get(
     let id = path(id)?;
     let q = query(q)?;
     let ctx = q.context(&caller)?;
-    if let Err(e) = yinzheng_license::LicenseId::parse(&id) {
-        return Err(Problem::bad_field("identifier", e.to_string()));
-    }
-    if let Some(t) = type_key_of_id(&state, &id) {
-        scope(&caller, &t)?;
-    }
+    let parsed = yinzheng_license::LicenseId::parse(&id)
+        .map_err(|e| Problem::bad_field("identifier", e.to_string()))?;
     let at = now();
-    let o = {
+    // One reader for the scope check, the lookup and the usage record.
+    let (o, pending) = {
         let r = state
             .readers
             .get()
             .map_err(|e| store_err(&state, e, "looking up the license"))?;
-        r.licenses
+        if let Ok(t) = r.licenses.catalogue().get(parsed.type_code()) {
+            scope(&caller, &t.key)?;
+        }
+        let o = r
+            .licenses
             .evaluate_id(&id, at)
-            .map_err(|e| store_err(&state, e, "looking up the license"))?
+            .map_err(|e| store_err(&state, e, "looking up the license"))?;
+        let p = r.licenses.pending_usage(&o, &ctx, &id, "query", at);
+        (o, p)
     };
     state
         .metrics
@@ -311,7 +326,7 @@ pub async fn license_get(
         &o,
         at,
     );
-    record_and_answer(&state, &caller, o, &ctx, &id, "query", rb, at).await
+    answer_with(&state, &caller, o, pending, "query", rb).await
 }
 
 /// Query of `GET /v1/licenses`.
@@ -451,18 +466,47 @@ struct FieldsBody {
     usage: UsageBody,
 }
 
+/// Read a body of at most `limit` bytes. Past the limit the rest is read
+/// and dropped (up to 16 MiB more, 2 s) before the 413 goes out, so the
+/// client — still sending — sees the answer instead of a reset connection.
 async fn read_body(state: &AppState, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    use http_body_util::BodyExt;
     let _ = state;
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = src {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return Problem::too_large(limit);
+    let mut body = body;
+    let mut buf = bytes_buf(limit);
+    loop {
+        match body.frame().await {
+            None => return Ok(Bytes::from(buf)),
+            Some(Err(e)) => {
+                return Err(Problem::bad_request(format!(
+                    "cannot read the request body: {e}"
+                )));
             }
-            src = s.source();
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if buf.len() + data.len() > limit {
+                    let drain = async {
+                        let mut dropped = 0usize;
+                        while let Some(Ok(f)) = body.frame().await {
+                            dropped += f.data_ref().map_or(0, |d| d.len());
+                            if dropped > 16 << 20 {
+                                break;
+                            }
+                        }
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+                    return Err(Problem::too_large(limit));
+                }
+                buf.extend_from_slice(&data);
+            }
         }
-        Problem::bad_request(format!("cannot read the request body: {e}"))
-    })
+    }
+}
+
+fn bytes_buf(limit: usize) -> Vec<u8> {
+    Vec::with_capacity(limit.min(1 << 20))
 }
 
 fn content_length_ok(headers: &HeaderMap, limit: usize) -> Result<(), Problem> {

@@ -265,8 +265,12 @@ impl AppState {
             );
             (None, None)
         };
+        let writer = yinzheng_license::Registry::open(&home.join("licenses"))?;
+        if !config.usage_fsync {
+            writer.set_synchronous(yinzheng_store::Synchronous::Normal)?;
+        }
         let usage = UsageWriter::start(
-            yinzheng_license::Registry::open(&home.join("licenses"))?,
+            writer,
             log.clone(),
             receipt_signer,
             Duration::from_millis(config.receipt_window_ms),
