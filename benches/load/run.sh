@@ -6,7 +6,7 @@
 #   SCENARIOS="a" PERF=1 benches/load/run.sh   # also profile the server at saturation of (a)
 #
 # Writes a Markdown table to stdout and to target/load/results.md (OUT_DIR), the
-# raw JSON of every run to target/load/raw/, and the server's log next to them.
+# raw JSON of every run to target/load/raw/, and the tail of the server's log next to them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -50,6 +50,8 @@ WORK=$(mktemp -d)
 HOME_DIR=$WORK/home
 SERVER_PID=
 cleanup() {
+    # The server logs a line per request (≈ 400 B): keep only its tail.
+    [ -f "$WORK/server.log" ] && tail -n 200 "$WORK/server.log" >"$OUT_DIR/server-$PIN.log.tail"
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID"
         wait "$SERVER_PID" 2>/dev/null || true
@@ -60,11 +62,11 @@ trap cleanup EXIT
 
 # --- the server: a fresh demo data directory, an ephemeral port ---------------
 "${PIN_SERVER[@]}" "$YZ" --json --home "$HOME_DIR" serve --demo --listen 127.0.0.1:0 \
-    >"$WORK/serve.json" 2>"$OUT_DIR/server-$PIN.log" &
+    >"$WORK/serve.json" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 600); do
     [ -s "$WORK/serve.json" ] && jq -e .url "$WORK/serve.json" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT_DIR/server-$PIN.log" >&2; exit 1; }
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
     sleep 0.2
 done
 URL=$(jq -r .url "$WORK/serve.json")
