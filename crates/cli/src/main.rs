@@ -9,6 +9,10 @@ mod io;
 mod output;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the verify server allocates per request on many threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

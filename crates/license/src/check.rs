@@ -221,9 +221,10 @@ impl Registry {
     /// [`Registry::write_batch`] it joins the batch's transaction.
     pub fn record_usage(&mut self, p: &PendingUsage) -> Result<i64> {
         let r = &p.0;
-        self.conn.execute(
+        self.conn.prepare_cached(
             "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?.execute(
             params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
         )?;
         Ok(self.conn.last_insert_rowid())

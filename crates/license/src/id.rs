@@ -16,7 +16,11 @@ pub struct LicenseId {
 }
 
 fn value(c: u8) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
+    match c {
+        b'0'..=b'9' => Some((c - b'0') as u32),
+        b'A'..=b'Z' => Some((c - b'A') as u32 + 10),
+        _ => None,
+    }
 }
 
 /// ISO/IEC 7064 MOD 37,36 check character over `[0-9A-Z]*` (upper case).

@@ -210,12 +210,10 @@ impl Registry {
     /// A license by identifier (parsed and checked first).
     pub fn get(&self, id: &str) -> Result<Option<License>> {
         let id = LicenseId::parse(id)?;
+        // Cached statement: this is a server's hot path.
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM licenses WHERE id = ?1"),
-                params![id.to_string()],
-                row,
-            )
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM licenses WHERE id = ?1"))?
+            .query_row(params![id.to_string()], row)
             .optional()?
             .transpose()
     }
@@ -223,11 +221,10 @@ impl Registry {
     /// A license whose sealed OFD or PDF has this SM3 digest (hex).
     pub fn by_digest(&self, sm3_hex: &str) -> Result<Option<License>> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM licenses WHERE ofd_sm3 = ?1 OR pdf_sm3 = ?1"),
-                params![sm3_hex],
-                row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM licenses WHERE ofd_sm3 = ?1 OR pdf_sm3 = ?1"
+            ))?
+            .query_row(params![sm3_hex], row)
             .optional()?
             .transpose()
     }

@@ -317,9 +317,14 @@ pub async fn license_get(
         .metrics
         .license_lookups
         .fetch_add(1, Ordering::Relaxed);
+    let asked = q.receipt.unwrap_or(false);
     let rb = receipt_body(
-        q.receipt.unwrap_or(false),
-        request_digest(&method, &uri, b""),
+        asked,
+        if asked {
+            request_digest(&method, &uri, b"")
+        } else {
+            String::new()
+        },
         "query",
         &id,
         &caller,
@@ -654,7 +659,11 @@ struct Upload {
     signature: Option<Bytes>,
 }
 
-async fn read_upload(state: &AppState, req: Request) -> Result<(Upload, String), Problem> {
+async fn read_upload(
+    state: &AppState,
+    req: Request,
+    want_digest: bool,
+) -> Result<(Upload, String), Problem> {
     let limit = state.config.max_upload_bytes;
     content_length_ok(req.headers(), limit + (64 << 10))?;
     let method = req.method().clone();
@@ -672,7 +681,11 @@ async fn read_upload(state: &AppState, req: Request) -> Result<(Upload, String),
                 "the request body is empty: send the file",
             ));
         }
-        let d = request_digest(&method, &uri, &body);
+        let d = if want_digest {
+            request_digest(&method, &uri, &body)
+        } else {
+            String::new()
+        };
         return Ok((
             Upload {
                 file: body,
@@ -746,7 +759,7 @@ pub async fn verify(
     caller.require("verify")?;
     let q = query(q)?;
     let ctx = q.context(&caller)?;
-    let (upload, digest) = read_upload(&state, req).await?;
+    let (upload, digest) = read_upload(&state, req, q.receipt.unwrap_or(false)).await?;
     let at = now();
     let st = state.clone();
     let sig = upload.signature.clone();
