@@ -535,8 +535,11 @@ mod tests {
         let d = Profiles::defaults();
         let text = d.to_toml();
         let back = Profiles::from_toml(&text).unwrap();
-        assert_eq!(back.profiles.len(), 7);
+        assert_eq!(back.profiles.len(), 8);
         assert_eq!(back.get("tls-server").unwrap().key_algorithm, "p256");
+        let client = back.get("tls-client").unwrap();
+        assert_eq!(client.key_algorithm, "p256");
+        assert_eq!(client.extended_key_usage, ["clientAuth"]);
     }
 
     #[test]

@@ -92,7 +92,7 @@ struct IssueArgs {
     /// Which issuing CA signs (default: main).
     #[arg(long)]
     issuer: Option<String>,
-    /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, ocsp-responder, tsa, log-signer).
+    /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, tls-client, ocsp-responder, tsa, log-signer).
     #[arg(long)]
     profile: String,
     /// Subject DN (with --csr: defaults to the CSR's subject).
