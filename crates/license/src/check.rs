@@ -660,58 +660,87 @@ impl Registry {
     /// Anchor every usage record not yet in the log, as one batch (one
     /// checkpoint signature for all); returns how many.
     pub fn anchor_usage(&mut self, anchor: &dyn Anchor) -> Result<usize> {
-        let pending: Vec<UsageRecord> = {
-            // Records are anchored in sequence order, all of a batch or none,
-            // so everything after the highest anchored one is pending (an
-            // index range, not a scan of the whole table).
-            let mut stmt = self.conn.prepare(
-                "SELECT u.seq, time_ms, caller, license, record_sm3 FROM usage u
-                 WHERE u.seq > (SELECT COALESCE(MAX(seq), 0) FROM usage_anchor) ORDER BY u.seq LIMIT 10000",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(UsageRecord {
-                    seq: r.get(0)?,
-                    time_ms: r.get(1)?,
-                    caller: r.get(2)?,
-                    license: r.get(3)?,
-                    record_sm3: r.get(4)?,
-                    operator: String::new(),
-                    purpose: String::new(),
-                    matter: String::new(),
-                    business_serial: String::new(),
-                    holder_code: String::new(),
-                    operation: String::new(),
-                    result: 0,
-                    log_index: None,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let pending = self.usage_entries_after(self.last_anchored_usage()?, 10_000)?;
         if pending.is_empty() {
             return Ok(0);
         }
-        let mut entries = Vec::with_capacity(pending.len());
-        for r in &pending {
-            let mut d = [0u8; 32];
-            hex::decode_to_slice(&r.record_sm3, &mut d).map_err(|e| Error::Store(e.to_string()))?;
-            let mut e =
-                yinzheng_anchor::Entry::new("license.use", r.time_ms.max(0) as u64, &r.caller)?
-                    .with_digest(d)?;
-            if !r.license.is_empty() && r.license.len() <= 256 {
-                e = e.with_subject(&r.license)?;
-            }
-            entries.push(e);
-        }
+        let entries: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
         let idx = anchor.append_batch(&entries)?;
-        let tx = self.conn.transaction()?;
-        for (r, i) in pending.iter().zip(idx) {
-            tx.execute(
-                "INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2)",
-                params![r.seq, i as i64],
-            )?;
-        }
-        tx.commit()?;
+        let pairs: Vec<(i64, u64)> = pending.iter().map(|(s, _)| *s).zip(idx).collect();
+        self.mark_usage_anchored(&pairs)?;
         Ok(pending.len())
+    }
+
+    /// The highest sequence number of an anchored usage record (0: none).
+    /// Records are anchored in sequence order, so every record after it is
+    /// pending.
+    pub fn last_anchored_usage(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM usage_anchor")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// The log entries of the usage records after `after_seq` (at most
+    /// `limit`, in sequence order): what a writer submits to the log without
+    /// waiting, then records with [`mark_usage_anchored`](Self::mark_usage_anchored).
+    pub fn usage_entries_after(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, yinzheng_anchor::Entry)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, time_ms, caller, license, record_sm3 FROM usage WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit.min(100_000) as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, time_ms, caller, license, sm3) = row?;
+            let mut d = [0u8; 32];
+            hex::decode_to_slice(&sm3, &mut d).map_err(|e| Error::Store(e.to_string()))?;
+            let mut e = yinzheng_anchor::Entry::new("license.use", time_ms.max(0) as u64, &caller)?
+                .with_digest(d)?;
+            if !license.is_empty() && license.len() <= 256 {
+                e = e.with_subject(&license)?;
+            }
+            out.push((seq, e));
+        }
+        Ok(out)
+    }
+
+    /// Record the log indexes of anchored usage records (`(seq, index)`), in
+    /// one transaction (or in the caller's, inside [`write_batch`](Self::write_batch)).
+    pub fn mark_usage_anchored(&mut self, pairs: &[(i64, u64)]) -> Result<()> {
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let r = (|| -> Result<()> {
+            let mut stmt = self
+                .conn
+                .prepare_cached("INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2)")?;
+            for (seq, i) in pairs {
+                stmt.execute(params![seq, *i as i64])?;
+            }
+            Ok(())
+        })();
+        if own {
+            match &r {
+                Ok(()) => self.conn.execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        r
     }
 
     /// Offline evidence that usage record `seq` is in the log: the tlog-proof

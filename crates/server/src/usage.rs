@@ -3,9 +3,12 @@
 //! next one — then anchored in the log in batches, and receipts asked for are
 //! signed in batches (one signature over a Merkle root per window).
 //!
-//! A request waits for its commit (its usage record is durable before it is
-//! answered); one that asked for a receipt waits, in addition, at most one
-//! receipt window for anchoring and the batch signature.
+//! A request waits for its commit (its usage record is written before it is
+//! answered); one that asked for a receipt waits, in addition, for its record
+//! to be anchored (one log batch, tens of milliseconds) or at most one receipt
+//! window, then for the batch signature. Anchoring never blocks commits: the
+//! entries are submitted to the log's sequencer and the writer goes on,
+//! recording the indexes when the log's batch is published.
 
 use crate::metrics::Metrics;
 use std::sync::atomic::Ordering;
@@ -13,7 +16,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-use yinzheng_anchor::{Log, NoteSigner};
+use yinzheng_anchor::{Log, NoteSigner, Pending};
 use yinzheng_anchor::{Receipt, ReceiptBody, sign_receipts};
 use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
 
@@ -65,6 +68,7 @@ impl UsageWriter {
         metrics: Arc<Metrics>,
     ) -> crate::Result<Self> {
         let (tx, rx) = sync_channel(QUEUE);
+        let anchored = registry.last_anchored_usage()?;
         let w = Writer {
             reg: registry,
             log,
@@ -75,6 +79,9 @@ impl UsageWriter {
             held: Vec::new(),
             held_since: None,
             last_anchor: Instant::now(),
+            anchored,
+            submitted: anchored,
+            in_flight: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("usage-writer".into())
@@ -168,16 +175,25 @@ struct Writer {
     held: Vec<Held>,
     held_since: Option<Instant>,
     last_anchor: Instant,
+    /// Highest usage seq whose log index is recorded.
+    anchored: i64,
+    /// Highest usage seq submitted to the log.
+    submitted: i64,
+    /// Submitted, not yet recorded: (seq, pending index, its answer once read).
+    in_flight: Vec<(i64, Pending, Option<yinzheng_anchor::Result<u64>>)>,
 }
 
 impl Writer {
     fn run(mut self, rx: Receiver<Job>) {
         let mut closing = false;
         while !closing {
-            let wait = match self.held_since {
+            let mut wait = match self.held_since {
                 Some(t) => self.window.saturating_sub(t.elapsed()),
                 None => self.anchor_every.saturating_sub(self.last_anchor.elapsed()),
             };
+            if !self.in_flight.is_empty() {
+                wait = wait.min(Duration::from_millis(2));
+            }
             let mut batch = Vec::new();
             match rx.recv_timeout(wait) {
                 Ok(j) => batch.push(j),
@@ -194,10 +210,106 @@ impl Writer {
             if !batch.is_empty() {
                 self.commit(batch);
             }
-            let receipts_due = self.held_since.is_some_and(|t| t.elapsed() >= self.window);
-            if closing || receipts_due || self.last_anchor.elapsed() >= self.anchor_every {
-                self.anchor();
+            self.poll_anchored(false);
+            let held_max = self.held.iter().map(|h| h.seq).max().unwrap_or(0);
+            if self.in_flight.is_empty()
+                && (self.last_anchor.elapsed() >= self.anchor_every || held_max > self.submitted)
+            {
+                self.submit_pending();
+            }
+            let receipts_due = !self.held.is_empty()
+                && (held_max <= self.anchored
+                    || self.held_since.is_some_and(|t| t.elapsed() >= self.window));
+            if receipts_due {
                 self.sign_held();
+            }
+        }
+        // Closing: everything written is anchored and every receipt signed.
+        loop {
+            self.poll_anchored(true);
+            if !self.submit_pending() {
+                break;
+            }
+        }
+        self.sign_held();
+    }
+
+    /// Submit the usage records not yet in the log to its sequencer (no
+    /// waiting). Returns whether anything was submitted.
+    fn submit_pending(&mut self) -> bool {
+        self.last_anchor = Instant::now();
+        let Some(log) = &self.log else { return false };
+        let entries = match self.reg.usage_entries_after(self.submitted, 10_000) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read usage records to anchor");
+                return false;
+            }
+        };
+        let mut any = false;
+        for (seq, entry) in entries {
+            match log.submit(&entry.encode()) {
+                Ok(p) => {
+                    self.in_flight.push((seq, p, None));
+                    self.submitted = seq;
+                    any = true;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "log submission refused (retried next round)");
+                    break;
+                }
+            }
+        }
+        any
+    }
+
+    /// Record the indexes of a published batch (`block`: wait for it).
+    fn poll_anchored(&mut self, block: bool) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        // A Pending answers once: keep each answer as it arrives.
+        for (_, p, r) in self.in_flight.iter_mut() {
+            if r.is_none() {
+                *r = p.try_wait();
+            }
+        }
+        if !block && self.in_flight.iter().any(|(_, _, r)| r.is_none()) {
+            return;
+        }
+        let in_flight = std::mem::take(&mut self.in_flight);
+        let mut pairs = Vec::with_capacity(in_flight.len());
+        let mut failed = None;
+        for (seq, p, r) in in_flight {
+            match r.unwrap_or_else(|| p.wait()) {
+                Ok(i) => pairs.push((seq, i)),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if let Some(e) = failed {
+            tracing::error!(error = %e, "usage records not anchored (resubmitted next round)");
+            // Resubmit from the first record not recorded.
+            pairs.clear();
+        }
+        if pairs.is_empty() {
+            self.submitted = self.anchored;
+            return;
+        }
+        let n = pairs.len();
+        let last = pairs.last().map(|p| p.0).unwrap_or(self.anchored);
+        match self.reg.mark_usage_anchored(&pairs) {
+            Ok(()) => {
+                self.anchored = last;
+                self.metrics
+                    .usage_anchored
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                self.metrics
+                    .usage_unanchored
+                    .fetch_sub(n as i64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "anchored usage records not recorded (resubmitted)");
+                self.submitted = self.anchored;
             }
         }
     }
@@ -285,30 +397,6 @@ impl Writer {
                             let _ = j.reply.send(Ok(w));
                         }
                     }
-                }
-            }
-        }
-    }
-
-    fn anchor(&mut self) {
-        self.last_anchor = Instant::now();
-        let Some(log) = &self.log else { return };
-        loop {
-            match self.reg.anchor_usage(log.as_ref()) {
-                Ok(n) => {
-                    self.metrics
-                        .usage_anchored
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                    self.metrics
-                        .usage_unanchored
-                        .fetch_sub(n as i64, Ordering::Relaxed);
-                    if n < 10_000 {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "usage records not anchored (retried next round)");
-                    break;
                 }
             }
         }
