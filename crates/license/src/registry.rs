@@ -192,6 +192,22 @@ impl Registry {
         Ok(())
     }
 
+    /// Stop this connection from checkpointing the WAL when it commits (a
+    /// server's writer hands checkpoints, and their fsyncs, to another
+    /// connection: [`checkpoint`](Self::checkpoint)).
+    pub fn disable_auto_checkpoint(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copy the WAL into the database without blocking writers (a PASSIVE
+    /// checkpoint); returns the WAL frames not yet checkpointed.
+    pub fn checkpoint(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))?)
+    }
+
     /// The catalogue in force.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

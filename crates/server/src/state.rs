@@ -269,8 +269,13 @@ impl AppState {
         if !config.usage_fsync {
             writer.set_synchronous(yinzheng_store::Synchronous::Normal)?;
         }
+        // WAL checkpoints (and their fsyncs) run on a thread of their own,
+        // not inside a commit that requests are waiting for.
+        writer.disable_auto_checkpoint()?;
+        let checkpointer = yinzheng_license::Registry::open(&home.join("licenses"))?;
         let usage = UsageWriter::start(
             writer,
+            checkpointer,
             log.clone(),
             receipt_signer,
             Duration::from_millis(config.receipt_window_ms),

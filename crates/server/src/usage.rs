@@ -55,12 +55,15 @@ struct Job {
 pub struct UsageWriter {
     tx: Mutex<Option<SyncSender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stop_checkpoints: Arc<std::sync::atomic::AtomicBool>,
+    checkpoints: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl UsageWriter {
     /// Start the writer on its own registry connection.
     pub fn start(
         registry: Registry,
+        checkpointer: Registry,
         log: Option<Arc<Log>>,
         receipt_signer: Option<NoteSigner>,
         window: Duration,
@@ -87,9 +90,26 @@ impl UsageWriter {
             .name("usage-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| crate::Error::Config(format!("cannot start the usage writer: {e}")))?;
+        // The writer's connection does not checkpoint the WAL; this thread
+        // does, every half second, so no commit waits for that fsync.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let checkpoints = std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(Duration::from_millis(500));
+                    if let Err(e) = checkpointer.checkpoint() {
+                        tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
+                    }
+                }
+            })
+            .map_err(|e| crate::Error::Config(format!("cannot start the checkpointer: {e}")))?;
         Ok(UsageWriter {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            stop_checkpoints: stop,
+            checkpoints: Mutex::new(Some(checkpoints)),
         })
     }
 
@@ -153,6 +173,11 @@ impl UsageWriter {
             t.take();
         }
         if let Some(h) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = h.join();
+        }
+        self.stop_checkpoints.store(true, Ordering::Relaxed);
+        if let Some(h) = self.checkpoints.lock().ok().and_then(|mut t| t.take()) {
+            h.thread().unpark();
             let _ = h.join();
         }
     }
@@ -239,7 +264,10 @@ impl Writer {
     fn submit_pending(&mut self) -> bool {
         self.last_anchor = Instant::now();
         let Some(log) = &self.log else { return false };
-        let entries = match self.reg.usage_entries_after(self.submitted, 10_000) {
+        // Small slices: the writer answers commits between them (a log batch
+        // is published every few tens of milliseconds, so 512 a slice still
+        // anchors ~20,000 records a second).
+        let entries = match self.reg.usage_entries_after(self.submitted, 512) {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read usage records to anchor");
