@@ -532,7 +532,7 @@ impl Registry {
         }
         let mut raw = [0u8; 20];
         getrandom::fill(&mut raw).map_err(|e| Error::Refused(format!("no randomness: {e}")))?;
-        let token = format!("YZT{}", data_encoding_base32(&raw));
+        let token = format!("YZT{}", base32(&raw));
         let expires = at + time::Duration::seconds(ttl_s as i64);
         self.conn.execute(
             "INSERT INTO tokens (token_hash, license, matter, created_ms, expires_ms, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -792,8 +792,9 @@ pub fn file_subject(bytes: &[u8]) -> String {
     format!("file sm3:{}", crate::issue::sm3_hex(bytes))
 }
 
-/// RFC 4648 base32 without padding (tokens are read aloud and typed).
-fn data_encoding_base32(data: &[u8]) -> String {
+/// RFC 4648 base32 without padding, upper case (tokens and keys are read
+/// aloud and typed).
+pub fn base32(data: &[u8]) -> String {
     const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut out = String::new();
     let mut buf: u32 = 0;

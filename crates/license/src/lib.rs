@@ -31,7 +31,7 @@ pub use anchor::Anchor;
 pub use catalogue::{Catalogue, DEFAULT_CATALOGUE, FieldSpec, LicenseType, Service};
 pub use check::{
     CheckOutcome, DocumentTrust, MAX_PURPOSE_CHARS, PendingUsage, TOKEN_TTL_S, UsageContext,
-    UsageRecord, file_subject,
+    UsageRecord, base32, file_subject,
 };
 pub use csv::{CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv};
 pub use error::{Error, Result};

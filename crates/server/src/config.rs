@@ -208,18 +208,10 @@ impl CallersFile {
 pub fn new_api_key() -> Result<String> {
     let mut raw = [0u8; 20];
     getrandom::fill(&mut raw).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
-    const A: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut out = String::from("yzk_");
-    let (mut buf, mut bits) = (0u32, 0);
-    for b in raw {
-        buf = (buf << 8) | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(A[((buf >> bits) & 31) as usize] as char);
-        }
-    }
-    Ok(out)
+    Ok(format!(
+        "yzk_{}",
+        yinzheng_license::base32(&raw).to_ascii_lowercase()
+    ))
 }
 
 /// How API keys are stored: SM3, hex.

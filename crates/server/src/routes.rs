@@ -118,6 +118,13 @@ fn now() -> time::OffsetDateTime {
 
 /// SM3 over the request as received: `METHOD SP path?query LF body`.
 fn request_digest(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
+    let mut h = request_hasher(method, uri);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// SM3 fed with `METHOD SP path?query LF`; the body (or multipart parts) follow.
+fn request_hasher(method: &Method, uri: &axum::http::Uri) -> yinzheng_crypto::Sm3Hasher {
     let mut h = yinzheng_crypto::Sm3Hasher::new();
     h.update(method.as_str().as_bytes());
     h.update(b" ");
@@ -128,8 +135,7 @@ fn request_digest(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String
             .as_bytes(),
     );
     h.update(b"\n");
-    h.update(body);
-    hex::encode(h.finalize())
+    h
 }
 
 fn mask_id(code: &str) -> String {
@@ -258,22 +264,27 @@ async fn answer_with(
     Ok(axum::Json(v).into_response())
 }
 
+/// The body of a receipt, when one is asked for (the request digest is
+/// computed only then). Without an outcome yet (a redemption), the writer
+/// fills in the result.
 fn receipt_body(
     asked: bool,
-    digest: String,
+    digest: impl FnOnce() -> String,
     operation: &str,
     subject: &str,
     caller: &Caller,
-    o: &CheckOutcome,
+    o: Option<&CheckOutcome>,
     at: time::OffsetDateTime,
 ) -> Option<ReceiptBody> {
     asked.then(|| ReceiptBody {
-        request_sm3: digest,
+        request_sm3: digest(),
         operation: operation.into(),
         subject: subject.into(),
         caller: caller.name().into(),
-        result_code: Some(o.code_number),
-        result: format!("{} {}", o.code_number, o.code.describe()),
+        result_code: o.map(|o| o.code_number),
+        result: o
+            .map(|o| format!("{} {}", o.code_number, o.code.describe()))
+            .unwrap_or_default(),
         time_ms: (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64,
         usage_seq: None,
         usage_sm3: None,
@@ -317,18 +328,13 @@ pub async fn license_get(
         .metrics
         .license_lookups
         .fetch_add(1, Ordering::Relaxed);
-    let asked = q.receipt.unwrap_or(false);
     let rb = receipt_body(
-        asked,
-        if asked {
-            request_digest(&method, &uri, b"")
-        } else {
-            String::new()
-        },
+        q.receipt.unwrap_or(false),
+        || request_digest(&method, &uri, b""),
         "query",
         &id,
         &caller,
-        &o,
+        Some(&o),
         at,
     );
     answer_with(&state, &caller, o, pending, "query", rb).await
@@ -474,9 +480,8 @@ struct FieldsBody {
 /// Read a body of at most `limit` bytes. Past the limit the rest is read
 /// and dropped (up to 16 MiB more, 2 s) before the 413 goes out, so the
 /// client — still sending — sees the answer instead of a reset connection.
-async fn read_body(state: &AppState, body: Body, limit: usize) -> Result<Bytes, Problem> {
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
     use http_body_util::BodyExt;
-    let _ = state;
     let mut body = body;
     let mut buf = bytes_buf(limit);
     loop {
@@ -539,7 +544,7 @@ pub async fn license_verify_fields(
     let q = query(q)?;
     let (parts, body) = req.into_parts();
     content_length_ok(&parts.headers, state.config.max_json_bytes)?;
-    let bytes = read_body(&state, body, state.config.max_json_bytes).await?;
+    let bytes = read_body(body, state.config.max_json_bytes).await?;
     let b: FieldsBody = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::bad_field(
             "fields",
@@ -567,11 +572,11 @@ pub async fn license_verify_fields(
     };
     let rb = receipt_body(
         q.receipt.unwrap_or(false),
-        request_digest(&parts.method, &parts.uri, &bytes),
+        || request_digest(&parts.method, &parts.uri, &bytes),
         "verify-face",
         &id,
         &caller,
-        &o,
+        Some(&o),
         at,
     );
     record_and_answer(&state, &caller, o, &ctx, &id, "verify-face", rb, at).await
@@ -596,7 +601,7 @@ pub async fn token_redeem(
     let q = query(q)?;
     let (parts, body) = req.into_parts();
     content_length_ok(&parts.headers, state.config.max_json_bytes)?;
-    let bytes = read_body(&state, body, state.config.max_json_bytes).await?;
+    let bytes = read_body(body, state.config.max_json_bytes).await?;
     let q = if bytes.iter().all(u8::is_ascii_whitespace) {
         q
     } else {
@@ -619,18 +624,15 @@ pub async fn token_redeem(
         scope(&caller, &t)?;
     }
     let at = now();
-    let rb = q.receipt.unwrap_or(false).then(|| ReceiptBody {
-        request_sm3: request_digest(&parts.method, &parts.uri, &bytes),
-        operation: "qr-redeem".into(),
-        subject: "token".into(),
-        caller: caller.name().into(),
-        result_code: None,
-        result: String::new(),
-        time_ms: (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64,
-        usage_seq: None,
-        usage_sm3: None,
-        log_index: None,
-    });
+    let rb = receipt_body(
+        q.receipt.unwrap_or(false),
+        || request_digest(&parts.method, &parts.uri, &bytes),
+        "qr-redeem",
+        "token",
+        &caller,
+        None,
+        at,
+    );
     let w = state
         .usage
         .redeem(token, ctx, at, rb)
@@ -674,7 +676,7 @@ async fn read_upload(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !is_multipart {
-        let body = read_body(state, req.into_body(), limit).await?;
+        let body = read_body(req.into_body(), limit).await?;
         if body.is_empty() {
             return Err(Problem::bad_field(
                 "file",
@@ -698,16 +700,7 @@ async fn read_upload(
         .await
         .map_err(|e| Problem::bad_request(format!("multipart: {}", e.body_text())))?;
     let (mut file, mut signature) = (None, None);
-    let mut h = yinzheng_crypto::Sm3Hasher::new();
-    h.update(method.as_str().as_bytes());
-    h.update(b" ");
-    h.update(
-        uri.path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("")
-            .as_bytes(),
-    );
-    h.update(b"\n");
+    let mut h = request_hasher(&method, &uri);
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
@@ -781,11 +774,11 @@ pub async fn verify(
             }
             let rb = receipt_body(
                 q.receipt.unwrap_or(false),
-                digest,
+                || digest,
                 "verify-file",
                 &subject,
                 &caller,
-                &o,
+                Some(&o),
                 at,
             );
             let mut resp =
@@ -817,11 +810,11 @@ pub async fn verify(
             };
             let rb = receipt_body(
                 q.receipt.unwrap_or(false),
-                digest,
+                || digest,
                 "verify-detached",
                 &subject,
                 &caller,
-                &o,
+                Some(&o),
                 at,
             );
             record_and_answer(
@@ -911,6 +904,22 @@ enum Verified {
     Detached(yinzheng_pki::VerificationReport),
 }
 
+/// A seal of the registry: 404 when unknown (or no registry), 503 when the
+/// registry cannot be read.
+fn registered_seal(state: &AppState, id: &str) -> Result<yinzheng_seal::RegisteredSeal, Problem> {
+    let r = state
+        .readers
+        .get()
+        .map_err(|e| store_err(state, e, "reading the seal"))?;
+    let reg = r
+        .seals
+        .as_ref()
+        .ok_or_else(|| Problem::not_found("this server has no seal registry"))?;
+    reg.get(id)
+        .map_err(|e| store_err(state, e, "reading the seal"))?
+        .ok_or_else(|| Problem::not_found(format!("no seal {id}")))
+}
+
 /// `GET /v1/seals/{esID}`.
 pub async fn seal_get(
     State(state): St,
@@ -919,18 +928,7 @@ pub async fn seal_get(
 ) -> Result<Response, Problem> {
     caller.require("seal.read")?;
     let id = path(id)?;
-    let r = state
-        .readers
-        .get()
-        .map_err(|e| store_err(&state, e, "reading the seal"))?;
-    let reg = r
-        .seals
-        .as_ref()
-        .ok_or_else(|| Problem::not_found("this server has no seal registry"))?;
-    let s = reg
-        .get(&id)
-        .map_err(|e| store_err(&state, e, "reading the seal"))?
-        .ok_or_else(|| Problem::not_found(format!("no seal {id}")))?;
+    let s = registered_seal(&state, &id)?;
     let seal = yinzheng_seal::Seal::parse(&s.der).ok();
     let picture = seal.as_ref().map(|x| x.picture());
     Ok(axum::Json(json!({
@@ -961,15 +959,7 @@ pub async fn seal_picture(
 ) -> Result<Response, Problem> {
     caller.require("seal.read")?;
     let id = path(id)?;
-    let r = state
-        .readers
-        .get()
-        .map_err(|e| store_err(&state, e, "reading the seal"))?;
-    let s = r
-        .seals
-        .as_ref()
-        .and_then(|reg| reg.get(&id).ok().flatten())
-        .ok_or_else(|| Problem::not_found(format!("no seal {id}")))?;
+    let s = registered_seal(&state, &id)?;
     let seal = yinzheng_seal::Seal::parse(&s.der)
         .map_err(|_| Problem::internal("reading the seal picture"))?;
     let p = seal.picture();
@@ -1075,7 +1065,7 @@ fn ocsp_answer(state: &AppState, request: &[u8]) -> Response {
 /// `POST /v1/ocsp` (RFC 6960 §A.1, body = DER OCSPRequest).
 pub async fn ocsp_post(State(state): St, req: Request) -> Result<Response, Problem> {
     content_length_ok(req.headers(), 16 << 10)?;
-    let body = read_body(&state, req.into_body(), 16 << 10).await?;
+    let body = read_body(req.into_body(), 16 << 10).await?;
     Ok(ocsp_answer(&state, &body))
 }
 

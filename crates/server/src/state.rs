@@ -216,18 +216,19 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
     })
 }
 
-/// The log's note signers (SM2 key; Ed25519 when present).
-pub fn log_signers(dir: &Path, pass: &[u8]) -> Result<Vec<NoteSigner>> {
+/// The log's note signers (SM2 key; Ed25519 when present) and a second
+/// signer on the SM2 key for receipt batches. Each key file is decrypted
+/// once (PBKDF2 is deliberately slow); the copy comes from its PKCS#8 bytes.
+pub fn log_signers(dir: &Path, pass: &[u8]) -> Result<(Vec<NoteSigner>, NoteSigner)> {
     let (origin, _) = Log::config(dir)?;
-    let mut v = vec![NoteSigner::new(
-        &origin,
-        load_key(&dir.join("log-signer.key.pem"), pass)?,
-    )?];
+    let key = load_key(&dir.join("log-signer.key.pem"), pass)?;
+    let receipts = NoteSigner::new(&origin, PrivateKey::from_bytes(&key.to_pkcs8_der(), None)?)?;
+    let mut v = vec![NoteSigner::new(&origin, key)?];
     let ed = dir.join("log-signer-ed25519.key.pem");
     if ed.exists() {
         v.push(NoteSigner::new(&origin, load_key(&ed, pass)?)?);
     }
-    Ok(v)
+    Ok((v, receipts))
 }
 
 impl AppState {
@@ -247,11 +248,7 @@ impl AppState {
         let log_dir = home.join("log");
         let metrics = Arc::new(Metrics::default());
         let (log, receipt_signer) = if log_dir.join("state.sqlite").exists() {
-            let signers = log_signers(&log_dir, pass)?;
-            let receipt_signer = NoteSigner::new(
-                &Log::config(&log_dir)?.0,
-                load_key(&log_dir.join("log-signer.key.pem"), pass)?,
-            )?;
+            let (signers, receipt_signer) = log_signers(&log_dir, pass)?;
             let log = Log::open(
                 &log_dir,
                 signers,
