@@ -3,11 +3,13 @@
 //! and out-of-scope requests; OCSP requests made by OpenSSL; receipts, log
 //! proofs and checkpoints verified with the log's public key.
 
+mod support;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use yinzheng_server::demo::{self, DemoInfo};
-use yinzheng_server::{CallerConfig, CallersFile, ServeOptions, ServerConfig};
+use yinzheng_server::{CallerConfig, CallersFile, ServerConfig};
 
 const USAGE: &str =
     "purpose=%E4%BC%81%E4%B8%9A%E5%BC%80%E5%8A%9E&matter=M-1&businessSerial=BS-1&operator=op-1";
@@ -18,6 +20,8 @@ struct Fixture {
     base: String,
     info: DemoInfo,
     keys: std::collections::HashMap<&'static str, String>,
+    /// Served for the whole test binary (dropping it would stop the server).
+    _server: support::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -81,74 +85,25 @@ fn fixture() -> &'static Fixture {
             anchor_interval_ms: 200,
             ..ServerConfig::load(&home).expect("config")
         };
-        let pass = info.passphrase.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h2 = home.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let state =
-                    yinzheng_server::AppState::open(&h2, config, pass.as_bytes()).expect("state");
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                tx.send(l.local_addr().expect("addr")).expect("send");
-                yinzheng_server::serve(
-                    state,
-                    l,
-                    ServeOptions::default(),
-                    pass.as_bytes(),
-                    std::future::pending(),
-                )
-                .await
-                .expect("serve");
-            });
-        });
-        let addr = rx.recv().expect("server address");
+        let running = support::start(&home, &info.passphrase, config);
+        let port = running.port;
         Fixture {
             home,
-            base: format!("https://127.0.0.1:{}", addr.port()),
+            base: format!("https://127.0.0.1:{port}"),
             info,
             keys,
+            _server: running,
             _dir: dir,
         }
     })
 }
 
 fn tls_config(f: &Fixture, client: bool) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(f.home.join("demo/tls-root.pem")).expect("root") {
-        roots.add(c.expect("cert")).expect("add root");
-    }
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots);
-    Arc::new(if client {
-        let chain: Vec<_> = CertificateDer::pem_file_iter(f.home.join("demo/client.pem"))
-            .expect("client cert")
-            .map(|c| c.expect("cert"))
-            .collect();
-        let key = PrivateKeyDer::from_pem_file(f.home.join("demo/client.key.pem")).expect("key");
-        b.with_client_auth_cert(chain, key).expect("client auth")
-    } else {
-        b.with_no_client_auth()
-    })
+    support::tls_config(&f.home, client)
 }
 
 fn agent(f: &Fixture, client: bool) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .tls_config(tls_config(f, client))
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
+    support::agent(&f.home, client)
 }
 
 struct Answer {

@@ -2,66 +2,13 @@
 //! and the usage writer flushes — the held receipt is signed and the usage
 //! record is anchored before `serve` returns.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
-
-struct Running {
-    port: u16,
-    state: Arc<yinzheng_server::AppState>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-fn start(home: &std::path::Path, pass: &str, config: yinzheng_server::ServerConfig) -> Running {
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pass = pass.to_string();
-    let state = yinzheng_server::AppState::open(home, config, pass.as_bytes()).expect("state");
-    let st = state.clone();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let state = st;
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            addr_tx.send(l.local_addr().expect("addr")).expect("send");
-            yinzheng_server::serve(state, l, Default::default(), pass.as_bytes(), async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("serve");
-        });
-    });
-    let addr = addr_rx.recv().expect("address");
-    Running {
-        port: addr.port(),
-        state,
-        stop: stop_tx,
-        thread,
-    }
-}
+use support::start;
 
 fn agent(home: &std::path::Path) -> ureq::Agent {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(home.join("demo/tls-root.pem"))
-        .expect("root")
-    {
-        roots.add(c.expect("cert")).expect("add");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    ureq::AgentBuilder::new().tls_config(Arc::new(tls)).build()
+    support::agent(home, false)
 }
 
 #[test]
