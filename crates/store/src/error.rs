@@ -65,4 +65,92 @@ pub enum Error {
     /// Any other SQLite error.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// A PostgreSQL error (the database answered, or the connection broke).
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// A PostgreSQL migration step failed; nothing of it was applied.
+    #[error("schema {schema}: migration {version} ({name}) failed: {source}")]
+    PostgresMigration {
+        /// The schema.
+        schema: String,
+        /// The version the step would have brought the schema to.
+        version: u32,
+        /// The step's name.
+        name: &'static str,
+        /// Why.
+        source: postgres::Error,
+    },
+    /// The database cannot be reached now; try again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// `--store` / `store =` is not a store this program knows.
+    #[error("store {value}: {reason}")]
+    Config {
+        /// The value given (password hidden).
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A query that must return a row returned none.
+    #[error("the query returned no row")]
+    NoRows,
+    /// A result column is not of the type asked for.
+    #[error("column {index}: {reason}")]
+    Column {
+        /// 0-based column index.
+        index: usize,
+        /// The mismatch.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The database is unreachable, shutting down, overloaded or timed out:
+    /// the request may succeed later (servers answer 503 with Retry-After).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Postgres(e) => match e.code() {
+                None => true,
+                Some(code) => {
+                    let c = code.code();
+                    // 08: connection exception; 57P0x: shutdown; 53: resources;
+                    // 57014: statement timeout; 55P03: lock timeout.
+                    c.starts_with("08")
+                        || c.starts_with("57P")
+                        || c.starts_with("53")
+                        || c == "57014"
+                        || c == "55P03"
+                }
+            },
+            Error::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
+
+    /// A PostgreSQL serialization failure or deadlock: the transaction may be run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Postgres(e) => e
+                .code()
+                .is_some_and(|c| c.code() == "40001" || c.code() == "40P01"),
+            _ => false,
+        }
+    }
+
+    /// A `UNIQUE` or primary-key constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Error::Postgres(e) => e.code().is_some_and(|c| c.code() == "23505"),
+            Error::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
+    }
 }

@@ -12,18 +12,30 @@
 //! - [`write_atomic`] / [`write_atomic_private`] / [`write_atomic_no_dir_sync`]:
 //!   replace a file so that a reader sees the old or the new bytes, never a mix.
 //!
-//! PostgreSQL is not here yet: it comes with the scale-out work, behind a
-//! backend trait at the server's seam. SQL written for the migrations should
-//! stay portable (no `PRAGMA` in migrations; those belong in [`Options`]).
+//! - [`Db`]: one connection to either backend — a SQLite file or a schema in
+//!   a PostgreSQL database ([`Backend`], [`Location`]) — with one SQL dialect,
+//!   transactions that retry PostgreSQL serialization failures, and change
+//!   notifications between servers ([`Db::notify`], [`Listener`]).
+//!
+//! SQL written for the crates is the common subset of both databases (see
+//! [`Db`]); migrations are written once per backend ([`Migrations::with_postgres`]).
 
+mod backend;
+mod db;
 mod error;
 mod fs;
+mod listen;
 mod migrate;
 mod pool;
 pub mod sqlite;
+mod value;
 
+pub use backend::{Backend, DEFAULT_NAMESPACE, Location, PgConfig, TEST_POSTGRES_ENV, redact};
+pub use db::Db;
 pub use error::{Error, Result};
 pub use fs::{write_atomic, write_atomic_no_dir_sync, write_atomic_private};
+pub use listen::{Heard, Listener};
 pub use migrate::{Legacy, Migration, Migrations};
 pub use pool::{Pool, PooledConnection};
 pub use sqlite::{Options, Synchronous, transaction};
+pub use value::{FromValue, Row, ToValue, Value};

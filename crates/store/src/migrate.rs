@@ -44,6 +44,7 @@ pub enum Legacy {
 pub struct Migrations {
     steps: &'static [Migration],
     legacy: Legacy,
+    postgres: Option<&'static [&'static str]>,
 }
 
 /// The history table. Portable SQL: it reads the same on PostgreSQL.
@@ -59,7 +60,28 @@ impl Migrations {
         Migrations {
             steps,
             legacy: Legacy::None,
+            postgres: None,
         }
+    }
+
+    /// The same steps written for PostgreSQL, one SQL text per step in the
+    /// same order and with the same names (`BIGINT` for every integer,
+    /// `BYTEA` for blobs, identity columns for `AUTOINCREMENT`). Without
+    /// them the schema cannot live in PostgreSQL.
+    pub const fn with_postgres(self, sql: &'static [&'static str]) -> Self {
+        assert!(
+            sql.len() == self.steps.len(),
+            "one PostgreSQL text per migration step"
+        );
+        Migrations {
+            postgres: Some(sql),
+            ..self
+        }
+    }
+
+    /// The PostgreSQL text of each step, when written.
+    pub fn postgres_steps(&self) -> Option<&'static [&'static str]> {
+        self.postgres
     }
 
     /// The same steps, taking in databases that kept their version as `legacy` says.
@@ -218,7 +240,7 @@ fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
         .is_some())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -1,0 +1,302 @@
+//! Where data lives: the embedded SQLite files or one PostgreSQL database.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which database a deployment uses, as given by `--store` / `store = …`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files in the data directory (the default).
+    #[default]
+    Embedded,
+    /// One PostgreSQL database shared by every server.
+    Postgres(PgConfig),
+}
+
+/// A PostgreSQL database and how Yinzheng talks to it. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgConfig {
+    /// The libpq-style URL without Yinzheng's own parameters.
+    url: String,
+    /// Prefix of every schema Yinzheng makes (`<namespace>_license`, …).
+    namespace: String,
+    /// `statement_timeout` of every session.
+    pub statement_timeout: Duration,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("url", &redact(&self.url))
+            .field("namespace", &self.namespace)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let auth_end = rest.find('@');
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    match auth_end {
+        Some(at) if at < path_start => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_owned(),
+        },
+        _ => {
+            // password=… as a query parameter
+            match url.find("password=") {
+                Some(p) => {
+                    let end = url[p..].find('&').map_or(url.len(), |e| p + e);
+                    format!("{}password=***{}", &url[..p], &url[end..])
+                }
+                None => url.to_owned(),
+            }
+        }
+    }
+}
+
+/// Default schema prefix.
+pub const DEFAULT_NAMESPACE: &str = "yinzheng";
+/// Default `statement_timeout`.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl PgConfig {
+    /// Parse `postgres://…` (or `postgresql://…`). Yinzheng's own query
+    /// parameters are taken out before the URL goes to the driver:
+    /// `namespace` (schema prefix, `[a-z0-9_]`, default `yinzheng`),
+    /// `statement_timeout_ms` (default 5000), `connect_timeout_ms` (default 5000).
+    pub fn parse(url: &str) -> Result<PgConfig> {
+        let bad = |reason: String| Error::Config {
+            value: redact(url),
+            reason,
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(bad("a PostgreSQL store is a postgres:// URL".into()));
+        }
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, q),
+            None => (url, ""),
+        };
+        let mut keep = Vec::new();
+        let mut config = PgConfig {
+            url: String::new(),
+            namespace: DEFAULT_NAMESPACE.into(),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            connect_timeout: Duration::from_secs(5),
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let ms = |v: &str| {
+                v.parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| bad(format!("{k}={v}: expected milliseconds")))
+            };
+            match k {
+                "namespace" => {
+                    if v.is_empty()
+                        || v.len() > 30
+                        || !v
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    {
+                        return Err(bad(format!("namespace={v}: use 1 to 30 of a-z, 0-9 and _")));
+                    }
+                    config.namespace = v.into();
+                }
+                "statement_timeout_ms" => config.statement_timeout = ms(v)?,
+                "connect_timeout_ms" => config.connect_timeout = ms(v)?,
+                _ => keep.push(pair),
+            }
+        }
+        config.url = if keep.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", keep.join("&"))
+        };
+        // Let the driver check the rest now, not at first use.
+        let parsed: postgres::Config = config
+            .url
+            .parse()
+            .map_err(|e: postgres::Error| bad(e.to_string()))?;
+        drop(parsed);
+        Ok(config)
+    }
+
+    /// The URL handed to the driver (it may hold the password: never log it;
+    /// use [`redact`]).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schema prefix.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The same database under another schema prefix (tests use one per data directory).
+    pub fn with_namespace(mut self, namespace: &str) -> PgConfig {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The schema holding `part` (`license`, `seal`, `pki_demo`, `log`, …).
+    pub fn schema(&self, part: &str) -> String {
+        let part: String = part
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut s = format!("{}_{part}", self.namespace);
+        s.truncate(63);
+        s
+    }
+}
+
+/// The environment variable that makes the path-only `open` functions of the
+/// crates (and so their test suites) use PostgreSQL: each data directory gets
+/// a namespace of its own derived from its path. For tests; deployments pass
+/// `--store` instead.
+pub const TEST_POSTGRES_ENV: &str = "YINZHENG_STORE_TEST_POSTGRES";
+
+impl Backend {
+    /// `sqlite` / `embedded` / empty → [`Backend::Embedded`];
+    /// `postgres://…` → [`Backend::Postgres`].
+    pub fn parse(s: &str) -> Result<Backend> {
+        match s.trim() {
+            "" | "sqlite" | "embedded" => Ok(Backend::Embedded),
+            url => PgConfig::parse(url).map(Backend::Postgres),
+        }
+    }
+
+    /// The backend the path-only `open` functions use: embedded, unless
+    /// [`TEST_POSTGRES_ENV`] names a PostgreSQL database.
+    pub fn for_path(path: &Path) -> Result<Backend> {
+        match std::env::var(TEST_POSTGRES_ENV) {
+            Ok(url) if !url.trim().is_empty() => {
+                let config = PgConfig::parse(&url)?;
+                Ok(Backend::Postgres(
+                    config.with_namespace(&path_namespace(path)),
+                ))
+            }
+            _ => Ok(Backend::Embedded),
+        }
+    }
+
+    /// Where `part` lives: `sqlite_path` for the embedded backend, schema
+    /// `<namespace>_<part>` on PostgreSQL.
+    pub fn location(&self, sqlite_path: &Path, part: &str) -> Location {
+        match self {
+            Backend::Embedded => Location::Sqlite(sqlite_path.to_path_buf()),
+            Backend::Postgres(c) => Location::Postgres {
+                schema: c.schema(part),
+                config: c.clone(),
+            },
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres(_))
+    }
+
+    /// For messages and logs (password hidden).
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Embedded => "embedded SQLite".into(),
+            Backend::Postgres(c) => format!(
+                "PostgreSQL {} (schemas {}_*)",
+                redact(c.url()),
+                c.namespace()
+            ),
+        }
+    }
+}
+
+/// A namespace for a test data directory: `t` + 16 hex digits of a hash of
+/// the directory that holds the database (the data directory's part).
+fn path_namespace(path: &Path) -> String {
+    // FNV-1a, 64 bit: stable across runs and platforms, no extra dependency.
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in root.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("t{h:016x}")
+}
+
+/// One database: a SQLite file or a schema in a PostgreSQL database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A schema in a PostgreSQL database.
+    Postgres {
+        /// The database.
+        config: PgConfig,
+        /// The schema (made by the migrations when missing).
+        schema: String,
+    },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres { config, schema } => {
+                write!(f, "{} schema {schema}", redact(config.url()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_takes_out_our_parameters_and_hides_the_password() -> Result<()> {
+        let b = Backend::parse(
+            "postgres://u:s3cret@db.example:5432/yz?namespace=prov&sslmode=disable&statement_timeout_ms=250",
+        )?;
+        let Backend::Postgres(c) = b else {
+            panic!("not postgres");
+        };
+        assert_eq!(
+            c.url(),
+            "postgres://u:s3cret@db.example:5432/yz?sslmode=disable"
+        );
+        assert_eq!(c.namespace(), "prov");
+        assert_eq!(c.statement_timeout, Duration::from_millis(250));
+        assert_eq!(c.schema("pki_demo-2"), "prov_pki_demo_2");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert_eq!(redact("postgresql://u:pw@h/db"), "postgresql://u:***@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=pw&x=1"),
+            "postgres://h/db?user=u&password=***&x=1"
+        );
+        assert_eq!(Backend::parse("sqlite")?, Backend::Embedded);
+        assert!(Backend::parse("mysql://x").is_err());
+        assert!(Backend::parse("postgres://h/db?namespace=Bad-Name").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! The store suite: the same checks on SQLite and on a real PostgreSQL.
+//!
+//! PostgreSQL comes from `YINZHENG_STORE_TEST_POSTGRES` (scripts/test.sh
+//! starts a private server with scripts/pg.sh and sets it). Without it the
+//! PostgreSQL half fails and says how to get one — it is never skipped.
+
+use std::time::{Duration, Instant};
+use yinzheng_store::{
+    Backend, Db, Error, Heard, Listener, Location, Migration, Migrations, Options, PgConfig, Value,
+    params,
+};
+
+const SCHEMA: Migrations = Migrations::new(&[
+    Migration {
+        name: "accounts",
+        sql: "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, balance INTEGER NOT NULL, note BLOB);",
+    },
+    Migration {
+        name: "accounts flag",
+        sql: "ALTER TABLE accounts ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0;",
+    },
+])
+.with_postgres(&[
+    "CREATE TABLE accounts (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, balance BIGINT NOT NULL, note BYTEA);",
+    "ALTER TABLE accounts ADD COLUMN frozen BIGINT NOT NULL DEFAULT 0;",
+]);
+
+fn pg_config() -> PgConfig {
+    let url = std::env::var(yinzheng_store::TEST_POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{} is not set: the PostgreSQL half of the store suite needs a server. Run scripts/test.sh, \
+             or `scripts/pg.sh start /tmp/yz-pg` and export {}=postgres://yinzheng:yinzheng@127.0.0.1:55432/yinzheng",
+            yinzheng_store::TEST_POSTGRES_ENV,
+            yinzheng_store::TEST_POSTGRES_ENV
+        )
+    });
+    let Ok(Backend::Postgres(c)) = Backend::parse(&url) else {
+        panic!("{url:?} is not a postgres:// URL");
+    };
+    c
+}
+
+/// A fresh schema per test run.
+fn pg_location(test: &str) -> Location {
+    let ns = format!(
+        "s{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    Backend::Postgres(pg_config().with_namespace(&ns)).location(std::path::Path::new(""), test)
+}
+
+type Open<'a> = &'a (dyn Fn() -> Result<Db, Error> + Sync);
+
+fn both(test: &str, f: impl Fn(Open<'_>)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = Location::Sqlite(dir.path().join(format!("{test}.db")));
+    f(&|| Db::open(&sqlite, &SCHEMA, Options::default()));
+    let pg = pg_location(test);
+    f(&|| Db::open(&pg, &SCHEMA, Options::default()));
+}
+
+#[test]
+fn values_round_trip_with_the_same_types() {
+    both("values", |open| {
+        let db = open().expect("open");
+        let id: i64 = db
+            .query_row(
+                "INSERT INTO accounts (name, balance, note) VALUES (?1, ?2, ?3) RETURNING id",
+                params!["张三", -5i64, vec![0u8, 255]],
+            )
+            .and_then(|r| r.get(0))
+            .expect("insert");
+        db.execute(
+            "INSERT INTO accounts (name, balance, note) VALUES (?1, ?2, ?3)",
+            params!["b", i64::MAX, None::<Vec<u8>>],
+        )
+        .expect("insert b");
+        let rows = db
+            .query(
+                "SELECT id, name, balance, note, frozen FROM accounts ORDER BY name",
+                params![],
+            )
+            .expect("select");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get::<String>(1).ok().as_deref(), Some("b"));
+        assert_eq!(rows[0].get::<i64>(2).ok(), Some(i64::MAX));
+        assert_eq!(rows[0].get::<Option<Vec<u8>>>(3).ok(), Some(None));
+        assert_eq!(rows[1].get::<i64>(0).ok(), Some(id));
+        assert_eq!(rows[1].get::<Vec<u8>>(3).ok(), Some(vec![0, 255]));
+        assert_eq!(rows[1].get::<bool>(4).ok(), Some(false));
+        // a type mismatch is a typed error, not a panic
+        assert!(matches!(
+            rows[1].get::<String>(2),
+            Err(Error::Column { index: 2, .. })
+        ));
+        assert!(matches!(
+            db.query_row("SELECT id FROM accounts WHERE name = ?1", params!["nobody"]),
+            Err(Error::NoRows)
+        ));
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM accounts WHERE balance > ?1",
+                params![0],
+            )
+            .and_then(|r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1);
+    });
+}
+
+#[test]
+fn transactions_commit_or_roll_back_whole() {
+    both("tx", |open| {
+        let db = open().expect("open");
+        db.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, balance) VALUES ('a', 1)",
+                params![],
+            )
+        })
+        .expect("commit");
+        let r: Result<(), Error> = db.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, balance) VALUES ('b', 1)",
+                params![],
+            )?;
+            tx.execute(
+                "INSERT INTO accounts (name, balance) VALUES ('a', 2)",
+                params![],
+            )?;
+            Ok(())
+        });
+        let e = r.expect_err("duplicate name");
+        assert!(e.is_unique_violation(), "{e}");
+        let names: Vec<String> = db
+            .query_map("SELECT name FROM accounts ORDER BY name", params![], |r| {
+                r.get(0)
+            })
+            .expect("names");
+        assert_eq!(names, ["a"]);
+        // the connection is usable after a failed transaction
+        db.execute("UPDATE accounts SET balance = 3", params![])
+            .expect("update");
+    });
+}
+
+#[test]
+fn migrations_are_recorded_and_a_newer_schema_is_refused() {
+    both("migrate", |open| {
+        let db = open().expect("open");
+        let v: Vec<(i64, String)> = db
+            .query_map(
+                "SELECT version, name FROM schema_migrations ORDER BY version",
+                params![],
+                |r| Ok::<_, Error>((r.get(0)?, r.get(1)?)),
+            )
+            .expect("history");
+        assert_eq!(
+            v,
+            [
+                (1, "accounts".to_string()),
+                (2, "accounts flag".to_string())
+            ]
+        );
+        db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (3, 'future', 0)",
+            params![],
+        )
+        .expect("future step");
+        drop(db);
+        let err = open().expect_err("a newer schema opened");
+        assert!(
+            matches!(
+                err,
+                Error::TooNew {
+                    found: 3,
+                    known: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn concurrent_increments_are_serialized_and_none_is_lost() {
+    both("race", |open| {
+        let db = open().expect("open");
+        db.execute(
+            "INSERT INTO accounts (name, balance) VALUES ('c', 0)",
+            params![],
+        )
+        .expect("seed");
+        drop(db);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    let db = open().expect("open");
+                    for _ in 0..25 {
+                        db.transaction(|tx| {
+                            let b: i64 = tx
+                                .query_row(
+                                    "SELECT balance FROM accounts WHERE name = 'c'",
+                                    params![],
+                                )?
+                                .get(0)?;
+                            tx.execute(
+                                "UPDATE accounts SET balance = ?1 WHERE name = 'c'",
+                                params![b + 1],
+                            )?;
+                            Ok::<_, Error>(())
+                        })
+                        .expect("increment");
+                    }
+                });
+            }
+        });
+        let db = open().expect("open");
+        let b: i64 = db
+            .query_row("SELECT balance FROM accounts WHERE name = 'c'", params![])
+            .and_then(|r| r.get(0))
+            .expect("balance");
+        assert_eq!(b, 100);
+    });
+}
+
+#[test]
+fn postgres_notifications_reach_other_sessions() {
+    let loc = pg_location("notify");
+    let Location::Postgres { config, schema } = &loc else {
+        unreachable!()
+    };
+    let mut listener = Listener::new(config, "yinzheng_test_changes").expect("listener");
+    assert_eq!(
+        listener.wait(Duration::from_secs(5)).expect("connect"),
+        Heard::Reconnected
+    );
+    let db = Db::open(&loc, &SCHEMA, Options::default()).expect("open");
+    // delivered at commit, not before
+    db.transaction(|tx| {
+        tx.notify("yinzheng_test_changes")?;
+        match listener.wait(Duration::from_millis(200))? {
+            Heard::Changed(v) => assert!(v.is_empty(), "heard before commit: {v:?}"),
+            Heard::Reconnected => panic!("reconnected"),
+        }
+        Ok::<_, Error>(())
+    })
+    .expect("notify");
+    let started = Instant::now();
+    match listener.wait(Duration::from_secs(5)).expect("wait") {
+        Heard::Changed(v) => assert_eq!(v, [schema.clone()]),
+        Heard::Reconnected => panic!("reconnected"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn postgres_down_is_unavailable_not_a_wrong_answer() {
+    // A port nobody listens on.
+    let config =
+        PgConfig::parse("postgres://yinzheng:yinzheng@127.0.0.1:9/yinzheng?connect_timeout_ms=500")
+            .expect("config");
+    let loc = Backend::Postgres(config).location(std::path::Path::new(""), "down");
+    let err = Db::open(&loc, &SCHEMA, Options::default()).expect_err("no server");
+    assert!(err.is_unavailable(), "{err}");
+    assert!(!err.to_string().contains(":yinzheng@"), "password in {err}");
+}
+
+#[test]
+fn postgres_statement_timeout_is_unavailable() {
+    let Location::Postgres { config, schema } = pg_location("timeout") else {
+        unreachable!()
+    };
+    let url = format!("{}?statement_timeout_ms=200", config.url());
+    let Ok(Backend::Postgres(c)) = Backend::parse(&url) else {
+        panic!("parse")
+    };
+    let c = c.with_namespace(config.namespace());
+    let loc = Location::Postgres { config: c, schema };
+    let db = Db::open(&loc, &SCHEMA, Options::default()).expect("open");
+    let err = db
+        .query("SELECT pg_sleep(2)::text", params![])
+        .expect_err("timed out");
+    assert!(err.is_unavailable(), "{err}");
+    let v: Value = db
+        .query_row("SELECT 1::bigint", params![])
+        .and_then(|r| r.get(0))
+        .expect("still usable");
+    assert_eq!(v, Value::Integer(1));
+}
