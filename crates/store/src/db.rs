@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// How often a PostgreSQL transaction that lost a serialization race is
 /// run again before the error is returned.
-const SERIALIZATION_RETRIES: u32 = 8;
+const SERIALIZATION_RETRIES: u32 = 30;
 
 /// A connection to a SQLite file or to a PostgreSQL schema. `Send`, not
 /// `Sync` (like `rusqlite::Connection`): one thread at a time; pool them for
@@ -160,8 +160,10 @@ impl Db {
     /// Run `f` in a transaction: commit when it returns `Ok`, roll back when
     /// it returns `Err`. SQLite: `BEGIN IMMEDIATE` (the write lock at once).
     /// PostgreSQL: `SERIALIZABLE` (what SQLite gives), and a transaction that
-    /// loses a serialization race or a deadlock is run again, up to 8 times —
-    /// so `f` must do nothing but database work it can repeat.
+    /// loses a serialization race or a deadlock is run again (up to 30 times,
+    /// after a growing random pause; from the third attempt on behind a
+    /// per-schema lock, so a hot row cannot starve one writer) — so `f` must
+    /// do nothing but database work it can repeat.
     pub fn transaction<T, E: From<Error>>(
         &self,
         mut f: impl FnMut(&Db) -> std::result::Result<T, E>,
@@ -180,6 +182,12 @@ impl Db {
             attempt += 1;
             self.retryable.set(false);
             self.execute_batch(begin)?;
+            if attempt > 2 {
+                // The slow lane: a transaction that keeps losing races queues
+                // behind the others that do, on one lock per schema, so it
+                // cannot be starved by them.
+                self.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))::text", &[])?;
+            }
             self.in_tx.set(true);
             let out = f(self);
             self.in_tx.set(false);
@@ -195,7 +203,7 @@ impl Db {
             // then only warns. A lost connection makes it fail: nothing to undo.
             let _ = self.execute_batch("ROLLBACK");
             if retry && attempt < SERIALIZATION_RETRIES {
-                std::thread::sleep(Duration::from_millis(u64::from(attempt) * 3));
+                std::thread::sleep(backoff(attempt));
                 continue;
             }
             return out;
@@ -235,6 +243,16 @@ impl Db {
         }
         r
     }
+}
+
+/// Randomised, growing pause before a retry, so racing transactions spread out.
+fn backoff(attempt: u32) -> Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let ceiling_us = 250u64 << attempt.min(7);
+    Duration::from_micros(100 + u64::from(jitter) % ceiling_us)
 }
 
 fn values(params: &[&dyn ToValue]) -> Vec<Value> {

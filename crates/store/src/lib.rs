@@ -24,6 +24,7 @@ mod backend;
 mod db;
 mod error;
 mod fs;
+mod lease;
 mod listen;
 mod migrate;
 mod pool;
@@ -34,6 +35,7 @@ pub use backend::{Backend, DEFAULT_NAMESPACE, Location, PgConfig, TEST_POSTGRES_
 pub use db::Db;
 pub use error::{Error, Result};
 pub use fs::{write_atomic, write_atomic_no_dir_sync, write_atomic_private};
+pub use lease::Lease;
 pub use listen::{Heard, Listener};
 pub use migrate::{Legacy, Migration, Migrations};
 pub use pool::{Pool, PooledConnection};

@@ -293,3 +293,32 @@ fn postgres_statement_timeout_is_unavailable() {
         .expect("still usable");
     assert_eq!(v, Value::Integer(1));
 }
+
+#[test]
+fn postgres_lease_has_one_holder_and_passes_on_when_dropped() {
+    let Location::Postgres { config, .. } = pg_location("lease") else {
+        unreachable!()
+    };
+    let name = format!("test-lease-{}", std::process::id());
+    let mut a = yinzheng_store::Lease::try_acquire(&config, &name)
+        .expect("connect")
+        .expect("free lease");
+    assert!(a.check());
+    assert!(
+        yinzheng_store::Lease::try_acquire(&config, &name)
+            .expect("connect")
+            .is_none(),
+        "two holders"
+    );
+    drop(a);
+    // The session closes on drop; the server frees the lock as it notices.
+    let started = Instant::now();
+    loop {
+        if let Some(mut b) = yinzheng_store::Lease::try_acquire(&config, &name).expect("connect") {
+            assert!(b.check());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "lease never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
