@@ -186,9 +186,13 @@ impl Backend {
         }
     }
 
-    /// The backend the path-only `open` functions use: embedded, unless
-    /// [`TEST_POSTGRES_ENV`] names a PostgreSQL database.
+    /// The backend the path-only `open` functions use: the process default
+    /// ([`set_process_default`](Backend::set_process_default)) when one was
+    /// set, else PostgreSQL when [`TEST_POSTGRES_ENV`] names a database, else embedded.
     pub fn for_path(path: &Path) -> Result<Backend> {
+        if let Some(b) = PROCESS_DEFAULT.get() {
+            return Ok(b.clone());
+        }
         match std::env::var(TEST_POSTGRES_ENV) {
             Ok(url) if !url.trim().is_empty() => {
                 let config = PgConfig::parse(&url)?;
@@ -198,6 +202,16 @@ impl Backend {
             }
             _ => Ok(Backend::Embedded),
         }
+    }
+
+    /// Make `self` the backend of every path-only `open` in this process
+    /// (the binaries do this once, from `--store`, before opening anything;
+    /// libraries never do). Fails if a default was already set.
+    pub fn set_process_default(self) -> Result<()> {
+        PROCESS_DEFAULT.set(self).map_err(|b| Error::Config {
+            value: b.describe(),
+            reason: "the process's store was already chosen".into(),
+        })
     }
 
     /// Where `part` lives: `sqlite_path` for the embedded backend, schema
@@ -229,6 +243,8 @@ impl Backend {
         }
     }
 }
+
+static PROCESS_DEFAULT: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
 
 /// A namespace for a test data directory: `t` + 16 hex digits of a hash of
 /// the directory that holds the database (the data directory's part).

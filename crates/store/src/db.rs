@@ -34,7 +34,7 @@ pub struct Db {
 
 enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 impl std::fmt::Debug for Db {
@@ -56,7 +56,7 @@ impl Db {
             Location::Postgres { config, schema } => {
                 let mut pg = PgConn::connect(config, schema)?;
                 pg.migrate(migrations)?;
-                Conn::Postgres(RefCell::new(pg))
+                Conn::Postgres(Box::new(RefCell::new(pg)))
             }
         };
         Ok(Db {
@@ -186,7 +186,10 @@ impl Db {
                 // The slow lane: a transaction that keeps losing races queues
                 // behind the others that do, on one lock per schema, so it
                 // cannot be starved by them.
-                self.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))::text", &[])?;
+                self.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(current_schema()))::text",
+                    &[],
+                )?;
             }
             self.in_tx.set(true);
             let out = f(self);

@@ -253,7 +253,7 @@ fn postgres_notifications_reach_other_sessions() {
     .expect("notify");
     let started = Instant::now();
     match listener.wait(Duration::from_secs(5)).expect("wait") {
-        Heard::Changed(v) => assert_eq!(v, [schema.clone()]),
+        Heard::Changed(v) => assert_eq!(v.as_slice(), std::slice::from_ref(schema)),
         Heard::Reconnected => panic!("reconnected"),
     }
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -318,7 +318,10 @@ fn postgres_lease_has_one_holder_and_passes_on_when_dropped() {
             assert!(b.check());
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "lease never freed");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "lease never freed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
