@@ -77,9 +77,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The state database failed.
-    #[error("state database: {0}")]
-    Db(#[from] rusqlite::Error),
+    /// This process is not the log's sequencer (another server holds the
+    /// lease, or this handle only follows the published log).
+    #[error("not the sequencer: {0}")]
+    NotSequencer(String),
+    /// A queued submission was not sequenced in time.
+    #[error(
+        "no log index after {0:?}: is a sequencer (a `yinzheng serve` on this database) running?"
+    )]
+    QueueTimeout(std::time::Duration),
     /// The state database could not be opened or migrated (missing, or made
     /// by a newer program); the message names the file.
     #[error("state database: {0}")]

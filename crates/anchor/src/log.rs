@@ -1,9 +1,21 @@
 //! The sequencer and its storage, in the Sunlight pattern.
 //!
 //! Data directory:
-//! - `state.sqlite`: the log's configuration, the one "latest checkpoint" row
-//!   and the staged bundle of the latest batch;
-//! - `tiles/`: the published C2SP tlog-tiles tree (static files).
+//! - `state.sqlite` (or, with `--store postgres://…`, the `<namespace>_log`
+//!   schema): the log's configuration, the one "latest checkpoint" row, the
+//!   staged bundle of the latest batch and the queue of entries submitted
+//!   through the database ([`LogQueue`]);
+//! - `tiles/`: the published C2SP tlog-tiles tree (static files; shared by
+//!   every server when several run on one PostgreSQL database).
+//!
+//! On PostgreSQL one server at a time is the sequencer: [`Log::open_in`]
+//! takes a [`Lease`] (a session advisory lock) and the others open
+//! [`Log::follow_in`], a read-only view of the published tiles. When the
+//! holder dies its session ends, the lease is free, and the next
+//! `open_in` recovers from the committed checkpoint row, exactly as after a
+//! crash. Entries reach the sequencer through its pool (in-process) or the
+//! `queue` table (from any process), which it drains into the same batches
+//! and marks with their indexes in the batch's own transaction.
 //!
 //! Write path, once per period (default 250 ms), for the whole pool:
 //! 1. assign indexes, compute the new tiles and the new root in memory;
@@ -29,13 +41,12 @@ use crate::hash::{Hash, HashAlg};
 use crate::merkle::{consistency_proof, inclusion_proof};
 use crate::note::{NoteSigner, VerifierKey};
 use crate::tiles::{MAX_ENTRY_LEN, TileReader};
-use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use yinzheng_store::{Migration, Migrations};
+use yinzheng_store::{Backend, Db, Lease, Location, Migration, Migrations, params};
 
 /// Default batching period.
 pub const DEFAULT_PERIOD: Duration = Duration::from_millis(250);
@@ -46,12 +57,32 @@ const STATE_DB: &str = "state.sqlite";
 /// before yinzheng-store, with `IF NOT EXISTS` added so that on those
 /// databases it is a no-op and they carry on from version 1 (SQLite keeps the
 /// table definitions as they were). Add steps; never edit a shipped one.
-const MIGRATIONS: Migrations = Migrations::new(&[Migration {
-    name: "log state",
-    sql: "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+const MIGRATIONS: Migrations = Migrations::new(&[
+    Migration {
+        name: "log state",
+        sql: "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS staged(id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, bundle BLOB NOT NULL);",
-}]);
+    },
+    Migration {
+        name: "submission queue",
+        sql: "CREATE TABLE queue(id INTEGER PRIMARY KEY AUTOINCREMENT, entry BLOB NOT NULL, submitted_ms INTEGER NOT NULL, log_index INTEGER);
+              CREATE INDEX queue_waiting ON queue(id) WHERE log_index IS NULL;",
+    },
+])
+.with_postgres(&[
+    "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE checkpoint(id BIGINT PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+     CREATE TABLE staged(id BIGINT PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, bundle BYTEA NOT NULL);",
+    "CREATE TABLE queue(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, entry BYTEA NOT NULL, submitted_ms BIGINT NOT NULL, log_index BIGINT);
+     CREATE INDEX queue_waiting ON queue(id) WHERE log_index IS NULL;",
+]);
+/// The schema part of the log's state on PostgreSQL.
+const PART: &str = "log";
+/// Queued entries taken into one batch at most.
+const QUEUE_BATCH: i64 = 4096;
+/// How often the sequencer looks at the queue and checks its lease.
+const QUEUE_POLL: Duration = Duration::from_millis(200);
 const TILES_DIR: &str = "tiles";
 const MAX_STAGED_FILES: u32 = 1 << 20;
 
@@ -89,6 +120,8 @@ impl LogOptions {
 pub struct Log {
     inner: Arc<Inner>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// A read-only view ([`Log::follow_in`]).
+    follower: bool,
 }
 
 struct Inner {
@@ -103,6 +136,32 @@ struct Inner {
     /// The latest published checkpoint and a reader at its size; replaced by
     /// the sequencer thread after each publish.
     published: RwLock<Arc<Published>>,
+}
+
+impl Inner {
+    fn new(
+        tiles: PathBuf,
+        hash: HashAlg,
+        origin: String,
+        verifiers: Vec<VerifierKey>,
+        options: LogOptions,
+        published: Published,
+    ) -> Inner {
+        Inner {
+            tiles,
+            hash,
+            origin,
+            verifiers,
+            options,
+            pool: Mutex::new(Pool {
+                items: Vec::new(),
+                closing: false,
+                stopped: None,
+            }),
+            wake: Condvar::new(),
+            published: RwLock::new(Arc::new(published)),
+        }
+    }
 }
 
 struct Pool {
@@ -151,26 +210,70 @@ impl Log {
     /// Create a new, empty log in `dir` (which must not hold one): writes the
     /// state database and the signed checkpoint of size 0.
     pub fn create(dir: &Path, origin: &str, hash: HashAlg, signers: &[&NoteSigner]) -> Result<()> {
+        Log::create_in(dir, &state_backend(dir)?, origin, hash, signers)
+    }
+
+    /// [`Log::create`] with the state in `backend` (tiles stay in `dir`).
+    pub fn create_in(
+        dir: &Path,
+        backend: &Backend,
+        origin: &str,
+        hash: HashAlg,
+        signers: &[&NoteSigner],
+    ) -> Result<()> {
         std::fs::create_dir_all(dir.join(TILES_DIR)).map_err(|e| Error::io(dir, e))?;
-        let db = dir.join(STATE_DB);
-        if db.exists() {
+        let location = backend.location(&dir.join(STATE_DB), PART);
+        if let Location::Sqlite(db) = &location
+            && db.exists()
+        {
             return Err(Error::malformed("log directory", "already holds a log"));
         }
         let cp = Checkpoint::new(origin, 0, hash.empty_root())?;
         let note = cp.sign(signers)?;
-        let mut conn = open_db(&db, true)?;
-        let tx = conn.transaction()?;
-        tx.execute("INSERT INTO config VALUES ('origin', ?1)", [origin])?;
-        tx.execute("INSERT INTO config VALUES ('hash', ?1)", [hash.name()])?;
-        tx.execute("INSERT INTO checkpoint VALUES (1, ?1)", [&note])?;
-        tx.commit()?;
+        let db = open_db(&location, true)?;
+        db.transaction(|tx| {
+            if tx
+                .query_opt("SELECT value FROM config WHERE key = 'origin'", params![])?
+                .is_some()
+            {
+                return Err(Error::malformed(
+                    "log state",
+                    format!("{location} already holds a log"),
+                ));
+            }
+            tx.execute("INSERT INTO config VALUES ('origin', ?1)", params![origin])?;
+            tx.execute(
+                "INSERT INTO config VALUES ('hash', ?1)",
+                params![hash.name()],
+            )?;
+            tx.execute("INSERT INTO checkpoint VALUES (1, ?1)", params![note])?;
+            Ok(())
+        })?;
         write_durable(&dir.join(TILES_DIR).join("checkpoint"), note.as_bytes())
     }
 
     /// The origin and hash profile of the log in `dir`, without opening it for writing.
     pub fn config(dir: &Path) -> Result<(String, HashAlg)> {
-        let conn = open_db(&dir.join(STATE_DB), false)?;
-        read_config(&conn)
+        Log::config_in(dir, &state_backend(dir)?)
+    }
+
+    /// [`Log::config`] with the state in `backend`.
+    pub fn config_in(dir: &Path, backend: &Backend) -> Result<(String, HashAlg)> {
+        let db = open_db(&backend.location(&dir.join(STATE_DB), PART), false)?;
+        read_config(&db)
+    }
+
+    /// Whether `backend` holds a log for `dir` (the state database exists and is configured).
+    pub fn exists_in(dir: &Path, backend: &Backend) -> Result<bool> {
+        match backend.location(&dir.join(STATE_DB), PART) {
+            Location::Sqlite(p) if !p.exists() => Ok(false),
+            location => {
+                let db = open_db(&location, false)?;
+                Ok(db
+                    .query_opt("SELECT value FROM config WHERE key = 'origin'", params![])?
+                    .is_some())
+            }
+        }
     }
 
     /// The tiles directory of the log in `dir`.
@@ -181,10 +284,34 @@ impl Log {
     /// Open the log in `dir` for writing: recover, then start the sequencer.
     /// `signers[0]` must be the key that signed the committed checkpoint.
     pub fn open(dir: &Path, signers: Vec<NoteSigner>, options: LogOptions) -> Result<Log> {
+        Log::open_in(dir, &state_backend(dir)?, signers, options)
+    }
+
+    /// [`Log::open`] with the state in `backend`. On PostgreSQL this takes
+    /// the sequencer's lease first: [`Error::NotSequencer`] when another
+    /// server holds it (open a [`Log::follow_in`] view instead and try again later).
+    pub fn open_in(
+        dir: &Path,
+        backend: &Backend,
+        signers: Vec<NoteSigner>,
+        options: LogOptions,
+    ) -> Result<Log> {
         if signers.is_empty() {
             return Err(Error::malformed("log", "no checkpoint signer"));
         }
-        let conn = open_db(&dir.join(STATE_DB), false)?;
+        let location = backend.location(&dir.join(STATE_DB), PART);
+        let lease = match &location {
+            Location::Postgres { config, schema } => {
+                let name = format!("yinzheng-log-sequencer:{schema}");
+                Some(Lease::try_acquire(config, &name)?.ok_or_else(|| {
+                    Error::NotSequencer(format!(
+                        "another server holds the sequencer lease of {location}"
+                    ))
+                })?)
+            }
+            Location::Sqlite(_) => None,
+        };
+        let conn = open_db(&location, false)?;
         let (origin, hash) = read_config(&conn)?;
         let tiles = dir.join(TILES_DIR);
         let verifiers: Vec<VerifierKey> = signers.iter().map(|s| s.verifier().clone()).collect();
@@ -195,23 +322,13 @@ impl Log {
             checkpoint: cp.checkpoint().clone(),
             reader: TileReader::new(&tiles, hash, cp.checkpoint().size()),
         };
-        let inner = Arc::new(Inner {
-            tiles,
-            hash,
-            origin,
-            verifiers,
-            options,
-            pool: Mutex::new(Pool {
-                items: Vec::new(),
-                closing: false,
-                stopped: None,
-            }),
-            wake: Condvar::new(),
-            published: RwLock::new(Arc::new(published)),
-        });
+        let inner = Arc::new(Inner::new(
+            tiles, hash, origin, verifiers, options, published,
+        ));
         let seq = Sequencer {
             inner: inner.clone(),
             conn,
+            lease,
             signers,
             committed,
             builder,
@@ -223,7 +340,66 @@ impl Log {
         Ok(Log {
             inner,
             thread: Mutex::new(Some(thread)),
+            follower: false,
         })
+    }
+
+    /// A read-only view of the log in `dir` for a server that is not the
+    /// sequencer: checkpoints, tiles, proofs and entries come from the
+    /// published tiles directory (shared with the sequencer), refreshed by
+    /// [`Log::refresh`]; [`Log::submit`] is refused with [`Error::NotSequencer`].
+    pub fn follow_in(dir: &Path, backend: &Backend, verifiers: Vec<VerifierKey>) -> Result<Log> {
+        let (origin, hash) = Log::config_in(dir, backend)?;
+        let tiles = dir.join(TILES_DIR);
+        let published = read_published(&tiles, hash, &origin, &verifiers)?;
+        let inner = Arc::new(Inner::new(
+            tiles,
+            hash,
+            origin,
+            verifiers,
+            LogOptions::default(),
+            published,
+        ));
+        Ok(Log {
+            inner,
+            thread: Mutex::new(None),
+            follower: true,
+        })
+    }
+
+    /// Whether this handle sequences (and is still running) rather than follows.
+    pub fn is_sequencer(&self) -> bool {
+        !self.follower && lock(&self.inner.pool).stopped.is_none()
+    }
+
+    /// Why the sequencer stopped, if it did.
+    pub fn stopped(&self) -> Option<String> {
+        lock(&self.inner.pool).stopped.clone()
+    }
+
+    /// A follower: read the published checkpoint again (only ever moving
+    /// forward). Returns the published size. The sequencer: the size.
+    pub fn refresh(&self) -> Result<u64> {
+        let current = self.published();
+        if !self.follower {
+            return Ok(current.checkpoint.size());
+        }
+        let newer = read_published(
+            &self.inner.tiles,
+            self.inner.hash,
+            &self.inner.origin,
+            &self.inner.verifiers,
+        )?;
+        let size = newer.checkpoint.size();
+        if size > current.checkpoint.size() {
+            *self
+                .inner
+                .published
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Arc::new(newer);
+            return Ok(size);
+        }
+        Ok(current.checkpoint.size())
     }
 
     /// Submit an entry without waiting; the [`Pending`] yields its index.
@@ -234,6 +410,11 @@ impl Log {
                 len: entry.len(),
                 max: MAX_ENTRY_LEN,
             });
+        }
+        if self.follower {
+            return Err(Error::NotSequencer(
+                "this server follows the log; the sequencer runs elsewhere".into(),
+            ));
         }
         let (tx, rx) = sync_channel(1);
         let mut p = lock(&self.inner.pool);
@@ -359,7 +540,9 @@ fn check_size(size: u64, published: u64) -> Result<()> {
 /// The sequencer thread's state; nothing else touches it.
 struct Sequencer {
     inner: Arc<Inner>,
-    conn: Connection,
+    conn: Db,
+    /// The sequencer's lease (PostgreSQL); checked every [`QUEUE_POLL`].
+    lease: Option<Lease>,
     signers: Vec<NoteSigner>,
     /// The checkpoint row as committed (the CAS expects exactly this).
     committed: String,
@@ -370,6 +553,7 @@ impl Sequencer {
     fn run(mut self) {
         let period = self.inner.options.period;
         let mut next = Instant::now() + period;
+        let mut last_poll = Instant::now();
         loop {
             let (batch, closing) = {
                 let mut p = lock(&self.inner.pool);
@@ -388,17 +572,32 @@ impl Sequencer {
                 (std::mem::take(&mut p.items), p.closing)
             };
             next = Instant::now() + period;
-            if !batch.is_empty() {
+            let poll = last_poll.elapsed() >= QUEUE_POLL || closing;
+            if poll {
+                last_poll = Instant::now();
+                if let Some(lease) = &mut self.lease
+                    && !lease.check()
+                {
+                    let why = "the sequencer lease was lost (database session ended)".to_string();
+                    for (_, w) in batch {
+                        let _ = w.send(Err(Error::Stopped(why.clone())));
+                    }
+                    self.stop(why);
+                    return;
+                }
+            }
+            if !batch.is_empty() || poll {
                 let (entries, waiters): (Vec<Vec<u8>>, Vec<SyncSender<Result<u64>>>) =
                     batch.into_iter().unzip();
-                match self.sequence(&entries) {
+                match self.sequence(&entries, poll) {
                     Ok(first) => {
                         for (i, w) in waiters.into_iter().enumerate() {
                             let _ = w.send(Ok(first + i as u64));
                         }
                     }
                     Err(e) => {
-                        let fatal = matches!(e, Error::LostCas | Error::Stopped(_));
+                        let fatal = matches!(e, Error::LostCas | Error::Stopped(_))
+                            || matches!(&e, Error::Store(s) if !s.is_unavailable());
                         let msg = e.to_string();
                         // The batch was not committed. Losing the CAS is
                         // reported as such, so a producer knows its entry is
@@ -417,7 +616,8 @@ impl Sequencer {
                         }
                     }
                 }
-            } else if period.is_zero() && !closing {
+            }
+            if period.is_zero() && !closing {
                 // Nothing pooled: sleep until a submission wakes us.
                 let p = lock(&self.inner.pool);
                 if p.items.is_empty() && !p.closing {
@@ -445,12 +645,27 @@ impl Sequencer {
         }
     }
 
-    /// Sequence one batch; returns the index of its first entry.
-    fn sequence(&mut self, entries: &[Vec<u8>]) -> Result<u64> {
+    /// Sequence one batch — the pooled `entries`, then (when `drain`) the
+    /// entries waiting in the queue table; returns the index of its first entry.
+    /// With nothing to sequence nothing is signed or written.
+    fn sequence(&mut self, entries: &[Vec<u8>], drain: bool) -> Result<u64> {
+        let queued: Vec<(i64, Vec<u8>)> = if drain {
+            self.conn.query_map(
+                "SELECT id, entry FROM queue WHERE log_index IS NULL AND length(entry) <= ?2
+                 ORDER BY id LIMIT ?1",
+                params![QUEUE_BATCH, MAX_ENTRY_LEN as i64],
+                |r| Ok::<_, Error>((r.get(0)?, r.get(1)?)),
+            )?
+        } else {
+            Vec::new()
+        };
         let mut b = self.builder.clone();
         let first = b.size();
+        if entries.is_empty() && queued.is_empty() {
+            return Ok(first);
+        }
         let mut files: Vec<TileFile> = Vec::new();
-        for e in entries {
+        for e in entries.iter().chain(queued.iter().map(|(_, e)| e)) {
             b.push(e, &mut files)?;
         }
         b.partial_files(&mut files)?;
@@ -459,20 +674,33 @@ impl Sequencer {
         let note = cp.sign(&signers)?;
         let staged = encode_staged(&files, &note);
 
-        let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE checkpoint SET body = ?1 WHERE id = 1 AND body = ?2",
-            params![note, self.committed],
-        )?;
-        if n != 1 {
-            // Another sequencer committed since we loaded: stop, never publish.
-            return Err(Error::LostCas);
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO staged(id, size, bundle) VALUES (1, ?1, ?2)",
-            params![b.size() as i64, staged],
-        )?;
-        tx.commit()?;
+        let queued_first = first + entries.len() as u64;
+        let committed = self.committed.clone();
+        self.conn.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE checkpoint SET body = ?1 WHERE id = 1 AND body = ?2",
+                params![note, committed],
+            )?;
+            if n != 1 {
+                // Another sequencer committed since we loaded: stop, never publish.
+                return Err(Error::LostCas);
+            }
+            tx.execute(
+                "INSERT INTO staged(id, size, bundle) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, bundle = excluded.bundle",
+                params![b.size() as i64, staged],
+            )?;
+            for (k, (id, _)) in queued.iter().enumerate() {
+                let n = tx.execute(
+                    "UPDATE queue SET log_index = ?1 WHERE id = ?2 AND log_index IS NULL",
+                    params![(queued_first + k as u64) as i64, id],
+                )?;
+                if n != 1 {
+                    return Err(Error::LostCas);
+                }
+            }
+            Ok(())
+        })?;
         // Committed: the batch is in the log. A crash from here on is
         // recovered by publishing the staged bundle again.
         self.committed = note.clone();
@@ -499,13 +727,98 @@ impl Sequencer {
     }
 }
 
+/// Submissions through the database, for a process that is not the
+/// sequencer (the CLI while servers run, on PostgreSQL): entries go into the
+/// `queue` table, the sequencer takes them into its next batch and writes
+/// their indexes in that batch's transaction — each queued entry is in the
+/// log exactly once.
+pub struct LogQueue {
+    db: Mutex<Db>,
+}
+
+impl std::fmt::Debug for LogQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogQueue").finish_non_exhaustive()
+    }
+}
+
+impl LogQueue {
+    /// The queue of the log in `dir` (state in `backend`).
+    pub fn open_in(dir: &Path, backend: &Backend) -> Result<LogQueue> {
+        let db = open_db(&backend.location(&dir.join(STATE_DB), PART), false)?;
+        read_config(&db)?;
+        Ok(LogQueue { db: Mutex::new(db) })
+    }
+
+    /// Queue `entries` in one transaction; their queue ids.
+    pub fn enqueue(&self, entries: &[Vec<u8>]) -> Result<Vec<i64>> {
+        for e in entries {
+            if e.len() > MAX_ENTRY_LEN {
+                return Err(Error::TooLarge {
+                    what: "entry",
+                    len: e.len(),
+                    max: MAX_ENTRY_LEN,
+                });
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let db = lock(&self.db);
+        db.transaction(|tx| {
+            entries
+                .iter()
+                .map(|e| {
+                    tx.query_row(
+                        "INSERT INTO queue (entry, submitted_ms) VALUES (?1, ?2) RETURNING id",
+                        params![e, now],
+                    )?
+                    .get(0)
+                    .map_err(Error::from)
+                })
+                .collect()
+        })
+    }
+
+    /// Wait until every queued id has its log index (polling), at most `timeout`.
+    pub fn wait(&self, ids: &[i64], timeout: Duration) -> Result<Vec<u64>> {
+        let start = Instant::now();
+        let db = lock(&self.db);
+        let mut out = vec![None; ids.len()];
+        loop {
+            for (slot, id) in out.iter_mut().zip(ids) {
+                if slot.is_none() {
+                    let index: Option<i64> = db
+                        .query_row("SELECT log_index FROM queue WHERE id = ?1", params![id])?
+                        .get(0)?;
+                    *slot = index.map(|i| i as u64);
+                }
+            }
+            if out.iter().all(Option::is_some) {
+                return Ok(out.into_iter().flatten().collect());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::QueueTimeout(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// [`enqueue`](Self::enqueue) then [`wait`](Self::wait).
+    pub fn append(&self, entries: &[Vec<u8>], timeout: Duration) -> Result<Vec<u64>> {
+        let ids = self.enqueue(entries)?;
+        self.wait(&ids, timeout)
+    }
+}
+
 /// Open the state database (WAL, `synchronous=FULL`: a checkpoint once
 /// committed is published, and must not be forgotten by a power cut). Only
 /// `Log::create` may create it; opening a directory without a log leaves
 /// nothing behind.
-fn open_db(path: &Path, create: bool) -> Result<Connection> {
-    Ok(yinzheng_store::sqlite::open(
-        path,
+fn open_db(location: &Location, create: bool) -> Result<Db> {
+    Ok(Db::open(
+        location,
         &MIGRATIONS,
         yinzheng_store::Options::default()
             .busy_timeout(Duration::from_secs(10))
@@ -513,10 +826,17 @@ fn open_db(path: &Path, create: bool) -> Result<Connection> {
     )?)
 }
 
-fn read_config(conn: &Connection) -> Result<(String, HashAlg)> {
+/// The backend of the path-only functions: embedded, or PostgreSQL under the
+/// store's test variable.
+fn state_backend(dir: &Path) -> Result<Backend> {
+    Ok(Backend::for_path(&dir.join(STATE_DB))?)
+}
+
+fn read_config(conn: &Db) -> Result<(String, HashAlg)> {
     let get = |k: &str| -> Result<String> {
-        conn.query_row("SELECT value FROM config WHERE key = ?1", [k], |r| r.get(0))
-            .optional()?
+        conn.query_opt("SELECT value FROM config WHERE key = ?1", params![k])?
+            .map(|r| r.get(0))
+            .transpose()?
             .ok_or_else(|| Error::malformed("log state", format!("no {k} in config")))
     };
     let origin = get("origin")?;
@@ -528,7 +848,7 @@ fn read_config(conn: &Connection) -> Result<(String, HashAlg)> {
 /// Publish the staged bundle of the committed checkpoint again, rebuild the
 /// tree edge from the tiles and check it against the committed root.
 fn recover(
-    conn: &Connection,
+    conn: &Db,
     tiles: &Path,
     hash: HashAlg,
     origin: &str,
@@ -536,11 +856,11 @@ fn recover(
 ) -> Result<(String, TileBuilder)> {
     // One statement, one snapshot: another sequencer may commit between two
     // separate reads, and the staged bundle must belong to this checkpoint.
-    let (committed, staged): (String, Option<Vec<u8>>) = conn.query_row(
+    let row = conn.query_row(
         "SELECT c.body, s.bundle FROM checkpoint c LEFT JOIN staged s ON s.id = 1 WHERE c.id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        params![],
     )?;
+    let (committed, staged): (String, Option<Vec<u8>>) = (row.get(0)?, row.get(1)?);
     let cp = SignedCheckpoint::open(committed.as_bytes(), verifiers, Some(origin))?;
     match staged {
         Some(bundle) => {
@@ -563,6 +883,25 @@ fn recover(
         ));
     }
     Ok((committed, builder))
+}
+
+/// The checkpoint published in `tiles` (the file the sequencer writes last,
+/// after the tiles it covers), verified, with a reader at its size.
+fn read_published(
+    tiles: &Path,
+    hash: HashAlg,
+    origin: &str,
+    verifiers: &[VerifierKey],
+) -> Result<Published> {
+    let path = tiles.join("checkpoint");
+    let note = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let cp = SignedCheckpoint::open(&note, verifiers, Some(origin))?;
+    let note = String::from_utf8(note).map_err(|_| Error::malformed("checkpoint", "not UTF-8"))?;
+    Ok(Published {
+        note,
+        checkpoint: cp.checkpoint().clone(),
+        reader: TileReader::new(tiles, hash, cp.checkpoint().size()),
+    })
 }
 
 /// Staged bundle: u32 file count, then per file u16 path length ‖ path ‖ u32

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 use yinzheng_anchor::{Checkpoint, Entry, HashAlg, Log, LogOptions, NoteSigner};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_store::Backend::Embedded;
 
 const ORIGIN: &str = "yinzheng.test/log";
 
@@ -71,24 +72,31 @@ fn a_log_made_by_the_old_code_opens_and_grows() {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
     old_create(old.path(), HashAlg::Sm3, &signer(&key));
     let opts = LogOptions::default().with_period(Duration::from_millis(5));
-    let log = Log::open(old.path(), vec![signer(&key)], opts.clone()).unwrap();
+    let log = Log::open_in(old.path(), &Embedded, vec![signer(&key)], opts.clone()).unwrap();
     for i in 0..5 {
         assert_eq!(log.append_entry(&entry(i)).unwrap(), i);
     }
     log.close().unwrap();
     drop(log);
     assert_eq!(
-        Log::config(old.path()).unwrap(),
+        Log::config_in(old.path(), &Embedded).unwrap(),
         (ORIGIN.to_string(), HashAlg::Sm3)
     );
-    let log = Log::open(old.path(), vec![signer(&key)], opts).unwrap();
+    let log = Log::open_in(old.path(), &Embedded, vec![signer(&key)], opts).unwrap();
     assert_eq!(log.checkpoint().size(), 5);
     assert_eq!(log.append_entry(&entry(5)).unwrap(), 5);
     log.close().unwrap();
 
     // The new code makes the same tables as the old.
     let new = tempfile::tempdir().unwrap();
-    Log::create(new.path(), ORIGIN, HashAlg::Sm3, &[&signer(&key)]).unwrap();
+    Log::create_in(
+        new.path(),
+        &Embedded,
+        ORIGIN,
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
     assert_eq!(tables(old.path()), tables(new.path()));
 }
 
