@@ -29,6 +29,17 @@ struct Cli {
     )]
     home: PathBuf,
 
+    /// Where the registries live: `sqlite` (files in the data directory, the
+    /// default) or `postgres://user:pass@host/db[?namespace=…]` (one database
+    /// shared by several servers; keys, tiles and license files stay in --home).
+    #[arg(long, global = true, env = "YINZHENG_STORE", hide_env_values = true)]
+    store: Option<String>,
+
+    /// Read --store from this file (keeps the database password out of the
+    /// process list and the environment).
+    #[arg(long, global = true, conflicts_with = "store")]
+    store_file: Option<PathBuf>,
+
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -74,9 +85,34 @@ enum Command {
     Caller(cmd::serve::CallerCommand),
 }
 
+/// Choose the process's store from --store / --store-file before anything opens one.
+fn choose_store(cli: &Cli) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let url = match (&cli.store, &cli.store_file) {
+        (Some(u), _) => u.clone(),
+        (None, Some(f)) => {
+            let text = io::read_limited(f, 4096, "store file")?;
+            String::from_utf8(text)
+                .with_context(|| format!("{} is not UTF-8", f.display()))?
+                .trim()
+                .to_owned()
+        }
+        (None, None) => return Ok(()),
+    };
+    let backend = yinzheng_store::Backend::parse(&url)?;
+    if backend.is_postgres() {
+        backend.set_process_default()?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = output::Output::new(cli.json);
+    if let Err(err) = choose_store(&cli) {
+        out.error(&err);
+        return ExitCode::from(2);
+    }
     let result = match &cli.command {
         Command::Key(c) => cmd::key::run(c, &out),
         Command::Sign(a) => cmd::sign::run(a, &out),

@@ -6,6 +6,12 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The store (database connection, migrations, `--store`).
+    #[error(transparent)]
+    Store(#[from] yinzheng_store::Error),
+    /// Every database session is busy (the answer is 503, retry).
+    #[error("busy: {0}")]
+    Busy(String),
     /// A configuration file is unreadable or inconsistent (which file, why).
     #[error("configuration: {0}")]
     Config(String),

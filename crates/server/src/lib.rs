@@ -205,6 +205,7 @@ pub async fn serve(
         )?))
     };
     let app = router(state.clone());
+    let watchers = state.watch()?;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let refresher = {
         let st = state.clone();
@@ -308,7 +309,12 @@ pub async fn serve(
         tracing::warn!("in-flight requests did not finish within 30 s");
     }
     let st = state.clone();
-    let _ = tokio::task::spawn_blocking(move || st.usage.close()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        drop(watchers);
+        st.usage.close();
+        st.log.close();
+    })
+    .await;
     tracing::info!("usage records flushed; stopped");
     Ok(())
 }

@@ -1122,10 +1122,10 @@ pub async fn crl_get(
         .into_response())
 }
 
-fn log_of(state: &AppState) -> Result<&yinzheng_anchor::Log, Problem> {
+fn log_of(state: &AppState) -> Result<Arc<yinzheng_anchor::Log>, Problem> {
     state
         .log
-        .as_deref()
+        .current()
         .ok_or_else(|| Problem::not_found("this server has no anchoring log"))
 }
 
@@ -1200,7 +1200,7 @@ pub async fn log_proof(
             format!("proofs are given against the latest checkpoint (size {size})"),
         ));
     }
-    let text = yinzheng_license::Anchor::evidence(log, index)
+    let text = yinzheng_license::Anchor::evidence(&*log, index)
         .map_err(|e| store_err(&state, e, "proving inclusion"))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }

@@ -10,10 +10,11 @@ use crate::usage::UsageWriter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use yinzheng_anchor::{Log, LogOptions, NoteSigner};
+use yinzheng_anchor::{Log, LogOptions, NoteSigner, VerifierKey};
 use yinzheng_crypto::PrivateKey;
 use yinzheng_pki::ocsp::OcspResponder;
 use yinzheng_pki::{ParsedCert, TrustDomain, Validator};
+use yinzheng_store::Backend;
 use zeroize::Zeroizing;
 
 /// CRLs are signed this many hours ahead; the server re-signs them every
@@ -51,12 +52,20 @@ pub struct Reader {
     pub seals: Option<yinzheng_seal::Registry>,
 }
 
-/// A small pool of [`Reader`]s.
+/// A small pool of [`Reader`]s. On SQLite a request that finds none idle
+/// opens another (a file open); on PostgreSQL it waits for one (each reader is
+/// a database session: the pool is the connection pool, `readers` sessions
+/// per server), and answers 503 after [`READER_WAIT`].
 pub struct ReaderPool {
     home: PathBuf,
     idle: Mutex<Vec<Reader>>,
+    returned: std::sync::Condvar,
     keep: usize,
+    bounded: bool,
 }
+
+/// How long a request waits for a PostgreSQL session before a 503.
+pub const READER_WAIT: Duration = Duration::from_secs(5);
 
 /// A reader checked out of the pool; returns on drop.
 pub struct PooledReader<'a> {
@@ -77,6 +86,7 @@ impl Drop for PooledReader<'_> {
             && idle.len() < self.pool.keep
         {
             idle.push(r);
+            self.pool.returned.notify_one();
         }
     }
 }
@@ -86,7 +96,7 @@ impl ReaderPool {
         let seals_db = home.join("seals").join("seals.db");
         Ok(Reader {
             licenses: yinzheng_license::Registry::open(&home.join("licenses"))?,
-            seals: if seals_db.exists() {
+            seals: if seals_db.exists() || Backend::for_path(&seals_db)?.is_postgres() {
                 Some(yinzheng_seal::Registry::open(&seals_db)?)
             } else {
                 None
@@ -104,13 +114,40 @@ impl ReaderPool {
         Ok(ReaderPool {
             home: home.to_path_buf(),
             idle: Mutex::new(idle),
+            returned: std::sync::Condvar::new(),
             keep,
+            bounded: Backend::for_path(&home.join("licenses").join("licenses.db"))?.is_postgres(),
         })
     }
 
-    /// Check out a reader (opens another one when all are busy).
+    /// Check out a reader (SQLite: opens another one when all are busy;
+    /// PostgreSQL: waits up to [`READER_WAIT`] for one).
     pub fn get(&self) -> Result<PooledReader<'_>> {
-        let r = self.idle.lock().ok().and_then(|mut i| i.pop());
+        let mut idle = self
+            .idle
+            .lock()
+            .map_err(|_| Error::Config("the reader pool is poisoned".into()))?;
+        let started = Instant::now();
+        let r = loop {
+            if let Some(r) = idle.pop() {
+                break Some(r);
+            }
+            if !self.bounded {
+                break None;
+            }
+            let left = READER_WAIT.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(Error::Busy(
+                    "every database session of this server is busy".into(),
+                ));
+            }
+            idle = self
+                .returned
+                .wait_timeout(idle, left)
+                .map_err(|_| Error::Config("the reader pool is poisoned".into()))?
+                .0;
+        };
+        drop(idle);
         let reader = match r {
             Some(r) => r,
             None => Self::open_reader(&self.home)?,
@@ -136,8 +173,10 @@ pub struct AppState {
     pub domains: Vec<Domain>,
     /// Registry readers.
     pub readers: ReaderPool,
-    /// The anchoring log, when the data directory has one.
-    pub log: Option<Arc<Log>>,
+    /// The anchoring log (sequencer or follower), when the data directory has one.
+    pub log: Arc<LogSlot>,
+    /// Where the registries live (embedded SQLite or PostgreSQL).
+    pub backend: Backend,
     /// Usage records, token redemptions, anchoring and receipts.
     pub usage: UsageWriter,
     /// Counters.
@@ -216,22 +255,229 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
     })
 }
 
+/// The log's keys, kept (zeroized on drop) so that a server that follows the
+/// log can become its sequencer later without the passphrase.
+struct LogKeys {
+    origin: String,
+    pkcs8: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl LogKeys {
+    fn signers(&self) -> Result<Vec<NoteSigner>> {
+        self.pkcs8
+            .iter()
+            .map(|der| {
+                Ok(NoteSigner::new(
+                    &self.origin,
+                    PrivateKey::from_bytes(der, None)?,
+                )?)
+            })
+            .collect()
+    }
+}
+
+/// The anchoring log as this server has it: the sequencer (embedded store:
+/// always; PostgreSQL: while this server holds the lease) or a follower of
+/// the published tiles. [`LogSlot::tick`] (every second, on its own thread)
+/// refreshes a follower, takes the lease when it is free, and falls back to
+/// following when the sequencer stopped (lease lost).
+pub struct LogSlot {
+    dir: PathBuf,
+    backend: Backend,
+    keys: Option<LogKeys>,
+    verifiers: Vec<VerifierKey>,
+    current: RwLock<Option<Arc<Log>>>,
+}
+
+impl LogSlot {
+    fn none(dir: &Path, backend: &Backend) -> LogSlot {
+        LogSlot {
+            dir: dir.to_path_buf(),
+            backend: backend.clone(),
+            keys: None,
+            verifiers: Vec::new(),
+            current: RwLock::new(None),
+        }
+    }
+
+    /// The log (sequencer or follower), if there is one.
+    pub fn current(&self) -> Option<Arc<Log>> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    /// The log, if this server is its running sequencer.
+    pub fn sequencer(&self) -> Option<Arc<Log>> {
+        self.current().filter(|l| l.is_sequencer())
+    }
+
+    fn open_sequencer(&self) -> yinzheng_anchor::Result<Option<Log>> {
+        let Some(keys) = &self.keys else {
+            return Ok(None);
+        };
+        let signers = keys
+            .signers()
+            .map_err(|e| yinzheng_anchor::Error::Stopped(e.to_string()))?;
+        match Log::open_in(
+            &self.dir,
+            &self.backend,
+            signers,
+            LogOptions::default().with_period(Duration::from_millis(20)),
+        ) {
+            Ok(l) => Ok(Some(l)),
+            Err(yinzheng_anchor::Error::NotSequencer(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refresh a follower; become the sequencer when the lease is free;
+    /// follow again when the sequencer stopped. Errors are logged, never fatal.
+    pub fn tick(&self) {
+        let Some(log) = self.current() else { return };
+        if log.is_sequencer() {
+            return;
+        }
+        if let Some(why) = log.stopped() {
+            tracing::warn!(reason = %why, "the log sequencer stopped; following the log");
+        } else if let Err(e) = log.refresh() {
+            tracing::warn!(error = %e, "cannot refresh the followed log");
+        }
+        match self.open_sequencer() {
+            Ok(Some(seq)) => {
+                tracing::info!(
+                    size = seq.checkpoint().size(),
+                    "took the sequencer lease: this server now sequences the log"
+                );
+                self.replace(Arc::new(seq));
+            }
+            Ok(None) => {
+                if log.stopped().is_some() {
+                    match Log::follow_in(&self.dir, &self.backend, self.verifiers.clone()) {
+                        Ok(f) => self.replace(Arc::new(f)),
+                        Err(e) => tracing::warn!(error = %e, "cannot follow the log"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot open the log as its sequencer"),
+        }
+    }
+
+    fn replace(&self, log: Arc<Log>) {
+        if let Ok(mut c) = self.current.write() {
+            *c = Some(log);
+        }
+    }
+
+    /// Sequence what is pooled and stop (at shutdown).
+    pub fn close(&self) {
+        if let Some(l) = self.sequencer()
+            && let Err(e) = l.close()
+        {
+            tracing::warn!(error = %e, "closing the log");
+        }
+    }
+}
+
 /// The log's note signers (SM2 key; Ed25519 when present) and a second
 /// signer on the SM2 key for receipt batches. Each key file is decrypted
 /// once (PBKDF2 is deliberately slow); the copy comes from its PKCS#8 bytes.
-pub fn log_signers(dir: &Path, pass: &[u8]) -> Result<(Vec<NoteSigner>, NoteSigner)> {
+/// The keys are kept (zeroized on drop) to open the sequencer again later.
+fn log_keys(dir: &Path, pass: &[u8]) -> Result<(Vec<NoteSigner>, NoteSigner, LogKeys)> {
     let (origin, _) = Log::config(dir)?;
-    let key = load_key(&dir.join("log-signer.key.pem"), pass)?;
-    let receipts = NoteSigner::new(&origin, PrivateKey::from_bytes(&key.to_pkcs8_der(), None)?)?;
-    let mut v = vec![NoteSigner::new(&origin, key)?];
+    let mut keys = vec![load_key(&dir.join("log-signer.key.pem"), pass)?];
     let ed = dir.join("log-signer-ed25519.key.pem");
     if ed.exists() {
-        v.push(NoteSigner::new(&origin, load_key(&ed, pass)?)?);
+        keys.push(load_key(&ed, pass)?);
     }
-    Ok((v, receipts))
+    let kept = LogKeys {
+        origin: origin.clone(),
+        pkcs8: keys.iter().map(|k| k.to_pkcs8_der()).collect(),
+    };
+    let receipts = NoteSigner::new(&origin, PrivateKey::from_bytes(&kept.pkcs8[0], None)?)?;
+    let signers = keys
+        .into_iter()
+        .map(|k| Ok(NoteSigner::new(&origin, k)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((signers, receipts, kept))
 }
 
+/// The server's background threads that follow the shared store: the log
+/// slot's tick (every second) and, on PostgreSQL, the change listener that
+/// rebuilds the validator (fresh CRLs) the moment another server or the CLI
+/// revokes a certificate. Stopped and joined on drop.
+pub struct Watchers {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The channel every store change is announced on (`Db::notify`).
+pub const CHANGES_CHANNEL: &str = "yinzheng_changes";
+
 impl AppState {
+    /// Start the [`Watchers`].
+    pub fn watch(self: &Arc<Self>) -> Result<Watchers> {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let (st, halt) = (self.clone(), stop.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name("log-slot".into())
+                .spawn(move || {
+                    let mut last = Instant::now();
+                    while !halt.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(100));
+                        if last.elapsed() >= Duration::from_secs(1) {
+                            last = Instant::now();
+                            st.log.tick();
+                        }
+                    }
+                })
+                .map_err(|e| Error::Config(format!("cannot start the log thread: {e}")))?,
+        );
+        if let Backend::Postgres(config) = &self.backend {
+            let mut listener = yinzheng_store::Listener::new(config, CHANGES_CHANNEL)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            let (st, halt) = (self.clone(), stop.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("store-changes".into())
+                    .spawn(move || {
+                        while !halt.load(Ordering::Relaxed) {
+                            let refresh = match listener.wait(Duration::from_millis(500)) {
+                                Ok(yinzheng_store::Heard::Reconnected) => true,
+                                Ok(yinzheng_store::Heard::Changed(schemas)) => {
+                                    schemas.iter().any(|s| s.contains("_pki_"))
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "store change listener");
+                                    false
+                                }
+                            };
+                            if refresh {
+                                match st.refresh_trust() {
+                                    Ok(()) => tracing::info!(
+                                        "certificate status changed: CRLs re-signed, validator refreshed"
+                                    ),
+                                    Err(e) => tracing::error!(error = %e, "trust refresh failed"),
+                                }
+                            }
+                        }
+                    })
+                    .map_err(|e| Error::Config(format!("cannot start the listener: {e}")))?,
+            );
+        }
+        Ok(Watchers { stop, threads })
+    }
+
     /// Load the state of `home` (the data directory), unlocking keys with
     /// `pass`.
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
@@ -247,20 +493,31 @@ impl AppState {
         let readers = ReaderPool::new(home, config.readers)?;
         let log_dir = home.join("log");
         let metrics = Arc::new(Metrics::default());
-        let (log, receipt_signer) = if log_dir.join("state.sqlite").exists() {
-            let (signers, receipt_signer) = log_signers(&log_dir, pass)?;
-            let log = Log::open(
-                &log_dir,
-                signers,
-                LogOptions::default().with_period(Duration::from_millis(20)),
-            )?;
-            (Some(Arc::new(log)), Some(receipt_signer))
+        let log_backend = Backend::for_path(&log_dir.join("state.sqlite"))?;
+        let (log, receipt_signer) = if Log::exists_in(&log_dir, &log_backend)? {
+            let (signers, receipt_signer, keys) = log_keys(&log_dir, pass)?;
+            let verifiers: Vec<VerifierKey> =
+                signers.iter().map(|s| s.verifier().clone()).collect();
+            let slot = LogSlot {
+                keys: Some(keys),
+                verifiers: verifiers.clone(),
+                ..LogSlot::none(&log_dir, &log_backend)
+            };
+            let log = match slot.open_sequencer()? {
+                Some(seq) => seq,
+                None => {
+                    tracing::info!("another server sequences the log: following it");
+                    Log::follow_in(&log_dir, &log_backend, verifiers)?
+                }
+            };
+            slot.replace(Arc::new(log));
+            (Arc::new(slot), Some(receipt_signer))
         } else {
             tracing::warn!(
                 "no anchoring log in {}: usage records stay unanchored",
                 log_dir.display()
             );
-            (None, None)
+            (Arc::new(LogSlot::none(&log_dir, &log_backend)), None)
         };
         let writer = yinzheng_license::Registry::open(&home.join("licenses"))?;
         if !config.usage_fsync {
@@ -284,6 +541,7 @@ impl AppState {
             config,
             callers,
             trust: RwLock::new(Arc::new(trust)),
+            backend: Backend::for_path(&home.join("licenses").join("licenses.db"))?,
             domains,
             readers,
             log,

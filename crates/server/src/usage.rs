@@ -11,12 +11,13 @@
 //! recording the indexes when the log's batch is published.
 
 use crate::metrics::Metrics;
+use crate::state::LogSlot;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-use yinzheng_anchor::{Log, NoteSigner, Pending};
+use yinzheng_anchor::{NoteSigner, Pending};
 use yinzheng_anchor::{Receipt, ReceiptBody, sign_receipts};
 use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
 
@@ -64,7 +65,7 @@ impl UsageWriter {
     pub fn start(
         registry: Registry,
         checkpointer: Registry,
-        log: Option<Arc<Log>>,
+        log: Arc<LogSlot>,
         receipt_signer: Option<NoteSigner>,
         window: Duration,
         anchor_every: Duration,
@@ -192,7 +193,9 @@ struct Held {
 
 struct Writer {
     reg: Registry,
-    log: Option<Arc<Log>>,
+    /// The log: records are anchored only while this server sequences it
+    /// (on PostgreSQL the sequencer's writer anchors every server's records).
+    log: Arc<LogSlot>,
     signer: Option<NoteSigner>,
     window: Duration,
     anchor_every: Duration,
@@ -263,7 +266,9 @@ impl Writer {
     /// waiting). Returns whether anything was submitted.
     fn submit_pending(&mut self) -> bool {
         self.last_anchor = Instant::now();
-        let Some(log) = &self.log else { return false };
+        let Some(log) = self.log.sequencer() else {
+            return false;
+        };
         // Small slices: the writer answers commits between them (a log batch
         // is published every few tens of milliseconds, so 512 a slice still
         // anchors ~20,000 records a second).
@@ -436,7 +441,7 @@ impl Writer {
         }
         self.held_since = None;
         let held = std::mem::take(&mut self.held);
-        let (Some(signer), Some(log)) = (&self.signer, &self.log) else {
+        let (Some(signer), Some(log)) = (&self.signer, self.log.current()) else {
             for h in held {
                 let _ = h.reply.send(Ok(h.written));
             }

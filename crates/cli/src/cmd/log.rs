@@ -183,7 +183,7 @@ fn read_vkey(path: &Path) -> Result<VerifierKey> {
 pub(crate) fn open_reader(
     dir: &Path,
 ) -> Result<(String, HashAlg, VerifierKey, TileReader, SignedCheckpoint)> {
-    if !dir.join("state.sqlite").exists() {
+    if !log_exists(dir)? {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
     }
     let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
@@ -216,7 +216,7 @@ fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
         .origin
         .clone()
         .unwrap_or_else(|| format!("yinzheng.local/log/{}", hash.name()));
-    if dir.join("state.sqlite").exists() {
+    if log_exists(dir)? {
         bail!("{} already holds a log", dir.display());
     }
     let pass = io::passphrase(a.passphrase_file.as_deref())?.context(
@@ -304,27 +304,129 @@ fn log_signers(
     })
 }
 
+/// Whether `dir` holds a log (its state in the store this process uses).
+pub(crate) fn log_exists(dir: &Path) -> Result<bool> {
+    let backend = yinzheng_store::Backend::for_path(&dir.join("state.sqlite"))?;
+    Log::exists_in(dir, &backend).context("cannot read the log state")
+}
+
+/// How long a queued entry may wait for the sequencer.
+const QUEUE_WAIT: Duration = Duration::from_secs(30);
+
+/// The log as the CLI writes to it: as its sequencer (embedded store, or no
+/// server holds the PostgreSQL lease), or through the database queue that the
+/// sequencing server drains (a server runs on the same PostgreSQL database).
+pub enum LogWriter {
+    /// This process sequences.
+    Sequencer(Log),
+    /// A server sequences; entries go through the queue, evidence is read
+    /// from the published tiles.
+    Queued {
+        /// The queue table.
+        queue: Box<yinzheng_anchor::LogQueue>,
+        /// A follower of the published log.
+        view: Log,
+    },
+}
+
+impl LogWriter {
+    /// Sequence what is pooled and stop (the sequencer); nothing to do when queued.
+    pub fn close(&self) -> Result<()> {
+        if let LogWriter::Sequencer(l) = self {
+            l.close()?;
+        }
+        Ok(())
+    }
+
+    /// Append one encoded entry; its index and the tree size that includes it.
+    fn append(&self, entry: &[u8]) -> Result<(u64, u64)> {
+        match self {
+            LogWriter::Sequencer(l) => {
+                let i = l.append(entry)?;
+                Ok((i, l.checkpoint().size()))
+            }
+            LogWriter::Queued { queue, view } => {
+                let i = queue.append(&[entry.to_vec()], QUEUE_WAIT)?[0];
+                let size = loop {
+                    let size = view.refresh()?;
+                    if size > i {
+                        break size;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                };
+                Ok((i, size))
+            }
+        }
+    }
+}
+
+impl yinzheng_license::Anchor for LogWriter {
+    fn append_batch(
+        &self,
+        entries: &[yinzheng_anchor::Entry],
+    ) -> yinzheng_license::Result<Vec<u64>> {
+        match self {
+            LogWriter::Sequencer(l) => l.append_batch(entries),
+            LogWriter::Queued { queue, view } => {
+                let encoded: Vec<Vec<u8>> = entries.iter().map(|e| e.encode()).collect();
+                let idx = queue.append(&encoded, QUEUE_WAIT)?;
+                // Published once the checkpoint file covers them.
+                if let Some(max) = idx.iter().max() {
+                    let started = std::time::Instant::now();
+                    while view.refresh()? <= *max && started.elapsed() < QUEUE_WAIT {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                Ok(idx)
+            }
+        }
+    }
+
+    fn evidence(&self, index: u64) -> yinzheng_license::Result<String> {
+        match self {
+            LogWriter::Sequencer(l) => l.evidence(index),
+            LogWriter::Queued { view, .. } => {
+                view.refresh()?;
+                view.evidence(index)
+            }
+        }
+    }
+}
+
 /// Open the log of `home` for writing (its key needs the passphrase), with a
-/// short batching period so a batch of submissions shares one checkpoint.
-pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<Log> {
+/// short batching period so a batch of submissions shares one checkpoint. On
+/// PostgreSQL, when a server holds the sequencer's lease, entries go through
+/// its queue instead.
+pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<LogWriter> {
     let dir = home.join("log");
-    if !dir.join("state.sqlite").exists() {
+    if !log_exists(&dir)? {
         bail!(
             "no anchoring log in {} (run `yinzheng log init` first)",
             dir.display()
         );
     }
     let signers = log_signers(&dir, passphrase_file)?;
-    Log::open(
+    let signers = signers()?;
+    let verifiers: Vec<VerifierKey> = signers.iter().map(|s| s.verifier().clone()).collect();
+    match Log::open(
         &dir,
-        signers()?,
+        signers,
         LogOptions::default().with_period(Duration::from_millis(2)),
-    )
-    .context("cannot open the log")
+    ) {
+        Ok(l) => Ok(LogWriter::Sequencer(l)),
+        Err(yinzheng_anchor::Error::NotSequencer(_)) => {
+            let backend = yinzheng_store::Backend::for_path(&dir.join("state.sqlite"))?;
+            Ok(LogWriter::Queued {
+                queue: Box::new(yinzheng_anchor::LogQueue::open_in(&dir, &backend)?),
+                view: Log::follow_in(&dir, &backend, verifiers)?,
+            })
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("cannot open the log")),
+    }
 }
 
 fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
-    if !dir.join("state.sqlite").exists() {
+    if !log_exists(dir)? {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
     }
     let now = SystemTime::now()
@@ -352,12 +454,20 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
     let mut attempt = 0;
     let (index, size) = loop {
         attempt += 1;
-        let log = Log::open(
+        let log = match Log::open(
             dir,
             signers()?,
             LogOptions::default().with_period(Duration::ZERO),
-        )
-        .context("cannot open the log")?;
+        ) {
+            Ok(l) => l,
+            Err(yinzheng_anchor::Error::NotSequencer(_)) => {
+                // A server sequences: go through its queue.
+                let home = dir.parent().unwrap_or(Path::new("."));
+                let w = open_for_writing(home, a.passphrase_file.as_deref())?;
+                break w.append(&bytes)?;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot open the log")),
+        };
         match log.append(&bytes) {
             Ok(i) => {
                 let size = log.checkpoint().size();

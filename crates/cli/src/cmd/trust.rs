@@ -134,7 +134,7 @@ fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         });
     }
     let log_dir = home.join("log");
-    if log_dir.join("state.sqlite").exists() {
+    if crate::cmd::log::log_exists(&log_dir)? {
         let (origin, hash) =
             yinzheng_anchor::Log::config(&log_dir).context("cannot read the log state")?;
         let mut keys = Vec::new();
