@@ -160,6 +160,26 @@ pub fn curl() -> String {
     )
 }
 
+/// The environment variable naming the PostgreSQL server the tests may use
+/// (scripts/test.sh starts a private one with scripts/pg.sh and sets it).
+/// Setting `YINZHENG_STORE_TEST_POSTGRES` as well runs a crate's whole suite
+/// on PostgreSQL instead of SQLite.
+pub const POSTGRES_URL_ENV: &str = "YINZHENG_TEST_POSTGRES_URL";
+
+/// The URL of the tests' PostgreSQL server; without one the test fails and
+/// says how to get one (it is never skipped).
+pub fn postgres_url() -> String {
+    match std::env::var(POSTGRES_URL_ENV) {
+        Ok(u) if !u.trim().is_empty() => u.trim().to_string(),
+        _ => panic!(
+            "{POSTGRES_URL_ENV} is not set: this test needs a PostgreSQL server. Run scripts/test.sh \
+             (it installs Debian's postgresql and starts a private server), or \
+             `scripts/pg.sh start target/pg` and export \
+             {POSTGRES_URL_ENV}=postgres://yinzheng:yinzheng@127.0.0.1:55432/yinzheng"
+        ),
+    }
+}
+
 /// The `pdfsig` binary (`$YINZHENG_PDFSIG` or `pdfsig` on PATH), poppler's signature checker.
 pub fn pdfsig() -> String {
     peer_tool(

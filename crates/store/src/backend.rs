@@ -25,6 +25,26 @@ pub struct PgConfig {
     pub statement_timeout: Duration,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
+    /// TLS to the database (`sslmode`).
+    pub ssl_mode: SslMode,
+    /// The CA certificates (PEM) the database's certificate must chain to
+    /// (`sslrootcert`).
+    pub ssl_root_cert: Option<PathBuf>,
+}
+
+/// How a connection to PostgreSQL uses TLS (`sslmode=` in the URL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS (a database on the same host or a private link).
+    Disable,
+    /// TLS when `sslrootcert` is given (and the server offers it), else none:
+    /// the default, as in libpq.
+    #[default]
+    Prefer,
+    /// TLS always, the server's certificate verified against `sslrootcert`
+    /// with its host name (libpq's `verify-full`; `require` and `verify-ca`
+    /// are taken as this too: Yinzheng never uses an unverified TLS session).
+    VerifyFull,
 }
 
 impl std::fmt::Debug for PgConfig {
@@ -33,6 +53,8 @@ impl std::fmt::Debug for PgConfig {
             .field("url", &redact(&self.url))
             .field("namespace", &self.namespace)
             .field("statement_timeout", &self.statement_timeout)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("ssl_root_cert", &self.ssl_root_cert)
             .finish()
     }
 }
@@ -68,6 +90,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `%2F` → `/` (a path in a URL query).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        if b[i] == b'%'
+            && let Some(Ok(x)) = hex.map(|h| u8::from_str_radix(h, 16))
+        {
+            out.push(x);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Default schema prefix.
 pub const DEFAULT_NAMESPACE: &str = "yinzheng";
 /// Default `statement_timeout`.
@@ -77,7 +121,10 @@ impl PgConfig {
     /// Parse `postgres://…` (or `postgresql://…`). Yinzheng's own query
     /// parameters are taken out before the URL goes to the driver:
     /// `namespace` (schema prefix, `[a-z0-9_]`, default `yinzheng`),
-    /// `statement_timeout_ms` (default 5000), `connect_timeout_ms` (default 5000).
+    /// `statement_timeout_ms` (default 5000), `connect_timeout_ms` (default 5000),
+    /// `sslmode` (`disable`, `prefer` (default), `require`/`verify-ca`/`verify-full`
+    /// — all three verify the certificate and the host name) and `sslrootcert`
+    /// (PEM file of the CA certificates to trust; needed for TLS).
     pub fn parse(url: &str) -> Result<PgConfig> {
         let bad = |reason: String| Error::Config {
             value: redact(url),
@@ -96,6 +143,8 @@ impl PgConfig {
             namespace: DEFAULT_NAMESPACE.into(),
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             connect_timeout: Duration::from_secs(5),
+            ssl_mode: SslMode::Prefer,
+            ssl_root_cert: None,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -118,6 +167,19 @@ impl PgConfig {
                 }
                 "statement_timeout_ms" => config.statement_timeout = ms(v)?,
                 "connect_timeout_ms" => config.connect_timeout = ms(v)?,
+                "sslmode" => {
+                    config.ssl_mode = match v {
+                        "disable" => SslMode::Disable,
+                        "prefer" | "allow" => SslMode::Prefer,
+                        "require" | "verify-ca" | "verify-full" => SslMode::VerifyFull,
+                        _ => {
+                            return Err(bad(format!(
+                                "sslmode={v}: use disable, prefer, require, verify-ca or verify-full"
+                            )));
+                        }
+                    }
+                }
+                "sslrootcert" => config.ssl_root_cert = Some(PathBuf::from(percent_decode(v))),
                 _ => keep.push(pair),
             }
         }
@@ -127,11 +189,20 @@ impl PgConfig {
             format!("{base}?{}", keep.join("&"))
         };
         // Let the driver check the rest now, not at first use.
-        let parsed: postgres::Config = config
-            .url
-            .parse()
-            .map_err(|e: postgres::Error| bad(e.to_string()))?;
-        drop(parsed);
+        #[cfg(feature = "postgres")]
+        {
+            let parsed: postgres::Config = config
+                .url
+                .parse()
+                .map_err(|e: postgres::Error| bad(e.to_string()))?;
+            drop(parsed);
+        }
+        if config.ssl_mode == SslMode::VerifyFull && config.ssl_root_cert.is_none() {
+            return Err(bad(
+                "sslmode verifies the database's certificate: give sslrootcert=/path/to/ca.pem"
+                    .into(),
+            ));
+        }
         Ok(config)
     }
 
@@ -292,15 +363,22 @@ mod tests {
     #[test]
     fn parse_takes_out_our_parameters_and_hides_the_password() -> Result<()> {
         let b = Backend::parse(
-            "postgres://u:s3cret@db.example:5432/yz?namespace=prov&sslmode=disable&statement_timeout_ms=250",
+            "postgres://u:s3cret@db.example:5432/yz?namespace=prov&sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fyz%2Fca.pem&statement_timeout_ms=250",
         )?;
         let Backend::Postgres(c) = b else {
             panic!("not postgres");
         };
         assert_eq!(
             c.url(),
-            "postgres://u:s3cret@db.example:5432/yz?sslmode=disable"
+            "postgres://u:s3cret@db.example:5432/yz?application_name=x"
         );
+        assert_eq!(c.ssl_mode, SslMode::VerifyFull);
+        assert_eq!(
+            c.ssl_root_cert.as_deref(),
+            Some(Path::new("/etc/yz/ca.pem"))
+        );
+        assert!(Backend::parse("postgres://h/db?sslmode=require").is_err());
+        assert!(Backend::parse("postgres://h/db?sslmode=sometimes").is_err());
         assert_eq!(c.namespace(), "prov");
         assert_eq!(c.statement_timeout, Duration::from_millis(250));
         assert_eq!(c.schema("pki_demo-2"), "prov_pki_demo_2");

@@ -6,14 +6,14 @@
 //! (migrations) are written once per backend; everything else is shared, so
 //! both backends behave the same by construction and one test suite checks both.
 
-use crate::backend::{Location, PgConfig};
+use crate::backend::Location;
+use crate::blocking::off_runtime;
 use crate::error::{Error, Result};
 use crate::migrate::Migrations;
+use crate::pg::PgConn;
 use crate::sqlite::{self, Options};
 use crate::value::{Row, ToValue, Value, from_sqlite};
-use postgres::types::{IsNull, ToSql, Type};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// How often a PostgreSQL transaction that lost a serialization race is
@@ -29,6 +29,9 @@ pub struct Db {
     /// Set when the last PostgreSQL error was a serialization failure or a
     /// deadlock: [`Db::transaction`] runs its closure again.
     retryable: Cell<bool>,
+    /// Set when a statement failed inside the open PostgreSQL transaction:
+    /// PostgreSQL has aborted it, and its COMMIT would quietly roll back.
+    failed: Cell<bool>,
     in_tx: Cell<bool>,
 }
 
@@ -54,8 +57,11 @@ impl Db {
         let conn = match location {
             Location::Sqlite(path) => Conn::Sqlite(sqlite::open(path, migrations, options)?),
             Location::Postgres { config, schema } => {
-                let mut pg = PgConn::connect(config, schema)?;
-                pg.migrate(migrations)?;
+                let pg = off_runtime(|| {
+                    let mut pg = PgConn::connect(config, schema)?;
+                    pg.migrate(migrations)?;
+                    Ok::<_, Error>(pg)
+                })?;
                 Conn::Postgres(Box::new(RefCell::new(pg)))
             }
         };
@@ -63,8 +69,49 @@ impl Db {
             conn,
             location: location.clone(),
             retryable: Cell::new(false),
+            failed: Cell::new(false),
             in_tx: Cell::new(false),
         })
+    }
+
+    /// Open a read replica of `location` (a PostgreSQL hot standby): no
+    /// migration (a standby refuses writes); the schema must already be at
+    /// this program's version. Every statement on it is read-only. A SQLite
+    /// location has no replica: [`Error::Config`].
+    pub fn open_replica(location: &Location, migrations: &Migrations) -> Result<Db> {
+        let conn = match location {
+            Location::Sqlite(p) => {
+                return Err(Error::Config {
+                    value: p.display().to_string(),
+                    reason: "a read replica is a PostgreSQL store".into(),
+                });
+            }
+            Location::Postgres { config, schema } => {
+                let pg = off_runtime(|| {
+                    let mut pg = PgConn::connect(config, schema)?;
+                    pg.check_replica(migrations)?;
+                    Ok::<_, Error>(pg)
+                })?;
+                Conn::Postgres(Box::new(RefCell::new(pg)))
+            }
+        };
+        Ok(Db {
+            conn,
+            location: location.clone(),
+            retryable: Cell::new(false),
+            failed: Cell::new(false),
+            in_tx: Cell::new(false),
+        })
+    }
+
+    /// PostgreSQL: this session's WAL position — written (primary) or
+    /// replayed (replica), in bytes. Comparing the two tells how far a
+    /// replica is behind. SQLite: 0.
+    pub fn wal_position(&self) -> Result<i64> {
+        match &self.conn {
+            Conn::Sqlite(_) => Ok(0),
+            Conn::Postgres(pg) => self.pg(pg, |pg| pg.wal_position()),
+        }
     }
 
     /// Wrap a SQLite connection opened elsewhere (tests, old-schema upgrades).
@@ -74,6 +121,7 @@ impl Db {
             conn: Conn::Sqlite(conn),
             location: Location::Sqlite(path),
             retryable: Cell::new(false),
+            failed: Cell::new(false),
             in_tx: Cell::new(false),
         }
     }
@@ -96,22 +144,61 @@ impl Db {
         }
     }
 
+    /// How hard this connection's commits reach the disk. SQLite: `PRAGMA
+    /// synchronous`. PostgreSQL: `synchronous_commit` for this session
+    /// (`Normal` → `off`: a commit returns before its WAL flush; a crash of the
+    /// database server can lose the last fraction of a second, never corrupt).
+    pub fn set_synchronous(&self, mode: crate::sqlite::Synchronous) -> Result<()> {
+        let normal = matches!(mode, crate::sqlite::Synchronous::Normal);
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                Ok(c.pragma_update(None, "synchronous", if normal { "NORMAL" } else { "FULL" })?)
+            }
+            Conn::Postgres(_) => self.execute_batch(if normal {
+                "SET synchronous_commit = off"
+            } else {
+                "SET synchronous_commit = on"
+            }),
+        }
+    }
+
+    /// SQLite: stop this connection from checkpointing the WAL at commit
+    /// (another connection does it: [`Db::checkpoint_wal`]). PostgreSQL: nothing.
+    pub fn disable_auto_checkpoint(&self) -> Result<()> {
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.pragma_update(None, "wal_autocheckpoint", 0)?),
+            Conn::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// SQLite: a PASSIVE WAL checkpoint (never blocks writers); the frames
+    /// not yet checkpointed. PostgreSQL checkpoints on its own: 0.
+    pub fn checkpoint_wal(&self) -> Result<i64> {
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?),
+            Conn::Postgres(_) => Ok(0),
+        }
+    }
+
     /// Run one statement; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         match &self.conn {
-            Conn::Sqlite(c) => {
+            Conn::Sqlite(c) => self.sqlite_tracked((|| {
                 let mut stmt = c.prepare_cached(sql)?;
                 let n = stmt.execute(rusqlite::params_from_iter(values(params)))?;
                 Ok(n as u64)
+            })()),
+            Conn::Postgres(pg) => {
+                let v = values(params);
+                self.pg(pg, move |pg| pg.execute(sql, &v))
             }
-            Conn::Postgres(pg) => self.pg(pg, |pg| pg.execute(sql, &values(params))),
         }
     }
 
     /// Run statements without parameters, separated by `;`.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match &self.conn {
-            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Conn::Sqlite(c) => self.sqlite_tracked(c.execute_batch(sql).map_err(Error::from)),
             Conn::Postgres(pg) => self.pg(pg, |pg| pg.batch(sql)),
         }
     }
@@ -119,7 +206,7 @@ impl Db {
     /// All rows of a query.
     pub fn query(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Row>> {
         match &self.conn {
-            Conn::Sqlite(c) => {
+            Conn::Sqlite(c) => self.sqlite_tracked((|| {
                 let mut stmt = c.prepare_cached(sql)?;
                 let n = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(values(params)))?;
@@ -132,8 +219,11 @@ impl Db {
                     out.push(Row { values: v });
                 }
                 Ok(out)
+            })()),
+            Conn::Postgres(pg) => {
+                let v = values(params);
+                self.pg(pg, move |pg| pg.query(sql, &v))
             }
-            Conn::Postgres(pg) => self.pg(pg, |pg| pg.query(sql, &values(params))),
         }
     }
 
@@ -163,7 +253,9 @@ impl Db {
     /// loses a serialization race or a deadlock is run again (up to 30 times,
     /// after a growing random pause; from the third attempt on behind a
     /// per-schema lock, so a hot row cannot starve one writer) — so `f` must
-    /// do nothing but database work it can repeat.
+    /// do nothing but database work it can repeat. On both backends a
+    /// transaction in which any statement failed is rolled back, even when
+    /// `f` returns `Ok` ([`Error::Aborted`]): PostgreSQL allows nothing else.
     pub fn transaction<T, E: From<Error>>(
         &self,
         mut f: impl FnMut(&Db) -> std::result::Result<T, E>,
@@ -181,6 +273,7 @@ impl Db {
         loop {
             attempt += 1;
             self.retryable.set(false);
+            self.failed.set(false);
             self.execute_batch(begin)?;
             if attempt > 2 {
                 // The slow lane: a transaction that keeps losing races queues
@@ -195,6 +288,10 @@ impl Db {
             let out = f(self);
             self.in_tx.set(false);
             let out = match out {
+                // A statement failed but `f` carried on (it kept the error
+                // as a value): PostgreSQL would answer COMMIT with a silent
+                // ROLLBACK, so never claim the commit.
+                Ok(_) if self.failed.get() => Err(E::from(Error::Aborted)),
                 Ok(v) => match self.execute_batch("COMMIT") {
                     Ok(()) => return Ok(v),
                     Err(e) => Err(E::from(e)),
@@ -220,7 +317,7 @@ impl Db {
         match &self.conn {
             Conn::Sqlite(_) => Ok(()),
             Conn::Postgres(pg) => {
-                let schema = pg.borrow().schema.clone();
+                let schema = pg.borrow().schema().to_owned();
                 self.pg(pg, |pg| {
                     pg.query(
                         "SELECT pg_notify(?1, ?2)",
@@ -232,17 +329,38 @@ impl Db {
         }
     }
 
-    fn pg<T>(&self, pg: &RefCell<PgConn>, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Result<T> {
-        let mut pg = pg.borrow_mut();
-        // A broken connection is replaced between transactions, never inside one.
-        if !self.in_tx.get() {
-            pg.reconnect_if_closed()?;
+    /// SQLite keeps a transaction going after most failed statements;
+    /// PostgreSQL aborts it. Both backends follow PostgreSQL's rule here: a
+    /// transaction in which a statement failed is never committed.
+    fn sqlite_tracked<T>(&self, r: Result<T>) -> Result<T> {
+        if r.is_err() && self.in_tx.get() {
+            self.failed.set(true);
         }
-        let r = f(&mut pg);
-        if let Err(e) = &r
-            && e.is_retryable()
-        {
-            self.retryable.set(true);
+        r
+    }
+
+    fn pg<T: Send>(
+        &self,
+        pg: &RefCell<PgConn>,
+        f: impl FnOnce(&mut PgConn) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut pg = pg.borrow_mut();
+        let pg: &mut PgConn = &mut pg;
+        let in_tx = self.in_tx.get();
+        let r = off_runtime(move || {
+            // A broken connection is replaced between transactions, never inside one.
+            if !in_tx {
+                pg.reconnect_if_closed()?;
+            }
+            f(pg)
+        });
+        if let Err(e) = &r {
+            if self.in_tx.get() {
+                self.failed.set(true);
+            }
+            if e.is_retryable() {
+                self.retryable.set(true);
+            }
         }
         r
     }
@@ -258,287 +376,6 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_micros(100 + u64::from(jitter) % ceiling_us)
 }
 
-fn values(params: &[&dyn ToValue]) -> Vec<Value> {
+pub(crate) fn values(params: &[&dyn ToValue]) -> Vec<Value> {
     params.iter().map(|p| p.to_value()).collect()
-}
-
-/// A PostgreSQL session pinned to one schema, with its prepared statements.
-struct PgConn {
-    client: postgres::Client,
-    config: PgConfig,
-    schema: String,
-    statements: HashMap<String, postgres::Statement>,
-}
-
-impl PgConn {
-    fn connect(config: &PgConfig, schema: &str) -> Result<PgConn> {
-        let client = connect_client(config, schema)?;
-        Ok(PgConn {
-            client,
-            config: config.clone(),
-            schema: schema.to_owned(),
-            statements: HashMap::new(),
-        })
-    }
-
-    fn reconnect_if_closed(&mut self) -> Result<()> {
-        if self.client.is_closed() {
-            self.client = connect_client(&self.config, &self.schema)?;
-            self.statements.clear();
-        }
-        Ok(())
-    }
-
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(&placeholders(sql))?;
-        if self.statements.len() > 512 {
-            self.statements.clear();
-        }
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
-    }
-
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        Ok(self.client.execute(&stmt, &refs)?)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.client.query(&stmt, &refs)?;
-        rows.iter().map(pg_row).collect()
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.client.batch_execute(sql)?)
-    }
-
-    /// Create the schema and apply the pending steps, all in one transaction
-    /// under an advisory lock (PostgreSQL DDL is transactional).
-    fn migrate(&mut self, migrations: &Migrations) -> Result<u32> {
-        let schema = self.schema.clone();
-        let steps = migrations
-            .postgres_steps()
-            .ok_or_else(|| Error::Unrecognised {
-                path: schema.clone().into(),
-                reason: "these migrations have no PostgreSQL schema".into(),
-            })?;
-        let mut tx = self.client.transaction()?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('yinzheng.migrate'))",
-            &[],
-        )?;
-        tx.batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
-             SET LOCAL search_path TO \"{schema}\";
-             CREATE TABLE IF NOT EXISTS schema_migrations (
-               version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)"
-        ))?;
-        let recorded: Vec<(i32, String)> = tx
-            .query(
-                "SELECT version, name FROM schema_migrations ORDER BY version",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let known = migrations.latest();
-        let current = recorded.last().map_or(0, |(v, _)| *v as u32);
-        if current > known {
-            return Err(Error::TooNew {
-                path: schema.into(),
-                found: current,
-                known,
-            });
-        }
-        for (version, name) in &recorded {
-            let step = migrations.steps().get((*version as usize).wrapping_sub(1));
-            if let Some(step) = step
-                && step.name != name
-            {
-                return Err(Error::Unrecognised {
-                    path: schema.into(),
-                    reason: format!(
-                        "schema version {version} was applied as {name:?}, but this program's step {version} is {:?}; is this the right database?",
-                        step.name
-                    ),
-                });
-            }
-        }
-        for (i, (step, sql)) in migrations.steps().iter().zip(steps).enumerate() {
-            let version = i as u32 + 1;
-            if version <= current {
-                continue;
-            }
-            tx.batch_execute(sql)
-                .map_err(|source| Error::PostgresMigration {
-                    schema: schema.clone(),
-                    version,
-                    name: step.name,
-                    source,
-                })?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
-                &[&(version as i32), &step.name, &crate::migrate::now_ms()],
-            )?;
-        }
-        tx.commit()?;
-        Ok(known)
-    }
-}
-
-fn connect_client(config: &PgConfig, schema: &str) -> Result<postgres::Client> {
-    let mut c: postgres::Config = config.url().parse()?;
-    c.connect_timeout(config.connect_timeout);
-    c.application_name("yinzheng");
-    let mut client = c
-        .connect(postgres::NoTls)
-        .map_err(|e| Error::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-    let timeout = config.statement_timeout.as_millis();
-    client.batch_execute(&format!(
-        "SET search_path TO \"{schema}\";
-         SET statement_timeout = {timeout};
-         SET lock_timeout = {timeout};
-         SET idle_in_transaction_session_timeout = {}",
-        timeout.saturating_mul(6).max(60_000)
-    ))?;
-    Ok(client)
-}
-
-/// `?7` → `$7`; a bare `?` takes the next number. Text in single quotes,
-/// double-quoted identifiers and `--` comments are left alone.
-pub(crate) fn placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut next = 1;
-    let mut chars = sql.chars().peekable();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        if let Some(q) = quote {
-            out.push(c);
-            if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                out.push(c);
-                for c in chars.by_ref() {
-                    out.push(c);
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '?' => {
-                out.push('$');
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                if digits.is_empty() {
-                    out.push_str(&next.to_string());
-                    next += 1;
-                } else {
-                    out.push_str(&digits);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn pg_row(r: &postgres::Row) -> Result<Row> {
-    let mut values = Vec::with_capacity(r.len());
-    for (i, col) in r.columns().iter().enumerate() {
-        let ty = col.type_();
-        let v = match *ty {
-            Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
-            Type::INT4 => r
-                .try_get::<_, Option<i32>>(i)?
-                .map(|v| Value::Integer(v.into())),
-            Type::INT2 => r
-                .try_get::<_, Option<i16>>(i)?
-                .map(|v| Value::Integer(v.into())),
-            Type::OID => r
-                .try_get::<_, Option<u32>>(i)?
-                .map(|v| Value::Integer(v.into())),
-            Type::BOOL => r
-                .try_get::<_, Option<bool>>(i)?
-                .map(|v| Value::Integer(v.into())),
-            Type::FLOAT8 => r.try_get::<_, Option<f64>>(i)?.map(Value::Real),
-            Type::FLOAT4 => r
-                .try_get::<_, Option<f32>>(i)?
-                .map(|v| Value::Real(v.into())),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
-                r.try_get::<_, Option<String>>(i)?.map(Value::Text)
-            }
-            Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
-            Type::VOID => None,
-            _ => {
-                return Err(Error::Column {
-                    index: i,
-                    reason: format!(
-                        "PostgreSQL type {ty} of column {:?} has no SQL value here; cast it",
-                        col.name()
-                    ),
-                });
-            }
-        };
-        values.push(v.unwrap_or(Value::Null));
-    }
-    Ok(Row { values })
-}
-
-impl ToSql for Value {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) => match *ty {
-                Type::INT8 => i.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::BOOL => (*i != 0).to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                _ => Err(format!("an integer cannot be a {ty} parameter").into()),
-            },
-            Value::Real(f) => f.to_sql(ty, out),
-            Value::Text(s) => s.as_str().to_sql(ty, out),
-            Value::Blob(b) => b.as_slice().to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::placeholders;
-
-    #[test]
-    fn placeholders_are_numbered_outside_quotes() {
-        assert_eq!(
-            placeholders("SELECT ?1, ?, '?', \"a?\" -- ?\n FROM t WHERE x = ?12"),
-            "SELECT $1, $1, '?', \"a?\" -- ?\n FROM t WHERE x = $12"
-        );
-    }
 }

@@ -66,9 +66,17 @@ pub enum Error {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// A PostgreSQL error (the database answered, or the connection broke).
+    #[cfg(feature = "postgres")]
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] postgres::Error),
+    /// A PostgreSQL store was asked for, but this program was built without
+    /// PostgreSQL (the offline auditor is).
+    #[error(
+        "this program was built without PostgreSQL support (yinzheng-store's `postgres` feature): use the `yinzheng` binary, or the embedded store"
+    )]
+    NoPostgres,
     /// A PostgreSQL migration step failed; nothing of it was applied.
+    #[cfg(feature = "postgres")]
     #[error("schema {schema}: migration {version} ({name}) failed: {source}")]
     PostgresMigration {
         /// The schema.
@@ -91,6 +99,10 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A statement failed inside a PostgreSQL transaction and the caller
+    /// went on: the transaction was rolled back, nothing of it is stored.
+    #[error("a statement failed inside the transaction, so it was rolled back; nothing was stored")]
+    Aborted,
     /// A query that must return a row returned none.
     #[error("the query returned no row")]
     NoRows,
@@ -110,6 +122,7 @@ impl Error {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Error::Unavailable(_) => true,
+            #[cfg(feature = "postgres")]
             Error::Postgres(e) => match e.code() {
                 None => true,
                 Some(code) => {
@@ -134,6 +147,7 @@ impl Error {
     /// A PostgreSQL serialization failure or deadlock: the transaction may be run again.
     pub fn is_retryable(&self) -> bool {
         match self {
+            #[cfg(feature = "postgres")]
             Error::Postgres(e) => e
                 .code()
                 .is_some_and(|c| c.code() == "40001" || c.code() == "40P01"),
@@ -144,6 +158,7 @@ impl Error {
     /// A `UNIQUE` or primary-key constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {
         match self {
+            #[cfg(feature = "postgres")]
             Error::Postgres(e) => e.code().is_some_and(|c| c.code() == "23505"),
             Error::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
                 f.extended_code,

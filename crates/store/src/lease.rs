@@ -9,11 +9,12 @@
 //! of its checkpoint row, which a stale holder fails.
 
 use crate::backend::PgConfig;
+use crate::blocking::{Client, off_runtime};
 use crate::error::{Error, Result};
 
 /// A held lease; released when dropped (or when its session ends).
 pub struct Lease {
-    client: postgres::Client,
+    client: Client,
     name: String,
 }
 
@@ -26,14 +27,16 @@ impl std::fmt::Debug for Lease {
 impl Lease {
     /// Take the lease `name` if nobody holds it; `None` when another session does.
     pub fn try_acquire(config: &PgConfig, name: &str) -> Result<Option<Lease>> {
-        let mut c: postgres::Config = config.url().parse()?;
-        c.connect_timeout(config.connect_timeout);
-        c.application_name("yinzheng-lease");
-        // Notice a vanished peer within tens of seconds, not hours.
-        c.keepalives(true);
-        c.keepalives_idle(std::time::Duration::from_secs(10));
-        let mut client = c
-            .connect(postgres::NoTls)
+        off_runtime(|| Lease::acquire(config, name))
+    }
+
+    fn acquire(config: &PgConfig, name: &str) -> Result<Option<Lease>> {
+        let mut client =
+            crate::pg::connect(config, "yinzheng-lease", config.connect_timeout, |c| {
+                // Notice a vanished peer within tens of seconds, not hours.
+                c.keepalives(true);
+                c.keepalives_idle(std::time::Duration::from_secs(10));
+            })
             .map_err(|e| Error::Unavailable(format!("taking the {name} lease: {e}")))?;
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&name])?
@@ -42,23 +45,26 @@ impl Lease {
             return Ok(None);
         }
         Ok(Some(Lease {
-            client,
+            client: Client::new(client),
             name: name.to_owned(),
         }))
     }
 
     /// Whether the lease is still held: its session answers and still holds the lock.
     pub fn check(&mut self) -> bool {
-        if self.client.is_closed() {
-            return false;
-        }
-        self.client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted)",
-                &[],
-            )
-            .map(|r| r.get::<_, bool>(0))
-            .unwrap_or(false)
+        let client = self.client.get();
+        off_runtime(move || {
+            if client.is_closed() {
+                return false;
+            }
+            client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted)",
+                    &[],
+                )
+                .map(|r| r.get::<_, bool>(0))
+                .unwrap_or(false)
+        })
     }
 
     /// The lease's name.

@@ -19,25 +19,51 @@
 //!
 //! SQL written for the crates is the common subset of both databases (see
 //! [`Db`]); migrations are written once per backend ([`Migrations::with_postgres`]).
+//!
+//! PostgreSQL needs the `postgres` feature (the server and the `yinzheng`
+//! binary turn it on). Without it the API is the same and every attempt to
+//! reach PostgreSQL is [`Error::NoPostgres`]: the offline auditor is built so,
+//! with no network client linked.
 
 mod backend;
+mod blocking;
 mod db;
 mod error;
 mod fs;
+#[cfg(feature = "postgres")]
 mod lease;
+#[cfg(feature = "postgres")]
 mod listen;
 mod migrate;
+#[cfg(not(feature = "postgres"))]
+mod nopg;
+#[cfg(feature = "postgres")]
+mod pg;
+#[cfg(not(feature = "postgres"))]
+use nopg as pg;
 mod pool;
 pub mod sqlite;
 mod value;
 
-pub use backend::{Backend, DEFAULT_NAMESPACE, Location, PgConfig, TEST_POSTGRES_ENV, redact};
+/// The channel every change that other servers must see at once is announced
+/// on ([`Db::notify`], payload = the schema): certificate status, seal
+/// status, license lifecycle. Servers listen ([`Listener`]) and refresh what
+/// they derived from it (CRLs, the validator).
+pub const CHANGES_CHANNEL: &str = "yinzheng_changes";
+
+pub use backend::{
+    Backend, DEFAULT_NAMESPACE, Location, PgConfig, SslMode, TEST_POSTGRES_ENV, redact,
+};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use fs::{write_atomic, write_atomic_no_dir_sync, write_atomic_private};
+#[cfg(feature = "postgres")]
 pub use lease::Lease;
+#[cfg(feature = "postgres")]
 pub use listen::{Heard, Listener};
 pub use migrate::{Legacy, Migration, Migrations};
+#[cfg(not(feature = "postgres"))]
+pub use nopg::{Heard, Lease, Listener};
 pub use pool::{Pool, PooledConnection};
 pub use sqlite::{Options, Synchronous, transaction};
 pub use value::{FromValue, Row, ToValue, Value};

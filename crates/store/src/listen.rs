@@ -1,6 +1,7 @@
 //! [`Listener`]: change notifications from other servers (PostgreSQL `LISTEN`).
 
 use crate::backend::PgConfig;
+use crate::blocking::{Client, off_runtime};
 use crate::error::{Error, Result};
 use fallible_iterator::FallibleIterator;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 pub struct Listener {
     config: PgConfig,
     channel: String,
-    client: Option<postgres::Client>,
+    client: Option<Client>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -53,15 +54,26 @@ impl Listener {
     /// on the next call ([`Heard::Reconnected`]); while the database is
     /// down this returns [`Error::Unavailable`] after `timeout`.
     pub fn wait(&mut self, timeout: Duration) -> Result<Heard> {
+        off_runtime(|| self.wait_blocking(timeout))
+    }
+
+    fn wait_blocking(&mut self, timeout: Duration) -> Result<Heard> {
         let start = Instant::now();
-        let client = match self.client.as_mut().filter(|c| !c.is_closed()) {
+        let client = match self
+            .client
+            .as_mut()
+            .map(Client::get)
+            .filter(|c| !c.is_closed())
+        {
             Some(c) => c,
             None => {
                 self.client = None;
-                let mut c: postgres::Config = self.config.url().parse()?;
-                c.connect_timeout(timeout.max(Duration::from_millis(100)));
-                c.application_name("yinzheng-listen");
-                let mut client = match c.connect(postgres::NoTls) {
+                let mut client = match crate::pg::connect(
+                    &self.config,
+                    "yinzheng-listen",
+                    timeout.max(Duration::from_millis(100)),
+                    |_| {},
+                ) {
                     Ok(c) => c,
                     Err(e) => {
                         std::thread::sleep(timeout.saturating_sub(start.elapsed()));
@@ -69,7 +81,7 @@ impl Listener {
                     }
                 };
                 client.batch_execute(&format!("LISTEN {}", self.channel))?;
-                self.client = Some(client);
+                self.client = Some(Client::new(client));
                 return Ok(Heard::Reconnected);
             }
         };

@@ -1,6 +1,6 @@
 //! The store suite: the same checks on SQLite and on a real PostgreSQL.
 //!
-//! PostgreSQL comes from `YINZHENG_STORE_TEST_POSTGRES` (scripts/test.sh
+//! PostgreSQL comes from `YINZHENG_TEST_POSTGRES_URL` (scripts/test.sh
 //! starts a private server with scripts/pg.sh and sets it). Without it the
 //! PostgreSQL half fails and says how to get one — it is never skipped.
 
@@ -26,14 +26,7 @@ const SCHEMA: Migrations = Migrations::new(&[
 ]);
 
 fn pg_config() -> PgConfig {
-    let url = std::env::var(yinzheng_store::TEST_POSTGRES_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{} is not set: the PostgreSQL half of the store suite needs a server. Run scripts/test.sh, \
-             or `scripts/pg.sh start /tmp/yz-pg` and export {}=postgres://yinzheng:yinzheng@127.0.0.1:55432/yinzheng",
-            yinzheng_store::TEST_POSTGRES_ENV,
-            yinzheng_store::TEST_POSTGRES_ENV
-        )
-    });
+    let url = yinzheng_tests::postgres_url();
     let Ok(Backend::Postgres(c)) = Backend::parse(&url) else {
         panic!("{url:?} is not a postgres:// URL");
     };
@@ -145,6 +138,41 @@ fn transactions_commit_or_roll_back_whole() {
         // the connection is usable after a failed transaction
         db.execute("UPDATE accounts SET balance = 3", params![])
             .expect("update");
+    });
+}
+
+#[test]
+fn a_transaction_whose_statement_failed_is_never_committed() {
+    // PostgreSQL aborts a transaction at its first failed statement and
+    // answers COMMIT with a silent ROLLBACK; SQLite would carry on. Both
+    // backends refuse to report such a transaction as committed.
+    both("aborted", |open| {
+        let db = open().expect("open");
+        db.execute(
+            "INSERT INTO accounts (name, balance) VALUES ('a', 1)",
+            params![],
+        )
+        .expect("a");
+        let r: Result<bool, Error> = db.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, balance) VALUES ('b', 1)",
+                params![],
+            )?;
+            // The duplicate fails; the closure keeps the error as a value.
+            let dup = tx
+                .execute(
+                    "INSERT INTO accounts (name, balance) VALUES ('a', 2)",
+                    params![],
+                )
+                .is_err();
+            Ok(dup)
+        });
+        assert!(matches!(r, Err(Error::Aborted)), "{r:?}");
+        let n: i64 = db
+            .query_row("SELECT COUNT(*) FROM accounts", params![])
+            .and_then(|r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1, "nothing of the aborted transaction is stored");
     });
 }
 
@@ -324,4 +352,119 @@ fn postgres_lease_has_one_holder_and_passes_on_when_dropped() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn postgres_is_used_from_async_runtimes_without_panicking() {
+    // The server calls the store from request handlers (tasks of a
+    // multi-threaded runtime); the postgres client must step off the
+    // runtime rather than start its own inside it. A single-threaded
+    // runtime works too (a scoped thread).
+    let location = pg_location("async");
+    for multi in [true, false] {
+        let rt = if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread().build()
+        }
+        .expect("runtime");
+        let location = location.clone();
+        let n: i64 = rt.block_on(async move {
+            let task = tokio::spawn(async move {
+                let db = Db::open(&location, &SCHEMA, Options::default()).expect("open");
+                db.transaction(|tx| {
+                    tx.execute(
+                        "INSERT INTO accounts (name, balance) VALUES (?1, 1)",
+                        params![format!("multi={multi}")],
+                    )
+                })
+                .expect("insert");
+                let n: i64 = db
+                    .query_row("SELECT COUNT(*) FROM accounts", params![])
+                    .and_then(|r| r.get(0))
+                    .expect("count");
+                drop(db); // closing the session inside the runtime as well
+                n
+            });
+            task.await.expect("task")
+        });
+        assert!(n >= 1);
+    }
+}
+
+#[test]
+fn postgres_over_tls_verifies_the_database_certificate() {
+    // scripts/pg.sh starts the test server with TLS on and its own CA.
+    let ca = std::env::var("YINZHENG_TEST_POSTGRES_CA").unwrap_or_else(|_| {
+        panic!(
+            "YINZHENG_TEST_POSTGRES_CA is not set: scripts/test.sh sets it to the CA of the test \
+             PostgreSQL (scripts/pg.sh writes DIR/tls/ca.pem)"
+        )
+    });
+    let base = yinzheng_tests::postgres_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let with = |extra: &str| -> Result<Db, Error> {
+        let url = format!("{base}{sep}namespace=tls{}{extra}", std::process::id());
+        let Backend::Postgres(c) = Backend::parse(&url)? else {
+            panic!("not PostgreSQL");
+        };
+        Db::open(
+            &Backend::Postgres(c).location(std::path::Path::new(""), "tls"),
+            &SCHEMA,
+            Options::default(),
+        )
+    };
+    let db = with(&format!("&sslmode=verify-full&sslrootcert={ca}")).expect("TLS session");
+    let ssl: bool = db
+        .query_row(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            params![],
+        )
+        .and_then(|r| r.get(0))
+        .expect("pg_stat_ssl");
+    assert!(ssl, "the session is encrypted");
+    // Without TLS settings the same server is reached in the clear (the
+    // default for a database on the same host).
+    let plain = with("").expect("plain session");
+    let ssl: bool = plain
+        .query_row(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            params![],
+        )
+        .and_then(|r| r.get(0))
+        .expect("pg_stat_ssl");
+    assert!(!ssl);
+    // A CA that did not sign the server's certificate: refused, never a
+    // fallback to plaintext.
+    let dir = tempfile::tempdir().expect("tempdir");
+    yinzheng_tests::openssl_ok(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=Another CA",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "other.pem",
+        ],
+    );
+    let other = dir.path().join("other.pem");
+    let e = with(&format!(
+        "&sslmode=verify-full&sslrootcert={}",
+        other.display()
+    ))
+    .expect_err("an unknown server certificate");
+    assert!(e.is_unavailable(), "{e}");
+    // Verification without a CA to verify against is a configuration error.
+    let e = Backend::parse(&format!("{base}{sep}sslmode=verify-full")).expect_err("no sslrootcert");
+    assert!(e.to_string().contains("sslrootcert"), "{e}");
 }
