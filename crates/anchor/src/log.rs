@@ -862,6 +862,9 @@ fn recover(
     )?;
     let (committed, staged): (String, Option<Vec<u8>>) = (row.get(0)?, row.get(1)?);
     let cp = SignedCheckpoint::open(committed.as_bytes(), verifiers, Some(origin))?;
+    if let Some(adopted) = adopt_published(conn, tiles, hash, origin, verifiers, &committed, &cp)? {
+        return Ok(adopted);
+    }
     match staged {
         Some(bundle) => {
             let (files, note) = decode_staged(&bundle)?;
@@ -883,6 +886,69 @@ fn recover(
         ));
     }
     Ok((committed, builder))
+}
+
+/// A published checkpoint larger than the committed one means the database is
+/// older than the tiles: it was restored from a backup taken before the last
+/// batches (docs/DEPLOYMENT.md dumps the database first, then the tiles). The
+/// log must not go back — republishing the staged batch and carrying on from
+/// the committed size would fork it for everyone who saw the later
+/// checkpoint — so the published one is adopted: its signature is checked,
+/// the tiles must give its root, and the committed checkpoint must be a prefix
+/// of it (a consistency proof from the tiles). Then the row moves forward (a
+/// compare-and-swap) and the stale staged batch is dropped. Any other
+/// disagreement is refused: [`Error::Mismatch`].
+fn adopt_published(
+    conn: &Db,
+    tiles: &Path,
+    hash: HashAlg,
+    origin: &str,
+    verifiers: &[VerifierKey],
+    committed: &str,
+    cp: &SignedCheckpoint,
+) -> Result<Option<(String, TileBuilder)>> {
+    let path = tiles.join("checkpoint");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let published = read_published(tiles, hash, origin, verifiers)?;
+    let (old, new) = (cp.checkpoint(), &published.checkpoint);
+    if new.size() <= old.size() {
+        if new.size() == old.size() && new.root() != old.root() {
+            return Err(Error::Mismatch(format!(
+                "the published checkpoint and the database's disagree at size {}: a forked log",
+                new.size()
+            )));
+        }
+        return Ok(None);
+    }
+    let builder = TileBuilder::resume(&published.reader, new.size())?;
+    if &builder.root() != new.root() {
+        return Err(Error::Mismatch(
+            "the tiles do not give the published checkpoint's root".into(),
+        ));
+    }
+    let proof = consistency_proof(&published.reader, old.size(), new.size())?;
+    crate::merkle::verify_consistency(hash, old.size(), new.size(), old.root(), new.root(), &proof)
+        .map_err(|_| {
+            Error::Mismatch(format!(
+                "the database's checkpoint (size {}) is not a prefix of the published one (size {}): refusing to fork the log",
+                old.size(),
+                new.size()
+            ))
+        })?;
+    conn.transaction(|tx| {
+        let n = tx.execute(
+            "UPDATE checkpoint SET body = ?1 WHERE id = 1 AND body = ?2",
+            params![published.note, committed],
+        )?;
+        if n != 1 {
+            return Err(Error::LostCas);
+        }
+        tx.execute("DELETE FROM staged WHERE id = 1", params![])?;
+        Ok(())
+    })?;
+    Ok(Some((published.note, builder)))
 }
 
 /// The checkpoint published in `tiles` (the file the sequencer writes last,

@@ -315,3 +315,85 @@ fn queued_entries_followers_and_a_takeover() {
     .unwrap();
     b.close().unwrap();
 }
+
+/// A state database restored from a backup older than the published tiles
+/// (SQLite here: the file copied back) must not rewind the log: the published
+/// checkpoint is adopted after a consistency proof from the tiles, and the
+/// log grows from there. Tiles of another history are refused.
+#[test]
+fn a_restored_older_database_carries_on_from_the_published_checkpoint() {
+    use yinzheng_store::Backend::Embedded;
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.sqlite");
+    Log::create_in(
+        dir.path(),
+        &Embedded,
+        "yinzheng.test/log",
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
+    let log = Log::open_in(dir.path(), &Embedded, vec![signer(&key)], opts()).unwrap();
+    for i in 0..3u8 {
+        log.append(&[b'a', i]).unwrap();
+    }
+    log.close().unwrap();
+    drop(log);
+    let backup = dir.path().join("backup.sqlite");
+    std::fs::copy(&state, &backup).unwrap();
+    let log = Log::open_in(dir.path(), &Embedded, vec![signer(&key)], opts()).unwrap();
+    for i in 3..7u8 {
+        log.append(&[b'a', i]).unwrap();
+    }
+    let root7 = *log.checkpoint().root();
+    log.close().unwrap();
+    drop(log);
+    // The disaster: the database comes back from the backup (size 3).
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("state.sqlite{ext}")));
+    }
+    std::fs::copy(&backup, &state).unwrap();
+    let log = Log::open_in(dir.path(), &Embedded, vec![signer(&key)], opts()).unwrap();
+    assert_eq!(
+        log.checkpoint().size(),
+        7,
+        "the published checkpoint is adopted"
+    );
+    assert_eq!(log.checkpoint().root(), &root7);
+    assert_eq!(log.append(b"after the restore").unwrap(), 7);
+    let proof = log.prove_consistency(7, 8).unwrap();
+    verify_consistency(HashAlg::Sm3, 7, 8, &root7, log.checkpoint().root(), &proof).unwrap();
+    assert_eq!(log.entry(2).unwrap(), [b'a', 2]);
+    log.close().unwrap();
+    drop(log);
+
+    // Tiles of another history (same key, same origin, other entries) are refused.
+    let other = tempfile::tempdir().unwrap();
+    Log::create_in(
+        other.path(),
+        &Embedded,
+        "yinzheng.test/log",
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
+    let b = Log::open_in(other.path(), &Embedded, vec![signer(&key)], opts()).unwrap();
+    b.append(b"b0").unwrap();
+    b.append(b"b1").unwrap();
+    b.close().unwrap();
+    drop(b);
+    std::fs::remove_dir_all(other.path().join("tiles")).unwrap();
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dir.path().join("tiles"))
+        .arg(other.path().join("tiles"))
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    match Log::open_in(other.path(), &Embedded, vec![signer(&key)], opts()) {
+        Err(Error::Mismatch(why)) => assert!(why.contains("prefix"), "{why}"),
+        Err(e) => panic!("expected a refused fork, got {e}"),
+        Ok(_) => panic!("a forked history was adopted"),
+    }
+}

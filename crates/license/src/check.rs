@@ -7,9 +7,17 @@ use crate::anchor::Anchor;
 use crate::error::{Error, Result};
 use crate::model::{License, ResultCode, Status};
 use crate::registry::{Registry, now_ms};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use yinzheng_pki::{ParsedCert, Validator, VerificationReport};
+use yinzheng_store::{Row, params};
+
+/// The usage columns [`usage_row`] reads (a macro: queries are `concat!`ed).
+macro_rules! usage_select {
+    () => {
+        "SELECT u.seq, time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3, a.log_index
+     FROM usage u LEFT JOIN usage_anchor a ON a.seq = u.seq"
+    };
+}
 
 /// Longest purpose of use (用证事由).
 pub const MAX_PURPOSE_CHARS: usize = 200;
@@ -217,30 +225,35 @@ impl Registry {
         PendingUsage(r)
     }
 
-    /// Write one usage record; returns its sequence number. Inside
+    /// Write one usage record; returns its sequence number. The record
+    /// waits in `usage_pending` until its log index is recorded. Inside
     /// [`Registry::write_batch`] it joins the batch's transaction.
-    pub fn record_usage(&mut self, p: &PendingUsage) -> Result<i64> {
+    pub fn record_usage(&self, p: &PendingUsage) -> Result<i64> {
         let r = &p.0;
-        self.conn.prepare_cached(
-            "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?.execute(
-            params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        self.conn.transaction(|tx| {
+            let seq: i64 = tx
+                .query_row(
+                    "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING seq",
+                    params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
+                )?
+                .get(0)?;
+            tx.execute(
+                "INSERT INTO usage_pending (seq) VALUES (?1)",
+                params![seq],
+            )?;
+            Ok(seq)
+        })
     }
 
-    /// Run `f` in one write transaction (`BEGIN IMMEDIATE` … `COMMIT`):
-    /// the group commit of a server's usage records and token redemptions.
-    /// Nothing `f` wrote survives when the commit fails.
-    pub fn write_batch<T>(&mut self, f: impl FnOnce(&mut Registry) -> T) -> Result<T> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let out = f(self);
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(e.into());
-        }
-        Ok(out)
+    /// Run `f` in one write transaction: the group commit of a server's usage
+    /// records and token redemptions. Nothing `f` wrote survives when the
+    /// commit fails, or when any statement in it failed. On PostgreSQL a
+    /// batch that loses a serialization race (two servers redeeming one
+    /// token) is run again, so `f` must only do database work.
+    pub fn write_batch<T>(&mut self, mut f: impl FnMut(&Registry) -> T) -> Result<T> {
+        let this = &*self;
+        this.conn.transaction(|_| Ok::<_, Error>(f(this)))
     }
 
     /// The usage record a check leaves: who asked (`ctx`), about what
@@ -265,6 +278,17 @@ impl Registry {
 
     fn finish(
         &mut self,
+        o: CheckOutcome,
+        ctx: &UsageContext,
+        asked: &str,
+        operation: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        self.finish_shared(o, ctx, asked, operation, at)
+    }
+
+    fn finish_shared(
+        &self,
         mut o: CheckOutcome,
         ctx: &UsageContext,
         asked: &str,
@@ -546,7 +570,7 @@ impl Registry {
     /// be unexpired and unused, and match the matter it was bound to. The
     /// redemption is recorded either way.
     pub fn redeem_token(
-        &mut self,
+        &self,
         token: &str,
         ctx: &UsageContext,
         at: time::OffsetDateTime,
@@ -555,13 +579,13 @@ impl Registry {
         let h = token_hash(token.trim());
         let row: Option<(String, Option<String>, i64, Option<i64>)> = self
             .conn
-            .query_row(
+            .query_opt(
                 "SELECT license, matter, expires_ms, used_ms FROM tokens WHERE token_hash = ?1",
                 params![h],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let refuse = |reg: &mut Registry, why: String, license: &str| -> Result<CheckOutcome> {
+            )?
+            .map(|r| -> Result<_> { Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)) })
+            .transpose()?;
+        let refuse = |reg: &Registry, why: String, license: &str| -> Result<CheckOutcome> {
             let holder = reg
                 .get(license)
                 .ok()
@@ -614,133 +638,150 @@ impl Registry {
                 day,
             ),
         };
-        self.finish(o, ctx, &license, "qr-redeem", at)
+        self.finish_shared(o, ctx, &license, "qr-redeem", at)
     }
 
     /// The license a presentation token was made for (used or not), without
     /// redeeming it: a server checks the caller's scope first.
     pub fn token_license(&self, token: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
+        self.conn
+            .query_opt(
                 "SELECT license FROM tokens WHERE token_hash = ?1",
                 params![token_hash(token.trim())],
-                |r| r.get(0),
-            )
-            .optional()?)
+            )?
+            .map(|r| r.get(0).map_err(Error::from))
+            .transpose()
     }
 
     /// Usage records of a license or of a holder (or all), oldest first.
     pub fn usage(&self, license: Option<&str>, holder: Option<&str>) -> Result<Vec<UsageRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "{USAGE_SELECT} WHERE (?1 IS NULL OR license = ?1) AND (?2 IS NULL OR holder_code = ?2) ORDER BY u.seq"
-        ))?;
         let license = license
             .map(|l| LicenseId::parse(l).map(|i| i.to_string()))
             .transpose()?;
-        let rows = stmt.query_map(
+        self.conn.query_map(
+            concat!(
+                usage_select!(),
+                " WHERE (CAST(?1 AS TEXT) IS NULL OR license = ?1)",
+                " AND (CAST(?2 AS TEXT) IS NULL OR holder_code = ?2) ORDER BY u.seq"
+            ),
             params![license, holder.map(str::to_ascii_uppercase)],
             usage_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        )
     }
 
     /// One usage record by sequence number.
     pub fn usage_record(&self, seq: i64) -> Result<Option<UsageRecord>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("{USAGE_SELECT} WHERE u.seq = ?1"),
-                params![seq],
-                usage_row,
-            )
-            .optional()?)
+        self.conn
+            .query_opt(concat!(usage_select!(), " WHERE u.seq = ?1"), params![seq])?
+            .map(|r| usage_row(&r))
+            .transpose()
     }
 
-    /// Anchor every usage record not yet in the log, as one batch (one
-    /// checkpoint signature for all); returns how many.
+    /// Anchor every usage record not yet in the log, in batches of 10,000
+    /// (one checkpoint signature each); returns how many.
     pub fn anchor_usage(&mut self, anchor: &dyn Anchor) -> Result<usize> {
-        let pending = self.usage_entries_after(self.last_anchored_usage()?, 10_000)?;
-        if pending.is_empty() {
-            return Ok(0);
+        let mut total = 0;
+        loop {
+            let pending = self.pending_usage_entries(10_000)?;
+            if pending.is_empty() {
+                return Ok(total);
+            }
+            let entries: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
+            let idx = anchor.append_batch(&entries)?;
+            let pairs: Vec<(i64, u64)> = pending.iter().map(|(s, _)| *s).zip(idx).collect();
+            self.mark_usage_anchored(&pairs)?;
+            total += pending.len();
         }
-        let entries: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
-        let idx = anchor.append_batch(&entries)?;
-        let pairs: Vec<(i64, u64)> = pending.iter().map(|(s, _)| *s).zip(idx).collect();
-        self.mark_usage_anchored(&pairs)?;
-        Ok(pending.len())
     }
 
-    /// The highest sequence number of an anchored usage record (0: none).
-    /// Records are anchored in sequence order, so every record after it is
-    /// pending.
-    pub fn last_anchored_usage(&self) -> Result<i64> {
+    /// How many usage records wait for their log index.
+    pub fn pending_usage_count(&self) -> Result<i64> {
         Ok(self
             .conn
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM usage_anchor")?
-            .query_row([], |r| r.get(0))?)
+            .query_row("SELECT COUNT(*) FROM usage_pending", params![])?
+            .get(0)?)
     }
 
-    /// The log entries of the usage records after `after_seq` (at most
-    /// `limit`, in sequence order): what a writer submits to the log without
-    /// waiting, then records with [`mark_usage_anchored`](Self::mark_usage_anchored).
-    pub fn usage_entries_after(
+    /// The log entries of the oldest usage records still waiting for the log
+    /// (at most `limit`, in sequence order): what a writer submits to the log
+    /// without waiting, then records with
+    /// [`mark_usage_anchored`](Self::mark_usage_anchored). With several
+    /// servers a record of a lower sequence number can commit later: it is
+    /// still found here.
+    pub fn pending_usage_entries(
         &self,
-        after_seq: i64,
         limit: usize,
     ) -> Result<Vec<(i64, yinzheng_anchor::Entry)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, time_ms, caller, license, record_sm3 FROM usage WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit.min(100_000) as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, time_ms, caller, license, sm3) = row?;
-            let mut d = [0u8; 32];
-            hex::decode_to_slice(&sm3, &mut d).map_err(|e| Error::Store(e.to_string()))?;
-            let mut e = yinzheng_anchor::Entry::new("license.use", time_ms.max(0) as u64, &caller)?
-                .with_digest(d)?;
-            if !license.is_empty() && license.len() <= 256 {
-                e = e.with_subject(&license)?;
-            }
-            out.push((seq, e));
-        }
-        Ok(out)
+        self.conn.query_map(
+            "SELECT u.seq, u.time_ms, u.caller, u.license, u.record_sm3
+             FROM usage_pending p JOIN usage u ON u.seq = p.seq ORDER BY p.seq LIMIT ?1",
+            params![limit.min(100_000) as i64],
+            |r| {
+                let (seq, time_ms, caller, license, sm3): (i64, i64, String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                Ok((seq, usage_entry(time_ms, &caller, &license, &sm3)?))
+            },
+        )
     }
 
     /// Record the log indexes of anchored usage records (`(seq, index)`), in
-    /// one transaction (or in the caller's, inside [`write_batch`](Self::write_batch)).
-    pub fn mark_usage_anchored(&mut self, pairs: &[(i64, u64)]) -> Result<()> {
-        let own = self.conn.is_autocommit();
-        if own {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        }
-        let r = (|| -> Result<()> {
-            let mut stmt = self
-                .conn
-                .prepare_cached("INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2)")?;
+    /// one transaction (or in the caller's, inside [`write_batch`](Self::write_batch)):
+    /// each leaves `usage_pending`. A record already recorded keeps its first index.
+    pub fn mark_usage_anchored(&self, pairs: &[(i64, u64)]) -> Result<()> {
+        self.conn.transaction(|tx| {
             for (seq, i) in pairs {
-                stmt.execute(params![seq, *i as i64])?;
+                tx.execute(
+                    "INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2) ON CONFLICT (seq) DO NOTHING",
+                    params![seq, *i as i64],
+                )?;
+                tx.execute("DELETE FROM usage_pending WHERE seq = ?1", params![seq])?;
             }
             Ok(())
-        })();
-        if own {
-            match &r {
-                Ok(()) => self.conn.execute_batch("COMMIT")?,
-                Err(_) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
+        })
+    }
+
+    /// After a crash, or when another server takes over the log: usage
+    /// records that reached the log but whose indexes were never recorded
+    /// are found among `entries` (index, encoded entry — the log's tail after
+    /// the highest recorded index) by their digest, and recorded, so they are
+    /// not anchored a second time. Returns how many were found.
+    pub fn reconcile_usage(&self, entries: &[(u64, Vec<u8>)]) -> Result<usize> {
+        let mut pairs = Vec::new();
+        let mut taken = std::collections::HashSet::new();
+        for (index, bytes) in entries {
+            let Ok(e) = yinzheng_anchor::Entry::decode(bytes) else {
+                continue;
+            };
+            if e.kind() != "license.use" {
+                continue;
+            }
+            let Some(d) = e.digests().first() else {
+                continue;
+            };
+            // Two records can be byte-identical (same caller, context and
+            // millisecond): each log entry accounts for one of them.
+            let candidates: Vec<i64> = self.conn.query_map(
+                "SELECT p.seq FROM usage_pending p JOIN usage u ON u.seq = p.seq
+                 WHERE u.record_sm3 = ?1 ORDER BY p.seq",
+                params![hex::encode(d)],
+                |r| r.get(0).map_err(Error::from),
+            )?;
+            if let Some(seq) = candidates.into_iter().find(|s| !taken.contains(s)) {
+                taken.insert(seq);
+                pairs.push((seq, *index));
             }
         }
-        r
+        self.mark_usage_anchored(&pairs)?;
+        Ok(pairs.len())
+    }
+
+    /// The highest log index recorded for a usage record (`None`: none yet).
+    pub fn last_usage_log_index(&self) -> Result<Option<u64>> {
+        let v: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(log_index) FROM usage_anchor", params![])?
+            .get(0)?;
+        Ok(v.map(|i| i as u64))
     }
 
     /// Offline evidence that usage record `seq` is in the log: the tlog-proof
@@ -762,10 +803,24 @@ impl Registry {
     }
 }
 
-const USAGE_SELECT: &str = "SELECT u.seq, time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3, a.log_index
-     FROM usage u LEFT JOIN usage_anchor a ON a.seq = u.seq";
+/// The log entry of a usage record: its digest and the license, never personal data.
+fn usage_entry(
+    time_ms: i64,
+    caller: &str,
+    license: &str,
+    sm3: &str,
+) -> Result<yinzheng_anchor::Entry> {
+    let mut d = [0u8; 32];
+    hex::decode_to_slice(sm3, &mut d).map_err(|e| Error::Store(e.to_string()))?;
+    let mut e = yinzheng_anchor::Entry::new("license.use", time_ms.max(0) as u64, caller)?
+        .with_digest(d)?;
+    if !license.is_empty() && license.len() <= 256 {
+        e = e.with_subject(license)?;
+    }
+    Ok(e)
+}
 
-fn usage_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRecord> {
+fn usage_row(r: &Row) -> Result<UsageRecord> {
     Ok(UsageRecord {
         seq: r.get(0)?,
         time_ms: r.get(1)?,
@@ -779,7 +834,7 @@ fn usage_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRecord> {
         operation: r.get(9)?,
         result: r.get(10)?,
         record_sm3: r.get(11)?,
-        log_index: r.get::<_, Option<i64>>(12)?.map(|i| i as u64),
+        log_index: r.get::<Option<i64>>(12)?.map(|i| i as u64),
     })
 }
 

@@ -35,9 +35,14 @@ pub enum Error {
     /// A required input is missing (purpose of use, caller…).
     #[error("{0}")]
     Refused(String),
-    /// The registry database.
+    /// The registry database holds something it should not (an unreadable
+    /// face, an unknown status…).
     #[error("license store: {0}")]
     Store(String),
+    /// The registry database failed (SQLite or PostgreSQL; see
+    /// [`Error::is_unavailable`]).
+    #[error("license store: {0}")]
+    Database(Box<yinzheng_store::Error>),
     /// Reading or writing a file of the registry.
     #[error("{path}: {source}")]
     Io {
@@ -57,19 +62,26 @@ pub enum Error {
     Seal(#[from] yinzheng_seal::Error),
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.to_string())
+impl From<yinzheng_store::Error> for Error {
+    fn from(e: yinzheng_store::Error) -> Self {
+        Error::Database(Box::new(e))
     }
 }
 
-impl From<yinzheng_store::Error> for Error {
-    fn from(e: yinzheng_store::Error) -> Self {
-        Error::Store(e.to_string())
+#[cfg(test)]
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::from(yinzheng_store::Error::from(e))
     }
 }
 
 impl Error {
+    /// The database cannot be reached or is overloaded now: the same request
+    /// may succeed later (a server answers 503 with Retry-After).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Database(e) if e.is_unavailable())
+    }
+
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.display().to_string(),

@@ -7,12 +7,15 @@ use crate::anchor::Anchor;
 use crate::catalogue::LicenseType;
 use crate::error::{Error, Result};
 use crate::model::{Holder, License, Status};
-use crate::registry::{Registry, entry, insert_event, insert_license, set_status, write_atomic};
+use crate::registry::{
+    Registry, entry, get_in, insert_event, insert_license, set_status, write_atomic,
+};
 use crate::{LicenseId, format_date};
 use yinzheng_cms::TimeStampAuthority;
 use yinzheng_crypto::Signer;
 use yinzheng_document::{OfdDocumentSpec, OfdFont, OfdImage, OfdPage};
 use yinzheng_seal::Seal;
+use yinzheng_store::{Db, params};
 
 /// Longest face value accepted.
 pub const MAX_FIELD_LEN: usize = 2000;
@@ -267,19 +270,15 @@ pub(crate) fn sm3_hex(data: &[u8]) -> String {
 
 impl Registry {
     /// Next serial for a type and issuer in `year`: `<year><6 digits>`.
-    fn next_serial(
-        tx: &rusqlite::Transaction<'_>,
-        id_type: &str,
-        issuer: &str,
-        year: i32,
-    ) -> Result<String> {
-        let n: i64 = tx.query_row(
-            "INSERT INTO serials (type_code, issuer_code, year, next) VALUES (?1, ?2, ?3, 2)
-                 ON CONFLICT (type_code, issuer_code, year) DO UPDATE SET next = next + 1
+    fn next_serial(tx: &Db, id_type: &str, issuer: &str, year: i32) -> Result<String> {
+        let n: i64 = tx
+            .query_row(
+                "INSERT INTO serials (type_code, issuer_code, year, next) VALUES (?1, ?2, ?3, 2)
+                 ON CONFLICT (type_code, issuer_code, year) DO UPDATE SET next = serials.next + 1
                  RETURNING next - 1",
-            rusqlite::params![id_type, issuer, year],
-            |r| r.get(0),
-        )?;
+                params![id_type, issuer, year],
+            )?
+            .get(0)?;
         Ok(format!("{year}{n:06}"))
     }
 
@@ -379,13 +378,13 @@ impl Registry {
                 prepared[i] = Err(e);
             }
         }
-        // 4. One log batch, then one transaction; files renamed into place.
+        // 4. One log batch; the files renamed into place (with their
+        //    evidence), then one transaction — on failure the placed files go.
         let result = (|| -> Result<()> {
             if rows.is_empty() {
                 return Ok(());
             }
             let idx = anchor.append_batch(&entries)?;
-            let tx = self.conn.transaction()?;
             let mut placed = Vec::new();
             let r = (|| -> Result<()> {
                 for (&i, index) in rows.iter().zip(idx) {
@@ -398,23 +397,28 @@ impl Registry {
                         &stage.join("issued.tlog-proof"),
                         anchor.evidence(index)?.as_bytes(),
                     )?;
-                    insert_license(&tx, lic)?;
-                    insert_event(&tx, &lic.id, at, &sealer.actor, "issued", "", Some(index))?;
                     let dir = files_root.join(lic.id.to_string());
                     std::fs::rename(stage, &dir).map_err(|e| Error::io(&dir, e))?;
                     placed.push(dir);
                 }
-                Ok(())
-            })();
-            match r.and_then(|()| tx.commit().map_err(Error::from)) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    for d in placed {
-                        let _ = std::fs::remove_dir_all(d);
+                let prepared = &prepared;
+                self.conn.transaction(|tx| {
+                    for &i in &rows {
+                        let Ok(lic) = prepared[i].as_ref() else {
+                            continue;
+                        };
+                        insert_license(tx, lic)?;
+                        insert_event(tx, &lic.id, at, &sealer.actor, "issued", "", lic.log_index)?;
                     }
-                    Err(e)
+                    Ok(())
+                })
+            })();
+            if r.is_err() {
+                for d in placed {
+                    let _ = std::fs::remove_dir_all(d);
                 }
             }
+            r
         })();
         for s in staged.iter().flatten() {
             let _ = std::fs::remove_dir_all(s);
@@ -437,24 +441,26 @@ impl Registry {
         // Check first, so a bad row takes no serial.
         let probe = LicenseId::new(&ty.code, &issuer, "0", 1)?;
         build_license(&self.catalogue.service, &ty, req, probe, at.date())?;
-        let tx = self.conn.transaction()?;
-        let serial = match &req.serial {
-            Some(s) => s.trim().to_ascii_uppercase(),
-            None => Self::next_serial(&tx, &ty.code, &issuer, at.date().year())?,
-        };
-        let id = LicenseId::new(&ty.code, &issuer, &serial, 1)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM licenses WHERE type_code = ?1 AND issuer_code = ?2 AND serial = ?3)",
-            rusqlite::params![ty.code, issuer, serial],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(Error::Invalid(format!(
-                "serial {serial} of {} is taken",
-                ty.name
-            )));
-        }
-        tx.commit()?;
+        let id = self.conn.transaction(|tx| {
+            let serial = match &req.serial {
+                Some(s) => s.trim().to_ascii_uppercase(),
+                None => Self::next_serial(tx, &ty.code, &issuer, at.date().year())?,
+            };
+            let id = LicenseId::new(&ty.code, &issuer, &serial, 1)?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM licenses WHERE type_code = ?1 AND issuer_code = ?2 AND serial = ?3)",
+                    params![ty.code, issuer, serial],
+                )?
+                .get(0)?;
+            if exists {
+                return Err(Error::Invalid(format!(
+                    "serial {serial} of {} is taken",
+                    ty.name
+                )));
+            }
+            Ok(id)
+        })?;
         build_license(&self.catalogue.service, &ty, req, id, at.date())
     }
 
@@ -527,7 +533,7 @@ impl Registry {
         .with_subject(&lic.id.to_string())?;
         let dir = self.files_dir(&lic.id);
         let staged = stage_files(&dir, &ofd, &pdf)?;
-        let tx = self.conn.transaction()?;
+        let mut placed = false;
         let result = (|| -> Result<()> {
             let idx = anchor.append_batch(&[new_entry, old_entry])?;
             lic.log_index = idx.first().copied();
@@ -537,38 +543,57 @@ impl Registry {
                     anchor.evidence(i)?.as_bytes(),
                 )?;
             }
-            insert_license(&tx, &lic)?;
-            insert_event(
-                &tx,
-                &lic.id,
-                at,
-                &sealer.actor,
-                "issued",
-                &format!("supersedes {}", old.id),
-                lic.log_index,
-            )?;
-            set_status(&tx, &old.id, Status::Superseded)?;
-            tx.execute(
-                "UPDATE licenses SET superseded_by = ?2 WHERE id = ?1",
-                rusqlite::params![old.id.to_string(), lic.id.to_string()],
-            )?;
-            insert_event(
-                &tx,
-                &old.id,
-                at,
-                &sealer.actor,
-                "superseded",
-                &format!("by {}", lic.id),
-                idx.get(1).copied(),
-            )?;
             std::fs::rename(&staged, &dir).map_err(|e| Error::io(&dir, e))?;
-            Ok(())
+            placed = true;
+            let lic = &lic;
+            self.conn.transaction(|tx| {
+                // Checked again inside the transaction: another server may
+                // have changed or revoked it since.
+                let now = get_in(tx, &old.id)?
+                    .map(|l| l.status_at(at.date()))
+                    .ok_or_else(|| Error::NotFound(old.id.to_string()))?;
+                if now != Status::Valid && now != Status::Suspended {
+                    return Err(Error::Transition {
+                        action: "change".into(),
+                        id: old.id.to_string(),
+                        status: now.to_string(),
+                    });
+                }
+                insert_license(tx, lic)?;
+                insert_event(
+                    tx,
+                    &lic.id,
+                    at,
+                    &sealer.actor,
+                    "issued",
+                    &format!("supersedes {}", old.id),
+                    lic.log_index,
+                )?;
+                set_status(tx, &old.id, Status::Superseded)?;
+                tx.execute(
+                    "UPDATE licenses SET superseded_by = ?2 WHERE id = ?1",
+                    params![old.id.to_string(), lic.id.to_string()],
+                )?;
+                insert_event(
+                    tx,
+                    &old.id,
+                    at,
+                    &sealer.actor,
+                    "superseded",
+                    &format!("by {}", lic.id),
+                    idx.get(1).copied(),
+                )
+            })
         })();
-        match result.and_then(|()| tx.commit().map_err(Error::from)) {
+        match result {
             Ok(()) => Ok(lic),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staged);
-                let _ = std::fs::remove_dir_all(&dir);
+                if placed {
+                    // Only what this call put there (another server may
+                    // have made the same version's directory).
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
                 Err(e)
             }
         }

@@ -40,6 +40,11 @@ pub use issue::{FaceSealer, IssueRequest, MAX_FIELD_LEN, face_spec, render_seale
 pub use model::{Event, Holder, License, ResultCode, Status};
 pub use registry::{Action, Registry};
 
+/// The time zone license dates are written and judged in: China Standard
+/// Time (UTC+8). Callers pass check and issue times in this offset, so a
+/// license valid from today is valid from midnight in Beijing, not in UTC.
+pub const LICENSE_TIME_OFFSET: time::UtcOffset = time::macros::offset!(+8);
+
 /// `YYYY-MM-DD`.
 pub fn format_date(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())

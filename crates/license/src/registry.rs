@@ -1,4 +1,5 @@
-//! The license registry: SQLite (`<dir>/licenses.db`), the catalogue
+//! The license registry: the database (`<dir>/licenses.db`, or the
+//! `<namespace>_license` schema of a PostgreSQL store), the catalogue
 //! (`<dir>/catalogue.toml`) and the license files (`<dir>/files/<id>/`).
 //! Every change runs in one transaction; lifecycle events and usage records
 //! are append-only (triggers refuse UPDATE and DELETE) and anchored in the log.
@@ -8,20 +9,106 @@ use crate::catalogue::{Catalogue, DEFAULT_CATALOGUE};
 use crate::error::{Error, Result};
 use crate::model::{Event, Holder, License, Status};
 use crate::{LicenseId, format_date, parse_date};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::{Path, PathBuf};
 use yinzheng_anchor::Entry;
-use yinzheng_store::{Migration, Migrations};
+use yinzheng_store::{Backend, Db, Migration, Migrations, Row, params};
+
+/// The columns [`row`] reads, in its order (a macro, so queries are `concat!`ed
+/// once at compile time: the statement caches key on the SQL text).
+macro_rules! columns {
+    () => {
+        "id, type_key, number, name, issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from, valid_to, face, status, supersedes, superseded_by, ofd_sm3, pdf_sm3, log_index"
+    };
+}
 
 /// The schema of `licenses.db`. Step 1 is the schema every registry was
 /// created with before yinzheng-store, verbatim but for its two `PRAGMA` lines
 /// (WAL and foreign keys are set by `yinzheng_store::sqlite::open`): its
 /// `IF NOT EXISTS` makes it a no-op on those databases, which then carry on
 /// from version 1. Add steps; never edit a shipped one.
-const MIGRATIONS: Migrations = Migrations::new(&[Migration {
-    name: "licenses, serials, events, tokens, usage",
-    sql: SCHEMA_V1,
-}]);
+const MIGRATIONS: Migrations = Migrations::new(&[
+    Migration {
+        name: "licenses, serials, events, tokens, usage",
+        sql: SCHEMA_V1,
+    },
+    Migration {
+        name: "usage records waiting for the log",
+        sql: SCHEMA_V2,
+    },
+])
+.with_postgres(&[POSTGRES_V1, SCHEMA_V2]);
+
+/// Step 2: the usage records not yet anchored, as a table of their own. With
+/// one writer (SQLite) "every record after the last anchored one" was enough;
+/// with several servers on PostgreSQL sequence numbers commit out of order, so
+/// a record waits here until its log index is recorded (in the same
+/// transaction that deletes it from here). Portable SQL: the same on both.
+const SCHEMA_V2: &str = "
+CREATE TABLE usage_pending (seq BIGINT PRIMARY KEY REFERENCES usage(seq));
+INSERT INTO usage_pending (seq)
+  SELECT seq FROM usage WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM usage_anchor);
+";
+
+/// Step 1 on PostgreSQL: the same tables (`BIGINT` for `INTEGER`, identity
+/// columns for `AUTOINCREMENT`, a `rowid` identity for SQLite's implicit one),
+/// append-only by trigger (TRUNCATE too).
+const POSTGRES_V1: &str = r#"
+CREATE TABLE licenses (
+  id TEXT PRIMARY KEY,
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, version BIGINT NOT NULL,
+  type_key TEXT NOT NULL, number TEXT NOT NULL, name TEXT NOT NULL, issuer_name TEXT NOT NULL,
+  issue_date TEXT NOT NULL, area_code TEXT NOT NULL,
+  holder_name TEXT NOT NULL, holder_code TEXT NOT NULL, holder_type TEXT NOT NULL,
+  valid_from TEXT NOT NULL, valid_to TEXT,
+  face TEXT NOT NULL,
+  status TEXT NOT NULL,
+  supersedes TEXT, superseded_by TEXT,
+  ofd_sm3 TEXT NOT NULL, pdf_sm3 TEXT NOT NULL,
+  log_index BIGINT,
+  rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+  UNIQUE (type_code, issuer_code, serial, version)
+);
+CREATE INDEX licenses_holder ON licenses (holder_code);
+CREATE INDEX licenses_ofd ON licenses (ofd_sm3);
+CREATE INDEX licenses_pdf ON licenses (pdf_sm3);
+CREATE TABLE serials (
+  type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, year BIGINT NOT NULL, next BIGINT NOT NULL,
+  PRIMARY KEY (type_code, issuer_code, year)
+);
+CREATE TABLE events (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  time_ms BIGINT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+  log_index BIGINT
+);
+CREATE TABLE tokens (
+  token_hash TEXT PRIMARY KEY,
+  license TEXT NOT NULL REFERENCES licenses(id),
+  matter TEXT, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL,
+  created_by TEXT NOT NULL, used_ms BIGINT, used_by TEXT
+);
+CREATE TABLE usage (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time_ms BIGINT NOT NULL, caller TEXT NOT NULL, operator TEXT NOT NULL, purpose TEXT NOT NULL,
+  matter TEXT NOT NULL, business_serial TEXT NOT NULL, holder_code TEXT NOT NULL, license TEXT NOT NULL,
+  operation TEXT NOT NULL, result BIGINT NOT NULL, record_sm3 TEXT NOT NULL
+);
+CREATE INDEX usage_license ON usage (license);
+CREATE INDEX usage_holder ON usage (holder_code);
+CREATE TABLE usage_anchor (
+  seq BIGINT PRIMARY KEY REFERENCES usage(seq), log_index BIGINT NOT NULL
+);
+CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
+CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION append_only('license events are append-only');
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION append_only('license events are append-only');
+CREATE TRIGGER usage_no_change BEFORE UPDATE OR DELETE ON usage
+  FOR EACH ROW EXECUTE FUNCTION append_only('usage records are append-only');
+CREATE TRIGGER usage_no_truncate BEFORE TRUNCATE ON usage
+  FOR EACH STATEMENT EXECUTE FUNCTION append_only('usage records are append-only');
+"#;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE IF NOT EXISTS licenses (
@@ -124,7 +211,7 @@ impl Action {
 
 /// The license registry of one data directory.
 pub struct Registry {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Db,
     pub(crate) dir: PathBuf,
     pub(crate) catalogue: Catalogue,
 }
@@ -156,9 +243,15 @@ pub(crate) fn entry(
 }
 
 impl Registry {
-    /// Open (or create) the registry in `dir`; writes the default catalogue
-    /// when there is none.
+    /// Open (or create) the registry in `dir`, its database in the process's
+    /// store ([`Backend::for_path`]); writes the default catalogue when there is none.
     pub fn open(dir: &Path) -> Result<Self> {
+        let db = dir.join("licenses.db");
+        Registry::open_in(dir, &Backend::for_path(&db)?)
+    }
+
+    /// [`Registry::open`] with the database in `backend` (files and catalogue stay in `dir`).
+    pub fn open_in(dir: &Path, backend: &Backend) -> Result<Self> {
         std::fs::create_dir_all(dir.join("files")).map_err(|e| Error::io(dir, e))?;
         let cat_path = dir.join("catalogue.toml");
         if !cat_path.exists() {
@@ -167,8 +260,8 @@ impl Registry {
         let text = std::fs::read_to_string(&cat_path).map_err(|e| Error::io(&cat_path, e))?;
         let catalogue = Catalogue::from_toml(&text)
             .map_err(|e| Error::Catalogue(format!("{}: {e}", cat_path.display())))?;
-        let conn = yinzheng_store::sqlite::open(
-            &dir.join("licenses.db"),
+        let conn = Db::open(
+            &backend.location(&dir.join("licenses.db"), "license"),
             &MIGRATIONS,
             yinzheng_store::Options::default().busy_timeout(std::time::Duration::from_secs(10)),
         )?;
@@ -179,33 +272,58 @@ impl Registry {
         })
     }
 
-    /// How hard this connection's commits are pushed to disk. The default is
-    /// `Full`; a server's usage-record writer may choose `Normal`, so a group
-    /// commit costs no fsync (the records survive a process crash, and are
-    /// anchored in the log — which syncs — within a second).
+    /// Open the registry in `dir` for reading from a PostgreSQL read replica
+    /// (`backend`: the replica's URL, same namespace as the primary): nothing
+    /// is migrated, the schema must be current ([`Db::open_replica`]).
+    pub fn open_replica(dir: &Path, backend: &Backend) -> Result<Self> {
+        let text = std::fs::read_to_string(dir.join("catalogue.toml"))
+            .map_err(|e| Error::io(&dir.join("catalogue.toml"), e))?;
+        let catalogue = Catalogue::from_toml(&text).map_err(|e| {
+            Error::Catalogue(format!("{}: {e}", dir.join("catalogue.toml").display()))
+        })?;
+        let conn = Db::open_replica(
+            &backend.location(&dir.join("licenses.db"), "license"),
+            &MIGRATIONS,
+        )?;
+        Ok(Registry {
+            conn,
+            dir: dir.to_path_buf(),
+            catalogue,
+        })
+    }
+
+    /// PostgreSQL: this connection's WAL position (written on the primary,
+    /// replayed on a replica, in bytes); SQLite: 0.
+    pub fn wal_position(&self) -> Result<i64> {
+        Ok(self.conn.wal_position()?)
+    }
+
+    /// Whether the database is PostgreSQL (shared by several servers).
+    pub fn is_postgres(&self) -> bool {
+        self.conn.is_postgres()
+    }
+
+    /// How hard this connection's commits are pushed to disk
+    /// ([`Db::set_synchronous`]). The default is `Full`; a server's
+    /// usage-record writer may choose `Normal`, so a group commit costs no
+    /// fsync (the records survive a process crash, and are anchored in the
+    /// log — which syncs — within a second).
     pub fn set_synchronous(&self, mode: yinzheng_store::Synchronous) -> Result<()> {
-        let v = match mode {
-            yinzheng_store::Synchronous::Normal => "NORMAL",
-            _ => "FULL",
-        };
-        self.conn.pragma_update(None, "synchronous", v)?;
-        Ok(())
+        Ok(self.conn.set_synchronous(mode)?)
     }
 
     /// Stop this connection from checkpointing the WAL when it commits (a
     /// server's writer hands checkpoints, and their fsyncs, to another
-    /// connection: [`checkpoint`](Self::checkpoint)).
+    /// connection: [`checkpoint`](Self::checkpoint)). Nothing on PostgreSQL.
     pub fn disable_auto_checkpoint(&self) -> Result<()> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Ok(())
+        Ok(self.conn.disable_auto_checkpoint()?)
     }
 
     /// Copy the WAL into the database without blocking writers (a PASSIVE
-    /// checkpoint); returns the WAL frames not yet checkpointed.
+    /// checkpoint); returns the WAL frames not yet checkpointed. PostgreSQL
+    /// checkpoints on its own: 0.
     pub fn checkpoint(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))?)
+        Ok(self.conn.checkpoint_wal()?)
     }
 
     /// The catalogue in force.
@@ -226,67 +344,71 @@ impl Registry {
     /// A license by identifier (parsed and checked first).
     pub fn get(&self, id: &str) -> Result<Option<License>> {
         let id = LicenseId::parse(id)?;
-        // Cached statement: this is a server's hot path.
-        self.conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM licenses WHERE id = ?1"))?
-            .query_row(params![id.to_string()], row)
-            .optional()?
-            .transpose()
+        get_in(&self.conn, &id)
     }
 
     /// A license whose sealed OFD or PDF has this SM3 digest (hex).
     pub fn by_digest(&self, sm3_hex: &str) -> Result<Option<License>> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM licenses WHERE ofd_sm3 = ?1 OR pdf_sm3 = ?1"
-            ))?
-            .query_row(params![sm3_hex], row)
-            .optional()?
+            .query_opt(
+                concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM licenses WHERE ofd_sm3 = ?1 OR pdf_sm3 = ?1"
+                ),
+                params![sm3_hex],
+            )?
+            .map(|r| row(&r))
             .transpose()
     }
 
     /// Licenses, newest first, optionally of one holder.
     pub fn list(&self, holder_code: Option<&str>, limit: usize) -> Result<Vec<License>> {
         let limit = limit.min(100_000) as i64;
-        let mut stmt = match holder_code {
-            Some(_) => self.conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM licenses WHERE holder_code = ?1 ORDER BY rowid DESC LIMIT ?2"
-            ))?,
-            None => self.conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM licenses WHERE ?1 IS NULL ORDER BY rowid DESC LIMIT ?2"
-            ))?,
-        };
-        let rows = stmt.query_map(
-            params![holder_code.map(str::to_ascii_uppercase), limit],
-            row,
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r??);
+        match holder_code {
+            Some(h) => self.conn.query_map(
+                concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM licenses WHERE holder_code = ?1 ORDER BY rowid DESC LIMIT ?2"
+                ),
+                params![h.to_ascii_uppercase(), limit],
+                row,
+            ),
+            None => self.conn.query_map(
+                concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM licenses ORDER BY rowid DESC LIMIT ?1"
+                ),
+                params![limit],
+                row,
+            ),
         }
-        Ok(out)
     }
 
     /// Every lifecycle event of a license, oldest first.
     pub fn events(&self, id: &LicenseId) -> Result<Vec<Event>> {
-        let mut stmt = self.conn.prepare(
+        self.conn.query_map(
             "SELECT license, time_ms, actor, kind, reason, log_index FROM events WHERE license = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(params![id.to_string()], |r| {
-            Ok(Event {
-                license: r.get(0)?,
-                time_ms: r.get(1)?,
-                actor: r.get(2)?,
-                kind: r.get(3)?,
-                reason: r.get(4)?,
-                log_index: r.get::<_, Option<i64>>(5)?.map(|i| i as u64),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![id.to_string()],
+            |r| {
+                Ok(Event {
+                    license: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    actor: r.get(2)?,
+                    kind: r.get(3)?,
+                    reason: r.get(4)?,
+                    log_index: r.get::<Option<i64>>(5)?.map(|i| i as u64),
+                })
+            },
+        )
     }
 
     /// Apply a lifecycle action; refused transitions say why. The event is
-    /// anchored in the log before the transaction commits.
+    /// anchored in the log before the transaction commits (once, even when a
+    /// PostgreSQL transaction is run again), and the status is checked inside
+    /// the transaction, so two servers cannot both apply a conflicting action.
     pub fn transition(
         &mut self,
         id: &str,
@@ -296,41 +418,48 @@ impl Registry {
         anchor: &dyn Anchor,
         at: time::OffsetDateTime,
     ) -> Result<License> {
-        let lic = self
-            .get(id)?
-            .ok_or_else(|| Error::NotFound(id.to_string()))?;
-        let now_status = lic.status_at(at.date());
-        let to = action.target(now_status).ok_or_else(|| Error::Transition {
-            action: action.verb().into(),
-            id: lic.id.to_string(),
-            status: now_status.to_string(),
-        })?;
+        let id = LicenseId::parse(id)?;
         if matches!(action, Action::Revoke | Action::Cancel | Action::Suspend)
             && reason.trim().is_empty()
         {
             return Err(Error::Refused(format!("{} needs a reason", action.verb())));
         }
-        let tx = self.conn.transaction()?;
-        let idx = anchor.append_batch(&[entry(
-            &format!("license.{}", action.event()),
-            at,
-            actor,
-            &lic.id.to_string(),
-            &[],
-        )?])?;
-        set_status(&tx, &lic.id, to)?;
-        insert_event(
-            &tx,
-            &lic.id,
-            at,
-            actor,
-            action.event(),
-            reason,
-            idx.first().copied(),
-        )?;
-        tx.commit()?;
-        self.get(&lic.id.to_string())?
-            .ok_or_else(|| Error::NotFound(lic.id.to_string()))
+        let mut anchored: Option<Vec<u64>> = None;
+        self.conn.transaction(|tx| {
+            let lic = get_in(tx, &id)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
+            let now_status = lic.status_at(at.date());
+            let to = action.target(now_status).ok_or_else(|| Error::Transition {
+                action: action.verb().into(),
+                id: lic.id.to_string(),
+                status: now_status.to_string(),
+            })?;
+            let idx = match &anchored {
+                Some(idx) => idx.clone(),
+                None => {
+                    let idx = anchor.append_batch(&[entry(
+                        &format!("license.{}", action.event()),
+                        at,
+                        actor,
+                        &lic.id.to_string(),
+                        &[],
+                    )?])?;
+                    anchored = Some(idx.clone());
+                    idx
+                }
+            };
+            set_status(tx, &lic.id, to)?;
+            insert_event(
+                tx,
+                &lic.id,
+                at,
+                actor,
+                action.event(),
+                reason,
+                idx.first().copied(),
+            )?;
+            tx.notify(yinzheng_store::CHANGES_CHANNEL)?;
+            get_in(tx, &lic.id)?.ok_or_else(|| Error::NotFound(lic.id.to_string()))
+        })
     }
 
     /// Record that a license ran past its validity end (idempotent).
@@ -340,36 +469,54 @@ impl Registry {
         anchor: &dyn Anchor,
         at: time::OffsetDateTime,
     ) -> Result<bool> {
-        let lic = self
-            .get(id)?
-            .ok_or_else(|| Error::NotFound(id.to_string()))?;
-        if lic.status.is_final() || lic.status_at(at.date()) != Status::Expired {
-            return Ok(false);
-        }
-        let tx = self.conn.transaction()?;
-        let idx = anchor.append_batch(&[entry(
-            "license.expired",
-            at,
-            "system",
-            &lic.id.to_string(),
-            &[],
-        )?])?;
-        set_status(&tx, &lic.id, Status::Expired)?;
-        insert_event(
-            &tx,
-            &lic.id,
-            at,
-            "system",
-            "expired",
-            "validity ended",
-            idx.first().copied(),
-        )?;
-        tx.commit()?;
-        Ok(true)
+        let id = LicenseId::parse(id)?;
+        let mut anchored: Option<Vec<u64>> = None;
+        self.conn.transaction(|tx| {
+            let lic = get_in(tx, &id)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
+            if lic.status.is_final() || lic.status_at(at.date()) != Status::Expired {
+                return Ok(false);
+            }
+            let idx = match &anchored {
+                Some(idx) => idx.clone(),
+                None => {
+                    let idx = anchor.append_batch(&[entry(
+                        "license.expired",
+                        at,
+                        "system",
+                        &lic.id.to_string(),
+                        &[],
+                    )?])?;
+                    anchored = Some(idx.clone());
+                    idx
+                }
+            };
+            set_status(tx, &lic.id, Status::Expired)?;
+            insert_event(
+                tx,
+                &lic.id,
+                at,
+                "system",
+                "expired",
+                "validity ended",
+                idx.first().copied(),
+            )?;
+            tx.notify(yinzheng_store::CHANGES_CHANNEL)?;
+            Ok(true)
+        })
     }
 }
 
-pub(crate) fn set_status(tx: &Transaction<'_>, id: &LicenseId, to: Status) -> Result<()> {
+/// The license `id` as `db` (a connection or an open transaction) sees it.
+pub(crate) fn get_in(db: &Db, id: &LicenseId) -> Result<Option<License>> {
+    db.query_opt(
+        concat!("SELECT ", columns!(), " FROM licenses WHERE id = ?1"),
+        params![id.to_string()],
+    )?
+    .map(|r| row(&r))
+    .transpose()
+}
+
+pub(crate) fn set_status(tx: &Db, id: &LicenseId, to: Status) -> Result<()> {
     tx.execute(
         "UPDATE licenses SET status = ?2 WHERE id = ?1",
         params![id.to_string(), to.name()],
@@ -378,7 +525,7 @@ pub(crate) fn set_status(tx: &Transaction<'_>, id: &LicenseId, to: Status) -> Re
 }
 
 pub(crate) fn insert_event(
-    tx: &Transaction<'_>,
+    tx: &Db,
     id: &LicenseId,
     at: time::OffsetDateTime,
     actor: &str,
@@ -393,15 +540,13 @@ pub(crate) fn insert_event(
     Ok(())
 }
 
-pub(crate) const COLUMNS: &str = "id, type_key, number, name, issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from, valid_to, face, status, supersedes, superseded_by, ofd_sm3, pdf_sm3, log_index";
-
-pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<License>> {
-    let get = |i: usize| r.get::<_, String>(i);
+pub(crate) fn row(r: &Row) -> Result<License> {
+    let get = |i: usize| r.get::<String>(i);
     let id: String = get(0)?;
     let face: String = get(12)?;
     let status: String = get(13)?;
     let valid_to: Option<String> = r.get(11)?;
-    let parsed = (|| -> Result<License> {
+    {
         Ok(License {
             id: LicenseId::parse(&id)?,
             type_key: get(1)?,
@@ -425,13 +570,12 @@ pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<License>> {
             superseded_by: r.get(15)?,
             ofd_sm3: get(16)?,
             pdf_sm3: get(17)?,
-            log_index: r.get::<_, Option<i64>>(18)?.map(|i| i as u64),
+            log_index: r.get::<Option<i64>>(18)?.map(|i| i as u64),
         })
-    })();
-    Ok(parsed)
+    }
 }
 
-pub(crate) fn insert_license(tx: &Transaction<'_>, l: &License) -> Result<()> {
+pub(crate) fn insert_license(tx: &Db, l: &License) -> Result<()> {
     tx.execute(
         "INSERT INTO licenses (id, type_code, issuer_code, serial, version, type_key, number, name, issuer_name, issue_date, area_code, holder_name, holder_code, holder_type, valid_from, valid_to, face, status, supersedes, superseded_by, ofd_sm3, pdf_sm3, log_index)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
@@ -474,6 +618,7 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// The schema and open path of `licenses.db` before yinzheng-store,
     /// verbatim (commit 9c8be8d), so the upgrade is tested against what is on
@@ -569,7 +714,7 @@ CREATE TABLE IF NOT EXISTS usage_anchor (
                  VALUES (?1, ?2, ?3, ?4, 1, 'business', 'N1', '营业执照', '示例局', '2026-01-02', '430000',
                    '示例公司', '91350100M000100Y43', '01', '2026-01-02', NULL, '[[\"名称\",\"示例公司\"]]',
                    'suspended', 'aa', 'bb', 3)",
-                params![id.to_string(), id.type_code(), id.issuer_code(), id.serial()],
+                rusqlite::params![id.to_string(), id.type_code(), id.issuer_code(), id.serial()],
             )?;
             conn.execute(
                 "INSERT INTO events (license, time_ms, actor, kind, reason, log_index)
@@ -581,7 +726,7 @@ CREATE TABLE IF NOT EXISTS usage_anchor (
                 [id.type_code(), id.issuer_code()],
             )?;
         }
-        let registry = Registry::open(dir.path())?;
+        let registry = Registry::open_in(dir.path(), &Backend::Embedded)?;
         let license = registry
             .get(&id.to_string())?
             .ok_or_else(|| Error::NotFound(id.to_string()))?;
@@ -592,23 +737,119 @@ CREATE TABLE IF NOT EXISTS usage_anchor (
         );
         assert_eq!(registry.events(&id)?.len(), 1);
         // Still append-only, and foreign keys are enforced.
-        assert!(registry.conn.execute("DELETE FROM events", []).is_err());
+        assert!(
+            registry
+                .conn
+                .execute("DELETE FROM events", params![])
+                .is_err()
+        );
         assert!(
             registry
                 .conn
                 .execute(
                     "INSERT INTO tokens VALUES ('h', 'no such license', NULL, 0, 0, 'op', NULL, NULL)",
-                    [],
+                    params![],
                 )
                 .is_err()
         );
-        let version: u32 =
+        let version: u32 = registry
+            .conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", params![])?
+            .get(0)?;
+        assert_eq!(version, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn old_unanchored_usage_records_wait_in_usage_pending() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        {
+            let conn = old_open(&dir.path().join("licenses.db"))?;
+            for seq in 1..=5 {
+                conn.execute(
+                    "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial,
+                       holder_code, license, operation, result, record_sm3)
+                     VALUES (?1, 'c', 'o', 'p', '', '', '', 'L', 'query', 0, ?2)",
+                    rusqlite::params![seq, hex::encode([seq as u8; 32])],
+                )?;
+            }
+            conn.execute("INSERT INTO usage_anchor VALUES (1, 10), (2, 11)", [])?;
+        }
+        let registry = Registry::open_in(dir.path(), &Backend::Embedded)?;
+        let pending: Vec<i64> = registry
+            .pending_usage_entries(100)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(pending, [3, 4, 5]);
+        Ok(())
+    }
+
+    /// On whichever backend the environment selects (scripts/test.sh runs
+    /// the crate's tests on both): events and usage records refuse UPDATE,
+    /// DELETE (and on PostgreSQL TRUNCATE); usage waits in `usage_pending`
+    /// until marked, reconciliation finds records the log already holds.
+    #[test]
+    fn append_only_and_pending_usage_on_this_backend() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
+        let registry = Registry::open(dir.path())?;
+        let ctx = crate::UsageContext {
+            caller: "c".into(),
+            operator: "o".into(),
+            purpose: "test".into(),
+            ..Default::default()
+        };
+        let at = time::OffsetDateTime::now_utc();
+        let o = registry.evaluate_id("11430000006122244L001", at)?;
+        let mut seqs = Vec::new();
+        for _ in 0..3 {
+            let p = registry.pending_usage(&o, &ctx, "11430000006122244L001", "query", at);
+            seqs.push(registry.record_usage(&p)?);
+        }
+        assert!(
             registry
                 .conn
-                .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
-                    r.get(0)
-                })?;
-        assert_eq!(version, 1);
+                .execute("UPDATE usage SET caller = 'x'", params![])
+                .is_err()
+        );
+        assert!(
+            registry
+                .conn
+                .execute("DELETE FROM usage", params![])
+                .is_err()
+        );
+        if registry.is_postgres() {
+            assert!(
+                registry
+                    .conn
+                    .execute("TRUNCATE usage CASCADE", params![])
+                    .is_err()
+            );
+        }
+        assert_eq!(registry.pending_usage_count()?, 3);
+        let pending = registry.pending_usage_entries(10)?;
+        assert_eq!(pending.iter().map(|p| p.0).collect::<Vec<_>>(), seqs);
+        // The log holds the first two (a crash before their indexes were
+        // recorded); reconciliation records them without anchoring again.
+        let tail: Vec<(u64, Vec<u8>)> = pending[..2]
+            .iter()
+            .enumerate()
+            .map(|(i, (_, e))| (100 + i as u64, e.encode()))
+            .collect();
+        assert_eq!(registry.reconcile_usage(&tail)?, 2);
+        assert_eq!(registry.pending_usage_count()?, 1);
+        assert_eq!(registry.last_usage_log_index()?, Some(101));
+        assert_eq!(
+            registry.usage_record(seqs[0])?.and_then(|r| r.log_index),
+            Some(100)
+        );
+        // Marking twice keeps the first index.
+        registry.mark_usage_anchored(&[(seqs[0], 7), (seqs[2], 102)])?;
+        assert_eq!(
+            registry.usage_record(seqs[0])?.and_then(|r| r.log_index),
+            Some(100)
+        );
+        assert_eq!(registry.pending_usage_count()?, 0);
         Ok(())
     }
 }

@@ -28,6 +28,10 @@ use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id}
 
 const DAY: u64 = 86_400;
 
+/// The root CRL (ARL) signed ahead at a key ceremony, in the domain
+/// directory, used when the root's key is kept offline.
+pub const ROOT_ARL_FILE: &str = "root-arl.der";
+
 /// How to create a trust domain.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -630,14 +634,89 @@ impl TrustDomain {
             let n = self.store.next_crl_number()?;
             out.push(crl::build(&key, &cert, n, now, next, &entries)?);
         }
-        let root_key = self.load_key("root.key.pem")?;
         let ca_certs: Vec<StoredCert> = revoked
             .into_iter()
             .filter(|r| r.issuer == "root" && r.profile != "root")
             .collect();
-        let n = self.store.next_crl_number()?;
-        out.push(crl::build(&root_key, &self.root, n, now, next, &ca_certs)?);
+        if self.root_key_online() {
+            let root_key = self.load_key("root.key.pem")?;
+            let n = self.store.next_crl_number()?;
+            out.push(crl::build(&root_key, &self.root, n, now, next, &ca_certs)?);
+        } else {
+            out.push(self.presigned_root_arl(now, &ca_certs)?);
+        }
         Ok(out)
+    }
+
+    /// Whether the root's key is in the domain directory. A domain whose root
+    /// was made at a key ceremony and kept offline has none: its root CRL
+    /// (ARL) is the one signed ahead there ([`ROOT_ARL_FILE`],
+    /// [`sign_root_arl`](Self::sign_root_arl)).
+    pub fn root_key_online(&self) -> bool {
+        self.dir.join("root.key.pem").exists()
+    }
+
+    /// Sign the root's CRL (ARL) valid for `days` and write it to
+    /// [`ROOT_ARL_FILE`]: done on the offline ceremony machine, which holds
+    /// the root key; the file is then copied to every server.
+    pub fn sign_root_arl(&mut self, days: u32) -> Result<Crl> {
+        if days == 0 || days > 400 {
+            return Err(Error::Refused(format!(
+                "an ARL valid {days} days: choose 1 to 400"
+            )));
+        }
+        let now = SystemTime::now();
+        let next = now + Duration::from_secs(days as u64 * DAY);
+        let root_key = self.load_key("root.key.pem")?;
+        let ca_certs: Vec<StoredCert> = self
+            .store
+            .revoked(unix(now))?
+            .into_iter()
+            .filter(|r| r.issuer == "root" && r.profile != "root")
+            .collect();
+        let n = self.store.next_crl_number()?;
+        let arl = crl::build(&root_key, &self.root, n, now, next, &ca_certs)?;
+        write_atomic(&self.dir.join(ROOT_ARL_FILE), arl.der(), false)?;
+        Ok(arl)
+    }
+
+    /// The ARL signed ahead for an offline root: signed by the root, not
+    /// expired, and listing every CA certificate the store knows revoked —
+    /// else an error saying what to do at the ceremony host.
+    fn presigned_root_arl(&self, now: SystemTime, ca_certs: &[StoredCert]) -> Result<Crl> {
+        let path = self.dir.join(ROOT_ARL_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::Domain(format!(
+                "the root key is offline (no root.key.pem) and its signed-ahead ARL {} cannot be read ({e}): sign one at the ceremony host with `yinzheng ca arl`",
+                path.display()
+            ))
+        })?;
+        let arl = Crl::parse(&bytes)?;
+        arl.verify_signature(&self.root, &Sm2Id::default())
+            .map_err(|e| {
+                Error::Domain(format!("{}: not signed by the root: {e}", path.display()))
+            })?;
+        match arl.next_update() {
+            Some(t) if t > now => {}
+            _ => {
+                return Err(Error::Domain(format!(
+                    "{}: the signed-ahead ARL has expired: sign a new one at the ceremony host with `yinzheng ca arl`",
+                    path.display()
+                )));
+            }
+        }
+        for c in ca_certs {
+            let serial = hex::decode(&c.serial).unwrap_or_default();
+            if !matches!(arl.entry(&serial), crl::CrlEntry::Listed { .. }) {
+                return Err(Error::Domain(format!(
+                    "{}: the signed-ahead ARL does not list the revoked CA certificate {} ({}): sign a new one at the ceremony host",
+                    path.display(),
+                    c.serial,
+                    c.subject
+                )));
+            }
+        }
+        Ok(arl)
     }
 
     /// Sign an OCSP response for the certificate with `serial` (see [`crate::ocsp`]).

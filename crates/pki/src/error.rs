@@ -24,9 +24,10 @@ pub enum Error {
     /// The trust domain on disk is missing or inconsistent.
     #[error("trust domain: {0}")]
     Domain(String),
-    /// The certificate store failed.
+    /// The certificate store failed (SQLite or PostgreSQL; see
+    /// [`yinzheng_store::Error::is_unavailable`] for "try again later").
     #[error("certificate store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(Box<yinzheng_store::Error>),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -45,11 +46,14 @@ pub enum Error {
 
 impl From<yinzheng_store::Error> for Error {
     fn from(e: yinzheng_store::Error) -> Self {
-        match e {
-            yinzheng_store::Error::Sqlite(e) => Error::Store(e),
-            // Opening or migrating `ca.db` (the message names the file).
-            other => Error::Domain(other.to_string()),
-        }
+        Error::Store(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::from(yinzheng_store::Error::from(e))
     }
 }
 

@@ -29,7 +29,8 @@ mod x509;
 pub use crl::{Crl, CrlEntry, reason_code, reason_name};
 pub use csr::Csr;
 pub use domain::{
-    InitOptions, IssueRequest, Issued, KeySource, TrustDomain, domain_dir, parse_name,
+    InitOptions, IssueRequest, Issued, KeySource, ROOT_ARL_FILE, TrustDomain, domain_dir,
+    parse_name,
 };
 pub use error::{Error, Result};
 pub use profile::{

@@ -173,6 +173,28 @@ impl Profiles {
         );
         client.key_algorithm = "p256".into();
         profiles.insert("tls-client".into(), client);
+        // A national-TLS (TLCP, GB/T 38636) gateway in front of the verify
+        // API needs two SM2 certificates: one to sign, one to encrypt.
+        profiles.insert(
+            "tlcp-sign".into(),
+            p(
+                "TLCP (GB/T 38636) server signature certificate (a national-TLS gateway)",
+                397,
+                &["digitalSignature"],
+                &["serverAuth"],
+                &["san"],
+            ),
+        );
+        profiles.insert(
+            "tlcp-enc".into(),
+            p(
+                "TLCP (GB/T 38636) server encryption certificate (a national-TLS gateway)",
+                397,
+                &["keyEncipherment", "dataEncipherment", "keyAgreement"],
+                &["serverAuth"],
+                &["san"],
+            ),
+        );
         let mut ocsp = p(
             "OCSP responder (delegated)",
             365,
@@ -535,7 +557,11 @@ mod tests {
         let d = Profiles::defaults();
         let text = d.to_toml();
         let back = Profiles::from_toml(&text).unwrap();
-        assert_eq!(back.profiles.len(), 8);
+        assert_eq!(back.profiles.len(), 10);
+        assert_eq!(
+            back.get("tlcp-enc").unwrap().key_usage,
+            ["keyEncipherment", "dataEncipherment", "keyAgreement"]
+        );
         assert_eq!(back.get("tls-server").unwrap().key_algorithm, "p256");
         let client = back.get("tls-client").unwrap();
         assert_eq!(client.key_algorithm, "p256");

@@ -1,13 +1,12 @@
 //! The certificate store: every issued certificate and its revocation state, in
-//! SQLite (`ca.db` in the trust domain directory). Every change is one
-//! transaction. Schema changes are numbered migrations (`yinzheng-store`,
+//! SQLite (`ca.db` in the trust domain directory) or a PostgreSQL schema
+//! (`--store postgres://…`). Every change is one transaction. Schema changes are numbered migrations (`yinzheng-store`,
 //! recorded in `schema_migrations`); databases made before that kept their
 //! version in `meta.schema_version`, which is taken in on first open.
 
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use yinzheng_store::{Legacy, Migration, Migrations};
+use yinzheng_store::{Backend, Db, Legacy, Migration, Migrations, Row, params};
 
 /// Revocation state of an issued certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,19 +77,55 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(&[
 .with_legacy(Legacy::KeyValue {
     table: "meta",
     key: "schema_version",
-});
+})
+.with_postgres(POSTGRES);
 
-/// The SQLite certificate store of one trust domain.
+/// The PostgreSQL schema of the same steps (`BIGINT` for SQLite's
+/// `INTEGER`, `BYTEA` for `BLOB`).
+const POSTGRES: &[&str] = &[
+    "CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        not_before BIGINT NOT NULL,
+        not_after BIGINT NOT NULL,
+        der BYTEA NOT NULL,
+        status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid','revoked','hold')),
+        reason BIGINT,
+        status_at BIGINT,
+        issued_at BIGINT NOT NULL
+     );
+     CREATE TABLE crl_number (id BIGINT PRIMARY KEY CHECK (id = 1), next BIGINT NOT NULL);
+     INSERT INTO crl_number (id, next) VALUES (1, 1);",
+    "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
+     UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
+];
+
+const COLUMNS: &str = "serial, subject, profile, not_after, der, status, reason, status_at, issuer";
+
+/// The certificate store of one trust domain: `ca.db` beside the domain's
+/// files, or the schema `<namespace>_pki_<domain>` on PostgreSQL.
 pub struct Store {
-    conn: Connection,
+    db: Db,
 }
 
 impl Store {
-    /// Open (creating and migrating) the store at `path`.
+    /// Open (creating and migrating) the store at `path` (`<domain dir>/ca.db`)
+    /// in the process's store ([`Backend::for_path`]).
     pub fn open(path: &Path) -> Result<Self> {
-        let conn =
-            yinzheng_store::sqlite::open(path, &MIGRATIONS, yinzheng_store::Options::default())?;
-        Ok(Store { conn })
+        Store::open_in(path, &Backend::for_path(path)?)
+    }
+
+    /// [`Store::open`] in `backend`.
+    pub fn open_in(path: &Path, backend: &Backend) -> Result<Self> {
+        let domain = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let location = backend.location(path, &format!("pki_{domain}"));
+        let db = Db::open(&location, &MIGRATIONS, yinzheng_store::Options::default())?;
+        Ok(Store { db })
     }
 
     /// Record an issued certificate.
@@ -106,102 +141,113 @@ impl Store {
         der: &[u8],
     ) -> Result<()> {
         let now = unix_now();
-        let tx = self.conn.transaction()?;
-        tx.execute(
+        self.db.execute(
             "INSERT INTO certificates (serial, subject, profile, issuer, not_before, not_after, der, issued_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![serial, subject, profile, issuer, not_before, not_after, der, now],
         )?;
-        tx.commit()?;
         Ok(())
     }
 
     /// The certificate with `serial` (hex), if issued here.
     pub fn get(&self, serial: &str) -> Result<Option<StoredCert>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates WHERE serial = ?1",
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM certificates WHERE serial = ?1"),
                 params![serial],
-                row_to_cert,
-            )
-            .optional()?)
+            )?
+            .map(|r| row_to_cert(&r))
+            .transpose()
     }
 
     /// Change the revocation state of `serial`. Refuses changes a CA must not make
-    /// (un-revoking a revoked certificate, holding a revoked one).
+    /// (un-revoking a revoked certificate, holding a revoked one). Servers on
+    /// the same PostgreSQL database hear of it at commit ([`yinzheng_store::CHANGES_CHANNEL`]).
     pub fn set_status(&mut self, serial: &str, status: CertStatus) -> Result<StoredCert> {
-        let tx = self.conn.transaction()?;
-        let current = tx
-            .query_row(
-                "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates WHERE serial = ?1",
-                params![serial],
-                row_to_cert,
-            )
-            .optional()?
-            .ok_or_else(|| Error::Refused(format!("no certificate with serial {serial} was issued by this CA")))?;
-        match (current.status, status) {
-            (CertStatus::Revoked { .. }, _) => {
-                return Err(Error::Refused(format!(
-                    "certificate {serial} is already revoked; revocation is final"
-                )));
+        self.db.transaction(|tx| {
+            let current = tx
+                .query_opt(
+                    &format!("SELECT {COLUMNS} FROM certificates WHERE serial = ?1"),
+                    params![serial],
+                )?
+                .map(|r| row_to_cert(&r))
+                .transpose()?
+                .ok_or_else(|| {
+                    Error::Refused(format!(
+                        "no certificate with serial {serial} was issued by this CA"
+                    ))
+                })?;
+            match (current.status, status) {
+                (CertStatus::Revoked { .. }, _) => {
+                    return Err(Error::Refused(format!(
+                        "certificate {serial} is already revoked; revocation is final"
+                    )));
+                }
+                (CertStatus::Valid, CertStatus::Valid) => {
+                    return Err(Error::Refused(format!(
+                        "certificate {serial} is not on hold"
+                    )));
+                }
+                (CertStatus::OnHold { .. }, CertStatus::OnHold { .. }) => {
+                    return Err(Error::Refused(format!(
+                        "certificate {serial} is already on hold"
+                    )));
+                }
+                _ => {}
             }
-            (CertStatus::Valid, CertStatus::Valid) => {
-                return Err(Error::Refused(format!(
-                    "certificate {serial} is not on hold"
-                )));
-            }
-            (CertStatus::OnHold { .. }, CertStatus::OnHold { .. }) => {
-                return Err(Error::Refused(format!(
-                    "certificate {serial} is already on hold"
-                )));
-            }
-            _ => {}
-        }
-        let (name, reason, at) = match status {
-            CertStatus::Valid => ("valid", None, None),
-            CertStatus::Revoked { reason, at } => ("revoked", Some(reason as i64), Some(at)),
-            CertStatus::OnHold { at } => ("hold", Some(6), Some(at)),
-        };
-        tx.execute(
-            "UPDATE certificates SET status = ?2, reason = ?3, status_at = ?4 WHERE serial = ?1",
-            params![serial, name, reason, at],
-        )?;
-        tx.commit()?;
-        Ok(StoredCert { status, ..current })
+            let (name, reason, at) = match status {
+                CertStatus::Valid => ("valid", None, None),
+                CertStatus::Revoked { reason, at } => ("revoked", Some(reason as i64), Some(at)),
+                CertStatus::OnHold { at } => ("hold", Some(6), Some(at)),
+            };
+            tx.execute(
+                "UPDATE certificates SET status = ?2, reason = ?3, status_at = ?4 WHERE serial = ?1",
+                params![serial, name, reason, at],
+            )?;
+            tx.notify(yinzheng_store::CHANGES_CHANNEL)?;
+            Ok(StoredCert { status, ..current })
+        })
     }
 
     /// Every revoked or held certificate that has not expired before `now`.
     pub fn revoked(&self, now: i64) -> Result<Vec<StoredCert>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates
-             WHERE status != 'valid' AND not_after >= ?1 ORDER BY status_at, serial",
-        )?;
-        let rows = stmt.query_map(params![now], row_to_cert)?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        self.db.query_map(
+            &format!(
+                "SELECT {COLUMNS} FROM certificates
+                 WHERE status != 'valid' AND not_after >= ?1 ORDER BY status_at, serial"
+            ),
+            params![now],
+            row_to_cert,
+        )
     }
 
     /// Every end-entity certificate (not the CA certificates), oldest first.
     pub fn all(&self) -> Result<Vec<StoredCert>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT serial, subject, profile, not_after, der, status, reason, status_at, issuer FROM certificates
-             WHERE profile NOT IN ('root', 'issuing-ca') ORDER BY issued_at, serial",
-        )?;
-        let rows = stmt.query_map([], row_to_cert)?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        self.db.query_map(
+            &format!(
+                "SELECT {COLUMNS} FROM certificates
+                 WHERE profile NOT IN ('root', 'issuing-ca') ORDER BY issued_at, serial"
+            ),
+            params![],
+            row_to_cert,
+        )
     }
 
-    /// Take the next CRL number (monotonic, in a transaction).
+    /// Take the next CRL number (monotonic, in a transaction; on PostgreSQL
+    /// two servers never take the same one).
     pub fn next_crl_number(&mut self) -> Result<u64> {
-        let tx = self.conn.transaction()?;
-        let n: i64 = tx.query_row("SELECT next FROM crl_number WHERE id = 1", [], |r| r.get(0))?;
-        tx.execute("UPDATE crl_number SET next = next + 1 WHERE id = 1", [])?;
-        tx.commit()?;
+        let n: i64 = self
+            .db
+            .query_row(
+                "UPDATE crl_number SET next = next + 1 WHERE id = 1 RETURNING next - 1",
+                params![],
+            )?
+            .get(0)?;
         Ok(n as u64)
     }
 }
 
-fn row_to_cert(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCert> {
+fn row_to_cert(r: &Row) -> Result<StoredCert> {
     let status: String = r.get(5)?;
     let reason: Option<i64> = r.get(6)?;
     let at: Option<i64> = r.get(7)?;
@@ -236,6 +282,7 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::{Connection, OptionalExtension, params};
 
     /// The migrations and open path of `ca.db` before yinzheng-store, verbatim
     /// (commit 9c8be8d), so the upgrade is tested against what is on disk today.
@@ -296,11 +343,11 @@ mod tests {
     }
 
     fn history(store: &Store) -> Result<Vec<(u32, String)>> {
-        let mut stmt = store
-            .conn
-            .prepare("SELECT version, name FROM schema_migrations ORDER BY version")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        store.db.query_map(
+            "SELECT version, name FROM schema_migrations ORDER BY version",
+            yinzheng_store::params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     #[test]
@@ -320,7 +367,7 @@ mod tests {
             )?;
             conn.execute("UPDATE crl_number SET next = 7 WHERE id = 1", [])?;
         }
-        let mut store = Store::open(&path)?;
+        let mut store = Store::open_in(&path, &Backend::Embedded)?;
         assert_eq!(
             history(&store)?,
             vec![
@@ -335,7 +382,7 @@ mod tests {
         store.insert("0b", "CN=b", "seal", "main", 1, 4000000000, b"\x30\x00")?;
         drop(store);
         // And again, now from schema_migrations.
-        let store = Store::open(&path)?;
+        let store = Store::open_in(&path, &Backend::Embedded)?;
         assert_eq!(store.all()?.len(), 2);
         Ok(())
     }
@@ -353,7 +400,7 @@ mod tests {
                 [],
             )?;
         }
-        let store = Store::open(&path)?;
+        let store = Store::open_in(&path, &Backend::Embedded)?;
         assert_eq!(history(&store)?.len(), 2);
         assert_eq!(store.get("01")?.map(|c| c.issuer), Some("root".into()));
         assert_eq!(store.get("02")?.map(|c| c.issuer), Some("main".into()));
@@ -364,12 +411,12 @@ mod tests {
     fn a_ca_db_from_a_newer_program_is_refused() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
         let path = dir.path().join("ca.db");
-        drop(Store::open(&path)?);
+        drop(Store::open_in(&path, &Backend::Embedded)?);
         Connection::open(&path)?.execute(
             "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (3, 'future', 0)",
             [],
         )?;
-        let err = Store::open(&path)
+        let err = Store::open_in(&path, &Backend::Embedded)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -405,3 +405,34 @@ fn the_domain_tsa_stamps_and_its_certificate_validates_for_time_stamping() {
     );
     assert!(yinzheng_cms::verify_time_stamp(&token, b"other", &Default::default()).is_err());
 }
+
+/// A root kept offline (key ceremony): the ARL signed ahead is published and
+/// validates, a missing one is an error naming the command to run, and a
+/// leaf still validates against CRLs that include it.
+#[test]
+fn an_offline_root_publishes_its_signed_ahead_arl() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let arl = d.sign_root_arl(30).unwrap();
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let domain_dir = dir.path().join("pki");
+    std::fs::remove_file(domain_dir.join("root.key.pem")).unwrap();
+    let mut d = TrustDomain::open(&domain_dir, Some(b"pw")).unwrap();
+    assert!(!d.root_key_online());
+    let crls = d.crl(24).unwrap();
+    assert_eq!(
+        crls.last().unwrap().der(),
+        arl.der(),
+        "the ARL is the one signed ahead"
+    );
+    let v = Validator::new(vec![d.root().clone()]).with_crls(crls);
+    assert!(
+        v.validate(&leaf.cert, &[d.issuing().clone()], SystemTime::now())
+            .passed()
+    );
+    std::fs::remove_file(domain_dir.join(yinzheng_pki::ROOT_ARL_FILE)).unwrap();
+    let err = d.crl(24).unwrap_err().to_string();
+    assert!(err.contains("yinzheng ca arl"), "{err}");
+    // Signing one needs the root key: not here.
+    assert!(d.sign_root_arl(30).is_err());
+}

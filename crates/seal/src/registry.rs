@@ -1,12 +1,11 @@
 //! The seal registry of a data directory: every seal made here, its status, and
 //! an append-only event history (made, suspended, resumed, revoked) with time,
-//! actor and reason. SQLite, one transaction per change.
+//! actor and reason. SQLite or PostgreSQL, one transaction per change.
 
 use crate::error::{Error, Result};
 use crate::model::Seal;
-use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use yinzheng_store::{Migration, Migrations};
+use yinzheng_store::{Backend, Db, Migration, Migrations, Row, params};
 
 /// Lifecycle state of a registered seal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,9 +72,10 @@ pub struct SealEvent {
     pub reason: String,
 }
 
-/// The registry in `<home>/seals/seals.db`.
+/// The registry in `<home>/seals/seals.db` (or the `<namespace>_seal`
+/// schema of a PostgreSQL store).
 pub struct Registry {
-    conn: Connection,
+    conn: Db,
 }
 
 /// The schema of `seals.db`. Step 1 is the schema every registry was created
@@ -85,7 +85,8 @@ pub struct Registry {
 const MIGRATIONS: Migrations = Migrations::new(&[Migration {
     name: "seals and seal events",
     sql: SCHEMA_V1,
-}]);
+}])
+.with_postgres(&[POSTGRES_V1]);
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS seals (
@@ -111,95 +112,129 @@ CREATE TRIGGER IF NOT EXISTS seal_events_no_delete BEFORE DELETE ON seal_events
 BEGIN SELECT RAISE(ABORT, 'seal events are append-only'); END;
 ";
 
-fn db(e: rusqlite::Error) -> Error {
-    Error::Refused(format!("seal registry: {e}"))
+/// The PostgreSQL schema of the same step (append-only by trigger too).
+const POSTGRES_V1: &str = "
+CREATE TABLE seals (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active','suspended','revoked')),
+    status_at BIGINT NOT NULL,
+    der BYTEA NOT NULL
+);
+CREATE TABLE seal_events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seal_id TEXT NOT NULL REFERENCES seals(id),
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE FUNCTION seal_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'seal events are append-only'; END $$;
+CREATE TRIGGER seal_events_no_change BEFORE UPDATE OR DELETE ON seal_events
+FOR EACH ROW EXECUTE FUNCTION seal_events_append_only();
+";
+
+const COLUMNS: &str = "id, name, holder, status, status_at, der";
+
+fn db(e: yinzheng_store::Error) -> Error {
+    Error::from(e)
 }
 
 impl Registry {
-    /// Open (creating) the registry database at `path`.
+    /// Open (creating) the registry database at `path`, in the process's
+    /// store ([`Backend::for_path`]: the file, or the `<namespace>_seal`
+    /// schema on PostgreSQL).
     pub fn open(path: &Path) -> Result<Self> {
+        Registry::open_in(path, &Backend::for_path(path).map_err(db)?)
+    }
+
+    /// [`Registry::open`] in `backend`.
+    pub fn open_in(path: &Path, backend: &Backend) -> Result<Self> {
+        let location = backend.location(path, "seal");
         let conn =
-            yinzheng_store::sqlite::open(path, &MIGRATIONS, yinzheng_store::Options::default())
-                .map_err(|e| Error::Refused(format!("seal registry: {e}")))?;
+            Db::open(&location, &MIGRATIONS, yinzheng_store::Options::default()).map_err(db)?;
+        Ok(Registry { conn })
+    }
+
+    /// Open the registry for reading from a PostgreSQL read replica: nothing
+    /// is migrated; the schema must be current.
+    pub fn open_replica(path: &Path, backend: &Backend) -> Result<Self> {
+        let conn = Db::open_replica(&backend.location(path, "seal"), &MIGRATIONS).map_err(db)?;
         Ok(Registry { conn })
     }
 
     /// Register a newly made seal.
     pub fn register(&mut self, seal: &Seal, holder: &str, actor: &str, at: i64) -> Result<()> {
-        let tx = self.conn.transaction().map_err(db)?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT 1 FROM seals WHERE id = ?1",
-                params![seal.id()],
-                |_| Ok(true),
+        self.conn.transaction(|tx| {
+            let exists = tx
+                .query_opt("SELECT 1 FROM seals WHERE id = ?1", params![seal.id()])
+                .map_err(db)?
+                .is_some();
+            if exists {
+                return Err(Error::Refused(format!(
+                    "a seal with id {} is already registered",
+                    seal.id()
+                )));
+            }
+            tx.execute(
+                "INSERT INTO seals (id, name, holder, status, status_at, der) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
+                params![seal.id(), seal.name(), holder, at, seal.raw()],
             )
-            .optional()
-            .map_err(db)?
-            .unwrap_or(false);
-        if exists {
-            return Err(Error::Refused(format!(
-                "a seal with id {} is already registered",
-                seal.id()
-            )));
-        }
-        tx.execute(
-            "INSERT INTO seals (id, name, holder, status, status_at, der) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
-            params![seal.id(), seal.name(), holder, at, seal.raw()],
-        )
-        .map_err(db)?;
-        tx.execute(
-            "INSERT INTO seal_events (seal_id, at, actor, action, reason) VALUES (?1, ?2, ?3, 'made', '')",
-            params![seal.id(), at, actor],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)
+            .map_err(db)?;
+            tx.execute(
+                "INSERT INTO seal_events (seal_id, at, actor, action, reason) VALUES (?1, ?2, ?3, 'made', '')",
+                params![seal.id(), at, actor],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
     }
 
     /// The seal with `id`.
     pub fn get(&self, id: &str) -> Result<Option<RegisteredSeal>> {
         self.conn
-            .query_row(
-                "SELECT id, name, holder, status, status_at, der FROM seals WHERE id = ?1",
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM seals WHERE id = ?1"),
                 params![id],
-                row,
             )
-            .optional()
-            .map_err(db)
+            .map_err(db)?
+            .map(|r| row(&r))
+            .transpose()
     }
 
     /// Every seal, by id.
     pub fn list(&self) -> Result<Vec<RegisteredSeal>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, name, holder, status, status_at, der FROM seals ORDER BY id")
-            .map_err(db)?;
-        let rows = st.query_map([], row).map_err(db)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(db)
+        self.conn.query_map(
+            &format!("SELECT {COLUMNS} FROM seals ORDER BY id"),
+            params![],
+            row,
+        )
     }
 
     /// The event history of `id`, oldest first.
     pub fn events(&self, id: &str) -> Result<Vec<SealEvent>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, seal_id, at, actor, action, reason FROM seal_events WHERE seal_id = ?1 ORDER BY seq")
-            .map_err(db)?;
-        let rows = st
-            .query_map(params![id], |r| {
+        self.conn.query_map(
+            "SELECT seq, seal_id, at, actor, action, reason FROM seal_events WHERE seal_id = ?1 ORDER BY seq",
+            params![id],
+            |r| {
                 Ok(SealEvent {
-                    seq: r.get(0)?,
-                    seal_id: r.get(1)?,
-                    at: r.get(2)?,
-                    actor: r.get(3)?,
-                    action: r.get(4)?,
-                    reason: r.get(5)?,
+                    seq: r.get(0).map_err(db)?,
+                    seal_id: r.get(1).map_err(db)?,
+                    at: r.get(2).map_err(db)?,
+                    actor: r.get(3).map_err(db)?,
+                    action: r.get(4).map_err(db)?,
+                    reason: r.get(5).map_err(db)?,
                 })
-            })
-            .map_err(db)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(db)
+            },
+        )
     }
 
     /// Change the status: suspend (active → suspended), resume (suspended → active),
     /// revoke (active or suspended → revoked). Other transitions are refused.
+    /// Servers on the same PostgreSQL database hear of it at commit
+    /// ([`yinzheng_store::CHANGES_CHANNEL`]).
     pub fn transition(
         &mut self,
         id: &str,
@@ -208,66 +243,72 @@ impl Registry {
         reason: &str,
         at: i64,
     ) -> Result<RegisteredSeal> {
-        let tx = self.conn.transaction().map_err(db)?;
-        let cur = tx
-            .query_row(
-                "SELECT id, name, holder, status, status_at, der FROM seals WHERE id = ?1",
-                params![id],
-                row,
+        self.conn.transaction(|tx| {
+            let cur = tx
+                .query_opt(
+                    &format!("SELECT {COLUMNS} FROM seals WHERE id = ?1"),
+                    params![id],
+                )
+                .map_err(db)?
+                .map(|r| row(&r))
+                .transpose()?
+                .ok_or_else(|| Error::Refused(format!("no seal {id} in the registry")))?;
+            let action = match (cur.status, to) {
+                (SealStatus::Active, SealStatus::Suspended) => "suspended",
+                (SealStatus::Suspended, SealStatus::Active) => "resumed",
+                (SealStatus::Active | SealStatus::Suspended, SealStatus::Revoked) => "revoked",
+                (from, to) => {
+                    return Err(Error::Refused(format!(
+                        "seal {id} is {}: it cannot become {}{}",
+                        from.name(),
+                        to.name(),
+                        if from == SealStatus::Revoked {
+                            " (revocation is final)"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+            };
+            tx.execute(
+                "UPDATE seals SET status = ?2, status_at = ?3 WHERE id = ?1",
+                params![id, to.name(), at],
             )
-            .optional()
-            .map_err(db)?
-            .ok_or_else(|| Error::Refused(format!("no seal {id} in the registry")))?;
-        let action = match (cur.status, to) {
-            (SealStatus::Active, SealStatus::Suspended) => "suspended",
-            (SealStatus::Suspended, SealStatus::Active) => "resumed",
-            (SealStatus::Active | SealStatus::Suspended, SealStatus::Revoked) => "revoked",
-            (from, to) => {
-                return Err(Error::Refused(format!(
-                    "seal {id} is {}: it cannot become {}{}",
-                    from.name(),
-                    to.name(),
-                    if from == SealStatus::Revoked {
-                        " (revocation is final)"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-        };
-        tx.execute(
-            "UPDATE seals SET status = ?2, status_at = ?3 WHERE id = ?1",
-            params![id, to.name(), at],
-        )
-        .map_err(db)?;
-        tx.execute(
-            "INSERT INTO seal_events (seal_id, at, actor, action, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, at, actor, action, reason],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(RegisteredSeal {
-            status: to,
-            status_at: at,
-            ..cur
+            .map_err(db)?;
+            tx.execute(
+                "INSERT INTO seal_events (seal_id, at, actor, action, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, at, actor, action, reason],
+            )
+            .map_err(db)?;
+            tx.notify(yinzheng_store::CHANGES_CHANNEL).map_err(db)?;
+            Ok(RegisteredSeal {
+                status: to,
+                status_at: at,
+                ..cur
+            })
         })
     }
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegisteredSeal> {
+fn row(r: &Row) -> Result<RegisteredSeal> {
     Ok(RegisteredSeal {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        holder: r.get(2)?,
-        status: SealStatus::parse(&r.get::<_, String>(3)?),
-        status_at: r.get(4)?,
-        der: r.get(5)?,
+        id: r.get(0).map_err(db)?,
+        name: r.get(1).map_err(db)?,
+        holder: r.get(2).map_err(db)?,
+        status: SealStatus::parse(&r.get::<String>(3).map_err(db)?),
+        status_at: r.get(4).map_err(db)?,
+        der: r.get(5).map_err(db)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
+
+    fn sqlite(e: rusqlite::Error) -> Error {
+        db(e.into())
+    }
 
     /// The schema and open path of `seals.db` before yinzheng-store, verbatim
     /// (commit 9c8be8d), so the upgrade is tested against what is on disk today.
@@ -314,15 +355,15 @@ BEGIN SELECT RAISE(ABORT, 'seal events are append-only'); END;
         let dir = tempfile::tempdir().map_err(|e| Error::Refused(e.to_string()))?;
         let path = dir.path().join("seals.db");
         {
-            let conn = old_open(&path).map_err(db)?;
+            let conn = old_open(&path).map_err(sqlite)?;
             conn.execute_batch(
                 "INSERT INTO seals VALUES ('s1', 'Seal', '91350100M000100Y43', 'suspended', 20, x'3000');
                  INSERT INTO seal_events (seal_id, at, actor, action, reason)
                    VALUES ('s1', 10, 'op', 'made', ''), ('s1', 20, 'op', 'suspended', 'audit');",
             )
-            .map_err(db)?;
+            .map_err(sqlite)?;
         }
-        let mut registry = Registry::open(&path)?;
+        let mut registry = Registry::open_in(&path, &Backend::Embedded)?;
         let seal = registry
             .get("s1")?
             .ok_or_else(|| Error::Refused("lost".into()))?;
@@ -334,15 +375,14 @@ BEGIN SELECT RAISE(ABORT, 'seal events are append-only'); END;
         assert!(
             registry
                 .conn
-                .execute("DELETE FROM seal_events", [])
+                .execute("DELETE FROM seal_events", params![])
                 .is_err()
         );
         registry.transition("s1", SealStatus::Active, "op", "done", 30)?;
         let version: u32 = registry
             .conn
-            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT MAX(version) FROM schema_migrations", params![])
+            .and_then(|r| r.get(0))
             .map_err(db)?;
         assert_eq!(version, 1);
         Ok(())

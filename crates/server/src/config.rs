@@ -53,6 +53,12 @@ pub struct ServerConfig {
     /// checkpoints — records survive a process crash and are anchored in the
     /// log, which syncs, within `anchor_interval_ms`.
     pub usage_fsync: bool,
+    /// A read replica is used only while it has replayed everything the
+    /// primary wrote this long ago (and every change announced since).
+    pub replica_max_lag_ms: u64,
+    /// The read replica (`--store-read`; not in `server.toml`).
+    #[serde(skip)]
+    pub read_replica: Option<yinzheng_store::Backend>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +76,8 @@ impl Default for ServerConfig {
             readers: 8,
             mask_personal_ids: true,
             usage_fsync: false,
+            replica_max_lag_ms: 500,
+            read_replica: None,
         }
     }
 }

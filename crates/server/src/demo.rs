@@ -167,6 +167,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     let font = yinzheng_seal::SealFont::find()?;
     let png = yinzheng_seal::draw_round(&font, &service.issuer_name, "", 42.0)?;
     let now = time::OffsetDateTime::now_utc()
+        .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
         .replace_nanosecond(0)
         .map_err(|e| Error::Config(e.to_string()))?;
     let seal_id = format!("{}-official-1", &service.issuer_code);

@@ -20,7 +20,6 @@ struct RouteStats {
 }
 
 /// The server's counters.
-#[derive(Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
     /// License lookups answered from the registry.
@@ -43,6 +42,30 @@ pub struct Metrics {
     pub ocsp_responses: AtomicU64,
     /// Store errors (answered 503).
     pub store_errors: AtomicU64,
+    /// Bytes of WAL the read replica has not replayed yet (-1: no replica).
+    pub replica_lag_bytes: AtomicI64,
+    /// 1 while requests read from the replica, 0 when not (-1: no replica).
+    pub replica_in_use: AtomicI64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            routes: Mutex::default(),
+            license_lookups: AtomicU64::default(),
+            files_verified: AtomicU64::default(),
+            usage_written: AtomicU64::default(),
+            usage_batches: AtomicU64::default(),
+            usage_anchored: AtomicU64::default(),
+            usage_unanchored: AtomicI64::default(),
+            receipts_signed: AtomicU64::default(),
+            receipt_batches: AtomicU64::default(),
+            ocsp_responses: AtomicU64::default(),
+            store_errors: AtomicU64::default(),
+            replica_lag_bytes: AtomicI64::new(-1),
+            replica_in_use: AtomicI64::new(-1),
+        }
+    }
 }
 
 impl Metrics {
@@ -67,7 +90,16 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn render(&self, validator_cache: usize, (hits, misses): (u64, u64)) -> String {
+    /// `sequencer`: whether this server sequences the anchoring log (on
+    /// PostgreSQL exactly one server does); `crl_expiry`: seconds until each
+    /// published CRL's nextUpdate.
+    pub fn render(
+        &self,
+        validator_cache: usize,
+        (hits, misses): (u64, u64),
+        sequencer: bool,
+        crl_expiry: &[(String, i64)],
+    ) -> String {
         let mut o = String::new();
         o.push_str("# HELP yinzheng_http_requests_total Requests answered, by route and status.\n# TYPE yinzheng_http_requests_total counter\n");
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
@@ -157,6 +189,28 @@ impl Metrics {
             "# HELP yinzheng_log_sequencing_lag_records Usage records written but not yet anchored in the log.\n# TYPE yinzheng_log_sequencing_lag_records gauge\nyinzheng_log_sequencing_lag_records {}",
             self.usage_unanchored.load(Ordering::Relaxed).max(0)
         );
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_log_sequencer 1 while this server sequences the anchoring log (one server does; the others follow it).\n# TYPE yinzheng_log_sequencer gauge\nyinzheng_log_sequencer {}",
+            u8::from(sequencer)
+        );
+        o.push_str("# HELP yinzheng_crl_expiry_seconds Seconds until the published CRL's nextUpdate (an offline root's ARL: until the next ceremony).\n# TYPE yinzheng_crl_expiry_seconds gauge\n");
+        for (name, secs) in crl_expiry {
+            let _ = writeln!(
+                o,
+                "yinzheng_crl_expiry_seconds{{crl=\"{}\"}} {secs}",
+                esc(name)
+            );
+        }
+        let lag = self.replica_lag_bytes.load(Ordering::Relaxed);
+        let in_use = self.replica_in_use.load(Ordering::Relaxed);
+        if in_use >= 0 {
+            let _ = writeln!(
+                o,
+                "# HELP yinzheng_store_replica_in_use 1 while license and seal reads go to the read replica (it is current), 0 while they go to the primary.\n# TYPE yinzheng_store_replica_in_use gauge\nyinzheng_store_replica_in_use {in_use}\n# HELP yinzheng_store_replica_lag_bytes WAL the read replica has not replayed yet.\n# TYPE yinzheng_store_replica_lag_bytes gauge\nyinzheng_store_replica_lag_bytes {}",
+                lag.max(0)
+            );
+        }
         let _ = writeln!(
             o,
             "# HELP yinzheng_chain_cache_entries Certificate chains cached by the validator.\n# TYPE yinzheng_chain_cache_entries gauge\nyinzheng_chain_cache_entries {validator_cache}"

@@ -112,8 +112,10 @@ fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
         .map_err(|e| Problem::bad_request(format!("path: {}", e.body_text())))
 }
 
+/// Now, in the offset license dates are judged in (UTC+8): a license valid
+/// from today is valid from midnight in Beijing, as its issuer wrote it.
 fn now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
+    time::OffsetDateTime::now_utc().to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
 }
 
 /// SM3 over the request as received: `METHOD SP path?query LF body`.
@@ -612,9 +614,11 @@ pub async fn token_redeem(
     let ctx = q.context(&caller)?;
     // The caller's scope is checked before the token is spent.
     let license = {
+        // From the primary: a token made a moment ago may not be on a
+        // replica yet.
         let r = state
             .readers
-            .get()
+            .primary()
             .map_err(|e| store_err(&state, e, "reading the token"))?;
         r.licenses
             .token_license(&token)
@@ -1275,9 +1279,29 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
         state.metrics.render(
             trust.validator.cached_chains(),
             trust.validator.cache_stats(),
+            state.log.sequencer().is_some(),
+            &crl_expiry(&trust),
         ),
     )
         .into_response())
+}
+
+/// Seconds until each published CRL's nextUpdate (an offline root's ARL,
+/// signed ahead at the ceremony, counts down to the next ceremony).
+fn crl_expiry(trust: &crate::state::TrustMaterial) -> Vec<(String, i64)> {
+    let now = std::time::SystemTime::now();
+    trust
+        .crls
+        .iter()
+        .filter_map(|(name, der)| {
+            let next = yinzheng_pki::Crl::parse(der).ok()?.next_update()?;
+            let secs = match next.duration_since(now) {
+                Ok(d) => d.as_secs() as i64,
+                Err(e) => -(e.duration().as_secs() as i64),
+            };
+            Some((name.clone(), secs))
+        })
+        .collect()
 }
 
 /// The OpenAPI 3 document (checked in as `crates/server/openapi.json`).

@@ -52,12 +52,24 @@ pub struct Reader {
     pub seals: Option<yinzheng_seal::Registry>,
 }
 
-/// A small pool of [`Reader`]s. On SQLite a request that finds none idle
-/// opens another (a file open); on PostgreSQL it waits for one (each reader is
-/// a database session: the pool is the connection pool, `readers` sessions
-/// per server), and answers 503 after [`READER_WAIT`].
+/// Registry readers: a small pool of [`Reader`]s on the primary store and,
+/// when a read replica is configured, another on the replica. Requests read
+/// from the replica only while it is current ([`ReaderPool::replica_fresh`],
+/// kept by the freshness watcher of [`AppState::watch`]).
 pub struct ReaderPool {
+    primary: Readers,
+    replica: Option<Readers>,
+    fresh: std::sync::atomic::AtomicBool,
+}
+
+/// One pool of readers on one store. On SQLite a request that finds none
+/// idle opens another (a file open); on PostgreSQL it waits for one (each
+/// reader is a database session: the pool is the connection pool, `readers`
+/// sessions per server), and answers 503 after [`READER_WAIT`].
+struct Readers {
     home: PathBuf,
+    /// `Some`: a read replica's store.
+    replica: Option<Backend>,
     idle: Mutex<Vec<Reader>>,
     returned: std::sync::Condvar,
     keep: usize,
@@ -69,7 +81,7 @@ pub const READER_WAIT: Duration = Duration::from_secs(5);
 
 /// A reader checked out of the pool; returns on drop.
 pub struct PooledReader<'a> {
-    pool: &'a ReaderPool,
+    pool: &'a Readers,
     reader: Option<Reader>,
 }
 
@@ -91,38 +103,49 @@ impl Drop for PooledReader<'_> {
     }
 }
 
-impl ReaderPool {
-    fn open_reader(home: &Path) -> Result<Reader> {
-        let seals_db = home.join("seals").join("seals.db");
-        Ok(Reader {
-            licenses: yinzheng_license::Registry::open(&home.join("licenses"))?,
-            seals: if seals_db.exists() || Backend::for_path(&seals_db)?.is_postgres() {
-                Some(yinzheng_seal::Registry::open(&seals_db)?)
-            } else {
-                None
+impl Readers {
+    fn new(home: &Path, keep: usize, replica: Option<Backend>) -> Result<Self> {
+        let keep = keep.max(1);
+        let bounded = replica.is_some()
+            || Backend::for_path(&home.join("licenses").join("licenses.db"))?.is_postgres();
+        let pool = Readers {
+            home: home.to_path_buf(),
+            replica,
+            idle: Mutex::new(Vec::with_capacity(keep)),
+            returned: std::sync::Condvar::new(),
+            keep,
+            bounded,
+        };
+        let mut first = Vec::with_capacity(keep);
+        for _ in 0..keep {
+            first.push(pool.open_reader()?);
+        }
+        if let Ok(mut idle) = pool.idle.lock() {
+            *idle = first;
+        }
+        Ok(pool)
+    }
+
+    fn open_reader(&self) -> Result<Reader> {
+        let seals_db = self.home.join("seals").join("seals.db");
+        let licenses = self.home.join("licenses");
+        Ok(match &self.replica {
+            None => Reader {
+                licenses: yinzheng_license::Registry::open(&licenses)?,
+                seals: if seals_db.exists() || Backend::for_path(&seals_db)?.is_postgres() {
+                    Some(yinzheng_seal::Registry::open(&seals_db)?)
+                } else {
+                    None
+                },
+            },
+            Some(b) => Reader {
+                licenses: yinzheng_license::Registry::open_replica(&licenses, b)?,
+                seals: Some(yinzheng_seal::Registry::open_replica(&seals_db, b)?),
             },
         })
     }
 
-    /// A pool over `home`, opening `keep` readers now.
-    pub fn new(home: &Path, keep: usize) -> Result<Self> {
-        let keep = keep.max(1);
-        let mut idle = Vec::with_capacity(keep);
-        for _ in 0..keep {
-            idle.push(Self::open_reader(home)?);
-        }
-        Ok(ReaderPool {
-            home: home.to_path_buf(),
-            idle: Mutex::new(idle),
-            returned: std::sync::Condvar::new(),
-            keep,
-            bounded: Backend::for_path(&home.join("licenses").join("licenses.db"))?.is_postgres(),
-        })
-    }
-
-    /// Check out a reader (SQLite: opens another one when all are busy;
-    /// PostgreSQL: waits up to [`READER_WAIT`] for one).
-    pub fn get(&self) -> Result<PooledReader<'_>> {
+    fn get(&self) -> Result<PooledReader<'_>> {
         let mut idle = self
             .idle
             .lock()
@@ -150,12 +173,101 @@ impl ReaderPool {
         drop(idle);
         let reader = match r {
             Some(r) => r,
-            None => Self::open_reader(&self.home)?,
+            None => self.open_reader()?,
         };
         Ok(PooledReader {
             pool: self,
             reader: Some(reader),
         })
+    }
+}
+
+impl ReaderPool {
+    /// A pool over `home`'s store, opening `keep` readers now.
+    pub fn new(home: &Path, keep: usize) -> Result<Self> {
+        Self::with_replica(home, keep, None)
+    }
+
+    /// [`ReaderPool::new`], plus `keep` readers on a read replica (not used
+    /// until the freshness watcher finds it current).
+    pub fn with_replica(home: &Path, keep: usize, replica: Option<Backend>) -> Result<Self> {
+        Ok(ReaderPool {
+            primary: Readers::new(home, keep, None)?,
+            replica: replica
+                .map(|b| Readers::new(home, keep, Some(b)))
+                .transpose()?,
+            fresh: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Check out a reader: on the replica while it is current, else on the
+    /// primary (SQLite: opens another one when all are busy; PostgreSQL:
+    /// waits up to [`READER_WAIT`] for one).
+    pub fn get(&self) -> Result<PooledReader<'_>> {
+        if let Some(replica) = &self.replica
+            && self.replica_fresh()
+            && let Ok(r) = replica.get()
+        {
+            return Ok(r);
+        }
+        self.primary.get()
+    }
+
+    /// A reader on the primary, whatever the replica's state (reads that
+    /// must see the latest commit: a token made a moment ago).
+    pub fn primary(&self) -> Result<PooledReader<'_>> {
+        self.primary.get()
+    }
+
+    /// Whether a read replica is configured.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// Whether requests read from the replica now.
+    pub fn replica_fresh(&self) -> bool {
+        self.fresh.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn set_replica_fresh(&self, fresh: bool) {
+        self.fresh.store(
+            fresh && self.replica.is_some(),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+}
+
+/// How often the freshness watcher compares the replica with the primary.
+pub const REPLICA_CHECK: Duration = Duration::from_millis(100);
+
+/// What the listener tells the freshness watcher: every change announced
+/// bumps the generation and stops replica reads at once; the watcher turns
+/// them on again only by a verdict taken after the latest generation.
+#[derive(Default)]
+pub struct ReplicaGate {
+    generation: Mutex<u64>,
+}
+
+impl ReplicaGate {
+    /// A change was announced (or notifications may have been missed):
+    /// requests read from the primary from now on, until the watcher has
+    /// seen the replica pass it.
+    pub fn changed(&self, readers: &ReaderPool) {
+        if let Ok(mut g) = self.generation.lock() {
+            *g += 1;
+            readers.set_replica_fresh(false);
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.lock().map(|g| *g).unwrap_or(u64::MAX)
+    }
+
+    /// Record the watcher's verdict, unless a change arrived since it began.
+    fn set(&self, since: u64, fresh: bool, readers: &ReaderPool) {
+        if let Ok(g) = self.generation.lock() {
+            readers.set_replica_fresh(fresh && *g == since);
+        }
     }
 }
 
@@ -173,6 +285,8 @@ pub struct AppState {
     pub domains: Vec<Domain>,
     /// Registry readers.
     pub readers: ReaderPool,
+    /// Changes announced to the read replica's freshness watcher.
+    pub replica: ReplicaGate,
     /// The anchoring log (sequencer or follower), when the data directory has one.
     pub log: Arc<LogSlot>,
     /// Where the registries live (embedded SQLite or PostgreSQL).
@@ -419,7 +533,7 @@ impl Drop for Watchers {
 }
 
 /// The channel every store change is announced on (`Db::notify`).
-pub const CHANGES_CHANNEL: &str = "yinzheng_changes";
+pub use yinzheng_store::CHANGES_CHANNEL;
 
 impl AppState {
     /// Start the [`Watchers`].
@@ -453,11 +567,21 @@ impl AppState {
                     .spawn(move || {
                         while !halt.load(Ordering::Relaxed) {
                             let refresh = match listener.wait(Duration::from_millis(500)) {
-                                Ok(yinzheng_store::Heard::Reconnected) => true,
+                                Ok(yinzheng_store::Heard::Reconnected) => {
+                                    st.replica.changed(&st.readers);
+                                    true
+                                }
                                 Ok(yinzheng_store::Heard::Changed(schemas)) => {
+                                    if !schemas.is_empty() {
+                                        // A license, seal or certificate
+                                        // changed: read from the primary until
+                                        // the replica has replayed it.
+                                        st.replica.changed(&st.readers);
+                                    }
                                     schemas.iter().any(|s| s.contains("_pki_"))
                                 }
                                 Err(e) => {
+                                    st.replica.changed(&st.readers);
                                     tracing::warn!(error = %e, "store change listener");
                                     false
                                 }
@@ -475,7 +599,92 @@ impl AppState {
                     .map_err(|e| Error::Config(format!("cannot start the listener: {e}")))?,
             );
         }
+        if let Some(replica) = self.config.read_replica.clone() {
+            let (st, halt) = (self.clone(), stop.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("replica-freshness".into())
+                    .spawn(move || st.watch_replica(&replica, &halt))
+                    .map_err(|e| Error::Config(format!("cannot start the replica watcher: {e}")))?,
+            );
+        }
         Ok(Watchers { stop, threads })
+    }
+
+    /// Every [`REPLICA_CHECK`]: is the replica current enough to read from?
+    /// It is when it has replayed everything the primary had written
+    /// `replica_max_lag_ms` ago, and past every change announced since (a
+    /// notification makes the next check sample the primary's position and
+    /// wait for the replica to pass it). Unreachable: not used.
+    fn watch_replica(&self, replica: &Backend, halt: &std::sync::atomic::AtomicBool) {
+        use std::sync::atomic::Ordering;
+        let licenses = self.home.join("licenses");
+        let max_lag = Duration::from_millis(self.config.replica_max_lag_ms);
+        let mut primary: Option<yinzheng_license::Registry> = None;
+        let mut standby: Option<yinzheng_license::Registry> = None;
+        let mut history: std::collections::VecDeque<(Instant, i64)> = Default::default();
+        let mut barrier = 0i64;
+        let mut seen = 0u64;
+        while !halt.load(Ordering::Relaxed) {
+            std::thread::sleep(REPLICA_CHECK);
+            let generation = self.replica.generation();
+            let positions = (|| -> Result<(i64, i64)> {
+                if primary.is_none() {
+                    primary = Some(yinzheng_license::Registry::open(&licenses)?);
+                }
+                if standby.is_none() {
+                    standby = Some(yinzheng_license::Registry::open_replica(
+                        &licenses, replica,
+                    )?);
+                }
+                let p = primary.as_ref().map(|r| r.wal_position()).transpose()?;
+                let r = standby.as_ref().map(|r| r.wal_position()).transpose()?;
+                Ok((p.unwrap_or(0), r.unwrap_or(0)))
+            })();
+            let (p, r) = match positions {
+                Ok(v) => v,
+                Err(e) => {
+                    if self.readers.replica_fresh() {
+                        tracing::warn!(error = %e, "the read replica is not used");
+                    }
+                    (primary, standby) = (None, None);
+                    self.replica.set(generation, false, &self.readers);
+                    self.metrics.replica_in_use.store(0, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            if generation != seen {
+                // Sampled after the notification arrived: at least the
+                // position of the change it announced.
+                barrier = barrier.max(p);
+                seen = generation;
+            }
+            let now = Instant::now();
+            history.push_back((now, p));
+            while history.len() > 2
+                && history
+                    .get(1)
+                    .is_some_and(|(t, _)| now.duration_since(*t) >= max_lag)
+            {
+                history.pop_front();
+            }
+            // The primary's position max_lag ago (or the oldest known, until
+            // the watcher has run that long).
+            let old_enough = history
+                .iter()
+                .rev()
+                .find(|(t, _)| now.duration_since(*t) >= max_lag)
+                .or(history.front())
+                .map_or(p, |(_, p)| *p);
+            let fresh = r >= barrier && r >= old_enough;
+            self.replica.set(generation, fresh, &self.readers);
+            self.metrics
+                .replica_lag_bytes
+                .store((p - r).max(0), Ordering::Relaxed);
+            self.metrics
+                .replica_in_use
+                .store(i64::from(self.readers.replica_fresh()), Ordering::Relaxed);
+        }
     }
 
     /// Load the state of `home` (the data directory), unlocking keys with
@@ -490,7 +699,7 @@ impl AppState {
         }
         let domains = open_domains(home, pass)?;
         let trust = build_trust(&domains)?;
-        let readers = ReaderPool::new(home, config.readers)?;
+        let readers = ReaderPool::with_replica(home, config.readers, config.read_replica.clone())?;
         let log_dir = home.join("log");
         let metrics = Arc::new(Metrics::default());
         let log_backend = Backend::for_path(&log_dir.join("state.sqlite"))?;
@@ -526,7 +735,11 @@ impl AppState {
         // WAL checkpoints (and their fsyncs) run on a thread of their own,
         // not inside a commit that requests are waiting for.
         writer.disable_auto_checkpoint()?;
-        let checkpointer = yinzheng_license::Registry::open(&home.join("licenses"))?;
+        let checkpointer = if writer.is_postgres() {
+            None
+        } else {
+            Some(yinzheng_license::Registry::open(&home.join("licenses"))?)
+        };
         let usage = UsageWriter::start(
             writer,
             checkpointer,
@@ -544,6 +757,7 @@ impl AppState {
             backend: Backend::for_path(&home.join("licenses").join("licenses.db"))?,
             domains,
             readers,
+            replica: ReplicaGate::default(),
             log,
             usage,
             metrics,

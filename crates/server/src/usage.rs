@@ -61,10 +61,11 @@ pub struct UsageWriter {
 }
 
 impl UsageWriter {
-    /// Start the writer on its own registry connection.
+    /// Start the writer on its own registry connection (`checkpointer`: a
+    /// second SQLite connection for WAL checkpoints; `None` on PostgreSQL).
     pub fn start(
         registry: Registry,
-        checkpointer: Registry,
+        checkpointer: Option<Registry>,
         log: Arc<LogSlot>,
         receipt_signer: Option<NoteSigner>,
         window: Duration,
@@ -72,7 +73,9 @@ impl UsageWriter {
         metrics: Arc<Metrics>,
     ) -> crate::Result<Self> {
         let (tx, rx) = sync_channel(QUEUE);
-        let anchored = registry.last_anchored_usage()?;
+        metrics
+            .usage_unanchored
+            .store(registry.pending_usage_count()?, Ordering::Relaxed);
         let w = Writer {
             reg: registry,
             log,
@@ -83,34 +86,45 @@ impl UsageWriter {
             held: Vec::new(),
             held_since: None,
             last_anchor: Instant::now(),
-            anchored,
-            submitted: anchored,
+            anchored: 0,
+            submitted: 0,
             in_flight: Vec::new(),
+            sequencing: false,
         };
         let thread = std::thread::Builder::new()
             .name("usage-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| crate::Error::Config(format!("cannot start the usage writer: {e}")))?;
-        // The writer's connection does not checkpoint the WAL; this thread
-        // does, every half second, so no commit waits for that fsync.
+        // SQLite: the writer's connection does not checkpoint the WAL; this
+        // thread does, every half second, so no commit waits for that fsync.
+        // (PostgreSQL checkpoints on its own: no thread.)
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let checkpoints = std::thread::Builder::new()
-            .name("wal-checkpoint".into())
-            .spawn(move || {
-                while !stop2.load(Ordering::Relaxed) {
-                    std::thread::park_timeout(Duration::from_millis(500));
-                    if let Err(e) = checkpointer.checkpoint() {
-                        tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
-                    }
-                }
-            })
-            .map_err(|e| crate::Error::Config(format!("cannot start the checkpointer: {e}")))?;
+        let checkpoints = match checkpointer {
+            Some(checkpointer) => {
+                let stop2 = stop.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("wal-checkpoint".into())
+                        .spawn(move || {
+                            while !stop2.load(Ordering::Relaxed) {
+                                std::thread::park_timeout(Duration::from_millis(500));
+                                if let Err(e) = checkpointer.checkpoint() {
+                                    tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
+                                }
+                            }
+                        })
+                        .map_err(|e| {
+                            crate::Error::Config(format!("cannot start the checkpointer: {e}"))
+                        })?,
+                )
+            }
+            None => None,
+        };
         Ok(UsageWriter {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             stop_checkpoints: stop,
-            checkpoints: Mutex::new(Some(checkpoints)),
+            checkpoints: Mutex::new(checkpoints),
         })
     }
 
@@ -203,13 +217,22 @@ struct Writer {
     held: Vec<Held>,
     held_since: Option<Instant>,
     last_anchor: Instant,
-    /// Highest usage seq whose log index is recorded.
+    /// Highest usage seq whose log index this writer recorded (receipts
+    /// wait for it).
     anchored: i64,
-    /// Highest usage seq submitted to the log.
+    /// Highest usage seq this writer submitted to the log.
     submitted: i64,
     /// Submitted, not yet recorded: (seq, pending index, its answer once read).
     in_flight: Vec<(i64, Pending, Option<yinzheng_anchor::Result<u64>>)>,
+    /// Whether this server sequenced the log at the last round: when it
+    /// starts to (at start, or taking over from another server), the log's
+    /// tail is reconciled with the records still pending first.
+    sequencing: bool,
 }
+
+/// How many of the log's latest entries reconciliation reads at most (the
+/// records a dead sequencer had in flight are among the last few batches).
+const RECONCILE_SCAN: u64 = 20_000;
 
 impl Writer {
     fn run(mut self, rx: Receiver<Job>) {
@@ -263,16 +286,25 @@ impl Writer {
     }
 
     /// Submit the usage records not yet in the log to its sequencer (no
-    /// waiting). Returns whether anything was submitted.
+    /// waiting) — only while this server sequences the log: on PostgreSQL the
+    /// sequencing server's writer anchors every server's records, which wait
+    /// in the registry's `usage_pending` table. Returns whether anything was
+    /// submitted.
     fn submit_pending(&mut self) -> bool {
         self.last_anchor = Instant::now();
         let Some(log) = self.log.sequencer() else {
+            self.sequencing = false;
             return false;
         };
+        if !self.sequencing {
+            self.reconcile(&log);
+            self.sequencing = true;
+        }
         // Small slices: the writer answers commits between them (a log batch
         // is published every few tens of milliseconds, so 512 a slice still
-        // anchors ~20,000 records a second).
-        let entries = match self.reg.usage_entries_after(self.submitted, 512) {
+        // anchors ~20,000 records a second). Nothing is in flight here, so
+        // every pending record is submitted once.
+        let entries = match self.reg.pending_usage_entries(512) {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read usage records to anchor");
@@ -284,7 +316,7 @@ impl Writer {
             match log.submit(&entry.encode()) {
                 Ok(p) => {
                     self.in_flight.push((seq, p, None));
-                    self.submitted = seq;
+                    self.submitted = self.submitted.max(seq);
                     any = true;
                 }
                 Err(e) => {
@@ -294,6 +326,52 @@ impl Writer {
             }
         }
         any
+    }
+
+    /// Records whose entries reached the log but whose indexes were never
+    /// recorded (this process crashed, or the server that sequenced before
+    /// died between its log batch and its commit) are found in the log's
+    /// tail by digest and recorded, so they are not anchored twice.
+    fn reconcile(&mut self, log: &yinzheng_anchor::Log) {
+        if self.reg.pending_usage_count().unwrap_or(1) == 0 {
+            return;
+        }
+        let size = log.checkpoint().size();
+        let from = match self.reg.last_usage_log_index() {
+            Ok(Some(i)) => i + 1,
+            Ok(None) => 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the last anchored usage record");
+                return;
+            }
+        }
+        .max(size.saturating_sub(RECONCILE_SCAN));
+        let mut tail = Vec::new();
+        for i in from..size {
+            match log.entry(i) {
+                Ok(e) => tail.push((i, e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, index = i, "cannot read the log's tail");
+                    break;
+                }
+            }
+        }
+        match self.reg.reconcile_usage(&tail) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(
+                    records = n,
+                    "usage records already in the log were recorded, not anchored again"
+                );
+                self.metrics
+                    .usage_anchored
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                self.metrics
+                    .usage_unanchored
+                    .fetch_sub(n as i64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, "reconciling usage records with the log"),
+        }
     }
 
     /// Record the indexes of a published batch (`block`: wait for it).
@@ -320,19 +398,18 @@ impl Writer {
             }
         }
         if let Some(e) = failed {
+            // The ones that got an index are recorded; the others stay
+            // pending and are submitted again next round.
             tracing::error!(error = %e, "usage records not anchored (resubmitted next round)");
-            // Resubmit from the first record not recorded.
-            pairs.clear();
         }
         if pairs.is_empty() {
-            self.submitted = self.anchored;
             return;
         }
         let n = pairs.len();
-        let last = pairs.last().map(|p| p.0).unwrap_or(self.anchored);
+        let last = pairs.iter().map(|p| p.0).max().unwrap_or(self.anchored);
         match self.reg.mark_usage_anchored(&pairs) {
             Ok(()) => {
-                self.anchored = last;
+                self.anchored = self.anchored.max(last);
                 self.metrics
                     .usage_anchored
                     .fetch_add(n as u64, Ordering::Relaxed);
@@ -341,8 +418,10 @@ impl Writer {
                     .fetch_sub(n as i64, Ordering::Relaxed);
             }
             Err(e) => {
+                // They stay pending; the next round reconciles the log's
+                // tail first, so they are recorded, not anchored twice.
                 tracing::error!(error = %e, "anchored usage records not recorded (resubmitted)");
-                self.submitted = self.anchored;
+                self.sequencing = false;
             }
         }
     }

@@ -40,6 +40,9 @@ enum CaCommand {
     Release(TargetArgs),
     /// Sign a fresh CRL.
     Crl(CrlArgs),
+    /// Sign the root's CRL (ARL) ahead, for a root kept offline (key ceremony):
+    /// written to the domain directory as root-arl.der, copied to the servers.
+    Arl(ArlArgs),
     /// Sign an OCSP response for a certificate.
     Ocsp(OcspArgs),
     /// Write the trust anchors (root certificate) for relying parties.
@@ -92,7 +95,7 @@ struct IssueArgs {
     /// Which issuing CA signs (default: main).
     #[arg(long)]
     issuer: Option<String>,
-    /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, tls-client, ocsp-responder, tsa, log-signer).
+    /// Profile from profiles.toml (seal-maker, seal-signer, person-signer, tls-server, tls-client, tlcp-sign, tlcp-enc, ocsp-responder, tsa, log-signer).
     #[arg(long)]
     profile: String,
     /// Subject DN (with --csr: defaults to the CSR's subject).
@@ -158,6 +161,13 @@ struct CrlArgs {
     /// Hours until nextUpdate.
     #[arg(long, default_value_t = 24)]
     hours: u32,
+}
+
+#[derive(Args, Debug)]
+struct ArlArgs {
+    /// Days until nextUpdate (1–400; sign the next one well before).
+    #[arg(long, default_value_t = 90)]
+    days: u32,
 }
 
 /// CertID hash algorithms.
@@ -385,6 +395,24 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                     ));
                 }
                 s
+            });
+        }
+        CaCommand::Arl(a) => {
+            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let arl = d.sign_root_arl(a.days)?;
+            let file = dir.join(yinzheng_pki::ROOT_ARL_FILE);
+            let next = arl
+                .next_update()
+                .map(yinzheng_pki::rfc3339)
+                .unwrap_or_default();
+            let v = serde_json::json!({"file": file, "entries": arl.len(), "nextUpdate": next});
+            out.result(&v, || {
+                format!(
+                    "root ARL signed ahead: {} ({} entries, next update {next}); copy it to every server's {}",
+                    file.display(),
+                    arl.len(),
+                    dir.display()
+                )
             });
         }
         CaCommand::Ocsp(o) => {

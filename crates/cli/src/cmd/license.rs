@@ -268,7 +268,7 @@ fn registry(home: &Path) -> Result<Registry> {
 
 fn now() -> Result<time::OffsetDateTime> {
     Ok(time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(8, 0, 0)?)
+        .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
         .replace_nanosecond(0)?)
 }
 
@@ -776,7 +776,7 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let at = match date(&a.at)? {
         Some(d) => d
             .with_time(time::Time::MIDNIGHT)
-            .assume_offset(time::UtcOffset::from_hms(8, 0, 0)?),
+            .assume_offset(yinzheng_license::LICENSE_TIME_OFFSET),
         None => now()?,
     };
     let outcome = match (&a.token, &a.target) {

@@ -30,6 +30,45 @@ pub struct ServeArgs {
     /// Log as JSON lines (else human-readable), on stderr.
     #[arg(long)]
     log_json: bool,
+    /// A PostgreSQL read replica (hot standby) of the --store database, same
+    /// namespace: license and seal reads go there while it is current
+    /// (docs/DEPLOYMENT.md); writes stay on the primary.
+    #[arg(long, env = "YINZHENG_STORE_READ", hide_env_values = true)]
+    store_read: Option<String>,
+    /// Read --store-read from this file (keeps the password off the command line).
+    #[arg(long, conflicts_with = "store_read")]
+    store_read_file: Option<PathBuf>,
+}
+
+/// The read replica of `--store-read` / `--store-read-file`, checked against the primary.
+fn read_replica(a: &ServeArgs) -> Result<Option<yinzheng_store::Backend>> {
+    let url = match (&a.store_read, &a.store_read_file) {
+        (Some(u), _) => u.clone(),
+        (None, Some(f)) => {
+            let text = io::read_limited(f, 4096, "store-read file")?;
+            String::from_utf8(text)
+                .with_context(|| format!("{} is not UTF-8", f.display()))?
+                .trim()
+                .to_owned()
+        }
+        (None, None) => return Ok(None),
+    };
+    let replica = yinzheng_store::Backend::parse(&url)?;
+    let yinzheng_store::Backend::Postgres(r) = &replica else {
+        bail!("--store-read names a PostgreSQL replica (postgres://…), not {url:?}");
+    };
+    let primary = yinzheng_store::Backend::for_path(std::path::Path::new("licenses.db"))?;
+    let yinzheng_store::Backend::Postgres(p) = &primary else {
+        bail!("--store-read needs --store postgres://… (the primary)");
+    };
+    if p.namespace() != r.namespace() {
+        bail!(
+            "the replica's namespace {:?} is not the primary's {:?}",
+            r.namespace(),
+            p.namespace()
+        );
+    }
+    Ok(Some(replica))
 }
 
 /// `caller` subcommands.
@@ -224,6 +263,7 @@ pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     if let Some(l) = a.listen {
         config.listen = l;
     }
+    config.read_replica = read_replica(a)?;
     let listen = config.listen;
     let state = yinzheng_server::AppState::open(home, config, &pass)
         .with_context(|| format!("cannot open the data directory {}", home.display()))?;
