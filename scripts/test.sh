@@ -17,7 +17,13 @@
 #   python3-venv   for the pyHanko venv (PDF signature peer), made once under the target dir
 #   chromium     headless, driven over the DevTools protocol by scripts/browser_check.py
 #                (standard-library Python): the counter page test (crates/server/tests/browser.rs)
-# Then: formatting, clippy (-D warnings, all targets), every test, rustdoc (-D warnings).
+#   postgresql   the PostgreSQL backend: a private server (scripts/pg.sh: its own data
+#                directory under /tmp, its own port, loopback only) is started here and
+#                stopped on exit, for the store suite, the two-server tests and the
+#                deployment walk-through; the store-backed crates' suites run on it too
+# Then: formatting, clippy (-D warnings, all targets), every test (embedded SQLite),
+# the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
+# (scripts/deployment_check.sh), rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +42,8 @@ command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
@@ -66,14 +74,37 @@ fi
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# The tests' PostgreSQL: private, on a free port, stopped (and its data
+# removed) however this script ends.
+pg_dir=$(mktemp -d /tmp/yinzheng-test-pg.XXXXXX)
+pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stop_pg() {
+  scripts/pg.sh stop "$pg_dir" || true
+  rm -rf "$pg_dir"
+}
+trap stop_pg EXIT
+YINZHENG_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pg_dir" "$pg_port")
+YINZHENG_TEST_POSTGRES_CA=$pg_dir/tls/ca.pem
+export YINZHENG_TEST_POSTGRES_URL YINZHENG_TEST_POSTGRES_CA
+psql "$YINZHENG_TEST_POSTGRES_URL" -tAc "SELECT 'PostgreSQL ' || current_setting('server_version')"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test"
+step "cargo test (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
 cargo test --workspace --locked
+
+# The same suites of the crates that keep state, with every data directory's
+# databases in PostgreSQL schemas instead of SQLite files.
+step "cargo test on PostgreSQL (store, pki, seal, license, anchor, server)"
+YINZHENG_STORE_TEST_POSTGRES="$YINZHENG_TEST_POSTGRES_URL" cargo test --locked \
+  -p yinzheng-store -p yinzheng-pki -p yinzheng-seal -p yinzheng-license -p yinzheng-anchor -p yinzheng-server
+
+step "docs/DEPLOYMENT.md, step by step (scripts/deployment_check.sh)"
+scripts/deployment_check.sh
 
 step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -44,8 +44,6 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// Bytes of WAL the read replica has not replayed yet (-1: no replica).
     pub replica_lag_bytes: AtomicI64,
-    /// 1 while requests read from the replica, 0 when not (-1: no replica).
-    pub replica_in_use: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -63,7 +61,6 @@ impl Default for Metrics {
             ocsp_responses: AtomicU64::default(),
             store_errors: AtomicU64::default(),
             replica_lag_bytes: AtomicI64::new(-1),
-            replica_in_use: AtomicI64::new(-1),
         }
     }
 }
@@ -92,13 +89,15 @@ impl Metrics {
     /// The text exposition format.
     /// `sequencer`: whether this server sequences the anchoring log (on
     /// PostgreSQL exactly one server does); `crl_expiry`: seconds until each
-    /// published CRL's nextUpdate.
+    /// published CRL's nextUpdate; `replica_in_use`: whether reads go to the
+    /// read replica now (`None`: none configured).
     pub fn render(
         &self,
         validator_cache: usize,
         (hits, misses): (u64, u64),
         sequencer: bool,
         crl_expiry: &[(String, i64)],
+        replica_in_use: Option<bool>,
     ) -> String {
         let mut o = String::new();
         o.push_str("# HELP yinzheng_http_requests_total Requests answered, by route and status.\n# TYPE yinzheng_http_requests_total counter\n");
@@ -203,8 +202,7 @@ impl Metrics {
             );
         }
         let lag = self.replica_lag_bytes.load(Ordering::Relaxed);
-        let in_use = self.replica_in_use.load(Ordering::Relaxed);
-        if in_use >= 0 {
+        if let Some(in_use) = replica_in_use.map(u8::from) {
             let _ = writeln!(
                 o,
                 "# HELP yinzheng_store_replica_in_use 1 while license and seal reads go to the read replica (it is current), 0 while they go to the primary.\n# TYPE yinzheng_store_replica_in_use gauge\nyinzheng_store_replica_in_use {in_use}\n# HELP yinzheng_store_replica_lag_bytes WAL the read replica has not replayed yet.\n# TYPE yinzheng_store_replica_lag_bytes gauge\nyinzheng_store_replica_lag_bytes {}",

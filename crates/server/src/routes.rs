@@ -1281,6 +1281,10 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
             trust.validator.cache_stats(),
             state.log.sequencer().is_some(),
             &crl_expiry(&trust),
+            state
+                .readers
+                .has_replica()
+                .then(|| state.readers.replica_fresh()),
         ),
     )
         .into_response())

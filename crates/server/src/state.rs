@@ -246,6 +246,9 @@ pub const REPLICA_CHECK: Duration = Duration::from_millis(100);
 #[derive(Default)]
 pub struct ReplicaGate {
     generation: Mutex<u64>,
+    /// The change listener is connected: a change cannot go unheard. The
+    /// replica is never used while it is not.
+    listening: std::sync::atomic::AtomicBool,
 }
 
 impl ReplicaGate {
@@ -257,6 +260,16 @@ impl ReplicaGate {
             *g += 1;
             readers.set_replica_fresh(false);
         }
+    }
+
+    /// The listener connected (`true`) or lost its session (`false`).
+    pub fn set_listening(&self, on: bool) {
+        self.listening
+            .store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    fn listening(&self) -> bool {
+        self.listening.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn generation(&self) -> u64 {
@@ -560,6 +573,26 @@ impl AppState {
         if let Backend::Postgres(config) = &self.backend {
             let mut listener = yinzheng_store::Listener::new(config, CHANGES_CHANNEL)
                 .map_err(|e| Error::Config(e.to_string()))?;
+            // Re-signing CRLs takes a while: a thread of its own, so the
+            // listener never stops listening (a change heard while it signed
+            // would wait). Requests coalesce: one pending refresh is enough.
+            let (refresh_tx, refresh_rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let st = self.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("trust-refresh".into())
+                    .spawn(move || {
+                        for () in refresh_rx {
+                            match st.refresh_trust() {
+                                Ok(()) => tracing::info!(
+                                    "certificate status changed: CRLs re-signed, validator refreshed"
+                                ),
+                                Err(e) => tracing::error!(error = %e, "trust refresh failed"),
+                            }
+                        }
+                    })
+                    .map_err(|e| Error::Config(format!("cannot start the trust refresher: {e}")))?,
+            );
             let (st, halt) = (self.clone(), stop.clone());
             threads.push(
                 std::thread::Builder::new()
@@ -568,7 +601,10 @@ impl AppState {
                         while !halt.load(Ordering::Relaxed) {
                             let refresh = match listener.wait(Duration::from_millis(500)) {
                                 Ok(yinzheng_store::Heard::Reconnected) => {
+                                    // Changes made while nobody listened are
+                                    // unknown: treat everything as changed.
                                     st.replica.changed(&st.readers);
+                                    st.replica.set_listening(true);
                                     true
                                 }
                                 Ok(yinzheng_store::Heard::Changed(schemas)) => {
@@ -577,22 +613,19 @@ impl AppState {
                                         // changed: read from the primary until
                                         // the replica has replayed it.
                                         st.replica.changed(&st.readers);
+                                        tracing::debug!(?schemas, "store change heard");
                                     }
                                     schemas.iter().any(|s| s.contains("_pki_"))
                                 }
                                 Err(e) => {
+                                    st.replica.set_listening(false);
                                     st.replica.changed(&st.readers);
                                     tracing::warn!(error = %e, "store change listener");
                                     false
                                 }
                             };
                             if refresh {
-                                match st.refresh_trust() {
-                                    Ok(()) => tracing::info!(
-                                        "certificate status changed: CRLs re-signed, validator refreshed"
-                                    ),
-                                    Err(e) => tracing::error!(error = %e, "trust refresh failed"),
-                                }
+                                let _ = refresh_tx.try_send(());
                             }
                         }
                     })
@@ -649,7 +682,6 @@ impl AppState {
                     }
                     (primary, standby) = (None, None);
                     self.replica.set(generation, false, &self.readers);
-                    self.metrics.replica_in_use.store(0, Ordering::Relaxed);
                     continue;
                 }
             };
@@ -676,14 +708,11 @@ impl AppState {
                 .find(|(t, _)| now.duration_since(*t) >= max_lag)
                 .or(history.front())
                 .map_or(p, |(_, p)| *p);
-            let fresh = r >= barrier && r >= old_enough;
+            let fresh = self.replica.listening() && r >= barrier && r >= old_enough;
             self.replica.set(generation, fresh, &self.readers);
             self.metrics
                 .replica_lag_bytes
                 .store((p - r).max(0), Ordering::Relaxed);
-            self.metrics
-                .replica_in_use
-                .store(i64::from(self.readers.replica_fresh()), Ordering::Relaxed);
         }
     }
 
