@@ -170,7 +170,7 @@ else
   seq_n=2 seq_base=$base2 other=$base1
 fi
 say "failover: SIGKILL the sequencing server ($seq_base)"
-size_before=$(curl -sSf --cacert "$YZ_HOME/pki/tls/root.pem" "$other/v1/log/checkpoint" | sed -n 2p)
+size_before=$(sed -n 2p "$YZ_SHARED/log-tiles/checkpoint")
 eval "stop \$pid_$seq_n KILL"
 for i in $(seq 1 50); do
   [ "$(metric "$other" yinzheng_log_sequencer)" = 1 ] && break

@@ -21,6 +21,7 @@
 #                directory under /tmp, its own port, loopback only) is started here and
 #                stopped on exit, for the store suite, the two-server tests and the
 #                deployment walk-through; the store-backed crates' suites run on it too
+#   rsync        the deployment walk-through copies a data directory as docs/DEPLOYMENT.md does
 # Then: formatting, clippy (-D warnings, all targets), every test (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
 # (scripts/deployment_check.sh), rustdoc (-D warnings).
@@ -44,6 +45,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi

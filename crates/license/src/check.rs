@@ -226,24 +226,19 @@ impl Registry {
     }
 
     /// Write one usage record; returns its sequence number. The record
-    /// waits in `usage_pending` until its log index is recorded. Inside
-    /// [`Registry::write_batch`] it joins the batch's transaction.
+    /// waits in `usage_pending` (a trigger puts it there) until its log index
+    /// is recorded. Inside [`Registry::write_batch`] it joins the batch's
+    /// transaction.
     pub fn record_usage(&self, p: &PendingUsage) -> Result<i64> {
         let r = &p.0;
-        self.conn.transaction(|tx| {
-            let seq: i64 = tx
-                .query_row(
-                    "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING seq",
-                    params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
-                )?
-                .get(0)?;
-            tx.execute(
-                "INSERT INTO usage_pending (seq) VALUES (?1)",
-                params![seq],
-            )?;
-            Ok(seq)
-        })
+        Ok(self
+            .conn
+            .query_row(
+                "INSERT INTO usage (time_ms, caller, operator, purpose, matter, business_serial, holder_code, license, operation, result, record_sm3)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING seq",
+                params![r.time_ms, r.caller, r.operator, r.purpose, r.matter, r.business_serial, r.holder_code, r.license, r.operation, r.result, r.record_sm3],
+            )?
+            .get(0)?)
     }
 
     /// Run `f` in one write transaction: the group commit of a server's usage
@@ -729,12 +724,46 @@ impl Registry {
     /// each leaves `usage_pending`. A record already recorded keeps its first index.
     pub fn mark_usage_anchored(&self, pairs: &[(i64, u64)]) -> Result<()> {
         self.conn.transaction(|tx| {
-            for (seq, i) in pairs {
+            // A few statements of a few fixed sizes, not one per record:
+            // on PostgreSQL each statement is a round trip.
+            let mut rest = pairs;
+            while !rest.is_empty() {
+                let n = [256, 64, 8, 1]
+                    .into_iter()
+                    .find(|n| rest.len() >= *n)
+                    .unwrap_or(1);
+                let (chunk, tail) = rest.split_at(n);
+                rest = tail;
+                let rows: Vec<String> = (0..n)
+                    .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
+                    .collect();
+                let values: Vec<i64> = chunk
+                    .iter()
+                    .flat_map(|(seq, i)| [*seq, *i as i64])
+                    .collect();
+                let params: Vec<&dyn yinzheng_store::ToValue> = values
+                    .iter()
+                    .map(|v| v as &dyn yinzheng_store::ToValue)
+                    .collect();
                 tx.execute(
-                    "INSERT INTO usage_anchor (seq, log_index) VALUES (?1, ?2) ON CONFLICT (seq) DO NOTHING",
-                    params![seq, *i as i64],
+                    &format!(
+                        "INSERT INTO usage_anchor (seq, log_index) VALUES {} ON CONFLICT (seq) DO NOTHING",
+                        rows.join(", ")
+                    ),
+                    &params,
                 )?;
-                tx.execute("DELETE FROM usage_pending WHERE seq = ?1", params![seq])?;
+                let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+                let seqs: Vec<&dyn yinzheng_store::ToValue> = chunk
+                    .iter()
+                    .map(|(seq, _)| seq as &dyn yinzheng_store::ToValue)
+                    .collect();
+                tx.execute(
+                    &format!(
+                        "DELETE FROM usage_pending WHERE seq IN ({})",
+                        marks.join(", ")
+                    ),
+                    &seqs,
+                )?;
             }
             Ok(())
         })

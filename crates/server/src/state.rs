@@ -456,6 +456,18 @@ impl LogSlot {
         }
     }
 
+    /// A follower: read the published checkpoint again (a file read; the
+    /// signature is checked only when it changed).
+    pub fn follow(&self) {
+        if let Some(log) = self.current()
+            && !log.is_sequencer()
+            && log.stopped().is_none()
+            && let Err(e) = log.refresh()
+        {
+            tracing::debug!(error = %e, "cannot refresh the followed log");
+        }
+    }
+
     /// Refresh a follower; become the sequencer when the lease is free;
     /// follow again when the sequencer stopped. Errors are logged, never fatal.
     pub fn tick(&self) {
@@ -562,6 +574,9 @@ impl AppState {
                     let mut last = Instant::now();
                     while !halt.load(Ordering::Relaxed) {
                         std::thread::sleep(Duration::from_millis(100));
+                        // A follower serves checkpoints at most 100 ms old;
+                        // the lease is tried for once a second.
+                        st.log.follow();
                         if last.elapsed() >= Duration::from_secs(1) {
                             last = Instant::now();
                             st.log.tick();
