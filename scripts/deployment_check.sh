@@ -284,4 +284,22 @@ size_new=$(curl -sSf --cacert "$YZ_HOME/pki/tls/root.pem" "$base1/v1/log/checkpo
 curl -sSf --cacert "$YZ_HOME/pki/tls/root.pem" "$base1/v1/log/consistency?old=$cp_backup&new=$size_new" >/dev/null \
   || fail "the restored log is not consistent with the backup's checkpoint"
 
+say "the database goes away: answers are 503 with Retry-After (never a guess), /readyz is not ready; then it comes back"
+"$root/scripts/pg.sh" stop "$work/pg-primary" >/dev/null
+sleep 0.5
+code=$(curl -s -o "$work/lost.json" -D "$work/lost.headers" -w '%{http_code}' --cacert "$YZ_HOME/pki/tls/root.pem" \
+  -H "Authorization: Bearer $key" "$base1/v1/licenses/$id3?$q")
+[ "$code" = 503 ] || fail "with the database gone the status answered $code: $(cat "$work/lost.json")"
+grep -qi '^retry-after:' "$work/lost.headers" || fail "the 503 has no Retry-After"
+ready=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$YZ_HOME/pki/tls/root.pem" "$base1/readyz")
+[ "$ready" = 503 ] || fail "/readyz said $ready with the database gone"
+"$root/scripts/pg.sh" start "$work/pg-primary" "$pg_port" >/dev/null
+for i in $(seq 1 50); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$YZ_HOME/pki/tls/root.pem" \
+    -H "Authorization: Bearer $key" "$base1/v1/licenses/$id3?$q")
+  [ "$code" = 200 ] && break
+  sleep 0.2
+done
+[ "$code" = 200 ] || fail "the server did not recover when the database came back ($code)"
+
 say "docs/DEPLOYMENT.md: all steps held"

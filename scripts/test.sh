@@ -28,6 +28,8 @@
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A clean clone builds once: incremental caches would only cost disk (tens of GB).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
