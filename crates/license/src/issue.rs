@@ -261,7 +261,14 @@ pub fn render_sealed(
 }
 
 /// A sealed face: (OFD, PDF).
-type SealedFiles = (Vec<u8>, Vec<u8>);
+/// A rendered and sealed license's files, hashed and staged next to their
+/// final directory.
+struct SealedFiles {
+    /// SM3 of the OFD and of the PDF.
+    digests: [[u8; 32]; 2],
+    /// The staging directory holding both files.
+    staged: std::path::PathBuf,
+}
 
 /// SM3 of `data` in hex.
 pub(crate) fn sm3_hex(data: &[u8]) -> String {
@@ -309,8 +316,9 @@ impl Registry {
         // 1. Check and assign identifiers (serials are taken even if a row fails later).
         let mut prepared: Vec<Result<License>> =
             reqs.iter().map(|req| self.prepare(req, at)).collect();
-        // 2. Render and seal, in parallel.
+        // 2. Render, seal, hash and stage, in parallel.
         let verify_url = self.catalogue.service.verify_url.clone();
+        let files_root = self.dir.join("files");
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -326,10 +334,22 @@ impl Registry {
                 let handles: Vec<_> = todo
                     .chunks(chunk)
                     .map(|part| {
-                        let url = &verify_url;
+                        let (url, root) = (&verify_url, &files_root);
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(i, l)| (*i, render_sealed(l, url, sealer, at)))
+                                .map(|(i, l)| {
+                                    let r =
+                                        render_sealed(l, url, sealer, at).and_then(|(ofd, pdf)| {
+                                            let digests = [
+                                                yinzheng_crypto::sm3(&ofd),
+                                                yinzheng_crypto::sm3(&pdf),
+                                            ];
+                                            let dir = root.join(l.id.to_string());
+                                            let staged = stage_files(&dir, &ofd, &pdf)?;
+                                            Ok(SealedFiles { digests, staged })
+                                        });
+                                    (*i, r)
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -343,33 +363,31 @@ impl Registry {
                 files[i] = Some(r);
             }
         }
-        // 3. Stage files; collect log entries of the good rows.
-        let files_root = self.dir.join("files");
+        // 3. Collect the log entries of the good rows.
         let mut staged: Vec<Option<std::path::PathBuf>> = (0..reqs.len()).map(|_| None).collect();
         let mut entries = Vec::new();
         let mut rows = Vec::new();
         for i in 0..reqs.len() {
             let r = (|| -> Result<()> {
-                let (ofd, pdf) = match files[i].take() {
+                let sealed = match files[i].take() {
                     Some(r) => r?,
                     None if prepared[i].is_ok() => {
                         return Err(Error::Refused("rendering the face did not finish".into()));
                     }
                     None => return Ok(()),
                 };
+                staged[i] = Some(sealed.staged);
                 let Ok(lic) = prepared[i].as_mut() else {
                     return Ok(());
                 };
-                lic.ofd_sm3 = sm3_hex(&ofd);
-                lic.pdf_sm3 = sm3_hex(&pdf);
-                let dir = files_root.join(lic.id.to_string());
-                staged[i] = Some(stage_files(&dir, &ofd, &pdf)?);
+                lic.ofd_sm3 = hex::encode(sealed.digests[0]);
+                lic.pdf_sm3 = hex::encode(sealed.digests[1]);
                 entries.push(entry(
                     "license.issued",
                     at,
                     &sealer.actor,
                     &lic.id.to_string(),
-                    &[yinzheng_crypto::sm3(&ofd), yinzheng_crypto::sm3(&pdf)],
+                    &sealed.digests,
                 )?);
                 rows.push(i);
                 Ok(())
