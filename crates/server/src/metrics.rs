@@ -66,6 +66,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Count `n` usage records as anchored (no longer waiting for the log).
+    pub fn usage_records_anchored(&self, n: usize) {
+        self.usage_anchored.fetch_add(n as u64, Ordering::Relaxed);
+        self.usage_unanchored.fetch_sub(n as i64, Ordering::Relaxed);
+    }
+
     /// Count one answered request (one lock; no allocation once the route is known).
     pub fn observe(&self, route: &str, status: u16, took: Duration) {
         let s = took.as_secs_f64();

@@ -363,12 +363,7 @@ impl Writer {
                     records = n,
                     "usage records already in the log were recorded, not anchored again"
                 );
-                self.metrics
-                    .usage_anchored
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                self.metrics
-                    .usage_unanchored
-                    .fetch_sub(n as i64, Ordering::Relaxed);
+                self.metrics.usage_records_anchored(n);
             }
             Err(e) => tracing::warn!(error = %e, "reconciling usage records with the log"),
         }
@@ -410,12 +405,7 @@ impl Writer {
         match self.reg.mark_usage_anchored(&pairs) {
             Ok(()) => {
                 self.anchored = self.anchored.max(last);
-                self.metrics
-                    .usage_anchored
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                self.metrics
-                    .usage_unanchored
-                    .fetch_sub(n as i64, Ordering::Relaxed);
+                self.metrics.usage_records_anchored(n);
             }
             Err(e) => {
                 // They stay pending; the next round reconciles the log's

@@ -65,13 +65,18 @@ impl Db {
                 Conn::Postgres(Box::new(RefCell::new(pg)))
             }
         };
-        Ok(Db {
+        Ok(Db::with_conn(conn, location))
+    }
+
+    /// A `Db` over an opened connection, outside any transaction.
+    fn with_conn(conn: Conn, location: &Location) -> Db {
+        Db {
             conn,
             location: location.clone(),
             retryable: Cell::new(false),
             failed: Cell::new(false),
             in_tx: Cell::new(false),
-        })
+        }
     }
 
     /// Open a read replica of `location` (a PostgreSQL hot standby): no
@@ -95,13 +100,7 @@ impl Db {
                 Conn::Postgres(Box::new(RefCell::new(pg)))
             }
         };
-        Ok(Db {
-            conn,
-            location: location.clone(),
-            retryable: Cell::new(false),
-            failed: Cell::new(false),
-            in_tx: Cell::new(false),
-        })
+        Ok(Db::with_conn(conn, location))
     }
 
     /// PostgreSQL: this session's WAL position — written (primary) or
