@@ -239,3 +239,27 @@ pub fn assert_success(out: Output, what: &dyn std::fmt::Debug) -> Output {
     );
     out
 }
+
+/// The lines `yinzheng serve` prints up to and including its "Ctrl-C stops"
+/// banner line (panics if it has not printed it within 300 s); the rest of
+/// its stdout is drained on a thread so the server never blocks on a full pipe.
+pub fn serve_banner(stdout: std::process::ChildStdout) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    let start = std::time::Instant::now();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        let done = line.starts_with("Ctrl-C stops");
+        printed.push(line);
+        if done {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(300),
+            "no banner: {printed:#?}"
+        );
+    }
+    std::thread::spawn(move || for _ in lines {});
+    printed
+}

@@ -13,7 +13,6 @@
 //! Needs `YINZHENG_TEST_POSTGRES_URL` (scripts/test.sh starts a private
 //! PostgreSQL with scripts/pg.sh); without it the test fails and says how.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,21 +56,7 @@ fn serve(home: &Path, store: &str) -> (Server, String) {
         .spawn()
         .expect("the binary runs");
     let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = Vec::new();
-    let start = Instant::now();
-    for line in lines.by_ref() {
-        let line = line.expect("a line");
-        let done = line.starts_with("Ctrl-C stops");
-        printed.push(line);
-        if done {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(300), "{printed:#?}");
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let text = printed.join("\n");
+    let text = yinzheng_tests::serve_banner(stdout).join("\n");
     let base = text
         .lines()
         .find_map(|l| l.strip_prefix("listening on "))

@@ -2,7 +2,6 @@
 //! printed curl commands are run as printed by curl (an independent client)
 //! and answer; SIGTERM stops the server cleanly after in-flight requests.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,21 +36,7 @@ fn serve_demo_prints_curl_commands_that_work() {
         .expect("the binary runs");
     let stdout = child.stdout.take().expect("stdout");
     let mut server = Server(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = Vec::new();
-    let start = Instant::now();
-    for line in lines.by_ref() {
-        let line = line.expect("a line");
-        let done = line.starts_with("Ctrl-C stops");
-        printed.push(line);
-        if done {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "no banner: {printed:#?}"
-        );
-    }
+    let printed = yinzheng_tests::serve_banner(stdout);
     let text = printed.join("\n");
     assert!(text.contains("listening on https://127.0.0.1:"), "{text}");
     assert!(text.contains("demo API key: yzk_"), "{text}");
