@@ -7,11 +7,9 @@ use crate::outcome::{Outcome, ProvenEvent, TimeBasis, TimeSource};
 use crate::trust::{LoadedTrust, TrustAnchors};
 use std::time::{Duration, SystemTime};
 use yinzheng_anchor::{Entry, Error as LogError, Evidence, HashAlg, Note, SignedCheckpoint};
-use yinzheng_document::CmsVerifyContext;
 use yinzheng_pki::{
     CheckStatus, Crl, Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339,
 };
-use yinzheng_seal::MakerTrust;
 
 /// Verifies documents, bundles and logs against one trust-anchors file.
 pub struct Auditor {
@@ -122,56 +120,36 @@ impl Auditor {
         crls: &[Crl],
         now: SystemTime,
     ) -> Outcome {
-        if bytes.starts_with(b"PK\x03\x04") && bundle::is_bundle(bytes) {
+        use yinzheng_document::{Format, TrustContext, VerifyRequest};
+        let format = Format::sniff(bytes);
+        if format == Some(Format::EvidenceBundle) {
             return self.verify_bundle(bytes, crls, now);
         }
-        let validator = self.validator(crls);
-        let inter = &self.trust.intermediates;
-        let makers = MakerTrust::Policy;
         let no_proof = "nothing proves when this file existed (an evidence bundle would): \
                         signatures without a time stamp are judged at the current time";
         let mut picture = None;
-        let report = if bytes.starts_with(b"%PDF-") {
-            let ctx = self.cms_context(&validator, inter);
-            yinzheng_document::verify_pdf_at(bytes, &ctx, now)
-                .unwrap_or_else(|e| format_failure("PDF document", now, &e.to_string()))
-        } else if bytes.starts_with(b"PK\x03\x04") {
-            picture = seal_picture(bytes);
-            yinzheng_document::verify_ofd_at(bytes, &validator, makers, inter, None, now)
-                .unwrap_or_else(|e| format_failure("OFD document", now, &e.to_string()))
-        } else if yinzheng_cms::SignedData::parse(bytes).is_ok() {
-            match data {
-                Some(d) => {
-                    let ctx = self.cms_context(&validator, inter);
-                    yinzheng_document::verify_detached_cms_at(bytes, &[d], &ctx, now)
+        // The same road as every other front end: the same input and trust
+        // give the same report as `yinzheng verify`, the API and the facade.
+        let report = match format {
+            Some(f) => {
+                if f == Format::Ofd {
+                    picture = seal_picture(bytes);
                 }
-                None => format_failure(
-                    "detached CMS signature",
-                    now,
-                    "a detached CMS signature needs the signed file (--data)",
-                ),
+                let trust = TrustContext::new(self.validator(crls))
+                    .with_intermediates(self.trust.intermediates.clone());
+                let req = VerifyRequest {
+                    detached: data,
+                    ..VerifyRequest::default()
+                };
+                trust
+                    .verify_as(f, bytes, &req)
+                    .unwrap_or_else(|e| format_failure(f.name(), now, &e.to_string()))
             }
-        } else {
-            match yinzheng_seal::SealSignature::parse(bytes) {
-                Ok(sig) => yinzheng_seal::verify_signature_at(
-                    &sig,
-                    &yinzheng_seal::VerifyOptions {
-                        validator: &validator,
-                        intermediates: inter,
-                        registry: None,
-                        makers,
-                        data,
-                    },
-                    now,
-                ),
-                Err(e) => format_failure(
-                    "file",
-                    now,
-                    &format!(
-                        "neither a PDF, an OFD package, an evidence bundle, a CMS nor a seal signature: {e}"
-                    ),
-                ),
-            }
+            None => format_failure(
+                "file",
+                now,
+                "neither a PDF, an OFD package, an evidence bundle, a CMS, a seal signature nor a seal",
+            ),
         };
         let time_basis = time_basis_of(&report, now, TimeSource::Now, no_proof);
         Outcome {
@@ -180,20 +158,6 @@ impl Auditor {
             facts: Vec::new(),
             events: Vec::new(),
             picture,
-        }
-    }
-
-    fn cms_context<'a>(
-        &'a self,
-        validator: &'a Validator,
-        inter: &'a [ParsedCert],
-    ) -> CmsVerifyContext<'a> {
-        CmsVerifyContext {
-            validator,
-            intermediates: inter,
-            makers: MakerTrust::Policy,
-            registry: None,
-            sm2_id: None,
         }
     }
 
@@ -515,7 +479,12 @@ impl Auditor {
         }
 
         // The documents: their SM3 in the issued entry, their seals at the proven time.
-        let validator = self.validator(&bundle_crls);
+        let trust = yinzheng_document::TrustContext::new(self.validator(&bundle_crls))
+            .with_intermediates(inter.clone());
+        let at_proven = yinzheng_document::VerifyRequest {
+            time: yinzheng_document::ValidationTime::ProvenAt(at),
+            ..Default::default()
+        };
         let mut time_stamped = false;
         for d in &manifest.documents {
             let Some(bytes) = get(&d.path) else {
@@ -549,23 +518,14 @@ impl Auditor {
                     );
                 }
             }
+            use yinzheng_document::Format;
             let rep = match d.format.as_str() {
-                "pdf" => {
-                    let ctx = self.cms_context(&validator, &inter);
-                    yinzheng_document::verify_pdf_at(bytes, &ctx, at)
-                }
+                "pdf" => trust.verify_as(Format::Pdf, bytes, &at_proven),
                 "ofd" => {
                     if out.picture.is_none() {
                         out.picture = seal_picture(bytes);
                     }
-                    yinzheng_document::verify_ofd_at(
-                        bytes,
-                        &validator,
-                        MakerTrust::Policy,
-                        &inter,
-                        None,
-                        at,
-                    )
+                    trust.verify_as(Format::Ofd, bytes, &at_proven)
                 }
                 other => {
                     r.warn(

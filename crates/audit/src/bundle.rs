@@ -156,13 +156,6 @@ pub(crate) struct ReadBundle {
     pub(crate) damaged: Vec<(String, String)>,
 }
 
-/// True when `bytes` is a zip holding `manifest.json`.
-pub(crate) fn is_bundle(bytes: &[u8]) -> bool {
-    zip::ZipArchive::new(Cursor::new(bytes))
-        .map(|z| z.index_for_name("manifest.json").is_some())
-        .unwrap_or(false)
-}
-
 /// Read every member. Stored members are read raw and their CRC-32 compared
 /// here, so a damaged member is still handed on (its content checks then say
 /// what the change broke); compressed members are read through the decoder.
@@ -256,7 +249,10 @@ mod tests {
             license: "x".into(),
             ..Default::default()
         })?;
-        assert!(is_bundle(&zip));
+        assert_eq!(
+            yinzheng_document::Format::sniff(&zip),
+            Some(yinzheng_document::Format::EvidenceBundle)
+        );
         let r = read(&zip).map_err(Error::Bundle)?;
         assert!(r.damaged.is_empty());
         assert_eq!(r.members["documents/license.pdf"], b"%PDF-1.7 hello");

@@ -13,7 +13,10 @@
 //!   in a terminal), error correction level M with a 4-module quiet zone.
 //! - Seal: [`stamp_ofd`] adds a seal signature to any OFD package;
 //!   [`sign_ofd`] adds a GB/T 35275 `Type="Sign"` signature.
-//! - Verify: [`verify_ofd`] checks every signature and what it covers;
+//! - Verify: [`TrustContext::verify`] is the one entry point every front end
+//!   uses: it recognises the input ([`Format::sniff`]: PDF, OFD, detached CMS,
+//!   seal signature, seal) and runs the matching verifier — [`verify_pdf`],
+//!   [`verify_ofd`], [`verify_detached_cms`] — into one report;
 //!   [`OfdPackage`] reads a package within size limits.
 //! - Preview: [`render_ofd_page_png`] draws a page's text, PNG images and seal stamps.
 //!
@@ -33,6 +36,7 @@ mod pdf_seal;
 mod pdf_write;
 mod qr;
 mod signed_data;
+mod verifier;
 mod xml;
 
 pub use error::{Error, Result};
@@ -54,3 +58,4 @@ pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at};
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms, verify_detached_cms_at};
+pub use verifier::{Format, MakerPolicy, TrustContext, ValidationTime, Verified, VerifyRequest};

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::{License, ResultCode, Status};
 use crate::registry::{Registry, now_ms};
 use serde::Serialize;
-use yinzheng_pki::{ParsedCert, Validator, VerificationReport};
+use yinzheng_pki::VerificationReport;
 use yinzheng_store::{Row, params};
 
 /// The usage columns [`usage_row`] reads (a macro: queries are `concat!`ed).
@@ -94,14 +94,13 @@ pub struct CheckOutcome {
     pub usage_record: i64,
 }
 
-/// Trust inputs for verifying license files.
+/// Trust inputs for verifying license files: the verification pipeline's
+/// trust context and, when the caller has one, the seal registry (for the
+/// status of seals made here).
+#[derive(Clone, Copy)]
 pub struct DocumentTrust<'a> {
-    /// Anchors, CRLs/OCSP, policy.
-    pub validator: &'a Validator,
-    /// Intermediate CA certificates.
-    pub intermediates: &'a [ParsedCert],
-    /// Who may make seals.
-    pub makers: yinzheng_seal::MakerTrust<'a>,
+    /// Anchors, revocation, intermediates, seal makers.
+    pub context: &'a yinzheng_document::TrustContext,
     /// The seal registry, for seal status.
     pub seals: Option<&'a yinzheng_seal::Registry>,
 }
@@ -355,29 +354,16 @@ impl Registry {
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
         let day = at.date();
-        let report = if bytes.starts_with(b"%PDF-") {
-            yinzheng_document::verify_pdf(
-                bytes,
-                &yinzheng_document::CmsVerifyContext {
-                    validator: trust.validator,
-                    intermediates: trust.intermediates,
-                    makers: trust.makers,
-                    registry: trust.seals,
-                    sm2_id: None,
-                },
-            )
-        } else if bytes.starts_with(b"PK\x03\x04") {
-            yinzheng_document::verify_ofd(
-                bytes,
-                trust.validator,
-                trust.makers,
-                trust.intermediates,
-                trust.seals,
-            )
-        } else {
-            Err(yinzheng_document::Error::Format(
+        use yinzheng_document::Format;
+        let req = yinzheng_document::VerifyRequest {
+            seals: trust.seals,
+            ..Default::default()
+        };
+        let report = match Format::sniff(bytes) {
+            Some(f @ (Format::Pdf | Format::Ofd)) => trust.context.verify_as(f, bytes, &req),
+            _ => Err(yinzheng_document::Error::Format(
                 "neither a PDF nor an OFD package".into(),
-            ))
+            )),
         };
         let digest = crate::issue::sm3_hex(bytes);
         let found = self.by_digest(&digest)?;

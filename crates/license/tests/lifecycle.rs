@@ -227,10 +227,9 @@ fn issue_check_every_way_change_and_revoke() {
     // by file: both files are genuine and valid
     let validator = Validator::new(vec![w.domain.root().clone()]).with_crls(w.crls.clone());
     let chain = vec![w.domain.issuing().clone()];
+    let context = yinzheng_document::TrustContext::new(validator).with_intermediates(chain);
     let trust = DocumentTrust {
-        validator: &validator,
-        intermediates: &chain,
-        makers: yinzheng_seal::MakerTrust::Policy,
+        context: &context,
         seals: None,
     };
     for f in [&ofd, &pdf] {

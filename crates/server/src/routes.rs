@@ -847,41 +847,29 @@ fn verify_blocking(
         .readers
         .get()
         .map_err(|e| store_err(st, e, "verifying the file"))?;
-    let makers = yinzheng_seal::MakerTrust::Policy;
     st.metrics.files_verified.fetch_add(1, Ordering::Relaxed);
     if let Some(sig) = sig {
-        let cms = yinzheng_document::CmsVerifyContext {
-            validator: &trust.validator,
-            intermediates: &trust.intermediates,
-            makers,
-            registry: r.seals.as_ref(),
-            sm2_id: None,
+        use yinzheng_document::Format;
+        let format = Format::sniff(&sig)
+            .filter(|f| matches!(f, Format::DetachedCms | Format::SealSignature))
+            .ok_or_else(|| {
+                Problem::bad_field("signature", "neither a CMS SignedData nor a seal signature")
+            })?;
+        let req = yinzheng_document::VerifyRequest {
+            detached: Some(&file),
+            seals: r.seals.as_ref(),
+            ..Default::default()
         };
-        let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
-            yinzheng_document::verify_detached_cms(&sig, &[&file], &cms)
-        } else {
-            match yinzheng_seal::SealSignature::parse(&sig) {
-                Ok(parsed) => yinzheng_seal::verify_signature(
-                    &parsed,
-                    &yinzheng_seal::VerifyOptions {
-                        makers,
-                        intermediates: &trust.intermediates,
-                        registry: r.seals.as_ref(),
-                        validator: &trust.validator,
-                        data: Some(&file),
-                    },
-                ),
-                Err(e) => {
-                    return Err(Problem::bad_field(
-                        "signature",
-                        format!("neither a CMS SignedData nor a seal signature: {e}"),
-                    ));
-                }
-            }
-        };
+        let report = trust
+            .context
+            .verify_as(format, &sig, &req)
+            .map_err(|e| Problem::bad_field("signature", e.to_string()))?;
         return Ok(Verified::Detached(report));
     }
-    if !(file.starts_with(b"%PDF-") || file.starts_with(b"PK\x03\x04")) {
+    if !matches!(
+        yinzheng_document::Format::sniff(&file),
+        Some(yinzheng_document::Format::Pdf | yinzheng_document::Format::Ofd)
+    ) {
         return Err(Problem::bad_field(
             "file",
             "the file is neither a PDF nor an OFD package (send a detached signature as multipart with file and signature)",
@@ -892,9 +880,7 @@ fn verify_blocking(
         .evaluate_file(
             &file,
             &yinzheng_license::DocumentTrust {
-                validator: &trust.validator,
-                intermediates: &trust.intermediates,
-                makers,
+                context: &trust.context,
                 seals: r.seals.as_ref(),
             },
             at,
@@ -1277,8 +1263,8 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics.render(
-            trust.validator.cached_chains(),
-            trust.validator.cache_stats(),
+            trust.context.validator().cached_chains(),
+            trust.context.validator().cache_stats(),
             state.log.sequencer().is_some(),
             &crl_expiry(&trust),
             state

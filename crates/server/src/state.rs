@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use yinzheng_anchor::{Log, LogOptions, NoteSigner, VerifierKey};
 use yinzheng_crypto::PrivateKey;
 use yinzheng_pki::ocsp::OcspResponder;
-use yinzheng_pki::{ParsedCert, TrustDomain, Validator};
+use yinzheng_pki::{TrustDomain, Validator};
 use yinzheng_store::Backend;
 use zeroize::Zeroizing;
 
@@ -26,10 +26,10 @@ pub const CRL_REFRESH: Duration = Duration::from_secs(300);
 /// Anchors, intermediates and CRLs for verifying files; replaced as a whole
 /// when CRLs are refreshed.
 pub struct TrustMaterial {
-    /// Roots of every local trust domain, with their fresh CRLs.
-    pub validator: Validator,
-    /// Issuing CAs of every local trust domain (path building only).
-    pub intermediates: Vec<ParsedCert>,
+    /// The verification pipeline's trust: roots of every local trust domain
+    /// with their fresh CRLs, their issuing CAs (path building only), seal
+    /// makers by the seal-maker policy.
+    pub context: yinzheng_document::TrustContext,
     /// CRLs by published name (`<domain>`, `<domain>-<issuer>`, `<domain>-root`).
     pub crls: Vec<(String, Vec<u8>)>,
 }
@@ -376,8 +376,8 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
         crls.extend(list);
     }
     Ok(TrustMaterial {
-        validator: Validator::new(anchors).with_crls(crls),
-        intermediates,
+        context: yinzheng_document::TrustContext::new(Validator::new(anchors).with_crls(crls))
+            .with_intermediates(intermediates),
         crls: published,
     })
 }

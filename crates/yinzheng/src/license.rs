@@ -67,36 +67,38 @@ impl Trust {
     /// still valid (not revoked, suspended or superseded) is the issuing
     /// registry's answer.
     pub fn check_license_file(&self, bytes: &[u8]) -> Result<LicenseFileCheck> {
-        let (report, id) = if bytes.starts_with(b"%PDF-") {
-            let report = yinzheng_document::verify_pdf(bytes, &self.cms_context())?;
-            let id = yinzheng_document::pdf_signatures(bytes)?
+        use yinzheng_document::Format;
+        let format = match Format::sniff(bytes) {
+            Some(f @ (Format::Pdf | Format::Ofd)) => f,
+            _ => {
+                return Err(Error::Format(
+                    "a license file is a PDF or an OFD package".into(),
+                ));
+            }
+        };
+        let report = self
+            .context()
+            .verify_as(format, bytes, &Default::default())?;
+        let id = if format == Format::Pdf {
+            yinzheng_document::pdf_signatures(bytes)?
                 .iter()
                 .filter(|s| s.byte_range_ok)
                 .filter_map(|s| s.reason.as_deref())
-                .find_map(find_id);
-            (report, id)
-        } else if bytes.starts_with(b"PK\x03\x04") {
-            let t = self.document_trust();
-            let report =
-                yinzheng_document::verify_ofd(bytes, t.validator, t.makers, t.intermediates, None)?;
+                .find_map(find_id)
+        } else {
             let pkg = yinzheng_document::OfdPackage::read(bytes)?;
             let covered = pkg
                 .signatures()?
                 .iter()
                 .any(|s| s.references.iter().any(|(p, _)| p == "OFD.xml"));
-            let id = if covered {
+            if covered {
                 pkg.part("OFD.xml")
                     .and_then(|x| std::str::from_utf8(x).ok())
                     .and_then(|x| between(x, "DocID>", "</"))
                     .and_then(find_id)
             } else {
                 None
-            };
-            (report, id)
-        } else {
-            return Err(Error::Format(
-                "a license file is a PDF or an OFD package".into(),
-            ));
+            }
         };
         let id = if report.passed() { id } else { None };
         Ok(LicenseFileCheck { report, id })

@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result, read_file};
 use std::path::{Path, PathBuf};
+use yinzheng_document::{MakerPolicy, TrustContext, VerifyRequest};
 use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator, VerificationReport};
-use yinzheng_seal::MakerTrust;
 
 /// Largest certificate bundle or CRL file read from disk.
 const MAX_TRUST_FILE: usize = 64 << 20;
@@ -20,22 +20,10 @@ const MAX_TRUST_FILE: usize = 64 << 20;
 /// Revocation data is required for every certificate checked unless
 /// [`TrustBuilder::danger_revocation_best_effort`] says otherwise, so a
 /// `Trust` without CRLs fails closed (INDETERMINATE), never open.
+#[derive(Debug)]
 pub struct Trust {
     root_subjects: Vec<String>,
-    validator: Validator,
-    makers: Option<Validator>,
-    intermediates: Vec<ParsedCert>,
-    danger_any_maker: bool,
-}
-
-impl std::fmt::Debug for Trust {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trust")
-            .field("intermediates", &self.intermediates.len())
-            .field("maker_anchors", &self.makers.is_some())
-            .field("danger_any_maker", &self.danger_any_maker)
-            .finish_non_exhaustive()
-    }
+    context: TrustContext,
 }
 
 #[derive(Debug)]
@@ -102,44 +90,10 @@ impl Trust {
     /// TOTAL_FAILED or INDETERMINATE; `Err` means the bytes are none of these
     /// formats or could not be read at all.
     pub fn verify(&self, bytes: &[u8]) -> Result<VerificationReport> {
-        use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
-        if bytes.starts_with(b"%PDF-") {
-            return Ok(yinzheng_document::verify_pdf(bytes, &self.cms_context())?);
-        }
-        if bytes.starts_with(b"PK\x03\x04") {
-            return Ok(yinzheng_document::verify_ofd(
-                bytes,
-                &self.validator,
-                self.makers(),
-                &self.intermediates,
-                None,
-            )?);
-        }
-        match SealSignature::parse(bytes) {
-            Ok(sig) => Ok(yinzheng_seal::verify_signature(
-                &sig,
-                &VerifyOptions {
-                    validator: &self.validator,
-                    intermediates: &self.intermediates,
-                    registry: None,
-                    makers: self.makers(),
-                    data: None,
-                },
-            )),
-            Err(sig_err) => match Seal::parse(bytes) {
-                Ok(seal) => Ok(yinzheng_seal::verify_seal(
-                    &seal,
-                    &self.validator,
-                    self.makers(),
-                    &self.intermediates,
-                    std::time::SystemTime::now(),
-                )),
-                Err(_) => Err(Error::Format(format!(
-                    "neither a PDF, an OFD package, a seal signature nor a seal ({sig_err}); \
-                     a detached CMS signature needs its data: use verify_detached"
-                ))),
-            },
-        }
+        Ok(self
+            .context
+            .verify(bytes, &VerifyRequest::default())?
+            .report)
     }
 
     /// Verify a detached signature over `data`: a CMS SignedData (`.p7s`,
@@ -150,55 +104,24 @@ impl Trust {
     /// As with [`Trust::verify`], a failed check is an `Ok` report; `Err` means
     /// `signature` is neither format.
     pub fn verify_detached(&self, data: &[u8], signature: &[u8]) -> Result<VerificationReport> {
-        if yinzheng_cms::SignedData::parse(signature).is_ok() {
-            return Ok(yinzheng_document::verify_detached_cms(
-                signature,
-                &[data],
-                &self.cms_context(),
-            ));
-        }
-        let sig = yinzheng_seal::SealSignature::parse(signature).map_err(|e| {
-            Error::Format(format!(
-                "the signature is neither a CMS SignedData nor a seal signature ({e})"
-            ))
-        })?;
-        Ok(yinzheng_seal::verify_signature(
-            &sig,
-            &yinzheng_seal::VerifyOptions {
-                validator: &self.validator,
-                intermediates: &self.intermediates,
-                registry: None,
-                makers: self.makers(),
-                data: Some(data),
-            },
-        ))
+        use yinzheng_document::Format;
+        let format = Format::sniff(signature)
+            .filter(|f| matches!(f, Format::DetachedCms | Format::SealSignature))
+            .ok_or_else(|| {
+                Error::Format(
+                    "the signature is neither a CMS SignedData nor a seal signature".into(),
+                )
+            })?;
+        let req = VerifyRequest {
+            detached: Some(data),
+            ..VerifyRequest::default()
+        };
+        Ok(self.context.verify_as(format, signature, &req)?)
     }
 
-    pub(crate) fn makers(&self) -> MakerTrust<'_> {
-        match (&self.makers, self.danger_any_maker) {
-            (Some(v), _) => MakerTrust::Anchors(v),
-            (None, true) => MakerTrust::DangerAny,
-            (None, false) => MakerTrust::Policy,
-        }
-    }
-
-    pub(crate) fn cms_context(&self) -> yinzheng_document::CmsVerifyContext<'_> {
-        yinzheng_document::CmsVerifyContext {
-            validator: &self.validator,
-            intermediates: &self.intermediates,
-            makers: self.makers(),
-            registry: None,
-            sm2_id: None,
-        }
-    }
-
-    pub(crate) fn document_trust(&self) -> yinzheng_license::DocumentTrust<'_> {
-        yinzheng_license::DocumentTrust {
-            validator: &self.validator,
-            intermediates: &self.intermediates,
-            makers: self.makers(),
-            seals: None,
-        }
+    /// The trust context every verification here runs on.
+    pub fn context(&self) -> &TrustContext {
+        &self.context
     }
 }
 
@@ -342,12 +265,16 @@ impl TrustBuilder {
                 Validator::new(certs(&self.maker_roots)?).with_crls(crls.clone()),
             ))
         };
+        let makers = match makers {
+            Some(v) => MakerPolicy::Anchors(v),
+            None if self.danger_any_maker => MakerPolicy::DangerAny,
+            None => MakerPolicy::Policy,
+        };
         Ok(Trust {
             root_subjects: roots.iter().map(ParsedCert::subject).collect(),
-            validator: policy(Validator::new(roots).with_crls(crls)),
-            makers,
-            intermediates: certs(&self.intermediates)?,
-            danger_any_maker: self.danger_any_maker,
+            context: TrustContext::new(policy(Validator::new(roots).with_crls(crls)))
+                .with_intermediates(certs(&self.intermediates)?)
+                .with_makers(makers),
         })
     }
 }

@@ -787,19 +787,18 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 yinzheng_document::MAX_PDF_LEN as u64,
                 "license file",
             )?;
-            let mut trust = Trust::load(&a.trust, "a license file")?;
             // OFD seal signatures carry no intermediates: add this data
             // directory's issuing CAs for path building (they trust nothing).
-            trust
-                .intermediates
-                .extend(crate::cmd::seal::local_issuing_cas(home));
+            let trust = Trust::load(
+                &a.trust,
+                "a license file",
+                crate::cmd::seal::local_issuing_cas(home),
+            )?;
             let seals = crate::cmd::seal::registry(home).ok();
             reg.check_file(
                 &bytes,
                 &yinzheng_license::DocumentTrust {
-                    validator: &trust.validator,
-                    intermediates: &trust.intermediates,
-                    makers: trust.makers(),
+                    context: &trust,
                     seals: seals.as_ref(),
                 },
                 &ctx,

@@ -218,19 +218,19 @@ pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitC
     Ok(code)
 }
 
-/// Trust material from the command line: anchors with CRLs, seal-maker anchors, intermediates.
-pub struct Trust {
-    /// Anchors with CRLs and policy.
-    pub validator: yinzheng_pki::Validator,
-    makers: Option<yinzheng_pki::Validator>,
-    /// Intermediate CA certificates.
-    pub intermediates: Vec<yinzheng_pki::ParsedCert>,
-    danger_any_maker: bool,
-}
+/// Trust material from the command line: anchors with CRLs, seal-maker
+/// anchors, intermediates — the verification pipeline's trust context.
+pub struct Trust;
 
 impl Trust {
-    /// Load what `a` names; `what` says what it is for in the error.
-    pub fn load(a: &TrustArgs, what: &str) -> Result<Self> {
+    /// Load what `a` names into a trust context; `what` says what it is for
+    /// in the error; `extra` intermediates help build paths.
+    pub fn load(
+        a: &TrustArgs,
+        what: &str,
+        extra: Vec<yinzheng_pki::ParsedCert>,
+    ) -> Result<yinzheng_document::TrustContext> {
+        use yinzheng_document::{MakerPolicy, TrustContext};
         use yinzheng_pki::{Crl, ParsedCert, RevocationPolicy, Validator};
         let Some(trust) = &a.trust else {
             bail!(
@@ -253,10 +253,14 @@ impl Trust {
                     .with_context(|| format!("cannot read {}", p.display()))?,
             );
         }
-        let mut validator = Validator::new(anchors).with_crls(crls.clone());
-        if a.no_revocation_required {
-            validator = validator.with_revocation(RevocationPolicy::DangerBestEffort);
-        }
+        intermediates.extend(extra);
+        let policy = |v: Validator| {
+            if a.no_revocation_required {
+                v.with_revocation(RevocationPolicy::DangerBestEffort)
+            } else {
+                v
+            }
+        };
         let makers = match &a.maker_trust {
             Some(p) => {
                 let anchors =
@@ -264,29 +268,16 @@ impl Trust {
                         .with_context(|| {
                             format!("cannot read seal-maker anchors {}", p.display())
                         })?;
-                let mut v = Validator::new(anchors).with_crls(crls);
-                if a.no_revocation_required {
-                    v = v.with_revocation(RevocationPolicy::DangerBestEffort);
-                }
-                Some(v)
+                MakerPolicy::Anchors(policy(Validator::new(anchors).with_crls(crls.clone())))
             }
-            None => None,
+            None if a.danger_any_maker => MakerPolicy::DangerAny,
+            None => MakerPolicy::Policy,
         };
-        Ok(Trust {
-            validator,
-            makers,
-            intermediates,
-            danger_any_maker: a.danger_any_maker,
-        })
-    }
-
-    /// Who may make seals.
-    pub fn makers(&self) -> yinzheng_seal::MakerTrust<'_> {
-        match (&self.makers, self.danger_any_maker) {
-            (Some(v), _) => yinzheng_seal::MakerTrust::Anchors(v),
-            (None, true) => yinzheng_seal::MakerTrust::DangerAny,
-            (None, false) => yinzheng_seal::MakerTrust::Policy,
-        }
+        Ok(
+            TrustContext::new(policy(Validator::new(anchors).with_crls(crls)))
+                .with_intermediates(intermediates)
+                .with_makers(makers),
+        )
     }
 }
 
@@ -308,47 +299,29 @@ fn verify_detached_with_trust(
     home: &std::path::Path,
     out: &Output,
 ) -> Result<ExitCode> {
+    use yinzheng_document::Format;
     let sig = io::read_limited(
         sig_path,
         yinzheng_cms::MAX_CMS_LEN.max(yinzheng_seal::MAX_SEAL_LEN) as u64,
         "signature file",
     )?;
-    let trust = Trust::load(&a.trust, "a detached CMS or seal signature")?;
-    let registry = crate::cmd::seal::registry(home).ok();
-    let data = io::read_message(&a.file, !out.is_json())?;
-    let report = if yinzheng_cms::SignedData::parse(&sig).is_ok() {
-        let ctx = yinzheng_document::CmsVerifyContext {
-            validator: &trust.validator,
-            intermediates: &trust.intermediates,
-            makers: trust.makers(),
-            registry: registry.as_ref(),
-            sm2_id: a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?,
-        };
-        yinzheng_document::verify_detached_cms(&sig, &[&data], &ctx)
-    } else {
-        let parsed = yinzheng_seal::SealSignature::parse(&sig).with_context(|| {
+    let format = Format::sniff(&sig)
+        .filter(|f| matches!(f, Format::DetachedCms | Format::SealSignature))
+        .with_context(|| {
             format!(
                 "{} is neither a CMS SignedData nor a seal signature",
                 sig_path.display()
             )
         })?;
-        yinzheng_seal::verify_signature(
-            &parsed,
-            &yinzheng_seal::VerifyOptions {
-                makers: trust.makers(),
-                intermediates: &trust.intermediates,
-                registry: registry.as_ref(),
-                validator: &trust.validator,
-                data: Some(&data),
-            },
-        )
-    };
+    let data = io::read_message(&a.file, !out.is_json())?;
+    let report = pipeline(a, home, format, &sig, Some(&data))?;
     Ok(finish(&report, out))
 }
 
-/// FILE is an OFD package, a seal signature or a seal: verify it against `--trust`.
+/// FILE is a PDF, an OFD package, a seal signature (with `--data`) or a
+/// seal: recognise it and verify it against `--trust`.
 fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
-    use yinzheng_seal::{Seal, SealSignature, VerifyOptions};
+    use yinzheng_document::Format;
     let bytes = io::read_limited(
         &a.file,
         yinzheng_document::MAX_PDF_LEN
@@ -356,72 +329,46 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
             .max(yinzheng_document::MAX_PACKAGE_LEN as usize) as u64,
         "file",
     )?;
-    let trust = Trust::load(&a.trust, "a document, seal or seal signature")?;
-    let (validator, intermediates, makers) =
-        (&trust.validator, &trust.intermediates, trust.makers());
+    let format = match Format::sniff(&bytes) {
+        Some(Format::DetachedCms) => bail!(
+            "{} is a CMS SignedData (a detached signature): give the file it signs, \
+             `yinzheng verify DATA --sig {}`",
+            a.file.display(),
+            a.file.display()
+        ),
+        Some(f) => f,
+        None => bail!(
+            "{} is neither a PDF, an OFD package, a seal signature nor a seal",
+            a.file.display()
+        ),
+    };
+    let data = match &a.data {
+        Some(p) => Some(io::read_message(p, !out.is_json())?),
+        None => None,
+    };
+    let report = pipeline(a, home, format, &bytes, data.as_deref())?;
+    Ok(finish(&report, out))
+}
+
+/// The one verification road: the trust context of `--trust` and friends,
+/// this data directory's seal registry for seal status, no proven time.
+fn pipeline(
+    a: &VerifyArgs,
+    home: &std::path::Path,
+    format: yinzheng_document::Format,
+    bytes: &[u8],
+    detached: Option<&[u8]>,
+) -> Result<yinzheng_pki::VerificationReport> {
+    let trust = Trust::load(&a.trust, &format!("a {format}"), Vec::new())?
+        .with_sm2_id(a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?);
     // Our registry, when the data directory has one, adds the seal's status.
     let registry = crate::cmd::seal::registry(home).ok();
-    if bytes.starts_with(b"%PDF-") {
-        let ctx = yinzheng_document::CmsVerifyContext {
-            validator,
-            intermediates,
-            makers,
-            registry: registry.as_ref(),
-            sm2_id: a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?,
-        };
-        let report = yinzheng_document::verify_pdf(&bytes, &ctx)
-            .with_context(|| format!("cannot read the PDF {}", a.file.display()))?;
-        return Ok(finish(&report, out));
-    }
-    if bytes.starts_with(b"PK\x03\x04") {
-        let report = yinzheng_document::verify_ofd(
-            &bytes,
-            validator,
-            makers,
-            intermediates,
-            registry.as_ref(),
-        )
-        .with_context(|| format!("cannot read the OFD package {}", a.file.display()))?;
-        return Ok(finish(&report, out));
-    }
-    let report = match SealSignature::parse(&bytes) {
-        Ok(sig) => {
-            let data = match &a.data {
-                Some(p) => Some(io::read_message(p, !out.is_json())?),
-                None => None,
-            };
-            yinzheng_seal::verify_signature(
-                &sig,
-                &VerifyOptions {
-                    makers,
-                    intermediates,
-                    registry: registry.as_ref(),
-                    validator,
-                    data: data.as_deref(),
-                },
-            )
-        }
-        Err(yinzheng_seal::Error::SignedData) => {
-            bail!(
-                "{} is a GB/T 35275 SignedData (a plain SM2 signature), not a seal signature; not supported yet",
-                a.file.display()
-            )
-        }
-        Err(sig_err) => match Seal::parse(&bytes) {
-            Ok(seal) => yinzheng_seal::verify_seal(
-                &seal,
-                validator,
-                makers,
-                intermediates,
-                std::time::SystemTime::now(),
-            ),
-            Err(_) => {
-                return Err(anyhow::Error::new(sig_err).context(format!(
-                    "{} is neither a detached-signature pair, a seal signature nor a seal",
-                    a.file.display()
-                )));
-            }
-        },
+    let req = yinzheng_document::VerifyRequest {
+        detached,
+        seals: registry.as_ref(),
+        ..Default::default()
     };
-    Ok(finish(&report, out))
+    trust
+        .verify_as(format, bytes, &req)
+        .with_context(|| format!("cannot verify {} as a {format}", a.file.display()))
 }
