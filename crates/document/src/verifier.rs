@@ -21,7 +21,7 @@ pub enum MakerPolicy {
     #[default]
     Policy,
     /// The maker certificate chains to these anchors (a CA for seal makers only).
-    Anchors(Validator),
+    Anchors(Box<Validator>),
     /// Any certificate under the anchors may make seals (PKIs that do not mark
     /// makers); every report carries a warning.
     DangerAny,

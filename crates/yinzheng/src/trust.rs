@@ -266,7 +266,7 @@ impl TrustBuilder {
             ))
         };
         let makers = match makers {
-            Some(v) => MakerPolicy::Anchors(v),
+            Some(v) => MakerPolicy::Anchors(Box::new(v)),
             None if self.danger_any_maker => MakerPolicy::DangerAny,
             None => MakerPolicy::Policy,
         };

@@ -268,7 +268,9 @@ impl Trust {
                         .with_context(|| {
                             format!("cannot read seal-maker anchors {}", p.display())
                         })?;
-                MakerPolicy::Anchors(policy(Validator::new(anchors).with_crls(crls.clone())))
+                MakerPolicy::Anchors(Box::new(policy(
+                    Validator::new(anchors).with_crls(crls.clone()),
+                )))
             }
             None if a.danger_any_maker => MakerPolicy::DangerAny,
             None => MakerPolicy::Policy,
