@@ -50,11 +50,12 @@ pub use ofd_write::{
     A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdImage, OfdLine, OfdPage, write_ofd,
 };
 pub use pdf::{
-    MAX_CONTENTS_LEN, MAX_PDF_LEN, ModificationCheck, PdfPosition, PdfSealAppearance, PdfSignature,
-    PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, pdf_signatures,
-    signed_ranges, stamp_pdf,
+    Certification, MAX_CONTENTS_LEN, MAX_PDF_LEN, MAX_PDF_REVISIONS, ModificationCheck,
+    PdfChangePolicy, PdfPosition, PdfSealAppearance, PdfSignature, PdfStampOptions, PdfSubFilter,
+    SignCallback, modifications_after, modifications_after_with, pdf_signatures, signed_ranges,
+    stamp_pdf,
 };
-pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at};
+pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, verify_pdf_with};
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms, verify_detached_cms_at};

@@ -5,8 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::pdf::{
-    MAX_CONTENTS_LEN, PdfStampOptions, modifications_after, pdf_signatures, signed_ranges,
-    stamp_pdf,
+    MAX_CONTENTS_LEN, PdfChangePolicy, PdfChanges, PdfStampOptions, signed_ranges, stamp_pdf,
 };
 use crate::signed_data::{CmsVerifyContext, check_cms};
 use yinzheng_cms::{SignOptions, TimeStampAuthority, oid, sign_detached};
@@ -110,9 +109,21 @@ pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> R
 /// Verify every signature of a PDF into one report: byte range, digest, CMS
 /// signature, signer chain (and TSA, seal) per [`CmsVerifyContext`], whether the
 /// signature covers the whole document, and whether later revisions changed
-/// anything beyond adding signatures and annotations.
+/// anything beyond what may follow a signature (see
+/// [`crate::modifications_after`]), with the default [`PdfChangePolicy`].
 pub fn verify_pdf(pdf: &[u8], ctx: &CmsVerifyContext<'_>) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, None)
+    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), None)
+}
+
+/// [`verify_pdf`] under `policy` for later changes, as of `proven` when
+/// given (see [`verify_pdf_at`]).
+pub fn verify_pdf_with(
+    pdf: &[u8],
+    ctx: &CmsVerifyContext<'_>,
+    policy: &PdfChangePolicy,
+    proven: Option<std::time::SystemTime>,
+) -> Result<VerificationReport> {
+    verify_pdf_inner(pdf, ctx, policy, proven)
 }
 
 /// [`verify_pdf`] as of `proven`, a time by which the file is proven to have
@@ -124,15 +135,17 @@ pub fn verify_pdf_at(
     ctx: &CmsVerifyContext<'_>,
     proven: std::time::SystemTime,
 ) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, Some(proven))
+    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), Some(proven))
 }
 
 fn verify_pdf_inner(
     pdf: &[u8],
     ctx: &CmsVerifyContext<'_>,
+    policy: &PdfChangePolicy,
     proven: Option<std::time::SystemTime>,
 ) -> Result<VerificationReport> {
-    let sigs = pdf_signatures(pdf)?;
+    let mut changes = PdfChanges::new(pdf)?;
+    let sigs = changes.signatures().to_vec();
     let mut report = VerificationReport::new(
         "PDF document",
         yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
@@ -199,6 +212,20 @@ fn verify_pdf_inner(
                 report.pass("signer", &label, format!("signed by {s}"));
             }
         }
+        if let Some(level) = changes.certification_level(&sig.field_name) {
+            report.pass(
+                "certification",
+                &label,
+                format!(
+                    "a certification signature (DocMDP P={level}): later revisions may make {}",
+                    crate::pdf::Certification {
+                        field_name: sig.field_name.clone(),
+                        level
+                    }
+                    .permits()
+                ),
+            );
+        }
         if sig.covers_whole_document {
             report.pass(
                 "coverage",
@@ -207,15 +234,37 @@ fn verify_pdf_inner(
             );
             continue;
         }
-        match modifications_after(pdf, sig) {
-            Ok(m) if m.allowed => report.pass(
-                "coverage",
-                &label,
-                format!(
-                    "signs revision {}; the {} later revision(s) only add signatures or annotations",
-                    sig.revision, m.later_revisions
-                ),
-            ),
+        match changes.check(sig, policy) {
+            Ok(m) if m.allowed => {
+                let certified = m
+                    .certification
+                    .as_ref()
+                    .map(|c| {
+                        format!(
+                            " (certified by {} with DocMDP P={}: {})",
+                            c.field_name,
+                            c.level,
+                            c.permits()
+                        )
+                    })
+                    .unwrap_or_default();
+                let listed = if m.signing_changes.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", m.signing_changes.join("; "))
+                };
+                report.pass(
+                    "coverage",
+                    &label,
+                    format!(
+                        "signs revision {}; the {} later revision(s) make only changes allowed after signing{certified}{listed}",
+                        sig.revision, m.later_revisions
+                    ),
+                );
+                for w in &m.warnings {
+                    report.warn("coverage", &label, w.clone());
+                }
+            }
             Ok(m) => report.fail(
                 "coverage",
                 &label,

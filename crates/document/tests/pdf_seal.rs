@@ -394,7 +394,8 @@ fn international_one_and_two_seals_accepted_by_peers_and_ours() {
     let coverage = passed(&r, "coverage");
     assert_eq!(coverage.len(), 2, "{r}");
     assert!(
-        coverage[0].contains("later revision(s) only add signatures"),
+        coverage[0].contains("make only changes allowed after signing")
+            && coverage[0].contains("revision 3 added signature field Seal2"),
         "{r}"
     );
     assert!(coverage[1].contains("covers the whole document"), "{r}");

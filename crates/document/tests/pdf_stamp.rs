@@ -233,7 +233,7 @@ fn modifications_flag_changed_page_content() {
     assert!(
         m.changes
             .iter()
-            .any(|c| c.contains("(page 1)") && c.contains("/Contents") && c.contains("revision 3")),
+            .any(|c| c.contains("(page 1,") && c.contains("/Contents") && c.contains("revision 3")),
         "{m:?}"
     );
 

@@ -77,7 +77,7 @@ fn fields(doc: &Document) -> Vec<Field<'_>> {
     out
 }
 
-fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
+pub(crate) fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
     match o {
         Object::Reference(id) => doc.get_object(*id).ok(),
         o => Some(o),
@@ -148,21 +148,101 @@ pub(crate) fn field_names(doc: &Document) -> HashSet<String> {
     fields(doc).into_iter().map(|f| f.name).collect()
 }
 
-/// Object ids of the signature dictionaries (`/V`) and fields of `doc`.
-pub(crate) fn signature_objects(doc: &Document) -> (HashSet<ObjectId>, HashSet<ObjectId>) {
-    let mut values = HashSet::new();
-    let mut ids = HashSet::new();
-    for f in fields(doc) {
-        if f.ft.as_deref() == Some(b"Sig") {
-            if let Ok(Object::Reference(v)) = f.dict.get(b"V") {
-                values.insert(*v);
+/// A terminal signature field (`/FT /Sig`, maybe inherited) as the change
+/// analysis needs it.
+pub(crate) struct SigFieldInfo {
+    /// The field object (None for a direct field dictionary).
+    pub id: Option<ObjectId>,
+    /// Fully qualified name.
+    pub name: String,
+    /// `/V` is present (and not null).
+    pub has_value: bool,
+    /// `/V` as a reference, when it is one.
+    pub value_id: Option<ObjectId>,
+    /// `/V` resolves to a dictionary: [`pdf_signatures`] lists the field.
+    pub listed: bool,
+    /// `/Type` of the `/V` dictionary (`Sig`, `DocTimeStamp`).
+    pub value_type: Option<Vec<u8>>,
+    /// Widget kids (kids without `/T`), by reference.
+    pub widgets: Vec<ObjectId>,
+    /// The DocMDP level (`/P`, 1–3; invalid values read as 1) when `/V` is a
+    /// certification signature (`/Reference` with `/TransformMethod /DocMDP`).
+    pub docmdp: Option<u8>,
+    /// The field or its signature declares a FieldMDP lock (`/Lock`, or a
+    /// `/Reference` with `/TransformMethod /FieldMDP`).
+    pub field_mdp: bool,
+}
+
+/// The `/TransformMethod`s of a signature dictionary's `/Reference`s, with
+/// the DocMDP `/P` when there is one.
+pub(crate) fn transforms(doc: &Document, sig: &Dictionary) -> (Option<u8>, bool) {
+    let mut docmdp = None;
+    let mut field_mdp = false;
+    let refs = sig
+        .get(b"Reference")
+        .ok()
+        .and_then(|o| deref(doc, o))
+        .and_then(|o| o.as_array().ok());
+    for r in refs.into_iter().flatten() {
+        let Some(d) = deref(doc, r).and_then(|o| o.as_dict().ok()) else {
+            continue;
+        };
+        match d.get(b"TransformMethod").and_then(Object::as_name) {
+            Ok(b"DocMDP") => {
+                let p = d
+                    .get(b"TransformParams")
+                    .ok()
+                    .and_then(|o| deref(doc, o))
+                    .and_then(|o| o.as_dict().ok())
+                    .and_then(|t| t.get(b"P").ok())
+                    .map_or(Some(2), |p| p.as_i64().ok());
+                // ISO 32000-1 Table 254: 1, 2 or 3 (default 2); anything else is read strictly.
+                let level = match p {
+                    Some(n @ 1..=3) => n as u8,
+                    _ => 1,
+                };
+                docmdp = Some(docmdp.map_or(level, |l: u8| l.min(level)));
             }
-            if let Some(id) = f.id {
-                ids.insert(id);
-            }
+            Ok(b"FieldMDP") => field_mdp = true,
+            _ => {}
         }
     }
-    (values, ids)
+    (docmdp, field_mdp)
+}
+
+/// Every terminal signature field of `doc`'s AcroForm.
+pub(crate) fn signature_fields(doc: &Document) -> Vec<SigFieldInfo> {
+    let mut out = Vec::new();
+    for f in fields(doc) {
+        if f.ft.as_deref() != Some(b"Sig") {
+            continue;
+        }
+        let v = f.dict.get(b"V").ok().filter(|o| !matches!(o, Object::Null));
+        let value_dict = v.and_then(|o| deref(doc, o)).and_then(|o| o.as_dict().ok());
+        let widgets = f
+            .dict
+            .get(b"Kids")
+            .ok()
+            .and_then(|o| deref(doc, o))
+            .and_then(|o| o.as_array().ok())
+            .map(|a| a.iter().filter_map(|k| k.as_reference().ok()).collect())
+            .unwrap_or_default();
+        let (docmdp, sig_field_mdp) = value_dict.map_or((None, false), |d| transforms(doc, d));
+        out.push(SigFieldInfo {
+            id: f.id,
+            name: f.name,
+            has_value: v.is_some(),
+            value_id: v.and_then(|o| o.as_reference().ok()),
+            listed: value_dict.is_some(),
+            value_type: value_dict
+                .and_then(|d| d.get(b"Type").and_then(Object::as_name).ok())
+                .map(<[u8]>::to_vec),
+            widgets,
+            docmdp,
+            field_mdp: sig_field_mdp || f.dict.has(b"Lock"),
+        });
+    }
+    out
 }
 
 /// The DER length of a `SEQUENCE` at the start of `b` (header + content), if readable.
@@ -259,11 +339,15 @@ fn check_byte_range(
 
 /// Every signature field with a value, in file order (by where its `/Contents` is).
 pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
-    let doc = load(pdf)?;
+    signatures_in(pdf, &load(pdf)?)
+}
+
+/// [`pdf_signatures`] of `pdf` already parsed as `doc`.
+pub(crate) fn signatures_in(pdf: &[u8], doc: &Document) -> Result<Vec<PdfSignature>> {
     let revs = revisions(pdf);
-    let page_of = page_numbers(&doc);
+    let page_of = page_numbers(doc);
     let mut out = Vec::new();
-    for f in fields(&doc) {
+    for f in fields(doc) {
         if f.ft.as_deref() != Some(b"Sig") {
             continue;
         }
@@ -271,7 +355,7 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
             .dict
             .get(b"V")
             .ok()
-            .and_then(|o| deref(&doc, o))
+            .and_then(|o| deref(doc, o))
             .and_then(|o| o.as_dict().ok())
         else {
             continue;
@@ -282,11 +366,11 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .unwrap_or_default()
         };
-        let text = |k: &[u8]| v.get(k).ok().and_then(|o| deref(&doc, o)).and_then(text_of);
+        let text = |k: &[u8]| v.get(k).ok().and_then(|o| deref(doc, o)).and_then(text_of);
         let raw: &[u8] = v
             .get(b"Contents")
             .ok()
-            .and_then(|o| deref(&doc, o))
+            .and_then(|o| deref(doc, o))
             .and_then(|o| o.as_str().ok())
             .unwrap_or(&[]);
         if raw.len() > MAX_CONTENTS_LEN {
@@ -299,7 +383,7 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
         let br: Option<[usize; 4]> = v
             .get(b"ByteRange")
             .ok()
-            .and_then(|o| deref(&doc, o))
+            .and_then(|o| deref(doc, o))
             .and_then(|o| o.as_array().ok())
             .filter(|a| a.len() == 4)
             .and_then(|a| {
@@ -320,11 +404,11 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
             f.dict
                 .get(b"Kids")
                 .ok()
-                .and_then(|o| deref(&doc, o))
+                .and_then(|o| deref(doc, o))
                 .and_then(|o| o.as_array().ok())
                 .and_then(|a| a.first())
                 .and_then(|k| {
-                    let d = deref(&doc, k)?.as_dict().ok()?;
+                    let d = deref(doc, k)?.as_dict().ok()?;
                     Some((d, k.as_reference().ok()))
                 })
         };
@@ -337,7 +421,7 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
                     let id = id?;
                     page_of.iter().find_map(|(p, n)| {
                         let annots = doc.get_dictionary(*p).ok()?.get(b"Annots").ok()?;
-                        let annots = deref(&doc, annots)?.as_array().ok()?;
+                        let annots = deref(doc, annots)?.as_array().ok()?;
                         annots
                             .iter()
                             .any(|a| a.as_reference().ok() == Some(id))

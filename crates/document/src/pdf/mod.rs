@@ -16,7 +16,11 @@ mod stamp;
 mod text;
 
 pub use extract::{PdfSignature, pdf_signatures, signed_ranges};
-pub use modify::{ModificationCheck, modifications_after};
+pub(crate) use modify::PdfChanges;
+pub use modify::{
+    Certification, MAX_PDF_REVISIONS, ModificationCheck, PdfChangePolicy, modifications_after,
+    modifications_after_with,
+};
 pub use stamp::{
     PdfPosition, PdfSealAppearance, PdfStampOptions, PdfSubFilter, SignCallback, stamp_pdf,
 };

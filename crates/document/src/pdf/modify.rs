@@ -1,375 +1,1765 @@
 //! What revisions after a signature changed, and whether those changes are
-//! the ones signing may make (ISO 32000-1 §12.8.2.2, PAdES "modifications
-//! relating to signing").
+//! ones that may follow a signature (ISO 32000-1 §12.8.2.2, PAdES
+//! "modifications relating to signing"; pyHanko's difference analysis is the
+//! model).
 //!
-//! Each later revision is read on its own (the file up to its `%%EOF`) and
-//! compared object by object with the one before it. Allowed: new objects;
-//! a page whose only change is new signature widgets in `/Annots` (same for
-//! an indirect `/Annots` array); the AcroForm's `/Fields` (growing only),
-//! `/SigFlags`, `/DR`, `/DA`, `/NeedAppearances`; the catalogue's `/AcroForm`,
-//! `/DSS`, `/Extensions` (ESIC, added with a DSS), `/Version` and `/Metadata`;
-//! the DSS and the objects it lists directly; an empty signature field getting
-//! `/V` and `/AP`; the document information dictionary (`/Info`) and the XMP
-//! metadata stream. (The catalogue and metadata entries are those pyHanko's
-//! default difference policy also accepts: signers such as pyHanko write them
-//! with every signature.) Anything else —
-//! page content or resources, other catalogue entries, removed or altered
-//! annotations, a changed signature dictionary, deleted objects, bytes after
-//! the last `%%EOF` — is reported as not allowed.
+//! The signed revision (the file up to the end of the revision the byte range
+//! reaches) and the final file are each parsed once. Every object reachable
+//! from the **final** trailer is visited with the path that reaches it, and
+//! it must be unchanged from the **signed** revision unless a rule anchored in
+//! the signed revision explains the change; the updates themselves never
+//! decide what is exempt (no `/Type`, `/FT` or slot of a later revision
+//! counts). An object reached by more than one path is judged strictly by all
+//! of them: one that is both in an allowed slot and in page content must be
+//! unchanged (Shadow attacks). Allowed:
+//!
+//! - trailer: the same `/Root`; the same `/Info` object (or a new one when
+//!   there was none) whose changed values are plain strings, names or
+//!   numbers; `/ID` keeping its first element; `/Size`, `/Prev`, `/XRefStm`
+//!   and cross-reference stream fields. `/Encrypt` or any other key changed:
+//!   refused (encrypted files are not analysed at all);
+//! - catalogue (the same object): `/AcroForm`, `/DSS`, `/Metadata` per the
+//!   rules below; `/Extensions` and `/Version`; nothing else (`/OpenAction`,
+//!   `/AA`, `/Names`, `/Pages`, `/Outlines`, `/OCProperties`, `/Perms`…);
+//! - AcroForm (direct or indirect, compared with the signed one): `/Fields`
+//!   only growing, by new terminal signature fields whose `/V` is a new
+//!   signature dictionary (so [`super::pdf_signatures`] lists and the verifier
+//!   verifies them); `/SigFlags`, `/DA`; `/DR` only gaining entries. Any change
+//!   of `/NeedAppearances`, `/XFA` or another key is refused;
+//! - pages: only `/Annots`, keeping every annotation, growing by the widgets
+//!   of new signature fields (above) and, when [`PdfChangePolicy`] allows
+//!   annotations and no certification forbids them, by new annotations
+//!   (reported as warnings); a signature widget without a value is refused;
+//! - an empty signature field of the signed revision (and its widgets): `/V`
+//!   (a new, listed signature) and `/AP` (only together with that `/V`);
+//! - DSS (the signed revision's DSS object, or a new one): `/Type`, `/Certs`,
+//!   `/CRLs`, `/OCSPs` holding the signed DSS's entries or new streams, and
+//!   `/VRI` entries of the same kind (`/Cert`, `/CRL`, `/OCSP`, `/TU`, `/TS`);
+//! - XMP metadata: the signed revision's metadata stream or a new one, a
+//!   `/Type /Metadata /Subtype /XML` stream;
+//! - new objects only where one of these rules reaches them; every object
+//!   that existed in the signed revision and is reached otherwise must be
+//!   unchanged, including a changed `/Type` (`/XRef`, `/ObjStm`) or a
+//!   deletion. Unreachable objects (cross-reference and object streams) do
+//!   not matter;
+//! - certification (DocMDP, read from the signed revision): P=1 allows only
+//!   the DSS, document time stamps, `/Info`, metadata, `/Extensions` and
+//!   `/Version`; P=2 also signatures; P=3 also annotations when the policy
+//!   allows them. FieldMDP locks are not checked beyond these rules (which let
+//!   no field but an empty signature field change); such locks are reported.
+//!
+//! Bytes after the last `%%EOF` that are not whitespace, and a final
+//! cross-reference section that had to be repaired, are refused too.
+//! Each refusal names the object, the path that reached it and the revision
+//! that wrote it (from the cross-reference data).
 
-use super::extract::{PdfSignature, signature_objects};
+use super::extract::{PdfSignature, SigFieldInfo, deref, signature_fields, signatures_in};
 use super::geometry::page_numbers;
-use super::{load, revisions};
+use super::{Revision, load, revisions};
 use crate::error::{Error, Result};
+use lopdf::xref::XrefEntry;
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+/// The most revisions a PDF may have for its later changes to be analysed;
+/// past it, the analysis is refused with [`Error::Pdf`].
+pub const MAX_PDF_REVISIONS: usize = 128;
+
+/// Direct objects nested deeper than this are refused.
+const MAX_DEPTH: usize = 64;
+
+/// An empty dictionary standing for a slot the signed revision lacked.
+static EMPTY: std::sync::LazyLock<Dictionary> = std::sync::LazyLock::new(Dictionary::new);
+
+/// Paths in messages are cut at about this many bytes.
+const MAX_PATH: usize = 160;
+
+/// Which later changes a verifier accepts beyond signing and LTV data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PdfChangePolicy {
+    /// Accept new annotations (not signature widgets) added after signing,
+    /// reported as warnings. A certification (DocMDP) of level 1 or 2 still
+    /// forbids them. Off by default: an added annotation can cover content
+    /// ("Evil Annotation").
+    pub allow_annotations: bool,
+}
+
+/// A certification signature (DocMDP) in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certification {
+    /// The certification signature's field name.
+    pub field_name: String,
+    /// `/P`: 1 no changes, 2 form filling and signing, 3 also annotations.
+    pub level: u8,
+}
+
+impl Certification {
+    /// What the level permits, in words.
+    pub fn permits(&self) -> &'static str {
+        permits(self.level)
+    }
+}
+
+fn permits(level: u8) -> &'static str {
+    match level {
+        1 => "no changes but LTV data and document time stamps",
+        2 => "form filling and signing",
+        _ => "form filling, signing and annotations",
+    }
+}
 
 /// What happened after a signature's revision.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModificationCheck {
     /// How many revisions follow the signed one.
     pub later_revisions: usize,
-    /// True when every later change is one signing may make.
+    /// True when every later change is one that may follow a signature.
     pub allowed: bool,
-    /// The changes that are not allowed, e.g. "object 12 0 (page 1 /Contents) changed in revision 3".
+    /// The changes that are not allowed, e.g. "object 4 0 (page 1 /Contents,
+    /// reached from /Root/Pages/Kids[0]/Contents) changed in revision 3".
     pub changes: Vec<String>,
-    /// The allowed changes, for the record (new signature fields, grown /Annots…).
+    /// The allowed changes, for the record (new signature fields, DSS…).
     pub signing_changes: Vec<String>,
+    /// Allowed changes a reader should look at (annotations added under the
+    /// policy) and rules not enforced (FieldMDP locks).
+    pub warnings: Vec<String>,
+    /// The certification (DocMDP) of the signed revision, if any.
+    pub certification: Option<Certification>,
 }
 
-/// Compare what the revisions after `sig`'s changed.
+/// Compare what the revisions after `sig`'s changed, with the default policy.
 pub fn modifications_after(pdf: &[u8], sig: &PdfSignature) -> Result<ModificationCheck> {
-    let revs = revisions(pdf);
-    let r = sig
-        .revision
-        .checked_sub(1)
-        .filter(|r| *r < revs.len())
-        .ok_or_else(|| Error::Pdf(format!("signature {:?} is in no revision", sig.field_name)))?;
-    let mut check = ModificationCheck {
-        later_revisions: revs.len() - 1 - r,
-        ..Default::default()
-    };
-    let last_end = revs.last().map_or(pdf.len(), |l| l.end);
-    if pdf.len() > last_end && !pdf[last_end..].iter().all(u8::is_ascii_whitespace) {
-        check.changes.push(format!(
-            "{} bytes after the last %%EOF",
-            pdf.len() - last_end
-        ));
+    modifications_after_with(pdf, sig, &PdfChangePolicy::default())
+}
+
+/// Compare what the revisions after `sig`'s changed under `policy`.
+pub fn modifications_after_with(
+    pdf: &[u8],
+    sig: &PdfSignature,
+    policy: &PdfChangePolicy,
+) -> Result<ModificationCheck> {
+    PdfChanges::new(pdf)?.check(sig, policy)
+}
+
+/// A PDF read once for the change analysis of all its signatures: the final
+/// file is parsed here, each signed revision once (signatures come in file
+/// order, so one cached revision suffices).
+pub(crate) struct PdfChanges<'a> {
+    pdf: &'a [u8],
+    revs: Vec<Revision>,
+    last: Document,
+    sigs: Vec<PdfSignature>,
+    fields: Vec<SigFieldInfo>,
+    signed: Option<(usize, Document)>,
+}
+
+impl<'a> PdfChanges<'a> {
+    /// Parse `pdf` and list its signatures.
+    pub(crate) fn new(pdf: &'a [u8]) -> Result<Self> {
+        let last = load(pdf)?;
+        let sigs = signatures_in(pdf, &last)?;
+        let fields = signature_fields(&last);
+        Ok(Self {
+            pdf,
+            revs: revisions(pdf),
+            last,
+            sigs,
+            fields,
+            signed: None,
+        })
     }
-    if check.later_revisions > 0 {
-        let mut prev = load(&pdf[..revs[r].end])?;
-        for (k, rev) in revs.iter().enumerate().skip(r + 1) {
-            let is_last = k + 1 == revs.len();
-            let cur = match load(&pdf[..rev.end]) {
-                Ok(d) => d,
-                Err(e) if is_last => return Err(e),
-                // An intermediate section that cannot stand alone (e.g. a linearized
-                // file's first-page section): compare across it.
-                Err(_) => continue,
+
+    /// The signatures, as [`super::pdf_signatures`] lists them.
+    pub(crate) fn signatures(&self) -> &[PdfSignature] {
+        &self.sigs
+    }
+
+    /// The DocMDP level when the field named `field_name` holds a
+    /// certification signature.
+    pub(crate) fn certification_level(&self, field_name: &str) -> Option<u8> {
+        let perms = perms_docmdp(&self.last);
+        self.fields
+            .iter()
+            .filter(|f| f.name == field_name)
+            .find_map(|f| {
+                f.docmdp
+                    .or_else(|| (f.value_id.is_some() && f.value_id == perms).then_some(2))
+            })
+    }
+
+    /// What the revisions after `sig`'s changed, under `policy`.
+    pub(crate) fn check(
+        &mut self,
+        sig: &PdfSignature,
+        policy: &PdfChangePolicy,
+    ) -> Result<ModificationCheck> {
+        let n = self.revs.len();
+        if n > MAX_PDF_REVISIONS {
+            return Err(Error::Pdf(format!(
+                "the PDF has {n} revisions; later changes are analysed for at most {MAX_PDF_REVISIONS}"
+            )));
+        }
+        let r = sig
+            .revision
+            .checked_sub(1)
+            .filter(|r| *r < n)
+            .ok_or_else(|| {
+                Error::Pdf(format!("signature {:?} is in no revision", sig.field_name))
+            })?;
+        let mut check = ModificationCheck {
+            later_revisions: n - 1 - r,
+            ..Default::default()
+        };
+        let pdf = self.pdf;
+        let last_end = self.revs.last().map_or(pdf.len(), |l| l.end);
+        if pdf.len() > last_end && !pdf[last_end..].iter().all(u8::is_ascii_whitespace) {
+            check.changes.push(format!(
+                "{} bytes after the last %%EOF",
+                pdf.len() - last_end
+            ));
+        }
+        if check.later_revisions > 0 {
+            if self.signed.as_ref().map(|(k, _)| *k) != Some(r) {
+                self.signed = None;
+                self.signed = Some((r, load(&pdf[..self.revs[r].end])?));
+            }
+            let Some((_, old)) = self.signed.as_ref() else {
+                return Err(Error::Pdf("the signed revision was not read".into()));
             };
-            compare(&prev, &cur, k + 1, &mut check);
-            prev = cur;
+            let new = &self.last;
+            if old.was_encrypted() || new.was_encrypted() {
+                return Err(Error::Pdf(
+                    "the PDF is encrypted; what later revisions changed is not analysed".into(),
+                ));
+            }
+            if let Some(how) = new.xref_recovery {
+                check.changes.push(format!(
+                    "the cross-reference data of the final revision is damaged ({how:?}): \
+                     what a viewer shows cannot be tied to the signed revision"
+                ));
+            }
+            let certification = docmdp(old);
+            let mut a = Analysis::new(old, new, &self.revs, r + 1, &self.fields, policy);
+            a.level = certification.as_ref().map(|c| c.level);
+            for f in signature_fields(old).iter().filter(|f| f.field_mdp) {
+                a.warn(format!(
+                    "signature field {} declares a FieldMDP lock; it is not checked beyond \
+                     these rules (no form field but an empty signature field may change)",
+                    f.name
+                ));
+            }
+            a.run();
+            check.changes.extend(a.changes);
+            check.signing_changes = a.approved;
+            check.warnings = a.warnings;
+            check.certification = certification;
+        }
+        check.allowed = check.changes.is_empty();
+        Ok(check)
+    }
+}
+
+/// The signature dictionary `/Perms /DocMDP` names, if any.
+fn perms_docmdp(doc: &Document) -> Option<ObjectId> {
+    let catalog = dict_of(doc, doc.trailer.get(b"Root").ok()?)?;
+    let perms = dict_of(doc, catalog.get(b"Perms").ok()?)?;
+    perms.get(b"DocMDP").and_then(Object::as_reference).ok()
+}
+
+/// The strictest certification of `doc`: signatures with a DocMDP
+/// `/Reference`, and the one `/Perms /DocMDP` names (level 2 when it says none).
+fn docmdp(doc: &Document) -> Option<Certification> {
+    let perms = perms_docmdp(doc);
+    let mut best: Option<Certification> = None;
+    let mut consider = |name: String, level: u8| {
+        if best.as_ref().is_none_or(|b| level < b.level) {
+            best = Some(Certification {
+                field_name: name,
+                level,
+            });
+        }
+    };
+    let fields = signature_fields(doc);
+    for f in &fields {
+        let named = f.value_id.is_some() && f.value_id == perms;
+        if let Some(level) = f.docmdp.or(named.then_some(2)) {
+            consider(f.name.clone(), level);
         }
     }
-    check.allowed = check.changes.is_empty();
-    Ok(check)
+    if let Some(p) = perms
+        && !fields.iter().any(|f| f.value_id == Some(p))
+        && let Some(d) = doc.get_object(p).ok().and_then(|o| o.as_dict().ok())
+    {
+        let level = super::extract::transforms(doc, d).0.unwrap_or(2);
+        consider("(named by /Perms)".into(), level);
+    }
+    best
 }
 
-fn is_container(o: &Object) -> bool {
-    let dict = match o {
-        Object::Stream(s) => &s.dict,
-        _ => return false,
-    };
-    matches!(
-        dict.get(b"Type").and_then(Object::as_name),
-        Ok(b"XRef") | Ok(b"ObjStm")
-    )
-}
-
-fn dict_of(doc: &Document, id: ObjectId) -> Option<&Dictionary> {
-    match doc.get_object(id).ok()? {
+/// A dictionary (or a stream's) directly or behind one reference.
+fn dict_of<'d>(doc: &'d Document, o: &'d Object) -> Option<&'d Dictionary> {
+    match deref(doc, o)? {
         Object::Dictionary(d) => Some(d),
         Object::Stream(s) => Some(&s.dict),
         _ => None,
     }
 }
 
-fn ref_in(d: Option<&Dictionary>, key: &[u8]) -> Option<ObjectId> {
-    d?.get(key).and_then(Object::as_reference).ok()
-}
-
-fn array_of<'a>(doc: &'a Document, o: Option<&'a Object>) -> Vec<&'a Object> {
-    match o {
-        Some(Object::Reference(id)) => doc
-            .get_object(*id)
-            .ok()
-            .and_then(|o| o.as_array().ok())
-            .map(|a| a.iter().collect())
-            .unwrap_or_default(),
-        Some(Object::Array(a)) => a.iter().collect(),
-        _ => Vec::new(),
+fn array_of<'d>(doc: &'d Document, o: Option<&'d Object>) -> Option<&'d [Object]> {
+    match deref(doc, o?)? {
+        Object::Array(a) => Some(a),
+        _ => None,
     }
 }
 
-/// Keys whose values differ between two dictionaries.
-fn differing_keys(a: &Dictionary, b: &Dictionary) -> Vec<String> {
-    let mut keys: Vec<&Vec<u8>> = a.iter().map(|(k, _)| k).collect();
-    for (k, _) in b.iter() {
-        if !a.has(k) {
-            keys.push(k);
-        }
-    }
-    keys.into_iter()
-        .filter(|k| a.get(k).ok() != b.get(k).ok())
-        .map(|k| format!("/{}", String::from_utf8_lossy(k)))
-        .collect()
+fn name(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
 }
 
-/// Is `o` (in `doc`) a signature widget or field?
-fn is_sig_widget(doc: &Document, o: &Object) -> bool {
-    let Some(d) = o.as_reference().ok().and_then(|id| dict_of(doc, id)) else {
+/// Structural equality: references by id, strings by bytes, streams by
+/// dictionary (without `/Length`) and raw content; dictionaries in any order.
+fn same(a: &Object, b: &Object) -> bool {
+    same_at(a, b, 0)
+}
+
+fn same_at(a: &Object, b: &Object, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
         return false;
-    };
-    let mut node = d;
-    for _ in 0..32 {
-        if let Ok(ft) = node.get(b"FT").and_then(Object::as_name) {
-            return ft == b"Sig";
+    }
+    match (a, b) {
+        (Object::String(x, _), Object::String(y, _)) => x == y,
+        (Object::Real(x), Object::Real(y)) => x.to_bits() == y.to_bits() || x == y,
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_at(p, q, depth + 1))
         }
-        match ref_in(Some(node), b"Parent").and_then(|p| dict_of(doc, p)) {
-            Some(p) => node = p,
-            None => return false,
+        (Object::Dictionary(x), Object::Dictionary(y)) => same_dict(x, y, depth, false),
+        (Object::Stream(x), Object::Stream(y)) => {
+            x.content == y.content && same_dict(&x.dict, &y.dict, depth, true)
+        }
+        (Object::Dictionary(_) | Object::Array(_) | Object::Stream(_), _) => false,
+        _ => a == b,
+    }
+}
+
+fn same_dict(x: &Dictionary, y: &Dictionary, depth: usize, stream: bool) -> bool {
+    let skip = |k: &[u8]| stream && k == b"Length";
+    let count = |d: &Dictionary| d.iter().filter(|(k, _)| !skip(k)).count();
+    count(x) == count(y)
+        && x.iter()
+            .filter(|(k, _)| !skip(k))
+            .all(|(k, v)| y.get(k).ok().is_some_and(|w| same_at(v, w, depth + 1)))
+}
+
+fn same_opt(a: Option<&Object>, b: Option<&Object>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => same(a, b),
+        _ => false,
+    }
+}
+
+/// "/K added, /L changed" for two dictionaries.
+fn dict_diff(a: &Dictionary, b: &Dictionary, ignore: &[&[u8]]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in a.iter() {
+        if ignore.contains(&k.as_slice()) {
+            continue;
+        }
+        match b.get(k) {
+            Err(_) => out.push(format!("/{} removed", name(k))),
+            Ok(w) if !same(v, w) => out.push(format!("/{} changed", name(k))),
+            Ok(_) => {}
         }
     }
-    false
-}
-
-/// Old entries all kept (in any order); returns the added ones.
-fn grown<'a>(old: &[&Object], new: &[&'a Object]) -> Option<Vec<&'a Object>> {
-    let old_set: Vec<&Object> = old.to_vec();
-    if !old_set.iter().all(|o| new.contains(o)) {
-        return None;
+    for (k, _) in b.iter() {
+        if !a.has(k) && !ignore.contains(&k.as_slice()) {
+            out.push(format!("/{} added", name(k)));
+        }
     }
-    Some(new.iter().copied().filter(|n| !old.contains(n)).collect())
+    out
 }
 
-struct Roles {
-    root: Option<ObjectId>,
-    acroform: Option<ObjectId>,
-    fields: Option<ObjectId>,
-    dr: Option<ObjectId>,
-    dss: HashSet<ObjectId>,
-    info: Option<ObjectId>,
-    metadata: Option<ObjectId>,
-    pages: HashMap<ObjectId, usize>,
-    annots: HashMap<ObjectId, ObjectId>,
-    contents: HashMap<ObjectId, usize>,
-    sig_values: HashSet<ObjectId>,
-    sig_fields: HashSet<ObjectId>,
-}
-
-fn roles(doc: &Document) -> Roles {
-    let root = doc.trailer.get(b"Root").and_then(Object::as_reference).ok();
-    let catalog = root.and_then(|r| dict_of(doc, r));
-    let acroform = ref_in(catalog, b"AcroForm");
-    let form = match catalog.and_then(|c| c.get(b"AcroForm").ok()) {
-        Some(Object::Dictionary(d)) => Some(d),
-        Some(Object::Reference(id)) => dict_of(doc, *id),
-        _ => None,
-    };
-    let mut dss = HashSet::new();
-    if let Some(id) = ref_in(catalog, b"DSS") {
-        dss.insert(id);
+fn kind(o: &Object) -> String {
+    match o {
+        Object::Stream(s) => match s.dict.get(b"Type").and_then(Object::as_name) {
+            Ok(t) => format!("a /Type /{} stream", name(t)),
+            Err(_) => "a stream".into(),
+        },
+        Object::Dictionary(_) => "a dictionary".into(),
+        Object::Array(_) => "an array".into(),
+        Object::Reference(_) => "a reference".into(),
+        Object::Null => "null".into(),
+        _ => "a simple value".into(),
     }
-    let dss_dict = match catalog.and_then(|c| c.get(b"DSS").ok()) {
-        Some(Object::Dictionary(d)) => Some(d),
-        Some(Object::Reference(id)) => dict_of(doc, *id),
-        _ => None,
-    };
-    if let Some(d) = dss_dict {
-        for (_, v) in d.iter() {
-            if let Object::Reference(id) = v {
-                dss.insert(*id);
+}
+
+/// How an object was reached; its rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Role {
+    /// Must be as in the signed revision.
+    Strict,
+    /// Reached only through something new that a rule allowed: may be new;
+    /// if it existed when signed, must be unchanged.
+    Fresh,
+    /// A page of the signed revision: only `/Annots` may change.
+    Page,
+    /// An empty signature field of the signed revision (or its widget).
+    SigFill,
+    Catalog,
+    AcroForm,
+    Fields,
+    Annots,
+    Dr,
+    Dss,
+    Info,
+    Metadata,
+}
+
+struct Claim {
+    role: Role,
+    path: String,
+    label: String,
+}
+
+struct Item {
+    id: ObjectId,
+    role: Role,
+    path: String,
+    label: String,
+}
+
+/// One comparison of a signed revision (`old`) with the final file (`new`).
+struct Analysis<'d> {
+    old: &'d Document,
+    new: &'d Document,
+    revs: &'d [Revision],
+    /// The signed revision, from 1.
+    signed_rev: usize,
+    fields: &'d [SigFieldInfo],
+    level: Option<u8>,
+    allow_annotations: bool,
+    /// Empty signature fields of the signed revision and their widgets → field name.
+    old_empty: HashMap<ObjectId, String>,
+    page_no: HashMap<ObjectId, usize>,
+    old_page_no: HashMap<ObjectId, usize>,
+    claims: BTreeMap<ObjectId, Vec<Claim>>,
+    queue: VecDeque<Item>,
+    changes: Vec<String>,
+    approved: Vec<String>,
+    warnings: Vec<String>,
+    said: HashSet<String>,
+}
+
+impl<'d> Analysis<'d> {
+    fn new(
+        old: &'d Document,
+        new: &'d Document,
+        revs: &'d [Revision],
+        signed_rev: usize,
+        fields: &'d [SigFieldInfo],
+        policy: &PdfChangePolicy,
+    ) -> Self {
+        let mut old_empty = HashMap::new();
+        for f in signature_fields(old).into_iter().filter(|f| !f.has_value) {
+            if let Some(id) = f.id {
+                old_empty.insert(id, f.name.clone());
+            }
+            for w in f.widgets {
+                old_empty.insert(w, f.name.clone());
             }
         }
-    }
-    let pages = page_numbers(doc);
-    let mut annots = HashMap::new();
-    let mut contents = HashMap::new();
-    for (page, n) in &pages {
-        let d = dict_of(doc, *page);
-        if let Some(a) = ref_in(d, b"Annots") {
-            annots.insert(a, *page);
+        Self {
+            old,
+            new,
+            revs,
+            signed_rev,
+            fields,
+            level: None,
+            allow_annotations: policy.allow_annotations,
+            old_empty,
+            page_no: page_numbers(new),
+            old_page_no: page_numbers(old),
+            claims: BTreeMap::new(),
+            queue: VecDeque::new(),
+            changes: Vec::new(),
+            approved: Vec::new(),
+            warnings: Vec::new(),
+            said: HashSet::new(),
         }
-        match d.and_then(|d| d.get(b"Contents").ok()) {
-            Some(Object::Reference(id)) => {
-                contents.insert(*id, *n);
-                for o in array_of(doc, Some(&Object::Reference(*id))) {
-                    if let Ok(id) = o.as_reference() {
-                        contents.insert(id, *n);
+    }
+
+    fn annotations_allowed(&self) -> bool {
+        self.allow_annotations && self.level.is_none_or(|p| p >= 3)
+    }
+
+    fn run(&mut self) {
+        self.trailer();
+        while let Some(it) = self.queue.pop_front() {
+            match it.role {
+                Role::Strict | Role::Fresh => {
+                    let new = self.new;
+                    if let Some(o) = new.objects.get(&it.id) {
+                        self.walk(o, it.role, &it.path, &it.label, 0);
                     }
                 }
+                Role::Page => self.page(&it),
+                Role::SigFill => self.sig_fill(&it),
+                _ => {}
             }
-            Some(Object::Array(a)) => {
-                for o in a {
-                    if let Ok(id) = o.as_reference() {
-                        contents.insert(id, *n);
-                    }
+        }
+        self.judge();
+    }
+
+    // ---- messages ----
+
+    fn fail(&mut self, msg: String) {
+        if self.said.insert(msg.clone()) {
+            self.changes.push(msg);
+        }
+    }
+
+    fn approve(&mut self, msg: String) {
+        if self.said.insert(msg.clone()) {
+            self.approved.push(msg);
+        }
+    }
+
+    fn warn(&mut self, msg: String) {
+        if self.said.insert(msg.clone()) {
+            self.warnings.push(msg);
+        }
+    }
+
+    /// "object 4 0 (label, reached from path) what".
+    fn fail_obj(&mut self, id: ObjectId, label: &str, path: &str, what: &str) {
+        self.fail(format!(
+            "object {} {} ({label}, reached from {path}) {what}",
+            id.0, id.1
+        ));
+    }
+
+    /// The revision that wrote `id` as the final file has it.
+    fn rev_of(&self, id: ObjectId) -> Option<usize> {
+        let table = &self.new.reference_table;
+        let offset = match table.get(id.0)? {
+            XrefEntry::Normal { offset, .. } => *offset,
+            XrefEntry::Compressed { container, .. } => match table.get(*container)? {
+                XrefEntry::Normal { offset, .. } => *offset,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let offset = usize::try_from(offset).ok()?;
+        self.revs.iter().position(|r| offset < r.end).map(|i| i + 1)
+    }
+
+    /// "in revision 3" (or "after revision 2" when the data does not say).
+    fn when(&self, id: ObjectId) -> String {
+        match self.rev_of(id) {
+            Some(k) if k > self.signed_rev => format!("in revision {k}"),
+            _ => format!("after revision {}", self.signed_rev),
+        }
+    }
+
+    /// "revision 3" for approvals.
+    fn rev_name(&self, id: ObjectId) -> String {
+        match self.rev_of(id) {
+            Some(k) if k > self.signed_rev => format!("revision {k}"),
+            _ => "a later revision".into(),
+        }
+    }
+
+    fn final_trailer(&self) -> String {
+        format!("in the final trailer (revision {})", self.revs.len())
+    }
+
+    fn page_label(&self, id: ObjectId) -> String {
+        match self.page_no.get(&id).or_else(|| self.old_page_no.get(&id)) {
+            Some(n) => format!("page {n}"),
+            None => "a page outside the page tree".into(),
+        }
+    }
+
+    // ---- the walk ----
+
+    /// Record that `id` is reached as `role`; true the first time for that role.
+    fn claim(&mut self, id: ObjectId, role: Role, path: &str, label: &str) -> bool {
+        let v = self.claims.entry(id).or_default();
+        if v.iter().any(|c| c.role == role) {
+            return false;
+        }
+        v.push(Claim {
+            role,
+            path: path.to_string(),
+            label: label.to_string(),
+        });
+        true
+    }
+
+    fn is_old_page(&self, id: ObjectId) -> bool {
+        self.old
+            .objects
+            .get(&id)
+            .and_then(|o| o.as_dict().ok())
+            .is_some_and(|d| d.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page"))
+    }
+
+    /// Follow a reference found in a `ctx` (Strict or Fresh) part. A page or
+    /// an empty signature field of the signed revision is judged by its own
+    /// rule wherever it is reached from; anything else that existed when
+    /// signed must be unchanged; a new object is allowed only under Fresh.
+    fn edge(&mut self, ctx: Role, target: ObjectId, path: &str, label: &str) {
+        let (role, label) = if self.is_old_page(target) {
+            (Role::Page, self.page_label(target))
+        } else if let Some(n) = self.old_empty.get(&target) {
+            (Role::SigFill, format!("empty signature field {n}"))
+        } else if ctx == Role::Fresh && !self.old.objects.contains_key(&target) {
+            (Role::Fresh, label.to_string())
+        } else {
+            (Role::Strict, label.to_string())
+        };
+        if self.claim(target, role, path, &label) {
+            self.queue.push_back(Item {
+                id: target,
+                role,
+                path: path.to_string(),
+                label,
+            });
+        }
+    }
+
+    /// Every reference inside `o` (direct nesting), as `ctx`.
+    fn walk(&mut self, o: &Object, ctx: Role, path: &str, label: &str, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.fail(format!(
+                "objects nested more than {MAX_DEPTH} deep at {path}"
+            ));
+            return;
+        }
+        match o {
+            Object::Reference(id) => self.edge(ctx, *id, path, label),
+            Object::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.walk(x, ctx, &index(path, i), label, depth + 1);
                 }
             }
+            Object::Dictionary(d) => self.walk_dict(d, ctx, path, label, depth),
+            Object::Stream(s) => self.walk_dict(&s.dict, ctx, path, label, depth),
             _ => {}
         }
     }
-    let (sig_values, sig_fields) = signature_objects(doc);
-    Roles {
-        root,
-        acroform,
-        fields: ref_in(form, b"Fields"),
-        dr: ref_in(form, b"DR"),
-        dss,
-        info: doc.trailer.get(b"Info").and_then(Object::as_reference).ok(),
-        metadata: ref_in(catalog, b"Metadata"),
-        pages,
-        annots,
-        contents,
-        sig_values,
-        sig_fields,
-    }
-}
 
-fn describe(r: &Roles, id: ObjectId) -> String {
-    if Some(id) == r.root {
-        "catalogue".into()
-    } else if let Some(n) = r.pages.get(&id) {
-        format!("page {n}")
-    } else if let Some(n) = r.contents.get(&id) {
-        format!("page {n} /Contents")
-    } else if let Some(p) = r.annots.get(&id) {
-        format!("page {} /Annots", r.pages.get(p).copied().unwrap_or(0))
-    } else if Some(id) == r.acroform {
-        "AcroForm".into()
-    } else if r.sig_values.contains(&id) {
-        "signature dictionary".into()
-    } else if r.sig_fields.contains(&id) {
-        "signature field".into()
-    } else {
-        "object".into()
+    fn walk_dict(&mut self, d: &Dictionary, ctx: Role, path: &str, label: &str, depth: usize) {
+        for (k, v) in d.iter() {
+            self.walk(v, ctx, &key(path, k), label, depth + 1);
+        }
     }
-}
 
-fn compare(prev: &Document, cur: &Document, rev: usize, check: &mut ModificationCheck) {
-    let old = roles(prev);
-    let new = roles(cur);
-    let bad = |id: ObjectId, what: String| {
-        format!(
-            "object {} {} ({}) {what} in revision {rev}",
-            id.0,
-            id.1,
-            describe(&old, id)
-        )
-    };
-    if old.root != new.root {
-        check
-            .changes
-            .push(format!("the catalogue was replaced in revision {rev}"));
+    /// A slot that may be direct or a reference: claim the reference as
+    /// `role` and give the value.
+    fn slot(&mut self, v: &'d Object, role: Role, path: &str, label: &str) -> Option<&'d Object> {
+        match v {
+            Object::Reference(id) => {
+                self.claim(*id, role, path, label);
+                self.new.objects.get(id)
+            }
+            o => Some(o),
+        }
     }
-    let mut added = 0usize;
-    for (id, obj) in &cur.objects {
-        if is_container(obj) {
-            continue;
+
+    /// Is `new` (a slot's value) anchored in the signed revision: the same
+    /// reference as `old`, a new object, or direct?
+    fn anchored(&self, old: Option<&Object>, new: &Object) -> bool {
+        match new {
+            Object::Reference(id) => {
+                old.and_then(|o| o.as_reference().ok()) == Some(*id)
+                    || !self.old.objects.contains_key(id)
+            }
+            _ => true,
         }
-        let Some(before) = prev.objects.get(id) else {
-            added += 1;
-            continue;
-        };
-        if before == obj {
-            continue;
+    }
+
+    /// Phase two: an object reached strictly, or by two different rules,
+    /// must be as signed; one reached by a single rule was judged by it.
+    fn judge(&mut self) {
+        let claims = std::mem::take(&mut self.claims);
+        for (id, cs) in &claims {
+            let strict = cs.iter().find(|c| c.role == Role::Strict);
+            let slots: Vec<&Claim> = cs
+                .iter()
+                .filter(|c| !matches!(c.role, Role::Strict | Role::Fresh))
+                .collect();
+            let main = match (strict, slots.as_slice()) {
+                (Some(c), _) => c,
+                (None, [first, _, ..]) => first,
+                _ => continue,
+            };
+            let Some(what) = self.difference(*id) else {
+                continue;
+            };
+            let also: Vec<String> = slots
+                .iter()
+                .filter(|c| !std::ptr::eq(**c, main))
+                .map(|c| format!("also {} from {}", c.label, c.path))
+                .collect();
+            let label = if also.is_empty() {
+                main.label.clone()
+            } else {
+                format!("{}; {}", main.label, also.join("; "))
+            };
+            self.fail_obj(*id, &label, &main.path, &what);
         }
-        let id = *id;
-        let (bd, nd) = match (before, obj) {
-            (Object::Dictionary(a), Object::Dictionary(b)) => (Some(a), Some(b)),
-            _ => (None, None),
+        self.claims = claims;
+    }
+
+    /// How `id` differs between the signed revision and the final file.
+    fn difference(&self, id: ObjectId) -> Option<String> {
+        match (self.old.objects.get(&id), self.new.objects.get(&id)) {
+            (None, None) => None,
+            (Some(_), None) => Some(format!("deleted after revision {}", self.signed_rev)),
+            (None, Some(_)) => Some(format!("added {}", self.when(id))),
+            (Some(a), Some(b)) if same(a, b) => None,
+            (Some(a), Some(b)) => {
+                let detail = match (a, b) {
+                    (Object::Dictionary(x), Object::Dictionary(y)) => {
+                        dict_diff(x, y, &[]).join(", ")
+                    }
+                    (Object::Stream(x), Object::Stream(y)) => {
+                        let mut d = dict_diff(&x.dict, &y.dict, &[b"Length"]);
+                        if x.content != y.content {
+                            d.push("stream content changed".into());
+                        }
+                        d.join(", ")
+                    }
+                    _ if std::mem::discriminant(a) != std::mem::discriminant(b)
+                        || kind(a) != kind(b) =>
+                    {
+                        format!("was {}, now {}", kind(a), kind(b))
+                    }
+                    _ => String::new(),
+                };
+                let detail = match (a, b) {
+                    (Object::Stream(x), Object::Stream(y))
+                        if x.dict.get(b"Type").ok() != y.dict.get(b"Type").ok() =>
+                    {
+                        format!("{detail}; now {}", kind(b))
+                    }
+                    _ => detail,
+                };
+                Some(if detail.is_empty() {
+                    format!("changed {}", self.when(id))
+                } else {
+                    format!("changed ({detail}) {}", self.when(id))
+                })
+            }
+        }
+    }
+
+    // ---- rules ----
+
+    fn trailer(&mut self) {
+        let (old_t, new_t) = (&self.old.trailer, &self.new.trailer);
+        let mut keys: Vec<&'d [u8]> = new_t.iter().map(|(k, _)| k.as_slice()).collect();
+        keys.extend(
+            old_t
+                .iter()
+                .map(|(k, _)| k.as_slice())
+                .filter(|k| !new_t.has(k)),
+        );
+        for k in keys {
+            let (a, b) = (old_t.get(k).ok(), new_t.get(k).ok());
+            match k {
+                b"Root" => self.catalog(a, b),
+                b"Info" => self.info(a, b),
+                b"Size" | b"Prev" | b"XRefStm" | b"Type" | b"W" | b"Index" | b"Length"
+                | b"Filter" | b"DecodeParms" => {}
+                b"ID" => {
+                    let first = |o: Option<&Object>| {
+                        o.and_then(|o| o.as_array().ok())
+                            .and_then(|a| a.first())
+                            .and_then(|s| s.as_str().ok())
+                            .map(<[u8]>::to_vec)
+                    };
+                    if a.is_some() && first(a) != first(b) {
+                        let t = self.final_trailer();
+                        self.fail(format!(
+                            "the first element of the trailer's /ID changed {t}"
+                        ));
+                    }
+                }
+                _ if same_opt(a, b) => {
+                    if let Some(b) = b {
+                        let label = format!("trailer /{}", name(k));
+                        self.walk(b, Role::Strict, &format!("/{}", name(k)), &label, 0);
+                    }
+                }
+                _ => {
+                    let how = if a.is_none() {
+                        "added"
+                    } else if b.is_none() {
+                        "removed"
+                    } else {
+                        "changed"
+                    };
+                    let t = self.final_trailer();
+                    self.fail(format!("the trailer's /{} was {how} {t}", name(k)));
+                }
+            }
+        }
+    }
+
+    fn catalog(&mut self, a: Option<&'d Object>, b: Option<&'d Object>) {
+        let (Some(Object::Reference(oid)), Some(Object::Reference(nid))) = (a, b) else {
+            let t = self.final_trailer();
+            self.fail(format!(
+                "the trailer's /Root is missing or not a reference {t}"
+            ));
+            return;
         };
-        let diff = match (bd, nd) {
-            (Some(a), Some(b)) => differing_keys(a, b),
-            _ => vec!["value".into()],
+        let id = *nid;
+        if *oid != id {
+            let t = self.final_trailer();
+            self.fail(format!(
+                "the catalogue was replaced (/Root {} {} → {} {}) {t}",
+                oid.0, oid.1, id.0, id.1
+            ));
+            return;
+        }
+        self.claim(id, Role::Catalog, "/Root", "catalogue");
+        let old = self.old;
+        let new = self.new;
+        let (Some(od), Some(nd)) = (
+            old.objects.get(&id).and_then(|o| o.as_dict().ok()),
+            new.objects.get(&id).and_then(|o| o.as_dict().ok()),
+        ) else {
+            let what = self
+                .difference(id)
+                .unwrap_or_else(|| "is not a dictionary".into());
+            self.fail_obj(id, "catalogue", "/Root", &what);
+            return;
         };
-        let only = |allowed: &[&str]| diff.iter().all(|k| allowed.contains(&k.as_str()));
-        let annots_ok = |a: Option<&Object>, b: Option<&Object>| {
-            grown(&array_of(prev, a), &array_of(cur, b))
-                .is_some_and(|added| added.iter().all(|o| is_sig_widget(cur, o)))
+        let mut keys: Vec<&'d [u8]> = nd.iter().map(|(k, _)| k.as_slice()).collect();
+        keys.extend(od.iter().map(|(k, _)| k.as_slice()).filter(|k| !nd.has(k)));
+        for k in keys {
+            let (a, b) = (od.get(k).ok(), nd.get(k).ok());
+            let path = format!("/Root/{}", name(k));
+            let label = format!("catalogue /{}", name(k));
+            match k {
+                b"AcroForm" => self.acroform(id, a, b),
+                b"DSS" => self.dss(id, a, b),
+                b"Metadata" => self.metadata(id, a, b),
+                _ if same_opt(a, b) => {
+                    if let Some(b) = b {
+                        self.walk(b, Role::Strict, &path, &label, 0);
+                    }
+                }
+                b"Extensions" if b.is_some() => {
+                    if let Some(b) = b {
+                        self.walk(b, Role::Fresh, &path, &label, 0);
+                    }
+                    let r = self.rev_name(id);
+                    self.approve(format!("{r} changed the catalogue's /Extensions"));
+                }
+                b"Version" if b.is_some_and(|v| v.as_name().is_ok()) => {
+                    let r = self.rev_name(id);
+                    self.approve(format!("{r} changed the catalogue's /Version"));
+                }
+                _ => {
+                    let how = if a.is_none() {
+                        "added"
+                    } else if b.is_none() {
+                        "removed"
+                    } else {
+                        "changed"
+                    };
+                    let what = format!("changed (/{} {how}) {}", name(k), self.when(id));
+                    self.fail_obj(id, "catalogue", "/Root", &what);
+                }
+            }
+        }
+    }
+
+    fn acroform(&mut self, cat: ObjectId, a: Option<&'d Object>, b: Option<&'d Object>) {
+        let path = "/Root/AcroForm";
+        let Some(b) = b else {
+            let w = format!("changed (/AcroForm removed) {}", self.when(cat));
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
         };
-        let verdict: std::result::Result<String, String> = if Some(id) == old.root {
-            if only(&["/AcroForm", "/DSS", "/Extensions", "/Version", "/Metadata"]) {
-                Ok(format!("catalogue {} updated", diff.join(" ")))
-            } else {
-                Err(format!("changed ({})", diff.join(" ")))
+        let (owner, label) = match b {
+            Object::Reference(id) => (*id, "AcroForm"),
+            _ => (cat, "catalogue /AcroForm"),
+        };
+        let Some(form) = self
+            .slot(b, Role::AcroForm, path, label)
+            .and_then(|o| o.as_dict().ok())
+        else {
+            let w = format!("is not a dictionary {}", self.when(owner));
+            self.fail_obj(owner, label, path, &w);
+            return;
+        };
+        let old = self.old;
+        let od = a.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+        let mut keys: Vec<Vec<u8>> = form.iter().map(|(k, _)| k.clone()).collect();
+        keys.extend(od.iter().map(|(k, _)| k.clone()).filter(|k| !form.has(k)));
+        for k in keys {
+            let (x, y) = (od.get(&k).ok(), form.get(&k).ok());
+            let sub = format!("{path}/{}", name(&k));
+            match k.as_slice() {
+                b"Fields" => self.fields_rule(owner, label, x, y, &sub),
+                b"DR" => self.dr(owner, label, x, y, &sub),
+                _ if same_opt(x, y) => {
+                    if let Some(y) = y {
+                        self.walk(y, Role::Strict, &sub, &format!("AcroForm /{}", name(&k)), 0);
+                    }
+                }
+                b"SigFlags" | b"DA"
+                    if y.is_some_and(|v| matches!(v, Object::Integer(_) | Object::String(..))) =>
+                {
+                    let r = self.rev_name(owner);
+                    self.approve(format!("{r} changed AcroForm /{}", name(&k)));
+                }
+                _ => {
+                    let how = if x.is_none() {
+                        "added"
+                    } else if y.is_none() {
+                        "removed"
+                    } else {
+                        "changed"
+                    };
+                    let w = format!("changed (/{} {how}) {}", name(&k), self.when(owner));
+                    self.fail_obj(owner, label, path, &w);
+                }
             }
-        } else if let Some(n) = old.pages.get(&id) {
-            if only(&["/Annots"])
-                && annots_ok(
-                    bd.and_then(|d| d.get(b"Annots").ok()),
-                    nd.and_then(|d| d.get(b"Annots").ok()),
-                )
-            {
-                Ok(format!("signature widget added to page {n}"))
-            } else {
-                Err(format!("changed ({})", diff.join(" ")))
-            }
-        } else if let Some(p) = old.annots.get(&id) {
-            if annots_ok(Some(before), Some(obj)) {
-                Ok(format!(
-                    "signature widget added to page {}",
-                    old.pages.get(p).copied().unwrap_or(0)
-                ))
-            } else {
-                Err("changed (annotations removed, altered or not signatures)".into())
-            }
-        } else if Some(id) == old.acroform {
-            let fields_ok = grown(
-                &array_of(prev, bd.and_then(|d| d.get(b"Fields").ok())),
-                &array_of(cur, nd.and_then(|d| d.get(b"Fields").ok())),
-            )
-            .is_some();
-            if fields_ok && only(&["/Fields", "/SigFlags", "/DR", "/DA", "/NeedAppearances"]) {
-                Ok("AcroForm updated".into())
-            } else {
-                Err(format!("changed ({})", diff.join(" ")))
-            }
-        } else if Some(id) == old.fields {
-            if grown(&array_of(prev, Some(before)), &array_of(cur, Some(obj))).is_some() {
-                Ok("fields added".into())
-            } else {
-                Err("changed (fields removed)".into())
-            }
-        } else if old.dss.contains(&id) || new.dss.contains(&id) {
-            Ok("DSS updated".into())
-        } else if Some(id) == old.dr || Some(id) == old.info || Some(id) == old.metadata {
-            Ok("form resources or document metadata updated".into())
-        } else if old.sig_fields.contains(&id)
-            && !bd.is_some_and(|d| d.has(b"V"))
-            && only(&["/V", "/AP"])
+        }
+    }
+
+    /// A new terminal signature field (or the widget of one): it must hold a
+    /// new signature dictionary, listed and so verified; DocMDP P=1 admits
+    /// document time stamps only. Returns the field's name when allowed.
+    fn new_signature(&mut self, id: ObjectId, path: &str, via: &str) -> Option<String> {
+        let new = self.new;
+        let parent = new
+            .objects
+            .get(&id)
+            .and_then(|o| o.as_dict().ok())
+            .and_then(|d| d.get(b"Parent").and_then(Object::as_reference).ok());
+        let fields = self.fields;
+        let f = fields
+            .iter()
+            .find(|f| f.id == Some(id) || f.widgets.contains(&id))
+            .or_else(|| fields.iter().find(|f| parent.is_some() && f.id == parent))?;
+        let w = self.when(id);
+        let label = format!("signature field {}", f.name);
+        let refuse = |why: &str| format!("added {w}: {why}");
+        let bad = if f.id.is_some_and(|fid| self.old.objects.contains_key(&fid)) {
+            Some(refuse("a widget for a field that existed when signed"))
+        } else if !f.has_value {
+            Some(refuse("a signature field without a value (/V)"))
+        } else if !f.listed {
+            Some(refuse("its /V is not a signature dictionary"))
+        } else if f
+            .value_id
+            .is_some_and(|v| self.old.objects.contains_key(&v))
         {
-            Ok("empty signature field signed".into())
+            Some(refuse(
+                "its /V is a signature dictionary that existed when signed",
+            ))
+        } else if self.level == Some(1) && f.value_type.as_deref() != Some(b"DocTimeStamp") {
+            Some(refuse(
+                "the certification (DocMDP P=1) allows only document time stamps",
+            ))
         } else {
-            Err(if diff.is_empty() {
-                "changed".into()
-            } else {
-                format!("changed ({})", diff.join(" "))
-            })
+            None
         };
-        match verdict {
-            Ok(s) => check.signing_changes.push(format!("{s} in revision {rev}")),
-            Err(s) => check.changes.push(bad(id, s)),
+        if let Some(what) = bad {
+            self.fail_obj(id, &format!("{label} in {via}"), path, &what);
+            return None;
+        }
+        let kind = if f.value_type.as_deref() == Some(b"DocTimeStamp") {
+            "document time stamp"
+        } else {
+            "signature"
+        };
+        let r = self.rev_name(id);
+        let name = f.name.clone();
+        self.approve(format!(
+            "{r} added {kind} field {name} (verified as a signature of its own)"
+        ));
+        self.edge(Role::Fresh, id, path, &label);
+        Some(name)
+    }
+
+    fn fields_rule(
+        &mut self,
+        owner: ObjectId,
+        owner_label: &str,
+        a: Option<&'d Object>,
+        b: Option<&'d Object>,
+        path: &str,
+    ) {
+        let old = self.old;
+        let old_list: &[Object] = array_of(old, a).unwrap_or(&[]);
+        let new_list: &[Object] =
+            match b.and_then(|b| self.slot(b, Role::Fields, path, "AcroForm /Fields")) {
+                Some(Object::Array(l)) => l,
+                None if old_list.is_empty() => &[],
+                _ => {
+                    let w = format!("changed (/Fields is not an array) {}", self.when(owner));
+                    self.fail_obj(owner, owner_label, path, &w);
+                    return;
+                }
+            };
+        let at = match b {
+            Some(Object::Reference(id)) => *id,
+            _ => owner,
+        };
+        for o in old_list {
+            if !new_list.iter().any(|n| same(n, o)) {
+                let w = format!(
+                    "changed (field {} removed) {}",
+                    describe_ref(o),
+                    self.when(at)
+                );
+                self.fail_obj(at, "AcroForm /Fields", path, &w);
+            }
+        }
+        for (i, n) in new_list.iter().enumerate() {
+            let sub = index(path, i);
+            if old_list.iter().any(|o| same(n, o)) {
+                self.walk(n, Role::Strict, &sub, "form field", 0);
+                continue;
+            }
+            match n {
+                Object::Reference(t) if !self.old.objects.contains_key(t) => {
+                    if self.new_signature(*t, &sub, "AcroForm /Fields").is_none()
+                        && !self.said_about(*t)
+                    {
+                        let w = format!("added {}: not a signature field", self.when(*t));
+                        self.fail_obj(*t, "AcroForm /Fields entry", &sub, &w);
+                    }
+                }
+                Object::Reference(t) => {
+                    let w = format!(
+                        "existed when signed and was added to the AcroForm /Fields {}",
+                        self.when(at)
+                    );
+                    self.fail_obj(*t, "form field", &sub, &w);
+                }
+                _ => {
+                    let w = format!("changed (a direct field added) {}", self.when(at));
+                    self.fail_obj(at, "AcroForm /Fields", path, &w);
+                }
+            }
         }
     }
-    for (id, obj) in &prev.objects {
-        if !cur.objects.contains_key(id) && !is_container(obj) {
-            check.changes.push(bad(*id, "deleted".into()));
+
+    /// Was a refusal about object `id` already recorded?
+    fn said_about(&self, id: ObjectId) -> bool {
+        let p = format!("object {} {} (", id.0, id.1);
+        self.changes.iter().any(|c| c.starts_with(&p))
+    }
+
+    fn dr(
+        &mut self,
+        owner: ObjectId,
+        owner_label: &str,
+        a: Option<&'d Object>,
+        b: Option<&'d Object>,
+        path: &str,
+    ) {
+        let old = self.old;
+        let Some(b) = b else {
+            if a.is_some() {
+                let w = format!("changed (/DR removed) {}", self.when(owner));
+                self.fail_obj(owner, owner_label, path, &w);
+            }
+            return;
+        };
+        let at = match b {
+            Object::Reference(id) => *id,
+            _ => owner,
+        };
+        let od = a.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+        let Some(nd) = self
+            .slot(b, Role::Dr, path, "AcroForm /DR")
+            .and_then(|o| o.as_dict().ok())
+        else {
+            let w = format!("is not a dictionary {}", self.when(at));
+            self.fail_obj(at, "AcroForm /DR", path, &w);
+            return;
+        };
+        let mut added = Vec::new();
+        for (k, ov) in od.iter() {
+            let sub = key(path, k);
+            let Ok(nv) = nd.get(k) else {
+                let w = format!("changed (/{} removed) {}", name(k), self.when(at));
+                self.fail_obj(at, "AcroForm /DR", path, &w);
+                continue;
+            };
+            if same(ov, nv) {
+                self.walk(nv, Role::Strict, &sub, "AcroForm /DR", 0);
+                continue;
+            }
+            let sub_at = match nv {
+                Object::Reference(id) => *id,
+                _ => at,
+            };
+            let (Some(osub), Some(nsub)) = (
+                dict_of(old, ov),
+                self.slot(nv, Role::Dr, &sub, "AcroForm /DR")
+                    .and_then(|o| o.as_dict().ok()),
+            ) else {
+                let w = format!("changed (/{} changed) {}", name(k), self.when(at));
+                self.fail_obj(at, "AcroForm /DR", path, &w);
+                continue;
+            };
+            for (k2, ov2) in osub.iter() {
+                match nsub.get(k2) {
+                    Ok(nv2) if same(ov2, nv2) => {
+                        self.walk(nv2, Role::Strict, &key(&sub, k2), "AcroForm /DR", 0);
+                    }
+                    _ => {
+                        let w = format!(
+                            "changed (/{} changed or removed) {}",
+                            name(k2),
+                            self.when(sub_at)
+                        );
+                        self.fail_obj(sub_at, &format!("AcroForm /DR /{}", name(k)), &sub, &w);
+                    }
+                }
+            }
+            for (k2, nv2) in nsub.iter().filter(|(k2, _)| !osub.has(k2)) {
+                added.push(format!("/{}/{}", name(k), name(k2)));
+                self.walk(nv2, Role::Fresh, &key(&sub, k2), "AcroForm /DR", 0);
+            }
+        }
+        for (k, nv) in nd.iter().filter(|(k, _)| !od.has(k)) {
+            added.push(format!("/{}", name(k)));
+            self.walk(nv, Role::Fresh, &key(path, k), "AcroForm /DR", 0);
+        }
+        if !added.is_empty() {
+            if self.level == Some(1) {
+                let w = format!(
+                    "changed ({} added; the certification, DocMDP P=1, allows no form changes) {}",
+                    added.join(" "),
+                    self.when(at)
+                );
+                self.fail_obj(at, "AcroForm /DR", path, &w);
+            } else {
+                let r = self.rev_name(at);
+                self.approve(format!("{r} added form resources {}", added.join(" ")));
+            }
         }
     }
-    if added > 0 {
-        check
-            .signing_changes
-            .push(format!("{added} objects added in revision {rev}"));
+
+    fn page(&mut self, it: &Item) {
+        let (old, new) = (self.old, self.new);
+        let label = it.label.clone();
+        let Some(od) = old.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            return;
+        };
+        let Some(nd) = new.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            let w = self
+                .difference(it.id)
+                .unwrap_or_else(|| "is no longer a dictionary".into());
+            self.fail_obj(it.id, &label, &it.path, &w);
+            return;
+        };
+        let diff = dict_diff(od, nd, &[b"Annots"]);
+        if !diff.is_empty() {
+            let w = format!("changed ({}) {}", diff.join(", "), self.when(it.id));
+            self.fail_obj(it.id, &label, &it.path, &w);
+        }
+        for (k, v) in nd.iter() {
+            if k.as_slice() != b"Annots" {
+                self.walk(
+                    v,
+                    Role::Strict,
+                    &key(&it.path, k),
+                    &format!("{label} /{}", name(k)),
+                    0,
+                );
+            }
+        }
+        self.annots(
+            it.id,
+            &label,
+            od.get(b"Annots").ok(),
+            nd.get(b"Annots").ok(),
+            &key(&it.path, b"Annots"),
+        );
     }
+
+    fn annots(
+        &mut self,
+        page: ObjectId,
+        page_label: &str,
+        a: Option<&'d Object>,
+        b: Option<&'d Object>,
+        path: &str,
+    ) {
+        let old = self.old;
+        let label = format!("{page_label} /Annots");
+        let old_list: &[Object] = array_of(old, a).unwrap_or(&[]);
+        let at = match b {
+            Some(Object::Reference(id)) => *id,
+            _ => page,
+        };
+        let new_list: &[Object] = match b.and_then(|b| self.slot(b, Role::Annots, path, &label)) {
+            Some(Object::Array(l)) => l,
+            None if old_list.is_empty() => &[],
+            _ => {
+                let w = format!(
+                    "changed (/Annots removed or not an array) {}",
+                    self.when(at)
+                );
+                self.fail_obj(at, &label, path, &w);
+                return;
+            }
+        };
+        for o in old_list {
+            if !new_list.iter().any(|n| same(n, o)) {
+                let w = format!(
+                    "changed (annotation {} removed) {}",
+                    describe_ref(o),
+                    self.when(at)
+                );
+                self.fail_obj(at, &label, path, &w);
+            }
+        }
+        for (i, n) in new_list.iter().enumerate() {
+            let sub = index(path, i);
+            if old_list.iter().any(|o| same(n, o)) {
+                self.walk(
+                    n,
+                    Role::Strict,
+                    &sub,
+                    &format!("annotation on {page_label}"),
+                    0,
+                );
+                continue;
+            }
+            match n {
+                Object::Reference(t) if self.old.objects.contains_key(t) => {
+                    let w = format!(
+                        "existed when signed and was added to {page_label} /Annots {}",
+                        self.when(at)
+                    );
+                    self.fail_obj(*t, "annotation", &sub, &w);
+                }
+                Object::Reference(t) => self.new_annot(*t, page_label, &sub),
+                Object::Dictionary(d) => {
+                    if self.annotations_allowed() {
+                        let r = self.rev_name(at);
+                        self.warn(format!(
+                            "{r} added {} to {page_label} (allowed by the policy)",
+                            annot_kind(d)
+                        ));
+                        self.walk(
+                            n,
+                            Role::Fresh,
+                            &sub,
+                            &format!("annotation on {page_label}"),
+                            0,
+                        );
+                    } else {
+                        let w = format!(
+                            "changed ({} added; {}) {}",
+                            annot_kind(d),
+                            self.no_annotations(),
+                            self.when(at)
+                        );
+                        self.fail_obj(at, &label, path, &w);
+                    }
+                }
+                _ => {
+                    let w = format!(
+                        "changed (an entry that is not an annotation added) {}",
+                        self.when(at)
+                    );
+                    self.fail_obj(at, &label, path, &w);
+                }
+            }
+        }
+    }
+
+    fn no_annotations(&self) -> String {
+        match self.level {
+            Some(p @ 1..=2) => format!("the certification (DocMDP P={p}) allows no annotations"),
+            _ => "annotations added after signing are not allowed".into(),
+        }
+    }
+
+    fn new_annot(&mut self, t: ObjectId, page_label: &str, path: &str) {
+        let new = self.new;
+        let Some(d) = new.objects.get(&t).and_then(|o| o.as_dict().ok()) else {
+            let w = format!(
+                "added to {page_label} /Annots {}: not a dictionary",
+                self.when(t)
+            );
+            self.fail_obj(t, "annotation", path, &w);
+            return;
+        };
+        let is_sig = self.is_sig_widget(d);
+        if self
+            .new_signature(t, path, &format!("{page_label} /Annots"))
+            .is_some()
+            || self.said_about(t)
+        {
+            return;
+        }
+        if is_sig {
+            let w = format!(
+                "added {}: a signature widget without a listed signature value",
+                self.when(t)
+            );
+            self.fail_obj(t, &format!("signature widget on {page_label}"), path, &w);
+        } else if self.annotations_allowed() {
+            let r = self.rev_name(t);
+            self.warn(format!(
+                "{r} added {} (object {} {}) to {page_label} (allowed by the policy)",
+                annot_kind(d),
+                t.0,
+                t.1
+            ));
+            self.edge(Role::Fresh, t, path, &format!("annotation on {page_label}"));
+        } else {
+            let w = format!(
+                "added to {page_label} /Annots {}: {}; {}",
+                self.when(t),
+                annot_kind(d),
+                self.no_annotations()
+            );
+            self.fail_obj(t, "annotation", path, &w);
+        }
+    }
+
+    /// `/FT /Sig` on the annotation or a parent (final file).
+    fn is_sig_widget(&self, d: &Dictionary) -> bool {
+        let mut node = d;
+        for _ in 0..32 {
+            if let Ok(ft) = node.get(b"FT").and_then(Object::as_name) {
+                return ft == b"Sig";
+            }
+            match node.get(b"Parent").ok().and_then(|p| dict_of(self.new, p)) {
+                Some(p) => node = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// An empty signature field of the signed revision, or its widget:
+    /// `/V` and `/AP` may change, and only when the field now holds a new,
+    /// listed signature.
+    fn sig_fill(&mut self, it: &Item) {
+        let (old, new) = (self.old, self.new);
+        let Some(od) = old.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            return;
+        };
+        let Some(nd) = new.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            let w = self
+                .difference(it.id)
+                .unwrap_or_else(|| "is no longer a dictionary".into());
+            self.fail_obj(it.id, &it.label, &it.path, &w);
+            return;
+        };
+        let diff = dict_diff(od, nd, &[b"V", b"AP"]);
+        if !diff.is_empty() {
+            let w = format!("changed ({}) {}", diff.join(", "), self.when(it.id));
+            self.fail_obj(it.id, &it.label, &it.path, &w);
+        }
+        let filled = ["V", "AP"]
+            .iter()
+            .any(|k| !same_opt(od.get(k.as_bytes()).ok(), nd.get(k.as_bytes()).ok()));
+        let fields = self.fields;
+        let f = fields
+            .iter()
+            .find(|f| f.id == Some(it.id) || f.widgets.contains(&it.id));
+        if filled {
+            let why = match f {
+                None => Some("it is no longer a signature field".to_string()),
+                Some(f) if !f.has_value || !f.listed => {
+                    Some("without a signature value (/V)".to_string())
+                }
+                Some(f) if f.value_id.is_some_and(|v| old.objects.contains_key(&v)) => {
+                    Some("with a signature dictionary that existed when signed".into())
+                }
+                Some(f)
+                    if self.level == Some(1)
+                        && f.value_type.as_deref() != Some(b"DocTimeStamp") =>
+                {
+                    Some("the certification (DocMDP P=1) allows only document time stamps".into())
+                }
+                Some(_) => None,
+            };
+            match why {
+                Some(why) => {
+                    let w = format!("changed (/V or /AP) {}: {why}", self.when(it.id));
+                    self.fail_obj(it.id, &it.label, &it.path, &w);
+                }
+                None => {
+                    let r = self.rev_name(it.id);
+                    let n = f.map(|f| f.name.clone()).unwrap_or_default();
+                    self.approve(format!(
+                        "{r} signed the empty signature field {n} (verified as a signature of its own)"
+                    ));
+                }
+            }
+        }
+        for (k, v) in nd.iter() {
+            let ctx = if matches!(k.as_slice(), b"V" | b"AP") && !same_opt(od.get(k).ok(), Some(v))
+            {
+                Role::Fresh
+            } else {
+                Role::Strict
+            };
+            self.walk(v, ctx, &key(&it.path, k), &it.label, 0);
+        }
+    }
+
+    fn dss(&mut self, cat: ObjectId, a: Option<&'d Object>, b: Option<&'d Object>) {
+        let path = "/Root/DSS";
+        let Some(b) = b else {
+            let w = format!("changed (/DSS removed) {}", self.when(cat));
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
+        };
+        if !self.anchored(a, b) {
+            let w = format!(
+                "changed (/DSS now names {}, which existed when signed) {}",
+                describe_ref(b),
+                self.when(cat)
+            );
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
+        }
+        let at = match b {
+            Object::Reference(id) => *id,
+            _ => cat,
+        };
+        let old = self.old;
+        let Some(nd) = self
+            .slot(b, Role::Dss, path, "DSS")
+            .and_then(|o| o.as_dict().ok())
+        else {
+            let w = format!("is not a dictionary {}", self.when(at));
+            self.fail_obj(at, "DSS", path, &w);
+            return;
+        };
+        let od = a.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+        for (k, v) in nd.iter() {
+            let sub = key(path, k);
+            match k.as_slice() {
+                b"Type" if v.as_name().is_ok() => {}
+                b"Certs" | b"CRLs" | b"OCSPs" => self.dss_array(at, od.get(k).ok(), v, &sub),
+                b"VRI" => self.vri(at, od.get(k).ok(), v, &sub),
+                _ => {
+                    let w = format!(
+                        "holds /{}, which a DSS may not ({})",
+                        name(k),
+                        self.when(at)
+                    );
+                    self.fail_obj(at, "DSS", path, &w);
+                }
+            }
+        }
+        let changed = match (a.and_then(|o| deref(old, o)), deref(self.new, b)) {
+            (Some(x), Some(y)) => !same(x, y),
+            _ => true,
+        };
+        if changed {
+            let r = self.rev_name(at);
+            self.approve(format!(
+                "{r} added or updated the document security store (DSS)"
+            ));
+        }
+    }
+
+    /// `/Certs`, `/CRLs`, `/OCSPs` (and a VRI's `/Cert`…): the signed entries
+    /// or new streams.
+    fn dss_array(&mut self, at: ObjectId, a: Option<&'d Object>, b: &'d Object, path: &str) {
+        if !self.anchored(a, b) {
+            let w = format!(
+                "names {}, which existed when signed ({})",
+                describe_ref(b),
+                self.when(at)
+            );
+            self.fail_obj(at, "DSS", path, &w);
+            return;
+        }
+        let old = self.old;
+        let old_list: &[Object] = array_of(old, a).unwrap_or(&[]);
+        let Some(Object::Array(list)) = self.slot(b, Role::Dss, path, "DSS") else {
+            let w = format!("has a non-array at {path} ({})", self.when(at));
+            self.fail_obj(at, "DSS", path, &w);
+            return;
+        };
+        for (i, e) in list.iter().enumerate() {
+            let sub = index(path, i);
+            match e {
+                Object::Reference(t)
+                    if old_list.iter().any(|o| o.as_reference().ok() == Some(*t)) =>
+                {
+                    self.edge(Role::Strict, *t, &sub, "DSS entry");
+                }
+                Object::Reference(t) if self.old.objects.contains_key(t) => {
+                    let w = format!(
+                        "existed when signed outside the DSS and was added to it {}",
+                        self.when(at)
+                    );
+                    self.fail_obj(*t, "DSS entry", &sub, &w);
+                }
+                Object::Reference(t)
+                    if matches!(self.new.objects.get(t), Some(Object::Stream(_))) =>
+                {
+                    self.edge(Role::Fresh, *t, &sub, "DSS entry");
+                }
+                _ => {
+                    let w = format!(
+                        "has an entry that is not a new stream at {sub} ({})",
+                        self.when(at)
+                    );
+                    self.fail_obj(at, "DSS", path, &w);
+                }
+            }
+        }
+    }
+
+    fn vri(&mut self, at: ObjectId, a: Option<&'d Object>, b: &'d Object, path: &str) {
+        if !self.anchored(a, b) {
+            let w = format!(
+                "names {}, which existed when signed ({})",
+                describe_ref(b),
+                self.when(at)
+            );
+            self.fail_obj(at, "DSS", path, &w);
+            return;
+        }
+        let old = self.old;
+        let od = a.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+        let Some(nd) = self
+            .slot(b, Role::Dss, path, "DSS /VRI")
+            .and_then(|o| o.as_dict().ok())
+        else {
+            let w = format!("has a /VRI that is not a dictionary ({})", self.when(at));
+            self.fail_obj(at, "DSS", path, &w);
+            return;
+        };
+        for (k, v) in nd.iter() {
+            let sub = key(path, k);
+            let oe = od.get(k).ok();
+            if !self.anchored(oe, v) {
+                let w = format!(
+                    "names {}, which existed when signed ({})",
+                    describe_ref(v),
+                    self.when(at)
+                );
+                self.fail_obj(at, "DSS /VRI", &sub, &w);
+                continue;
+            }
+            let oed = oe.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+            let Some(ed) = self
+                .slot(v, Role::Dss, &sub, "DSS /VRI entry")
+                .and_then(|o| o.as_dict().ok())
+            else {
+                let w = format!(
+                    "has a VRI entry that is not a dictionary at {sub} ({})",
+                    self.when(at)
+                );
+                self.fail_obj(at, "DSS", path, &w);
+                continue;
+            };
+            for (k2, v2) in ed.iter() {
+                let sub2 = key(&sub, k2);
+                match k2.as_slice() {
+                    b"Cert" | b"CRL" | b"OCSP" => self.dss_array(at, oed.get(k2).ok(), v2, &sub2),
+                    b"Type" if v2.as_name().is_ok() => {}
+                    b"TU" if matches!(v2, Object::String(..)) => {}
+                    b"TS" => match v2 {
+                        Object::Reference(t)
+                            if oed.get(b"TS").ok().and_then(|o| o.as_reference().ok())
+                                == Some(*t) =>
+                        {
+                            self.edge(Role::Strict, *t, &sub2, "DSS /VRI /TS");
+                        }
+                        Object::Reference(t)
+                            if !self.old.objects.contains_key(t)
+                                && matches!(self.new.objects.get(t), Some(Object::Stream(_))) =>
+                        {
+                            self.edge(Role::Fresh, *t, &sub2, "DSS /VRI /TS");
+                        }
+                        _ => {
+                            let w = format!(
+                                "has a /TS that is not a new stream at {sub2} ({})",
+                                self.when(at)
+                            );
+                            self.fail_obj(at, "DSS", path, &w);
+                        }
+                    },
+                    _ => {
+                        let w = format!(
+                            "holds /{} in a VRI entry, which a DSS may not ({})",
+                            name(k2),
+                            self.when(at)
+                        );
+                        self.fail_obj(at, "DSS", &sub2, &w);
+                    }
+                }
+            }
+        }
+    }
+
+    fn metadata(&mut self, cat: ObjectId, a: Option<&'d Object>, b: Option<&'d Object>) {
+        let path = "/Root/Metadata";
+        let Some(b) = b else {
+            let w = format!("changed (/Metadata removed) {}", self.when(cat));
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
+        };
+        let Object::Reference(m) = b else {
+            let w = format!("changed (/Metadata is not a reference) {}", self.when(cat));
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
+        };
+        let m = *m;
+        if !self.anchored(a, b) {
+            let w = format!(
+                "changed (/Metadata now names object {} {}, which existed when signed) {}",
+                m.0,
+                m.1,
+                self.when(cat)
+            );
+            self.fail_obj(cat, "catalogue", "/Root", &w);
+            return;
+        }
+        self.claim(m, Role::Metadata, path, "XMP metadata");
+        let new = self.new;
+        let is_xmp = |o: Option<&Object>| match o {
+            Some(Object::Stream(s)) => {
+                s.dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"Metadata")
+                    && s.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"XML")
+            }
+            _ => false,
+        };
+        let now = new.objects.get(&m);
+        let before = self.old.objects.get(&m);
+        if before.is_some() && now.is_some_and(|n| before.is_some_and(|o| same(o, n))) {
+            if let Some(n) = now {
+                self.walk(n, Role::Strict, path, "XMP metadata", 0);
+            }
+            return;
+        }
+        if !is_xmp(now) {
+            let w = format!(
+                "changed or added {}: not a /Type /Metadata /Subtype /XML stream",
+                self.when(m)
+            );
+            self.fail_obj(m, "XMP metadata", path, &w);
+            return;
+        }
+        if let Some(Object::Stream(s)) = now {
+            self.walk_dict(&s.dict, Role::Fresh, path, "XMP metadata", 0);
+        }
+        let r = self.rev_name(m);
+        self.approve(format!("{r} updated the XMP metadata"));
+    }
+
+    fn info(&mut self, a: Option<&'d Object>, b: Option<&'d Object>) {
+        let Some(b) = b else {
+            if a.is_some() {
+                let t = self.final_trailer();
+                self.fail(format!("the trailer's /Info was removed {t}"));
+            }
+            return;
+        };
+        let Object::Reference(i) = b else {
+            let t = self.final_trailer();
+            self.fail(format!("the trailer's /Info is not a reference {t}"));
+            return;
+        };
+        let i = *i;
+        let same_id = a.and_then(|o| o.as_reference().ok()) == Some(i);
+        if !same_id && (a.is_some() || self.old.objects.contains_key(&i)) {
+            let t = self.final_trailer();
+            self.fail(format!(
+                "the trailer's /Info now names object {} {} instead of the signed one {t}",
+                i.0, i.1
+            ));
+            return;
+        }
+        self.claim(i, Role::Info, "/Info", "document information");
+        let (old, new) = (self.old, self.new);
+        let Some(nd) = new.objects.get(&i).and_then(|o| o.as_dict().ok()) else {
+            if let Some(w) = self.difference(i) {
+                self.fail_obj(i, "document information", "/Info", &w);
+            }
+            return;
+        };
+        let od = old
+            .objects
+            .get(&i)
+            .and_then(|o| o.as_dict().ok())
+            .unwrap_or(&EMPTY);
+        let mut changed = Vec::new();
+        for (k, v) in nd.iter() {
+            if same_opt(od.get(k).ok(), Some(v)) {
+                self.walk(v, Role::Strict, &key("/Info", k), "document information", 0);
+            } else if matches!(
+                v,
+                Object::String(..)
+                    | Object::Name(_)
+                    | Object::Integer(_)
+                    | Object::Real(_)
+                    | Object::Boolean(_)
+                    | Object::Null
+            ) {
+                changed.push(format!("/{}", name(k)));
+            } else {
+                let w = format!(
+                    "changed (/{} is now {}, not a plain value) {}",
+                    name(k),
+                    kind(v),
+                    self.when(i)
+                );
+                self.fail_obj(i, "document information", "/Info", &w);
+            }
+        }
+        if !changed.is_empty() {
+            let r = self.rev_name(i);
+            self.approve(format!(
+                "{r} updated the document information ({})",
+                changed.join(" ")
+            ));
+        }
+    }
+}
+
+fn annot_kind(d: &Dictionary) -> String {
+    match d.get(b"Subtype").and_then(Object::as_name) {
+        Ok(s) => format!("a /{} annotation", name(s)),
+        Err(_) => "an annotation".into(),
+    }
+}
+
+fn describe_ref(o: &Object) -> String {
+    match o {
+        Object::Reference(id) => format!("object {} {}", id.0, id.1),
+        o => format!("a direct {}", kind(o)).replace("direct a ", "direct "),
+    }
+}
+
+fn key(path: &str, k: &[u8]) -> String {
+    if path.len() > MAX_PATH {
+        return path.to_string();
+    }
+    format!("{path}/{}", name(k))
+}
+
+fn index(path: &str, i: usize) -> String {
+    if path.len() > MAX_PATH {
+        return path.to_string();
+    }
+    format!("{path}[{i}]")
 }
