@@ -586,6 +586,14 @@ impl<'d> Analysis<'d> {
     fn claim(&mut self, id: ObjectId, role: Role, path: &str, label: &str) -> bool {
         let v = self.claims.entry(id).or_default();
         if v.iter().any(|c| c.role == role) {
+            // Keep a few more ways in, with other labels, for the message.
+            if v.len() < 4 && !v.iter().any(|c| c.label == label) {
+                v.push(Claim {
+                    role,
+                    path: path.to_string(),
+                    label: label.to_string(),
+                });
+            }
             return false;
         }
         v.push(Claim {
@@ -697,17 +705,17 @@ impl<'d> Analysis<'d> {
             let Some(what) = self.difference(*id) else {
                 continue;
             };
-            let also: Vec<String> = slots
+            let also: Vec<String> = cs
                 .iter()
-                .filter(|c| !std::ptr::eq(**c, main))
+                .filter(|c| !std::ptr::eq(*c, main) && c.role != Role::Fresh)
                 .map(|c| format!("also {} from {}", c.label, c.path))
                 .collect();
-            let label = if also.is_empty() {
-                main.label.clone()
+            let path = if also.is_empty() {
+                main.path.clone()
             } else {
-                format!("{}; {}", main.label, also.join("; "))
+                format!("{}; {}", main.path, also.join("; "))
             };
-            self.fail_obj(*id, &label, &main.path, &what);
+            self.fail_obj(*id, &main.label, &path, &what);
         }
         self.claims = claims;
     }
