@@ -393,6 +393,42 @@ fn kind(o: &Object) -> String {
     }
 }
 
+/// Direct entries of an array compared one by one at most this many.
+const MAX_DIRECT: usize = 256;
+
+/// The entries of an array, for membership tests without quadratic cost.
+struct Members<'x> {
+    refs: HashSet<ObjectId>,
+    direct: Vec<&'x Object>,
+}
+
+impl<'x> Members<'x> {
+    fn of(list: &'x [Object]) -> Self {
+        let mut m = Members {
+            refs: HashSet::new(),
+            direct: Vec::new(),
+        };
+        for o in list {
+            match o {
+                Object::Reference(id) => {
+                    m.refs.insert(*id);
+                }
+                o => m.direct.push(o),
+            }
+        }
+        m
+    }
+
+    /// Is `o` an entry? Direct entries past [`MAX_DIRECT`] never match, so
+    /// a hostile array costs at most that many comparisons per entry.
+    fn has(&self, o: &Object) -> bool {
+        match o {
+            Object::Reference(id) => self.refs.contains(id),
+            o => self.direct.iter().take(MAX_DIRECT).any(|d| same(d, o)),
+        }
+    }
+}
+
 /// How an object was reached; its rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Role {
@@ -440,6 +476,8 @@ struct Analysis<'d> {
     allow_annotations: bool,
     /// Empty signature fields of the signed revision and their widgets → field name.
     old_empty: HashMap<ObjectId, String>,
+    /// Final signature fields by field or widget id (index into `fields`).
+    field_at: HashMap<ObjectId, usize>,
     page_no: HashMap<ObjectId, usize>,
     old_page_no: HashMap<ObjectId, usize>,
     claims: BTreeMap<ObjectId, Vec<Claim>>,
@@ -468,12 +506,19 @@ impl<'d> Analysis<'d> {
                 old_empty.insert(w, f.name.clone());
             }
         }
+        let mut field_at = HashMap::new();
+        for (i, f) in fields.iter().enumerate() {
+            for id in f.id.iter().chain(&f.widgets) {
+                field_at.entry(*id).or_insert(i);
+            }
+        }
         Self {
             old,
             new,
             revs,
             signed_rev,
             fields,
+            field_at,
             level: None,
             allow_annotations: policy.allow_annotations,
             old_empty,
@@ -953,10 +998,11 @@ impl<'d> Analysis<'d> {
             .and_then(|o| o.as_dict().ok())
             .and_then(|d| d.get(b"Parent").and_then(Object::as_reference).ok());
         let fields = self.fields;
-        let f = fields
-            .iter()
-            .find(|f| f.id == Some(id) || f.widgets.contains(&id))
-            .or_else(|| fields.iter().find(|f| parent.is_some() && f.id == parent))?;
+        let f = self
+            .field_at
+            .get(&id)
+            .or_else(|| parent.and_then(|p| self.field_at.get(&p)))
+            .and_then(|i| fields.get(*i))?;
         let w = self.when(id);
         let label = format!("signature field {}", f.name);
         let refuse = |why: &str| format!("added {w}: {why}");
@@ -1022,8 +1068,9 @@ impl<'d> Analysis<'d> {
             Some(Object::Reference(id)) => *id,
             _ => owner,
         };
+        let (old_set, new_set) = (Members::of(old_list), Members::of(new_list));
         for o in old_list {
-            if !new_list.iter().any(|n| same(n, o)) {
+            if !new_set.has(o) {
                 let w = format!(
                     "changed (field {} removed) {}",
                     describe_ref(o),
@@ -1034,7 +1081,7 @@ impl<'d> Analysis<'d> {
         }
         for (i, n) in new_list.iter().enumerate() {
             let sub = index(path, i);
-            if old_list.iter().any(|o| same(n, o)) {
+            if old_set.has(n) {
                 self.walk(n, Role::Strict, &sub, "form field", 0);
                 continue;
             }
@@ -1226,8 +1273,9 @@ impl<'d> Analysis<'d> {
                 return;
             }
         };
+        let (old_set, new_set) = (Members::of(old_list), Members::of(new_list));
         for o in old_list {
-            if !new_list.iter().any(|n| same(n, o)) {
+            if !new_set.has(o) {
                 let w = format!(
                     "changed (annotation {} removed) {}",
                     describe_ref(o),
@@ -1238,7 +1286,7 @@ impl<'d> Analysis<'d> {
         }
         for (i, n) in new_list.iter().enumerate() {
             let sub = index(path, i);
-            if old_list.iter().any(|o| same(n, o)) {
+            if old_set.has(n) {
                 self.walk(
                     n,
                     Role::Strict,
@@ -1382,9 +1430,7 @@ impl<'d> Analysis<'d> {
             .iter()
             .any(|k| !same_opt(od.get(k.as_bytes()).ok(), nd.get(k.as_bytes()).ok()));
         let fields = self.fields;
-        let f = fields
-            .iter()
-            .find(|f| f.id == Some(it.id) || f.widgets.contains(&it.id));
+        let f = self.field_at.get(&it.id).and_then(|i| fields.get(*i));
         if filled {
             let why = match f {
                 None => Some("it is no longer a signature field".to_string()),
@@ -1498,7 +1544,7 @@ impl<'d> Analysis<'d> {
             return;
         }
         let old = self.old;
-        let old_list: &[Object] = array_of(old, a).unwrap_or(&[]);
+        let old_set = Members::of(array_of(old, a).unwrap_or(&[]));
         let Some(Object::Array(list)) = self.slot(b, Role::Dss, path, "DSS") else {
             let w = format!("has a non-array at {path} ({})", self.when(at));
             self.fail_obj(at, "DSS", path, &w);
@@ -1507,9 +1553,7 @@ impl<'d> Analysis<'d> {
         for (i, e) in list.iter().enumerate() {
             let sub = index(path, i);
             match e {
-                Object::Reference(t)
-                    if old_list.iter().any(|o| o.as_reference().ok() == Some(*t)) =>
-                {
+                Object::Reference(t) if old_set.refs.contains(t) => {
                     self.edge(Role::Strict, *t, &sub, "DSS entry");
                 }
                 Object::Reference(t) if self.old.objects.contains_key(t) => {
@@ -1770,4 +1814,75 @@ fn index(path: &str, i: usize) -> String {
         return path.to_string();
     }
     format!("{path}[{i}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{Stream, StringFormat, dictionary};
+
+    #[test]
+    fn same_ignores_string_form_key_order_and_stream_length() {
+        let a = Object::String(b"x".to_vec(), StringFormat::Literal);
+        let b = Object::String(b"x".to_vec(), StringFormat::Hexadecimal);
+        assert!(same(&a, &b));
+        let d1 = dictionary! { "A" => 1, "B" => 2 };
+        let d2 = dictionary! { "B" => 2, "A" => 1 };
+        assert!(same(
+            &Object::Dictionary(d1.clone()),
+            &Object::Dictionary(d2)
+        ));
+        let mut s1 = Stream::new(dictionary! { "Length" => 3 }, b"abc".to_vec());
+        let s2 = Stream::new(
+            dictionary! { "Length" => Object::Reference((9, 0)) },
+            b"abc".to_vec(),
+        );
+        assert!(same(&Object::Stream(s1.clone()), &Object::Stream(s2)));
+        s1.start_position = Some(1234);
+        let s3 = Stream::new(dictionary! {}, b"abc".to_vec());
+        assert!(same(&Object::Stream(s1.clone()), &Object::Stream(s3)));
+        // but a changed type, content, reference or kind is a change
+        let typed = Stream::new(dictionary! { "Type" => "ObjStm" }, b"abc".to_vec());
+        assert!(!same(&Object::Stream(s1.clone()), &Object::Stream(typed)));
+        let other = Stream::new(dictionary! {}, b"abd".to_vec());
+        assert!(!same(&Object::Stream(s1), &Object::Stream(other)));
+        assert!(!same(
+            &Object::Reference((1, 0)),
+            &Object::Reference((1, 1))
+        ));
+        assert!(!same(&Object::Dictionary(d1), &Object::Array(vec![])));
+        assert!(!same(&Object::Integer(1), &Object::Real(1.0)));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_a_difference() {
+        let mut o = Object::Null;
+        for _ in 0..200 {
+            o = Object::Array(vec![o]);
+        }
+        assert!(!same(&o, &o.clone()));
+    }
+
+    #[test]
+    fn dict_diff_names_keys() {
+        let a = dictionary! { "Contents" => 1, "Gone" => 2, "Annots" => 3 };
+        let b = dictionary! { "Contents" => 4, "AA" => 5, "Annots" => 6 };
+        assert_eq!(
+            dict_diff(&a, &b, &[b"Annots"]),
+            ["/Contents changed", "/Gone removed", "/AA added"]
+        );
+    }
+
+    #[test]
+    fn members_cap_direct_comparisons() {
+        let list: Vec<Object> = (0..1000)
+            .map(|i| Object::Array(vec![Object::Integer(i)]))
+            .chain([Object::Reference((7, 0))])
+            .collect();
+        let m = Members::of(&list);
+        assert!(m.has(&Object::Reference((7, 0))));
+        assert!(m.has(&Object::Array(vec![Object::Integer(3)])));
+        // past the cap a direct entry is not found: the caller refuses
+        assert!(!m.has(&Object::Array(vec![Object::Integer(999)])));
+    }
 }
