@@ -650,11 +650,13 @@ impl<'d> Analysis<'d> {
     }
 
     fn is_old_page(&self, id: ObjectId) -> bool {
-        self.old
-            .objects
-            .get(&id)
-            .and_then(|o| o.as_dict().ok())
-            .is_some_and(|d| d.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page"))
+        self.old_page_no.contains_key(&id)
+            || self
+                .old
+                .objects
+                .get(&id)
+                .and_then(|o| o.as_dict().ok())
+                .is_some_and(|d| d.get(b"Type").and_then(Object::as_name).ok() == Some(b"Page"))
     }
 
     /// Follow a reference found in a `ctx` (Strict or Fresh) part. A page or
@@ -1208,10 +1210,23 @@ impl<'d> Analysis<'d> {
         }
     }
 
+    /// Judge `it` as an object that must be as signed (a rule's anchor that
+    /// turned out not to be what the rule expects).
+    fn as_strict(&mut self, it: &Item) {
+        if let Some(w) = self.difference(it.id) {
+            self.fail_obj(it.id, &it.label, &it.path, &w);
+        }
+        let new = self.new;
+        if let Some(o) = new.objects.get(&it.id) {
+            self.walk(o, Role::Strict, &it.path, &it.label, 0);
+        }
+    }
+
     fn page(&mut self, it: &Item) {
         let (old, new) = (self.old, self.new);
         let label = it.label.clone();
         let Some(od) = old.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            self.as_strict(it);
             return;
         };
         let Some(nd) = new.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
@@ -1412,6 +1427,7 @@ impl<'d> Analysis<'d> {
     fn sig_fill(&mut self, it: &Item) {
         let (old, new) = (self.old, self.new);
         let Some(od) = old.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
+            self.as_strict(it);
             return;
         };
         let Some(nd) = new.objects.get(&it.id).and_then(|o| o.as_dict().ok()) else {
