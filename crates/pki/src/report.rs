@@ -23,6 +23,25 @@ pub enum Indication {
 }
 
 /// Sub-indication (ETSI EN 319 102-1 §5.1.3, the ones Yinzheng produces).
+///
+/// When several checks fail TOTAL_FAILED, the report's sub-indication is the
+/// gravest of theirs ([`SubIndication::rank`]), so that evidence of tampering
+/// is never hidden behind a policy or format finding met earlier (a changed
+/// page stays HASH_FAILURE even when a coverage rule failed first). From
+/// gravest to least grave:
+///
+/// 1. `HashFailure`, `SigCryptoFailure`: the signed bytes or the signature
+///    value are not what the signer made (tampering, forgery);
+/// 2. `Revoked`, `RevokedOnHold`: the signer's authority was withdrawn;
+/// 3. `SigConstraintsFailure`, `ChainConstraintsFailure`,
+///    `NoCertificateChainFound`, `CryptoConstraintsFailure`: the signature
+///    holds but breaks a rule (what it covers, who may sign, what is trusted);
+/// 4. `Expired`, `NotYetValid`: a certificate outside its validity window;
+/// 5. `FormatFailure`: something could not be read as specified;
+/// 6. `TryLater`: information is missing (normally INDETERMINATE).
+///
+/// Within one rank the first finding stays. ETSI EN 319 102-1 names no order;
+/// this one is ours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
@@ -52,6 +71,24 @@ pub enum SubIndication {
     /// The signature is valid but violates a constraint of its context (e.g. a
     /// signer not authorised by the seal, a seal outside its validity window).
     SigConstraintsFailure,
+}
+
+impl SubIndication {
+    /// How grave the finding is, higher is graver (see the order on the type).
+    /// Among TOTAL_FAILED findings the report keeps the highest rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            SubIndication::HashFailure | SubIndication::SigCryptoFailure => 6,
+            SubIndication::Revoked | SubIndication::RevokedOnHold => 5,
+            SubIndication::SigConstraintsFailure
+            | SubIndication::ChainConstraintsFailure
+            | SubIndication::NoCertificateChainFound
+            | SubIndication::CryptoConstraintsFailure => 4,
+            SubIndication::Expired | SubIndication::NotYetValid => 3,
+            SubIndication::FormatFailure => 2,
+            SubIndication::TryLater => 1,
+        }
+    }
 }
 
 /// Outcome of one check.
@@ -191,8 +228,10 @@ impl VerificationReport {
         self.push(id, subject, CheckStatus::Skipped, message);
     }
 
-    /// Record a failed check. The first TOTAL_FAILED wins; an INDETERMINATE never
-    /// overrides a TOTAL_FAILED, and a TOTAL_FAILED overrides an INDETERMINATE.
+    /// Record a failed check. A TOTAL_FAILED overrides an INDETERMINATE, an
+    /// INDETERMINATE never overrides a TOTAL_FAILED; between two TOTAL_FAILED
+    /// the graver sub-indication wins ([`SubIndication::rank`]), the first on a
+    /// tie; between two INDETERMINATE the first stays.
     pub fn fail(
         &mut self,
         id: &str,
@@ -202,10 +241,19 @@ impl VerificationReport {
         message: impl Into<String>,
     ) {
         self.push(id, subject, CheckStatus::Failed, message);
-        let replace = matches!(
-            (self.indication, indication),
-            (Indication::TotalPassed, _) | (Indication::Indeterminate, Indication::TotalFailed)
-        );
+        self.escalate(indication, sub);
+    }
+
+    /// Apply one failed finding to the indication (the rule documented on [`Self::fail`]).
+    fn escalate(&mut self, indication: Indication, sub: SubIndication) {
+        let replace = match (self.indication, indication) {
+            (Indication::TotalPassed, _) => true,
+            (Indication::Indeterminate, Indication::TotalFailed) => true,
+            (Indication::TotalFailed, Indication::TotalFailed) => self
+                .sub_indication
+                .is_none_or(|current| sub.rank() > current.rank()),
+            _ => false,
+        };
         if replace {
             self.indication = indication;
             self.sub_indication = Some(sub);
@@ -214,7 +262,8 @@ impl VerificationReport {
 
     /// Fold another report (e.g. a certificate validation done as one step of a
     /// seal verification) into this one: its checks are added under `label`, its
-    /// chain and revocation sources are kept, and its indication applies.
+    /// chain and revocation sources are kept, and its indication applies as one
+    /// failed finding would ([`Self::fail`]).
     pub fn absorb(&mut self, label: &str, other: &VerificationReport) {
         for c in &other.checks {
             self.checks.push(Check {
@@ -227,14 +276,7 @@ impl VerificationReport {
         }
         self.revocation.extend(other.revocation.iter().cloned());
         if let Some(sub) = other.sub_indication {
-            let replace = matches!(
-                (self.indication, other.indication),
-                (Indication::TotalPassed, _) | (Indication::Indeterminate, Indication::TotalFailed)
-            );
-            if replace {
-                self.indication = other.indication;
-                self.sub_indication = Some(sub);
-            }
+            self.escalate(other.indication, sub);
         }
     }
 
@@ -322,5 +364,152 @@ impl fmt::Display for VerificationReport {
             writeln!(f, "    [{mark}] {} ({}): {}", c.id, c.subject, c.message)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> VerificationReport {
+        VerificationReport::new("x", "2024-01-01T00:00:00Z")
+    }
+
+    fn failed(ind: Indication, sub: SubIndication) -> VerificationReport {
+        let mut r = report();
+        r.fail("c", "s", ind, sub, "m");
+        r
+    }
+
+    #[test]
+    fn the_gravest_total_failure_wins_whatever_the_order() {
+        let mut r = report();
+        r.fail(
+            "coverage",
+            "p",
+            Indication::TotalFailed,
+            SubIndication::SigConstraintsFailure,
+            "not covered",
+        );
+        r.fail(
+            "reference",
+            "p",
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            "changed",
+        );
+        r.fail(
+            "format",
+            "p",
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "junk",
+        );
+        assert_eq!(r.indication(), Indication::TotalFailed);
+        assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure));
+        assert_eq!(r.checks().len(), 3);
+    }
+
+    #[test]
+    fn ties_keep_the_first() {
+        let mut r = failed(Indication::TotalFailed, SubIndication::SigCryptoFailure);
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::SigCryptoFailure));
+        let mut r = failed(Indication::TotalFailed, SubIndication::Revoked);
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::RevokedOnHold,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::Revoked));
+    }
+
+    #[test]
+    fn revocation_outranks_expiry_and_format() {
+        let mut r = failed(Indication::TotalFailed, SubIndication::FormatFailure);
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::Expired,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::Expired));
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::Revoked,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::Revoked));
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::NoCertificateChainFound,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::Revoked));
+    }
+
+    #[test]
+    fn indeterminate_never_overrides_total_failed() {
+        let mut r = failed(Indication::TotalFailed, SubIndication::FormatFailure);
+        r.fail(
+            "c",
+            "s",
+            Indication::Indeterminate,
+            SubIndication::HashFailure,
+            "m",
+        );
+        assert_eq!(r.indication(), Indication::TotalFailed);
+        assert_eq!(r.sub_indication(), Some(SubIndication::FormatFailure));
+        // ... and a TOTAL_FAILED overrides an INDETERMINATE, whatever the ranks.
+        let mut r = failed(Indication::Indeterminate, SubIndication::TryLater);
+        r.fail(
+            "c",
+            "s",
+            Indication::Indeterminate,
+            SubIndication::Revoked,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::TryLater), "first stays");
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "m",
+        );
+        assert_eq!(r.indication(), Indication::TotalFailed);
+        assert_eq!(r.sub_indication(), Some(SubIndication::FormatFailure));
+    }
+
+    #[test]
+    fn absorb_ranks_like_fail_and_keeps_checks() {
+        let mut outer = failed(Indication::TotalFailed, SubIndication::Expired);
+        outer.absorb(
+            "signature 1",
+            &failed(Indication::TotalFailed, SubIndication::SigCryptoFailure),
+        );
+        assert_eq!(outer.sub_indication(), Some(SubIndication::SigCryptoFailure));
+        assert_eq!(outer.checks()[1].id, "signature 1/c");
+        outer.absorb(
+            "signature 2",
+            &failed(Indication::TotalFailed, SubIndication::FormatFailure),
+        );
+        assert_eq!(outer.sub_indication(), Some(SubIndication::SigCryptoFailure));
+        let mut passed = report();
+        passed.absorb("x", &report());
+        assert!(passed.passed());
     }
 }
