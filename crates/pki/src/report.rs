@@ -34,14 +34,15 @@ pub enum Indication {
 ///    value are not what the signer made (tampering, forgery);
 /// 2. `Revoked`, `RevokedOnHold`: the signer's authority was withdrawn;
 /// 3. `SigConstraintsFailure`, `ChainConstraintsFailure`,
-///    `NoCertificateChainFound`, `CryptoConstraintsFailure`: the signature
-///    holds but breaks a rule (what it covers, who may sign, what is trusted);
-/// 4. `Expired`, `NotYetValid`: a certificate outside its validity window;
-/// 5. `FormatFailure`: something could not be read as specified;
-/// 6. `TryLater`: information is missing (normally INDETERMINATE).
+///    `NoCertificateChainFound`, `CryptoConstraintsFailure`, `Expired`,
+///    `NotYetValid`: the signature holds but breaks a rule of trust (what it
+///    covers, who may sign, what is trusted, when);
+/// 4. `FormatFailure`: something could not be read as specified;
+/// 5. `TryLater`: information is missing (normally INDETERMINATE).
 ///
-/// Within one rank the first finding stays. ETSI EN 319 102-1 names no order;
-/// this one is ours.
+/// Within one rank the first finding stays (an expired certificate met before
+/// a seal outside its window stays EXPIRED). ETSI EN 319 102-1 names no
+/// order; this one is ours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
@@ -78,13 +79,14 @@ impl SubIndication {
     /// Among TOTAL_FAILED findings the report keeps the highest rank.
     pub fn rank(self) -> u8 {
         match self {
-            SubIndication::HashFailure | SubIndication::SigCryptoFailure => 6,
-            SubIndication::Revoked | SubIndication::RevokedOnHold => 5,
+            SubIndication::HashFailure | SubIndication::SigCryptoFailure => 5,
+            SubIndication::Revoked | SubIndication::RevokedOnHold => 4,
             SubIndication::SigConstraintsFailure
             | SubIndication::ChainConstraintsFailure
             | SubIndication::NoCertificateChainFound
-            | SubIndication::CryptoConstraintsFailure => 4,
-            SubIndication::Expired | SubIndication::NotYetValid => 3,
+            | SubIndication::CryptoConstraintsFailure
+            | SubIndication::Expired
+            | SubIndication::NotYetValid => 3,
             SubIndication::FormatFailure => 2,
             SubIndication::TryLater => 1,
         }
@@ -462,6 +464,20 @@ mod tests {
     }
 
     #[test]
+    fn ties_keep_the_first_among_policy_findings() {
+        // An expired certificate met before a seal outside its window stays EXPIRED.
+        let mut r = failed(Indication::TotalFailed, SubIndication::Expired);
+        r.fail(
+            "c",
+            "s",
+            Indication::TotalFailed,
+            SubIndication::SigConstraintsFailure,
+            "m",
+        );
+        assert_eq!(r.sub_indication(), Some(SubIndication::Expired));
+    }
+
+    #[test]
     fn indeterminate_never_overrides_total_failed() {
         let mut r = failed(Indication::TotalFailed, SubIndication::FormatFailure);
         r.fail(
@@ -482,7 +498,11 @@ mod tests {
             SubIndication::Revoked,
             "m",
         );
-        assert_eq!(r.sub_indication(), Some(SubIndication::TryLater), "first stays");
+        assert_eq!(
+            r.sub_indication(),
+            Some(SubIndication::TryLater),
+            "first stays"
+        );
         r.fail(
             "c",
             "s",
@@ -501,13 +521,19 @@ mod tests {
             "signature 1",
             &failed(Indication::TotalFailed, SubIndication::SigCryptoFailure),
         );
-        assert_eq!(outer.sub_indication(), Some(SubIndication::SigCryptoFailure));
+        assert_eq!(
+            outer.sub_indication(),
+            Some(SubIndication::SigCryptoFailure)
+        );
         assert_eq!(outer.checks()[1].id, "signature 1/c");
         outer.absorb(
             "signature 2",
             &failed(Indication::TotalFailed, SubIndication::FormatFailure),
         );
-        assert_eq!(outer.sub_indication(), Some(SubIndication::SigCryptoFailure));
+        assert_eq!(
+            outer.sub_indication(),
+            Some(SubIndication::SigCryptoFailure)
+        );
         let mut passed = report();
         passed.absorb("x", &report());
         assert!(passed.passed());
