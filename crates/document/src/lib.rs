@@ -39,7 +39,7 @@ mod signed_data;
 mod verifier;
 mod xml;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, ZipError, ZipFault};
 pub use ofd::{
     MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
     verify_ofd_at,

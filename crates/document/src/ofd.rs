@@ -2,8 +2,14 @@
 //! signature through OFD.xml → Signatures.xml → Signature.xml, and verify each
 //! Reference over the raw bytes of the file it names, then the seal signature
 //! (whose dataHash covers the raw Signature.xml bytes).
+//!
+//! The package must be one ZIP every reader reads alike (local headers agree
+//! with the central directory, no bytes outside entries, no duplicate names),
+//! or it is refused with [`crate::ZipError`] (`zip_check`).
 
-use crate::error::{Error, Result};
+mod zip_check;
+
+use crate::error::{Error, Result, ZipError, ZipFault};
 use crate::xml::{self, Element};
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -44,22 +50,57 @@ pub struct OfdSignature {
 }
 
 impl OfdPackage {
-    /// Read a package (a zip file) from bytes, within the limits above.
+    /// Read a package (a zip file) from bytes, within the limits above. The ZIP
+    /// structure is checked first (see the module doc): a package two readers
+    /// could read differently is refused with [`Error::Zip`].
     pub fn read(bytes: &[u8]) -> Result<Self> {
+        let dir = zip_check::check(bytes, MAX_PACKAGE_ENTRIES)?;
+        let zip_err = |entry: &str, offset: u64, fault: ZipFault| ZipError {
+            entry: entry.to_string(),
+            offset,
+            fault,
+        };
+        let declared = dir
+            .entries
+            .iter()
+            .fold(0u64, |sum, e| sum.saturating_add(e.size));
+        if declared > MAX_PACKAGE_LEN {
+            return Err(zip_err("package", 0, ZipFault::TooLarge(MAX_PACKAGE_LEN)).into());
+        }
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .map_err(|e| Error::Format(format!("not an OFD package (zip): {e}")))?;
-        if zip.len() > MAX_PACKAGE_ENTRIES {
-            return Err(Error::Format(format!(
-                "{} entries, more than {MAX_PACKAGE_ENTRIES}",
-                zip.len()
-            )));
+            .map_err(|e| zip_err("central directory", 0, ZipFault::Data(e.to_string())))?;
+        // The zip crate must see the directory just checked (it keeps only the
+        // last of two equal names; there are none now).
+        if zip.len() != dir.entries.len() {
+            return Err(zip_err(
+                "central directory",
+                0,
+                ZipFault::Unsupported(format!(
+                    "the ZIP reader sees {} entries, the directory holds {}",
+                    zip.len(),
+                    dir.entries.len()
+                )),
+            )
+            .into());
         }
         let mut parts = BTreeMap::new();
-        let mut total = 0u64;
-        for i in 0..zip.len() {
+        for (i, entry) in dir.entries.iter().enumerate() {
+            let shown = entry.display_name();
+            let at = entry.local_offset;
             let mut f = zip
                 .by_index(i)
-                .map_err(|e| Error::Format(format!("zip entry {i}: {e}")))?;
+                .map_err(|e| zip_err(&shown, at, ZipFault::Data(e.to_string())))?;
+            if f.name_raw() != entry.name_raw.as_slice()
+                || f.header_start() != entry.local_offset
+                || f.central_header_start() != entry.central_offset
+            {
+                return Err(zip_err(
+                    &shown,
+                    at,
+                    ZipFault::Unsupported("the ZIP reader disagrees with the directory".into()),
+                )
+                .into());
+            }
             if f.is_dir() {
                 continue;
             }
@@ -72,28 +113,30 @@ impl OfdPackage {
                     .split('/')
                     .any(|seg| seg.is_empty() || seg == ".." || seg == ".")
             {
-                return Err(Error::Format(format!(
-                    "zip entry name {raw_name:?} is ambiguous"
-                )));
+                return Err(zip_err(&raw_name, at, ZipFault::AmbiguousName).into());
             }
-            let mut data = Vec::new();
+            if entry.size > MAX_PART_LEN {
+                return Err(zip_err(&name, at, ZipFault::TooLarge(MAX_PART_LEN)).into());
+            }
+            // Declared sizes are not trusted for allocation beyond 1 MiB.
+            let mut data = Vec::with_capacity(entry.size.min(1 << 20) as usize);
             (&mut f)
                 .take(MAX_PART_LEN + 1)
                 .read_to_end(&mut data)
-                .map_err(|e| Error::Format(format!("{name}: {e}")))?;
-            if data.len() as u64 > MAX_PART_LEN {
-                return Err(Error::Format(format!(
-                    "{name}: larger than {MAX_PART_LEN} bytes uncompressed"
-                )));
-            }
-            total += data.len() as u64;
-            if total > MAX_PACKAGE_LEN {
-                return Err(Error::Format(format!(
-                    "package larger than {MAX_PACKAGE_LEN} bytes uncompressed"
-                )));
+                .map_err(|e| zip_err(&name, at, ZipFault::Data(e.to_string())))?;
+            if data.len() as u64 != entry.size {
+                return Err(zip_err(
+                    &name,
+                    at,
+                    ZipFault::SizeMismatch {
+                        declared: entry.size,
+                        actual: data.len() as u64,
+                    },
+                )
+                .into());
             }
             if parts.insert(name.clone(), data).is_some() {
-                return Err(Error::Format(format!("zip entry {name:?} appears twice")));
+                return Err(zip_err(&name, at, ZipFault::DuplicateName(raw_name)).into());
             }
         }
         Ok(OfdPackage { parts })
