@@ -16,13 +16,20 @@
 //! - Verify: [`TrustContext::verify`] is the one entry point every front end
 //!   uses: it recognises the input ([`Format::sniff`]: PDF, OFD, detached CMS,
 //!   seal signature, seal) and runs the matching verifier — [`verify_pdf`],
-//!   [`verify_ofd`], [`verify_detached_cms`] — into one report;
-//!   [`OfdPackage`] reads a package within size limits.
+//!   [`verify_ofd`], [`verify_detached_cms`] — into one report.
+//!   [`verify_ofd`] checks every signature and that what a reader displays for
+//!   the document OFD.xml names ([`DisplayedParts`]: pages, templates,
+//!   resources, fonts, images, annotations, visible attachments) is signed and
+//!   unchanged; unprotected metadata (OFD.xml) and stray copies are warnings,
+//!   a seal copy holding another seal fails. [`OfdPackage`] reads a package
+//!   within size limits and refuses ZIP files that readers could read
+//!   differently ([`ZipError`]).
 //! - Preview: [`render_ofd_page_png`] draws a page's text, PNG images and seal stamps.
 //!
 //! Invariants: every digest is over the raw bytes of the package part as
 //! stored (never a re-serialised XML); packages are read within size limits
-//! (zip bombs); a document that could be read always gets a report.
+//! (zip bombs) and only when their local headers and central directory agree;
+//! a document that could be read always gets a report.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -41,8 +48,8 @@ mod xml;
 
 pub use error::{Error, Result, ZipError, ZipFault};
 pub use ofd::{
-    MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature, verify_ofd,
-    verify_ofd_at,
+    DisplayedParts, MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature,
+    verify_ofd, verify_ofd_at,
 };
 pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};

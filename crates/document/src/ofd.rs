@@ -1,13 +1,46 @@
-//! OFD (GB/T 33190) packages sealed per GB/T 38540: read the package, find every
-//! signature through OFD.xml → Signatures.xml → Signature.xml, and verify each
-//! Reference over the raw bytes of the file it names, then the seal signature
-//! (whose dataHash covers the raw Signature.xml bytes).
+//! OFD (GB/T 33190) packages sealed per GB/T 38540 (`Type="Seal"`) or signed
+//! per GB/T 35275 (`Type="Sign"`): read the package, find the one document and
+//! its signatures through OFD.xml → DocBody → Signatures.xml → Signature.xml,
+//! verify each Reference over the raw bytes of the file it names, then the
+//! signature (a seal signature's dataHash covers the raw Signature.xml bytes).
 //!
-//! The package must be one ZIP every reader reads alike (local headers agree
-//! with the central directory, no bytes outside entries, no duplicate names),
-//! or it is refused with [`crate::ZipError`] (`zip_check`).
+//! **What must be signed: what is displayed.** Real signers (tax e-invoices,
+//! bank receipts, rail tickets, ofdrw) protect the document's files and not
+//! the package's bookkeeping, so the rule is that the reader's view of the
+//! document OFD.xml names is covered and unchanged:
+//!
+//! - The package is one ZIP every reader reads alike (local headers agree with
+//!   the central directory, no bytes outside entries, no duplicate names), or
+//!   it is refused with [`crate::ZipError`] (`zip_check`).
+//! - OFD.xml has exactly one `DocBody` with one `DocRoot`; the `Signatures`
+//!   list used is that DocBody's. Else FORMAT_FAILURE.
+//! - Every part displayed for that document ([`DisplayedParts`]: Document.xml,
+//!   resources and their fonts and images, templates, pages, annotations,
+//!   visible attachments) exists (else FORMAT_FAILURE naming it) and is
+//!   referenced by at least one signature (else SIG_CONSTRAINTS_FAILURE naming
+//!   it); each signature must reference that Document.xml, or it does not sign
+//!   this document (SIG_CONSTRAINTS_FAILURE: e.g. DocRoot re-pointed to a copy).
+//! - Every Reference matches the raw bytes of its part, displayed or not
+//!   (HASH_FAILURE naming the part; a referenced part that is gone too).
+//! - A seal file beside a signature (`<Seal><BaseLoc>`, or an `.esl` in the
+//!   signature's own folder) must hold the seal inside the signed value (same
+//!   esID, picture and maker signature), since readers draw the stamp from it;
+//!   a different seal fails (SIG_CONSTRAINTS_FAILURE naming the file), a
+//!   byte-identical unprotected copy is a warning.
+//! - Unprotected but not displayed: OFD.xml (its DocInfo is metadata), hidden
+//!   attachments, custom tags, extensions, stray files: warnings. The
+//!   signatures' own Signature.xml and SignedValue.dat and the Signatures list
+//!   (which must stay open for later signatures) are the signatures: no finding.
+//!
+//! The report's sub-indication is the gravest finding (see
+//! [`yinzheng_pki::SubIndication::rank`]): a changed page is HASH_FAILURE even
+//! when a coverage rule failed as well.
 
+mod coverage;
+mod displayed;
 mod zip_check;
+
+pub use displayed::DisplayedParts;
 
 use crate::error::{Error, Result, ZipError, ZipFault};
 use crate::xml::{self, Element};
@@ -47,6 +80,19 @@ pub struct OfdSignature {
     pub references: Vec<(String, Vec<u8>)>,
     /// The digest algorithm of the References.
     pub check_method: DigestAlgorithm,
+    /// The seal file `<Seal><BaseLoc>` names, resolved (as written, without a
+    /// leading `/`, when it names no part); `None` without one.
+    pub seal_file: Option<String>,
+}
+
+/// OFD.xml's one `DocBody`: the document and its signature list.
+pub(crate) struct DocBody {
+    /// The Document.xml part `DocRoot` names.
+    pub(crate) document: String,
+    /// The `Signatures` location as written, if any.
+    pub(crate) signatures: Option<String>,
+    /// The `Versions/Version@BaseLoc` locations.
+    pub(crate) versions: Vec<String>,
 }
 
 impl OfdPackage {
@@ -159,7 +205,8 @@ impl OfdPackage {
     pub(crate) fn resolve(&self, base_dir: &str, loc: &str) -> Option<String> {
         let loc = loc.trim();
         if let Some(abs) = loc.strip_prefix('/') {
-            return self.parts.contains_key(abs).then(|| abs.to_string());
+            let abs = normalise(abs);
+            return self.parts.contains_key(&abs).then_some(abs);
         }
         let joined = if base_dir.is_empty() {
             loc.to_string()
@@ -181,114 +228,149 @@ impl OfdPackage {
         xml::parse(b, name)
     }
 
-    /// Every signature listed by the package.
-    pub fn signatures(&self) -> Result<Vec<OfdSignature>> {
+    /// OFD.xml's one DocBody. Several DocBody entries, a DocBody without
+    /// exactly one DocRoot or with several Signatures lists, or a DocRoot that
+    /// names no part are [`Error::Format`]: which document is meant is unclear.
+    pub(crate) fn doc_body(&self) -> Result<DocBody> {
         let ofd = self.xml("OFD.xml")?;
-        let mut bodies = Vec::new();
-        ofd.descendants("Signatures", &mut bodies);
+        let bodies: Vec<&Element> = ofd
+            .children
+            .iter()
+            .filter(|c| c.name == "DocBody")
+            .collect();
+        let [body] = bodies.as_slice() else {
+            return Err(Error::Format(format!(
+                "OFD.xml has {} DocBody entries: exactly one document is verified",
+                bodies.len()
+            )));
+        };
+        let named =
+            |n: &str| -> Vec<&Element> { body.children.iter().filter(|c| c.name == n).collect() };
+        let roots = named("DocRoot");
+        let [root] = roots.as_slice() else {
+            return Err(Error::Format(format!(
+                "the DocBody in OFD.xml has {} DocRoot entries (one expected)",
+                roots.len()
+            )));
+        };
+        let lists = named("Signatures");
+        if lists.len() > 1 {
+            return Err(Error::Format(format!(
+                "the DocBody in OFD.xml has {} Signatures lists (at most one expected)",
+                lists.len()
+            )));
+        }
+        let document = self.resolve("", &root.text).ok_or_else(|| {
+            Error::Format(format!(
+                "the document {:?} that DocRoot names is missing",
+                root.text.trim()
+            ))
+        })?;
+        let mut versions = Vec::new();
+        for v in named("Versions") {
+            versions.extend(
+                v.children
+                    .iter()
+                    .filter_map(|c| c.attr("BaseLoc").map(str::to_string)),
+            );
+        }
+        Ok(DocBody {
+            document,
+            signatures: lists.first().map(|l| l.text.clone()),
+            versions,
+        })
+    }
+
+    /// What a reader displays for the document OFD.xml names (see
+    /// [`DisplayedParts`]). [`Error::Format`] when OFD.xml does not name one
+    /// document (several DocBody entries, no DocRoot, a missing Document.xml).
+    pub fn displayed(&self) -> Result<DisplayedParts> {
+        let body = self.doc_body()?;
+        Ok(displayed::walk(self, &body.document, &body.versions))
+    }
+
+    /// Every signature in the Signatures list of OFD.xml's DocBody.
+    pub fn signatures(&self) -> Result<Vec<OfdSignature>> {
+        let body = self.doc_body()?;
         let mut out = Vec::new();
-        for s in bodies {
-            let list_path = self.resolve("", &s.text).ok_or_else(|| {
+        let Some(list_loc) = body.signatures else {
+            return Ok(out);
+        };
+        let list_path = self.resolve("", &list_loc).ok_or_else(|| {
+            Error::Format(format!(
+                "Signatures part {:?} named in OFD.xml is missing",
+                list_loc.trim()
+            ))
+        })?;
+        let list_dir = dir_of(&list_path);
+        let list = self.xml(&list_path)?;
+        for sig in list.children.iter().filter(|c| c.name == "Signature") {
+            let base = sig.attr("BaseLoc").unwrap_or_default();
+            let sig_path = self
+                .resolve(&list_dir, base)
+                .ok_or_else(|| Error::Format(format!("Signature part {base:?} is missing")))?;
+            let sig_dir = dir_of(&sig_path);
+            let sx = self.xml(&sig_path)?;
+            let info = sx
+                .child("SignedInfo")
+                .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedInfo")))?;
+            let refs = info
+                .child("References")
+                .ok_or_else(|| Error::Format(format!("{sig_path}: no References")))?;
+            let check_method = match refs.attr("CheckMethod").unwrap_or("SM3").trim() {
+                "1.2.156.10197.1.401" | "SM3" | "sm3" => DigestAlgorithm::Sm3,
+                "2.16.840.1.101.3.4.2.1" | "SHA256" | "sha256" | "SHA-256" => {
+                    DigestAlgorithm::Sha256
+                }
+                other => {
+                    return Err(Error::Format(format!(
+                        "{sig_path}: unsupported CheckMethod {other:?}"
+                    )));
+                }
+            };
+            let mut references = Vec::new();
+            for r in refs.children.iter().filter(|c| c.name == "Reference") {
+                let file = r.attr("FileRef").unwrap_or_default().to_string();
+                let value = r
+                    .child("CheckValue")
+                    .map(|c| c.text.trim().to_string())
+                    .unwrap_or_default();
+                let digest = base64::engine::general_purpose::STANDARD
+                    .decode(value.as_bytes())
+                    .map_err(|e| Error::Format(format!("{sig_path}: CheckValue of {file}: {e}")))?;
+                let resolved = self
+                    .resolve("", &file)
+                    .or_else(|| self.resolve(&sig_dir, &file))
+                    .unwrap_or_else(|| normalise(&file));
+                references.push((resolved, digest));
+            }
+            let sv = sx
+                .child("SignedValue")
+                .map(|c| c.text.clone())
+                .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedValue")))?;
+            let signed_value = self.resolve(&sig_dir, &sv).ok_or_else(|| {
                 Error::Format(format!(
-                    "Signatures part {:?} named in OFD.xml is missing",
-                    s.text.trim()
+                    "{sig_path}: SignedValue {:?} is missing",
+                    sv.trim()
                 ))
             })?;
-            let list_dir = dir_of(&list_path);
-            let list = self.xml(&list_path)?;
-            for sig in list.children.iter().filter(|c| c.name == "Signature") {
-                let base = sig.attr("BaseLoc").unwrap_or_default();
-                let sig_path = self
-                    .resolve(&list_dir, base)
-                    .ok_or_else(|| Error::Format(format!("Signature part {base:?} is missing")))?;
-                let sig_dir = dir_of(&sig_path);
-                let sx = self.xml(&sig_path)?;
-                let info = sx
-                    .child("SignedInfo")
-                    .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedInfo")))?;
-                let refs = info
-                    .child("References")
-                    .ok_or_else(|| Error::Format(format!("{sig_path}: no References")))?;
-                let check_method = match refs.attr("CheckMethod").unwrap_or("SM3").trim() {
-                    "1.2.156.10197.1.401" | "SM3" | "sm3" => DigestAlgorithm::Sm3,
-                    "2.16.840.1.101.3.4.2.1" | "SHA256" | "sha256" | "SHA-256" => {
-                        DigestAlgorithm::Sha256
-                    }
-                    other => {
-                        return Err(Error::Format(format!(
-                            "{sig_path}: unsupported CheckMethod {other:?}"
-                        )));
-                    }
-                };
-                let mut references = Vec::new();
-                for r in refs.children.iter().filter(|c| c.name == "Reference") {
-                    let file = r.attr("FileRef").unwrap_or_default().to_string();
-                    let value = r
-                        .child("CheckValue")
-                        .map(|c| c.text.trim().to_string())
-                        .unwrap_or_default();
-                    let digest = base64::engine::general_purpose::STANDARD
-                        .decode(value.as_bytes())
-                        .map_err(|e| {
-                            Error::Format(format!("{sig_path}: CheckValue of {file}: {e}"))
-                        })?;
-                    let resolved = self
-                        .resolve("", &file)
-                        .or_else(|| self.resolve(&sig_dir, &file))
-                        .unwrap_or(file);
-                    references.push((resolved, digest));
-                }
-                let sv = sx
-                    .child("SignedValue")
-                    .map(|c| c.text.clone())
-                    .ok_or_else(|| Error::Format(format!("{sig_path}: no SignedValue")))?;
-                let signed_value = self.resolve(&sig_dir, &sv).ok_or_else(|| {
-                    Error::Format(format!(
-                        "{sig_path}: SignedValue {:?} is missing",
-                        sv.trim()
-                    ))
-                })?;
-                out.push(OfdSignature {
-                    list: list_path.clone(),
-                    id: sig.attr("ID").unwrap_or_default().to_string(),
-                    kind: sig.attr("Type").unwrap_or("Seal").to_string(),
-                    signature_xml: sig_path,
-                    signed_value,
-                    references,
-                    check_method,
+            let seal_file = info
+                .child("Seal")
+                .and_then(|e| e.child("BaseLoc"))
+                .map(|l| {
+                    self.resolve(&sig_dir, &l.text)
+                        .unwrap_or_else(|| normalise(&l.text))
                 });
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl OfdPackage {
-    /// The parts a reader displays: OFD.xml, each DocRoot document and its pages' content.
-    pub fn core_parts(&self) -> Result<Vec<String>> {
-        let ofd = self.xml("OFD.xml")?;
-        let mut out = vec!["OFD.xml".to_string()];
-        let mut roots = Vec::new();
-        ofd.descendants("DocRoot", &mut roots);
-        if roots.is_empty() {
-            return Err(Error::Format("OFD.xml has no DocRoot".into()));
-        }
-        for r in roots {
-            let doc = self
-                .resolve("", &r.text)
-                .ok_or_else(|| Error::Format(format!("DocRoot {:?} is missing", r.text.trim())))?;
-            let doc_dir = dir_of(&doc);
-            let document = self.xml(&doc)?;
-            out.push(doc);
-            let mut pages = Vec::new();
-            document.descendants("Page", &mut pages);
-            for p in pages {
-                let loc = p.attr("BaseLoc").unwrap_or_default();
-                let page = self
-                    .resolve(&doc_dir, loc)
-                    .ok_or_else(|| Error::Format(format!("page {loc:?} is missing")))?;
-                out.push(page);
-            }
+            out.push(OfdSignature {
+                list: list_path.clone(),
+                id: sig.attr("ID").unwrap_or_default().to_string(),
+                kind: sig.attr("Type").unwrap_or("Seal").to_string(),
+                signature_xml: sig_path,
+                signed_value,
+                references,
+                check_method,
+                seal_file,
+            });
         }
         Ok(out)
     }
@@ -316,10 +398,15 @@ fn normalise(p: &str) -> String {
 
 /// Verify every signature of an OFD package into one report.
 ///
-/// For each signature: every Reference's digest over the raw bytes of its part
-/// (a changed page fails with HASH_FAILURE naming the part); parts added later
-/// and covered by no signature are warned about; then the seal signature, with
-/// dataHash over the raw Signature.xml bytes (GB/T 38540 in OFD).
+/// The rule is "what is displayed is signed and unchanged" (see the module
+/// doc): ZIP structure (else `Err`), one DocBody and DocRoot (FORMAT_FAILURE),
+/// every Reference over the raw bytes of its part (HASH_FAILURE naming it),
+/// each signature covering the Document.xml that DocRoot names and every
+/// displayed part covered by some signature (SIG_CONSTRAINTS_FAILURE naming
+/// it), seal files beside signatures holding the signed seal, then each
+/// signature itself: a seal signature with dataHash over the raw
+/// Signature.xml bytes (GB/T 38540 in OFD), or a GB/T 35275 SignedData.
+/// Unprotected parts that nothing displayed refers to are warnings.
 pub fn verify_ofd(
     bytes: &[u8],
     validator: &Validator,
@@ -361,11 +448,27 @@ fn verify_ofd_inner(
     proven: Option<std::time::SystemTime>,
 ) -> Result<VerificationReport> {
     let pkg = OfdPackage::read(bytes)?;
-    let sigs = pkg.signatures()?;
+    // An OFD.xml that is not XML is not an OFD document: `Err`, as before.
+    pkg.xml("OFD.xml")?;
     let mut report = VerificationReport::new(
         "OFD document",
         yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
     );
+    let shown = match pkg.displayed() {
+        Ok(shown) => shown,
+        Err(Error::Format(why)) => {
+            report.fail(
+                "document",
+                "OFD.xml",
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                why,
+            );
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    let sigs = pkg.signatures()?;
     if sigs.is_empty() {
         report.fail(
             "signatures",
@@ -376,57 +479,13 @@ fn verify_ofd_inner(
         );
         return Ok(report);
     }
-    let core = pkg.core_parts()?;
-    let lists: std::collections::BTreeSet<String> = sigs.iter().map(|s| s.list.clone()).collect();
-    let mut covered: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for s in &sigs {
+    let cover = coverage::Coverage::new(&pkg, &sigs);
+    cover.structure(&mut report, &shown);
+    let mut seal_files = std::collections::BTreeSet::new();
+    for (i, s) in sigs.iter().enumerate() {
         let label = format!("signature {} ({})", s.id, s.signature_xml);
-        // What the reader shows must be what this signature signed.
-        for part in &core {
-            if !s.references.iter().any(|(p, _)| p == part) {
-                report.fail(
-                    "coverage",
-                    part,
-                    Indication::TotalFailed,
-                    SubIndication::SigConstraintsFailure,
-                    format!("{label} does not cover {part}, which the reader displays"),
-                );
-            }
-        }
-        covered.insert(s.signature_xml.clone());
-        covered.insert(s.signed_value.clone());
-        for (part, digest) in &s.references {
-            covered.insert(part.clone());
-            match pkg.part(part) {
-                Some(b) => {
-                    if s.check_method.digest(b).as_slice() == digest.as_slice() {
-                        report.pass(
-                            "reference",
-                            part,
-                            format!("{} of {part} matches ({label})", s.check_method),
-                        );
-                    } else {
-                        report.fail(
-                            "reference",
-                            part,
-                            Indication::TotalFailed,
-                            SubIndication::HashFailure,
-                            format!(
-                                "{part} was changed after {label}: its {} does not match",
-                                s.check_method
-                            ),
-                        );
-                    }
-                }
-                None => report.fail(
-                    "reference",
-                    part,
-                    Indication::TotalFailed,
-                    SubIndication::HashFailure,
-                    format!("{part}, protected by {label}, is missing"),
-                ),
-            }
-        }
+        cover.references(&mut report, i, &label);
+        cover.signs_document(&mut report, i, &label, &shown);
         if s.kind == "Sign" {
             let sv = pkg.part(&s.signed_value).unwrap_or_default();
             let data = pkg.part(&s.signature_xml).unwrap_or_default();
@@ -438,6 +497,7 @@ fn verify_ofd_inner(
                 sm2_id: None,
             };
             verify_signed_data(&mut report, &label, sv, data, &ctx, proven);
+            seal_files.extend(cover.seal_files(&mut report, i, &label, None));
             continue;
         }
         if s.kind != "Seal" {
@@ -451,6 +511,7 @@ fn verify_ofd_inner(
                     s.kind
                 ),
             );
+            seal_files.extend(cover.seal_files(&mut report, i, &label, None));
             continue;
         }
         let sv = pkg.part(&s.signed_value).unwrap_or_default();
@@ -469,27 +530,22 @@ fn verify_ofd_inner(
                     None => yinzheng_seal::verify_signature(&sig, &opts),
                 };
                 report.absorb(&format!("signature {}", s.id), &inner);
+                seal_files.extend(cover.seal_files(&mut report, i, &label, Some(sig.seal())));
             }
-            Err(e) => report.fail(
-                "signature",
-                &label,
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                format!("{}: {e}", s.signed_value),
-            ),
+            Err(e) => {
+                report.fail(
+                    "signature",
+                    &label,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    format!("{}: {e}", s.signed_value),
+                );
+                seal_files.extend(cover.seal_files(&mut report, i, &label, None));
+            }
         }
     }
-    for name in pkg.part_names() {
-        if !covered.contains(name) && !lists.contains(name) {
-            report.fail(
-                "coverage",
-                name,
-                Indication::TotalFailed,
-                SubIndication::SigConstraintsFailure,
-                format!("{name} is not protected by any signature (added after signing?)"),
-            );
-        }
-    }
+    cover.displayed(&mut report, &shown);
+    cover.unprotected(&mut report, &shown, &seal_files);
     Ok(report)
 }
 

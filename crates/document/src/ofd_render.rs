@@ -347,21 +347,24 @@ fn draw_stamps(canvas: &mut Pixmap, pkg: &OfdPackage, page_id: &str, base: Trans
         if stamps.is_empty() {
             continue;
         }
-        // The seal: Signature.xml's Seal/BaseLoc, else the one inside the signed value.
+        // The seal inside the signed value (what was signed), else the file
+        // Signature.xml's Seal/BaseLoc names (a Type="Sign" signature has no
+        // seal of its own; verify_ofd judges that file).
         let sig_dir = dir_of(&s.signature_xml);
-        let from_file = info
-            .child("Seal")
-            .and_then(|e| e.child("BaseLoc"))
-            .and_then(|l| pkg.resolve(&sig_dir, &l.text))
-            .and_then(|p| pkg.part(&p))
-            .and_then(|b| yinzheng_seal::Seal::parse(b).ok());
-        let seal = match from_file {
+        let signed = pkg
+            .part(&s.signed_value)
+            .and_then(|b| yinzheng_seal::SealSignature::parse(b).ok())
+            .map(|sig| sig.seal().clone());
+        let seal = match signed {
             Some(seal) => seal,
-            None => match pkg
-                .part(&s.signed_value)
-                .and_then(|b| yinzheng_seal::SealSignature::parse(b).ok())
+            None => match info
+                .child("Seal")
+                .and_then(|e| e.child("BaseLoc"))
+                .and_then(|l| pkg.resolve(&sig_dir, &l.text))
+                .and_then(|p| pkg.part(&p))
+                .and_then(|b| yinzheng_seal::Seal::parse(b).ok())
             {
-                Some(sig) => sig.seal().clone(),
+                Some(seal) => seal,
                 None => continue,
             },
         };

@@ -6,6 +6,11 @@
 //! SignedValue.dat and Signatures.xml (which must stay open for later seals), so
 //! earlier seals stay valid: their parts are not touched. OFD.xml is edited only
 //! when the package has no Signatures list yet, i.e. before any signature.
+//!
+//! That is more than vendors protect (they leave out OFD.xml) and more than
+//! [`crate::verify_ofd`] requires (what is displayed): protecting OFD.xml too
+//! is harmless and lets a reader trust its DocID, and the seal copy
+//! `Seal.esl` is byte-identical to the seal in the signed value and protected.
 
 use crate::error::{Error, Result};
 use crate::ofd::OfdPackage;
@@ -89,19 +94,10 @@ fn add_signature(
         .map(|n| (n.to_string(), pkg.part(n).unwrap_or_default().to_vec()))
         .collect();
 
-    // The document root and its pages.
-    let ofd_xml = xml::parse(
-        pkg.part("OFD.xml")
-            .ok_or_else(|| Error::Format("OFD.xml is missing".into()))?,
-        "OFD.xml",
-    )?;
-    let doc_root = {
-        let mut v = Vec::new();
-        ofd_xml.descendants("DocRoot", &mut v);
-        v.first()
-            .map(|e| e.text.trim().trim_start_matches('/').to_string())
-            .ok_or_else(|| Error::Format("OFD.xml has no DocRoot".into()))?
-    };
+    // The one document OFD.xml names (a package naming several is refused:
+    // which one would be signed is unclear), and its pages.
+    let body = pkg.doc_body()?;
+    let doc_root = body.document.clone();
     let doc_dir = doc_root
         .rsplit_once('/')
         .map(|(d, _)| d.to_string())
@@ -128,21 +124,17 @@ fn add_signature(
     };
 
     // Existing signatures list, or a new one (only possible before any signature).
-    let mut lists = Vec::new();
-    ofd_xml.descendants("Signatures", &mut lists);
     let signs_dir = format!(
         "{}{}Signs",
         doc_dir,
         if doc_dir.is_empty() { "" } else { "/" }
     );
-    let (list_path, existing): (String, Option<xml::Element>) = match lists.first() {
+    let (list_path, existing): (String, Option<xml::Element>) = match &body.signatures {
         Some(l) => {
-            let p = l.text.trim().trim_start_matches('/').to_string();
-            let el = xml::parse(
-                pkg.part(&p)
-                    .ok_or_else(|| Error::Format(format!("{p} is missing")))?,
-                &p,
-            )?;
+            let p = pkg
+                .resolve("", l)
+                .ok_or_else(|| Error::Format(format!("{} is missing", l.trim())))?;
+            let el = xml::parse(pkg.part(&p).unwrap_or_default(), &p)?;
             (p, Some(el))
         }
         None => (format!("{signs_dir}/Signatures.xml"), None),

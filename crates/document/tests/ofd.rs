@@ -1,6 +1,6 @@
 //! ofdrw's sealed OFD (SESV4SignDoc.ofd): References and the seal signature
-//! verify; a changed page is named; a package part nobody signed fails; the
-//! page renders with its stamp (and its text, given a fallback font).
+//! verify; a changed page is named; a displayed part nobody signed fails, a
+//! stray one is a warning; the page renders with its stamp (and its text, given a fallback font).
 
 #![allow(clippy::unwrap_used)]
 
@@ -100,21 +100,41 @@ fn a_changed_page_is_named_and_an_unsigned_part_fails() {
         "{r}"
     );
 
+    // A page file nothing refers to is not displayed: only a warning ...
     let added = rewrite(&ofd, "Doc_0/Pages/Page_1/Content.xml", b"<x/>");
     let r = verify_ofd(&added, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert!(
-        r.checks().iter().any(|c| c.id == "coverage"
-            && c.status == CheckStatus::Failed
-            && c.message.contains("Page_1")),
+        r.checks().iter().any(|c| c.id == "unprotected"
+            && c.status == CheckStatus::Warning
+            && c.subject == "Doc_0/Pages/Page_1/Content.xml"),
         "{r}"
     );
-    // A part named like a signature list is not exempt.
+    assert_eq!(r.sub_indication(), Some(SubIndication::Expired), "{r}");
+    // ... once Document.xml lists it, it is displayed and unprotected, and the
+    // changed Document.xml makes the report HASH_FAILURE.
+    let pkg = OfdPackage::read(&added).unwrap();
+    let doc = String::from_utf8(pkg.part("Doc_0/Document.xml").unwrap().to_vec())
+        .unwrap()
+        .replace(
+            "</ofd:Pages>",
+            "<ofd:Page ID=\"9\" BaseLoc=\"Pages/Page_1/Content.xml\"/></ofd:Pages>",
+        );
+    let listed = rewrite(&added, "Doc_0/Document.xml", doc.as_bytes());
+    let r = verify_ofd(&listed, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
+    assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+    assert!(
+        r.checks().iter().any(|c| c.id == "coverage"
+            && c.status == CheckStatus::Failed
+            && c.subject == "Doc_0/Pages/Page_1/Content.xml"),
+        "{r}"
+    );
+    // A part named like a signature list is not exempt from being reported.
     let sneaky = rewrite(&ofd, "Doc_0/Res/EvilSignatures.xml", b"<x/>");
     let r = verify_ofd(&sneaky, &validator(), MakerTrust::DangerAny, &[], None).unwrap();
     assert!(
-        r.checks()
-            .iter()
-            .any(|c| c.id == "coverage" && c.status == CheckStatus::Failed),
+        r.checks().iter().any(|c| c.id == "unprotected"
+            && c.status == CheckStatus::Warning
+            && c.subject == "Doc_0/Res/EvilSignatures.xml"),
         "{r}"
     );
 }
@@ -122,7 +142,8 @@ fn a_changed_page_is_named_and_an_unsigned_part_fails() {
 #[test]
 fn redirecting_the_document_root_to_unsigned_content_fails() {
     // The attack found in review: OFD.xml pointing at a new, unsigned document.
-    // (Here OFD.xml is signed too, so its Reference fails as well.)
+    // (Here OFD.xml is signed too, so its Reference fails as well; for the
+    // vendor norm, OFD.xml unsigned, see ofd_coverage.rs.)
     let ofd = interop("SESV4SignDoc.ofd");
     let pkg = OfdPackage::read(&ofd).unwrap();
     let text = String::from_utf8(pkg.part("OFD.xml").unwrap().to_vec())
