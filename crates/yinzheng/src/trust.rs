@@ -90,10 +90,21 @@ impl Trust {
     /// TOTAL_FAILED or INDETERMINATE; `Err` means the bytes are none of these
     /// formats or could not be read at all.
     pub fn verify(&self, bytes: &[u8]) -> Result<VerificationReport> {
-        Ok(self
-            .context
-            .verify(bytes, &VerifyRequest::default())?
-            .report)
+        use yinzheng_document::Format;
+        match Format::sniff(bytes) {
+            None => Err(Error::Format(
+                "neither a PDF, an OFD package, a seal signature nor a seal".into(),
+            )),
+            Some(Format::DetachedCms) => Err(Error::Format(
+                "a detached CMS signature needs its data: use verify_detached".into(),
+            )),
+            Some(Format::EvidenceBundle) => Err(Error::Format(
+                "an evidence bundle: verify it with yinzheng-audit".into(),
+            )),
+            Some(format) => Ok(self
+                .context
+                .verify_as(format, bytes, &VerifyRequest::default())?),
+        }
     }
 
     /// Verify a detached signature over `data`: a CMS SignedData (`.p7s`,
