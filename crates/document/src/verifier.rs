@@ -165,6 +165,7 @@ pub struct TrustContext {
     intermediates: Vec<ParsedCert>,
     makers: MakerPolicy,
     sm2_id: Option<Sm2Id>,
+    pdf_changes: crate::PdfChangePolicy,
 }
 
 impl std::fmt::Debug for TrustContext {
@@ -172,6 +173,7 @@ impl std::fmt::Debug for TrustContext {
         f.debug_struct("TrustContext")
             .field("intermediates", &self.intermediates.len())
             .field("makers", &self.makers)
+            .field("pdf_changes", &self.pdf_changes)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +187,7 @@ impl TrustContext {
             intermediates: Vec::new(),
             makers: MakerPolicy::Policy,
             sm2_id: None,
+            pdf_changes: crate::PdfChangePolicy::default(),
         }
     }
 
@@ -207,6 +210,20 @@ impl TrustContext {
     pub fn with_sm2_id(mut self, id: Option<Sm2Id>) -> Self {
         self.sm2_id = id;
         self
+    }
+
+    /// Which changes a PDF may carry after a signature (default: only what
+    /// keeps the signed page content as it was signed: DSS, later signatures
+    /// and their fields; no new annotations).
+    #[must_use]
+    pub fn with_pdf_changes(mut self, policy: crate::PdfChangePolicy) -> Self {
+        self.pdf_changes = policy;
+        self
+    }
+
+    /// The PDF change policy in force.
+    pub fn pdf_changes(&self) -> &crate::PdfChangePolicy {
+        &self.pdf_changes
     }
 
     /// The anchors, revocation data and policy.
@@ -275,10 +292,7 @@ impl TrustContext {
             Format::Pdf => {
                 no_detached("a PDF")?;
                 let ctx = self.cms_context(req.seals);
-                match proven {
-                    Some(p) => crate::verify_pdf_at(bytes, &ctx, p),
-                    None => crate::verify_pdf(bytes, &ctx),
-                }
+                crate::verify_pdf_with(bytes, &ctx, &self.pdf_changes, proven)
             }
             Format::Ofd => {
                 no_detached("an OFD package")?;

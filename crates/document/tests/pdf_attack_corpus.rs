@@ -35,7 +35,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::{
-    CmsVerifyContext, PdfSealer, PdfStampOptions, PdfSubFilter, seal_pdf, stamp_pdf, verify_pdf,
+    CmsVerifyContext, PdfChangePolicy, PdfSealer, PdfStampOptions, PdfSubFilter, seal_pdf,
+    stamp_pdf, verify_pdf_with,
 };
 use yinzheng_pki::{
     CheckStatus, InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain,
@@ -164,8 +165,17 @@ impl Mode {
     }
 
     fn verify(&self, pdf: &[u8]) -> Result<VerificationReport, String> {
+        self.verify_with(pdf, &PdfChangePolicy::default())
+    }
+
+    /// [`verify`](Self::verify) under a change policy of the caller's.
+    fn verify_with(
+        &self,
+        pdf: &[u8],
+        policy: &PdfChangePolicy,
+    ) -> Result<VerificationReport, String> {
         let inter = vec![self.domain.issuing().clone()];
-        verify_pdf(
+        verify_pdf_with(
             pdf,
             &CmsVerifyContext {
                 validator: &self.validator,
@@ -174,6 +184,8 @@ impl Mode {
                 registry: None,
                 sm2_id: None,
             },
+            policy,
+            None,
         )
         .map_err(|e| e.to_string())
     }
@@ -762,11 +774,8 @@ fn report(rows: &[Row], started: std::time::Instant) {
 }
 
 /// An annotation added under DocMDP P=3 is legitimate when the caller allows
-/// annotations (and refused by default: evil-annotation-p3). The other engineer adds that policy option to the verifier
-/// (planned name: `CmsVerifyContext`/verify options `allow_annotations`);
-/// until it exists this case cannot be expressed through `verify_pdf`.
+/// annotations, and refused by default (as evil-annotation-p3 in the corpus).
 #[test]
-#[ignore = "needs the verifier's explicit allow-annotations option (being added with the modify.rs rewrite)"]
 fn annotation_under_docmdp_p3_passes_when_allowed() {
     let m = Mode::new("international", KeyAlgorithm::EcdsaP256);
     let tmp = yinzheng_tests::tempdir();
@@ -790,7 +799,26 @@ fn annotation_under_docmdp_p3_passes_when_allowed() {
     // pyHanko's default difference policy explains no annotation change at
     // all (anything touching /Annots but form filling and signing is
     // "illegitimate"), so it is no reference for this case.
-    // TODO(allow_annotations): verify with the option on and assert it passes.
-    let r = m.verify(&pdf).unwrap();
-    assert!(r.passed(), "{r}");
+    let refused = m.verify(&pdf).unwrap();
+    assert!(
+        !refused.passed(),
+        "an added annotation passed by default:\n{refused}"
+    );
+    assert!(
+        refused.to_string().contains("annotation"),
+        "the refusal names the annotation:\n{refused}"
+    );
+    let allowed = m
+        .verify_with(
+            &pdf,
+            &PdfChangePolicy {
+                allow_annotations: true,
+            },
+        )
+        .unwrap();
+    assert!(allowed.passed(), "{allowed}");
+    assert!(
+        allowed.to_string().to_lowercase().contains("annotation"),
+        "the allowed annotation is still reported as a warning:\n{allowed}"
+    );
 }
