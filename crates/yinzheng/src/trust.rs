@@ -59,6 +59,7 @@ pub struct TrustBuilder {
     maker_roots: Vec<Source>,
     danger_any_maker: bool,
     danger_best_effort: bool,
+    allow_pdf_annotations: bool,
 }
 
 impl Trust {
@@ -233,6 +234,15 @@ impl TrustBuilder {
         self
     }
 
+    /// Accept annotations (comments, highlights; not signature widgets)
+    /// added to a PDF after it was sealed, unless a certification (DocMDP
+    /// level 1 or 2) forbids them. They are reported as warnings. Off by
+    /// default: an annotation can cover what was sealed.
+    pub fn allow_pdf_annotations(mut self) -> Self {
+        self.allow_pdf_annotations = true;
+        self
+    }
+
     /// Read and parse everything; fails on an unreadable file, a malformed
     /// certificate or CRL, no root at all, or conflicting maker rules.
     pub fn build(self) -> Result<Trust> {
@@ -285,7 +295,10 @@ impl TrustBuilder {
             root_subjects: roots.iter().map(ParsedCert::subject).collect(),
             context: TrustContext::new(policy(Validator::new(roots).with_crls(crls)))
                 .with_intermediates(certs(&self.intermediates)?)
-                .with_makers(makers),
+                .with_makers(makers)
+                .with_pdf_changes(yinzheng_document::PdfChangePolicy {
+                    allow_annotations: self.allow_pdf_annotations,
+                }),
         })
     }
 }

@@ -66,6 +66,11 @@ pub struct TrustArgs {
     /// Do not require revocation information for the certificates involved.
     #[arg(long)]
     pub no_revocation_required: bool,
+    /// Accept annotations added to a PDF after it was sealed (reported as
+    /// warnings) unless a certification forbids them; by default they fail,
+    /// since an annotation can cover what was sealed.
+    #[arg(long)]
+    pub allow_annotations: bool,
 }
 
 /// Outcome of a verification, in the vocabulary of ETSI EN 319 102-1.
@@ -278,7 +283,10 @@ impl Trust {
         Ok(
             TrustContext::new(policy(Validator::new(anchors).with_crls(crls)))
                 .with_intermediates(intermediates)
-                .with_makers(makers),
+                .with_makers(makers)
+                .with_pdf_changes(yinzheng_document::PdfChangePolicy {
+                    allow_annotations: a.allow_annotations,
+                }),
         )
     }
 }
