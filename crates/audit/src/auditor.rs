@@ -70,6 +70,18 @@ impl Auditor {
             .with_sm2_id(self.trust.sm2_id.clone())
     }
 
+    /// The verification pipeline's trust: [`validator`](Self::validator) and
+    /// the trust file's intermediates plus `extra_intermediates`.
+    fn context(
+        &self,
+        crls: &[Crl],
+        extra_intermediates: &[ParsedCert],
+    ) -> yinzheng_document::TrustContext {
+        let mut inter = self.trust.intermediates.clone();
+        inter.extend(extra_intermediates.iter().cloned());
+        yinzheng_document::TrustContext::new(self.validator(crls)).with_intermediates(inter)
+    }
+
     /// The log's hash profile and keys, or a message saying the trust file has none.
     pub(crate) fn log_keys(
         &self,
@@ -120,7 +132,7 @@ impl Auditor {
         crls: &[Crl],
         now: SystemTime,
     ) -> Outcome {
-        use yinzheng_document::{Format, TrustContext, VerifyRequest};
+        use yinzheng_document::{Format, VerifyRequest};
         let format = Format::sniff(bytes);
         if format == Some(Format::EvidenceBundle) {
             return self.verify_bundle(bytes, crls, now);
@@ -135,8 +147,7 @@ impl Auditor {
                 if f == Format::Ofd {
                     picture = seal_picture(bytes);
                 }
-                let trust = TrustContext::new(self.validator(crls))
-                    .with_intermediates(self.trust.intermediates.clone());
+                let trust = self.context(crls, &[]);
                 let req = VerifyRequest {
                     detached: data,
                     ..VerifyRequest::default()
@@ -447,12 +458,12 @@ impl Auditor {
         out.facts.push(("revocation data".into(), crl_note.clone()));
 
         // Certificates carried: path-building help only, never anchors.
-        let mut inter = self.trust.intermediates.clone();
+        let mut carried = Vec::new();
         if let Some(p) = &manifest.certificates {
             match get(p).map(ParsedCert::load_all) {
                 Some(Ok(v)) => {
                     let n = v.len();
-                    inter.extend(v.into_iter().filter(|c| c.subject() != c.issuer()));
+                    carried.extend(v.into_iter().filter(|c| c.subject() != c.issuer()));
                     r.pass(
                         "certificates",
                         p,
@@ -479,8 +490,7 @@ impl Auditor {
         }
 
         // The documents: their SM3 in the issued entry, their seals at the proven time.
-        let trust = yinzheng_document::TrustContext::new(self.validator(&bundle_crls))
-            .with_intermediates(inter.clone());
+        let trust = self.context(&bundle_crls, &carried);
         let at_proven = yinzheng_document::VerifyRequest {
             time: yinzheng_document::ValidationTime::ProvenAt(at),
             ..Default::default()
