@@ -283,7 +283,11 @@ fn national_mode_pdf_with_time_stamp_verifies_and_tampering_is_located() {
                 && c["status"] == "passed"
         })
     };
-    assert!(has("coverage", "only add signatures"), "{v:#}");
+    assert!(
+        has("coverage", "only changes allowed after signing")
+            && has("coverage", "added signature field"),
+        "{v:#}"
+    );
     assert!(has("coverage", "covers the whole document"), "{v:#}");
     assert!(has("time stamp", "RFC 3161"), "{v:#}");
     assert!(

@@ -794,7 +794,7 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 "a license file",
                 crate::cmd::seal::local_issuing_cas(home),
             )?;
-            let seals = crate::cmd::seal::registry(home).ok();
+            let seals = crate::cmd::seal::existing_registry(home);
             reg.check_file(
                 &bytes,
                 &yinzheng_license::DocumentTrust {

@@ -247,6 +247,21 @@ pub fn registry(home: &Path) -> Result<Registry> {
     Ok(Registry::open(&home.join("seals").join("seals.db"))?)
 }
 
+/// The data directory's seal registry when it has one: verifying never
+/// creates a registry (an empty one would only report "not a seal of this
+/// registry" for every seal).
+pub fn existing_registry(home: &Path) -> Option<Registry> {
+    let path = home.join("seals").join("seals.db");
+    let embedded = matches!(
+        yinzheng_store::Backend::for_path(&path),
+        Ok(yinzheng_store::Backend::Embedded)
+    );
+    if embedded && !path.exists() {
+        return None;
+    }
+    Registry::open(&path).ok()
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

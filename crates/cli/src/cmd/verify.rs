@@ -348,7 +348,8 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
         ),
         Some(f) => f,
         None => bail!(
-            "{} is neither a PDF, an OFD package, a seal signature nor a seal",
+            "{} is neither a PDF, an OFD package, a seal signature nor a seal; \
+             if it is data with a detached signature, give the signature with --sig",
             a.file.display()
         ),
     };
@@ -372,7 +373,7 @@ fn pipeline(
     let trust = Trust::load(&a.trust, &format!("a {format}"), Vec::new())?
         .with_sm2_id(a.sm2_id.as_deref().map(|s| sm2_id(Some(s))).transpose()?);
     // Our registry, when the data directory has one, adds the seal's status.
-    let registry = crate::cmd::seal::registry(home).ok();
+    let registry = crate::cmd::seal::existing_registry(home);
     let req = yinzheng_document::VerifyRequest {
         detached,
         seals: registry.as_ref(),

@@ -875,7 +875,7 @@ impl<'d> Analysis<'d> {
         if *oid != id {
             let t = self.final_trailer();
             self.fail(format!(
-                "the catalogue was replaced (/Root {} {} → {} {}) {t}",
+                "the catalogue was replaced: the trailer's /Root named object {} {} when signed and names object {} {} now {t}",
                 oid.0, oid.1, id.0, id.1
             ));
             return;
