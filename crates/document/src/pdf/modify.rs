@@ -115,8 +115,8 @@ pub struct ModificationCheck {
     pub later_revisions: usize,
     /// True when every later change is one that may follow a signature.
     pub allowed: bool,
-    /// The changes that are not allowed, e.g. "object 4 0 (page 1 /Contents,
-    /// reached from /Root/Pages/Kids[0]/Contents) changed in revision 3".
+    /// The changes that are not allowed, e.g. `object 4 0 (page 1 /Contents,
+    /// reached from /Root/Pages/Kids[0]/Contents) changed in revision 3`.
     pub changes: Vec<String>,
     /// The allowed changes, for the record (new signature fields, DSS…).
     pub signing_changes: Vec<String>,
