@@ -205,6 +205,16 @@ pub(crate) fn check_cms(
     let si = &sd.signers[0];
     let reference = proven.unwrap_or_else(SystemTime::now);
     let mut at = reference;
+    // Whether `at` is proven (a verified time stamp or the caller's proof)
+    // rather than the current time standing in for an unknown signing time.
+    let mut at_proven = proven.is_some();
+    let validate = |cert: &ParsedCert, chain: &[ParsedCert], at: SystemTime, proven: bool| {
+        if proven {
+            ctx.validator.validate(cert, chain, at)
+        } else {
+            ctx.validator.validate_unproven(cert, chain, at)
+        }
+    };
     for token in si.unsigned_values(oid::ATTR_TIME_STAMP_TOKEN) {
         match yinzheng_cms::verify_time_stamp(token, &si.signature, &opts) {
             Ok(ts) => {
@@ -218,7 +228,7 @@ pub(crate) fn check_cms(
                 );
                 match tsa_cert {
                     Ok(tsa) if has_time_stamping_eku(&tsa) => {
-                        let v = ctx.validator.validate(&tsa, &tsa_chain, reference);
+                        let v = validate(&tsa, &tsa_chain, reference, proven.is_some());
                         report.absorb(&format!("{label} time stamp"), &v);
                         if v.passed() {
                             report.pass(
@@ -227,6 +237,7 @@ pub(crate) fn check_cms(
                                 format!("RFC 3161 time stamp by {} at {when}", tsa.subject()),
                             );
                             at = to_system(ts.info.gen_time);
+                            at_proven = true;
                             summary.time_stamp = Some(when);
                         }
                     }
@@ -258,7 +269,21 @@ pub(crate) fn check_cms(
             ),
         }
     }
-    let v = ctx.validator.validate(&cert, &chain, at);
+    match yinzheng_pki::check_signer_purpose(cert.cert()) {
+        Ok(()) => report.pass(
+            "signer purpose",
+            label,
+            "the signer certificate is for signing documents",
+        ),
+        Err(why) => report.fail(
+            "signer purpose",
+            label,
+            Indication::TotalFailed,
+            SubIndication::ChainConstraintsFailure,
+            format!("{}: {why}", cert.subject()),
+        ),
+    }
+    let v = validate(&cert, &chain, at, at_proven);
     report.absorb(&format!("{label} signer"), &v);
 
     // National mode: the seal signature travels with the CMS.
@@ -284,11 +309,12 @@ pub(crate) fn check_cms(
                     makers: ctx.makers,
                     data: data.as_deref().or(sd.content.as_deref()),
                 };
-                // With a proven time, the carried seal is judged at the same
-                // time as the CMS signer (the time stamp's, else the proven one).
-                let inner = match proven {
-                    Some(_) => yinzheng_seal::verify_signature_at(&seal_sig, &opts, at),
-                    None => yinzheng_seal::verify_signature(&seal_sig, &opts),
+                // The carried seal is judged at the same time as the CMS
+                // signer: the time stamp's or the proven one, else now.
+                let inner = if at_proven {
+                    yinzheng_seal::verify_signature_at(&seal_sig, &opts, at)
+                } else {
+                    yinzheng_seal::verify_signature(&seal_sig, &opts)
                 };
                 report.absorb(&format!("{label} seal"), &inner);
             }

@@ -332,7 +332,9 @@ impl Registry {
 
     /// Check by file: verify the sealed OFD or PDF, then find it in the
     /// registry by its SM3 digest. A genuine file of a revoked license says
-    /// so (code 3); a file that does not verify is code 7 whatever it claims.
+    /// so (code 3); a file that does not verify is code 7 whatever it claims;
+    /// one whose verification is INDETERMINATE (e.g. no revocation data) is
+    /// code 4, "cannot verify", never 7.
     pub fn check_file(
         &mut self,
         bytes: &[u8],
@@ -374,6 +376,21 @@ impl Registry {
                 found,
                 day,
             ),
+            // "Cannot decide now" (revocation data missing, no proof of
+            // when an expired signer signed) never reads as "forged".
+            Ok(r) if r.indication() == yinzheng_pki::Indication::Indeterminate => {
+                let mut o = outcome(
+                    ResultCode::Incomplete,
+                    format!(
+                        "the file cannot be verified now (not a finding of forgery): {}",
+                        r.to_string().lines().next().unwrap_or_default()
+                    ),
+                    None,
+                    day,
+                );
+                o.report = Some(r);
+                o
+            }
             Ok(r) if !r.passed() => {
                 let mut o = outcome(
                     ResultCode::DataWrong,

@@ -38,6 +38,14 @@ pub const SEAL_MAKER_POLICY_DER: [u8; 22] = [
     0x06, 0x14, 0x69, 0x82, 0xee, 0xbf, 0xdf, 0x89, 0x8e, 0xf9, 0xc2, 0xb7, 0x85, 0x93, 0xbe, 0xe0,
     0xdd, 0xfa, 0xcf, 0x94, 0xe0, 0x42,
 ];
+/// Yinzheng's log-signer certificate policy, the UUID OID
+/// `2.25.179240283625985717192480342443410886707`, as its DER TLV. It marks
+/// a certificate for the anchoring log's checkpoint key, so that key can never
+/// pass as a document signer ([`check_signer_purpose`]).
+pub const LOG_SIGNER_POLICY_DER: [u8; 22] = [
+    0x06, 0x14, 0x69, 0x82, 0x8d, 0xd8, 0xb6, 0x91, 0xc9, 0xad, 0x8a, 0xa0, 0xdb, 0xb6, 0x99, 0xd9,
+    0xab, 0xdf, 0xc1, 0xb2, 0xa0, 0x33,
+];
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
 pub const OID_OCSP_NOCHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-ad-ocsp.
@@ -101,6 +109,9 @@ pub struct Profile {
     /// Mark the certificate as a seal maker's (Yinzheng's seal-maker policy).
     #[serde(default)]
     pub seal_maker: bool,
+    /// Mark the certificate as the anchoring log's (Yinzheng's log-signer policy).
+    #[serde(default)]
+    pub log_signer: bool,
 }
 
 fn default_key_algorithm() -> String {
@@ -128,6 +139,7 @@ impl Profiles {
                 requires: requires.iter().map(|s| s.to_string()).collect(),
                 ocsp_nocheck: false,
                 seal_maker: false,
+                log_signer: false,
             }
         };
         let sig = ["digitalSignature", "nonRepudiation"];
@@ -214,16 +226,15 @@ impl Profiles {
         );
         tsa.extended_key_usage_critical = true;
         profiles.insert("tsa".into(), tsa);
-        profiles.insert(
-            "log-signer".into(),
-            p(
-                "signs checkpoints of the anchoring log",
-                1825,
-                &["digitalSignature"],
-                &[],
-                &[],
-            ),
+        let mut log = p(
+            "signs checkpoints of the anchoring log",
+            1825,
+            &["digitalSignature"],
+            &[],
+            &[],
         );
+        log.log_signer = true;
+        profiles.insert("log-signer".into(), log);
         Profiles {
             urls: Urls {
                 crl: Some("http://127.0.0.1:8443/v1/pki/crl".into()),
@@ -439,7 +450,7 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
                         &ExtendedKeyUsage(oids),
                     )?);
                 }
-                if !profile.policies.is_empty() || profile.seal_maker {
+                if !profile.policies.is_empty() || profile.seal_maker || profile.log_signer {
                     // certificatePolicies ::= SEQUENCE OF PolicyInformation { policyIdentifier }
                     // built from OID TLVs, because the seal-maker OID has a 128-bit arc.
                     let mut infos = Vec::new();
@@ -450,6 +461,9 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
                     }
                     if profile.seal_maker {
                         infos.extend(der_tlv(0x30, &SEAL_MAKER_POLICY_DER));
+                    }
+                    if profile.log_signer {
+                        infos.extend(der_tlv(0x30, &LOG_SIGNER_POLICY_DER));
                     }
                     out.push(Extension {
                         extn_id: CertificatePolicies::OID,
@@ -509,19 +523,116 @@ impl x509_cert::builder::profile::BuilderProfile for CertProfile<'_> {
     }
 }
 
-/// True when the certificate carries Yinzheng's seal-maker policy.
-pub fn is_seal_maker(cert: &x509_cert::Certificate) -> bool {
-    cert.tbs_certificate()
+/// The policy identifiers of a certificate's certificatePolicies extension,
+/// each as the content octets of its OBJECT IDENTIFIER (UUID OIDs have arcs
+/// wider than `const-oid` takes, so they are compared as bytes). `None` when
+/// the certificate has no such extension; `Some(Err)` when it is malformed.
+pub fn certificate_policy_ids(
+    cert: &x509_cert::Certificate,
+) -> Option<std::result::Result<Vec<Vec<u8>>, String>> {
+    let ext = cert
+        .tbs_certificate()
         .extensions()
         .into_iter()
         .flatten()
-        .filter(|e| e.extn_id == CertificatePolicies::OID)
-        .any(|e| {
-            e.extn_value
-                .as_bytes()
-                .windows(SEAL_MAKER_POLICY_DER.len())
-                .any(|w| w == SEAL_MAKER_POLICY_DER)
-        })
+        .find(|e| e.extn_id == CertificatePolicies::OID)?;
+    Some(parse_policy_ids(ext.extn_value.as_bytes()))
+}
+
+/// certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation;
+/// PolicyInformation ::= SEQUENCE { policyIdentifier OBJECT IDENTIFIER,
+/// policyQualifiers SEQUENCE OF … OPTIONAL }.
+fn parse_policy_ids(der_bytes: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
+    use der::asn1::AnyRef;
+    use der::{Reader, SliceReader, Tag};
+    let bad = |e: der::Error| format!("certificatePolicies: {e}");
+    let outer = AnyRef::from_der(der_bytes).map_err(bad)?;
+    if outer.tag() != Tag::Sequence {
+        return Err("certificatePolicies is not a SEQUENCE".into());
+    }
+    let mut infos = SliceReader::new(outer.value()).map_err(bad)?;
+    let mut ids = Vec::new();
+    while !infos.is_finished() {
+        let info: AnyRef<'_> = infos.decode().map_err(bad)?;
+        if info.tag() != Tag::Sequence {
+            return Err("a PolicyInformation is not a SEQUENCE".into());
+        }
+        let mut fields = SliceReader::new(info.value()).map_err(bad)?;
+        let id: AnyRef<'_> = fields.decode().map_err(bad)?;
+        if id.tag() != Tag::ObjectIdentifier || id.value().is_empty() {
+            return Err("a policyIdentifier is not an OBJECT IDENTIFIER".into());
+        }
+        ids.push(id.value().to_vec());
+        if ids.len() > 64 {
+            return Err("certificatePolicies lists more than 64 policies".into());
+        }
+    }
+    if ids.is_empty() {
+        return Err("certificatePolicies is empty".into());
+    }
+    Ok(ids)
+}
+
+/// True when the certificate carries Yinzheng's seal-maker policy among the
+/// policy identifiers of its certificatePolicies extension (parsed, not
+/// searched for: the bytes inside a qualifier or another OID do not count).
+pub fn is_seal_maker(cert: &x509_cert::Certificate) -> bool {
+    let want = &SEAL_MAKER_POLICY_DER[2..];
+    matches!(certificate_policy_ids(cert), Some(Ok(ids)) if ids.iter().any(|id| id == want))
+}
+
+/// Whether `cert` may sign documents, seal signatures and detached
+/// signatures: an end entity whose keyUsage (when present) allows signing
+/// (digitalSignature or nonRepudiation) and whose extendedKeyUsage (when
+/// present) names none of the service purposes — TLS server or client,
+/// OCSP responder, time-stamping authority. A CA key and a seal maker's key
+/// (which makes seals, it does not stamp) are refused too. `Err` says why.
+pub fn check_signer_purpose(cert: &x509_cert::Certificate) -> std::result::Result<(), String> {
+    let exts = cert.tbs_certificate().extensions().into_iter().flatten();
+    for e in exts {
+        if e.extn_id == BasicConstraints::OID {
+            let bc = BasicConstraints::from_der(e.extn_value.as_bytes())
+                .map_err(|err| format!("basicConstraints: {err}"))?;
+            if bc.ca {
+                return Err("a CA certificate (cA=TRUE) does not sign documents".into());
+            }
+        } else if e.extn_id == KeyUsage::OID {
+            let ku = KeyUsage::from_der(e.extn_value.as_bytes())
+                .map_err(|err| format!("keyUsage: {err}"))?;
+            if !ku.0.contains(KeyUsages::DigitalSignature)
+                && !ku.0.contains(KeyUsages::NonRepudiation)
+            {
+                return Err("keyUsage allows neither digitalSignature nor nonRepudiation".into());
+            }
+        } else if e.extn_id == ExtendedKeyUsage::OID {
+            let eku = ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                .map_err(|err| format!("extendedKeyUsage: {err}"))?;
+            for (name, purpose) in [
+                ("serverAuth", "a TLS server key"),
+                ("clientAuth", "a TLS client key"),
+                ("OCSPSigning", "an OCSP responder key"),
+                ("timeStamping", "a time-stamping authority key"),
+            ] {
+                let oid = eku_oid(name)?;
+                if eku.0.contains(&oid) {
+                    return Err(format!(
+                        "extendedKeyUsage names {name}: {purpose} does not sign documents"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(Ok(ids)) = certificate_policy_ids(cert) {
+        if ids.iter().any(|id| id == &SEAL_MAKER_POLICY_DER[2..]) {
+            return Err(
+                "a seal maker's certificate makes seals; it does not stamp documents".into(),
+            );
+        }
+        if ids.iter().any(|id| id == &LOG_SIGNER_POLICY_DER[2..]) {
+            return Err("the anchoring log's key signs checkpoints, not documents".into());
+        }
+    }
+    Ok(())
 }
 
 /// True when the certificate's extendedKeyUsage extension lists `eku`

@@ -72,6 +72,17 @@ pub enum SubIndication {
     /// The signature is valid but violates a constraint of its context (e.g. a
     /// signer not authorised by the seal, a seal outside its validity window).
     SigConstraintsFailure,
+    /// A certificate (or seal) is outside its validity period at the
+    /// validation time, and nothing proves that the signature existed while it
+    /// was valid (no time stamp, no log entry): INDETERMINATE, since the
+    /// signature may be older, or back-dated.
+    OutOfBoundsNoPoe,
+    /// A certificate (or seal) was revoked before the validation time, and
+    /// nothing proves that the signature existed before the revocation:
+    /// INDETERMINATE.
+    RevokedNoPoe,
+    /// The data a signature signs was not given, so nothing is bound to it.
+    SignedDataNotFound,
 }
 
 impl SubIndication {
@@ -80,14 +91,17 @@ impl SubIndication {
     pub fn rank(self) -> u8 {
         match self {
             SubIndication::HashFailure | SubIndication::SigCryptoFailure => 5,
-            SubIndication::Revoked | SubIndication::RevokedOnHold => 4,
+            SubIndication::Revoked | SubIndication::RevokedOnHold | SubIndication::RevokedNoPoe => {
+                4
+            }
             SubIndication::SigConstraintsFailure
             | SubIndication::ChainConstraintsFailure
             | SubIndication::NoCertificateChainFound
             | SubIndication::CryptoConstraintsFailure
             | SubIndication::Expired
-            | SubIndication::NotYetValid => 3,
-            SubIndication::FormatFailure => 2,
+            | SubIndication::NotYetValid
+            | SubIndication::OutOfBoundsNoPoe => 3,
+            SubIndication::FormatFailure | SubIndication::SignedDataNotFound => 2,
             SubIndication::TryLater => 1,
         }
     }

@@ -154,14 +154,46 @@ impl Validator {
     ///
     /// Passing results are cached by the leaf's SM3 until min(CRL nextUpdate, notAfter
     /// of every chain certificate), so a hot path pays only for a hash lookup.
+    ///
+    /// `at` is a time the caller can prove (a verified time stamp, a verified
+    /// log entry) or the time whose status is asked: a certificate expired or
+    /// revoked at `at` is TOTAL_FAILED. Without such proof, use
+    /// [`validate_unproven`](Self::validate_unproven).
     pub fn validate(
         &self,
         leaf: &ParsedCert,
         intermediates: &[ParsedCert],
         at: SystemTime,
     ) -> VerificationReport {
+        self.validate_with(leaf, intermediates, at, true)
+    }
+
+    /// Validate `leaf` for a signature that nothing proves the time of, at
+    /// `now` (the current time): a certificate that has expired, or was
+    /// revoked, by `now` is INDETERMINATE / OUT_OF_BOUNDS_NO_POE or
+    /// REVOKED_NO_POE (the signature may be older, or back-dated), never a
+    /// pass and never a proof of forgery. ETSI EN 319 102-1, 5.2.6/5.6.2.
+    pub fn validate_unproven(
+        &self,
+        leaf: &ParsedCert,
+        intermediates: &[ParsedCert],
+        now: SystemTime,
+    ) -> VerificationReport {
+        self.validate_with(leaf, intermediates, now, false)
+    }
+
+    fn validate_with(
+        &self,
+        leaf: &ParsedCert,
+        intermediates: &[ParsedCert],
+        at: SystemTime,
+        proven: bool,
+    ) -> VerificationReport {
         // The answer depends on the intermediates offered too, not only on the leaf.
         let mut key = leaf.sm3_hex();
+        if !proven {
+            key.push_str("/unproven");
+        }
         let mut others: Vec<String> = intermediates.iter().map(|c| c.sm3_hex()).collect();
         others.sort();
         for o in others {
@@ -179,7 +211,7 @@ impl Validator {
         }
         self.cache_misses
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (report, valid_until) = self.validate_uncached(leaf, intermediates, at);
+        let (report, valid_until) = self.validate_uncached(leaf, intermediates, at, proven);
         if report.passed()
             && let Ok(mut cache) = self.cache.lock()
         {
@@ -203,6 +235,7 @@ impl Validator {
         leaf: &ParsedCert,
         intermediates: &[ParsedCert],
         at: SystemTime,
+        proven: bool,
     ) -> (VerificationReport, SystemTime) {
         let mut report =
             VerificationReport::new(format!("certificate {}", leaf.subject()), rfc3339(at));
@@ -319,7 +352,7 @@ impl Validator {
                         rfc3339(at)
                     ),
                 );
-            } else if at > cert.not_after() {
+            } else if at > cert.not_after() && proven {
                 report.fail(
                     "validity",
                     &subj,
@@ -327,6 +360,19 @@ impl Validator {
                     SubIndication::Expired,
                     format!(
                         "expired at {} (validation time {})",
+                        rfc3339(cert.not_after()),
+                        rfc3339(at)
+                    ),
+                );
+            } else if at > cert.not_after() {
+                report.fail(
+                    "validity",
+                    &subj,
+                    Indication::Indeterminate,
+                    SubIndication::OutOfBoundsNoPoe,
+                    format!(
+                        "expired at {} (validation time {}); nothing proves the signature \
+                         was made before (no time stamp, no log entry)",
                         rfc3339(cert.not_after()),
                         rfc3339(at)
                     ),
@@ -499,7 +545,7 @@ impl Validator {
             // Revocation.
             if !is_anchor {
                 valid_until =
-                    valid_until.min(self.check_revocation(&mut report, cert, path[i + 1], at));
+                    valid_until.min(self.check_revocation(&mut report, cert, path[i + 1], at, proven));
             }
         }
         (report, valid_until)
@@ -512,6 +558,7 @@ impl Validator {
         cert: &ParsedCert,
         issuer: &ParsedCert,
         at: SystemTime,
+        proven: bool,
     ) -> Option<SystemTime> {
         use crate::ocsp::OcspCertStatus;
         let subj = cert.subject();
@@ -562,6 +609,7 @@ impl Validator {
                     "OCSP",
                     None,
                     at,
+                    proven,
                     format!("OCSP: good (produced {})", rfc3339(answer.produced_at)),
                 ),
                 OcspCertStatus::Revoked { reason, at: when } => record_status(
@@ -570,6 +618,7 @@ impl Validator {
                     "OCSP",
                     Some((reason, when)),
                     at,
+                    proven,
                     String::new(),
                 ),
                 _ => {
@@ -608,8 +657,9 @@ impl Validator {
         cert: &ParsedCert,
         issuer: &ParsedCert,
         at: SystemTime,
+        proven: bool,
     ) -> SystemTime {
-        let mut until = self.check_revocation_inner(report, cert, issuer, at);
+        let mut until = self.check_revocation_inner(report, cert, issuer, at, proven);
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
@@ -643,10 +693,11 @@ impl Validator {
         cert: &ParsedCert,
         issuer: &ParsedCert,
         at: SystemTime,
+        proven: bool,
     ) -> SystemTime {
         let subj = cert.subject();
         let (best, problems) = self.best_crl(issuer, at);
-        let ocsp_until = self.check_ocsp(report, cert, issuer, at);
+        let ocsp_until = self.check_ocsp(report, cert, issuer, at, proven);
         if let Some(until) = ocsp_until
             && best.is_none()
         {
@@ -693,6 +744,7 @@ impl Validator {
             "CRL",
             listing,
             at,
+            proven,
             format!(
                 "not listed in the CRL of {} issued {}",
                 crl.issuer(),
@@ -760,6 +812,7 @@ fn record_status(
     source: &str,
     listing: Option<(Option<u8>, SystemTime)>,
     at: SystemTime,
+    proven: bool,
     good_message: String,
 ) -> &'static str {
     match listing {
@@ -784,17 +837,28 @@ fn record_status(
         // signing time is only the signer's claim, so a compromised key is not
         // trusted even for times before its revocation date.
         Some((reason, when)) if when <= at || matches!(reason, Some(1 | 2 | 10)) => {
-            report.fail(
-                "revocation",
-                subj,
-                Indication::TotalFailed,
-                SubIndication::Revoked,
-                format!(
-                    "{source}: revoked at {} ({})",
-                    rfc3339(when),
-                    reason.map(reason_name).unwrap_or("no reason given")
-                ),
-            );
+            let reason = reason.map(reason_name).unwrap_or("no reason given");
+            if proven {
+                report.fail(
+                    "revocation",
+                    subj,
+                    Indication::TotalFailed,
+                    SubIndication::Revoked,
+                    format!("{source}: revoked at {} ({reason})", rfc3339(when)),
+                );
+            } else {
+                report.fail(
+                    "revocation",
+                    subj,
+                    Indication::Indeterminate,
+                    SubIndication::RevokedNoPoe,
+                    format!(
+                        "{source}: revoked at {} ({reason}); nothing proves the signature \
+                         was made before (no time stamp, no log entry)",
+                        rfc3339(when)
+                    ),
+                );
+            }
             "revoked"
         }
         Some((_, when)) => {

@@ -31,9 +31,25 @@ pub struct VerifyOptions<'a> {
     pub registry: Option<&'a crate::Registry>,
     /// Who may make seals.
     pub makers: MakerTrust<'a>,
-    /// The protected data, when the caller has it (step 7); without it the
-    /// data-hash step is skipped and the report says so.
+    /// The protected data (step 7). Without it the signature is bound to
+    /// nothing: INDETERMINATE / SIGNED_DATA_NOT_FOUND.
     pub data: Option<&'a [u8]>,
+}
+
+/// Validate `cert` at `at`: a proven time, or the current time standing in
+/// for a signing time nothing proves ([`Validator::validate_unproven`]).
+fn validate_at(
+    v: &Validator,
+    cert: &ParsedCert,
+    intermediates: &[ParsedCert],
+    at: SystemTime,
+    proven: bool,
+) -> VerificationReport {
+    if proven {
+        v.validate(cert, intermediates, at)
+    } else {
+        v.validate_unproven(cert, intermediates, at)
+    }
 }
 
 fn to_system(t: time::OffsetDateTime) -> SystemTime {
@@ -160,10 +176,12 @@ pub fn verify_seal(
         format!("seal {:?} ({})", seal.name(), seal.id()),
         rfc3339(at),
     );
-    add_seal_checks(&mut report, seal, validator, makers, intermediates, at);
+    add_seal_checks(&mut report, seal, validator, makers, intermediates, at, true);
     report
 }
 
+/// `proven`: `at` is a proven time (or the time asked about) rather than the
+/// current time standing in for a signing time nothing proves.
 fn add_seal_checks(
     report: &mut VerificationReport,
     seal: &Seal,
@@ -171,6 +189,7 @@ fn add_seal_checks(
     makers: MakerTrust<'_>,
     intermediates: &[ParsedCert],
     at: SystemTime,
+    proven: bool,
 ) {
     let label = format!("seal {}", seal.id());
     for w in seal.warnings() {
@@ -219,7 +238,7 @@ fn add_seal_checks(
                     ),
                 );
             }
-            validator.validate(&maker, intermediates, at)
+            validate_at(validator, &maker, intermediates, at, proven)
         }
         MakerTrust::Anchors(makers) => {
             report.pass(
@@ -227,7 +246,7 @@ fn add_seal_checks(
                 &label,
                 "the maker certificate is checked against the seal-maker anchors",
             );
-            makers.validate(&maker, intermediates, at)
+            validate_at(makers, &maker, intermediates, at, proven)
         }
         MakerTrust::DangerAny => {
             report.warn(
@@ -235,7 +254,7 @@ fn add_seal_checks(
                 &label,
                 "not checked: any certificate under the trust anchors is accepted as a seal maker",
             );
-            validator.validate(&maker, intermediates, at)
+            validate_at(validator, &maker, intermediates, at, proven)
         }
     };
     report.absorb("maker-certificate", &chain);
@@ -248,13 +267,25 @@ fn add_seal_checks(
             SubIndication::SigConstraintsFailure,
             format!("the seal is valid only from {}", rfc3339(start)),
         );
-    } else if at > end {
+    } else if at > end && proven {
         report.fail(
             "seal-validity",
             &label,
             Indication::TotalFailed,
             SubIndication::SigConstraintsFailure,
             format!("the seal expired at {}", rfc3339(end)),
+        );
+    } else if at > end {
+        report.fail(
+            "seal-validity",
+            &label,
+            Indication::Indeterminate,
+            SubIndication::OutOfBoundsNoPoe,
+            format!(
+                "the seal expired at {}; nothing proves the signature was made before \
+                 (no time stamp, no log entry)",
+                rfc3339(end)
+            ),
         );
     } else {
         report.pass(
@@ -265,7 +296,13 @@ fn add_seal_checks(
     }
 }
 
-/// Verify a seal signature (电子签章): the eight steps, evaluated at the signing time.
+/// Verify a seal signature (电子签章): the eight steps, at the current time.
+///
+/// The signer's claimed signing time (`timeInfo`) is reported, never used:
+/// anyone holding the key can write any time there. Without a proof of when
+/// the signature existed, a certificate or seal that has expired or was
+/// revoked by now gives INDETERMINATE (OUT_OF_BOUNDS_NO_POE, REVOKED_NO_POE);
+/// with one, use [`verify_signature_at`].
 pub fn verify_signature(sig: &SealSignature, opts: &VerifyOptions<'_>) -> VerificationReport {
     verify_signature_inner(sig, opts, None)
 }
@@ -293,9 +330,34 @@ fn verify_signature_inner(
     proven: Option<SystemTime>,
 ) -> VerificationReport {
     let claimed = to_system(sig.signing_time());
-    let at = proven.unwrap_or(claimed);
+    let now = SystemTime::now();
+    let at = proven.unwrap_or(now);
+    let is_proven = proven.is_some();
     let label = format!("seal signature by {}", sig.seal().name());
     let mut report = VerificationReport::new(label.clone(), rfc3339(at));
+    if proven.is_none() {
+        if claimed > now + std::time::Duration::from_secs(600) {
+            report.warn(
+                "signing-time",
+                &label,
+                format!(
+                    "the claimed signing time {} is in the future",
+                    rfc3339(claimed)
+                ),
+            );
+        } else {
+            report.pass(
+                "signing-time",
+                &label,
+                format!(
+                    "claimed signing time {} (the signer's statement, not used: \
+                     validated at the current time {}, since nothing proves when it was made)",
+                    rfc3339(claimed),
+                    rfc3339(now)
+                ),
+            );
+        }
+    }
     if let Some(p) = proven {
         if claimed > p + std::time::Duration::from_secs(600) {
             report.warn(
@@ -346,6 +408,22 @@ fn verify_signature_inner(
         sig.to_sign_bytes(),
         sig.signature(),
     );
+    // The signer's key must be one for signing documents (not a TLS, OCSP,
+    // TSA, log, CA or seal-maker key).
+    match yinzheng_pki::check_signer_purpose(signer.cert()) {
+        Ok(()) => report.pass(
+            "signer-purpose",
+            &label,
+            "the signer certificate is for signing documents",
+        ),
+        Err(why) => report.fail(
+            "signer-purpose",
+            &label,
+            Indication::TotalFailed,
+            SubIndication::ChainConstraintsFailure,
+            format!("{}: {why}", signer.subject()),
+        ),
+    }
     // 3. The signer is authorised by the seal.
     match sig.seal().cert_list() {
         CertList::Certificates(certs) => {
@@ -400,6 +478,7 @@ fn verify_signature_inner(
         opts.makers,
         opts.intermediates,
         at,
+        is_proven,
     );
     // Our registry's view of the seal, when it is one of ours.
     if let Some(reg) = opts.registry {
@@ -411,11 +490,23 @@ fn verify_signature_inner(
                     crate::SealStatus::Active => {
                         report.pass("seal-status", &label, "registered here and active")
                     }
-                    s if when > at => report.warn(
+                    s if when > at && is_proven => report.warn(
                         "seal-status",
                         &label,
                         format!(
                             "the seal was {} later, at {} (after this signature)",
+                            s.name(),
+                            rfc3339(when)
+                        ),
+                    ),
+                    s if !is_proven && s != crate::SealStatus::Suspended => report.fail(
+                        "seal-status",
+                        &label,
+                        Indication::Indeterminate,
+                        SubIndication::RevokedNoPoe,
+                        format!(
+                            "the seal was {} at {}; nothing proves this signature was made \
+                             before (no time stamp, no log entry)",
                             s.name(),
                             rfc3339(when)
                         ),
@@ -454,13 +545,13 @@ fn verify_signature_inner(
         }
     }
     // 5. The signer's chain at the signing time.
-    let chain = opts.validator.validate(&signer, opts.intermediates, at);
+    let chain = validate_at(opts.validator, &signer, opts.intermediates, at, is_proven);
     report.absorb("signer-certificate", &chain);
     // 6. Time stamp.
-    let used = if proven.is_some() {
+    let used = if is_proven {
         "the proven time was used"
     } else {
-        "the signer's claimed time was used"
+        "validated at the current time"
     };
     match sig.timestamp() {
         Some(_) => report.warn(
@@ -494,7 +585,14 @@ fn verify_signature_inner(
                 );
             }
         }
-        None => report.skip("data-hash", &label, "no data given: dataHash not compared"),
+        None => report.fail(
+            "data-hash",
+            &label,
+            Indication::Indeterminate,
+            SubIndication::SignedDataNotFound,
+            "no data given: the signature is bound to nothing until its dataHash is compared \
+             with the signed data (give the data, e.g. `--data FILE`)",
+        ),
     }
     report
 }
