@@ -47,6 +47,10 @@ pub struct InitOptions {
     pub issuing_days: u32,
     /// How CA keys are encrypted.
     pub key_encryption: KeyEncryption,
+    /// Start of the CA certificates' validity (default: now). An earlier
+    /// start lets a domain cover documents that predate it (a migrated CA,
+    /// tests of proven past times).
+    pub not_before: Option<SystemTime>,
 }
 
 impl InitOptions {
@@ -59,6 +63,7 @@ impl InitOptions {
             root_days: 20 * 365,
             issuing_days: 10 * 365,
             key_encryption: KeyEncryption::default(),
+            not_before: None,
         }
     }
 }
@@ -136,7 +141,7 @@ impl TrustDomain {
             None => derive_issuing_subject(&opts.root_subject),
         };
         let issuing_name = parse_name(&issuing_subject)?;
-        let now = SystemTime::now();
+        let now = opts.not_before.unwrap_or_else(SystemTime::now);
 
         let root_key = PrivateKey::generate(opts.key_algorithm)?;
         let root = build_cert(

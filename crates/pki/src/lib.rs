@@ -35,8 +35,8 @@ pub use domain::{
 pub use error::{Error, Result};
 pub use profile::{
     LOG_SIGNER_POLICY_DER, OID_ID_NUMBER, OID_USCC, Profile, Profiles, SEAL_MAKER_POLICY_DER,
-    SubjectExtras, Urls,
-    certificate_policy_ids, check_signer_purpose, eku_oid, has_extended_key_usage, is_seal_maker, key_identifier, uscc_of,
+    SubjectExtras, Urls, certificate_policy_ids, check_signer_purpose, eku_oid,
+    has_extended_key_usage, is_seal_maker, key_identifier, uscc_of,
 };
 pub use report::{
     ChainElement, Check, CheckStatus, Indication, RevocationSource, SubIndication,

@@ -544,7 +544,7 @@ pub fn certificate_policy_ids(
 /// policyQualifiers SEQUENCE OF … OPTIONAL }.
 fn parse_policy_ids(der_bytes: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
     use der::asn1::AnyRef;
-    use der::{Reader, SliceReader, Tag};
+    use der::{Reader, SliceReader, Tag, Tagged};
     let bad = |e: der::Error| format!("certificatePolicies: {e}");
     let outer = AnyRef::from_der(der_bytes).map_err(bad)?;
     if outer.tag() != Tag::Sequence {
@@ -582,13 +582,17 @@ pub fn is_seal_maker(cert: &x509_cert::Certificate) -> bool {
 }
 
 /// Whether `cert` may sign documents, seal signatures and detached
-/// signatures: an end entity whose keyUsage (when present) allows signing
-/// (digitalSignature or nonRepudiation) and whose extendedKeyUsage (when
-/// present) names none of the service purposes — TLS server or client,
-/// OCSP responder, time-stamping authority. A CA key and a seal maker's key
-/// (which makes seals, it does not stamp) are refused too. `Err` says why.
+/// signatures. Refused, with the reason: a CA certificate; a keyUsage that
+/// allows neither digitalSignature nor nonRepudiation; an extendedKeyUsage
+/// naming a service — serverAuth (TLS server), OCSPSigning, timeStamping
+/// (TSA); clientAuth without nonRepudiation (a login key: signing
+/// certificates on USB keys often carry clientAuth beside nonRepudiation,
+/// and are accepted); a seal maker's or the anchoring log's certificate
+/// (by their policies).
 pub fn check_signer_purpose(cert: &x509_cert::Certificate) -> std::result::Result<(), String> {
     let exts = cert.tbs_certificate().extensions().into_iter().flatten();
+    let mut commits = false;
+    let mut client_auth = false;
     for e in exts {
         if e.extn_id == BasicConstraints::OID {
             let bc = BasicConstraints::from_der(e.extn_value.as_bytes())
@@ -599,9 +603,8 @@ pub fn check_signer_purpose(cert: &x509_cert::Certificate) -> std::result::Resul
         } else if e.extn_id == KeyUsage::OID {
             let ku = KeyUsage::from_der(e.extn_value.as_bytes())
                 .map_err(|err| format!("keyUsage: {err}"))?;
-            if !ku.0.contains(KeyUsages::DigitalSignature)
-                && !ku.0.contains(KeyUsages::NonRepudiation)
-            {
+            commits = ku.0.contains(KeyUsages::NonRepudiation);
+            if !ku.0.contains(KeyUsages::DigitalSignature) && !commits {
                 return Err("keyUsage allows neither digitalSignature nor nonRepudiation".into());
             }
         } else if e.extn_id == ExtendedKeyUsage::OID {
@@ -609,18 +612,24 @@ pub fn check_signer_purpose(cert: &x509_cert::Certificate) -> std::result::Resul
                 .map_err(|err| format!("extendedKeyUsage: {err}"))?;
             for (name, purpose) in [
                 ("serverAuth", "a TLS server key"),
-                ("clientAuth", "a TLS client key"),
                 ("OCSPSigning", "an OCSP responder key"),
                 ("timeStamping", "a time-stamping authority key"),
             ] {
-                let oid = eku_oid(name)?;
-                if eku.0.contains(&oid) {
+                if eku.0.contains(&eku_oid(name)?) {
                     return Err(format!(
                         "extendedKeyUsage names {name}: {purpose} does not sign documents"
                     ));
                 }
             }
+            client_auth = eku.0.contains(&eku_oid("clientAuth")?);
         }
+    }
+    if client_auth && !commits {
+        return Err(
+            "extendedKeyUsage names clientAuth and keyUsage lacks nonRepudiation: \
+             a TLS client (login) key does not sign documents"
+                .into(),
+        );
     }
     if let Some(Ok(ids)) = certificate_policy_ids(cert) {
         if ids.iter().any(|id| id == &SEAL_MAKER_POLICY_DER[2..]) {

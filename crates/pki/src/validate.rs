@@ -544,8 +544,13 @@ impl Validator {
 
             // Revocation.
             if !is_anchor {
-                valid_until =
-                    valid_until.min(self.check_revocation(&mut report, cert, path[i + 1], at, proven));
+                valid_until = valid_until.min(self.check_revocation(
+                    &mut report,
+                    cert,
+                    path[i + 1],
+                    at,
+                    proven,
+                ));
             }
         }
         (report, valid_until)

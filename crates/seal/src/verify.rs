@@ -176,7 +176,15 @@ pub fn verify_seal(
         format!("seal {:?} ({})", seal.name(), seal.id()),
         rfc3339(at),
     );
-    add_seal_checks(&mut report, seal, validator, makers, intermediates, at, true);
+    add_seal_checks(
+        &mut report,
+        seal,
+        validator,
+        makers,
+        intermediates,
+        at,
+        true,
+    );
     report
 }
 

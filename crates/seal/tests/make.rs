@@ -12,7 +12,7 @@ use yinzheng_pki::{
 };
 use yinzheng_seal::{
     CertList, FormatVersion, MakerTrust, Picture, Seal, SealBuilder, SealSignature, SealType,
-    VerifyOptions, stamp, verify_signature,
+    VerifyOptions, stamp, verify_signature, verify_signature_at,
 };
 
 fn interop(name: &str) -> Vec<u8> {
@@ -102,7 +102,11 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
 
     let root = ParsedCert::load_all(&interop("ROOT.pem")).unwrap();
     let v = Validator::new(root).with_revocation(RevocationPolicy::DangerBestEffort);
-    let r = verify_signature(
+    // The ofdrw certificates expired in 2022: judged as of a proven 2021 time.
+    let proven = |d: time::OffsetDateTime| {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(d.unix_timestamp() as u64)
+    };
+    let r = verify_signature_at(
         &back,
         &VerifyOptions {
             registry: None,
@@ -111,11 +115,12 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
             intermediates: &[],
             data: Some(data),
         },
+        proven(date(2021, 1, 1)),
     );
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
-    // Stamping outside the seal's validity window fails that check.
+    // Stamped when the seal's validity window had closed (proven): that check fails.
     let late = stamp(&seal, &user_key, &user_cert, data, "x", date(2021, 12, 1)).unwrap();
-    let r = verify_signature(
+    let r = verify_signature_at(
         &late,
         &VerifyOptions {
             registry: None,
@@ -124,6 +129,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
             intermediates: &[],
             data: Some(data),
         },
+        proven(date(2021, 12, 1)),
     );
     assert_eq!(
         r.sub_indication(),
@@ -270,7 +276,12 @@ fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
         )
         .unwrap();
     let v = Validator::new(vec![d.domain.root().clone()]).with_crls(d.domain.crl(24).unwrap());
+    // Nothing proves the signature predates the revocation: INDETERMINATE.
     let r = verify_signature(&sig, &opts(&v));
+    assert_eq!(r.sub_indication(), Some(SubIndication::RevokedNoPoe), "{r}");
+    assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
+    // Proven to exist after it: revoked.
+    let r = verify_signature_at(&sig, &opts(&v), SystemTime::now());
     assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
 
@@ -291,18 +302,20 @@ proptest! {
         let sig = stamp(&seal, &user_key, &user_cert, &data, "p", date(2021, 1, 1)).unwrap();
         let root = ParsedCert::load_all(&interop("ROOT.pem")).unwrap();
         let v = Validator::new(root).with_revocation(RevocationPolicy::DangerBestEffort);
-        let ok = verify_signature(&sig, &VerifyOptions { registry: None,
+        // Signed in 2021 (the ofdrw certificates' time): proven then.
+        let signed = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(date(2021, 1, 1).unix_timestamp() as u64);
+        let ok = verify_signature_at(&sig, &VerifyOptions { registry: None,
  makers: MakerTrust::DangerAny,
- validator: &v, intermediates: &[], data: Some(&data) });
+ validator: &v, intermediates: &[], data: Some(&data) }, signed);
         prop_assert_eq!(ok.indication(), Indication::TotalPassed);
         let mut bad = sig.raw().to_vec();
         // toSign starts after the 4-byte outer header; flip a bit inside it.
         let pos = 4 + flip.index(sig.to_sign_bytes().len() - 4);
         bad[pos] ^= 1 << bit;
         if let Ok(parsed) = SealSignature::parse(&bad) {
-            let r = verify_signature(&parsed, &VerifyOptions { registry: None,
+            let r = verify_signature_at(&parsed, &VerifyOptions { registry: None,
  makers: MakerTrust::DangerAny,
- validator: &v, intermediates: &[], data: Some(&data) });
+ validator: &v, intermediates: &[], data: Some(&data) }, signed);
             prop_assert_ne!(r.indication(), Indication::TotalPassed, "flip at {} passed", pos);
         }
     }

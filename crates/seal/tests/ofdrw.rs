@@ -1,6 +1,8 @@
 //! The ofdrw project's GB/T 38540 test material (../shared/interop/ofdrw):
-//! v4 and v1 seals and a v4 seal signature, verified at their signing time
-//! against the ofdrw root (the certificates expired in 2022).
+//! v4 and v1 seals and a v4 seal signature, verified against the ofdrw root.
+//! The certificates expired in 2022: at the current time, with nothing
+//! proving when the signature was made, it is INDETERMINATE; taking its
+//! signing time as proven (as a time stamp or log entry would), it passes.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use yinzheng_pki::{Indication, ParsedCert, RevocationPolicy, SubIndication, Validator};
 use yinzheng_seal::{
     CertList, Error, FormatVersion, MakerTrust, Seal, SealSignature, VerifyOptions, verify_seal,
-    verify_signature,
+    verify_signature, verify_signature_at,
 };
 
 fn interop(name: &str) -> Vec<u8> {
@@ -25,6 +27,11 @@ fn validator() -> Validator {
     let root = ParsedCert::load_all(&interop("ROOT.pem")).unwrap();
     // ofdrw publishes no CRL: revocation cannot be checked for these files.
     Validator::new(root).with_revocation(RevocationPolicy::DangerBestEffort)
+}
+
+/// The signature's own (claimed) time, standing in for a proof of it.
+fn signed_at(sig: &SealSignature) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(sig.signing_time().unix_timestamp() as u64)
 }
 
 fn at(y: i32, m: u8, d: u8) -> SystemTime {
@@ -91,27 +98,39 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
     assert_eq!(sig.property_info(), "/Doc_0/Signs/Sign_0/Signature.xml");
     assert_eq!(sig.seal().name(), "OFD R&W 测试用印章");
     let v = validator();
-    let report = verify_signature(
-        &sig,
-        &VerifyOptions {
-            intermediates: &[],
-            registry: None,
-            makers: MakerTrust::DangerAny,
-            validator: &v,
-            data: None,
-        },
+    let opts = |data: Option<&'static [u8]>| VerifyOptions {
+        intermediates: &[],
+        registry: None,
+        makers: MakerTrust::DangerAny,
+        validator: &v,
+        data,
+    };
+    // Now, with nothing proving when it was made: the certificates have
+    // expired since, so it cannot be decided (and is not called forged).
+    let now = verify_signature(&sig, &opts(None));
+    assert_eq!(now.indication(), Indication::Indeterminate, "{now}");
+    assert!(
+        now.checks()
+            .iter()
+            .any(|c| c.message.contains("nothing proves")),
+        "{now}"
     );
-    assert_eq!(report.indication(), Indication::TotalPassed, "{report}");
-    let with_data = verify_signature(
-        &sig,
-        &VerifyOptions {
-            intermediates: &[],
-            registry: None,
-            makers: MakerTrust::DangerAny,
-            validator: &v,
-            data: Some(b"some document"),
-        },
+    // As of its signing time, proven: everything but the data checks out;
+    // ofdrw does not publish the data, so the data-hash step stays open.
+    let report = verify_signature_at(&sig, &opts(None), signed_at(&sig));
+    assert_eq!(
+        report.sub_indication(),
+        Some(SubIndication::SignedDataNotFound),
+        "{report}"
     );
+    let failed: Vec<_> = report
+        .checks()
+        .iter()
+        .filter(|c| c.status == yinzheng_pki::CheckStatus::Failed)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(failed, ["data-hash"], "{report}");
+    let with_data = verify_signature_at(&sig, &opts(Some(b"some document")), signed_at(&sig));
     assert_eq!(
         with_data.sub_indication(),
         Some(SubIndication::HashFailure),
@@ -123,13 +142,14 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
 fn any_flipped_byte_in_a_signed_region_fails() {
     let raw = interop("SignedValueV4.dat");
     let v = validator();
+    let when = signed_at(&SealSignature::parse(&raw).unwrap());
     // Bytes inside toSign (the signer's signature) and inside eSealInfo (both signatures).
     for offset in [30usize, 200, 700, 17030, 17080] {
         let mut bad = raw.clone();
         bad[offset] ^= 0x01;
         match SealSignature::parse(&bad) {
             Ok(sig) => {
-                let r = verify_signature(
+                let r = verify_signature_at(
                     &sig,
                     &VerifyOptions {
                         intermediates: &[],
@@ -138,6 +158,7 @@ fn any_flipped_byte_in_a_signed_region_fails() {
                         validator: &v,
                         data: None,
                     },
+                    when,
                 );
                 assert_eq!(
                     r.indication(),
@@ -156,7 +177,7 @@ fn a_seal_from_an_unknown_maker_is_indeterminate() {
     // Trust something unrelated: the signatures verify but no chain reaches an anchor.
     let other = ParsedCert::load_all(&interop("USER.pem")).unwrap();
     let v = Validator::new(other).with_revocation(RevocationPolicy::DangerBestEffort);
-    let r = verify_signature(
+    let r = verify_signature_at(
         &sig,
         &VerifyOptions {
             intermediates: &[],
@@ -165,6 +186,7 @@ fn a_seal_from_an_unknown_maker_is_indeterminate() {
             validator: &v,
             data: None,
         },
+        signed_at(&sig),
     );
     assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
     assert_eq!(
