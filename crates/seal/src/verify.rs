@@ -524,10 +524,18 @@ fn verify_signature_inner(
                         &label,
                         Indication::Indeterminate,
                         SubIndication::RevokedOnHold,
-                        format!(
-                            "the seal was suspended at {}, before this signature",
-                            rfc3339(when)
-                        ),
+                        if is_proven {
+                            format!(
+                                "the seal was suspended at {}, before this signature",
+                                rfc3339(when)
+                            )
+                        } else {
+                            format!(
+                                "the seal was suspended at {}; nothing proves this signature \
+                                 was made before (no time stamp, no log entry)",
+                                rfc3339(when)
+                            )
+                        },
                     ),
                     _ => report.fail(
                         "seal-status",

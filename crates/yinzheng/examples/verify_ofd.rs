@@ -3,8 +3,9 @@
 //! `cargo run -p yinzheng --example verify_ofd` — checks ofdrw's
 //! `SESV4SignDoc.ofd` against its test PKI's `ROOT.pem`. That PKI does not
 //! mark seal makers and publishes no CRLs, hence the two `danger_` settings;
-//! its certificates expired in 2022, so the report ends TOTAL_FAILED / EXPIRED
-//! while every digest and signature checks.
+//! its certificates expired in 2022 and nothing proves the signature is
+//! older (the time it claims is no proof), so the report ends INDETERMINATE /
+//! OUT_OF_BOUNDS_NO_POE while every digest and signature checks.
 
 use yinzheng::{CheckStatus, Trust};
 

@@ -35,9 +35,14 @@ fn verify_ofd_example_checks_ofdrw_file() {
     };
     assert_eq!(passed("reference"), 5, "{r}");
     assert_eq!(passed("signature 1/signature"), 1, "{r}");
-    // ofdrw's certificates expired in 2022: everything else holds.
-    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
-    assert_eq!(r.sub_indication(), Some(SubIndication::Expired), "{r}");
+    // ofdrw's certificates expired in 2022 and nothing proves the signature
+    // is older: everything else holds, and it cannot be decided.
+    assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
+    assert_eq!(
+        r.sub_indication(),
+        Some(SubIndication::OutOfBoundsNoPoe),
+        "{r}"
+    );
 }
 
 #[test]
