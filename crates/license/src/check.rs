@@ -90,8 +90,21 @@ pub struct CheckOutcome {
     pub report: Option<VerificationReport>,
     /// Fields whose claimed value differs (checks by face data).
     pub mismatches: Vec<String>,
+    /// Each claimed field and whether it matches (checks by face data):
+    /// only the verdict per field, never the registry's value.
+    pub fields: Vec<FieldMatch>,
     /// The usage record written for this check.
     pub usage_record: i64,
+}
+
+/// One claimed field of a check by face data.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldMatch {
+    /// The field as claimed (key or label).
+    pub field: String,
+    /// `match`, `mismatch`, or `unknown` (no such field on this license type).
+    pub result: &'static str,
 }
 
 /// Trust inputs for verifying license files: the verification pipeline's
@@ -169,6 +182,7 @@ fn outcome(
         status,
         report: None,
         mismatches: Vec::new(),
+        fields: Vec::new(),
         usage_record: 0,
     }
 }
@@ -427,7 +441,9 @@ impl Registry {
 
     /// Check claimed face data against the registry: every claimed (key or
     /// label, value) must match; holder name and code, number and the face
-    /// fields can be claimed.
+    /// fields can be claimed. The outcome says per field whether it matches,
+    /// the result code and the status; it never carries the license record
+    /// (a caller who claims a wrong value learns nothing of the right one).
     pub fn check_face(
         &mut self,
         id: &str,
@@ -456,6 +472,7 @@ impl Registry {
                 let ty = self.catalogue().get(&l.type_key).ok().cloned();
                 let mut mismatches = Vec::new();
                 let mut unknown = Vec::new();
+                let mut fields = Vec::new();
                 for (k, v) in claimed {
                     let actual = match k.as_str() {
                         "holder_name" | "名称" | "姓名" => Some(l.holder.name.clone()),
@@ -485,19 +502,33 @@ impl Registry {
                             }
                         }
                     };
-                    match actual {
+                    let result = match actual {
                         Some(a)
                             if a.trim() == v.trim()
-                                || (k.contains("code") && a.eq_ignore_ascii_case(v.trim())) => {}
-                        Some(_) => mismatches.push(k.clone()),
-                        None => unknown.push(k.clone()),
-                    }
+                                || (k.contains("code") && a.eq_ignore_ascii_case(v.trim())) =>
+                        {
+                            "match"
+                        }
+                        Some(_) => {
+                            mismatches.push(k.clone());
+                            "mismatch"
+                        }
+                        None => {
+                            unknown.push(k.clone());
+                            "unknown"
+                        }
+                    };
+                    fields.push(FieldMatch {
+                        field: k.clone(),
+                        result,
+                    });
                 }
-                if !unknown.is_empty() {
+                let status = l.status_at(day);
+                let mut o = if !unknown.is_empty() {
                     let mut o = outcome(
                         ResultCode::Incomplete,
                         format!("unknown fields for {}: {}", l.name, unknown.join(", ")),
-                        Some(l),
+                        None,
                         day,
                     );
                     o.mismatches = unknown;
@@ -509,15 +540,18 @@ impl Registry {
                             "claimed data differ from the registry: {}",
                             mismatches.join(", ")
                         ),
-                        Some(l),
+                        None,
                         day,
                     );
                     o.mismatches = mismatches;
                     o
                 } else {
                     let m = format!("claimed data match; {}", status_message(&l, day));
-                    outcome(l.result_code_at(day), m, Some(l), day)
-                }
+                    outcome(l.result_code_at(day), m, None, day)
+                };
+                o.status = Some(status);
+                o.fields = fields;
+                o
             }
         };
         Ok(o)

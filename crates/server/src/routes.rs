@@ -151,17 +151,36 @@ fn mask_id(code: &str) -> String {
         .collect()
 }
 
-/// The license as a caller may see it (citizen ID numbers masked unless the
-/// caller may see personal data; file digests and log index kept: they are
+/// A citizen's name as a caller without `personal_data` sees it: the
+/// surname character, the rest starred (张** for 张三丰).
+fn mask_name(name: &str) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { c } else { '*' })
+        .collect()
+}
+
+/// The license as a caller may see it. For a citizen holder (type 111) and a
+/// caller without `personal_data`, the ID number, the name and every face
+/// field value are masked; file digests and the log index are kept (they are
 /// what an auditor checks).
 pub fn license_view(state: &AppState, caller: &Caller, l: &License) -> Value {
     let mut v = serde_json::to_value(l).unwrap_or(Value::Null);
-    if l.holder.type_code == "111"
-        && state.config.mask_personal_ids
-        && !caller.config.personal_data
-        && let Some(h) = v.get_mut("holder").and_then(Value::as_object_mut)
+    if l.holder.type_code == "111" && state.config.mask_personal_ids && !caller.config.personal_data
     {
-        h.insert("code".into(), Value::String(mask_id(&l.holder.code)));
+        if let Some(h) = v.get_mut("holder").and_then(Value::as_object_mut) {
+            h.insert("code".into(), Value::String(mask_id(&l.holder.code)));
+            h.insert("name".into(), Value::String(mask_name(&l.holder.name)));
+        }
+        if let Some(face) = v.get_mut("face").and_then(Value::as_array_mut) {
+            for (field, (_, value)) in face.iter_mut().zip(&l.face) {
+                if let Some(pair) = field.as_array_mut()
+                    && let Some(slot) = pair.get_mut(1)
+                {
+                    *slot = Value::String("*".repeat(value.chars().count().min(16)));
+                }
+            }
+        }
     }
     v
 }
@@ -174,6 +193,7 @@ fn outcome_json(state: &AppState, caller: &Caller, o: &CheckOutcome, seq: i64) -
         "status": o.status,
         "license": o.license.as_ref().map(|l| license_view(state, caller, l)),
         "mismatches": o.mismatches,
+        "fields": o.fields,
         "report": o.report,
         "usageRecord": seq,
     })
@@ -442,6 +462,7 @@ pub async fn license_list(
             status: None,
             report: None,
             mismatches: Vec::new(),
+            fields: Vec::new(),
             usage_record: 0,
         };
         let p = r
@@ -810,6 +831,7 @@ pub async fn verify(
                 status: None,
                 report: Some(report),
                 mismatches: Vec::new(),
+                fields: Vec::new(),
                 usage_record: 0,
             };
             let rb = receipt_body(

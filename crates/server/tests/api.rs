@@ -421,11 +421,25 @@ fn list_and_verify_fields() {
     )
     .json();
     assert_eq!(j["count"], 1, "{j}");
-    // personal ID numbers are masked for callers without personal_data
+    // a citizen's ID number, name and face data are masked for callers
+    // without personal_data (the demo's callers have none)
     assert_eq!(
         j["licenses"][0]["holder"]["code"], "110105********002X",
         "{j}"
     );
+    assert_eq!(j["licenses"][0]["holder"]["name"], "李*", "{j}");
+    let text = j.to_string();
+    for secret in ["李四", "临床", "示例市人民医院", "11010519491231002X"] {
+        assert!(!text.contains(secret), "{secret} leaked: {j}");
+    }
+    // an organisation's data is not personal: shown as registered
+    let org = get(
+        f,
+        Some("all"),
+        &format!("/v1/licenses?holderCode=91350100M000100Y43&type=food-permit&{USAGE}"),
+    )
+    .json();
+    assert!(org.to_string().contains("示例市中山路8号"), "{org}");
     get(f, Some("all"), &format!("/v1/licenses?{USAGE}")).problem(400, "bad_request");
     let p = get(
         f,
@@ -470,6 +484,41 @@ fn list_and_verify_fields() {
     .json();
     assert_eq!(j["code"], 7, "{j}");
     assert_eq!(j["mismatches"], serde_json::json!(["legal_rep"]));
+    // per field: match or not, never the registered value or the holder
+    assert_eq!(
+        j["fields"],
+        serde_json::json!([{"field": "legal_rep", "result": "mismatch"}]),
+        "{j}"
+    );
+    assert!(j["license"].is_null(), "{j}");
+    for secret in ["张三", "91350100M000100Y43", "示例科技有限公司", "科技路"] {
+        assert!(!j.to_string().contains(secret), "{secret} leaked: {j}");
+    }
+    // an unknown field is named as unknown, again without the record
+    let body = serde_json::json!({
+        "fields": {"no_such_field": "x", "legal_rep": "张三"},
+        "purpose": "核验", "matter": "M", "businessSerial": "B", "operator": "O"
+    });
+    let j = post(
+        f,
+        Some("all"),
+        &path,
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+    .json();
+    assert_eq!(j["code"], 4, "{j}");
+    assert!(j["license"].is_null(), "{j}");
+    let result = |field: &str| {
+        j["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["field"] == field)
+            .map(|x| x["result"].clone())
+    };
+    assert_eq!(result("no_such_field"), Some("unknown".into()), "{j}");
+    assert_eq!(result("legal_rep"), Some("match".into()), "{j}");
     post(f, Some("all"), &path, "application/json", b"{not json").problem(400, "bad_request");
     let (status, text) = raw(
         f,
