@@ -11,6 +11,16 @@ use yinzheng_pki::{
     CheckStatus, Crl, Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339,
 };
 
+/// The newest signed checkpoint an auditor holds, and the consistency proof
+/// from a bundle's checkpoint to it (`yinzheng log consistency`).
+#[derive(Clone, Copy, Debug)]
+pub struct NewestCheckpoint<'a> {
+    /// The signed checkpoint (note text).
+    pub note: &'a [u8],
+    /// The consistency proof from the bundle's checkpoint to this one.
+    pub proof: &'a [yinzheng_anchor::Hash],
+}
+
 /// Verifies documents, bundles and logs against one trust-anchors file.
 pub struct Auditor {
     pub(crate) trust: LoadedTrust,
@@ -176,7 +186,27 @@ impl Auditor {
     /// checkpoint, every event's and usage record's inclusion proof, the
     /// documents against the "issued" entry's digests, and the documents'
     /// signatures as of that entry's proven time with the bundle's CRLs.
+    ///
+    /// The license's status is derived from the events the bundle lists and
+    /// is labelled "as listed": an event left out of a bundle cannot be seen
+    /// in it. Without a newer checkpoint the report warns that the bundle may
+    /// be stale; see [`verify_bundle_against`](Self::verify_bundle_against).
     pub fn verify_bundle(&self, bytes: &[u8], crls: &[Crl], now: SystemTime) -> Outcome {
+        self.verify_bundle_against(bytes, crls, None, now)
+    }
+
+    /// [`verify_bundle`](Self::verify_bundle), and the bundle's checkpoint
+    /// must be a prefix of `newest`, the newest signed checkpoint the auditor
+    /// holds (with the consistency proof between the two): a log that forked
+    /// to hide an event fails, and the report says how many entries were
+    /// logged after the bundle's checkpoint.
+    pub fn verify_bundle_against(
+        &self,
+        bytes: &[u8],
+        crls: &[Crl],
+        newest: Option<NewestCheckpoint<'_>>,
+        now: SystemTime,
+    ) -> Outcome {
         let mut out = Outcome {
             report: VerificationReport::new("evidence bundle", rfc3339(now)),
             time_basis: TimeBasis {
@@ -386,9 +416,11 @@ impl Auditor {
                 other => other.to_string(),
             };
             out.facts.push((
-                "status at the checkpoint".into(),
+                "status at the checkpoint (as listed)".into(),
                 format!(
-                    "{state} (last proven event: {k} at {})",
+                    "{state} (last proven event the bundle lists: {k} at {}); each listed \
+                     event is proven, but an event left out of the bundle cannot be seen in \
+                     it — `yinzheng-audit history` over the log's tiles lists every one",
                     rfc3339(ms_to_system(*t))
                 ),
             ));
@@ -399,6 +431,57 @@ impl Auditor {
                     format!("the license was {k} at {}", rfc3339(ms_to_system(*t))),
                 );
             }
+        }
+
+        // How fresh the bundle's checkpoint is.
+        let bundle_size = cp.as_ref().map(|c| c.checkpoint().size());
+        match (newest, bundle_size) {
+            (None, _) => {
+                out.facts.push((
+                    "freshness".into(),
+                    "no newer checkpoint was given: how much was logged after the bundle's \
+                     checkpoint (a later revocation, say) cannot be told"
+                        .into(),
+                ));
+                r.warn(
+                    "freshness",
+                    &manifest.checkpoint,
+                    "the bundle's checkpoint may be stale: give the newest checkpoint and a \
+                     consistency proof (--newest-checkpoint, --consistency-proof)",
+                );
+            }
+            (Some(n), Some(size)) => {
+                let c = self.consistency(cp_note, n.note, n.proof, now);
+                r.absorb("freshness", &c.report);
+                if c.passed() {
+                    let newest_size = c
+                        .facts
+                        .iter()
+                        .find(|(k, _)| k == "new size")
+                        .and_then(|(_, v)| v.parse::<u64>().ok())
+                        .unwrap_or(size);
+                    let later = newest_size.saturating_sub(size);
+                    out.facts.push((
+                        "freshness".into(),
+                        format!(
+                            "the bundle's checkpoint (size {size}) is a prefix of the newest \
+                             checkpoint given (size {newest_size}): {later} entries were logged \
+                             after it, which this bundle does not list"
+                        ),
+                    ));
+                    if later > 0 {
+                        r.warn(
+                            "freshness",
+                            &manifest.checkpoint,
+                            format!(
+                                "{later} entries were logged after the bundle's checkpoint; \
+                                 events about this license among them are not in the bundle"
+                            ),
+                        );
+                    }
+                }
+            }
+            (Some(_), None) => {}
         }
 
         // The proven time: the issued entry's.

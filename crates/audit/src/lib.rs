@@ -47,7 +47,7 @@ mod outcome;
 mod receipt;
 mod trust;
 
-pub use auditor::Auditor;
+pub use auditor::{Auditor, NewestCheckpoint};
 pub use bundle::{
     BUNDLE_FORMAT, BundleEvent, BundleUsage, BundleWriter, DocumentRef, MAX_BUNDLE_LEN,
     MAX_MEMBER_LEN, Manifest, RevocationRef,

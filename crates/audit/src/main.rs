@@ -45,6 +45,14 @@ enum Command {
         /// More CRLs (PEM or DER), besides those in the trust file and the bundle (repeatable).
         #[arg(long)]
         crl: Vec<PathBuf>,
+        /// For a bundle: the newest signed checkpoint you hold; the bundle's
+        /// checkpoint must be a prefix of it (needs --consistency-proof).
+        #[arg(long, requires = "consistency_proof")]
+        newest_checkpoint: Option<PathBuf>,
+        /// The consistency proof from the bundle's checkpoint to --newest-checkpoint
+        /// (`yinzheng log consistency`).
+        #[arg(long, requires = "newest_checkpoint")]
+        consistency_proof: Option<PathBuf>,
         /// The file.
         file: PathBuf,
     },
@@ -117,6 +125,8 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
             common,
             data,
             crl,
+            newest_checkpoint,
+            consistency_proof,
             file,
         } => {
             let a = auditor(common)?;
@@ -132,7 +142,28 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
                         .with_context(|| format!("cannot read CRL {}", p.display()))?,
                 );
             }
-            (a.verify_file(&bytes, data.as_deref(), &crls, now), common)
+            let newest = match (newest_checkpoint, consistency_proof) {
+                (Some(c), Some(p)) => {
+                    let proof = parse_consistency_proof(&read(p, 1 << 20, "proof")?)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("cannot read the proof {}", p.display()))?;
+                    Some((read(c, 1 << 20, "checkpoint")?, proof))
+                }
+                _ => None,
+            };
+            let is_bundle = yinzheng_document::Format::sniff(&bytes)
+                == Some(yinzheng_document::Format::EvidenceBundle);
+            match &newest {
+                Some((note, proof)) if is_bundle => {
+                    let n = yinzheng_audit::NewestCheckpoint { note, proof };
+                    (a.verify_bundle_against(&bytes, &crls, Some(n), now), common)
+                }
+                Some(_) => anyhow::bail!(
+                    "--newest-checkpoint applies to evidence bundles; {} is not one",
+                    file.display()
+                ),
+                None => (a.verify_file(&bytes, data.as_deref(), &crls, now), common),
+            }
         }
         Command::Log { common, tiles } => (auditor(common)?.audit_log(tiles, now), common),
         Command::Consistency {

@@ -330,6 +330,78 @@ fn evidence_bundle_verifies_offline_and_tampering_is_located() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["indication"], "TOTAL_PASSED");
     assert_eq!(v["timeBasis"]["source"], "log-entry");
+    // The license's status is labelled as the bundle lists it, in the text,
+    // JSON and HTML reports, and an unchecked freshness is a warning.
+    let label = "status at the checkpoint (as listed)";
+    assert!(t.contains(label) && html.contains(label), "{t}");
+    assert!(v.to_string().contains(label), "{v}");
+    assert!(t.contains("may be stale"), "{t}");
+
+    // Newer entries in the log: the newest checkpoint and the consistency
+    // proof from the bundle's checkpoint say how many, and a bundle whose
+    // checkpoint is not a prefix of the newest fails.
+    let bundle_cp = {
+        let note = String::from_utf8(yz(d, &["log", "checkpoint"]).stdout).unwrap();
+        note.lines().nth(1).unwrap().trim().parse::<u64>().unwrap()
+    };
+    for purpose in ["办理食品经营许可", "复核"] {
+        yz(
+            d,
+            &[
+                "license",
+                "check",
+                &id,
+                "--purpose",
+                purpose,
+                "--caller",
+                "approval-B",
+                "--operator",
+                "窗口08",
+            ],
+        );
+    }
+    let newest = yz(d, &["log", "checkpoint"]).stdout;
+    std::fs::write(a.join("newest.checkpoint"), &newest).unwrap();
+    let proof = yz(
+        d,
+        &["log", "consistency", "--old-size", &bundle_cp.to_string()],
+    )
+    .stdout;
+    std::fs::write(a.join("consistency.proof"), &proof).unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "verify",
+            "--trust",
+            "anchors.toml",
+            "--newest-checkpoint",
+            "newest.checkpoint",
+            "--consistency-proof",
+            "consistency.proof",
+            "license.evidence",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("is a prefix of the newest checkpoint"), "{t}");
+    assert!(t.contains("entries were logged after"), "{t}");
+    // A proof for other sizes does not tie the bundle to the newest checkpoint.
+    let other = yz(d, &["log", "consistency", "--old-size", "1"]).stdout;
+    std::fs::write(a.join("other.proof"), &other).unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "verify",
+            "--trust",
+            "anchors.toml",
+            "--newest-checkpoint",
+            "newest.checkpoint",
+            "--consistency-proof",
+            "other.proof",
+            "license.evidence",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
     // Tampering, member by member, with a well-formed zip: the report names it.
     let bundle = std::fs::read(a.join("license.evidence")).unwrap();

@@ -5,9 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use yinzheng_crypto::{PrivateKey, Sm2PrivateKey};
-use yinzheng_pki::{
-    CheckStatus, Indication, ParsedCert, RevocationPolicy, Validator, VerificationReport,
-};
+use yinzheng_pki::{CheckStatus, ParsedCert, RevocationPolicy, Validator, VerificationReport};
 use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature_at};
 
 fn interop(name: &str) -> Vec<u8> {
