@@ -235,6 +235,7 @@ fn pdf_context<'a>(
         makers: MakerTrust::Policy,
         registry: None,
         sm2_id: None,
+        deadline: None,
     }
 }
 

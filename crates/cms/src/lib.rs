@@ -39,7 +39,10 @@ pub use build::{SignOptions, TimeStamper, sign_detached, sign_encapsulated};
 pub use cert::CertFields;
 pub use digest::Digest;
 pub use error::{Error, Result};
-pub use parse::{Attribute, Flavour, MAX_CMS_LEN, SignedData, SignerId, SignerInfo};
+pub use parse::{
+    Attribute, Flavour, MAX_CMS_ATTRIBUTES, MAX_CMS_CERTIFICATES, MAX_CMS_LEN, MAX_CMS_SIGNERS,
+    SignedData, SignerId, SignerInfo,
+};
 pub use tsp::{
     DEFAULT_TSA_POLICY, TimeStampAuthority, TstInfo, VerifiedTimeStamp, verify_time_stamp,
 };

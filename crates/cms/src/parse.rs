@@ -6,6 +6,12 @@ use yinzheng_crypto::asn1::{Reader, Tlv};
 
 /// Largest CMS object accepted (certificates, CRLs and time stamps included).
 pub const MAX_CMS_LEN: usize = 4 << 20;
+/// Most certificates (and, separately, CRLs) a SignedData may carry.
+pub const MAX_CMS_CERTIFICATES: usize = 64;
+/// Most SignerInfos a SignedData may carry.
+pub const MAX_CMS_SIGNERS: usize = 8;
+/// Most attributes in one signed or unsigned attribute set.
+pub const MAX_CMS_ATTRIBUTES: usize = 64;
 
 /// Which family of content-type OIDs the SignedData uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,14 +177,33 @@ impl SignedData {
         while i < f.len() && f[i].tag != 0x31 {
             match f[i].tag {
                 0xa0 => {
-                    for c in r.children(&f[i], "SignedData.certificates")? {
+                    let list = r.children(&f[i], "SignedData.certificates")?;
+                    if list.len() > MAX_CMS_CERTIFICATES {
+                        return Err(Error::malformed(
+                            "SignedData.certificates",
+                            f[i].whole.start,
+                            format!(
+                                "{} certificates, more than {MAX_CMS_CERTIFICATES}",
+                                list.len()
+                            ),
+                        ));
+                    }
+                    for c in list {
                         if c.tag == 0x30 {
                             certificates.push(r.whole(&c).to_vec());
                         }
                     }
                 }
                 0xa1 => {
-                    for c in r.children(&f[i], "SignedData.crls")? {
+                    let list = r.children(&f[i], "SignedData.crls")?;
+                    if list.len() > MAX_CMS_CERTIFICATES {
+                        return Err(Error::malformed(
+                            "SignedData.crls",
+                            f[i].whole.start,
+                            format!("{} CRLs, more than {MAX_CMS_CERTIFICATES}", list.len()),
+                        ));
+                    }
+                    for c in list {
                         if c.tag == 0x30 {
                             crls.push(r.whole(&c).to_vec());
                         }
@@ -198,7 +223,15 @@ impl SignedData {
             .get(i)
             .ok_or_else(|| Error::malformed("SignedData", sd.whole.end, "no signerInfos"))?;
         let mut signers = Vec::new();
-        for si in r.children(infos, "SignerInfos")? {
+        let list = r.children(infos, "SignerInfos")?;
+        if list.len() > MAX_CMS_SIGNERS {
+            return Err(Error::malformed(
+                "SignerInfos",
+                infos.whole.start,
+                format!("{} signers, more than {MAX_CMS_SIGNERS}", list.len()),
+            ));
+        }
+        for si in list {
             signers.push(signer_info(&mut r, &si)?);
         }
         Ok(SignedData {
@@ -266,7 +299,15 @@ fn algorithm(r: &mut Reader<'_>, t: &Tlv, what: &str) -> Result<String> {
 
 fn attributes(r: &mut Reader<'_>, t: &Tlv, what: &str) -> Result<Vec<Attribute>> {
     let mut out = Vec::new();
-    for a in r.children(t, what)? {
+    let list = r.children(t, what)?;
+    if list.len() > MAX_CMS_ATTRIBUTES {
+        return Err(Error::malformed(
+            what,
+            t.whole.start,
+            format!("{} attributes, more than {MAX_CMS_ATTRIBUTES}", list.len()),
+        ));
+    }
+    for a in list {
         r.expect(&a, 0x30, what)?;
         let kids = r.children(&a, what)?;
         let (Some(id), Some(set)) = (kids.first(), kids.get(1)) else {

@@ -9,6 +9,10 @@ pub enum Error {
     /// The file is not a well-formed OFD package (what and why).
     #[error("malformed document: {0}")]
     Format(String),
+    /// Verification stopped before its end: the caller's deadline passed
+    /// (e.g. the request that asked for it timed out).
+    #[error("verification stopped: the time allowed for it ran out ({0})")]
+    DeadlinePassed(String),
     /// A CMS-layer error (signing).
     #[error(transparent)]
     Cms(#[from] yinzheng_cms::Error),

@@ -48,8 +48,8 @@ mod xml;
 
 pub use error::{Error, Result, ZipError, ZipFault};
 pub use ofd::{
-    DisplayedParts, MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN, OfdPackage, OfdSignature,
-    verify_ofd, verify_ofd_at,
+    DisplayedParts, MAX_OFD_SIGNATURES, MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN,
+    OfdPackage, OfdSignature, verify_ofd, verify_ofd_at,
 };
 pub use ofd_render::{MAX_RENDER_PIXELS, render_ofd_page_png};
 pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
@@ -57,10 +57,10 @@ pub use ofd_write::{
     A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdImage, OfdLine, OfdPage, write_ofd,
 };
 pub use pdf::{
-    Certification, MAX_CONTENTS_LEN, MAX_PDF_LEN, MAX_PDF_REVISIONS, ModificationCheck,
-    PdfChangePolicy, PdfPosition, PdfSealAppearance, PdfSignature, PdfStampOptions, PdfSubFilter,
-    SignCallback, modifications_after, modifications_after_with, pdf_signatures, signed_ranges,
-    stamp_pdf,
+    Certification, MAX_CONTENTS_LEN, MAX_PDF_LEN, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES,
+    ModificationCheck, PdfChangePolicy, PdfPosition, PdfSealAppearance, PdfSignature,
+    PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, modifications_after_with,
+    pdf_signatures, signed_ranges, stamp_pdf,
 };
 pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, verify_pdf_with};
 pub use pdf_write::write_pdf;

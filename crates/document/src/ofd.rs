@@ -57,6 +57,8 @@ pub const MAX_PACKAGE_ENTRIES: usize = 10_000;
 pub const MAX_PART_LEN: u64 = 64 << 20;
 /// Largest package, uncompressed in total.
 pub const MAX_PACKAGE_LEN: u64 = 512 << 20;
+/// Most signatures verified in one OFD package.
+pub const MAX_OFD_SIGNATURES: usize = 64;
 
 /// An OFD package read into memory: part name (no leading `/`) → bytes.
 pub struct OfdPackage {
@@ -304,6 +306,17 @@ impl OfdPackage {
         })?;
         let list_dir = dir_of(&list_path);
         let list = self.xml(&list_path)?;
+        let listed = list
+            .children
+            .iter()
+            .filter(|c| c.name == "Signature")
+            .count();
+        if listed > MAX_OFD_SIGNATURES {
+            return Err(Error::Format(format!(
+                "{list_path} lists {listed} signatures, more than {MAX_OFD_SIGNATURES}: not \
+                 verified (a bound on the work one document may ask for)"
+            )));
+        }
         for sig in list.children.iter().filter(|c| c.name == "Signature") {
             let base = sig.attr("BaseLoc").unwrap_or_default();
             let sig_path = self
@@ -414,7 +427,15 @@ pub fn verify_ofd(
     intermediates: &[ParsedCert],
     registry: Option<&yinzheng_seal::Registry>,
 ) -> Result<VerificationReport> {
-    verify_ofd_inner(bytes, validator, makers, intermediates, registry, None)
+    verify_ofd_inner(
+        bytes,
+        validator,
+        makers,
+        intermediates,
+        registry,
+        None,
+        None,
+    )
 }
 
 /// [`verify_ofd`] as of `proven`, a time by which the package is proven to
@@ -436,16 +457,20 @@ pub fn verify_ofd_at(
         intermediates,
         registry,
         Some(proven),
+        None,
     )
 }
 
-fn verify_ofd_inner(
+/// [`verify_ofd`] / [`verify_ofd_at`], stopping between signatures once
+/// `deadline` has passed ([`Error::DeadlinePassed`]).
+pub(crate) fn verify_ofd_inner(
     bytes: &[u8],
     validator: &Validator,
     makers: yinzheng_seal::MakerTrust<'_>,
     intermediates: &[ParsedCert],
     registry: Option<&yinzheng_seal::Registry>,
     proven: Option<std::time::SystemTime>,
+    deadline: Option<std::time::Instant>,
 ) -> Result<VerificationReport> {
     let pkg = OfdPackage::read(bytes)?;
     // An OFD.xml that is not XML is not an OFD document: `Err`, as before.
@@ -484,6 +509,7 @@ fn verify_ofd_inner(
     let mut seal_files = std::collections::BTreeSet::new();
     for (i, s) in sigs.iter().enumerate() {
         let label = format!("signature {} ({})", s.id, s.signature_xml);
+        crate::signed_data::check_deadline(deadline, &label)?;
         cover.references(&mut report, i, &label);
         cover.signs_document(&mut report, i, &label, &shown);
         if s.kind == "Sign" {
@@ -495,6 +521,7 @@ fn verify_ofd_inner(
                 makers,
                 registry,
                 sm2_id: None,
+                deadline,
             };
             verify_signed_data(&mut report, &label, sv, data, &ctx, proven);
             seal_files.extend(cover.seal_files(&mut report, i, &label, None));

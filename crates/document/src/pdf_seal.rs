@@ -163,6 +163,7 @@ fn verify_pdf_inner(
     let total = sigs.len();
     for (i, sig) in sigs.iter().enumerate() {
         let label = format!("signature {} of {total} ({})", i + 1, sig.field_name);
+        crate::signed_data::check_deadline(ctx.deadline, &label)?;
         if !sig.byte_range_ok {
             report.fail(
                 "byte range",

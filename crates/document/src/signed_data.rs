@@ -22,6 +22,19 @@ pub struct CmsVerifyContext<'a> {
     /// SM2 distinguishing ID of the signers (default `1234567812345678`;
     /// [`Sm2Id::danger_empty`] for OpenSSL-made CMS).
     pub sm2_id: Option<Sm2Id>,
+    /// Stop (with [`crate::Error::DeadlinePassed`]) between signatures once
+    /// this instant has passed; `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// `Err` once `deadline` has passed; `at` says where the work stopped.
+pub(crate) fn check_deadline(deadline: Option<std::time::Instant>, at: &str) -> crate::Result<()> {
+    match deadline {
+        Some(d) if std::time::Instant::now() >= d => {
+            Err(crate::Error::DeadlinePassed(format!("stopped before {at}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What a verified CMS signature says, for per-signature summaries.

@@ -146,6 +146,10 @@ pub struct VerifyRequest<'a> {
     pub seals: Option<&'a Registry>,
     /// At what time signatures are judged.
     pub time: ValidationTime,
+    /// Stop between signatures once this instant has passed
+    /// ([`Error::DeadlinePassed`]): a server whose request timed out does
+    /// not go on verifying for nobody.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A verdict and what it was about.
@@ -253,6 +257,7 @@ impl TrustContext {
             makers: self.makers(),
             registry: seals,
             sm2_id: self.sm2_id.clone(),
+            deadline: None,
         }
     }
 
@@ -291,7 +296,10 @@ impl TrustContext {
         match format {
             Format::Pdf => {
                 no_detached("a PDF")?;
-                let ctx = self.cms_context(req.seals);
+                let ctx = CmsVerifyContext {
+                    deadline: req.deadline,
+                    ..self.cms_context(req.seals)
+                };
                 crate::verify_pdf_with(bytes, &ctx, &self.pdf_changes, proven)
             }
             Format::Ofd => {
@@ -302,10 +310,7 @@ impl TrustContext {
                     &self.intermediates,
                     req.seals,
                 );
-                match proven {
-                    Some(p) => crate::verify_ofd_at(bytes, v, m, i, s, p),
-                    None => crate::verify_ofd(bytes, v, m, i, s),
-                }
+                crate::ofd::verify_ofd_inner(bytes, v, m, i, s, proven, req.deadline)
             }
             Format::DetachedCms => {
                 let data = req.detached.ok_or_else(|| {

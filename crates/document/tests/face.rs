@@ -396,6 +396,7 @@ fn pdf_copy_seals_and_verifies() {
             makers: MakerTrust::Policy,
             registry: None,
             sm2_id: None,
+            deadline: None,
         },
     )
     .unwrap();

@@ -183,6 +183,7 @@ impl Mode {
                 makers: MakerTrust::Policy,
                 registry: None,
                 sm2_id: None,
+                deadline: None,
             },
             policy,
             None,

@@ -50,6 +50,7 @@ fn an_attached_cms_over_other_content_does_not_sign_the_pdf() {
         makers: MakerTrust::Policy,
         registry: None,
         sm2_id: None,
+        deadline: None,
     };
     let r = verify_pdf(&pdf, &ctx).unwrap();
     assert_eq!(r.indication(), Indication::TotalFailed, "{r}");

@@ -1272,6 +1272,7 @@ fn verify_pdf_with_reports_allowed_and_refused_changes_p256_and_sm2() {
             makers: MakerTrust::Policy,
             registry: None,
             sm2_id: None,
+            deadline: None,
         };
         let policy = PdfChangePolicy::default();
         let r = verify_pdf_with(&two, &ctx, &policy, None).unwrap();

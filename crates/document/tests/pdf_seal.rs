@@ -234,6 +234,7 @@ fn verify(pdf: &[u8], validator: &Validator, intermediates: &[ParsedCert]) -> Ve
             makers: MakerTrust::Policy,
             registry: None,
             sm2_id: None,
+            deadline: None,
         },
     )
     .unwrap()
@@ -835,6 +836,7 @@ fn national_empty_sm2_id_checked_by_openssl_cms_verify() {
         makers: MakerTrust::Policy,
         registry: None,
         sm2_id: id,
+        deadline: None,
     };
     let r = verify_pdf(&pdf, &ctx(Some(Sm2Id::danger_empty()))).unwrap();
     assert!(r.passed(), "{r}");

@@ -76,6 +76,7 @@ fn only_document_signer_keys_make_a_passing_signature() {
         makers: MakerTrust::Policy,
         registry: None,
         sm2_id: None,
+        deadline: None,
     };
     let data = b"a document";
     for (profile, key, cert, may) in issued {

@@ -116,6 +116,8 @@ pub struct DocumentTrust<'a> {
     pub context: &'a yinzheng_document::TrustContext,
     /// The seal registry, for seal status.
     pub seals: Option<&'a yinzheng_seal::Registry>,
+    /// Stop verifying once this instant has passed (a timed-out request).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// One usage record.
@@ -373,6 +375,7 @@ impl Registry {
         use yinzheng_document::Format;
         let req = yinzheng_document::VerifyRequest {
             seals: trust.seals,
+            deadline: trust.deadline,
             ..Default::default()
         };
         let report = match Format::sniff(bytes) {

@@ -231,6 +231,7 @@ fn issue_check_every_way_change_and_revoke() {
     let trust = DocumentTrust {
         context: &context,
         seals: None,
+        deadline: None,
     };
     for f in [&ofd, &pdf] {
         let o = reg.check_file(f, &trust, &ctx(), at).unwrap();

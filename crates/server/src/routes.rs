@@ -783,8 +783,11 @@ pub async fn verify(
     let sig = upload.signature.clone();
     let file = upload.file.clone();
     let request_id = crate::problem::current_request_id().unwrap_or_default();
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_millis(state.config.request_timeout_ms);
     let result = tokio::task::spawn_blocking(move || {
-        crate::problem::REQUEST_ID.sync_scope(request_id, || verify_blocking(&st, sig, file, at))
+        crate::problem::REQUEST_ID
+            .sync_scope(request_id, || verify_blocking(&st, sig, file, at, deadline))
     })
     .await
     .map_err(|e| {
@@ -814,8 +817,11 @@ pub async fn verify(
             Ok(resp)
         }
         Verified::Detached(report) => {
+            // "Cannot decide now" never reads as "does not verify".
             let code = if report.passed() {
                 yinzheng_license::ResultCode::NotFound
+            } else if report.indication() == yinzheng_pki::Indication::Indeterminate {
+                yinzheng_license::ResultCode::Incomplete
             } else {
                 yinzheng_license::ResultCode::DataWrong
             };
@@ -824,6 +830,9 @@ pub async fn verify(
                 code_number: code.code(),
                 message: if report.passed() {
                     "the detached signature verifies (not a license file)".into()
+                } else if code == yinzheng_license::ResultCode::Incomplete {
+                    "the detached signature cannot be verified now (not a finding of forgery)"
+                        .into()
                 } else {
                     "the detached signature does not verify".into()
                 },
@@ -858,11 +867,14 @@ pub async fn verify(
     }
 }
 
+/// `deadline`: when the request times out; the verification stops there
+/// rather than go on for an answer nobody will read.
 fn verify_blocking(
     st: &AppState,
     sig: Option<Bytes>,
     file: Bytes,
     at: time::OffsetDateTime,
+    deadline: std::time::Instant,
 ) -> Result<Verified, Problem> {
     let trust = st.trust();
     let r = st
@@ -880,6 +892,7 @@ fn verify_blocking(
         let req = yinzheng_document::VerifyRequest {
             detached: Some(&file),
             seals: r.seals.as_ref(),
+            deadline: Some(deadline),
             ..Default::default()
         };
         let report = trust
@@ -904,6 +917,7 @@ fn verify_blocking(
             &yinzheng_license::DocumentTrust {
                 context: &trust.context,
                 seals: r.seals.as_ref(),
+                deadline: Some(deadline),
             },
             at,
         )

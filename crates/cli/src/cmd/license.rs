@@ -800,6 +800,7 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 &yinzheng_license::DocumentTrust {
                     context: &trust,
                     seals: seals.as_ref(),
+                    deadline: None,
                 },
                 &ctx,
                 at,

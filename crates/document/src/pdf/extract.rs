@@ -360,6 +360,13 @@ pub(crate) fn signatures_in(pdf: &[u8], doc: &Document) -> Result<Vec<PdfSignatu
         else {
             continue;
         };
+        if out.len() == super::MAX_PDF_SIGNATURES {
+            return Err(Error::Pdf(format!(
+                "more than {} signed signature fields: not verified (a bound on the work \
+                 one document may ask for)",
+                super::MAX_PDF_SIGNATURES
+            )));
+        }
         let name = |k: &[u8]| {
             v.get(k)
                 .and_then(Object::as_name)

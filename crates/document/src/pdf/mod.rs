@@ -33,6 +33,9 @@ pub const MAX_PDF_LEN: usize = 512 * 1024 * 1024;
 
 /// The largest `/Contents` of a signature: 1 MiB of hex, 512 KiB of CMS.
 pub const MAX_CONTENTS_LEN: usize = 512 * 1024;
+/// Most signatures verified in one PDF (each costs a CMS check and a chain
+/// validation; real documents carry a handful).
+pub const MAX_PDF_SIGNATURES: usize = 64;
 
 /// Parse a PDF within the size limit. A panic in the parser on hostile input
 /// becomes an error rather than taking the caller down.
