@@ -23,8 +23,9 @@ use yinzheng_document::{
     signed_ranges, verify_pdf,
 };
 use yinzheng_pki::{
-    CheckStatus, InitOptions, IssueRequest, KeySource, ParsedCert, RevocationPolicy, StoredCert,
-    SubIndication, SubjectExtras, TrustDomain, Validator, VerificationReport, ocsp::OcspResponder,
+    CheckStatus, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, RevocationPolicy,
+    StoredCert, SubIndication, SubjectExtras, TrustDomain, Validator, VerificationReport,
+    ocsp::OcspResponder,
 };
 use yinzheng_seal::{MakerTrust, Picture, Seal, SealBuilder, SealType};
 
@@ -843,4 +844,40 @@ fn national_empty_sm2_id_checked_by_openssl_cms_verify() {
     // With the GM/T default ID the same signature does not verify.
     let r = verify_pdf(&pdf, &ctx(None)).unwrap();
     assert!(!r.passed(), "{r}");
+}
+
+/// Time comes from proof (issue 18), in a national PDF: the signer is
+/// revoked after sealing. Without a time stamp nothing proves the seal
+/// predates the revocation: INDETERMINATE / REVOKED_NO_POE, never a pass. With
+/// a time stamp from before the revocation it passes; a time stamp from after
+/// it proves the signature came too late: TOTAL_FAILED / REVOKED.
+#[test]
+fn national_revoked_signer_is_judged_by_the_time_stamp_not_the_claim() {
+    let mut d = domain(KeyAlgorithm::Sm2);
+    let seal = national_seal(&d, &seal_png());
+    let tsa = d.domain.time_stamp_authority().unwrap();
+    let mut opts = seal_opts(60.0, 150.0, &seal.picture().data);
+    opts.sub_filter = PdfSubFilter::Pkcs7Detached;
+    let plain = seal_pdf(&base_pdf(true), &opts, &d.sealer(Some(&seal), None)).unwrap();
+    let stamped = seal_pdf(&base_pdf(true), &opts, &d.sealer(Some(&seal), Some(&tsa))).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    d.domain
+        .revoke(&d.cert.serial_hex(), 4, std::time::SystemTime::now())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let late = seal_pdf(&base_pdf(true), &opts, &d.sealer(Some(&seal), Some(&tsa))).unwrap();
+    let validator = d.validator();
+    let inter = vec![d.domain.issuing().clone()];
+
+    let r = verify(&plain, &validator, &inter);
+    assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
+    assert_eq!(r.sub_indication(), Some(SubIndication::RevokedNoPoe), "{r}");
+    let r = verify(&stamped, &validator, &inter);
+    assert!(
+        r.passed(),
+        "a time stamp before the revocation proves the seal: {r}"
+    );
+    let r = verify(&late, &validator, &inter);
+    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
+    assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }

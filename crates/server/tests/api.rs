@@ -77,6 +77,21 @@ fn fixture() -> &'static Fixture {
                 .add_with_key(caller("slow", &["*"], &["*"], 0.2, 2.0))
                 .expect("add"),
         );
+        keys.insert(
+            "personal",
+            callers
+                .add_with_key(CallerConfig {
+                    personal_data: true,
+                    ..caller(
+                        "personal-data",
+                        &["*"],
+                        &["license.read", "license.list"],
+                        1000.0,
+                        1000.0,
+                    )
+                })
+                .expect("add"),
+        );
         callers.save(&home).expect("save");
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
@@ -432,6 +447,19 @@ fn list_and_verify_fields() {
     for secret in ["李四", "临床", "示例市人民医院", "11010519491231002X"] {
         assert!(!text.contains(secret), "{secret} leaked: {j}");
     }
+    // a caller allowed personal_data sees the citizen's data as registered
+    let mine = get(
+        f,
+        Some("personal"),
+        &format!("/v1/licenses?holderCode=11010519491231002X&holderType=111&{USAGE}"),
+    )
+    .json();
+    assert_eq!(mine["licenses"][0]["holder"]["name"], "李四", "{mine}");
+    assert_eq!(
+        mine["licenses"][0]["holder"]["code"], "11010519491231002X",
+        "{mine}"
+    );
+    assert!(mine.to_string().contains("示例市人民医院"), "{mine}");
     // an organisation's data is not personal: shown as registered
     let org = get(
         f,
