@@ -68,6 +68,19 @@ impl UsageContext {
                 return Err(Error::Refused(format!("{what}: at most 200 characters")));
             }
         }
+        for (what, v) in [
+            ("purpose of use", &self.purpose),
+            ("caller", &self.caller),
+            ("operator", &self.operator),
+            ("matter", &self.matter),
+            ("business serial", &self.business_serial),
+        ] {
+            if v.chars().any(char::is_control) {
+                return Err(Error::Refused(format!(
+                    "{what}: control characters (NUL, line breaks, …) are not allowed"
+                )));
+            }
+        }
         Ok(())
     }
 }

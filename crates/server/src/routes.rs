@@ -74,6 +74,10 @@ impl UsageQuery {
     fn context(&self, caller: &Caller) -> Result<UsageContext, Problem> {
         let need = |name: &str, v: &Option<String>| -> Result<String, Problem> {
             match v.as_deref().map(str::trim) {
+                Some(s) if s.chars().any(char::is_control) => Err(Problem::bad_field(
+                    name,
+                    format!("{name}: control characters (NUL, line breaks, …) are not allowed"),
+                )),
                 Some(s) if !s.is_empty() => {
                     if s.chars().count() > 200 {
                         Err(Problem::bad_field(

@@ -341,6 +341,17 @@ fn license_status_by_identifier() {
             get(f, Some("all"), &format!("/v1/licenses/{valid}?{q}")).problem(400, "bad_request");
         assert_eq!(p["field"], field);
     }
+    // blank after trimming, NUL and other control characters: refused, named
+    for (field, q) in [
+        ("purpose", "purpose=%00&matter=M&businessSerial=B&operator=O"),
+        ("purpose", "purpose=%20%20&matter=M&businessSerial=B&operator=O"),
+        ("operator", "purpose=P&matter=M&businessSerial=B&operator=O%0Ax"),
+        ("matter", "purpose=P&matter=M%1B&businessSerial=B&operator=O"),
+    ] {
+        let p =
+            get(f, Some("all"), &format!("/v1/licenses/{valid}?{q}")).problem(400, "bad_request");
+        assert_eq!(p["field"], field, "{q}: {p}");
+    }
 }
 
 #[test]
