@@ -99,9 +99,24 @@ pub struct Callers {
 impl Callers {
     /// Index a callers file.
     pub fn new(file: CallersFile) -> Self {
+        Callers::reloaded(file, &Callers::default())
+    }
+
+    /// Index a callers file read again: a caller whose configuration did
+    /// not change keeps its rate-limit bucket from `previous`.
+    pub fn reloaded(file: CallersFile, previous: &Callers) -> Self {
+        let kept: HashMap<&str, &Arc<Caller>> = previous
+            .by_key
+            .values()
+            .chain(previous.by_cert.values())
+            .map(|c| (c.name(), c))
+            .collect();
         let mut c = Callers::default();
         for cfg in file.callers {
-            let caller = Arc::new(Caller::new(cfg));
+            let caller = match kept.get(cfg.name.as_str()) {
+                Some(old) if old.config == cfg => Arc::clone(old),
+                _ => Arc::new(Caller::new(cfg)),
+            };
             if let Some(h) = &caller.config.api_key_sm3 {
                 c.by_key.insert(h.to_ascii_lowercase(), caller.clone());
             }

@@ -95,7 +95,7 @@ impl ServerConfig {
 }
 
 /// One calling system.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerConfig {
     /// Name (recorded as the caller of every usage record).

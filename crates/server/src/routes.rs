@@ -31,7 +31,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let conn = parts.extensions.get::<ConnInfo>();
-        let caller = state.callers.authenticate(&parts.headers, conn)?;
+        let caller = state.callers().authenticate(&parts.headers, conn)?;
         caller.take()?;
         Ok(Authed(caller))
     }

@@ -290,8 +290,11 @@ pub struct AppState {
     pub home: PathBuf,
     /// `server.toml`.
     pub config: ServerConfig,
-    /// Who may call.
-    pub callers: Callers,
+    /// Who may call: `callers.toml`, read again within a second of a change
+    /// ([`AppState::callers`]).
+    callers: RwLock<Arc<Callers>>,
+    /// The callers file's (modified time, length) when last read.
+    callers_stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
     /// Verification trust (swapped on CRL refresh).
     pub trust: RwLock<Arc<TrustMaterial>>,
     /// Local trust domains.
@@ -346,6 +349,12 @@ fn open_domains(home: &Path, pass: &[u8]) -> Result<Vec<Domain>> {
         });
     }
     Ok(out)
+}
+
+/// The callers file's (modified time, length), `None` when it is absent.
+fn callers_stamp(home: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(CallersFile::path(home)).ok()?;
+    Some((m.modified().ok()?, m.len()))
 }
 
 /// Sign fresh CRLs for every domain and build the validator on them.
@@ -577,6 +586,8 @@ impl AppState {
                         // A follower serves checkpoints at most 100 ms old;
                         // the lease is tried for once a second.
                         st.log.follow();
+                        // A caller added or removed is in force within 100 ms.
+                        st.reload_callers_if_changed();
                         if last.elapsed() >= Duration::from_secs(1) {
                             last = Instant::now();
                             st.log.tick();
@@ -734,6 +745,7 @@ impl AppState {
     /// Load the state of `home` (the data directory), unlocking keys with
     /// `pass`.
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
+        let callers_stamp = callers_stamp(home);
         let callers = Callers::new(CallersFile::load(home)?);
         if callers.is_empty() {
             tracing::warn!(
@@ -796,7 +808,8 @@ impl AppState {
         Ok(Arc::new(AppState {
             home: home.to_path_buf(),
             config,
-            callers,
+            callers: RwLock::new(Arc::new(callers)),
+            callers_stamp: std::sync::Mutex::new(callers_stamp),
             trust: RwLock::new(Arc::new(trust)),
             backend: Backend::for_path(&home.join("licenses").join("licenses.db"))?,
             domains,
@@ -807,6 +820,45 @@ impl AppState {
             metrics,
             started: Instant::now(),
         }))
+    }
+
+    /// Who may call now.
+    pub fn callers(&self) -> Arc<Callers> {
+        self.callers
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Read `callers.toml` again when it changed since last read (a caller
+    /// added or removed with `yinzheng caller`); returns true when it did.
+    /// A file that no longer parses keeps the callers in force and is logged.
+    pub fn reload_callers_if_changed(&self) -> bool {
+        let now = callers_stamp(&self.home);
+        let mut last = self.callers_stamp.lock().unwrap_or_else(|p| p.into_inner());
+        if *last == now {
+            return false;
+        }
+        match CallersFile::load(&self.home) {
+            Ok(file) => {
+                let next = Arc::new(Callers::reloaded(file, &self.callers()));
+                tracing::info!(
+                    callers = next.len(),
+                    "callers.toml changed: callers reloaded"
+                );
+                match self.callers.write() {
+                    Ok(mut c) => *c = next,
+                    Err(p) => *p.into_inner() = next,
+                }
+                *last = now;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "callers.toml changed but cannot be read: the callers in force stay");
+                *last = now;
+                false
+            }
+        }
     }
 
     /// The trust material in force.

@@ -343,10 +343,22 @@ fn license_status_by_identifier() {
     }
     // blank after trimming, NUL and other control characters: refused, named
     for (field, q) in [
-        ("purpose", "purpose=%00&matter=M&businessSerial=B&operator=O"),
-        ("purpose", "purpose=%20%20&matter=M&businessSerial=B&operator=O"),
-        ("operator", "purpose=P&matter=M&businessSerial=B&operator=O%0Ax"),
-        ("matter", "purpose=P&matter=M%1B&businessSerial=B&operator=O"),
+        (
+            "purpose",
+            "purpose=%00&matter=M&businessSerial=B&operator=O",
+        ),
+        (
+            "purpose",
+            "purpose=%20%20&matter=M&businessSerial=B&operator=O",
+        ),
+        (
+            "operator",
+            "purpose=P&matter=M&businessSerial=B&operator=O%0Ax",
+        ),
+        (
+            "matter",
+            "purpose=P&matter=M%1B&businessSerial=B&operator=O",
+        ),
     ] {
         let p =
             get(f, Some("all"), &format!("/v1/licenses/{valid}?{q}")).problem(400, "bad_request");
@@ -1055,4 +1067,54 @@ fn service_endpoints() {
         .get(&format!("{}/healthz", f.base))
         .set("x-request-id", "abc-123");
     assert_eq!(send(r, None).header("x-request-id"), Some("abc-123"));
+}
+
+/// A caller added or removed with the callers file is in force on the
+/// running server within a second (issue 19: a removed caller kept access
+/// until a restart). Other tests share the server: this caller is its own.
+#[test]
+fn callers_added_or_removed_take_effect_within_a_second() {
+    let f = fixture();
+    let valid = license(f, "valid");
+    let path = format!("{}/v1/licenses/{valid}?{USAGE}", f.base);
+    let status = |key: &str| {
+        send(
+            agent(f, false)
+                .get(&path)
+                .set("Authorization", &format!("Bearer {key}")),
+            None,
+        )
+        .status
+    };
+    // Wait up to `limit` for `key` to answer `want`; how long it took.
+    let within = |key: &str, want: u16, limit: std::time::Duration| {
+        let start = std::time::Instant::now();
+        loop {
+            let got = status(key);
+            if got == want {
+                return start.elapsed();
+            }
+            assert!(start.elapsed() < limit, "still {got} after {limit:?}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let second = std::time::Duration::from_millis(1500);
+    let mut file = CallersFile::load(&f.home).expect("callers");
+    let key = file
+        .add_with_key(caller(
+            "hot-added",
+            &["*"],
+            &["license.read"],
+            1000.0,
+            1000.0,
+        ))
+        .expect("add");
+    file.save(&f.home).expect("save");
+    within(&key, 200, second);
+    let mut file = CallersFile::load(&f.home).expect("callers");
+    file.callers.retain(|c| c.name != "hot-added");
+    file.save(&f.home).expect("save");
+    within(&key, 401, second);
+    // The callers in force before are untouched.
+    assert_eq!(status(&f.keys["all"]), 200);
 }

@@ -154,9 +154,14 @@ pub fn caller(c: &CallerCommand, home: &Path, out: &Output) -> Result<ExitCode> 
                 bail!("no caller {name:?}");
             }
             file.save(home)?;
-            out.result(&serde_json::json!({"removed": name}), || {
-                format!("removed {name}")
-            });
+            out.result(
+                &serde_json::json!({"removed": name, "inForceWithinMs": 1000}),
+                || {
+                    format!(
+                        "removed {name}: servers on this data directory refuse it within a second"
+                    )
+                },
+            );
         }
         CallerCommand::Add(a) => {
             let mut cfg = CallerConfig {
