@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub max_json_bytes: usize,
     /// A request taking longer is answered 503.
     pub request_timeout_ms: u64,
+    /// File verifications (`POST /v1/verify`) running at once; more are
+    /// answered 503 with Retry-After before their body is read, so memory
+    /// and CPU stay bounded under load. Default: the number of CPUs (≥ 2).
+    pub max_concurrent_verifications: usize,
     /// How long a receipt request waits at most for its batch to be signed.
     pub receipt_window_ms: u64,
     /// Usage records are anchored in the log at least this often.
@@ -71,6 +75,10 @@ impl Default for ServerConfig {
             max_upload_bytes: 16 << 20,
             max_json_bytes: 64 << 10,
             request_timeout_ms: 10_000,
+            max_concurrent_verifications: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
             receipt_window_ms: 100,
             anchor_interval_ms: 1_000,
             readers: 8,

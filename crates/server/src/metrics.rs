@@ -26,6 +26,8 @@ pub struct Metrics {
     pub license_lookups: AtomicU64,
     /// Files verified.
     pub files_verified: AtomicU64,
+    /// File verifications refused because every slot was busy.
+    pub verify_busy: AtomicU64,
     /// Usage records written.
     pub usage_written: AtomicU64,
     /// Group commits (batches) of usage records.
@@ -52,6 +54,7 @@ impl Default for Metrics {
             routes: Mutex::default(),
             license_lookups: AtomicU64::default(),
             files_verified: AtomicU64::default(),
+            verify_busy: AtomicU64::default(),
             usage_written: AtomicU64::default(),
             usage_batches: AtomicU64::default(),
             usage_anchored: AtomicU64::default(),
@@ -136,7 +139,7 @@ impl Metrics {
             }
         }
         drop(routes);
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 10] = [
             (
                 "license_lookups_total",
                 "License lookups in the registry.",
@@ -146,6 +149,11 @@ impl Metrics {
                 "files_verified_total",
                 "Files verified (PDF, OFD, detached).",
                 self.files_verified.load(Ordering::Relaxed),
+            ),
+            (
+                "verify_busy_total",
+                "File verifications refused (503) because every verification slot was busy.",
+                self.verify_busy.load(Ordering::Relaxed),
             ),
             (
                 "usage_records_total",

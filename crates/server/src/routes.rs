@@ -781,6 +781,20 @@ pub async fn verify(
     caller.require("verify")?;
     let q = query(q)?;
     let ctx = q.context(&caller)?;
+    // Admission before the body is read: at most max_concurrent_verifications
+    // files are held in memory and verified at once. The permit lives until
+    // the verification itself ends (not the request).
+    let permit = state
+        .verify_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            state.metrics.verify_busy.fetch_add(1, Ordering::Relaxed);
+            Problem::unavailable(format!(
+                "{} file verifications are running; retry shortly",
+                state.config.max_concurrent_verifications
+            ))
+        })?;
     let (upload, digest) = read_upload(&state, req, q.receipt.unwrap_or(false)).await?;
     let at = now();
     let st = state.clone();
@@ -790,6 +804,7 @@ pub async fn verify(
     let deadline = std::time::Instant::now()
         + std::time::Duration::from_millis(state.config.request_timeout_ms);
     let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         crate::problem::REQUEST_ID
             .sync_scope(request_id, || verify_blocking(&st, sig, file, at, deadline))
     })

@@ -295,6 +295,9 @@ pub struct AppState {
     callers: RwLock<Arc<Callers>>,
     /// The callers file's (modified time, length) when last read.
     callers_stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    /// Permits for file verifications running at once
+    /// (`max_concurrent_verifications`).
+    pub verify_slots: Arc<tokio::sync::Semaphore>,
     /// Verification trust (swapped on CRL refresh).
     pub trust: RwLock<Arc<TrustMaterial>>,
     /// Local trust domains.
@@ -746,6 +749,7 @@ impl AppState {
     /// `pass`.
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
         let callers_stamp = callers_stamp(home);
+        let verify_slots = config.max_concurrent_verifications.max(1);
         let callers = Callers::new(CallersFile::load(home)?);
         if callers.is_empty() {
             tracing::warn!(
@@ -808,6 +812,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             home: home.to_path_buf(),
             config,
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(verify_slots)),
             callers: RwLock::new(Arc::new(callers)),
             callers_stamp: std::sync::Mutex::new(callers_stamp),
             trust: RwLock::new(Arc::new(trust)),

@@ -1,0 +1,96 @@
+//! A bounded number of file verifications at once (issue 19): with every
+//! verification slot taken (here by clients that send headers and then stall
+//! their upload), another verification is answered 503 with Retry-After
+//! before its body is read; once the slots free up, it is served.
+
+mod support;
+
+use std::io::Write;
+use yinzheng_server::ServerConfig;
+
+const USAGE: &str = "purpose=p&matter=m&businessSerial=b&operator=o";
+
+#[test]
+fn verifications_beyond_the_slots_are_refused_with_retry_after() {
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let slots = 2;
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        max_concurrent_verifications: slots,
+        request_timeout_ms: 30_000,
+        ..ServerConfig::load(&home).expect("config")
+    };
+    let running = support::start(&home, &info.passphrase, config);
+    let port = running.port;
+    let id = info.license("valid").expect("license").id.clone();
+    let pdf = std::fs::read(home.join("licenses/files").join(&id).join("license.pdf"))
+        .expect("license file");
+    let url = format!("https://127.0.0.1:{port}/v1/verify?{USAGE}");
+    let verify = || match support::agent(&home, false)
+        .post(&url)
+        .set("Authorization", &format!("Bearer {}", info.api_key))
+        .set("Content-Type", "application/pdf")
+        .send_bytes(&pdf)
+    {
+        Ok(r) => (r.status(), r.header("retry-after").map(str::to_string)),
+        Err(ureq::Error::Status(s, r)) => (s, r.header("retry-after").map(str::to_string)),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(verify().0, 200, "a free slot serves");
+
+    // Take every slot: headers sent, the body stalls.
+    let mut held = Vec::new();
+    for _ in 0..slots {
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let conn = rustls::ClientConnection::new(
+            support::tls_config(&home, false),
+            "localhost".try_into().expect("name"),
+        )
+        .expect("tls");
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        write!(
+            s,
+            "POST /v1/verify?{USAGE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/pdf\r\nContent-Length: {}\r\n\r\n",
+            info.api_key,
+            pdf.len()
+        )
+        .expect("write");
+        s.write_all(&pdf[..100]).expect("write");
+        s.flush().expect("flush");
+        held.push(s);
+    }
+    // The slots are taken once the stalled requests were admitted.
+    let start = std::time::Instant::now();
+    let (status, retry) = loop {
+        let got = verify();
+        if got.0 == 503 || start.elapsed() > std::time::Duration::from_secs(5) {
+            break got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status, 503, "every slot is busy");
+    assert!(retry.is_some(), "503 carries Retry-After");
+    let busy = running
+        .state
+        .metrics
+        .verify_busy
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(busy >= 1, "counted in verify_busy_total");
+
+    // The stalled clients go away: their slots come back.
+    drop(held);
+    let start = std::time::Instant::now();
+    loop {
+        if verify().0 == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "the slots did not come back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
