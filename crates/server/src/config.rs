@@ -38,6 +38,17 @@ pub struct ServerConfig {
     pub max_json_bytes: usize,
     /// A request taking longer is answered 503.
     pub request_timeout_ms: u64,
+    /// A connection that moves no byte for this long is closed (an idle
+    /// keep-alive or HTTP/2 connection, a client that stopped sending).
+    pub idle_timeout_ms: u64,
+    /// The TLS handshake must be over this long after the connection was
+    /// accepted (a client that never sends a byte is dropped then).
+    pub handshake_timeout_ms: u64,
+    /// Open connections in all; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Open connections from one peer address; more are closed as they
+    /// arrive, so one address cannot take every slot.
+    pub max_connections_per_address: usize,
     /// File verifications (`POST /v1/verify`) running at once; more are
     /// answered 503 with Retry-After before their body is read, so memory
     /// and CPU stay bounded under load. Default: the number of CPUs (≥ 2).
@@ -75,6 +86,10 @@ impl Default for ServerConfig {
             max_upload_bytes: 16 << 20,
             max_json_bytes: 64 << 10,
             request_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            handshake_timeout_ms: 5_000,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
             max_concurrent_verifications: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)

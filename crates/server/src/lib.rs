@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod demo;
 pub mod error;
 pub mod metrics;
@@ -223,7 +224,12 @@ pub async fn serve(
             }
         })
     };
-    let conns = Arc::new(tokio::sync::Semaphore::new(10_000));
+    let conns = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_connections.max(1),
+    ));
+    let per_address = conn::PerAddress::new(state.config.max_connections_per_address);
+    let idle_limit = Duration::from_millis(state.config.idle_timeout_ms.max(100));
+    let handshake_limit = Duration::from_millis(state.config.handshake_timeout_ms.max(100));
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -238,29 +244,51 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let Ok(permit) = conns.clone().try_acquire_owned() else {
+            state
+                .metrics
+                .connections_refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(%remote, "connection refused: every connection slot is taken");
             drop(stream);
             continue;
         };
+        let Some(address_slot) = per_address.admit(remote.ip()) else {
+            state
+                .metrics
+                .connections_refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(%remote, "connection refused: too many from this address");
+            drop(stream);
+            continue;
+        };
+        let activity = conn::Activity::new();
         let _ = stream.set_nodelay(true);
+        let stream = conn::Tracked::new(stream, activity.clone());
         let app = app.clone();
         let tls = tls.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
+            let _address_slot = address_slot;
             let builder = {
                 let mut b = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 );
                 b.http1()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10));
+                    .header_read_timeout(Duration::from_secs(10))
+                    .max_buf_size(64 << 10);
+                b.http2()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .max_concurrent_streams(64)
+                    .max_header_list_size(64 << 10)
+                    .keep_alive_interval(Some(Duration::from_secs(20)))
+                    .keep_alive_timeout(Duration::from_secs(10));
                 b
             };
             match tls {
                 Some(acc) => {
-                    let s = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream))
-                        .await
-                    {
+                    let s = match tokio::time::timeout(handshake_limit, acc.accept(stream)).await {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, %remote, "TLS handshake failed");
@@ -282,7 +310,12 @@ pub async fn serve(
                     );
                     let conn = builder
                         .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(s), svc);
-                    let _ = watcher.watch(conn.into_owned()).await;
+                    tokio::select! {
+                        _ = watcher.watch(conn.into_owned()) => {}
+                        _ = activity.idle_for(idle_limit) => {
+                            tracing::debug!(%remote, "idle connection closed");
+                        }
+                    }
                 }
                 None => {
                     let info = ConnInfo {
@@ -294,7 +327,12 @@ pub async fn serve(
                     );
                     let conn = builder
                         .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc);
-                    let _ = watcher.watch(conn.into_owned()).await;
+                    tokio::select! {
+                        _ = watcher.watch(conn.into_owned()) => {}
+                        _ = activity.idle_for(idle_limit) => {
+                            tracing::debug!(%remote, "idle connection closed");
+                        }
+                    }
                 }
             }
         });

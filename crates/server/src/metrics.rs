@@ -28,6 +28,8 @@ pub struct Metrics {
     pub files_verified: AtomicU64,
     /// File verifications refused because every slot was busy.
     pub verify_busy: AtomicU64,
+    /// Connections closed on arrival (every slot, or the address's share, taken).
+    pub connections_refused: AtomicU64,
     /// Usage records written.
     pub usage_written: AtomicU64,
     /// Group commits (batches) of usage records.
@@ -55,6 +57,7 @@ impl Default for Metrics {
             license_lookups: AtomicU64::default(),
             files_verified: AtomicU64::default(),
             verify_busy: AtomicU64::default(),
+            connections_refused: AtomicU64::default(),
             usage_written: AtomicU64::default(),
             usage_batches: AtomicU64::default(),
             usage_anchored: AtomicU64::default(),
@@ -139,7 +142,7 @@ impl Metrics {
             }
         }
         drop(routes);
-        let counters: [(&str, &str, u64); 10] = [
+        let counters: [(&str, &str, u64); 11] = [
             (
                 "license_lookups_total",
                 "License lookups in the registry.",
@@ -149,6 +152,11 @@ impl Metrics {
                 "files_verified_total",
                 "Files verified (PDF, OFD, detached).",
                 self.files_verified.load(Ordering::Relaxed),
+            ),
+            (
+                "connections_refused_total",
+                "Connections closed on arrival: every connection slot, or the peer address's share, was taken.",
+                self.connections_refused.load(Ordering::Relaxed),
             ),
             (
                 "verify_busy_total",

@@ -94,3 +94,88 @@ fn verifications_beyond_the_slots_are_refused_with_retry_after() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Idle connections cannot lock others out (issue 19): a connection that
+/// never sends a byte is dropped after the handshake timeout, an idle one
+/// after the idle timeout, and one address holds at most its share of the
+/// connection slots.
+#[test]
+fn idle_connections_are_closed_and_one_address_gets_its_share() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        handshake_timeout_ms: 400,
+        idle_timeout_ms: 400,
+        max_connections_per_address: 4,
+        ..ServerConfig::load(&home).expect("config")
+    };
+    let running = support::start(&home, &info.passphrase, config);
+    let port = running.port;
+    let id = info.license("valid").expect("license").id.clone();
+    let url = format!("https://127.0.0.1:{port}/v1/licenses/{id}?{USAGE}");
+    let lookup = || {
+        support::agent(&home, false)
+            .get(&url)
+            .set("Authorization", &format!("Bearer {}", info.api_key))
+            .call()
+            .map(|r| r.status())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(lookup(), Ok(200));
+
+    // Silent TCP connections: the address's share is taken …
+    let silent: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        lookup().is_err(),
+        "a fifth connection from the address is closed"
+    );
+    // … until the handshake timeout drops them.
+    for mut s in silent {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        let mut b = [0u8; 1];
+        assert_eq!(
+            s.read(&mut b).ok(),
+            Some(0),
+            "a silent connection is closed"
+        );
+    }
+    let start = std::time::Instant::now();
+    while lookup() != Ok(200) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // An idle TLS connection after its handshake is closed too.
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let conn = rustls::ClientConnection::new(
+        support::tls_config(&home, false),
+        "localhost".try_into().expect("name"),
+    )
+    .expect("tls");
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    let started = std::time::Instant::now();
+    let mut b = [0u8; 1];
+    let r = s.read(&mut b);
+    assert!(
+        matches!(r, Ok(0) | Err(_)),
+        "the idle connection is closed by the server: {r:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert!(
+        running
+            .state
+            .metrics
+            .connections_refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+}
