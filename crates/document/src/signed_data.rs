@@ -249,7 +249,9 @@ pub(crate) fn check_cms(
                                 label,
                                 format!("RFC 3161 time stamp by {} at {when}", tsa.subject()),
                             );
-                            at = to_system(ts.info.gen_time);
+                            // Several tokens: the earliest proven time counts.
+                            let t = to_system(ts.info.gen_time);
+                            at = if at_proven { at.min(t) } else { t };
                             at_proven = true;
                             summary.time_stamp = Some(when);
                         }

@@ -40,6 +40,19 @@ pub struct UsageContext {
     pub business_serial: String,
 }
 
+/// Characters refused in usage-record fields: control characters (NUL, line
+/// breaks, escapes), the Unicode line and paragraph separators, and the
+/// bidirectional overrides and isolates that make a record read differently
+/// from what it holds.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
 impl UsageContext {
     /// Refuse a context without a purpose of use or caller, or with
     /// over-long fields (every check runs this first).
@@ -75,7 +88,7 @@ impl UsageContext {
             ("matter", &self.matter),
             ("business serial", &self.business_serial),
         ] {
-            if v.chars().any(char::is_control) {
+            if v.chars().any(crate::check::is_unsafe_char) {
                 return Err(Error::Refused(format!(
                     "{what}: control characters (NUL, line breaks, …) are not allowed"
                 )));

@@ -246,7 +246,12 @@ impl Profiles {
 
     /// Parse the TOML text, checking every profile.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let p: Profiles = toml::from_str(text).map_err(|e| Error::Profiles(e.to_string()))?;
+        let mut p: Profiles = toml::from_str(text).map_err(|e| Error::Profiles(e.to_string()))?;
+        // Files written before the log-signer policy existed: the profile
+        // named `log-signer` always marks its certificates.
+        if let Some(log) = p.profiles.get_mut("log-signer") {
+            log.log_signer = true;
+        }
         for (name, prof) in &p.profiles {
             prof.check()
                 .map_err(|e| Error::Profiles(format!("profile {name}: {e}")))?;
@@ -630,6 +635,9 @@ pub fn check_signer_purpose(cert: &x509_cert::Certificate) -> std::result::Resul
              a TLS client (login) key does not sign documents"
                 .into(),
         );
+    }
+    if let Some(Err(why)) = certificate_policy_ids(cert) {
+        return Err(why);
     }
     if let Some(Ok(ids)) = certificate_policy_ids(cert) {
         if ids.iter().any(|id| id == &SEAL_MAKER_POLICY_DER[2..]) {

@@ -838,9 +838,24 @@ fn record_status(
             );
             "hold"
         }
-        // keyCompromise, cACompromise and aACompromise: without a time stamp the
-        // signing time is only the signer's claim, so a compromised key is not
-        // trusted even for times before its revocation date.
+        // keyCompromise, cACompromise and aACompromise after the proven time:
+        // the key may have been in other hands before the revocation was
+        // dated, so even a proven earlier signature cannot be decided.
+        Some((reason @ Some(1 | 2 | 10), when)) if proven && when > at => {
+            report.fail(
+                "revocation",
+                subj,
+                Indication::Indeterminate,
+                SubIndication::RevokedNoPoe,
+                format!(
+                    "{source}: revoked at {} for {} — after the proven time, but a \
+                     compromised key may have signed before its revocation was dated",
+                    rfc3339(when),
+                    reason.map(reason_name).unwrap_or("compromise")
+                ),
+            );
+            "revoked"
+        }
         Some((reason, when)) if when <= at || matches!(reason, Some(1 | 2 | 10)) => {
             let reason = reason.map(reason_name).unwrap_or("no reason given");
             if proven {

@@ -383,3 +383,28 @@ fn keys_of_other_purposes_never_stamp_a_passing_signature() {
     let r = verify(&pki, &v, &sign(&seal, &signer, now), None, None);
     expect(&r, Indication::TotalPassed, None);
 }
+
+#[test]
+fn a_key_compromise_after_the_proven_time_cannot_be_decided() {
+    let mut pki = Pki::new();
+    let now = SystemTime::now();
+    let signer = pki.signer(Some(now - 10 * DAY), None);
+    let seal = pki.seal("poe-compromise", &signer.1, now - 20 * DAY, now + 30 * DAY);
+    let sig = sign(&seal, &signer, now - 5 * DAY);
+    // keyCompromise (1), dated an hour ago.
+    pki.domain
+        .revoke(&signer.1.serial_hex(), 1, now - Duration::from_secs(3600))
+        .unwrap();
+    let v = pki.validator();
+    // Proven before the revocation date: the key may have been stolen
+    // earlier than that, so neither valid nor forged.
+    let r = verify(&pki, &v, &sig, None, Some(now - 5 * DAY));
+    expect(
+        &r,
+        Indication::Indeterminate,
+        Some(SubIndication::RevokedNoPoe),
+    );
+    // Proven after it: revoked.
+    let r = verify(&pki, &v, &sig, None, Some(now - Duration::from_secs(60)));
+    expect(&r, Indication::TotalFailed, Some(SubIndication::Revoked));
+}

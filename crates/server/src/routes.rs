@@ -74,10 +74,12 @@ impl UsageQuery {
     fn context(&self, caller: &Caller) -> Result<UsageContext, Problem> {
         let need = |name: &str, v: &Option<String>| -> Result<String, Problem> {
             match v.as_deref().map(str::trim) {
-                Some(s) if s.chars().any(char::is_control) => Err(Problem::bad_field(
-                    name,
-                    format!("{name}: control characters (NUL, line breaks, …) are not allowed"),
-                )),
+                Some(s) if s.chars().any(yinzheng_license::is_unsafe_char) => {
+                    Err(Problem::bad_field(
+                        name,
+                        format!("{name}: control characters (NUL, line breaks, …) are not allowed"),
+                    ))
+                }
                 Some(s) if !s.is_empty() => {
                     if s.chars().count() > 200 {
                         Err(Problem::bad_field(
@@ -542,6 +544,22 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
     }
 }
 
+/// Read and drop up to `limit` bytes of `body` for at most 2 s, so a client
+/// still sending gets to read an early answer.
+async fn discard_body(mut body: axum::body::Body, limit: usize) {
+    use http_body_util::BodyExt;
+    let drain = async {
+        let mut dropped = 0usize;
+        while let Some(Ok(f)) = body.frame().await {
+            dropped += f.data_ref().map_or(0, |d| d.len());
+            if dropped > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+}
+
 fn bytes_buf(limit: usize) -> Vec<u8> {
     Vec::with_capacity(limit.min(1 << 20))
 }
@@ -784,17 +802,16 @@ pub async fn verify(
     // Admission before the body is read: at most max_concurrent_verifications
     // files are held in memory and verified at once. The permit lives until
     // the verification itself ends (not the request).
-    let permit = state
-        .verify_slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| {
-            state.metrics.verify_busy.fetch_add(1, Ordering::Relaxed);
-            Problem::unavailable(format!(
-                "{} file verifications are running; retry shortly",
-                state.config.max_concurrent_verifications
-            ))
-        })?;
+    let Ok(permit) = state.verify_slots.clone().try_acquire_owned() else {
+        state.metrics.verify_busy.fetch_add(1, Ordering::Relaxed);
+        // Read and drop what the client is sending (briefly), so that it
+        // reads the answer instead of a broken pipe.
+        discard_body(req.into_body(), state.config.max_upload_bytes).await;
+        return Err(Problem::unavailable(format!(
+            "{} file verifications are running; retry shortly",
+            state.config.max_concurrent_verifications
+        )));
+    };
     let (upload, digest) = read_upload(&state, req, q.receipt.unwrap_or(false)).await?;
     let at = now();
     let st = state.clone();
@@ -802,7 +819,10 @@ pub async fn verify(
     let file = upload.file.clone();
     let request_id = crate::problem::current_request_id().unwrap_or_default();
     let deadline = std::time::Instant::now()
-        + std::time::Duration::from_millis(state.config.request_timeout_ms);
+        .checked_add(std::time::Duration::from_millis(
+            state.config.request_timeout_ms,
+        ))
+        .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(3600));
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         crate::problem::REQUEST_ID

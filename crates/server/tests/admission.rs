@@ -107,7 +107,7 @@ fn idle_connections_are_closed_and_one_address_gets_its_share() {
     let info = yinzheng_server::demo::create(&home).expect("demo");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        handshake_timeout_ms: 400,
+        handshake_timeout_ms: 2_000,
         idle_timeout_ms: 400,
         max_connections_per_address: 4,
         ..ServerConfig::load(&home).expect("config")

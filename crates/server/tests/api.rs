@@ -359,6 +359,11 @@ fn license_status_by_identifier() {
             "matter",
             "purpose=P&matter=M%1B&businessSerial=B&operator=O",
         ),
+        // a right-to-left override makes the record read otherwise
+        (
+            "businessSerial",
+            "purpose=P&matter=M&businessSerial=B%E2%80%AE1&operator=O",
+        ),
     ] {
         let p =
             get(f, Some("all"), &format!("/v1/licenses/{valid}?{q}")).problem(400, "bad_request");
