@@ -335,8 +335,9 @@ fn among_ocsp_answers_a_revocation_wins() {
 
 #[test]
 fn a_key_compromise_counts_even_before_its_date() {
-    // Without a time stamp the signing time is the signer's claim: a compromised
-    // key must not be trusted for earlier times either.
+    // A compromised key may have signed before its revocation was dated: a
+    // signature proven to predate the date is not valid either — it cannot be
+    // decided (INDETERMINATE), and it is not called forged.
     let dir = tempdir();
     let mut d = domain(dir.path());
     let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
@@ -345,6 +346,16 @@ fn a_key_compromise_counts_even_before_its_date() {
         .unwrap();
     let v = Validator::new(vec![d.root().clone()]).with_crls(d.crl(24).unwrap());
     let r = v.validate(&leaf.cert, &[d.issuing().clone()], now);
+    assert_eq!(r.sub_indication(), Some(SubIndication::RevokedNoPoe), "{r}");
+    assert!(!r.passed(), "{r}");
+    let r = v.validate_unproven(&leaf.cert, &[d.issuing().clone()], now);
+    assert_eq!(r.sub_indication(), Some(SubIndication::RevokedNoPoe), "{r}");
+    // Proven after the date: revoked.
+    let r = v.validate(
+        &leaf.cert,
+        &[d.issuing().clone()],
+        now + Duration::from_secs(7200),
+    );
     assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
 
