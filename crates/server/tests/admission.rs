@@ -126,11 +126,34 @@ fn idle_connections_are_closed_and_one_address_gets_its_share() {
     };
     assert_eq!(lookup(), Ok(200));
 
-    // Silent TCP connections: the address's share is taken …
-    let silent: Vec<std::net::TcpStream> = (0..4)
-        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
-        .collect();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Silent TCP connections: the address's share is taken … The server may
+    // not yet have seen the lookup's connection close, so a silent one it
+    // refused (closed) is opened again until four are held.
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut silent: Vec<std::net::TcpStream> = (0..4).map(|_| connect()).collect();
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut all_open = true;
+        for s in &mut silent {
+            s.set_nonblocking(true).expect("nonblocking");
+            let mut b = [0u8; 1];
+            let open =
+                matches!((&*s).read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+            s.set_nonblocking(false).expect("blocking");
+            if !open {
+                all_open = false;
+                *s = connect();
+            }
+        }
+        if all_open {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "four silent connections are held"
+        );
+    }
     assert!(
         lookup().is_err(),
         "a fifth connection from the address is closed"
