@@ -102,6 +102,21 @@ impl OfdPackage {
     /// structure is checked first (see the module doc): a package two readers
     /// could read differently is refused with [`Error::Zip`].
     pub fn read(bytes: &[u8]) -> Result<Self> {
+        Self::read_within(bytes, MAX_PACKAGE_LEN, None)
+    }
+
+    /// [`read`](Self::read) with a budget: the parts inflate to at most
+    /// `max_inflated` bytes in all (a package declaring more is refused
+    /// before anything is inflated, and no part inflates past its declared
+    /// size), and reading stops between parts once `deadline` has passed
+    /// ([`Error::DeadlinePassed`]). A server bounds its memory with this:
+    /// concurrent verifications × (upload + budget).
+    pub fn read_within(
+        bytes: &[u8],
+        max_inflated: u64,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Self> {
+        let budget = max_inflated.min(MAX_PACKAGE_LEN);
         let dir = zip_check::check(bytes, MAX_PACKAGE_ENTRIES)?;
         let zip_err = |entry: &str, offset: u64, fault: ZipFault| ZipError {
             entry: entry.to_string(),
@@ -112,8 +127,8 @@ impl OfdPackage {
             .entries
             .iter()
             .fold(0u64, |sum, e| sum.saturating_add(e.size));
-        if declared > MAX_PACKAGE_LEN {
-            return Err(zip_err("package", 0, ZipFault::TooLarge(MAX_PACKAGE_LEN)).into());
+        if declared > budget {
+            return Err(zip_err("package", 0, ZipFault::TooLarge(budget)).into());
         }
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| zip_err("central directory", 0, ZipFault::Data(e.to_string())))?;
@@ -133,6 +148,11 @@ impl OfdPackage {
         }
         let mut parts = BTreeMap::new();
         for (i, entry) in dir.entries.iter().enumerate() {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err(Error::DeadlinePassed(format!(
+                    "reading the package, before part {i}"
+                )));
+            }
             let shown = entry.display_name();
             let at = entry.local_offset;
             let mut f = zip
@@ -166,10 +186,12 @@ impl OfdPackage {
             if entry.size > MAX_PART_LEN {
                 return Err(zip_err(&name, at, ZipFault::TooLarge(MAX_PART_LEN)).into());
             }
-            // Declared sizes are not trusted for allocation beyond 1 MiB.
+            // Declared sizes are not trusted for allocation beyond 1 MiB; no
+            // part inflates past its declared size (plus the byte that shows
+            // a lie), so the declared total bounds the work.
             let mut data = Vec::with_capacity(entry.size.min(1 << 20) as usize);
             (&mut f)
-                .take(MAX_PART_LEN + 1)
+                .take(entry.size + 1)
                 .read_to_end(&mut data)
                 .map_err(|e| zip_err(&name, at, ZipFault::Data(e.to_string())))?;
             if data.len() as u64 != entry.size {
@@ -434,7 +456,7 @@ pub fn verify_ofd(
         intermediates,
         registry,
         None,
-        None,
+        ReadBounds::default(),
     )
 }
 
@@ -457,12 +479,31 @@ pub fn verify_ofd_at(
         intermediates,
         registry,
         Some(proven),
-        None,
+        ReadBounds::default(),
     )
 }
 
-/// [`verify_ofd`] / [`verify_ofd_at`], stopping between signatures once
-/// `deadline` has passed ([`Error::DeadlinePassed`]).
+/// How much work reading a package may take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadBounds {
+    /// Stop between parts and between signatures once this has passed.
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// The parts inflate to at most this many bytes in all.
+    pub(crate) max_inflated: u64,
+}
+
+impl Default for ReadBounds {
+    fn default() -> Self {
+        ReadBounds {
+            deadline: None,
+            max_inflated: MAX_PACKAGE_LEN,
+        }
+    }
+}
+
+/// [`verify_ofd`] / [`verify_ofd_at`] within `bounds`: the package inflates
+/// to at most its budget, and work stops between parts and signatures once
+/// the deadline has passed ([`Error::DeadlinePassed`]).
 pub(crate) fn verify_ofd_inner(
     bytes: &[u8],
     validator: &Validator,
@@ -470,9 +511,10 @@ pub(crate) fn verify_ofd_inner(
     intermediates: &[ParsedCert],
     registry: Option<&yinzheng_seal::Registry>,
     proven: Option<std::time::SystemTime>,
-    deadline: Option<std::time::Instant>,
+    bounds: ReadBounds,
 ) -> Result<VerificationReport> {
-    let pkg = OfdPackage::read(bytes)?;
+    let deadline = bounds.deadline;
+    let pkg = OfdPackage::read_within(bytes, bounds.max_inflated, deadline)?;
     // An OFD.xml that is not XML is not an OFD document: `Err`, as before.
     pkg.xml("OFD.xml")?;
     let mut report = VerificationReport::new(

@@ -150,6 +150,10 @@ pub struct VerifyRequest<'a> {
     /// ([`Error::DeadlinePassed`]): a server whose request timed out does
     /// not go on verifying for nobody.
     pub deadline: Option<std::time::Instant>,
+    /// An OFD package may inflate to at most this many bytes in all
+    /// (`None`: [`crate::MAX_PACKAGE_LEN`]); a server sets it so memory stays
+    /// within concurrent verifications × (upload + this).
+    pub max_inflated: Option<u64>,
 }
 
 /// A verdict and what it was about.
@@ -310,7 +314,11 @@ impl TrustContext {
                     &self.intermediates,
                     req.seals,
                 );
-                crate::ofd::verify_ofd_inner(bytes, v, m, i, s, proven, req.deadline)
+                let bounds = crate::ofd::ReadBounds {
+                    deadline: req.deadline,
+                    max_inflated: req.max_inflated.unwrap_or(crate::MAX_PACKAGE_LEN),
+                };
+                crate::ofd::verify_ofd_inner(bytes, v, m, i, s, proven, bounds)
             }
             Format::DetachedCms => {
                 let data = req.detached.ok_or_else(|| {

@@ -144,6 +144,9 @@ pub struct DocumentTrust<'a> {
     pub seals: Option<&'a yinzheng_seal::Registry>,
     /// Stop verifying once this instant has passed (a timed-out request).
     pub deadline: Option<std::time::Instant>,
+    /// An OFD package may inflate to at most this many bytes (`None`: the
+    /// document crate's limit).
+    pub max_inflated: Option<u64>,
 }
 
 /// One usage record.
@@ -402,6 +405,7 @@ impl Registry {
         let req = yinzheng_document::VerifyRequest {
             seals: trust.seals,
             deadline: trust.deadline,
+            max_inflated: trust.max_inflated,
             ..Default::default()
         };
         let report = match Format::sniff(bytes) {

@@ -340,6 +340,18 @@ impl Registry {
         Ok(self.conn.checkpoint_wal()?)
     }
 
+    /// SQLite: checkpoint every WAL frame and truncate the WAL file (waits
+    /// for readers of older snapshots up to the busy timeout); false when a
+    /// reader kept it from finishing. PostgreSQL: true.
+    pub fn truncate_wal(&self) -> Result<bool> {
+        Ok(self.conn.truncate_wal()?)
+    }
+
+    /// SQLite: the WAL file's size in bytes. PostgreSQL: `None`.
+    pub fn wal_bytes(&self) -> Option<u64> {
+        self.conn.wal_bytes()
+    }
+
     /// The catalogue in force.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

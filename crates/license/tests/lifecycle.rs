@@ -232,6 +232,7 @@ fn issue_check_every_way_change_and_revoke() {
         context: &context,
         seals: None,
         deadline: None,
+        max_inflated: None,
     };
     for f in [&ofd, &pdf] {
         let o = reg.check_file(f, &trust, &ctx(), at).unwrap();

@@ -53,10 +53,25 @@ pub struct ServerConfig {
     /// answered 503 with Retry-After before their body is read, so memory
     /// and CPU stay bounded under load. Default: the number of CPUs (≥ 2).
     pub max_concurrent_verifications: usize,
+    /// An uploaded OFD package may inflate to at most this many bytes in all
+    /// (declared sizes are checked before anything is inflated). Memory for
+    /// file verification stays within `max_concurrent_verifications` ×
+    /// (`max_upload_bytes` + this).
+    pub max_inflated_bytes: u64,
     /// How long a receipt request waits at most for its batch to be signed.
     pub receipt_window_ms: u64,
-    /// Usage records are anchored in the log at least this often.
+    /// Usage records are submitted to the log at least this often; sooner
+    /// when `anchor_batch` records are waiting, and back to back while a
+    /// backlog remains, so anchoring keeps up with the rate records arrive.
     pub anchor_interval_ms: u64,
+    /// Usage records waiting that make the writer submit them to the log
+    /// without waiting for `anchor_interval_ms`.
+    pub anchor_batch: usize,
+    /// SQLite: when the WAL file grows past this many bytes it is
+    /// checkpointed and truncated (waiting briefly for readers); above four
+    /// times this an alarm is logged. The WAL stays near this size under
+    /// any sustained write rate.
+    pub wal_limit_bytes: u64,
     /// Read connections to the license registry.
     pub readers: usize,
     /// Personal ID numbers of holders are masked unless a caller is allowed
@@ -94,8 +109,11 @@ impl Default for ServerConfig {
                 .map(|n| n.get())
                 .unwrap_or(2)
                 .max(2),
+            max_inflated_bytes: 128 << 20,
             receipt_window_ms: 100,
-            anchor_interval_ms: 1_000,
+            anchor_interval_ms: 200,
+            anchor_batch: 256,
+            wal_limit_bytes: 64 << 20,
             readers: 8,
             mask_personal_ids: true,
             usage_fsync: false,

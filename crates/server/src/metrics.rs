@@ -48,6 +48,63 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// Bytes of WAL the read replica has not replayed yet (-1: no replica).
     pub replica_lag_bytes: AtomicI64,
+    /// Age in milliseconds of the oldest usage record this server wrote and
+    /// has not yet anchored (0: none waiting).
+    pub usage_backlog_age_ms: AtomicU64,
+    /// Time from a usage record's commit to its log index being recorded.
+    pub anchor_delay: Histogram,
+    /// SQLite: the WAL file's size (-1: PostgreSQL).
+    pub wal_bytes: AtomicI64,
+    /// SQLite: WAL checkpoints that truncated the file.
+    pub wal_truncations: AtomicU64,
+}
+
+/// A latency histogram with the buckets of the request histograms.
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; 14],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Count `n` observations of `took`.
+    pub fn observe_n(&self, took: Duration, n: u64) {
+        let s = took.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if s <= *b {
+                self.counts[i].fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(n, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(took.as_micros() as u64 * n, Ordering::Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, o: &mut String, name: &str, help: &str) {
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_{name} {help}\n# TYPE yinzheng_{name} histogram"
+        );
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "yinzheng_{name}_bucket{{le=\"{b}\"}} {}",
+                self.counts[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            o,
+            "yinzheng_{name}_bucket{{le=\"+Inf\"}} {count}\nyinzheng_{name}_sum {}\nyinzheng_{name}_count {count}",
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+    }
 }
 
 impl Default for Metrics {
@@ -67,6 +124,10 @@ impl Default for Metrics {
             ocsp_responses: AtomicU64::default(),
             store_errors: AtomicU64::default(),
             replica_lag_bytes: AtomicI64::new(-1),
+            usage_backlog_age_ms: AtomicU64::default(),
+            anchor_delay: Histogram::default(),
+            wal_bytes: AtomicI64::new(-1),
+            wal_truncations: AtomicU64::default(),
         }
     }
 }
@@ -210,6 +271,24 @@ impl Metrics {
             "# HELP yinzheng_log_sequencing_lag_records Usage records written but not yet anchored in the log.\n# TYPE yinzheng_log_sequencing_lag_records gauge\nyinzheng_log_sequencing_lag_records {}",
             self.usage_unanchored.load(Ordering::Relaxed).max(0)
         );
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_usage_backlog_age_seconds Age of the oldest usage record this server wrote and has not anchored yet.\n# TYPE yinzheng_usage_backlog_age_seconds gauge\nyinzheng_usage_backlog_age_seconds {}",
+            self.usage_backlog_age_ms.load(Ordering::Relaxed) as f64 / 1e3
+        );
+        self.anchor_delay.render(
+            &mut o,
+            "usage_anchor_delay_seconds",
+            "Time from a usage record's commit until its log index is recorded.",
+        );
+        let wal = self.wal_bytes.load(Ordering::Relaxed);
+        if wal >= 0 {
+            let _ = writeln!(
+                o,
+                "# HELP yinzheng_store_wal_bytes Size of the SQLite WAL file.\n# TYPE yinzheng_store_wal_bytes gauge\nyinzheng_store_wal_bytes {wal}\n# HELP yinzheng_store_wal_truncations_total WAL checkpoints that truncated the file.\n# TYPE yinzheng_store_wal_truncations_total counter\nyinzheng_store_wal_truncations_total {}",
+                self.wal_truncations.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             o,
             "# HELP yinzheng_log_sequencer 1 while this server sequences the anchoring log (one server does; the others follow it).\n# TYPE yinzheng_log_sequencer gauge\nyinzheng_log_sequencer {}",

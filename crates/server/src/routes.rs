@@ -957,6 +957,7 @@ fn verify_blocking(
                 context: &trust.context,
                 seals: r.seals.as_ref(),
                 deadline: Some(deadline),
+                max_inflated: Some(st.config.max_inflated_bytes),
             },
             at,
         )

@@ -805,8 +805,12 @@ impl AppState {
             checkpointer,
             log.clone(),
             receipt_signer,
-            Duration::from_millis(config.receipt_window_ms),
-            Duration::from_millis(config.anchor_interval_ms),
+            crate::usage::UsageOptions {
+                receipt_window: Duration::from_millis(config.receipt_window_ms),
+                anchor_every: Duration::from_millis(config.anchor_interval_ms),
+                anchor_batch: config.anchor_batch,
+                wal_limit_bytes: config.wal_limit_bytes,
+            },
             metrics.clone(),
         )?;
         Ok(Arc::new(AppState {

@@ -60,6 +60,19 @@ pub struct UsageWriter {
     checkpoints: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+/// How the writer batches receipts and anchoring, and bounds the WAL.
+#[derive(Clone, Copy, Debug)]
+pub struct UsageOptions {
+    /// How long a receipt waits at most for its batch to be signed.
+    pub receipt_window: Duration,
+    /// Records are submitted to the log at least this often.
+    pub anchor_every: Duration,
+    /// This many records waiting are submitted at once, without waiting.
+    pub anchor_batch: usize,
+    /// SQLite: a WAL file larger than this is checkpointed and truncated.
+    pub wal_limit_bytes: u64,
+}
+
 impl UsageWriter {
     /// Start the writer on its own registry connection (`checkpointer`: a
     /// second SQLite connection for WAL checkpoints; `None` on PostgreSQL).
@@ -68,8 +81,7 @@ impl UsageWriter {
         checkpointer: Option<Registry>,
         log: Arc<LogSlot>,
         receipt_signer: Option<NoteSigner>,
-        window: Duration,
-        anchor_every: Duration,
+        options: UsageOptions,
         metrics: Arc<Metrics>,
     ) -> crate::Result<Self> {
         let (tx, rx) = sync_channel(QUEUE);
@@ -80,9 +92,10 @@ impl UsageWriter {
             reg: registry,
             log,
             signer: receipt_signer,
-            window: window.max(Duration::from_millis(1)),
-            anchor_every: anchor_every.max(Duration::from_millis(10)),
-            metrics,
+            window: options.receipt_window.max(Duration::from_millis(1)),
+            anchor_every: options.anchor_every.max(Duration::from_millis(10)),
+            anchor_batch: options.anchor_batch.clamp(1, SUBMIT_SLICE) as i64,
+            metrics: metrics.clone(),
             held: Vec::new(),
             held_since: None,
             last_anchor: Instant::now(),
@@ -90,27 +103,39 @@ impl UsageWriter {
             submitted: 0,
             in_flight: Vec::new(),
             sequencing: false,
+            written: 0,
+            backlog: false,
+            commits: std::collections::VecDeque::new(),
         };
         let thread = std::thread::Builder::new()
             .name("usage-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| crate::Error::Config(format!("cannot start the usage writer: {e}")))?;
         // SQLite: the writer's connection does not checkpoint the WAL; this
-        // thread does, every half second, so no commit waits for that fsync.
+        // thread does (PASSIVE every half second, the size looked at every
+        // 100 ms), so no commit waits for that fsync.
         // (PostgreSQL checkpoints on its own: no thread.)
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpoints = match checkpointer {
             Some(checkpointer) => {
                 let stop2 = stop.clone();
+                let limit = options.wal_limit_bytes.max(1 << 20);
                 Some(
                     std::thread::Builder::new()
                         .name("wal-checkpoint".into())
                         .spawn(move || {
+                            let mut last_alarm: Option<Instant> = None;
+                            let mut round = 0u32;
                             while !stop2.load(Ordering::Relaxed) {
-                                std::thread::park_timeout(Duration::from_millis(500));
-                                if let Err(e) = checkpointer.checkpoint() {
-                                    tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
-                                }
+                                std::thread::park_timeout(Duration::from_millis(100));
+                                round = round.wrapping_add(1);
+                                checkpoint_round(
+                                    &checkpointer,
+                                    limit,
+                                    round.is_multiple_of(5),
+                                    &metrics,
+                                    &mut last_alarm,
+                                );
                             }
                         })
                         .map_err(|e| {
@@ -198,6 +223,52 @@ impl UsageWriter {
     }
 }
 
+/// One round of the checkpointer: a PASSIVE checkpoint when `passive` (never
+/// blocks the writer); when the WAL file is past `limit`, a TRUNCATE checkpoint, which
+/// waits briefly for the writer and readers and gives the space back —
+/// PASSIVE alone never shrinks the file under constant writes. Past four
+/// times the limit (readers holding old snapshots), an alarm at most once a
+/// minute.
+fn checkpoint_round(
+    reg: &Registry,
+    limit: u64,
+    passive: bool,
+    metrics: &Metrics,
+    last_alarm: &mut Option<Instant>,
+) {
+    if passive && let Err(e) = reg.checkpoint() {
+        tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
+    }
+    let Some(mut size) = reg.wal_bytes() else {
+        return;
+    };
+    if size > limit {
+        match reg.truncate_wal() {
+            Ok(true) => {
+                metrics.wal_truncations.fetch_add(1, Ordering::Relaxed);
+                size = reg.wal_bytes().unwrap_or(size);
+            }
+            Ok(false) => tracing::debug!(bytes = size, "WAL truncation waits for a reader"),
+            Err(e) => tracing::warn!(error = %e, bytes = size, "WAL truncation failed (retried)"),
+        }
+    }
+    metrics.wal_bytes.store(size as i64, Ordering::Relaxed);
+    if size > limit.saturating_mul(4)
+        && last_alarm.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+    {
+        *last_alarm = Some(Instant::now());
+        tracing::error!(
+            bytes = size,
+            limit,
+            "the SQLite WAL is over four times its limit: a reader holds an old snapshot, or the disk cannot keep up"
+        );
+    }
+}
+
+/// The most records submitted to the log in one slice (the writer answers
+/// commits between slices).
+const SUBMIT_SLICE: usize = 512;
+
 struct Held {
     seq: i64,
     body: ReceiptBody,
@@ -228,6 +299,15 @@ struct Writer {
     /// starts to (at start, or taking over from another server), the log's
     /// tail is reconciled with the records still pending first.
     sequencing: bool,
+    /// Submit without waiting once this many records are waiting.
+    anchor_batch: i64,
+    /// Highest usage seq this writer committed.
+    written: i64,
+    /// The last submission was a full slice: more records wait.
+    backlog: bool,
+    /// This writer's committed batches not yet anchored: (highest seq,
+    /// records, commit time) — for the backlog's age and time to anchor.
+    commits: std::collections::VecDeque<(i64, u64, Instant)>,
 }
 
 /// How many of the log's latest entries reconciliation reads at most (the
@@ -263,11 +343,23 @@ impl Writer {
             }
             self.poll_anchored(false);
             let held_max = self.held.iter().map(|h| h.seq).max().unwrap_or(0);
+            // Submit on time, for a receipt that waits, when a batch's worth
+            // waits, or back to back while a backlog remains.
             if self.in_flight.is_empty()
-                && (self.last_anchor.elapsed() >= self.anchor_every || held_max > self.submitted)
+                && (self.last_anchor.elapsed() >= self.anchor_every
+                    || held_max > self.submitted
+                    || self.backlog
+                    || self.written - self.submitted >= self.anchor_batch)
             {
                 self.submit_pending();
             }
+            self.metrics.usage_backlog_age_ms.store(
+                self.commits
+                    .front()
+                    .map(|c| c.2.elapsed().as_millis() as u64)
+                    .unwrap_or(0),
+                Ordering::Relaxed,
+            );
             let receipts_due = !self.held.is_empty()
                 && (held_max <= self.anchored
                     || self.held_since.is_some_and(|t| t.elapsed() >= self.window));
@@ -292,25 +384,30 @@ impl Writer {
     /// submitted.
     fn submit_pending(&mut self) -> bool {
         self.last_anchor = Instant::now();
+        self.backlog = false;
         let Some(log) = self.log.sequencer() else {
+            // Another server anchors these records: their age is not known here.
             self.sequencing = false;
+            self.commits.clear();
             return false;
         };
         if !self.sequencing {
             self.reconcile(&log);
             self.sequencing = true;
         }
-        // Small slices: the writer answers commits between them (a log batch
-        // is published every few tens of milliseconds, so 512 a slice still
-        // anchors ~20,000 records a second). Nothing is in flight here, so
-        // every pending record is submitted once.
-        let entries = match self.reg.pending_usage_entries(512) {
+        // Small slices: the writer answers commits between them; while a
+        // slice comes back full the next is submitted as soon as this one is
+        // published (a log batch every few milliseconds: tens of thousands
+        // of records a second). Nothing is in flight here, so every pending
+        // record is submitted once.
+        let entries = match self.reg.pending_usage_entries(SUBMIT_SLICE) {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read usage records to anchor");
                 return false;
             }
         };
+        self.backlog = entries.len() >= SUBMIT_SLICE;
         let mut any = false;
         for (seq, entry) in entries {
             match log.submit(&entry.encode()) {
@@ -406,6 +503,13 @@ impl Writer {
             Ok(()) => {
                 self.anchored = self.anchored.max(last);
                 self.metrics.usage_records_anchored(n);
+                while let Some(&(seq, records, at)) = self.commits.front() {
+                    if seq > self.anchored {
+                        break;
+                    }
+                    self.metrics.anchor_delay.observe_n(at.elapsed(), records);
+                    self.commits.pop_front();
+                }
             }
             Err(e) => {
                 // They stay pending; the next round reconciles the log's
@@ -454,6 +558,19 @@ impl Writer {
                 }
             }
             Ok(results) => {
+                let top = results
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok().map(|w| w.seq))
+                    .max()
+                    .unwrap_or(0);
+                if top > 0 {
+                    let records = results
+                        .iter()
+                        .filter(|r| r.as_ref().is_ok_and(|w| w.seq > 0))
+                        .count() as u64;
+                    self.written = self.written.max(top);
+                    self.commits.push_back((top, records, Instant::now()));
+                }
                 self.metrics.usage_batches.fetch_add(1, Ordering::Relaxed);
                 self.metrics
                     .usage_written

@@ -179,6 +179,38 @@ impl Db {
         }
     }
 
+    /// SQLite: a TRUNCATE WAL checkpoint — waits (up to the busy timeout)
+    /// for the writer and for readers of older snapshots, copies every frame
+    /// and truncates the WAL file to zero bytes; false when it could not
+    /// finish (a reader kept an old snapshot; retried later). Under constant
+    /// writes PASSIVE checkpoints never let the WAL file shrink; this does.
+    /// PostgreSQL: nothing (true).
+    pub fn truncate_wal(&self) -> Result<bool> {
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                Ok(busy == 0)
+            }
+            Conn::Postgres(_) => Ok(true),
+        }
+    }
+
+    /// SQLite: the size of the WAL file in bytes (0 when there is none).
+    /// PostgreSQL: `None` (its WAL is the database server's business).
+    pub fn wal_bytes(&self) -> Option<u64> {
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                let path = c.path().filter(|p| !p.is_empty())?;
+                Some(
+                    std::fs::metadata(format!("{path}-wal"))
+                        .map(|m| m.len())
+                        .unwrap_or(0),
+                )
+            }
+            Conn::Postgres(_) => None,
+        }
+    }
+
     /// Run one statement; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         match &self.conn {

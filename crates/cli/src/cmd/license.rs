@@ -801,6 +801,7 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                     context: &trust,
                     seals: seals.as_ref(),
                     deadline: None,
+                    max_inflated: None,
                 },
                 &ctx,
                 at,
