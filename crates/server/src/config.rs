@@ -58,6 +58,17 @@ pub struct ServerConfig {
     /// file verification stays within `max_concurrent_verifications` ×
     /// (`max_upload_bytes` + this).
     pub max_inflated_bytes: u64,
+    /// Uploads to `/v1/verify` being received at once may hold this many
+    /// bytes in all (each reserves its declared length, or
+    /// `max_upload_bytes` without one); beyond it 503 + Retry-After. Uploads
+    /// are received before a verification slot is taken, so a client that
+    /// sends its body slowly holds buffer, never a slot. Default: 2 ×
+    /// `max_concurrent_verifications` × `max_upload_bytes`.
+    pub max_upload_buffer_bytes: u64,
+    /// Nice value of the threads that verify files (Linux; 0: as the
+    /// server). Above 0, a flood of uploads cannot starve the answers that
+    /// cost microseconds: the request threads get the CPU first.
+    pub verify_nice: i32,
     /// How long a receipt request waits at most for its batch to be signed.
     pub receipt_window_ms: u64,
     /// Usage records are submitted to the log at least this often; sooner
@@ -93,6 +104,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2);
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             tls_cert: PathBuf::from("server/tls.pem"),
@@ -105,11 +120,10 @@ impl Default for ServerConfig {
             handshake_timeout_ms: 5_000,
             max_connections: 10_000,
             max_connections_per_address: 256,
-            max_concurrent_verifications: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(2),
+            max_concurrent_verifications: cpus,
             max_inflated_bytes: 128 << 20,
+            max_upload_buffer_bytes: 2 * cpus as u64 * (16 << 20),
+            verify_nice: 10,
             receipt_window_ms: 100,
             anchor_interval_ms: 200,
             anchor_batch: 256,

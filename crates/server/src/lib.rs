@@ -19,6 +19,7 @@ pub mod routes;
 pub mod state;
 pub mod tls;
 pub mod usage;
+pub mod verify_pool;
 
 pub use config::{CallerConfig, CallersFile, OPERATIONS, ServerConfig};
 pub use error::{Error, Result};

@@ -799,20 +799,37 @@ pub async fn verify(
     caller.require("verify")?;
     let q = query(q)?;
     let ctx = q.context(&caller)?;
-    // Admission before the body is read: at most max_concurrent_verifications
-    // files are held in memory and verified at once. The permit lives until
-    // the verification itself ends (not the request).
-    let Ok(permit) = state.verify_slots.clone().try_acquire_owned() else {
+    // Admission in two steps. Before the body is read, the upload reserves
+    // its declared length from the upload buffer (a slow sender holds
+    // buffer, never a verification slot); once it is received, a
+    // verification slot: at most max_concurrent_verifications files are
+    // verified (and inflated) at once. Both live until the verification
+    // itself ends (not the request).
+    let limit = state.config.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(limit as u64, |n| n.min(limit as u64 + (64 << 10)));
+    let kib = (declared.div_ceil(1024).max(1)).min(u32::MAX as u64) as u32;
+    let Ok(buffer) = state.upload_kib.clone().try_acquire_many_owned(kib) else {
         state.metrics.verify_busy.fetch_add(1, Ordering::Relaxed);
         // Read and drop what the client is sending (briefly), so that it
         // reads the answer instead of a broken pipe.
-        discard_body(req.into_body(), state.config.max_upload_bytes).await;
+        discard_body(req.into_body(), limit).await;
+        return Err(Problem::unavailable(
+            "the upload buffer is full (other files are being received); retry shortly",
+        ));
+    };
+    let (upload, digest) = read_upload(&state, req, q.receipt.unwrap_or(false)).await?;
+    let Ok(permit) = state.verify_slots.clone().try_acquire_owned() else {
+        state.metrics.verify_busy.fetch_add(1, Ordering::Relaxed);
         return Err(Problem::unavailable(format!(
             "{} file verifications are running; retry shortly",
             state.config.max_concurrent_verifications
         )));
     };
-    let (upload, digest) = read_upload(&state, req, q.receipt.unwrap_or(false)).await?;
     let at = now();
     let st = state.clone();
     let sig = upload.signature.clone();
@@ -823,16 +840,20 @@ pub async fn verify(
             state.config.request_timeout_ms,
         ))
         .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(3600));
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        crate::problem::REQUEST_ID
-            .sync_scope(request_id, || verify_blocking(&st, sig, file, at, deadline))
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "verification task failed");
-        Problem::internal("verifying the file")
-    })??;
+    // On the verification threads (lower priority than the request
+    // threads), holding the slot and the upload buffer until it ends.
+    let result = state
+        .verify_pool
+        .run(move || {
+            let _permit = (permit, buffer);
+            crate::problem::REQUEST_ID
+                .sync_scope(request_id, || verify_blocking(&st, sig, file, at, deadline))
+        })
+        .await
+        .ok_or_else(|| {
+            tracing::error!("verification task failed");
+            Problem::internal("verifying the file")
+        })??;
     let subject = yinzheng_license::file_subject(&upload.file);
     match result {
         Verified::File(o) => {

@@ -298,6 +298,11 @@ pub struct AppState {
     /// Permits for file verifications running at once
     /// (`max_concurrent_verifications`).
     pub verify_slots: Arc<tokio::sync::Semaphore>,
+    /// Upload buffer for file verifications, in KiB: an upload reserves its
+    /// declared length before its body is read.
+    pub upload_kib: Arc<tokio::sync::Semaphore>,
+    /// The threads file verifications run on (lower priority).
+    pub verify_pool: crate::verify_pool::VerifyPool,
     /// Verification trust (swapped on CRL refresh).
     pub trust: RwLock<Arc<TrustMaterial>>,
     /// Local trust domains.
@@ -750,6 +755,11 @@ impl AppState {
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
         let callers_stamp = callers_stamp(home);
         let verify_slots = config.max_concurrent_verifications.max(1);
+        let verify_pool = crate::verify_pool::VerifyPool::start(verify_slots, config.verify_nice)?;
+        // At least one largest upload fits.
+        let upload_kib = (config.max_upload_buffer_bytes / 1024)
+            .max(config.max_upload_bytes as u64 / 1024 + 64)
+            .min(u32::MAX as u64) as usize;
         let callers = Callers::new(CallersFile::load(home)?);
         if callers.is_empty() {
             tracing::warn!(
@@ -817,6 +827,8 @@ impl AppState {
             home: home.to_path_buf(),
             config,
             verify_slots: Arc::new(tokio::sync::Semaphore::new(verify_slots)),
+            upload_kib: Arc::new(tokio::sync::Semaphore::new(upload_kib)),
+            verify_pool,
             callers: RwLock::new(Arc::new(callers)),
             callers_stamp: std::sync::Mutex::new(callers_stamp),
             trust: RwLock::new(Arc::new(trust)),

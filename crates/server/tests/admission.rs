@@ -1,7 +1,8 @@
-//! A bounded number of file verifications at once (issue 19): with every
-//! verification slot taken (here by clients that send headers and then stall
-//! their upload), another verification is answered 503 with Retry-After
-//! before its body is read; once the slots free up, it is served.
+//! Admission under hostile load (issue 19): uploads are received into a
+//! bounded buffer before a verification slot is taken, so clients that stall
+//! their uploads hold buffer, never a slot; a full buffer or busy slots are
+//! answered 503 with Retry-After; idle connections are closed and one
+//! address gets only its share of the connection slots.
 
 mod support;
 
@@ -11,14 +12,15 @@ use yinzheng_server::ServerConfig;
 const USAGE: &str = "purpose=p&matter=m&businessSerial=b&operator=o";
 
 #[test]
-fn verifications_beyond_the_slots_are_refused_with_retry_after() {
+fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
     let info = yinzheng_server::demo::create(&home).expect("demo");
-    let slots = 2;
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        max_concurrent_verifications: slots,
+        max_concurrent_verifications: 1,
+        max_upload_bytes: 512 << 10,
+        max_upload_buffer_bytes: 1 << 20,
         request_timeout_ms: 30_000,
         ..ServerConfig::load(&home).expect("config")
     };
@@ -27,6 +29,11 @@ fn verifications_beyond_the_slots_are_refused_with_retry_after() {
     let id = info.license("valid").expect("license").id.clone();
     let pdf = std::fs::read(home.join("licenses/files").join(&id).join("license.pdf"))
         .expect("license file");
+    assert!(
+        pdf.len() < 256 << 10,
+        "the demo PDF is small: {}",
+        pdf.len()
+    );
     let url = format!("https://127.0.0.1:{port}/v1/verify?{USAGE}");
     let verify = || match support::agent(&home, false)
         .post(&url)
@@ -34,15 +41,18 @@ fn verifications_beyond_the_slots_are_refused_with_retry_after() {
         .set("Content-Type", "application/pdf")
         .send_bytes(&pdf)
     {
-        Ok(r) => (r.status(), r.header("retry-after").map(str::to_string)),
-        Err(ureq::Error::Status(s, r)) => (s, r.header("retry-after").map(str::to_string)),
+        Ok(r) => (r.status(), None, String::new()),
+        Err(ureq::Error::Status(s, r)) => (
+            s,
+            r.header("retry-after").map(str::to_string),
+            r.into_string().unwrap_or_default(),
+        ),
         Err(e) => panic!("{e}"),
     };
     assert_eq!(verify().0, 200, "a free slot serves");
 
-    // Take every slot: headers sent, the body stalls.
-    let mut held = Vec::new();
-    for _ in 0..slots {
+    // A client that declares 512 KiB and stalls after 100 bytes.
+    let stall = || {
         let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         let conn = rustls::ClientConnection::new(
             support::tls_config(&home, false),
@@ -55,44 +65,73 @@ fn verifications_beyond_the_slots_are_refused_with_retry_after() {
             "POST /v1/verify?{USAGE} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
              Content-Type: application/pdf\r\nContent-Length: {}\r\n\r\n",
             info.api_key,
-            pdf.len()
+            512 << 10
         )
         .expect("write");
         s.write_all(&pdf[..100]).expect("write");
         s.flush().expect("flush");
-        held.push(s);
-    }
-    // The slots are taken once the stalled requests were admitted.
+        s
+    };
+    // One stalled upload holds half the buffer and no slot: with a single
+    // slot, verifications are still served.
+    let first = stall();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(verify().0, 200, "a stalled upload does not hold the slot");
+
+    // A second one fills the buffer: refused before the body is read.
+    let second = stall();
     let start = std::time::Instant::now();
-    let (status, retry) = loop {
+    let (status, retry, body) = loop {
         let got = verify();
         if got.0 == 503 || start.elapsed() > std::time::Duration::from_secs(5) {
             break got;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    assert_eq!(status, 503, "every slot is busy");
+    assert_eq!(status, 503, "the upload buffer is full");
     assert!(retry.is_some(), "503 carries Retry-After");
-    let busy = running
+    assert!(body.contains("upload buffer"), "{body}");
+
+    // The stalled clients go away: their buffer comes back.
+    drop((first, second));
+    let start = std::time::Instant::now();
+    while verify().0 != 200 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "the upload buffer did not come back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // Many at once against one slot: some are refused as busy, with
+    // Retry-After; none fails otherwise.
+    let mut busy = None;
+    for _ in 0..20 {
+        let answers: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6).map(|_| s.spawn(verify)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        for (status, retry, body) in answers {
+            assert!(status == 200 || status == 503, "{status} {body}");
+            if status == 503 && body.contains("verifications are running") {
+                assert!(retry.is_some());
+                busy = Some(body);
+            }
+        }
+        if busy.is_some() {
+            break;
+        }
+    }
+    assert!(busy.is_some(), "a busy slot refuses with 503");
+    let counted = running
         .state
         .metrics
         .verify_busy
         .load(std::sync::atomic::Ordering::Relaxed);
-    assert!(busy >= 1, "counted in verify_busy_total");
-
-    // The stalled clients go away: their slots come back.
-    drop(held);
-    let start = std::time::Instant::now();
-    loop {
-        if verify().0 == 200 {
-            break;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "the slots did not come back"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    assert!(counted >= 2, "counted in verify_busy_total");
 }
 
 /// Idle connections cannot lock others out (issue 19): a connection that
