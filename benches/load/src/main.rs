@@ -51,6 +51,13 @@ enum Command {
     },
     /// Redeem tokens over HTTPS at a fixed rate, or at saturation.
     Redeem(RedeemArgs),
+    /// Lookups at a fixed rate plus a verification mix for a long time,
+    /// reporting RSS, WAL, anchoring backlog and p99 every interval.
+    Soak(soak::SoakArgs),
+    /// A normal client's latency, quiet and while attackers hold idle
+    /// connections, dribble headers and bodies, upload zip bombs and PDFs
+    /// with thousands of revisions.
+    Abuse(abuse::AbuseArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -90,8 +97,20 @@ struct RedeemArgs {
     out: Option<PathBuf>,
 }
 
+mod abuse;
+mod soak;
+
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Soak(a) => runtime(1)?.block_on(soak::soak(a)),
+        Command::Abuse(a) => runtime(1)?.block_on(abuse::abuse(a)),
         Command::Mint {
             home,
             license,
@@ -133,6 +152,52 @@ struct Target {
 }
 
 impl Target {
+    /// The server at `url` (https://host:port), trusted through the PEM root `cacert`.
+    fn new(url: &str, cacert: &Path) -> Result<Arc<Target>> {
+        let rest = url
+            .strip_prefix("https://")
+            .context("the URL must be https://host:port")?
+            .trim_end_matches('/');
+        let host = rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest);
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(cacert)
+            .with_context(|| format!("cannot read {}", cacert.display()))?
+        {
+            roots.add(c?)?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(Arc::new(Target {
+            addr: rest.to_string(),
+            authority: rest.to_string(),
+            server_name: ServerName::try_from(host.to_string())?,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        }))
+    }
+
+    /// A TLS stream to the server (no HTTP yet).
+    async fn tls(&self) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        let tcp = tokio::net::TcpStream::connect(&self.addr).await?;
+        tcp.set_nodelay(true)?;
+        Ok(self.tls.connect(self.server_name.clone(), tcp).await?)
+    }
+
+    /// An HTTP/1.1 connection whose requests carry whole bodies.
+    async fn connect_full(
+        &self,
+    ) -> Result<hyper::client::conn::http1::SendRequest<http_body_util::Full<Bytes>>> {
+        let tls = self.tls().await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
     async fn connect(&self) -> Result<Sender> {
         let tcp = tokio::net::TcpStream::connect(&self.addr).await?;
         tcp.set_nodelay(true)?;
@@ -179,30 +244,7 @@ async fn redeem(a: RedeemArgs) -> Result<()> {
         bail!("no tokens in {}", a.tokens.display());
     }
     let tokens = Arc::new(tokens);
-    let rest = a
-        .url
-        .strip_prefix("https://")
-        .context("the URL must be https://host:port")?
-        .trim_end_matches('/');
-    let host = rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest);
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&a.cacert)
-        .with_context(|| format!("cannot read {}", a.cacert.display()))?
-    {
-        roots.add(c?)?;
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let target = Arc::new(Target {
-        addr: rest.to_string(),
-        authority: rest.to_string(),
-        server_name: ServerName::try_from(host.to_string())?,
-        tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
-    });
+    let target = Target::new(&a.url, &a.cacert)?;
 
     let mut senders = Vec::with_capacity(a.connections);
     for _ in 0..a.connections.max(1) {

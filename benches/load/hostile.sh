@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Hostile load on the verify server (issue 19), on loopback: see README.md.
+#
+#   benches/load/hostile.sh                # long form: soak 10 min at 1,000 lookups/s, abuse 60 s
+#   SHORT=1 benches/load/hostile.sh        # short form (CI): soak 30 s, abuse 10 s, fewer attackers
+#
+# 1. soak: lookups at RATE plus VERIFY_RATE PDF verifications for SOAK_SECONDS,
+#    every INTERVAL seconds: RSS, SQLite WAL, anchoring backlog and its age,
+#    p99 — all must stay flat (bounds: backlog age ≤ 1 s, WAL ≤ 256 MiB,
+#    RSS growth ≤ 64 MiB, no failed request).
+# 2. abuse: a normal client's lookup p99, quiet and while IDLE idle
+#    connections, SLOW slow-header and slow-body connections, BOMBS zip bombs
+#    and REVISION_UPLOADS PDFs of 5,000 revisions hit the server; the p99 must
+#    stay within 2× and the server's RSS within its stated budget:
+#    64 MiB + max_upload_buffer_bytes (2 × CPUs × 16 MiB) + CPUs × max_inflated_bytes (128 MiB).
+# Exit 1 when a bound is broken. Figures: target/load/hostile-*.{md,json}.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT_DIR=${OUT_DIR:-$ROOT/target/load}
+SHORT=${SHORT:-0}
+PROFILE=${PROFILE:-release}         # release | debug (CI's short form reuses the test build's dependencies)
+if [ "$SHORT" = 1 ]; then
+    : "${SOAK_SECONDS:=30}" "${INTERVAL:=10}" "${RATE:=500}" "${VERIFY_RATE:=5}"
+    : "${ABUSE_SECONDS:=10}" "${IDLE:=2000}" "${SLOW:=8}" "${BOMBS:=16}" "${REVISION_UPLOADS:=2}"
+else
+    : "${SOAK_SECONDS:=600}" "${INTERVAL:=60}" "${RATE:=1000}" "${VERIFY_RATE:=10}"
+    : "${ABUSE_SECONDS:=60}" "${IDLE:=10000}" "${SLOW:=32}" "${BOMBS:=16}" "${REVISION_UPLOADS:=4}"
+fi
+QUERY='purpose=hostile-load&matter=BENCH-0002&businessSerial=HOSTILE-1&operator=bench'
+
+command -v jq >/dev/null || { echo "jq is needed" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -gt $((IDLE + 1000)) ] || { echo "hostile.sh: ulimit -n $(ulimit -n) is too low for IDLE=$IDLE" >&2; exit 2; }
+
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    flag=(); [ "$PROFILE" = release ] && flag=(--release)
+    (cd "$ROOT" && cargo build "${flag[@]}" --locked -q -p yinzheng-cli && cargo build "${flag[@]}" --locked -q -p yinzheng-load)
+fi
+YZ=$TARGET/$PROFILE/yinzheng
+LOADGEN=$TARGET/$PROFILE/yinzheng-load
+
+mkdir -p "$OUT_DIR"
+WORK=$(mktemp -d)
+HOME_DIR=$WORK/home
+SERVER_PID=
+cleanup() {
+    [ -f "$WORK/server.log" ] && tail -n 100 "$WORK/server.log" >"$OUT_DIR/hostile-server.log.tail"
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$YZ" --json --home "$HOME_DIR" serve --demo --listen 127.0.0.1:0 >"$WORK/serve.json" 2>"$WORK/server.log" &
+SERVER_PID=$!
+for _ in $(seq 600); do
+    [ -s "$WORK/serve.json" ] && jq -e .url "$WORK/serve.json" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+URL=$(jq -r .url "$WORK/serve.json")
+KEY=$(jq -r .demoApiKey "$WORK/serve.json")
+LIC=$(jq -r '[.demoLicenses[] | select(.status == "valid")][0].id' "$WORK/serve.json")
+PDF=$HOME_DIR/licenses/files/$LIC/license.pdf
+CA=$HOME_DIR/demo/tls-root.pem
+SLOTS=$(nproc); [ "$SLOTS" -ge 2 ] || SLOTS=2
+BUDGET_MIB=$((64 + SLOTS * 2 * 16 + SLOTS * 128))
+echo "hostile.sh: server pid $SERVER_PID at $URL ($PROFILE build, $(nproc) CPUs), RSS budget $BUDGET_MIB MiB" >&2
+
+common=(--url "$URL" --cacert "$CA" --api-key "$KEY" --license "$LIC" --query "$QUERY" --pdf "$PDF" --pid "$SERVER_PID")
+echo "## soak: $RATE lookups/s + $VERIFY_RATE verifications/s for $SOAK_SECONDS s" | tee "$OUT_DIR/hostile-soak.md"
+"$LOADGEN" soak "${common[@]}" --rate "$RATE" --verify-rate "$VERIFY_RATE" --seconds "$SOAK_SECONDS" \
+    --interval "$INTERVAL" --out "$OUT_DIR/hostile-soak.json" | tee -a "$OUT_DIR/hostile-soak.md"
+echo "## abuse: $IDLE idle connections, $SLOW slow headers and bodies, $BOMBS zip bombs, $REVISION_UPLOADS PDFs of 5,000 revisions" | tee "$OUT_DIR/hostile-abuse.md"
+"$LOADGEN" abuse "${common[@]}" --seconds "$ABUSE_SECONDS" --idle "$IDLE" --slow "$SLOW" --bombs "$BOMBS" \
+    --revision-uploads "$REVISION_UPLOADS" --rss-budget-mib "$BUDGET_MIB" --out "$OUT_DIR/hostile-abuse.json" \
+    | tee -a "$OUT_DIR/hostile-abuse.md"
+kill -0 "$SERVER_PID" || { echo "hostile.sh: the server died" >&2; exit 1; }
