@@ -22,9 +22,11 @@
 #                stopped on exit, for the store suite, the two-server tests and the
 #                deployment walk-through; the store-backed crates' suites run on it too
 #   rsync        the deployment walk-through copies a data directory as docs/DEPLOYMENT.md does
+#   jq           the hostile-load run (benches/load/hostile.sh) reads the server's start line
 # Then: formatting, clippy (-D warnings, all targets), every test (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
-# (scripts/deployment_check.sh), rustdoc (-D warnings).
+# (scripts/deployment_check.sh), the hostile-load run in its short form
+# (benches/load/hostile.sh), rustdoc (-D warnings).
 # Peer tests never skip: a missing peer fails them with instructions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
@@ -128,6 +131,9 @@ done
 
 step "docs/DEPLOYMENT.md, step by step (scripts/deployment_check.sh)"
 scripts/deployment_check.sh
+
+step "hostile load, short form (benches/load/hostile.sh: soak + abuse, bounds checked)"
+SHORT=1 PROFILE=test benches/load/hostile.sh
 
 step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
