@@ -35,12 +35,14 @@ QUERY='purpose=hostile-load&matter=BENCH-0002&businessSerial=HOSTILE-1&operator=
 
 MAX_RATIO=${MAX_RATIO:-2}
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 2; }
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$SHORT" = 1 ] && [ "$(ulimit -n)" -le $((IDLE + 1000)) ]; then
-    IDLE=$(( $(ulimit -n) - 1000 ))
-    echo "hostile.sh: ulimit -n is $(ulimit -n): $IDLE idle connections" >&2
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 1048576 2>/dev/null || true
+NOFILE=$(ulimit -n)
+[ "$NOFILE" = unlimited ] && NOFILE=1048576
+if [ "$SHORT" = 1 ] && [ "$NOFILE" -le $((IDLE + 1000)) ]; then
+    IDLE=$((NOFILE - 1001))
+    echo "hostile.sh: ulimit -n is $NOFILE: $IDLE idle connections" >&2
 fi
-[ "$(ulimit -n)" -gt $((IDLE + 1000)) ] || { echo "hostile.sh: ulimit -n $(ulimit -n) is too low for IDLE=$IDLE" >&2; exit 2; }
+[ "$IDLE" -gt 0 ] && [ "$NOFILE" -gt $((IDLE + 1000)) ] || { echo "hostile.sh: ulimit -n $NOFILE is too low for IDLE=$IDLE" >&2; exit 2; }
 
 case "$PROFILE" in
     release) BIN=$TARGET/release ;;
@@ -68,7 +70,10 @@ SERVER_PID=
 cleanup() {
     [ -f "$WORK/server.log" ] && tail -n 100 "$WORK/server.log" >"$OUT_DIR/hostile-server.log.tail"
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+        kill -TERM "$SERVER_PID"
+        for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
@@ -81,7 +86,8 @@ for _ in $(seq 600); do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
     sleep 0.2
 done
-URL=$(jq -r .url "$WORK/serve.json")
+URL=$(jq -r .url "$WORK/serve.json" 2>/dev/null || true)
+case "$URL" in https://*) ;; *) echo "hostile.sh: the server did not start" >&2; cat "$WORK/server.log" >&2; exit 1 ;; esac
 KEY=$(jq -r .demoApiKey "$WORK/serve.json")
 LIC=$(jq -r '[.demoLicenses[] | select(.status == "valid")][0].id' "$WORK/serve.json")
 PDF=$HOME_DIR/licenses/files/$LIC/license.pdf

@@ -85,34 +85,41 @@ pub struct AbuseArgs {
     pub out: Option<PathBuf>,
 }
 
-/// An OFD package whose one resource part inflates to `mib` MiB of zeros
-/// (about 1 KiB on the wire per MiB).
+/// An OFD package whose resource parts inflate to `mib` MiB of zeros in all
+/// (about 1 KiB on the wire per MiB), in parts of at most 63 MiB (the
+/// document crate refuses a part over 64 MiB before inflating it).
 fn zip_bomb(mib: usize) -> Result<Vec<u8>> {
-    // A stored OFD.xml, a deflated part of zeros; written by hand (no zip
+    // A stored OFD.xml, deflated parts of zeros; written by hand (no zip
     // writer in this crate): local headers, data, central directory.
-    let ofd = br#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>x</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"#;
-    let size = mib << 20;
-    let zeros = vec![0u8; size];
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(&zeros)?;
-    let deflated = enc.finish()?;
-    let crc_zero = {
+    let ofd: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>x</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"#;
+    let crc = |data: &[u8]| {
         let mut h = flate2::Crc::new();
-        h.update(&zeros);
+        h.update(data);
         h.sum()
     };
-    let crc_ofd = {
-        let mut h = flate2::Crc::new();
-        h.update(ofd);
-        h.sum()
-    };
-    let entries: [(&str, u16, u32, &[u8], usize); 2] = [
-        ("OFD.xml", 0, crc_ofd, ofd, ofd.len()),
-        ("Doc_0/Res/bomb.bin", 8, crc_zero, &deflated, size),
-    ];
+    // (name, method, crc, stored data, uncompressed size)
+    let mut entries: Vec<(String, u16, u32, Vec<u8>, usize)> =
+        vec![("OFD.xml".into(), 0, crc(ofd), ofd.to_vec(), ofd.len())];
+    let mut left = mib;
+    let mut i = 0;
+    while left > 0 {
+        let part = left.min(63);
+        left -= part;
+        let zeros = vec![0u8; part << 20];
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&zeros)?;
+        entries.push((
+            format!("Doc_0/Res/bomb{i}.bin"),
+            8,
+            crc(&zeros),
+            enc.finish()?,
+            zeros.len(),
+        ));
+        i += 1;
+    }
     let mut out = Vec::new();
     let mut central = Vec::new();
-    for (name, method, crc, data, usize_len) in entries {
+    for (name, method, crc, data, size) in &entries {
         let offset = out.len() as u32;
         let mut h = Vec::new();
         h.extend_from_slice(&[0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]);
@@ -120,7 +127,7 @@ fn zip_bomb(mib: usize) -> Result<Vec<u8>> {
         h.extend_from_slice(&[0, 0, 0x21, 0]); // time, date
         h.extend_from_slice(&crc.to_le_bytes());
         h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(usize_len as u32).to_le_bytes());
+        h.extend_from_slice(&(*size as u32).to_le_bytes());
         h.extend_from_slice(&(name.len() as u16).to_le_bytes());
         h.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&h);
@@ -135,7 +142,9 @@ fn zip_bomb(mib: usize) -> Result<Vec<u8>> {
     }
     let cd_offset = out.len() as u32;
     out.extend_from_slice(&central);
-    out.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 2, 0, 2, 0]);
+    out.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0]);
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
     out.extend_from_slice(&(central.len() as u32).to_le_bytes());
     out.extend_from_slice(&cd_offset.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
@@ -359,6 +368,10 @@ async fn measured_apart(
 }
 
 pub async fn abuse(a: AbuseArgs) -> Result<()> {
+    anyhow::ensure!(
+        a.rate > 0.0 && a.seconds > 0,
+        "--rate and --seconds must be positive"
+    );
     let target = Target::new(&a.url, &a.cacert)?;
     let auth = format!("Bearer {}", a.api_key);
     let lookup = format!("/v1/licenses/{}?{}", a.license, a.query);
@@ -400,7 +413,7 @@ pub async fn abuse(a: AbuseArgs) -> Result<()> {
             127,
             0,
             0,
-            2 + (i % a.sources.max(1) as usize) as u8,
+            2 + (i % a.sources.clamp(1, 250) as usize) as u8,
         ));
         attackers.push(tokio::spawn(hold_idle(
             addr,

@@ -151,6 +151,10 @@ fn hist_p99(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<f64> {
 }
 
 pub async fn soak(a: SoakArgs) -> Result<()> {
+    anyhow::ensure!(
+        a.rate > 0.0 && a.verify_rate >= 0.0 && a.seconds > 0 && a.interval > 0,
+        "--rate, --seconds and --interval must be positive"
+    );
     let target = Target::new(&a.url, &a.cacert)?;
     let pdf = match &a.pdf {
         Some(p) => Some(Bytes::from(

@@ -186,10 +186,14 @@ impl OfdPackage {
             if entry.size > MAX_PART_LEN {
                 return Err(zip_err(&name, at, ZipFault::TooLarge(MAX_PART_LEN)).into());
             }
-            // Declared sizes are not trusted for allocation beyond 1 MiB; no
-            // part inflates past its declared size (plus the byte that shows
-            // a lie), so the declared total bounds the work.
-            let mut data = Vec::with_capacity(entry.size.min(1 << 20) as usize);
+            // The declared total is within the budget (checked above), so the
+            // declared size is reserved exactly (plus the byte that shows a
+            // lie): a growing Vec would double past it. No part inflates
+            // past its declared size, so the declared total bounds the work
+            // and the memory.
+            let mut data = Vec::new();
+            data.try_reserve_exact(entry.size as usize + 1)
+                .map_err(|e| zip_err(&name, at, ZipFault::Data(e.to_string())))?;
             (&mut f)
                 .take(entry.size + 1)
                 .read_to_end(&mut data)

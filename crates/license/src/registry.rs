@@ -341,10 +341,11 @@ impl Registry {
     }
 
     /// SQLite: checkpoint every WAL frame and truncate the WAL file (waits
-    /// for readers of older snapshots up to the busy timeout); false when a
-    /// reader kept it from finishing. PostgreSQL: true.
-    pub fn truncate_wal(&self) -> Result<bool> {
-        Ok(self.conn.truncate_wal()?)
+    /// at most `wait` for the writer and readers of older snapshots, holding
+    /// the write lock meanwhile; this connection's busy timeout becomes
+    /// `wait`); false when a reader kept it from finishing. PostgreSQL: true.
+    pub fn truncate_wal(&self, wait: std::time::Duration) -> Result<bool> {
+        Ok(self.conn.truncate_wal(wait)?)
     }
 
     /// SQLite: the WAL file's size in bytes. PostgreSQL: `None`.

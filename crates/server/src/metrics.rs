@@ -48,9 +48,10 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// Bytes of WAL the read replica has not replayed yet (-1: no replica).
     pub replica_lag_bytes: AtomicI64,
-    /// Age in milliseconds of the oldest usage record this server wrote and
-    /// has not yet anchored (0: none waiting).
-    pub usage_backlog_age_ms: AtomicU64,
+    /// When (Unix milliseconds) the oldest usage record this server wrote
+    /// and has not yet anchored was committed (0: none waiting); its age is
+    /// worked out when the metrics are read, so a stalled writer shows.
+    pub usage_backlog_oldest_ms: AtomicU64,
     /// Time from a usage record's commit to its log index being recorded.
     pub anchor_delay: Histogram,
     /// SQLite: the WAL file's size (-1: PostgreSQL).
@@ -124,7 +125,7 @@ impl Default for Metrics {
             ocsp_responses: AtomicU64::default(),
             store_errors: AtomicU64::default(),
             replica_lag_bytes: AtomicI64::new(-1),
-            usage_backlog_age_ms: AtomicU64::default(),
+            usage_backlog_oldest_ms: AtomicU64::default(),
             anchor_delay: Histogram::default(),
             wal_bytes: AtomicI64::new(-1),
             wal_truncations: AtomicU64::default(),
@@ -274,7 +275,15 @@ impl Metrics {
         let _ = writeln!(
             o,
             "# HELP yinzheng_usage_backlog_age_seconds Age of the oldest usage record this server wrote and has not anchored yet.\n# TYPE yinzheng_usage_backlog_age_seconds gauge\nyinzheng_usage_backlog_age_seconds {}",
-            self.usage_backlog_age_ms.load(Ordering::Relaxed) as f64 / 1e3
+            match self.usage_backlog_oldest_ms.load(Ordering::Relaxed) {
+                0 => 0.0,
+                oldest =>
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64)
+                        .saturating_sub(oldest) as f64
+                        / 1e3,
+            }
         );
         self.anchor_delay.render(
             &mut o,

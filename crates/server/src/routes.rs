@@ -806,6 +806,8 @@ pub async fn verify(
     // verified (and inflated) at once. Both live until the verification
     // itself ends (not the request).
     let limit = state.config.max_upload_bytes;
+    // Too large is 413 before anything is reserved.
+    content_length_ok(req.headers(), limit + (64 << 10))?;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -124,7 +124,7 @@ impl UsageWriter {
                     std::thread::Builder::new()
                         .name("wal-checkpoint".into())
                         .spawn(move || {
-                            let mut last_alarm: Option<Instant> = None;
+                            let mut state = Checkpoints::default();
                             let mut round = 0u32;
                             while !stop2.load(Ordering::Relaxed) {
                                 std::thread::park_timeout(Duration::from_millis(100));
@@ -134,7 +134,7 @@ impl UsageWriter {
                                     limit,
                                     round.is_multiple_of(5),
                                     &metrics,
-                                    &mut last_alarm,
+                                    &mut state,
                                 );
                             }
                         })
@@ -223,35 +223,63 @@ impl UsageWriter {
     }
 }
 
+/// The checkpointer's memory between rounds.
+#[derive(Default)]
+struct Checkpoints {
+    last_alarm: Option<Instant>,
+    /// No TRUNCATE before this (backing off while readers hold old snapshots).
+    next_truncate: Option<Instant>,
+    backoff: Duration,
+}
+
+/// How long a TRUNCATE checkpoint may hold the write lock waiting for
+/// readers (the usage writer's commits wait that long at most).
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
+
 /// One round of the checkpointer: a PASSIVE checkpoint when `passive` (never
-/// blocks the writer); when the WAL file is past `limit`, a TRUNCATE checkpoint, which
-/// waits briefly for the writer and readers and gives the space back —
-/// PASSIVE alone never shrinks the file under constant writes. Past four
-/// times the limit (readers holding old snapshots), an alarm at most once a
-/// minute.
+/// blocks the writer); when the WAL file is past `limit`, a PASSIVE
+/// checkpoint (the copying, without the lock) then a TRUNCATE checkpoint,
+/// which waits at most [`TRUNCATE_WAIT`] for the writer and readers and
+/// gives the space back — PASSIVE alone never shrinks the file under
+/// constant writes. A truncation kept from finishing by a reader backs off
+/// (100 ms doubling to 5 s). Past four times the limit, an alarm at most
+/// once a minute.
 fn checkpoint_round(
     reg: &Registry,
     limit: u64,
     passive: bool,
     metrics: &Metrics,
-    last_alarm: &mut Option<Instant>,
+    state: &mut Checkpoints,
 ) {
-    if passive && let Err(e) = reg.checkpoint() {
-        tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
-    }
     let Some(mut size) = reg.wal_bytes() else {
         return;
     };
-    if size > limit {
-        match reg.truncate_wal() {
-            Ok(true) => {
-                metrics.wal_truncations.fetch_add(1, Ordering::Relaxed);
-                size = reg.wal_bytes().unwrap_or(size);
+    let truncate = size > limit && state.next_truncate.is_none_or(|t| Instant::now() >= t);
+    if (passive || truncate)
+        && let Err(e) = reg.checkpoint()
+    {
+        tracing::warn!(error = %e, "WAL checkpoint failed (retried)");
+    }
+    if truncate {
+        let done = reg.truncate_wal(TRUNCATE_WAIT);
+        if let Ok(true) = done {
+            metrics.wal_truncations.fetch_add(1, Ordering::Relaxed);
+            size = reg.wal_bytes().unwrap_or(size);
+            state.backoff = Duration::ZERO;
+            state.next_truncate = None;
+        } else {
+            match done {
+                Err(e) => {
+                    tracing::warn!(error = %e, bytes = size, "WAL truncation failed (retried)")
+                }
+                _ => tracing::debug!(bytes = size, "WAL truncation waits for a reader"),
             }
-            Ok(false) => tracing::debug!(bytes = size, "WAL truncation waits for a reader"),
-            Err(e) => tracing::warn!(error = %e, bytes = size, "WAL truncation failed (retried)"),
+            state.backoff =
+                (state.backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
+            state.next_truncate = Some(Instant::now() + state.backoff);
         }
     }
+    let last_alarm = &mut state.last_alarm;
     metrics.wal_bytes.store(size as i64, Ordering::Relaxed);
     if size > limit.saturating_mul(4)
         && last_alarm.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
@@ -306,8 +334,9 @@ struct Writer {
     /// The last submission was a full slice: more records wait.
     backlog: bool,
     /// This writer's committed batches not yet anchored: (highest seq,
-    /// records, commit time) — for the backlog's age and time to anchor.
-    commits: std::collections::VecDeque<(i64, u64, Instant)>,
+    /// records, commit time, the same in Unix milliseconds) — for the
+    /// backlog's age and the time to anchor.
+    commits: std::collections::VecDeque<(i64, u64, Instant, u64)>,
 }
 
 /// How many of the log's latest entries reconciliation reads at most (the
@@ -353,11 +382,8 @@ impl Writer {
             {
                 self.submit_pending();
             }
-            self.metrics.usage_backlog_age_ms.store(
-                self.commits
-                    .front()
-                    .map(|c| c.2.elapsed().as_millis() as u64)
-                    .unwrap_or(0),
+            self.metrics.usage_backlog_oldest_ms.store(
+                self.commits.front().map(|c| c.3).unwrap_or(0),
                 Ordering::Relaxed,
             );
             let receipts_due = !self.held.is_empty()
@@ -418,6 +444,9 @@ impl Writer {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "log submission refused (retried next round)");
+                    // Not a backlog to chase: wait for the next round.
+                    self.backlog = false;
+                    self.submitted = self.submitted.max(self.written);
                     break;
                 }
             }
@@ -483,10 +512,14 @@ impl Writer {
         let in_flight = std::mem::take(&mut self.in_flight);
         let mut pairs = Vec::with_capacity(in_flight.len());
         let mut failed = None;
+        let mut lowest_failed = i64::MAX;
         for (seq, p, r) in in_flight {
             match r.unwrap_or_else(|| p.wait()) {
                 Ok(i) => pairs.push((seq, i)),
-                Err(e) => failed = Some(e),
+                Err(e) => {
+                    failed = Some(e);
+                    lowest_failed = lowest_failed.min(seq);
+                }
             }
         }
         if let Some(e) = failed {
@@ -503,8 +536,11 @@ impl Writer {
             Ok(()) => {
                 self.anchored = self.anchored.max(last);
                 self.metrics.usage_records_anchored(n);
-                while let Some(&(seq, records, at)) = self.commits.front() {
-                    if seq > self.anchored {
+                // A batch is done when every record up to its highest is
+                // anchored (none below it failed).
+                let complete = self.anchored.min(lowest_failed.saturating_sub(1));
+                while let Some(&(seq, records, at, _)) = self.commits.front() {
+                    if seq > complete {
                         break;
                     }
                     self.metrics.anchor_delay.observe_n(at.elapsed(), records);
@@ -569,7 +605,11 @@ impl Writer {
                         .filter(|r| r.as_ref().is_ok_and(|w| w.seq > 0))
                         .count() as u64;
                     self.written = self.written.max(top);
-                    self.commits.push_back((top, records, Instant::now()));
+                    let unix_ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
+                    self.commits
+                        .push_back((top, records, Instant::now(), unix_ms));
                 }
                 self.metrics.usage_batches.fetch_add(1, Ordering::Relaxed);
                 self.metrics

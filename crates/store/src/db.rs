@@ -179,15 +179,17 @@ impl Db {
         }
     }
 
-    /// SQLite: a TRUNCATE WAL checkpoint — waits (up to the busy timeout)
-    /// for the writer and for readers of older snapshots, copies every frame
-    /// and truncates the WAL file to zero bytes; false when it could not
-    /// finish (a reader kept an old snapshot; retried later). Under constant
-    /// writes PASSIVE checkpoints never let the WAL file shrink; this does.
-    /// PostgreSQL: nothing (true).
-    pub fn truncate_wal(&self) -> Result<bool> {
+    /// SQLite: a TRUNCATE WAL checkpoint — waits at most `wait` for the
+    /// writer and for readers of older snapshots (this connection's busy
+    /// timeout becomes `wait`: it holds the write lock while it waits, so
+    /// keep it short), copies every frame and truncates the WAL file to zero
+    /// bytes; false when it could not finish (a reader kept an old snapshot;
+    /// retry later). Under constant writes PASSIVE checkpoints never let the
+    /// WAL file shrink; this does. PostgreSQL: nothing (true).
+    pub fn truncate_wal(&self, wait: std::time::Duration) -> Result<bool> {
         match &self.conn {
             Conn::Sqlite(c) => {
+                c.busy_timeout(wait)?;
                 let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
                 Ok(busy == 0)
             }
