@@ -172,6 +172,75 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     }
 }
 
+/// A request body that, dropped before its end (an early answer: 401, 403,
+/// 413, 429 … before the handler read it), is read out and thrown away on
+/// a task of its own — at most 16 MiB, for at most 2 s. The client, still
+/// sending, then reads the answer: without this HTTP/2 resets the stream
+/// (RST_STREAM) as the answer ends, which curl 7.88 turns into a lost
+/// answer, and HTTP/1.1 drops the connection.
+pub struct DrainOnDrop {
+    inner: Option<axum::body::Body>,
+}
+
+impl DrainOnDrop {
+    /// Wrap `body`.
+    pub fn new(body: axum::body::Body) -> Self {
+        DrainOnDrop { inner: Some(body) }
+    }
+}
+
+impl http_body::Body for DrainOnDrop {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(b) => Pin::new(b).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), |b| b.size_hint())
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        let Some(mut body) = self.inner.take() else {
+            return;
+        };
+        if http_body::Body::is_end_stream(&body) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            use http_body_util::BodyExt;
+            let drain = async {
+                let mut dropped = 0usize;
+                while let Some(Ok(f)) = body.frame().await {
+                    dropped += f.data_ref().map_or(0, |d| d.len());
+                    if dropped > 16 << 20 {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

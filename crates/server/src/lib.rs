@@ -119,6 +119,9 @@ fn new_request_id() -> String {
 /// personal data), metrics.
 async fn request_context(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // A body the handler leaves unread (an early answer) is read out, so the
+    // client gets the answer.
+    let req = req.map(|b| axum::body::Body::new(conn::DrainOnDrop::new(b)));
     let id = req
         .headers()
         .get("x-request-id")
