@@ -63,7 +63,7 @@ pub struct AbuseArgs {
     pub bombs: usize,
     /// What one bomb inflates to, MiB (the server refuses more than its
     /// max_inflated_bytes before inflating: the worst bomb is just under).
-    #[arg(long, default_value_t = 127)]
+    #[arg(long, default_value_t = 63)]
     pub bomb_mib: usize,
     /// PDFs with many incremental updates uploaded at once.
     #[arg(long, default_value_t = 4)]
@@ -135,7 +135,7 @@ fn zip_bomb(mib: usize) -> Result<Vec<u8>> {
         out.extend_from_slice(data);
         let mut c = vec![0x50, 0x4b, 0x01, 0x02, 20, 0];
         c.extend_from_slice(&h[4..]);
-        c.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // comment len, disk, attrs
+        c.extend_from_slice(&[0; 10]); // comment length, disk, internal and external attributes
         c.extend_from_slice(&offset.to_le_bytes());
         c.extend_from_slice(name.as_bytes());
         central.extend_from_slice(&c);
@@ -384,6 +384,30 @@ pub async fn abuse(a: AbuseArgs) -> Result<()> {
         .next()
         .context("the server's address")?;
 
+    // One bomb on the quiet server: what the attack costs it (the package
+    // must reach inflation, not be refused as a malformed ZIP).
+    {
+        let mut s = target.connect_full().await?;
+        let req = hyper::Request::post(&verify)
+            .header(hyper::header::HOST, &target.authority)
+            .header(hyper::header::AUTHORIZATION, &auth)
+            .header(hyper::header::CONTENT_TYPE, "application/ofd")
+            .body(Full::new(bomb.clone()))?;
+        let started = Instant::now();
+        let r = s.send_request(req).await?;
+        let status = r.status();
+        let body = r.into_body().collect().await?.to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        eprintln!(
+            "abuse: one zip bomb alone: {status} in {} ms: {}",
+            started.elapsed().as_millis(),
+            text.chars().take(300).collect::<String>()
+        );
+        anyhow::ensure!(
+            !text.to_lowercase().contains("zip"),
+            "the zip bomb was refused as a malformed package, not inflated: {text}"
+        );
+    }
     eprintln!(
         "abuse: quiet phase, {} s at {} lookups/s",
         a.seconds, a.rate
