@@ -216,7 +216,7 @@ impl http_body::Body for DrainOnDrop {
 
 impl Drop for DrainOnDrop {
     fn drop(&mut self) {
-        let Some(mut body) = self.inner.take() else {
+        let Some(body) = self.inner.take() else {
             return;
         };
         if http_body::Body::is_end_stream(&body) {
@@ -225,19 +225,7 @@ impl Drop for DrainOnDrop {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        rt.spawn(async move {
-            use http_body_util::BodyExt;
-            let drain = async {
-                let mut dropped = 0usize;
-                while let Some(Ok(f)) = body.frame().await {
-                    dropped += f.data_ref().map_or(0, |d| d.len());
-                    if dropped > 16 << 20 {
-                        break;
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-        });
+        rt.spawn(crate::routes::discard_body(body, 16 << 20));
     }
 }
 

@@ -526,16 +526,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
                     continue;
                 };
                 if buf.len() + data.len() > limit {
-                    let drain = async {
-                        let mut dropped = 0usize;
-                        while let Some(Ok(f)) = body.frame().await {
-                            dropped += f.data_ref().map_or(0, |d| d.len());
-                            if dropped > 16 << 20 {
-                                break;
-                            }
-                        }
-                    };
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+                    discard_body(body, 16 << 20).await;
                     return Err(Problem::too_large(limit));
                 }
                 buf.extend_from_slice(&data);
@@ -546,7 +537,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Problem> {
 
 /// Read and drop up to `limit` bytes of `body` for at most 2 s, so a client
 /// still sending gets to read an early answer.
-async fn discard_body(mut body: axum::body::Body, limit: usize) {
+pub(crate) async fn discard_body(mut body: axum::body::Body, limit: usize) {
     use http_body_util::BodyExt;
     let drain = async {
         let mut dropped = 0usize;
