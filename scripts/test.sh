@@ -72,7 +72,7 @@ if [ -z "${YINZHENG_PYHANKO:-}" ]; then
     echo "scripts/test.sh: installing pyHanko into $venv (PyPI)"
     python3 -m venv "$venv"
     # pinned: the versions the peer tests were written against (pdf.md quirks)
-    "$venv/bin/pip" install -q "pyHanko==0.38.0" "pyhanko-cli==0.6.0" "pyhanko-certvalidator==0.33.0" "asn1crypto==1.5.1"
+    "$venv/bin/pip" install -q "pyHanko==0.38.0" "pyhanko-cli==0.6.0" "pyhanko-certvalidator==0.33.0" "asn1crypto==1.5.1" "cryptography==50.0.2"
   fi
   venv="$(cd "$venv" && pwd)"
   export YINZHENG_PYHANKO="$venv/bin/pyhanko" YINZHENG_PYTHON="$venv/bin/python"

@@ -304,8 +304,16 @@ fn pdfsig_all_valid(dir: &Path, nss: &str, name: &str, pdf: &[u8], count: usize)
     );
 }
 
-/// `pyhanko sign validate`: (exit success, output).
+/// `pyhanko sign validate`: (exit success, stdout then stderr).
 fn pyhanko_validate(dir: &Path, name: &str, pdf: &[u8], extra: &[&str]) -> (bool, String) {
+    let (ok, stdout, stderr) = pyhanko_run(dir, name, pdf, extra);
+    (ok, format!("{stdout}{stderr}"))
+}
+
+/// `pyhanko sign validate`: (exit success, stdout, stderr) — verdicts are
+/// read from stdout only; stderr carries Python's warnings (a newer
+/// `cryptography` prints a DSA deprecation there).
+fn pyhanko_run(dir: &Path, name: &str, pdf: &[u8], extra: &[&str]) -> (bool, String, String) {
     std::fs::write(dir.join(name), pdf).unwrap();
     let mut args = vec![
         "sign",
@@ -324,23 +332,20 @@ fn pyhanko_validate(dir: &Path, name: &str, pdf: &[u8], extra: &[&str]) -> (bool
         .expect("pyhanko runs");
     (
         out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
 /// pyHanko validates every signature of the file (one `field:…:VALID` line each).
 fn pyhanko_all_valid(dir: &Path, name: &str, pdf: &[u8], count: usize) -> String {
-    let (ok, text) = pyhanko_validate(dir, name, pdf, &["--executive-summary"]);
-    let verdicts: Vec<&str> = text.lines().filter(|l| l.contains(':')).collect();
+    let (ok, stdout, stderr) = pyhanko_run(dir, name, pdf, &["--executive-summary"]);
+    let verdicts: Vec<&str> = stdout.lines().filter(|l| l.contains(':')).collect();
     assert!(
         ok && verdicts.len() == count && verdicts.iter().all(|l| l.ends_with(":VALID")),
-        "pyHanko {name}: {text}"
+        "pyHanko {name}: {stdout}{stderr}"
     );
-    text
+    stdout
 }
 
 /// Flip a byte of the first revision's page text ("Contract No. 2026-001"),
