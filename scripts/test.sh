@@ -6,8 +6,9 @@
 #   libssl-dev   + pkg-config: the `openssl` crate used by the side-by-side benches
 #   golang-go + golang-golang-x-mod-dev: Go's sumdb/tlog, the peer that checks the
 #                anchoring log's SHA-256 tree hashes and proofs (tests/peers/tlog)
-#   fonts-wqy-microhei  a CJK font for the drawn seal pictures and generated OFD
-#                documents (TrueType, free to embed; OFD embeds a glyph subset of it)
+#   fonts-wqy-microhei  the system CJK font path of seal drawing and generated OFD
+#                documents (TrueType, free to embed; OFD embeds a glyph subset of it);
+#                the embedded GB 2312 subset (crates/fonts) is tested on its own too
 #   qpdf         checks the structure of stamped PDFs (incremental updates, both xref kinds)
 #   poppler-utils  pdftoppm renders stamped pages; pdfsig verifies PDF signatures;
 #                pdftotext extracts the text of generated PDFs

@@ -332,11 +332,26 @@ fn long_pages_continue_on_new_pages() {
 
 #[test]
 fn a_sealed_license_renders_with_its_text_and_stamp() {
-    let font = font();
-    let ofd = write_ofd(&license(), &font).unwrap();
-    let seal_font = yinzheng_seal::SealFont::find().unwrap();
+    sealed_license_renders(&font(), &yinzheng_seal::SealFont::find().unwrap(), true);
+}
+
+/// With nothing installed, the embedded WenQuanYi Micro Hei subset writes and
+/// stamps the same license (the deleted-font case of `serve --demo`).
+#[test]
+fn the_embedded_font_writes_draws_and_renders_a_license() {
+    let font = OfdFont::embedded().unwrap();
+    assert!(font.source().starts_with("embedded"), "{}", font.source());
+    let seal_font = yinzheng_seal::SealFont::embedded().unwrap();
+    sealed_license_renders(&font, &seal_font, false);
+    // Beyond GB 2312, the error names the embedded font and what to do.
+    let err = yinzheng_seal::draw_round(&seal_font, "𠀀𠀁科技有限公司", "", 40.0).unwrap_err();
+    assert!(err.to_string().contains("GB 2312"), "{err}");
+}
+
+fn sealed_license_renders(font: &OfdFont, seal_font: &yinzheng_seal::SealFont, sample: bool) {
+    let ofd = write_ofd(&license(), font).unwrap();
     let picture =
-        yinzheng_seal::draw_round(&seal_font, "福州市市场监督管理局", "登记专用章", 40.0).unwrap();
+        yinzheng_seal::draw_round(seal_font, "福州市市场监督管理局", "登记专用章", 40.0).unwrap();
     let p = pki_with_picture(yinzheng_seal::Picture {
         kind: "PNG".into(),
         data: picture,
@@ -358,7 +373,7 @@ fn a_sealed_license_renders_with_its_text_and_stamp() {
     .unwrap();
     let pkg = OfdPackage::read(&sealed).unwrap();
     let png = render_ofd_page_png(&pkg, 1, 4.0, None).unwrap();
-    if std::env::var_os("YINZHENG_WRITE_SAMPLES").is_some() {
+    if sample && std::env::var_os("YINZHENG_WRITE_SAMPLES").is_some() {
         let out = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../docs/ofd-license-sample.png"

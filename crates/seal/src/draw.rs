@@ -2,64 +2,57 @@
 //! a five-pointed star, the seal's kind below it) and a square personal seal,
 //! as PNG with a transparent background, at the seal's real size in mm.
 //!
-//! Text needs a CJK font. [`SealFont::find`] looks at `$YINZHENG_SEAL_FONT`,
-//! then the usual Debian font files (fonts-wqy-microhei, fonts-wqy-zenhei,
-//! fonts-noto-cjk); the error says how to install one.
+//! Text needs a CJK font. [`SealFont::find`] takes an installed Debian CJK
+//! font (fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk) and, with none
+//! installed, the embedded WenQuanYi Micro Hei subset (GB 2312); a caller with
+//! a font of its own uses [`SealFont::load`].
 
 use crate::error::{Error, Result};
 use ab_glyph::{Font, FontVec, PxScale};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, PixmapPaint, Stroke, Transform};
+use yinzheng_fonts::CjkFont;
 
 /// Pixels per millimetre of drawn pictures (≈ 406 dpi).
 pub const PX_PER_MM: f32 = 16.0;
 /// Seal red (RGB 230, 0, 18).
 const RED: (u8, u8, u8) = (230, 0, 18);
 
-const FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-];
-
 /// A font with CJK glyphs.
 pub struct SealFont {
     font: FontVec,
-    path: PathBuf,
+    source: CjkFont,
 }
 
 impl SealFont {
     /// Load the font at `path` (TTF, OTF or the first face of a TTC).
     pub fn load(path: &Path) -> Result<Self> {
-        let data = std::fs::read(path)
-            .map_err(|e| Error::Refused(format!("font {}: {e}", path.display())))?;
-        let font = FontVec::try_from_vec_and_index(data, 0)
-            .map_err(|e| Error::Refused(format!("font {}: {e}", path.display())))?;
-        Ok(SealFont {
-            font,
-            path: path.to_path_buf(),
-        })
+        Self::open(CjkFont::File(path.to_path_buf()))
     }
 
-    /// `$YINZHENG_SEAL_FONT`, else the first installed candidate.
+    /// The first installed CJK font, else the embedded one (see
+    /// [`yinzheng_fonts`]).
     pub fn find() -> Result<Self> {
-        if let Some(p) = std::env::var_os("YINZHENG_SEAL_FONT") {
-            return Self::load(Path::new(&p));
-        }
-        for c in FONT_CANDIDATES {
-            if Path::new(c).exists() {
-                return Self::load(Path::new(c));
-            }
-        }
-        Err(Error::Refused(
-            "no CJK font found for drawing seals: `apt-get install fonts-wqy-microhei`, or set YINZHENG_SEAL_FONT".into(),
-        ))
+        Self::open(CjkFont::default_source())
     }
 
-    /// Where the font was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The embedded WenQuanYi Micro Hei subset (GB 2312), whatever is installed.
+    pub fn embedded() -> Result<Self> {
+        Self::open(CjkFont::Embedded)
+    }
+
+    fn open(source: CjkFont) -> Result<Self> {
+        let data = source
+            .read()
+            .map_err(|e| Error::Refused(format!("font {}: {e}", source.name())))?;
+        let font = FontVec::try_from_vec_and_index(data, 0)
+            .map_err(|e| Error::Refused(format!("font {}: {e}", source.name())))?;
+        Ok(SealFont { font, source })
+    }
+
+    /// Where the font came from: its path, or the embedded font's name.
+    pub fn source(&self) -> String {
+        self.source.name()
     }
 
     /// A red bitmap of `ch` at height `px` (None for characters without a visible glyph).
@@ -67,8 +60,13 @@ impl SealFont {
         let id = self.font.glyph_id(ch);
         if id.0 == 0 && !ch.is_whitespace() {
             return Err(Error::Refused(format!(
-                "the font {} has no glyph for {ch:?}",
-                self.path.display()
+                "the font {} has no glyph for {ch:?}{}",
+                self.source.name(),
+                if self.source == CjkFont::Embedded {
+                    " (it holds GB 2312 only: install fonts-wqy-microhei or name a font file)"
+                } else {
+                    ""
+                }
             )));
         }
         let glyph = id.with_scale(PxScale::from(px));

@@ -7,8 +7,8 @@
 //! `yinzheng ca init`, `ca issue` and `seal make` instead, and hands the
 //! developer the same kinds of files.
 //!
-//! Drawing the seal needs a CJK font (`apt-get install fonts-wqy-microhei`, or
-//! `YINZHENG_SEAL_FONT`).
+//! The seal is drawn with an installed CJK font, else the embedded WenQuanYi
+//! Micro Hei subset (see `yinzheng_fonts`).
 
 use crate::error::{Error, Result};
 use crate::{Sealer, Trust};

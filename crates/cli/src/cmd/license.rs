@@ -80,6 +80,10 @@ pub struct SealingArgs {
     /// Who issues (recorded in the events and the log).
     #[arg(long, default_value = "registrar")]
     actor: String,
+    /// CJK font of the license face (default: an installed WenQuanYi/Noto CJK
+    /// font, else the embedded WenQuanYi Micro Hei subset, GB 2312 only).
+    #[arg(long, env = "YINZHENG_OFD_FONT")]
+    font: Option<PathBuf>,
 }
 
 /// Arguments of `license issue`.
@@ -313,9 +317,10 @@ impl Sealing {
             cert,
             chain: issuer.map(|(_, c)| c.der().to_vec()).into_iter().collect(),
             tsa,
-            font: yinzheng_document::OfdFont::find().context(
-                "the license face needs a CJK font (apt-get install fonts-wqy-microhei)",
-            )?,
+            font: match &a.font {
+                Some(p) => yinzheng_document::OfdFont::load(p)?,
+                None => yinzheng_document::OfdFont::find()?,
+            },
             actor: a.actor.clone(),
         })
     }

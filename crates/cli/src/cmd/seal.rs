@@ -56,8 +56,9 @@ pub struct DrawArgs {
     /// Size in mm (diameter or side).
     #[arg(long)]
     size_mm: Option<f32>,
-    /// CJK font file (default: $YINZHENG_SEAL_FONT or an installed WenQuanYi/Noto CJK font).
-    #[arg(long)]
+    /// CJK font file (default: an installed WenQuanYi/Noto CJK font, else the
+    /// embedded WenQuanYi Micro Hei subset, which holds GB 2312 only).
+    #[arg(long, env = "YINZHENG_SEAL_FONT")]
     font: Option<PathBuf>,
     /// Where to write the PNG.
     #[arg(long)]
@@ -118,8 +119,9 @@ pub struct MakeArgs {
     /// Text for a drawn picture.
     #[arg(long)]
     draw_text: Option<String>,
-    /// CJK font for a drawn picture.
-    #[arg(long)]
+    /// CJK font for a drawn picture (default: an installed WenQuanYi/Noto CJK
+    /// font, else the embedded WenQuanYi Micro Hei subset, GB 2312 only).
+    #[arg(long, env = "YINZHENG_SEAL_FONT")]
     font: Option<PathBuf>,
     /// Picture width in millimetres.
     #[arg(long, default_value_t = 40)]
@@ -355,13 +357,14 @@ pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
                 }
             };
             io::write_atomic(&a.out, &png, false)?;
-            let v = serde_json::json!({"picture": a.out, "bytes": png.len(), "font": font.path()});
+            let v =
+                serde_json::json!({"picture": a.out, "bytes": png.len(), "font": font.source()});
             out.result(&v, || {
                 format!(
                     "drew {} ({} bytes, font {})",
                     a.out.display(),
                     png.len(),
-                    font.path().display()
+                    font.source()
                 )
             });
             Ok(ExitCode::SUCCESS)

@@ -13,15 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use ttf_parser::{Face, GlyphId, Tag};
 
-/// Font files tried by [`OfdFont::find`], in order (Debian packages
-/// fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk). All are free to embed.
-const FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-];
-
 /// Largest font file accepted.
 const MAX_FONT_LEN: usize = 64 << 20;
 
@@ -81,20 +72,22 @@ impl OfdFont {
         })
     }
 
-    /// `$YINZHENG_OFD_FONT`, else the first installed Debian CJK font
-    /// (fonts-wqy-microhei first); the error says how to install one.
+    /// The first installed Debian CJK font (fonts-wqy-microhei first), else
+    /// the embedded WenQuanYi Micro Hei subset (GB 2312; see [`yinzheng_fonts`]).
     pub fn find() -> Result<Self> {
-        if let Some(p) = std::env::var_os("YINZHENG_OFD_FONT") {
-            return Self::load(Path::new(&p));
-        }
-        for c in FONT_CANDIDATES {
-            if Path::new(c).exists() {
-                return Self::load(Path::new(c));
-            }
-        }
-        Err(Error::Font(
-            "no CJK font found for OFD documents: `apt-get install fonts-wqy-microhei`, or set YINZHENG_OFD_FONT".into(),
-        ))
+        Self::open(yinzheng_fonts::CjkFont::default_source())
+    }
+
+    /// The embedded WenQuanYi Micro Hei subset (GB 2312), whatever is installed.
+    pub fn embedded() -> Result<Self> {
+        Self::open(yinzheng_fonts::CjkFont::Embedded)
+    }
+
+    fn open(source: yinzheng_fonts::CjkFont) -> Result<Self> {
+        let data = source
+            .read()
+            .map_err(|e| Error::Font(format!("font {}: {e}", source.name())))?;
+        Self::from_bytes(data, 0, &source.name())
     }
 
     /// The family name from the font's `name` table (else the file name).
