@@ -18,15 +18,14 @@ use openssl::x509::X509;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_cms::{SignOptions, SignedData, VerifyOptions, sign_detached};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::{
     CmsVerifyContext, OfdDocumentSpec, OfdFont, OfdLine, OfdPage, PdfPosition, PdfSealAppearance,
     PdfSealer, PdfStampOptions, Placement, seal_pdf, stamp_ofd, verify_ofd, verify_pdf, write_ofd,
 };
-use yinzheng_pki::{
-    Crl, InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain, Validator,
-};
+use yinzheng_pki::{Crl, ParsedCert, SubjectExtras, Validator};
 use yinzheng_seal::{MakerTrust, Picture, Seal, SealBuilder, SealType};
 
 /// A trust domain (root + issuing CA, CRLs) with a seal signer, and for SM2 a

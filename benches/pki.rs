@@ -7,8 +7,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::SystemTime;
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::KeyEncryption;
-use yinzheng_pki::{InitOptions, IssueRequest, KeySource, SubjectExtras, TrustDomain, Validator};
+use yinzheng_pki::{SubjectExtras, Validator};
 
 fn validate(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -122,18 +122,18 @@ fn ofd_signatures_are_bounded() {
 
 fn key_and_cert() -> (PrivateKey, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = yinzheng_pki::InitOptions::new("CN=Bounds Root,O=Yinzheng,C=CN");
+    let mut opts = yinzheng_ca::InitOptions::new("CN=Bounds Root,O=Yinzheng,C=CN");
     opts.key_encryption = yinzheng_crypto::KeyEncryption::default().with_iterations(1000);
-    let mut d = yinzheng_pki::TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut d = yinzheng_ca::TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
     let i = d
-        .issue(yinzheng_pki::IssueRequest {
+        .issue(yinzheng_ca::IssueRequest {
             profile: "seal-signer",
             subject: Some("CN=Bounds Signer,O=Yinzheng,C=CN"),
             extras: yinzheng_pki::SubjectExtras {
                 uscc: Some("91350100M000100Y43".into()),
                 ..Default::default()
             },
-            key: yinzheng_pki::KeySource::Generate,
+            key: yinzheng_ca::KeySource::Generate,
             not_before: None,
             issuer: None,
             days: None,

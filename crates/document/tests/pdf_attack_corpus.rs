@@ -33,15 +33,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::{
     CmsVerifyContext, PdfChangePolicy, PdfSealer, PdfStampOptions, PdfSubFilter, seal_pdf,
     stamp_pdf, verify_pdf_with,
 };
-use yinzheng_pki::{
-    CheckStatus, InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain,
-    Validator, VerificationReport,
-};
+use yinzheng_pki::{CheckStatus, ParsedCert, SubjectExtras, Validator, VerificationReport};
 use yinzheng_seal::{MakerTrust, Picture, Seal, SealBuilder, SealType};
 
 /// A trust domain of one algorithm with a seal signer (and in national mode a seal).

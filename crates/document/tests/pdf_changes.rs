@@ -13,16 +13,14 @@ mod pdf_util;
 use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream, dictionary};
 use pdf_util::*;
 use std::path::Path;
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::{
     CmsVerifyContext, MAX_PDF_REVISIONS, ModificationCheck, PdfChangePolicy, PdfSealer,
     PdfStampOptions, modifications_after, modifications_after_with, pdf_signatures, seal_pdf,
     stamp_pdf, verify_pdf_with,
 };
-use yinzheng_pki::{
-    Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication, SubjectExtras,
-    TrustDomain, Validator,
-};
+use yinzheng_pki::{Indication, ParsedCert, SubIndication, SubjectExtras, Validator};
 use yinzheng_seal::MakerTrust;
 
 // ---- helpers ----

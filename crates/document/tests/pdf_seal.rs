@@ -17,15 +17,15 @@ mod pdf_util;
 use pdf_util::*;
 use std::net::TcpListener;
 use std::path::Path;
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, Sm2Id};
 use yinzheng_document::{
     CmsVerifyContext, PdfSealer, PdfStampOptions, PdfSubFilter, pdf_signatures, seal_pdf,
     signed_ranges, verify_pdf,
 };
 use yinzheng_pki::{
-    CheckStatus, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, RevocationPolicy,
-    StoredCert, SubIndication, SubjectExtras, TrustDomain, Validator, VerificationReport,
-    ocsp::OcspResponder,
+    CheckStatus, Indication, ParsedCert, RevocationPolicy, StoredCert, SubIndication,
+    SubjectExtras, Validator, VerificationReport, ocsp::OcspResponder,
 };
 use yinzheng_seal::{MakerTrust, Picture, Seal, SealBuilder, SealType};
 
@@ -108,7 +108,9 @@ fn answer_ocsp(
     };
     let body = responder.respond(
         &request,
-        |serial| Ok(certs.iter().find(|c| c.serial == serial).cloned()),
+        |serial| {
+            Ok::<_, std::convert::Infallible>(certs.iter().find(|c| c.serial == serial).cloned())
+        },
         std::time::SystemTime::now(),
     );
     s.write_all(

@@ -6,12 +6,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::KeyEncryption;
 use yinzheng_document::{CmsVerifyContext, verify_detached_cms};
-use yinzheng_pki::{
-    CheckStatus, Indication, InitOptions, IssueRequest, KeySource, SubjectExtras, TrustDomain,
-    Validator,
-};
+use yinzheng_pki::{CheckStatus, Indication, SubjectExtras, Validator};
 use yinzheng_seal::MakerTrust;
 
 #[test]

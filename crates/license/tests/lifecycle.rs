@@ -5,15 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 use yinzheng_anchor::{Evidence, HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_ca::{InitOptions, IssueRequest as CertRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::OfdFont;
 use yinzheng_license::{
     Action, DocumentTrust, FaceSealer, IssueRequest, Registry, ResultCode, Status, UsageContext,
 };
-use yinzheng_pki::{
-    InitOptions, IssueRequest as CertRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain,
-    Validator,
-};
+use yinzheng_pki::{ParsedCert, SubjectExtras, Validator};
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealType};
 
 struct World {

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::profile::key_identifier;
-use crate::store::{CertStatus, StoredCert};
+use crate::status::{CertStatus, StoredCert};
 use crate::x509::{self, MAX_OBJECT_LEN, ParsedCert, X509Signer, pem, pem_blocks, signed_parts};
 use der::asn1::{OctetString, Uint};
 use der::oid::AssociatedOid;
@@ -221,7 +221,7 @@ fn strip_zeros(b: &[u8]) -> &[u8] {
 }
 
 /// Build and sign a CRL listing `revoked` (revoked and held certificates).
-pub(crate) fn build(
+pub fn build(
     key: &PrivateKey,
     issuer: &ParsedCert,
     number: u64,

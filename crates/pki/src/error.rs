@@ -24,18 +24,6 @@ pub enum Error {
     /// The trust domain on disk is missing or inconsistent.
     #[error("trust domain: {0}")]
     Domain(String),
-    /// The certificate store failed (SQLite or PostgreSQL; see
-    /// [`yinzheng_store::Error::is_unavailable`] for "try again later").
-    #[error("certificate store: {0}")]
-    Store(Box<yinzheng_store::Error>),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// A revocation response that is valid but about another certificate.
     #[error("{0}")]
     NotAbout(String),
@@ -44,31 +32,11 @@ pub enum Error {
     Profiles(String),
 }
 
-impl From<yinzheng_store::Error> for Error {
-    fn from(e: yinzheng_store::Error) -> Self {
-        Error::Store(Box::new(e))
-    }
-}
-
-#[cfg(test)]
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::from(yinzheng_store::Error::from(e))
-    }
-}
-
 impl Error {
     pub(crate) fn malformed(what: &'static str, reason: impl ToString) -> Self {
         Error::Malformed {
             what,
             reason: reason.to_string(),
-        }
-    }
-
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.display().to_string(),
-            source,
         }
     }
 }

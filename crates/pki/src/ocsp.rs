@@ -4,7 +4,7 @@
 //! nextUpdate, so no private-key operation sits on the request path.
 
 use crate::error::{Error, Result};
-use crate::store::{CertStatus, StoredCert};
+use crate::status::{CertStatus, StoredCert};
 use crate::x509::{MAX_OBJECT_LEN, ParsedCert, X509Signer};
 use der::asn1::{BitString, GeneralizedTime, Null, ObjectIdentifier, OctetString};
 use der::{Decode, Encode, Enumerated, Sequence};
@@ -220,7 +220,7 @@ fn revoked_status(reason: u8, at: i64) -> Result<Vec<u8>> {
 /// Build a signed `OCSPResponse` (DER) for `serial` issued by `issuer`.
 /// `stored` is the store's record (None → status unknown).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn respond(
+pub fn respond(
     key: &PrivateKey,
     responder: &ParsedCert,
     issuer: &ParsedCert,
@@ -590,10 +590,10 @@ impl OcspResponder {
     /// (hex). Malformed requests get `malformedRequest`; requests about another
     /// issuer get `unauthorized`; several CertIDs are answered for the first only
     /// if all name the same certificate, else `malformedRequest`.
-    pub fn respond(
+    pub fn respond<E>(
         &self,
         request: &[u8],
-        lookup: impl Fn(&str) -> Result<Option<StoredCert>>,
+        lookup: impl Fn(&str) -> std::result::Result<Option<StoredCert>, E>,
         now: SystemTime,
     ) -> Vec<u8> {
         let Ok(ids) = parse_request(request) else {

@@ -6,7 +6,7 @@
 //! certificates get critical basicConstraints cA=TRUE and critical keyUsage
 //! keyCertSign+cRLSign; end entities get critical keyUsage, cA=FALSE, SKI/AKI,
 //! CRL distribution point and OCSP access. Validity is always clamped to the
-//! issuer's notAfter (by the caller, [`crate::TrustDomain::issue`]).
+//! issuer's notAfter (by the caller, `yinzheng_ca::TrustDomain::issue`).
 
 use crate::error::{Error, Result};
 use crate::x509::der_tlv;
@@ -359,21 +359,31 @@ pub struct SubjectExtras {
 }
 
 /// What kind of certificate a [`CertProfile`] builds.
-pub(crate) enum Kind<'a> {
+#[non_exhaustive]
+pub enum Kind<'a> {
     /// A CA certificate (root when subject == issuer) with an optional path length.
-    Ca { path_len: Option<u8> },
+    Ca {
+        /// pathLenConstraint of basicConstraints.
+        path_len: Option<u8>,
+    },
     /// An end entity under a profile.
     Leaf {
+        /// The profile's key usages, extended key usages and policies.
         profile: &'a Profile,
+        /// CRL and OCSP URLs to put in the certificate.
         urls: &'a Urls,
+        /// USCC, citizen ID, subjectAltName.
         extras: &'a SubjectExtras,
     },
 }
 
 /// The `x509-cert` builder profile that applies our policy.
-pub(crate) struct CertProfile<'a> {
+pub struct CertProfile<'a> {
+    /// Subject name.
     pub subject: Name,
+    /// Issuer name (the subject for a root).
     pub issuer: Name,
+    /// CA or end entity.
     pub kind: Kind<'a>,
 }
 

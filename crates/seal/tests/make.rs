@@ -5,10 +5,10 @@
 
 use proptest::prelude::*;
 use std::time::SystemTime;
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyEncryption, PrivateKey};
 use yinzheng_pki::{
-    Indication, InitOptions, IssueRequest, KeySource, ParsedCert, RevocationPolicy, SubIndication,
-    SubjectExtras, TrustDomain, Validator,
+    Indication, ParsedCert, RevocationPolicy, SubIndication, SubjectExtras, Validator,
 };
 use yinzheng_seal::{
     CertList, FormatVersion, MakerTrust, Picture, Seal, SealBuilder, SealSignature, SealType,

@@ -8,10 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, SystemTime};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyEncryption, PrivateKey};
 use yinzheng_pki::{
-    Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication, SubjectExtras,
-    TrustDomain, Validator, VerificationReport,
+    Indication, ParsedCert, SubIndication, SubjectExtras, Validator, VerificationReport,
 };
 use yinzheng_seal::{
     MakerTrust, Picture, Registry, Seal, SealBuilder, SealSignature, SealStatus, SealType,

@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use yinzheng_anchor::{HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
-use yinzheng_pki::{InitOptions, IssueRequest, KeySource, SubjectExtras, TrustDomain};
+use yinzheng_pki::SubjectExtras;
 use yinzheng_seal::{Picture, SealBuilder, SealType};
 
 /// The demo caller with every operation on every license type.

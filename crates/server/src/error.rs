@@ -29,9 +29,12 @@ pub enum Error {
     /// The license registry.
     #[error(transparent)]
     License(#[from] yinzheng_license::Error),
-    /// A trust domain.
+    /// A certificate, CRL or OCSP message.
     #[error(transparent)]
     Pki(#[from] yinzheng_pki::Error),
+    /// A trust domain (its CA and certificate store).
+    #[error(transparent)]
+    Ca(#[from] yinzheng_ca::Error),
     /// The anchoring log.
     #[error(transparent)]
     Anchor(#[from] yinzheng_anchor::Error),

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use yinzheng_anchor::{Log, LogOptions, NoteSigner, VerifierKey};
+use yinzheng_ca::TrustDomain;
 use yinzheng_crypto::PrivateKey;
+use yinzheng_pki::Validator;
 use yinzheng_pki::ocsp::OcspResponder;
-use yinzheng_pki::{TrustDomain, Validator};
 use yinzheng_store::Backend;
 use zeroize::Zeroizing;
 

@@ -13,8 +13,9 @@
 use crate::error::{Error, Result};
 use crate::{Sealer, Trust};
 use std::path::{Path, PathBuf};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
-use yinzheng_pki::{InitOptions, IssueRequest, KeySource, SubjectExtras, TrustDomain};
+use yinzheng_pki::SubjectExtras;
 use yinzheng_seal::{Picture, SealBuilder, SealType};
 
 /// The passphrase of the demo's private keys.

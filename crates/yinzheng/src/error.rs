@@ -39,9 +39,12 @@ pub enum Error {
     /// Keys, signatures, digests.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
-    /// Certificates, CRLs, trust domains.
+    /// Certificates, CRLs, OCSP messages.
     #[error(transparent)]
     Pki(#[from] yinzheng_pki::Error),
+    /// A trust domain (the demo's CA).
+    #[error(transparent)]
+    Ca(#[from] yinzheng_ca::Error),
     /// CMS SignedData and time stamps.
     #[error(transparent)]
     Cms(#[from] yinzheng_cms::Error),

@@ -127,7 +127,7 @@ fn options_that_do_not_fit_are_refused() {
 #[test]
 fn time_stamped_seals_verify() {
     let (_d, demo) = demo();
-    let tsa = yinzheng_pki::TrustDomain::open(&demo.trust_domain_dir(), Some(PASSPHRASE))
+    let tsa = yinzheng_ca::TrustDomain::open(&demo.trust_domain_dir(), Some(PASSPHRASE))
         .unwrap()
         .time_stamp_authority()
         .unwrap();

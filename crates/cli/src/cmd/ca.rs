@@ -7,11 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain, domain_dir};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption};
-use yinzheng_pki::{
-    InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain, domain_dir,
-    ocsp::CertIdHash, reason_code,
-};
+use yinzheng_pki::{ParsedCert, SubjectExtras, ocsp::CertIdHash, reason_code};
 
 /// Certificate authority commands.
 #[derive(Args, Debug)]
@@ -400,7 +398,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         CaCommand::Arl(a) => {
             let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
             let arl = d.sign_root_arl(a.days)?;
-            let file = dir.join(yinzheng_pki::ROOT_ARL_FILE);
+            let file = dir.join(yinzheng_ca::ROOT_ARL_FILE);
             let next = arl
                 .next_update()
                 .map(yinzheng_pki::rfc3339)

@@ -307,7 +307,7 @@ impl Sealing {
                 .context("--tsa: the signer's CA is not a trust domain here")?;
             let pass = io::passphrase(a.passphrase_file.as_deref())?
                 .context("--tsa needs the CA passphrase (YINZHENG_PASSPHRASE)")?;
-            Some(yinzheng_pki::TrustDomain::open(dir, Some(&pass))?.time_stamp_authority()?)
+            Some(yinzheng_ca::TrustDomain::open(dir, Some(&pass))?.time_stamp_authority()?)
         } else {
             None
         };

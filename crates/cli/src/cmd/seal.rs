@@ -734,7 +734,7 @@ fn stamp_pdf(
         let pass = io::passphrase(a.ca_passphrase_file.as_deref())?.context(
             "--tsa needs the CA passphrase: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
         )?;
-        let mut domain = yinzheng_pki::TrustDomain::open(dir, Some(&pass))?;
+        let mut domain = yinzheng_ca::TrustDomain::open(dir, Some(&pass))?;
         Some(domain.time_stamp_authority()?)
     } else {
         None

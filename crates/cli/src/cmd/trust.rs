@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yinzheng_audit::{DomainAnchors, LogAnchors, TrustAnchors};
-use yinzheng_pki::{Crl, TrustDomain};
+use yinzheng_ca::TrustDomain;
+use yinzheng_pki::Crl;
 
 /// `trust` subcommands.
 #[derive(Subcommand, Debug)]

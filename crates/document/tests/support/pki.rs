@@ -3,10 +3,9 @@
 
 #![allow(clippy::unwrap_used, dead_code)]
 
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyEncryption, PrivateKey};
-use yinzheng_pki::{
-    InitOptions, IssueRequest, KeySource, ParsedCert, SubjectExtras, TrustDomain, Validator,
-};
+use yinzheng_pki::{ParsedCert, SubjectExtras, Validator};
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealType};
 
 /// What the tests seal with.

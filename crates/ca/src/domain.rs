@@ -10,12 +10,8 @@
 //! ca.db                         every issued certificate and its revocation state
 //! ```
 
-use crate::crl::{self, Crl};
 use crate::error::{Error, Result};
-use crate::ids;
-use crate::profile::{CertProfile, Kind, Profiles, SubjectExtras};
-use crate::store::{CertStatus, Store, StoredCert};
-use crate::x509::{self, ParsedCert, X509Signer};
+use crate::store::Store;
 use der::{Decode, Encode};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -25,6 +21,9 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id};
+use yinzheng_pki::issue::{self, CertProfile, Kind};
+use yinzheng_pki::{CertStatus, Crl, Profiles, StoredCert, SubjectExtras, ids};
+use yinzheng_pki::{ParsedCert, X509Signer};
 
 const DAY: u64 = 86_400;
 
@@ -507,7 +506,7 @@ impl TrustDomain {
         }
         let (public, key, csr_subject) = match req.key {
             KeySource::Csr(bytes, id) => {
-                let csr = crate::csr::Csr::parse(bytes)?;
+                let csr = yinzheng_pki::Csr::parse(bytes)?;
                 csr.verify_proof_of_possession(&id)?;
                 (csr.public_key().clone(), None, Some(csr.subject()))
             }
@@ -637,7 +636,7 @@ impl TrustDomain {
                 .cloned()
                 .collect();
             let n = self.store.next_crl_number()?;
-            out.push(crl::build(&key, &cert, n, now, next, &entries)?);
+            out.push(issue::build_crl(&key, &cert, n, now, next, &entries)?);
         }
         let ca_certs: Vec<StoredCert> = revoked
             .into_iter()
@@ -646,7 +645,9 @@ impl TrustDomain {
         if self.root_key_online() {
             let root_key = self.load_key("root.key.pem")?;
             let n = self.store.next_crl_number()?;
-            out.push(crl::build(&root_key, &self.root, n, now, next, &ca_certs)?);
+            out.push(issue::build_crl(
+                &root_key, &self.root, n, now, next, &ca_certs,
+            )?);
         } else {
             out.push(self.presigned_root_arl(now, &ca_certs)?);
         }
@@ -680,7 +681,7 @@ impl TrustDomain {
             .filter(|r| r.issuer == "root" && r.profile != "root")
             .collect();
         let n = self.store.next_crl_number()?;
-        let arl = crl::build(&root_key, &self.root, n, now, next, &ca_certs)?;
+        let arl = issue::build_crl(&root_key, &self.root, n, now, next, &ca_certs)?;
         write_atomic(&self.dir.join(ROOT_ARL_FILE), arl.der(), false)?;
         Ok(arl)
     }
@@ -712,7 +713,7 @@ impl TrustDomain {
         }
         for c in ca_certs {
             let serial = hex::decode(&c.serial).unwrap_or_default();
-            if !matches!(arl.entry(&serial), crl::CrlEntry::Listed { .. }) {
+            if !matches!(arl.entry(&serial), yinzheng_pki::CrlEntry::Listed { .. }) {
                 return Err(Error::Domain(format!(
                     "{}: the signed-ahead ARL does not list the revoked CA certificate {} ({}): sign a new one at the ceremony host",
                     path.display(),
@@ -728,7 +729,7 @@ impl TrustDomain {
     pub fn ocsp_response(
         &self,
         serial: &str,
-        hash: crate::ocsp::CertIdHash,
+        hash: yinzheng_pki::ocsp::CertIdHash,
         validity_hours: u32,
     ) -> Result<Vec<u8>> {
         let stored = self.store.get(serial)?;
@@ -753,7 +754,7 @@ impl TrustDomain {
                 c,
             )
         };
-        crate::ocsp::respond(
+        Ok(issue::ocsp_response(
             &key,
             &responder,
             &issuer,
@@ -762,15 +763,15 @@ impl TrustDomain {
             hash,
             SystemTime::now(),
             validity_hours,
-        )
+        )?)
     }
 
     /// An OCSP responder for this domain (loads the responder key: needs the passphrase).
     pub fn ocsp_responder_service(
         &self,
         validity_hours: u32,
-    ) -> Result<crate::ocsp::OcspResponder> {
-        Ok(crate::ocsp::OcspResponder::new(
+    ) -> Result<yinzheng_pki::ocsp::OcspResponder> {
+        Ok(yinzheng_pki::ocsp::OcspResponder::new(
             self.load_key("ocsp.key.pem")?,
             self.ocsp.clone(),
             self.issuing.clone(),
@@ -804,16 +805,16 @@ pub(crate) fn build_cert(
         issuer,
         kind,
     };
-    let serial = SerialNumber::new(&x509::random_serial()?)?;
-    let validity = Validity::new(x509::x509_time(not_before)?, x509::x509_time(not_after)?);
+    let serial = SerialNumber::new(&issue::random_serial()?)?;
+    let validity = Validity::new(issue::x509_time(not_before)?, issue::x509_time(not_after)?);
     let spki = spki::SubjectPublicKeyInfoOwned::from_der(&subject_key.to_spki_der())?;
     let builder = CertificateBuilder::new(profile, serial, validity, spki)
         .map_err(|e| Error::Refused(format!("certificate builder: {e}")))?;
     let signer = X509Signer::new(issuer_key);
     let cert = builder
-        .build::<_, x509::DerSignature>(&signer)
+        .build::<_, yinzheng_pki::DerSignature>(&signer)
         .map_err(|e| Error::Refused(format!("certificate signing: {e}")))?;
-    ParsedCert::from_der(&cert.to_der()?)
+    Ok(ParsedCert::from_der(&cert.to_der()?)?)
 }
 
 /// Parse an RFC 4514 DN, with a clear error.

@@ -6,46 +6,8 @@
 
 use crate::error::{Error, Result};
 use std::path::Path;
+use yinzheng_pki::{CertStatus, StoredCert};
 use yinzheng_store::{Backend, Db, Legacy, Migration, Migrations, Row, params};
-
-/// Revocation state of an issued certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CertStatus {
-    /// Not revoked.
-    Valid,
-    /// Revoked for good, with an RFC 5280 reason code, at a time (unix seconds).
-    Revoked {
-        /// CRLReason code (never 6).
-        reason: u8,
-        /// Revocation time, unix seconds.
-        at: i64,
-    },
-    /// Suspended (certificateHold) since a time (unix seconds); can be released.
-    OnHold {
-        /// Hold time, unix seconds.
-        at: i64,
-    },
-}
-
-/// One row of the store.
-#[derive(Clone, Debug)]
-pub struct StoredCert {
-    /// Serial, lower-case hex.
-    pub serial: String,
-    /// Subject DN.
-    pub subject: String,
-    /// Profile used (or `root`, `issuing-ca`).
-    pub profile: String,
-    /// notAfter, unix seconds.
-    pub not_after: i64,
-    /// The certificate DER.
-    pub der: Vec<u8>,
-    /// Revocation state.
-    pub status: CertStatus,
-    /// The CA that signed it: `root`, `main` or an added issuing CA's name.
-    pub issuer: String,
-}
 
 /// The schema of `ca.db`. Never edit a step that has shipped; add one.
 pub(crate) const MIGRATIONS: Migrations = Migrations::new(&[
@@ -199,6 +161,7 @@ impl Store {
                 CertStatus::Valid => ("valid", None, None),
                 CertStatus::Revoked { reason, at } => ("revoked", Some(reason as i64), Some(at)),
                 CertStatus::OnHold { at } => ("hold", Some(6), Some(at)),
+                _ => return Err(Error::Refused("unknown certificate status".into())),
             };
             tx.execute(
                 "UPDATE certificates SET status = ?2, reason = ?3, status_at = ?4 WHERE serial = ?1",

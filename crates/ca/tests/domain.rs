@@ -4,11 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, SystemTime};
+use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyEncryption, Signer};
-use yinzheng_pki::{
-    Crl, Indication, InitOptions, IssueRequest, KeySource, ParsedCert, SubIndication,
-    SubjectExtras, TrustDomain, Validator, ocsp,
-};
+use yinzheng_pki::{Crl, Indication, ParsedCert, SubIndication, SubjectExtras, Validator, ocsp};
 use yinzheng_tests::{openssl_ok, tempdir};
 
 fn domain(dir: &std::path::Path) -> TrustDomain {
@@ -17,7 +15,7 @@ fn domain(dir: &std::path::Path) -> TrustDomain {
     TrustDomain::init(&dir.join("pki"), &opts, b"pw").unwrap()
 }
 
-fn issue(d: &mut TrustDomain, profile: &str, subject: &str) -> yinzheng_pki::Issued {
+fn issue(d: &mut TrustDomain, profile: &str, subject: &str) -> yinzheng_ca::Issued {
     d.issue(IssueRequest {
         profile,
         subject: Some(subject),
@@ -441,7 +439,7 @@ fn an_offline_root_publishes_its_signed_ahead_arl() {
         v.validate(&leaf.cert, &[d.issuing().clone()], SystemTime::now())
             .passed()
     );
-    std::fs::remove_file(domain_dir.join(yinzheng_pki::ROOT_ARL_FILE)).unwrap();
+    std::fs::remove_file(domain_dir.join(yinzheng_ca::ROOT_ARL_FILE)).unwrap();
     let err = d.crl(24).unwrap_err().to_string();
     assert!(err.contains("yinzheng ca arl"), "{err}");
     // Signing one needs the root key: not here.
