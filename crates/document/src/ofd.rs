@@ -451,7 +451,7 @@ pub fn verify_ofd(
     validator: &Validator,
     makers: yinzheng_seal::MakerTrust<'_>,
     intermediates: &[ParsedCert],
-    registry: Option<&yinzheng_seal::Registry>,
+    registry: Option<&dyn yinzheng_seal::SealStatusSource>,
 ) -> Result<VerificationReport> {
     verify_ofd_inner(
         bytes,
@@ -473,7 +473,7 @@ pub fn verify_ofd_at(
     validator: &Validator,
     makers: yinzheng_seal::MakerTrust<'_>,
     intermediates: &[ParsedCert],
-    registry: Option<&yinzheng_seal::Registry>,
+    registry: Option<&dyn yinzheng_seal::SealStatusSource>,
     proven: std::time::SystemTime,
 ) -> Result<VerificationReport> {
     verify_ofd_inner(
@@ -513,7 +513,7 @@ pub(crate) fn verify_ofd_inner(
     validator: &Validator,
     makers: yinzheng_seal::MakerTrust<'_>,
     intermediates: &[ParsedCert],
-    registry: Option<&yinzheng_seal::Registry>,
+    registry: Option<&dyn yinzheng_seal::SealStatusSource>,
     proven: Option<std::time::SystemTime>,
     bounds: ReadBounds,
 ) -> Result<VerificationReport> {

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use yinzheng_cms::{SignedData, VerifyOptions, oid};
 use yinzheng_crypto::Sm2Id;
 use yinzheng_pki::{Indication, ParsedCert, SubIndication, Validator, VerificationReport};
-use yinzheng_seal::{MakerTrust, Registry, SealSignature};
+use yinzheng_seal::SealStatusSource;
+use yinzheng_seal::{MakerTrust, SealSignature};
 
 /// What CMS signatures are checked against.
 pub struct CmsVerifyContext<'a> {
@@ -18,7 +19,7 @@ pub struct CmsVerifyContext<'a> {
     /// Who may make seals (for a carried seal signature).
     pub makers: MakerTrust<'a>,
     /// Our seal registry, to report the status of seals made here.
-    pub registry: Option<&'a Registry>,
+    pub registry: Option<&'a dyn SealStatusSource>,
     /// SM2 distinguishing ID of the signers (default `1234567812345678`;
     /// [`Sm2Id::danger_empty`] for OpenSSL-made CMS).
     pub sm2_id: Option<Sm2Id>,

@@ -10,7 +10,8 @@ use crate::signed_data::CmsVerifyContext;
 use std::time::SystemTime;
 use yinzheng_crypto::Sm2Id;
 use yinzheng_pki::{ParsedCert, Validator, VerificationReport};
-use yinzheng_seal::{MakerTrust, Registry};
+use yinzheng_seal::MakerTrust;
+use yinzheng_seal::SealStatusSource;
 
 /// Who may make seals (制章者), owned by a [`TrustContext`].
 #[derive(Default)]
@@ -143,7 +144,7 @@ pub struct VerifyRequest<'a> {
     /// The data a detached signature (CMS or seal signature) protects.
     pub detached: Option<&'a [u8]>,
     /// Our seal registry, to report the status of seals made here.
-    pub seals: Option<&'a Registry>,
+    pub seals: Option<&'a dyn SealStatusSource>,
     /// At what time signatures are judged.
     pub time: ValidationTime,
     /// Stop between signatures once this instant has passed
@@ -254,7 +255,10 @@ impl TrustContext {
     }
 
     /// The context for a CMS signature check.
-    pub fn cms_context<'a>(&'a self, seals: Option<&'a Registry>) -> CmsVerifyContext<'a> {
+    pub fn cms_context<'a>(
+        &'a self,
+        seals: Option<&'a dyn SealStatusSource>,
+    ) -> CmsVerifyContext<'a> {
         CmsVerifyContext {
             validator: &self.validator,
             intermediates: &self.intermediates,

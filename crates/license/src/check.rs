@@ -141,7 +141,7 @@ pub struct DocumentTrust<'a> {
     /// Anchors, revocation, intermediates, seal makers.
     pub context: &'a yinzheng_document::TrustContext,
     /// The seal registry, for seal status.
-    pub seals: Option<&'a yinzheng_seal::Registry>,
+    pub seals: Option<&'a dyn yinzheng_seal::SealStatusSource>,
     /// Stop verifying once this instant has passed (a timed-out request).
     pub deadline: Option<std::time::Instant>,
     /// An OFD package may inflate to at most this many bytes (`None`: the

@@ -23,10 +23,6 @@ pub enum Error {
     /// A request that cannot be honoured (no signer certificate, unauthorised signer, …).
     #[error("{0}")]
     Refused(String),
-    /// The seal registry's database failed (SQLite or PostgreSQL; see
-    /// [`yinzheng_store::Error::is_unavailable`] for "try again later").
-    #[error("seal registry: {0}")]
-    Registry(Box<yinzheng_store::Error>),
     /// A crypto-layer error.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
@@ -57,9 +53,3 @@ impl Error {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
-
-impl From<yinzheng_store::Error> for Error {
-    fn from(e: yinzheng_store::Error) -> Self {
-        Error::Registry(Box::new(e))
-    }
-}

@@ -16,7 +16,7 @@ mod draw;
 mod error;
 mod make;
 mod model;
-mod registry;
+mod status;
 mod verify;
 
 pub use asn1::MAX_SEAL_LEN;
@@ -24,5 +24,5 @@ pub use draw::{PX_PER_MM, SealFont, draw_round, draw_square};
 pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, MAX_CERT_LIST, Picture, Seal, SealSignature};
-pub use registry::{RegisteredSeal, Registry, SealEvent, SealStatus};
+pub use status::{RegisteredSeal, SealStatus, SealStatusSource};
 pub use verify::{MakerTrust, VerifyOptions, verify_seal, verify_signature, verify_signature_at};

@@ -28,7 +28,7 @@ pub struct VerifyOptions<'a> {
     /// Intermediate CA certificates (seal files carry only the end-entity certificates).
     pub intermediates: &'a [ParsedCert],
     /// Our seal registry, to report the status of seals made here.
-    pub registry: Option<&'a crate::Registry>,
+    pub registry: Option<&'a dyn crate::SealStatusSource>,
     /// Who may make seals.
     pub makers: MakerTrust<'a>,
     /// The protected data (step 7). Without it the signature is bound to
@@ -489,7 +489,7 @@ fn verify_signature_inner(
     );
     // Our registry's view of the seal, when it is one of ours.
     if let Some(reg) = opts.registry {
-        match reg.get(sig.seal().id()) {
+        match reg.seal_status(sig.seal().id()) {
             Ok(Some(r)) if r.der == sig.seal().raw() => {
                 let when = SystemTime::UNIX_EPOCH
                     + std::time::Duration::from_secs(r.status_at.max(0) as u64);

@@ -14,9 +14,10 @@ use yinzheng_pki::{
     Indication, ParsedCert, SubIndication, SubjectExtras, Validator, VerificationReport,
 };
 use yinzheng_seal::{
-    MakerTrust, Picture, Registry, Seal, SealBuilder, SealSignature, SealStatus, SealType,
-    VerifyOptions, stamp, verify_signature, verify_signature_at,
+    MakerTrust, Picture, Seal, SealBuilder, SealSignature, SealStatus, SealType, VerifyOptions,
+    stamp, verify_signature, verify_signature_at,
 };
+use yinzheng_seal_registry::Registry;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -140,7 +141,7 @@ fn verify(
     pki: &Pki,
     v: &Validator,
     sig: &SealSignature,
-    registry: Option<&Registry>,
+    registry: Option<&dyn yinzheng_seal::SealStatusSource>,
     proven: Option<SystemTime>,
 ) -> VerificationReport {
     let chain = vec![pki.domain.issuing().clone()];

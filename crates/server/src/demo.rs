@@ -189,7 +189,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     )
     .signer_cert(signer_cert.der())
     .sign(&maker_key, maker_cert.der())?;
-    let mut seals = yinzheng_seal::Registry::open(&home.join("seals").join("seals.db"))?;
+    let mut seals = yinzheng_seal_registry::Registry::open(&home.join("seals").join("seals.db"))?;
     seals.register(&seal, &service.issuer_code, "demo", now.unix_timestamp())?;
     crate::write_atomic(&demo_dir.join("authority-seal.esl"), seal.raw())?;
 

@@ -38,9 +38,12 @@ pub enum Error {
     /// The anchoring log.
     #[error(transparent)]
     Anchor(#[from] yinzheng_anchor::Error),
-    /// The seal registry or a seal.
+    /// A seal.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),
+    /// The seal registry.
+    #[error(transparent)]
+    SealRegistry(#[from] yinzheng_seal_registry::Error),
     /// Keys.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),

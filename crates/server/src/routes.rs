@@ -944,7 +944,10 @@ fn verify_blocking(
             })?;
         let req = yinzheng_document::VerifyRequest {
             detached: Some(&file),
-            seals: r.seals.as_ref(),
+            seals: r
+                .seals
+                .as_ref()
+                .map(|s| s as &dyn yinzheng_seal::SealStatusSource),
             deadline: Some(deadline),
             ..Default::default()
         };
@@ -969,7 +972,10 @@ fn verify_blocking(
             &file,
             &yinzheng_license::DocumentTrust {
                 context: &trust.context,
-                seals: r.seals.as_ref(),
+                seals: r
+                    .seals
+                    .as_ref()
+                    .map(|s| s as &dyn yinzheng_seal::SealStatusSource),
                 deadline: Some(deadline),
                 max_inflated: Some(st.config.max_inflated_bytes),
             },

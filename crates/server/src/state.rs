@@ -50,7 +50,7 @@ pub struct Reader {
     /// The license registry.
     pub licenses: yinzheng_license::Registry,
     /// The seal registry (absent when the data directory has none).
-    pub seals: Option<yinzheng_seal::Registry>,
+    pub seals: Option<yinzheng_seal_registry::Registry>,
 }
 
 /// Registry readers: a small pool of [`Reader`]s on the primary store and,
@@ -134,14 +134,16 @@ impl Readers {
             None => Reader {
                 licenses: yinzheng_license::Registry::open(&licenses)?,
                 seals: if seals_db.exists() || Backend::for_path(&seals_db)?.is_postgres() {
-                    Some(yinzheng_seal::Registry::open(&seals_db)?)
+                    Some(yinzheng_seal_registry::Registry::open(&seals_db)?)
                 } else {
                     None
                 },
             },
             Some(b) => Reader {
                 licenses: yinzheng_license::Registry::open_replica(&licenses, b)?,
-                seals: Some(yinzheng_seal::Registry::open_replica(&seals_db, b)?),
+                seals: Some(yinzheng_seal_registry::Registry::open_replica(
+                    &seals_db, b,
+                )?),
             },
         })
     }

@@ -804,7 +804,9 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 &bytes,
                 &yinzheng_license::DocumentTrust {
                     context: &trust,
-                    seals: seals.as_ref(),
+                    seals: seals
+                        .as_ref()
+                        .map(|s| s as &dyn yinzheng_seal::SealStatusSource),
                     deadline: None,
                     max_inflated: None,
                 },

@@ -9,7 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yinzheng_pki::ParsedCert;
-use yinzheng_seal::{Picture, Registry, Seal, SealBuilder, SealSignature, SealStatus, SealType};
+use yinzheng_seal::{Picture, Seal, SealBuilder, SealSignature, SealStatus, SealType};
+use yinzheng_seal_registry::Registry;
 
 /// Seal administration commands.
 #[derive(Subcommand, Debug)]

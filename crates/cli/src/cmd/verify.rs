@@ -376,7 +376,9 @@ fn pipeline(
     let registry = crate::cmd::seal::existing_registry(home);
     let req = yinzheng_document::VerifyRequest {
         detached,
-        seals: registry.as_ref(),
+        seals: registry
+            .as_ref()
+            .map(|s| s as &dyn yinzheng_seal::SealStatusSource),
         ..Default::default()
     };
     trust

@@ -3,57 +3,9 @@
 //! actor and reason. SQLite or PostgreSQL, one transaction per change.
 
 use crate::error::{Error, Result};
-use crate::model::Seal;
 use std::path::Path;
+use yinzheng_seal::{RegisteredSeal, Seal, SealStatus, SealStatusSource};
 use yinzheng_store::{Backend, Db, Migration, Migrations, Row, params};
-
-/// Lifecycle state of a registered seal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SealStatus {
-    /// Usable.
-    Active,
-    /// Temporarily unusable; can be resumed.
-    Suspended,
-    /// Permanently unusable.
-    Revoked,
-}
-
-impl SealStatus {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            SealStatus::Active => "active",
-            SealStatus::Suspended => "suspended",
-            SealStatus::Revoked => "revoked",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "suspended" => SealStatus::Suspended,
-            "revoked" => SealStatus::Revoked,
-            _ => SealStatus::Active,
-        }
-    }
-}
-
-/// One registered seal.
-#[derive(Clone, Debug)]
-pub struct RegisteredSeal {
-    /// esID.
-    pub id: String,
-    /// Seal name.
-    pub name: String,
-    /// Holder identifier (USCC or citizen ID), as given when made.
-    pub holder: String,
-    /// Current status.
-    pub status: SealStatus,
-    /// When the status last changed (unix seconds).
-    pub status_at: i64,
-    /// The seal file (DER).
-    pub der: Vec<u8>,
-}
 
 /// One lifecycle event.
 #[derive(Clone, Debug)]
@@ -290,12 +242,26 @@ impl Registry {
     }
 }
 
+impl SealStatusSource for Registry {
+    fn seal_status(
+        &self,
+        id: &str,
+    ) -> std::result::Result<Option<RegisteredSeal>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.get(id)?)
+    }
+}
+
 fn row(r: &Row) -> Result<RegisteredSeal> {
     Ok(RegisteredSeal {
         id: r.get(0).map_err(db)?,
         name: r.get(1).map_err(db)?,
         holder: r.get(2).map_err(db)?,
-        status: SealStatus::parse(&r.get::<String>(3).map_err(db)?),
+        status: {
+            let name: String = r.get(3).map_err(db)?;
+            SealStatus::from_name(&name).ok_or_else(|| {
+                Error::Refused(format!("unknown seal status {name:?} in the registry"))
+            })?
+        },
         status_at: r.get(4).map_err(db)?,
         der: r.get(5).map_err(db)?,
     })

@@ -6,7 +6,8 @@
 
 use yinzheng_crypto::PrivateKey;
 use yinzheng_pki::ParsedCert;
-use yinzheng_seal::{Picture, Registry, SealBuilder, SealStatus, SealType};
+use yinzheng_seal::{Picture, SealBuilder, SealStatus, SealType};
+use yinzheng_seal_registry::Registry;
 
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
