@@ -21,7 +21,11 @@ fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
         max_concurrent_verifications: 1,
         max_upload_bytes: 512 << 10,
         max_upload_buffer_bytes: 1 << 20,
-        request_timeout_ms: 30_000,
+        // The stalled uploads below must outlive the whole test: on a loaded
+        // machine the verifications (nice 19) crawl, and a stalled upload
+        // closed by a timeout gives its buffer back (CI saw 200s for 20 s).
+        request_timeout_ms: 300_000,
+        idle_timeout_ms: 300_000,
         ..ServerConfig::load(&home).expect("config")
     };
     let running = support::start(&home, &info.passphrase, config);
@@ -88,7 +92,7 @@ fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    assert_eq!(status, 503, "the upload buffer is full");
+    assert_eq!(status, 503, "the upload buffer is full: {body}");
     assert!(retry.is_some(), "503 carries Retry-After");
     assert!(body.contains("upload buffer"), "{body}");
 
