@@ -11,10 +11,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use std::time::Duration;
 use yinzheng_anchor::{
-    HashAlg, Log, LogOptions, NoteSigner, ReceiptBody, TileReader, consistency_proof,
-    inclusion_proof, sign_receipts, verify_receipt,
+    HashAlg, NoteSigner, ReceiptBody, TileReader, consistency_proof, inclusion_proof,
+    sign_receipts, verify_receipt,
 };
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 
 fn new_log(dir: &std::path::Path, period: Duration) -> Log {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();

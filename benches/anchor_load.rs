@@ -15,10 +15,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use yinzheng_anchor::{
-    HashAlg, Log, LogOptions, NoteSigner, TileReader, consistency_proof, inclusion_proof,
-};
+use yinzheng_anchor::{HashAlg, NoteSigner, TileReader, consistency_proof, inclusion_proof};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 
 fn new_log(dir: &std::path::Path) -> Log {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
@@ -101,7 +100,7 @@ fn open_loop(total: u64, rate: u64) -> (tempfile::TempDir, f64, Duration, Durati
     let collector = std::thread::spawn(move || {
         let mut lat = Vec::new();
         for (t0, p) in rx.iter() {
-            let p: yinzheng_anchor::Pending = p;
+            let p: yinzheng_log::Pending = p;
             p.wait().unwrap();
             let t0: Instant = t0;
             lat.push(t0.elapsed());
@@ -122,7 +121,7 @@ fn open_loop(total: u64, rate: u64) -> (tempfile::TempDir, f64, Duration, Durati
                     tx.send((t0, p)).unwrap();
                     break;
                 }
-                Err(yinzheng_anchor::Error::PoolFull(_)) => {
+                Err(yinzheng_log::Error::PoolFull(_)) => {
                     std::thread::sleep(Duration::from_millis(1))
                 }
                 Err(e) => panic!("{e}"),

@@ -15,8 +15,9 @@ use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use yinzheng_anchor::{HashAlg, Log, LogOptions, NoteSigner, TileReader, base64, root};
+use yinzheng_anchor::{HashAlg, NoteSigner, TileReader, base64, root};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 
 const GOPATH_SYSTEM: &str = "/usr/share/gocode";
 

@@ -7,10 +7,11 @@ use crate::merkle::{HashSource, fold_right};
 use crate::tiles::{TILE_WIDTH, TileKind, TilePath, TileReader, encode_bundle, perfect_root};
 
 /// A tile file to write: its path and contents.
-pub(crate) type TileFile = (TilePath, Vec<u8>);
+pub type TileFile = (TilePath, Vec<u8>);
 
+/// The right edge of a tiled tree (see the module docs).
 #[derive(Clone, Debug)]
-pub(crate) struct TileBuilder {
+pub struct TileBuilder {
     h: HashAlg,
     size: u64,
     /// Per tile level: hashes of the incomplete tile.
@@ -24,7 +25,8 @@ pub(crate) struct TileBuilder {
 }
 
 impl TileBuilder {
-    pub(crate) fn new(h: HashAlg) -> Self {
+    /// An empty tree with hash profile `h`.
+    pub fn new(h: HashAlg) -> Self {
         TileBuilder {
             h,
             size: 0,
@@ -36,7 +38,7 @@ impl TileBuilder {
     }
 
     /// Rebuild the right edge of the tree of `size` leaves from its tiles.
-    pub(crate) fn resume(reader: &TileReader, size: u64) -> Result<Self> {
+    pub fn resume(reader: &TileReader, size: u64) -> Result<Self> {
         let h = reader.hash_alg();
         let mut b = TileBuilder::new(h);
         b.size = size;
@@ -80,17 +82,19 @@ impl TileBuilder {
         Ok(b)
     }
 
-    pub(crate) fn size(&self) -> u64 {
+    /// Entries pushed so far.
+    pub fn size(&self) -> u64 {
         self.size
     }
 
-    pub(crate) fn root(&self) -> Hash {
+    /// The root of the tree of every entry pushed so far.
+    pub fn root(&self) -> Hash {
         let parts: Vec<Hash> = self.range.iter().map(|(_, h)| *h).collect();
         fold_right(self.h, &parts)
     }
 
     /// Append one entry; full tiles and bundles it completes go to `out`.
-    pub(crate) fn push(&mut self, entry: &[u8], out: &mut Vec<TileFile>) -> Result<()> {
+    pub fn push(&mut self, entry: &[u8], out: &mut Vec<TileFile>) -> Result<()> {
         let leaf = self.h.leaf_hash(entry);
         self.bundle.push(entry.to_vec());
         if self.bundle.len() as u64 == TILE_WIDTH {
@@ -143,7 +147,7 @@ impl TileBuilder {
     }
 
     /// The partial tiles and bundle of the current size.
-    pub(crate) fn partial_files(&self, out: &mut Vec<TileFile>) -> Result<()> {
+    pub fn partial_files(&self, out: &mut Vec<TileFile>) -> Result<()> {
         for (level, edge) in self.edges.iter().enumerate() {
             if !edge.is_empty() {
                 out.push((

@@ -56,18 +56,6 @@ pub enum Error {
     /// A recomputed value differs from the stored or claimed one.
     #[error("mismatch: {0}")]
     Mismatch(String),
-    /// The compare-and-swap on the latest checkpoint failed: another sequencer
-    /// committed first. This sequencer stopped; the log did not fork. The
-    /// entries of the failed batch are not in the log: reopening and
-    /// submitting again is safe.
-    #[error("checkpoint compare-and-swap failed: another sequencer owns this log; stopped")]
-    LostCas,
-    /// The sequencer stopped after a fatal error; carries the first one.
-    #[error("the sequencer has stopped: {0}")]
-    Stopped(String),
-    /// The submission pool is full (the pool size is the rate limit); retry later.
-    #[error("the submission pool is full ({0} entries); retry later")]
-    PoolFull(usize),
     /// A file or directory could not be read or written.
     #[error("i/o error on {}: {source}", path.display())]
     Io {
@@ -77,19 +65,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// This process is not the log's sequencer (another server holds the
-    /// lease, or this handle only follows the published log).
-    #[error("not the sequencer: {0}")]
-    NotSequencer(String),
-    /// A queued submission was not sequenced in time.
-    #[error(
-        "no log index after {0:?}: is a sequencer (a `yinzheng serve` on this database) running?"
-    )]
-    QueueTimeout(std::time::Duration),
-    /// The state database could not be opened or migrated (missing, or made
-    /// by a newer program); the message names the file.
-    #[error("state database: {0}")]
-    Store(#[from] yinzheng_store::Error),
     /// Signing or key handling failed in the crypto layer.
     #[error("crypto: {0}")]
     Crypto(#[from] yinzheng_crypto::Error),
@@ -111,14 +86,16 @@ impl Error {
         )
     }
 
-    pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
+    /// A [`Error::Malformed`] about `what`.
+    pub fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
         Error::Malformed {
             what,
             reason: reason.into(),
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An [`Error::Io`] on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,

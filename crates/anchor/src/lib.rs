@@ -53,19 +53,18 @@ mod entry;
 mod error;
 mod evidence;
 mod hash;
-mod log;
 mod merkle;
 mod note;
 mod receipt;
 mod tiles;
 
 pub use audit::{AuditReport, audit, audit_entries};
+pub use builder::{TileBuilder, TileFile};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{Entry, MAX_DIGESTS, MAX_FIELD_LEN, MAX_SUBJECTS};
 pub use error::{Error, Result};
 pub use evidence::{Evidence, MAX_EVIDENCE_LEN, VerifiedEvidence, profile_from_origin};
 pub use hash::{Hash, HashAlg};
-pub use log::{DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, LogQueue, Pending};
 pub use merkle::{
     HashSource, MAX_PROOF_HASHES, MemoryTree, consistency_proof, inclusion_proof, root,
     subtree_hash, verify_consistency, verify_inclusion,

@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
-use yinzheng_anchor::{
-    Error, Evidence, HashAlg, Log, LogOptions, NoteSigner, VerifierKey, audit, base64,
-};
+use yinzheng_anchor::{Error, Evidence, HashAlg, NoteSigner, VerifierKey, audit, base64};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 
 #[test]
 fn evidence_verifies_offline_and_tampering_fails() {

@@ -9,11 +9,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
-use yinzheng_anchor::{
-    Entry, HashAlg, Log, LogOptions, NoteSigner, TileReader, base64, consistency_proof,
-};
+use yinzheng_anchor::{Entry, HashAlg, NoteSigner, TileReader, base64, consistency_proof};
 use yinzheng_audit::{Auditor, LogAnchors, TrustAnchors};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 use yinzheng_tests::tempdir;
 
 const ORIGIN: &str = "yinzheng.test/log/sm3";

@@ -2,7 +2,8 @@
 //! (one checkpoint signature for the batch) and produce offline evidence.
 
 use crate::error::Result;
-use yinzheng_anchor::{Entry, Evidence, Log};
+use yinzheng_anchor::{Entry, Evidence};
+use yinzheng_log::Log;
 
 /// An anchoring log the registry records its events in.
 pub trait Anchor {
@@ -18,11 +19,11 @@ impl Anchor for Log {
         let pending: Vec<_> = entries
             .iter()
             .map(|e| self.submit(&e.encode()))
-            .collect::<yinzheng_anchor::Result<_>>()?;
+            .collect::<yinzheng_log::Result<_>>()?;
         Ok(pending
             .into_iter()
             .map(|p| p.wait())
-            .collect::<yinzheng_anchor::Result<_>>()?)
+            .collect::<yinzheng_log::Result<_>>()?)
     }
 
     fn evidence(&self, index: u64) -> Result<String> {

@@ -54,9 +54,12 @@ pub enum Error {
     /// Rendering or sealing a license file.
     #[error(transparent)]
     Document(#[from] yinzheng_document::Error),
-    /// The anchoring log.
+    /// The anchoring log's structures (entries, evidence).
     #[error(transparent)]
     Anchor(#[from] yinzheng_anchor::Error),
+    /// The anchoring log's sequencer.
+    #[error(transparent)]
+    Log(#[from] yinzheng_log::Error),
     /// A seal-layer error.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

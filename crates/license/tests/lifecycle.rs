@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use yinzheng_anchor::{Evidence, HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_anchor::{Evidence, HashAlg, NoteSigner};
 use yinzheng_ca::{InitOptions, IssueRequest as CertRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_document::OfdFont;
 use yinzheng_license::{
     Action, DocumentTrust, FaceSealer, IssueRequest, Registry, ResultCode, Status, UsageContext,
 };
+use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::{ParsedCert, SubjectExtras, Validator};
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealType};
 

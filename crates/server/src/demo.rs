@@ -13,9 +13,10 @@ use crate::config::{CallerConfig, CallersFile, ServerConfig};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use yinzheng_anchor::{HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_anchor::{HashAlg, NoteSigner};
 use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::SubjectExtras;
 use yinzheng_seal::{Picture, SealBuilder, SealType};
 

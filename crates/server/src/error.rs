@@ -35,9 +35,12 @@ pub enum Error {
     /// A trust domain (its CA and certificate store).
     #[error(transparent)]
     Ca(#[from] yinzheng_ca::Error),
-    /// The anchoring log.
+    /// The anchoring log's structures (notes, entries, evidence).
     #[error(transparent)]
     Anchor(#[from] yinzheng_anchor::Error),
+    /// The anchoring log's sequencer.
+    #[error(transparent)]
+    Log(#[from] yinzheng_log::Error),
     /// A seal.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

@@ -1208,7 +1208,7 @@ pub async fn crl_get(
         .into_response())
 }
 
-fn log_of(state: &AppState) -> Result<Arc<yinzheng_anchor::Log>, Problem> {
+fn log_of(state: &AppState) -> Result<Arc<yinzheng_log::Log>, Problem> {
     state
         .log
         .current()
@@ -1238,7 +1238,7 @@ pub async fn log_tile(
     let rel = format!("tile/{p}");
     let tp = yinzheng_anchor::TilePath::parse(&rel)
         .map_err(|e| Problem::bad_field("path", e.to_string()))?;
-    let file = yinzheng_anchor::Log::tiles_dir(&state.home.join("log")).join(tp.to_path_string());
+    let file = yinzheng_log::Log::tiles_dir(&state.home.join("log")).join(tp.to_path_string());
     let bytes = tokio::fs::read(&file)
         .await
         .map_err(|_| Problem::not_found(format!("no tile {rel}")))?;

@@ -10,9 +10,10 @@ use crate::usage::UsageWriter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use yinzheng_anchor::{Log, LogOptions, NoteSigner, VerifierKey};
+use yinzheng_anchor::{NoteSigner, VerifierKey};
 use yinzheng_ca::TrustDomain;
 use yinzheng_crypto::PrivateKey;
+use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::Validator;
 use yinzheng_pki::ocsp::OcspResponder;
 use yinzheng_store::Backend;
@@ -457,13 +458,13 @@ impl LogSlot {
         self.current().filter(|l| l.is_sequencer())
     }
 
-    fn open_sequencer(&self) -> yinzheng_anchor::Result<Option<Log>> {
+    fn open_sequencer(&self) -> yinzheng_log::Result<Option<Log>> {
         let Some(keys) = &self.keys else {
             return Ok(None);
         };
         let signers = keys
             .signers()
-            .map_err(|e| yinzheng_anchor::Error::Stopped(e.to_string()))?;
+            .map_err(|e| yinzheng_log::Error::Stopped(e.to_string()))?;
         match Log::open_in(
             &self.dir,
             &self.backend,
@@ -471,7 +472,7 @@ impl LogSlot {
             LogOptions::default().with_period(Duration::from_millis(20)),
         ) {
             Ok(l) => Ok(Some(l)),
-            Err(yinzheng_anchor::Error::NotSequencer(_)) => Ok(None),
+            Err(yinzheng_log::Error::NotSequencer(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }

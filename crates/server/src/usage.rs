@@ -17,9 +17,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-use yinzheng_anchor::{NoteSigner, Pending};
+use yinzheng_anchor::NoteSigner;
 use yinzheng_anchor::{Receipt, ReceiptBody, sign_receipts};
 use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
+use yinzheng_log::Pending;
 
 /// Jobs waiting for the writer at most (beyond: 503, back-pressure).
 pub const QUEUE: usize = 65_536;
@@ -322,7 +323,7 @@ struct Writer {
     /// Highest usage seq this writer submitted to the log.
     submitted: i64,
     /// Submitted, not yet recorded: (seq, pending index, its answer once read).
-    in_flight: Vec<(i64, Pending, Option<yinzheng_anchor::Result<u64>>)>,
+    in_flight: Vec<(i64, Pending, Option<yinzheng_log::Result<u64>>)>,
     /// Whether this server sequenced the log at the last round: when it
     /// starts to (at start, or taking over from another server), the log's
     /// tail is reconciled with the records still pending first.
@@ -458,7 +459,7 @@ impl Writer {
     /// recorded (this process crashed, or the server that sequenced before
     /// died between its log batch and its commit) are found in the log's
     /// tail by digest and recorded, so they are not anchored twice.
-    fn reconcile(&mut self, log: &yinzheng_anchor::Log) {
+    fn reconcile(&mut self, log: &yinzheng_log::Log) {
         if self.reg.pending_usage_count().unwrap_or(1) == 0 {
             return;
         }

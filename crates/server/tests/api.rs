@@ -1011,7 +1011,7 @@ fn log_read_side_and_receipts() {
     assert_eq!(new_cp.checkpoint().size(), new_size);
     let old_root = yinzheng_anchor::HashAlg::Sm3.leaf_hash(
         &yinzheng_anchor::TileReader::new(
-            yinzheng_anchor::Log::tiles_dir(&f.home.join("log")),
+            yinzheng_log::Log::tiles_dir(&f.home.join("log")),
             yinzheng_anchor::HashAlg::Sm3,
             new_size,
         )

@@ -5,7 +5,8 @@
 //! writes an evidence file for one of them (`yinzheng log prove`), then checks
 //! it with nothing but the log's verifier key, as an auditor would.
 
-use yinzheng_anchor::{Entry, Evidence, HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_anchor::{Entry, Evidence, HashAlg, NoteSigner};
+use yinzheng_log::{Log, LogOptions};
 
 /// Make a log, prove entry 1, verify the evidence; returns what it proves.
 pub fn run() -> Result<yinzheng::VerifiedEvidence, Box<dyn std::error::Error>> {

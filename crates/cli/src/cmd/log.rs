@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yinzheng_anchor::{
-    Checkpoint, Entry, Evidence, HashAlg, Log, LogOptions, Note, NoteSigner, SignedCheckpoint,
-    TileReader, VerifierKey, audit, base64, consistency_proof, inclusion_proof,
-    profile_from_origin, root,
+    Checkpoint, Entry, Evidence, HashAlg, Note, NoteSigner, SignedCheckpoint, TileReader,
+    VerifierKey, audit, base64, consistency_proof, inclusion_proof, profile_from_origin, root,
 };
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, sm3};
+use yinzheng_log::{Log, LogOptions};
 
 const KEY_FILE: &str = "log-signer.key.pem";
 const VKEY_FILE: &str = "log.vkey";
@@ -323,7 +323,7 @@ pub enum LogWriter {
     /// from the published tiles.
     Queued {
         /// The queue table.
-        queue: Box<yinzheng_anchor::LogQueue>,
+        queue: Box<yinzheng_log::LogQueue>,
         /// A follower of the published log.
         view: Log,
     },
@@ -414,10 +414,10 @@ pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<L
         LogOptions::default().with_period(Duration::from_millis(2)),
     ) {
         Ok(l) => Ok(LogWriter::Sequencer(l)),
-        Err(yinzheng_anchor::Error::NotSequencer(_)) => {
+        Err(yinzheng_log::Error::NotSequencer(_)) => {
             let backend = yinzheng_store::Backend::for_path(&dir.join("state.sqlite"))?;
             Ok(LogWriter::Queued {
-                queue: Box::new(yinzheng_anchor::LogQueue::open_in(&dir, &backend)?),
+                queue: Box::new(yinzheng_log::LogQueue::open_in(&dir, &backend)?),
                 view: Log::follow_in(&dir, &backend, verifiers)?,
             })
         }
@@ -460,7 +460,7 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
             LogOptions::default().with_period(Duration::ZERO),
         ) {
             Ok(l) => l,
-            Err(yinzheng_anchor::Error::NotSequencer(_)) => {
+            Err(yinzheng_log::Error::NotSequencer(_)) => {
                 // A server sequences: go through its queue.
                 let home = dir.parent().unwrap_or(Path::new("."));
                 let w = open_for_writing(home, a.passphrase_file.as_deref())?;
@@ -474,7 +474,7 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
                 log.close()?;
                 break (i, size);
             }
-            Err(yinzheng_anchor::Error::LostCas) if attempt < 20 => {
+            Err(yinzheng_log::Error::LostCas) if attempt < 20 => {
                 drop(log);
                 std::thread::sleep(Duration::from_millis(5 * attempt));
             }

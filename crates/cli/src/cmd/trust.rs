@@ -137,7 +137,7 @@ fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let log_dir = home.join("log");
     if crate::cmd::log::log_exists(&log_dir)? {
         let (origin, hash) =
-            yinzheng_anchor::Log::config(&log_dir).context("cannot read the log state")?;
+            yinzheng_log::Log::config(&log_dir).context("cannot read the log state")?;
         let mut keys = Vec::new();
         for f in ["log.vkey", "log-ed25519.vkey"] {
             if log_dir.join(f).exists() {

@@ -18,10 +18,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use yinzheng_anchor::{
-    Error, HashAlg, Log, LogOptions, NoteSigner, SignedCheckpoint, TileReader, VerifierKey, audit,
-    root, verify_consistency,
+    HashAlg, NoteSigner, SignedCheckpoint, TileReader, VerifierKey, audit, root, verify_consistency,
 };
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::Error;
+use yinzheng_log::{Log, LogOptions};
 
 const ORIGIN: &str = "yinzheng.test/crash/sm3";
 

@@ -33,19 +33,16 @@
 //! that commits second fails its compare-and-swap and stops, so the log never
 //! signs two inconsistent checkpoints.
 
-use crate::builder::{TileBuilder, TileFile};
-use crate::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::entry::Entry;
 use crate::error::{Error, Result};
-use crate::hash::{Hash, HashAlg};
-use crate::merkle::{consistency_proof, inclusion_proof};
-use crate::note::{NoteSigner, VerifierKey};
-use crate::tiles::{MAX_ENTRY_LEN, TileReader};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use yinzheng_anchor::{
+    Checkpoint, Entry, Hash, HashAlg, MAX_ENTRY_LEN, NoteSigner, SignedCheckpoint, TileBuilder,
+    TileFile, TileReader, VerifierKey, consistency_proof, inclusion_proof,
+};
 use yinzheng_store::{Backend, Db, Lease, Location, Migration, Migrations, params};
 
 /// Default batching period.
@@ -410,11 +407,11 @@ impl Log {
     /// Submit an entry without waiting; the [`Pending`] yields its index.
     pub fn submit(&self, entry: &[u8]) -> Result<Pending> {
         if entry.len() > MAX_ENTRY_LEN {
-            return Err(Error::TooLarge {
+            return Err(Error::Anchor(yinzheng_anchor::Error::TooLarge {
                 what: "entry",
                 len: entry.len(),
                 max: MAX_ENTRY_LEN,
-            });
+            }));
         }
         if self.follower {
             return Err(Error::NotSequencer(
@@ -486,19 +483,19 @@ impl Log {
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
         let p = self.published();
         check_size(size, p.checkpoint.size())?;
-        inclusion_proof(&p.reader, index, size)
+        Ok(inclusion_proof(&p.reader, index, size)?)
     }
 
     /// Consistency proof from `old` to `new` (≤ the published size).
     pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         let p = self.published();
         check_size(new, p.checkpoint.size())?;
-        consistency_proof(&p.reader, old, new)
+        Ok(consistency_proof(&p.reader, old, new)?)
     }
 
     /// Entry `index` of the published tree.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>> {
-        self.published().reader.entry(index)
+        Ok(self.published().reader.entry(index)?)
     }
 
     /// Stop accepting entries, sequence what is pooled, and stop the sequencer.
@@ -535,9 +532,9 @@ impl std::fmt::Debug for Log {
 
 fn check_size(size: u64, published: u64) -> Result<()> {
     if size > published {
-        return Err(Error::OutOfRange(format!(
+        return Err(Error::Anchor(yinzheng_anchor::Error::OutOfRange(format!(
             "tree size {size} is beyond the published size {published}"
-        )));
+        ))));
     }
     Ok(())
 }
@@ -759,11 +756,11 @@ impl LogQueue {
     pub fn enqueue(&self, entries: &[Vec<u8>]) -> Result<Vec<i64>> {
         for e in entries {
             if e.len() > MAX_ENTRY_LEN {
-                return Err(Error::TooLarge {
+                return Err(Error::Anchor(yinzheng_anchor::Error::TooLarge {
                     what: "entry",
                     len: e.len(),
                     max: MAX_ENTRY_LEN,
-                });
+                }));
             }
         }
         let now = std::time::SystemTime::now()
@@ -874,7 +871,7 @@ fn recover(
         Some(bundle) => {
             let (files, note) = decode_staged(&bundle)?;
             if note != committed {
-                return Err(Error::Mismatch(
+                return Err(Error::mismatch(
                     "staged bundle does not belong to the committed checkpoint".into(),
                 ));
             }
@@ -886,7 +883,7 @@ fn recover(
     let reader = TileReader::new(tiles, hash, size);
     let builder = TileBuilder::resume(&reader, size)?;
     if &builder.root() != cp.checkpoint().root() {
-        return Err(Error::Mismatch(
+        return Err(Error::mismatch(
             "tiles on disk do not give the committed checkpoint's root".into(),
         ));
     }
@@ -920,7 +917,7 @@ fn adopt_published(
     let (old, new) = (cp.checkpoint(), &published.checkpoint);
     if new.size() <= old.size() {
         if new.size() == old.size() && new.root() != old.root() {
-            return Err(Error::Mismatch(format!(
+            return Err(Error::mismatch(format!(
                 "the published checkpoint and the database's disagree at size {}: a forked log",
                 new.size()
             )));
@@ -929,14 +926,14 @@ fn adopt_published(
     }
     let builder = TileBuilder::resume(&published.reader, new.size())?;
     if &builder.root() != new.root() {
-        return Err(Error::Mismatch(
+        return Err(Error::mismatch(
             "the tiles do not give the published checkpoint's root".into(),
         ));
     }
     let proof = consistency_proof(&published.reader, old.size(), new.size())?;
-    crate::merkle::verify_consistency(hash, old.size(), new.size(), old.root(), new.root(), &proof)
+    yinzheng_anchor::verify_consistency(hash, old.size(), new.size(), old.root(), new.root(), &proof)
         .map_err(|_| {
-            Error::Mismatch(format!(
+            Error::mismatch(format!(
                 "the database's checkpoint (size {}) is not a prefix of the published one (size {}): refusing to fork the log",
                 old.size(),
                 new.size()
@@ -1026,7 +1023,7 @@ fn decode_staged(b: &[u8]) -> Result<(Vec<TileFile>, String)> {
                     .map_err(|_| Error::malformed("staged bundle", "checkpoint not UTF-8"))?,
             );
         } else {
-            files.push((crate::tiles::TilePath::parse(&path)?, data));
+            files.push((yinzheng_anchor::TilePath::parse(&path)?, data));
         }
     }
     let note = note.ok_or_else(bad)?;
@@ -1048,7 +1045,7 @@ fn publish(tiles: &Path, files: &[TileFile], note: &str) -> Result<()> {
     }
     let path = tiles.join("checkpoint");
     let size_of = |text: &[u8]| {
-        crate::note::Note::parse(text)
+        yinzheng_anchor::Note::parse(text)
             .ok()
             .and_then(|n| Checkpoint::parse(n.text()).ok())
             .map(|c| c.size())
@@ -1065,7 +1062,7 @@ fn publish(tiles: &Path, files: &[TileFile], note: &str) -> Result<()> {
 /// the directory first. No directory fsync (`write_atomic_no_dir_sync`):
 /// recovery publishes the committed checkpoint's tiles again from the state
 /// database, and a sync per tile file more than doubled the sequencer tests' time.
-pub(crate) fn write_durable(path: &Path, data: &[u8]) -> Result<()> {
+fn write_durable(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     yinzheng_store::write_atomic_no_dir_sync(path, data).map_err(|e| Error::io(path, e))

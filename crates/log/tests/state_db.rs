@@ -7,8 +7,9 @@
 
 use std::path::Path;
 use std::time::Duration;
-use yinzheng_anchor::{Checkpoint, Entry, HashAlg, Log, LogOptions, NoteSigner};
+use yinzheng_anchor::{Checkpoint, Entry, HashAlg, NoteSigner};
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::{Log, LogOptions};
 use yinzheng_store::Backend::Embedded;
 
 const ORIGIN: &str = "yinzheng.test/log";

@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use yinzheng_anchor::Error as AnchorError;
 use yinzheng_anchor::{
-    Entry, Error, HashAlg, Log, LogOptions, NoteSigner, SignedCheckpoint, TileReader,
-    verify_consistency, verify_inclusion,
+    Entry, HashAlg, NoteSigner, SignedCheckpoint, TileReader, verify_consistency, verify_inclusion,
 };
 use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_log::Error;
+use yinzheng_log::{Log, LogOptions};
 
 fn signer(seed: &PrivateKey) -> NoteSigner {
     let again = PrivateKey::from_bytes(&seed.to_pkcs8_der(), None).unwrap();
@@ -177,7 +179,7 @@ fn oversized_entries_and_full_pools_are_refused() {
     .unwrap();
     assert!(matches!(
         log.submit(&vec![0u8; 65_536]),
-        Err(Error::TooLarge { .. })
+        Err(Error::Anchor(AnchorError::TooLarge { .. }))
     ));
     let p1 = log.submit(b"1").unwrap();
     let p2 = log.submit(b"2").unwrap();
@@ -237,7 +239,7 @@ fn a_batch_committed_but_not_published_is_published_on_open() {
     .unwrap();
     assert!(matches!(
         Log::open(dir.path(), vec![other], opts()),
-        Err(Error::NoKnownSignature)
+        Err(Error::Anchor(AnchorError::NoKnownSignature))
     ));
 }
 
@@ -247,7 +249,7 @@ fn a_batch_committed_but_not_published_is_published_on_open() {
 /// same tree (on PostgreSQL: after the lease passes on).
 #[test]
 fn queued_entries_followers_and_a_takeover() {
-    use yinzheng_anchor::LogQueue;
+    use yinzheng_log::LogQueue;
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
     let backend = yinzheng_store::Backend::for_path(&dir.path().join("state.sqlite")).unwrap();
@@ -392,7 +394,7 @@ fn a_restored_older_database_carries_on_from_the_published_checkpoint() {
         .unwrap();
     assert!(cp.success());
     match Log::open_in(other.path(), &Embedded, vec![signer(&key)], opts()) {
-        Err(Error::Mismatch(why)) => assert!(why.contains("prefix"), "{why}"),
+        Err(Error::Anchor(AnchorError::Mismatch(why))) => assert!(why.contains("prefix"), "{why}"),
         Err(e) => panic!("expected a refused fork, got {e}"),
         Ok(_) => panic!("a forked history was adopted"),
     }
