@@ -1,0 +1,144 @@
+//! The crate map's forbidden edges (docs/ARCHITECTURE.md, "Who may depend on
+//! whom"): verification never links storage, libraries never link a front
+//! end, the offline auditor never links a network or database client. Each
+//! crate is resolved on its own (`cargo tree -e normal -p CRATE`), as a
+//! downstream user building only that crate would get it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// Crates that read and verify: no state, no database.
+const VERIFICATION: &[&str] = &[
+    "yinzheng-crypto",
+    "yinzheng-pki",
+    "yinzheng-cms",
+    "yinzheng-seal",
+    "yinzheng-document",
+    "yinzheng-anchor",
+    "yinzheng-fonts",
+    "yinzheng-audit",
+];
+
+/// Crates that keep state (and what links a database).
+const STORAGE: &[&str] = &[
+    "yinzheng-store",
+    "yinzheng-ca",
+    "yinzheng-seal-registry",
+    "yinzheng-log",
+    "yinzheng-license",
+    "rusqlite",
+    "libsqlite3-sys",
+    "postgres",
+    "tokio-postgres",
+];
+
+/// Every library crate of the workspace.
+const LIBRARIES: &[&str] = &[
+    "yinzheng-crypto",
+    "yinzheng-pki",
+    "yinzheng-cms",
+    "yinzheng-seal",
+    "yinzheng-document",
+    "yinzheng-anchor",
+    "yinzheng-fonts",
+    "yinzheng-store",
+    "yinzheng-ca",
+    "yinzheng-seal-registry",
+    "yinzheng-log",
+    "yinzheng-license",
+    "yinzheng",
+];
+
+/// The front ends.
+const FRONT_ENDS: &[&str] = &["yinzheng-server", "yinzheng-cli"];
+
+/// What would let the offline auditor reach a network.
+const NETWORK: &[&str] = &[
+    "tokio", "mio", "socket2", "hyper", "h2", "axum", "rustls", "ureq", "reqwest", "postgres",
+];
+
+/// The crates (names only) `krate` links in normal builds.
+fn normal_dependencies(krate: &str) -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            krate,
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {krate}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != krate)
+        .map(str::to_string)
+        .collect();
+    assert!(
+        !names.is_empty() || krate == "yinzheng-fonts",
+        "{krate}: {text}"
+    );
+    names
+}
+
+fn forbidden(krate: &str, deps: &BTreeSet<String>, banned: &[&str]) -> Vec<String> {
+    banned
+        .iter()
+        .filter(|b| **b != krate && deps.contains(**b))
+        .map(|b| b.to_string())
+        .collect()
+}
+
+#[test]
+fn verification_links_no_storage_and_libraries_no_front_end() {
+    let mut wrong = Vec::new();
+    for krate in LIBRARIES {
+        let deps = normal_dependencies(krate);
+        let bad = forbidden(krate, &deps, FRONT_ENDS);
+        if !bad.is_empty() {
+            wrong.push(format!("library {krate} links front ends {bad:?}"));
+        }
+        if VERIFICATION.contains(krate) {
+            let bad = forbidden(krate, &deps, STORAGE);
+            if !bad.is_empty() {
+                wrong.push(format!("verification crate {krate} links storage {bad:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_offline_auditor_links_no_network_and_no_database() {
+    let deps = normal_dependencies("yinzheng-audit");
+    let bad = forbidden("yinzheng-audit", &deps, NETWORK);
+    assert!(bad.is_empty(), "yinzheng-audit links {bad:?}");
+    let bad = forbidden("yinzheng-audit", &deps, STORAGE);
+    assert!(bad.is_empty(), "yinzheng-audit links {bad:?}");
+    // The check sees real edges: the server does link all of them.
+    let server = normal_dependencies("yinzheng-server");
+    for must in [
+        "yinzheng-store",
+        "rusqlite",
+        "tokio",
+        "hyper",
+        "yinzheng-log",
+    ] {
+        assert!(server.contains(must), "the server links {must}: {server:?}");
+    }
+}
