@@ -107,10 +107,10 @@ cargo test --workspace --locked
 
 # The same suites of the crates that keep state, with every data directory's
 # databases in PostgreSQL schemas instead of SQLite files.
-step "cargo test on PostgreSQL (store, pki, seal, license, anchor, server)"
+step "cargo test on PostgreSQL (store, ca, seal-registry, log, license, server, and the seal and anchor tests that use them)"
 # The test binaries built above are run again as they are: `cargo test -p …`
 # would unify features for that subset only and rebuild every dependency (4 min).
-pg_crates="store pki seal license anchor server"
+pg_crates="store ca seal seal-registry anchor log license server"
 mapfile -t pg_tests < <(cargo test --workspace --locked --no-run --message-format=json \
   | python3 -c '
 import json, os, sys
