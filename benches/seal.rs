@@ -10,7 +10,7 @@ use yinzheng_pki::{ParsedCert, RevocationPolicy, Validator};
 use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature};
 
 fn interop(name: &str) -> Vec<u8> {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/interop/ofdrw/");
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/interop/ofdrw/");
     std::fs::read(format!("{p}{name}")).expect("shared interop data beside the repository")
 }
 

@@ -16,7 +16,7 @@ const ORIGIN: &str = "example.com/log/testdata";
 
 fn log_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/interop/tlog/tessera-testlog/testdata/log")
+        .join("../../testdata/interop/tlog/tessera-testlog/testdata/log")
 }
 
 #[test]

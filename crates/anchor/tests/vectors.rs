@@ -13,7 +13,7 @@ use yinzheng_anchor::{
 };
 
 fn interop() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/tlog")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/interop/tlog")
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {

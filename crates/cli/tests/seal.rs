@@ -9,7 +9,7 @@ use yinzheng_tests::{run_cli, tempdir};
 fn ofdrw(name: &str) -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw"
+        "/../../testdata/interop/ofdrw"
     ))
     .join(name)
 }

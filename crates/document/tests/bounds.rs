@@ -194,7 +194,7 @@ fn verification_stops_at_the_callers_deadline() {
     };
     let ofd = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw/SESV4SignDoc.ofd"
+        "/../../testdata/interop/ofdrw/SESV4SignDoc.ofd"
     ))
     .unwrap();
     for (what, bytes) in [("pdf", pdf_with_signature_fields(1)), ("ofd", ofd)] {

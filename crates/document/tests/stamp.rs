@@ -123,7 +123,7 @@ fn sealing_after_ofdrw_keeps_its_references_valid() {
     let mut p = pki();
     let ofdrw = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw/SESV4SignDoc.ofd"
+        "/../../testdata/interop/ofdrw/SESV4SignDoc.ofd"
     ))
     .unwrap();
     let ours = stamp_ofd(

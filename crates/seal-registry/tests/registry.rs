@@ -12,7 +12,7 @@ use yinzheng_seal_registry::Registry;
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw/"
+        "/../../testdata/interop/ofdrw/"
     );
     std::fs::read(format!("{p}{name}")).unwrap()
 }

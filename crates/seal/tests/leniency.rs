@@ -11,7 +11,7 @@ use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature_a
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw/"
+        "/../../testdata/interop/ofdrw/"
     );
     std::fs::read(format!("{p}{name}")).unwrap()
 }

@@ -1,4 +1,4 @@
-//! The ofdrw project's GB/T 38540 test material (../shared/interop/ofdrw):
+//! The ofdrw project's GB/T 38540 test material (testdata/interop/ofdrw):
 //! v4 and v1 seals and a v4 seal signature, verified against the ofdrw root.
 //! The certificates expired in 2022: at the current time, with nothing
 //! proving when the signature was made, it is INDETERMINATE; taking its
@@ -16,7 +16,7 @@ use yinzheng_seal::{
 fn interop(name: &str) -> Vec<u8> {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ofdrw/"
+        "/../../testdata/interop/ofdrw/"
     );
     std::fs::read(format!("{p}{name}")).unwrap_or_else(|e| {
         panic!("{p}{name}: {e} (the shared interop data must sit beside the repository)")

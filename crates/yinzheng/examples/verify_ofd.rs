@@ -11,7 +11,7 @@ use yinzheng::{CheckStatus, Trust};
 
 const INTEROP: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/interop/ofdrw/"
+    "/../../testdata/interop/ofdrw/"
 );
 
 /// Verify ofdrw's sealed OFD; returns the report.
