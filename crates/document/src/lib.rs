@@ -62,7 +62,7 @@ pub use pdf::{
     PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, modifications_after_with,
     pdf_signatures, signed_ranges, stamp_pdf,
 };
-pub use pdf_seal::{PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, verify_pdf_with};
+pub use pdf_seal::{PdfSealMode, PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, verify_pdf_with};
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms, verify_detached_cms_at};

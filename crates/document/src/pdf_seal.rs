@@ -13,6 +13,65 @@ use yinzheng_crypto::{SignatureAlgorithm, Signer, Sm2Id, asn1::tlv};
 use yinzheng_pki::{Indication, SubIndication, VerificationReport};
 use yinzheng_seal::Seal;
 
+/// How a PDF is sealed; the signing key decides ([`PdfSealMode::for_key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PdfSealMode {
+    /// SM2/SM3; the seal signature (picture and maker signature) travels in
+    /// the CMS.
+    National,
+    /// ECDSA P-256 (PAdES), readable by every PDF validator.
+    International,
+}
+
+impl PdfSealMode {
+    /// SM2 keys seal in national mode, ECDSA P-256 keys in international
+    /// mode; other keys are refused.
+    pub fn for_key(alg: yinzheng_crypto::KeyAlgorithm) -> Result<Self> {
+        match alg {
+            yinzheng_crypto::KeyAlgorithm::Sm2 => Ok(PdfSealMode::National),
+            yinzheng_crypto::KeyAlgorithm::EcdsaP256 => Ok(PdfSealMode::International),
+            other => Err(Error::Options(format!(
+                "PDF seals are SM2 or ECDSA P-256; the key is {other}"
+            ))),
+        }
+    }
+
+    /// "national (SM2/SM3)" or "international (ECDSA P-256)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            PdfSealMode::National => "national (SM2/SM3)",
+            PdfSealMode::International => "international (ECDSA P-256)",
+        }
+    }
+
+    /// The seal to carry in the CMS: `seal` in national mode, none otherwise.
+    pub fn carried(self, seal: &Seal) -> Option<&Seal> {
+        (self == PdfSealMode::National).then_some(seal)
+    }
+}
+
+impl crate::pdf::PdfSealAppearance {
+    /// The seal's own picture at its real size, with an optional line of text
+    /// under it; a visible PDF seal needs a PNG picture.
+    pub fn of_seal(seal: &Seal, text_line: Option<String>) -> Result<Self> {
+        let picture = seal.picture();
+        if !picture.kind.eq_ignore_ascii_case("png") {
+            return Err(Error::Options(format!(
+                "seal {} has a {} picture; a visible PDF seal needs PNG",
+                seal.id(),
+                picture.kind
+            )));
+        }
+        Ok(crate::pdf::PdfSealAppearance {
+            png: picture.data.clone(),
+            width_mm: picture.width_mm as f64,
+            height_mm: picture.height_mm as f64,
+            text_line,
+        })
+    }
+}
+
 /// Who seals a PDF and with what.
 pub struct PdfSealer<'a> {
     /// The signing key (SM2: national mode; ECDSA P-256: international mode).

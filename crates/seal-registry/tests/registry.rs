@@ -10,10 +10,7 @@ use yinzheng_seal::{Picture, SealBuilder, SealStatus, SealType};
 use yinzheng_seal_registry::Registry;
 
 fn interop(name: &str) -> Vec<u8> {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/interop/ofdrw/"
-    );
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/interop/ofdrw/");
     std::fs::read(format!("{p}{name}")).unwrap()
 }
 

@@ -9,10 +9,7 @@ use yinzheng_pki::{CheckStatus, ParsedCert, RevocationPolicy, Validator, Verific
 use yinzheng_seal::{MakerTrust, SealSignature, VerifyOptions, verify_signature_at};
 
 fn interop(name: &str) -> Vec<u8> {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/interop/ofdrw/"
-    );
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/interop/ofdrw/");
     std::fs::read(format!("{p}{name}")).unwrap()
 }
 

@@ -14,10 +14,7 @@ use yinzheng_seal::{
 };
 
 fn interop(name: &str) -> Vec<u8> {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/interop/ofdrw/"
-    );
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/interop/ofdrw/");
     std::fs::read(format!("{p}{name}")).unwrap_or_else(|e| {
         panic!("{p}{name}: {e} (the shared interop data must sit beside the repository)")
     })

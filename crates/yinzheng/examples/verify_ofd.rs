@@ -9,10 +9,7 @@
 
 use yinzheng::{CheckStatus, Trust};
 
-const INTEROP: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../testdata/interop/ofdrw/"
-);
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/interop/ofdrw/");
 
 /// Verify ofdrw's sealed OFD; returns the report.
 pub fn run() -> Result<yinzheng::VerificationReport, Box<dyn std::error::Error>> {

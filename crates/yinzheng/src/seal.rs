@@ -4,7 +4,7 @@
 use crate::error::{Error, Result, read_file};
 use std::path::Path;
 use yinzheng_cms::TimeStampAuthority;
-use yinzheng_crypto::{KeyAlgorithm, PrivateKey, Signer};
+use yinzheng_crypto::{PrivateKey, Signer};
 use yinzheng_pki::ParsedCert;
 use yinzheng_seal::{CertList, Seal};
 
@@ -262,24 +262,11 @@ impl SealOptions {
 /// seals, stay valid. The key decides national (SM2) or international
 /// (ECDSA P-256) mode; other keys are refused.
 pub fn seal_pdf(pdf: &[u8], sealer: &Sealer, opts: &SealOptions) -> Result<Vec<u8>> {
-    use yinzheng_document::{PdfPosition, PdfSealAppearance, PdfSealer, PdfStampOptions};
-    let national = match sealer.signer.public_key().algorithm() {
-        KeyAlgorithm::Sm2 => true,
-        KeyAlgorithm::EcdsaP256 => false,
-        other => {
-            return Err(Error::Options(format!(
-                "PDF seals are SM2 or ECDSA P-256; the key is {other}"
-            )));
-        }
+    use yinzheng_document::{
+        PdfPosition, PdfSealAppearance, PdfSealMode, PdfSealer, PdfStampOptions,
     };
-    let picture = sealer.seal.picture();
-    if !picture.kind.eq_ignore_ascii_case("png") {
-        return Err(Error::Options(format!(
-            "seal {} has a {} picture; a visible PDF seal needs PNG",
-            sealer.seal.id(),
-            picture.kind
-        )));
-    }
+    let mode = PdfSealMode::for_key(sealer.signer.public_key().algorithm())?;
+    let appearance = PdfSealAppearance::of_seal(&sealer.seal, opts.caption.clone())?;
     let mut o = PdfStampOptions::new(opts.time()?);
     o.page = opts.page;
     o.position = match &opts.position {
@@ -289,12 +276,7 @@ pub fn seal_pdf(pdf: &[u8], sealer: &Sealer, opts: &SealOptions) -> Result<Vec<u
         },
         Position::Near(text) => PdfPosition::Near { text: text.clone() },
     };
-    o.appearance = Some(PdfSealAppearance {
-        png: picture.data.clone(),
-        width_mm: picture.width_mm as f64,
-        height_mm: picture.height_mm as f64,
-        text_line: opts.caption.clone(),
-    });
+    o.appearance = Some(appearance);
     o.name = ParsedCert::from_der(&sealer.certificate)
         .ok()
         .map(|c| c.subject());
@@ -307,7 +289,7 @@ pub fn seal_pdf(pdf: &[u8], sealer: &Sealer, opts: &SealOptions) -> Result<Vec<u
             signer: sealer.signer.as_ref(),
             certificate: &sealer.certificate,
             chain: sealer.chain.clone(),
-            seal: national.then_some(&sealer.seal),
+            seal: mode.carried(&sealer.seal),
             tsa: sealer.tsa(opts)?,
         },
     )?)

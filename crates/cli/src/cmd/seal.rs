@@ -707,15 +707,11 @@ fn stamp_pdf(
     now: time::OffsetDateTime,
     (x, y): (f64, f64),
 ) -> Result<ExitCode> {
-    use yinzheng_crypto::KeyAlgorithm;
     use yinzheng_document::{
-        PdfPosition, PdfSealAppearance, PdfSealer, PdfStampOptions, PdfSubFilter,
+        PdfPosition, PdfSealAppearance, PdfSealMode, PdfSealer, PdfStampOptions, PdfSubFilter,
     };
-    let national = match key.algorithm() {
-        KeyAlgorithm::Sm2 => true,
-        KeyAlgorithm::EcdsaP256 => false,
-        other => bail!("PDF seals are SM2 or ECDSA P-256; the key is {other}"),
-    };
+    let mode = PdfSealMode::for_key(key.algorithm())?;
+    let national = mode == PdfSealMode::National;
     match (a.alg, national) {
         (Some(PdfAlg::Sm2), false) => bail!("--alg sm2 but {} is a P-256 key", a.key.display()),
         (Some(PdfAlg::P256), true) => bail!("--alg p256 but {} is an SM2 key", a.key.display()),
@@ -740,26 +736,14 @@ fn stamp_pdf(
     } else {
         None
     };
-    let picture = seal.picture();
-    if !picture.kind.eq_ignore_ascii_case("png") {
-        bail!(
-            "seal {} has a {} picture; a visible PDF stamp needs PNG",
-            s.id,
-            picture.kind
-        );
-    }
+    let appearance = PdfSealAppearance::of_seal(seal, a.caption.clone())?;
     let mut opts = PdfStampOptions::new(now.to_offset(time::UtcOffset::from_hms(8, 0, 0)?));
     opts.page = a.page;
     opts.position = match &a.near {
         Some(text) => PdfPosition::Near { text: text.clone() },
         None => PdfPosition::At { x_mm: x, y_mm: y },
     };
-    opts.appearance = Some(PdfSealAppearance {
-        png: picture.data.clone(),
-        width_mm: picture.width_mm as f64,
-        height_mm: picture.height_mm as f64,
-        text_line: a.caption.clone(),
-    });
+    opts.appearance = Some(appearance);
     opts.sub_filter = if a.pkcs7 {
         PdfSubFilter::Pkcs7Detached
     } else {
@@ -775,16 +759,12 @@ fn stamp_pdf(
             signer: key,
             certificate: cert,
             chain,
-            seal: national.then_some(seal),
+            seal: mode.carried(seal),
             tsa: tsa.as_ref(),
         },
     )?;
     io::write_atomic(&a.out, &sealed, false)?;
-    let mode = if national {
-        "national (SM2/SM3)"
-    } else {
-        "international (ECDSA P-256)"
-    };
+    let mode = mode.describe();
     let v = serde_json::json!({
         "seal": s.id, "document": a.out, "format": "pdf", "page": a.page,
         "atMm": if a.near.is_some() { serde_json::Value::Null } else { serde_json::json!([x, y]) },
