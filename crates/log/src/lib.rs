@@ -13,6 +13,8 @@
 
 mod error;
 mod log;
+mod slot;
 
 pub use error::{Error, Result};
 pub use log::{DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, LogQueue, Pending};
+pub use slot::{LogSlot, SequencerKeys, SlotEvent};

@@ -354,7 +354,9 @@ pub async fn serve(
     let _ = tokio::task::spawn_blocking(move || {
         drop(watchers);
         st.usage.close();
-        st.log.close();
+        if let Err(e) = st.log.close() {
+            tracing::warn!(error = %e, "closing the log");
+        }
     })
     .await;
     tracing::info!("usage records flushed; stopped");

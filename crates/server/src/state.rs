@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use yinzheng_anchor::{NoteSigner, VerifierKey};
 use yinzheng_ca::TrustDomain;
 use yinzheng_crypto::PrivateKey;
-use yinzheng_log::{Log, LogOptions};
+use yinzheng_log::{Log, LogOptions, LogSlot, SequencerKeys, SlotEvent};
 use yinzheng_pki::Validator;
 use yinzheng_pki::ocsp::OcspResponder;
 use yinzheng_store::Backend;
@@ -403,161 +403,28 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
     })
 }
 
-/// The log's keys, kept (zeroized on drop) so that a server that follows the
-/// log can become its sequencer later without the passphrase.
-struct LogKeys {
-    origin: String,
-    pkcs8: Vec<Zeroizing<Vec<u8>>>,
-}
-
-impl LogKeys {
-    fn signers(&self) -> Result<Vec<NoteSigner>> {
-        self.pkcs8
-            .iter()
-            .map(|der| {
-                Ok(NoteSigner::new(
-                    &self.origin,
-                    PrivateKey::from_bytes(der, None)?,
-                )?)
-            })
-            .collect()
-    }
-}
-
-/// The anchoring log as this server has it: the sequencer (embedded store:
-/// always; PostgreSQL: while this server holds the lease) or a follower of
-/// the published tiles. [`LogSlot::tick`] (every second, on its own thread)
-/// refreshes a follower, takes the lease when it is free, and falls back to
-/// following when the sequencer stopped (lease lost).
-pub struct LogSlot {
-    dir: PathBuf,
-    backend: Backend,
-    keys: Option<LogKeys>,
-    verifiers: Vec<VerifierKey>,
-    current: RwLock<Option<Arc<Log>>>,
-}
-
-impl LogSlot {
-    fn none(dir: &Path, backend: &Backend) -> LogSlot {
-        LogSlot {
-            dir: dir.to_path_buf(),
-            backend: backend.clone(),
-            keys: None,
-            verifiers: Vec::new(),
-            current: RwLock::new(None),
-        }
-    }
-
-    /// The log (sequencer or follower), if there is one.
-    pub fn current(&self) -> Option<Arc<Log>> {
-        self.current.read().ok().and_then(|c| c.clone())
-    }
-
-    /// The log, if this server is its running sequencer.
-    pub fn sequencer(&self) -> Option<Arc<Log>> {
-        self.current().filter(|l| l.is_sequencer())
-    }
-
-    fn open_sequencer(&self) -> yinzheng_log::Result<Option<Log>> {
-        let Some(keys) = &self.keys else {
-            return Ok(None);
-        };
-        let signers = keys
-            .signers()
-            .map_err(|e| yinzheng_log::Error::Stopped(e.to_string()))?;
-        match Log::open_in(
-            &self.dir,
-            &self.backend,
-            signers,
-            LogOptions::default().with_period(Duration::from_millis(20)),
-        ) {
-            Ok(l) => Ok(Some(l)),
-            Err(yinzheng_log::Error::NotSequencer(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A follower: read the published checkpoint again (a file read; the
-    /// signature is checked only when it changed).
-    pub fn follow(&self) {
-        if let Some(log) = self.current()
-            && !log.is_sequencer()
-            && log.stopped().is_none()
-            && let Err(e) = log.refresh()
-        {
-            tracing::debug!(error = %e, "cannot refresh the followed log");
-        }
-    }
-
-    /// Refresh a follower; become the sequencer when the lease is free;
-    /// follow again when the sequencer stopped. Errors are logged, never fatal.
-    pub fn tick(&self) {
-        let Some(log) = self.current() else { return };
-        if log.is_sequencer() {
-            return;
-        }
-        if let Some(why) = log.stopped() {
-            tracing::warn!(reason = %why, "the log sequencer stopped; following the log");
-        } else if let Err(e) = log.refresh() {
-            tracing::warn!(error = %e, "cannot refresh the followed log");
-        }
-        match self.open_sequencer() {
-            Ok(Some(seq)) => {
-                tracing::info!(
-                    size = seq.checkpoint().size(),
-                    "took the sequencer lease: this server now sequences the log"
-                );
-                self.replace(Arc::new(seq));
-            }
-            Ok(None) => {
-                if log.stopped().is_some() {
-                    match Log::follow_in(&self.dir, &self.backend, self.verifiers.clone()) {
-                        Ok(f) => self.replace(Arc::new(f)),
-                        Err(e) => tracing::warn!(error = %e, "cannot follow the log"),
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot open the log as its sequencer"),
-        }
-    }
-
-    fn replace(&self, log: Arc<Log>) {
-        if let Ok(mut c) = self.current.write() {
-            *c = Some(log);
-        }
-    }
-
-    /// Sequence what is pooled and stop (at shutdown).
-    pub fn close(&self) {
-        if let Some(l) = self.sequencer()
-            && let Err(e) = l.close()
-        {
-            tracing::warn!(error = %e, "closing the log");
-        }
-    }
-}
-
 /// The log's note signers (SM2 key; Ed25519 when present) and a second
 /// signer on the SM2 key for receipt batches. Each key file is decrypted
 /// once (PBKDF2 is deliberately slow); the copy comes from its PKCS#8 bytes.
 /// The keys are kept (zeroized on drop) to open the sequencer again later.
-fn log_keys(dir: &Path, pass: &[u8]) -> Result<(Vec<NoteSigner>, NoteSigner, LogKeys)> {
+fn log_keys(dir: &Path, pass: &[u8]) -> Result<(Vec<VerifierKey>, NoteSigner, SequencerKeys)> {
     let (origin, _) = Log::config(dir)?;
     let mut keys = vec![load_key(&dir.join("log-signer.key.pem"), pass)?];
     let ed = dir.join("log-signer-ed25519.key.pem");
     if ed.exists() {
         keys.push(load_key(&ed, pass)?);
     }
-    let kept = LogKeys {
-        origin: origin.clone(),
-        pkcs8: keys.iter().map(|k| k.to_pkcs8_der()).collect(),
-    };
-    let receipts = NoteSigner::new(&origin, PrivateKey::from_bytes(&kept.pkcs8[0], None)?)?;
-    let signers = keys
-        .into_iter()
-        .map(|k| Ok(NoteSigner::new(&origin, k)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((signers, receipts, kept))
+    let kept = SequencerKeys::new(&origin, &keys);
+    let receipts = NoteSigner::new(
+        &origin,
+        PrivateKey::from_bytes(&keys[0].to_pkcs8_der(), None)?,
+    )?;
+    let verifiers = kept
+        .signers()?
+        .iter()
+        .map(|s| s.verifier().clone())
+        .collect();
+    Ok((verifiers, receipts, kept))
 }
 
 /// The server's background threads that follow the shared store: the log
@@ -581,6 +448,27 @@ impl Drop for Watchers {
 /// The channel every store change is announced on (`Db::notify`).
 pub use yinzheng_store::CHANGES_CHANNEL;
 
+/// What the log slot reports, in the server's log.
+fn log_slot_event(e: SlotEvent) {
+    match e {
+        SlotEvent::TookLease { size } => tracing::info!(
+            size,
+            "took the sequencer lease: this server now sequences the log"
+        ),
+        SlotEvent::SequencerStopped(why) => {
+            tracing::warn!(reason = %why, "the log sequencer stopped; following the log")
+        }
+        SlotEvent::RefreshFailed(e) => {
+            tracing::warn!(error = %e, "cannot refresh the followed log")
+        }
+        SlotEvent::OpenFailed(e) => {
+            tracing::warn!(error = %e, "cannot open the log as its sequencer")
+        }
+        SlotEvent::FollowFailed(e) => tracing::warn!(error = %e, "cannot follow the log"),
+        other => tracing::warn!(event = ?other, "log slot"),
+    }
+}
+
 impl AppState {
     /// Start the [`Watchers`].
     pub fn watch(self: &Arc<Self>) -> Result<Watchers> {
@@ -597,12 +485,14 @@ impl AppState {
                         std::thread::sleep(Duration::from_millis(100));
                         // A follower serves checkpoints at most 100 ms old;
                         // the lease is tried for once a second.
-                        st.log.follow();
+                        if let Some(e) = st.log.follow() {
+                            log_slot_event(e);
+                        }
                         // A caller added or removed is in force within 100 ms.
                         st.reload_callers_if_changed();
                         if last.elapsed() >= Duration::from_secs(1) {
                             last = Instant::now();
-                            st.log.tick();
+                            st.log.tick().into_iter().for_each(log_slot_event);
                         }
                     }
                 })
@@ -778,29 +668,24 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let log_backend = Backend::for_path(&log_dir.join("state.sqlite"))?;
         let (log, receipt_signer) = if Log::exists_in(&log_dir, &log_backend)? {
-            let (signers, receipt_signer, keys) = log_keys(&log_dir, pass)?;
-            let verifiers: Vec<VerifierKey> =
-                signers.iter().map(|s| s.verifier().clone()).collect();
-            let slot = LogSlot {
-                keys: Some(keys),
-                verifiers: verifiers.clone(),
-                ..LogSlot::none(&log_dir, &log_backend)
-            };
-            let log = match slot.open_sequencer()? {
-                Some(seq) => seq,
-                None => {
-                    tracing::info!("another server sequences the log: following it");
-                    Log::follow_in(&log_dir, &log_backend, verifiers)?
-                }
-            };
-            slot.replace(Arc::new(log));
+            let (verifiers, receipt_signer, keys) = log_keys(&log_dir, pass)?;
+            let (slot, sequencing) = LogSlot::open(
+                &log_dir,
+                &log_backend,
+                keys,
+                verifiers,
+                LogOptions::default().with_period(Duration::from_millis(20)),
+            )?;
+            if !sequencing {
+                tracing::info!("another server sequences the log: following it");
+            }
             (Arc::new(slot), Some(receipt_signer))
         } else {
             tracing::warn!(
                 "no anchoring log in {}: usage records stay unanchored",
                 log_dir.display()
             );
-            (Arc::new(LogSlot::none(&log_dir, &log_backend)), None)
+            (Arc::new(LogSlot::empty(&log_dir, &log_backend)), None)
         };
         let writer = yinzheng_license::Registry::open(&home.join("licenses"))?;
         if !config.usage_fsync {

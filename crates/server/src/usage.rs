@@ -11,7 +11,6 @@
 //! recording the indexes when the log's batch is published.
 
 use crate::metrics::Metrics;
-use crate::state::LogSlot;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -20,6 +19,7 @@ use tokio::sync::oneshot;
 use yinzheng_anchor::NoteSigner;
 use yinzheng_anchor::{Receipt, ReceiptBody, sign_receipts};
 use yinzheng_license::{CheckOutcome, PendingUsage, Registry, UsageContext};
+use yinzheng_log::LogSlot;
 use yinzheng_log::Pending;
 
 /// Jobs waiting for the writer at most (beyond: 503, back-pressure).
