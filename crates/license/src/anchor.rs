@@ -12,6 +12,11 @@ pub trait Anchor {
     /// A tlog-proof evidence file (inclusion proof to the latest signed
     /// checkpoint) for the entry at `index`.
     fn evidence(&self, index: u64) -> Result<String>;
+    /// The published tree size and the entry at `index` below it: what
+    /// reconciliation reads of the log's tail.
+    fn size(&self) -> u64;
+    /// The entry at `index` (encoded).
+    fn entry(&self, index: u64) -> Result<Vec<u8>>;
 }
 
 impl Anchor for Log {
@@ -37,7 +42,15 @@ impl Anchor for Log {
             }
         };
         let proof = self.prove_inclusion(index, size)?;
-        let entry = self.entry(index)?;
+        let entry = Log::entry(self, index)?;
         Ok(Evidence::new(&entry, index, proof, &note).to_text())
+    }
+
+    fn size(&self) -> u64 {
+        self.checkpoint().size()
+    }
+
+    fn entry(&self, index: u64) -> Result<Vec<u8>> {
+        Ok(Log::entry(self, index)?)
     }
 }

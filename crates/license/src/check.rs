@@ -241,6 +241,10 @@ impl PendingUsage {
     }
 }
 
+/// How many of the log's latest entries usage reconciliation reads at most
+/// (the records a dead writer had in flight are among the last few batches).
+pub const USAGE_RECONCILE_SCAN: u64 = 20_000;
+
 impl Registry {
     fn new_usage(
         ctx: &UsageContext,
@@ -743,9 +747,11 @@ impl Registry {
     }
 
     /// Anchor every usage record not yet in the log, in batches of 10,000
-    /// (one checkpoint signature each); returns how many.
+    /// (one checkpoint signature each); returns how many. Records already in
+    /// the log's tail (a writer that crashed between its log batch and its
+    /// commit) are reconciled first, never anchored twice.
     pub fn anchor_usage(&mut self, anchor: &dyn Anchor) -> Result<usize> {
-        let mut total = 0;
+        let mut total = self.reconcile_usage_with(anchor)?;
         loop {
             let pending = self.pending_usage_entries(10_000)?;
             if pending.is_empty() {
@@ -845,6 +851,38 @@ impl Registry {
     /// the highest recorded index) by their digest, and recorded, so they are
     /// not anchored a second time. Returns how many were found.
     pub fn reconcile_usage(&self, entries: &[(u64, Vec<u8>)]) -> Result<usize> {
+        self.reconcile_usage_entries(entries)
+    }
+
+    /// Records whose entries reached the log but whose indexes were never
+    /// recorded (the writer crashed, or the server that sequenced before died
+    /// between its log batch and its commit) are found in the log's tail by
+    /// digest and recorded, so they are not anchored twice. Reads the entries
+    /// after the last recorded usage index, at most
+    /// [`USAGE_RECONCILE_SCAN`] of the latest; a tail entry that cannot be
+    /// read ends the scan (what was read is reconciled; an error is returned
+    /// only when nothing could be read). Returns how many were recorded.
+    pub fn reconcile_usage_with(&self, anchor: &dyn Anchor) -> Result<usize> {
+        if self.pending_usage_count()? == 0 {
+            return Ok(0);
+        }
+        let size = anchor.size();
+        let from = self
+            .last_usage_log_index()?
+            .map_or(0, |i| i + 1)
+            .max(size.saturating_sub(USAGE_RECONCILE_SCAN));
+        let mut tail = Vec::new();
+        for i in from..size {
+            match anchor.entry(i) {
+                Ok(e) => tail.push((i, e)),
+                Err(e) if tail.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        self.reconcile_usage_entries(&tail)
+    }
+
+    fn reconcile_usage_entries(&self, entries: &[(u64, Vec<u8>)]) -> Result<usize> {
         let mut pairs = Vec::new();
         let mut taken = std::collections::HashSet::new();
         for (index, bytes) in entries {

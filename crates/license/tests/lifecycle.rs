@@ -416,8 +416,24 @@ fn issue_check_every_way_change_and_revoke() {
             .iter()
             .all(|e| e.log_index.is_some())
     );
+    // A writer that crashed between its log batch and its commit: the first
+    // two pending records are in the log, their indexes not recorded.
+    // anchor_usage finds them in the log's tail and anchors only the rest.
+    let crashed = reg.pending_usage_entries(2).unwrap();
+    let entries: Vec<_> = crashed.iter().map(|(_, e)| e.clone()).collect();
+    let crashed_idx = yinzheng_license::Anchor::append_batch(&w.log, &entries).unwrap();
+    let before = w.log.checkpoint().size();
     let n = reg.anchor_usage(&w.log).unwrap();
     assert!(n >= 15, "{n}");
+    assert_eq!(
+        w.log.checkpoint().size(),
+        before + n as u64 - 2,
+        "records already in the log are not anchored twice"
+    );
+    for ((seq, _), idx) in crashed.iter().zip(crashed_idx) {
+        let r = reg.usage_record(*seq).unwrap().unwrap();
+        assert_eq!(r.log_index, Some(idx));
+    }
     assert_eq!(reg.anchor_usage(&w.log).unwrap(), 0);
     let records = reg.usage(Some(&lic.id.to_string()), None).unwrap();
     assert!(

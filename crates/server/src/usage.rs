@@ -340,10 +340,6 @@ struct Writer {
     commits: std::collections::VecDeque<(i64, u64, Instant, u64)>,
 }
 
-/// How many of the log's latest entries reconciliation reads at most (the
-/// records a dead sequencer had in flight are among the last few batches).
-const RECONCILE_SCAN: u64 = 20_000;
-
 impl Writer {
     fn run(mut self, rx: Receiver<Job>) {
         let mut closing = false;
@@ -455,35 +451,10 @@ impl Writer {
         any
     }
 
-    /// Records whose entries reached the log but whose indexes were never
-    /// recorded (this process crashed, or the server that sequenced before
-    /// died between its log batch and its commit) are found in the log's
-    /// tail by digest and recorded, so they are not anchored twice.
+    /// Usage records already in the log's tail are recorded, not anchored
+    /// again (`Registry::reconcile_usage_with`).
     fn reconcile(&mut self, log: &yinzheng_log::Log) {
-        if self.reg.pending_usage_count().unwrap_or(1) == 0 {
-            return;
-        }
-        let size = log.checkpoint().size();
-        let from = match self.reg.last_usage_log_index() {
-            Ok(Some(i)) => i + 1,
-            Ok(None) => 0,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the last anchored usage record");
-                return;
-            }
-        }
-        .max(size.saturating_sub(RECONCILE_SCAN));
-        let mut tail = Vec::new();
-        for i in from..size {
-            match log.entry(i) {
-                Ok(e) => tail.push((i, e)),
-                Err(e) => {
-                    tracing::warn!(error = %e, index = i, "cannot read the log's tail");
-                    break;
-                }
-            }
-        }
-        match self.reg.reconcile_usage(&tail) {
+        match self.reg.reconcile_usage_with(log) {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(

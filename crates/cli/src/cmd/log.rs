@@ -391,6 +391,24 @@ impl yinzheng_license::Anchor for LogWriter {
             }
         }
     }
+
+    fn size(&self) -> u64 {
+        match self {
+            LogWriter::Sequencer(l) => yinzheng_license::Anchor::size(l),
+            LogWriter::Queued { view, .. } => {
+                // The published size; a failed refresh keeps the last one.
+                let _ = view.refresh();
+                yinzheng_license::Anchor::size(view)
+            }
+        }
+    }
+
+    fn entry(&self, index: u64) -> yinzheng_license::Result<Vec<u8>> {
+        match self {
+            LogWriter::Sequencer(l) => yinzheng_license::Anchor::entry(l, index),
+            LogWriter::Queued { view, .. } => yinzheng_license::Anchor::entry(view, index),
+        }
+    }
 }
 
 /// Open the log of `home` for writing (its key needs the passphrase), with a
