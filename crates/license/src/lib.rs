@@ -22,6 +22,7 @@ mod catalogue;
 mod check;
 mod csv;
 mod error;
+mod evidence;
 mod id;
 mod issue;
 mod model;
@@ -35,6 +36,7 @@ pub use check::{
 };
 pub use csv::{CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv};
 pub use error::{Error, Result};
+pub use evidence::{EvidenceBundle, EvidenceSources};
 pub use id::{LicenseId, PREFIX, check_character};
 pub use issue::{FaceSealer, IssueRequest, MAX_FIELD_LEN, face_spec, render_sealed};
 pub use model::{Event, Holder, License, ResultCode, Status};

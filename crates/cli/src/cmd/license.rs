@@ -852,149 +852,35 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
 
 /// The end-entity certificates of a sealed OFD: each seal signature's signer
 /// and its seal's maker.
-fn ofd_leaf_certs(ofd: &[u8]) -> Result<Vec<yinzheng_pki::ParsedCert>> {
-    let pkg = yinzheng_document::OfdPackage::read(ofd)?;
-    let mut v = Vec::new();
-    for s in pkg.signatures()? {
-        if let Some(sig) = pkg
-            .part(&s.signed_value)
-            .and_then(|b| yinzheng_seal::SealSignature::parse(b).ok())
-        {
-            for der in [sig.signer_cert(), sig.seal().maker_cert()] {
-                let c = yinzheng_pki::ParsedCert::from_der(der)?;
-                if !v
-                    .iter()
-                    .any(|x: &yinzheng_pki::ParsedCert| x.der() == c.der())
-                {
-                    v.push(c);
-                }
-            }
-        }
-    }
-    Ok(v)
-}
-
 fn evidence(a: &EvidenceArgs, home: &Path, out: &Output) -> Result<ExitCode> {
-    use yinzheng_audit::{
-        BundleEvent, BundleUsage, BundleWriter, DocumentRef, Manifest, RevocationRef,
-    };
     let reg = registry(home)?;
-    let lic = reg
-        .get(&a.id)?
-        .with_context(|| format!("no license {} in this registry", a.id))?;
-    let id = lic.id.to_string();
-    let files = reg.files_dir(&lic.id);
-    let read = |name: &str| -> Result<Vec<u8>> {
-        let p = files.join(name);
-        std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let (ofd, pdf) = (read("license.ofd")?, read("license.pdf")?);
     let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&home.join("log"))?;
-    let size = cp.checkpoint().size();
-    let prove = |index: u64| -> Result<Vec<u8>> {
-        if index >= size {
-            bail!("log entry {index} is not in the latest checkpoint (size {size})");
-        }
-        let entry = reader.entry(index)?;
-        let proof = yinzheng_anchor::inclusion_proof(&reader, index, size)?;
-        Ok(
-            yinzheng_anchor::Evidence::new(&entry, index, proof, cp.note())
-                .to_text()
-                .into_bytes(),
-        )
-    };
-    let mut w = BundleWriter::new();
-    let mut m = Manifest {
-        license: id.clone(),
-        exported_at: yinzheng_pki::rfc3339(std::time::SystemTime::now()),
-        checkpoint: "log/checkpoint".into(),
-        ..Default::default()
-    };
-    w.add("documents/license.ofd", ofd.clone());
-    w.add("documents/license.pdf", pdf);
-    m.documents = vec![
-        DocumentRef {
-            path: "documents/license.ofd".into(),
-            format: "ofd".into(),
-        },
-        DocumentRef {
-            path: "documents/license.pdf".into(),
-            format: "pdf".into(),
-        },
-    ];
-    // Certificates: the leaves in the documents, then the issuing CAs and
-    // roots of the domains they were issued in (evidence, not anchors).
-    let leaves = ofd_leaf_certs(&ofd)?;
-    let mut pem: String = leaves.iter().map(|c| c.to_pem()).collect();
+    let mut issuers = Vec::new();
     for (_, d) in crate::cmd::trust::domains(home)? {
-        let mut used = false;
         for (_, i) in d.issuers() {
-            if leaves.iter().any(|l| {
-                l.cert().tbs_certificate().issuer() == i.cert().tbs_certificate().subject()
-            }) {
-                pem.push_str(&i.to_pem());
-                used = true;
-            }
-        }
-        if used {
-            pem.push_str(&d.root().to_pem());
+            issuers.push((i.clone(), d.root().clone()));
         }
     }
-    w.add("certificates/chain.pem", pem.into_bytes());
-    m.certificates = Some("certificates/chain.pem".into());
     let crls = crate::cmd::trust::collect_crls(&a.crls, home)?;
-    if !crls.is_empty() {
-        let pem: String = crls.iter().map(|c| c.to_pem()).collect();
-        w.add("revocation/crls.pem", pem.into_bytes());
-        m.revocation = Some(RevocationRef {
-            crls: "revocation/crls.pem".into(),
-            as_of: format!(
-                "CRLs of the trust domains at export time ({}), not at signing time: a CRL \
-                 issued later shows whether a certificate had been revoked before the signing",
-                m.exported_at
-            ),
-        });
-    }
-    w.add("log/checkpoint", cp.note().as_bytes().to_vec());
-    let mut skipped = Vec::new();
-    for (n, e) in reg.events(&lic.id)?.iter().enumerate() {
-        let Some(i) = e.log_index else {
-            skipped.push(format!("event {} has no log entry", e.kind));
-            continue;
-        };
-        let path = format!("events/{n:02}-{}.tlog-proof", e.kind);
-        w.add(&path, prove(i)?);
-        m.events.push(BundleEvent {
-            kind: e.kind.clone(),
-            time_ms: e.time_ms,
-            actor: e.actor.clone(),
-            reason: e.reason.clone(),
-            log_index: i,
-            proof: path,
-        });
-    }
-    if !a.no_usage {
-        for u in reg.usage(Some(&id), None)? {
-            let Some(i) = u.log_index.filter(|i| *i < size) else {
-                skipped.push(format!("usage record {} is not anchored yet", u.seq));
-                continue;
-            };
-            let path = format!("usage/{}.tlog-proof", u.seq);
-            w.add(&path, prove(i)?);
-            m.usage.push(BundleUsage {
-                seq: u.seq,
-                time_ms: u.time_ms,
-                caller: u.caller.clone(),
-                operation: u.operation.clone(),
-                result: u.result,
-                record_sm3: u.record_sm3.clone(),
-                log_index: i,
-                proof: path,
-            });
-        }
-    }
-    let (events, usage) = (m.events.len(), m.usage.len());
-    let zip = w.finish(m)?;
+    let bundle = reg.evidence_bundle(
+        &a.id,
+        &yinzheng_license::EvidenceSources {
+            reader: &reader,
+            checkpoint: &cp,
+            issuers: &issuers,
+            crls: &crls,
+            include_usage: !a.no_usage,
+            exported_at: std::time::SystemTime::now(),
+        },
+    )?;
+    let (zip, events, usage, size, skipped) = (
+        bundle.zip,
+        bundle.events,
+        bundle.usage,
+        bundle.tree_size,
+        bundle.skipped,
+    );
+    let id = bundle.license;
     io::write_atomic(&a.out, &zip, false)?;
     let v = serde_json::json!({
         "license": id, "file": a.out, "bytes": zip.len(), "events": events, "usage": usage,
