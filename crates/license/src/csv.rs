@@ -181,3 +181,152 @@ mod tests {
         assert!(parse_csv(&long).unwrap_err().to_string().contains("longer"));
     }
 }
+
+/// The columns of a batch-issuance CSV, checked against a license type:
+/// `holder_name` and `holder_code` are required; `number`, `valid_from` and
+/// `valid_to` (YYYY-MM-DD) are optional; every other column must be a field
+/// of the type.
+#[derive(Clone, Debug)]
+pub struct CsvImport {
+    type_key: String,
+    header: Vec<String>,
+    fields: Vec<usize>,
+}
+
+/// Columns that are not fields of the license type.
+const CSV_FIXED_COLUMNS: &[&str] = &[
+    "holder_name",
+    "holder_code",
+    "number",
+    "valid_from",
+    "valid_to",
+];
+
+impl CsvImport {
+    /// Check `header` (the first record) against license type `ty`.
+    pub fn new(ty: &crate::LicenseType, header: &[String]) -> Result<Self> {
+        for required in ["holder_name", "holder_code"] {
+            if !header.iter().any(|h| h == required) {
+                return Err(Error::Invalid(
+                    "the header needs holder_name and holder_code columns".into(),
+                ));
+            }
+        }
+        let mut fields = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            if header[..i].contains(h) {
+                return Err(Error::Invalid(format!("column {h:?} appears twice")));
+            }
+            if CSV_FIXED_COLUMNS.contains(&h.as_str()) {
+                continue;
+            }
+            if !ty.fields.iter().any(|f| &f.key == h) {
+                return Err(Error::Invalid(format!(
+                    "column {h:?} is not a field of {} ({})",
+                    ty.key, ty.name
+                )));
+            }
+            fields.push(i);
+        }
+        Ok(CsvImport {
+            type_key: ty.key.clone(),
+            header: header.to_vec(),
+            fields,
+        })
+    }
+
+    /// The issuance request of one data row (empty cells are left out).
+    pub fn request(&self, row: &[String]) -> Result<crate::IssueRequest> {
+        if row.len() != self.header.len() {
+            return Err(Error::Invalid(format!(
+                "{} columns, the header has {}",
+                row.len(),
+                self.header.len()
+            )));
+        }
+        let cell = |name: &str| {
+            self.header
+                .iter()
+                .position(|h| h == name)
+                .map(|i| row[i].clone())
+                .filter(|v| !v.is_empty())
+        };
+        let date = |name: &str| cell(name).as_deref().map(crate::parse_date).transpose();
+        Ok(crate::IssueRequest {
+            type_key: self.type_key.clone(),
+            holder_name: cell("holder_name").unwrap_or_default(),
+            holder_code: cell("holder_code").unwrap_or_default(),
+            fields: self
+                .fields
+                .iter()
+                .filter(|&&i| !row[i].is_empty())
+                .map(|&i| (self.header[i].clone(), row[i].clone()))
+                .collect(),
+            number: cell("number"),
+            valid_from: date("valid_from")?,
+            valid_to: date("valid_to")?,
+            serial: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn columns_are_checked_and_rows_become_requests() -> Result<()> {
+        let cat = crate::Catalogue::default_catalogue();
+        let ty = cat.get("business-licence")?;
+        let header = strings(&[
+            "holder_name",
+            "holder_code",
+            "legal_rep",
+            "capital",
+            "valid_to",
+        ]);
+        let import = CsvImport::new(ty, &header)?;
+        let req = import.request(&strings(&[
+            "示例",
+            "91350100M000100Y43",
+            "张三",
+            "",
+            "2030-01-31",
+        ]))?;
+        assert_eq!(req.type_key, "business-licence");
+        assert_eq!(
+            (req.holder_name.as_str(), req.holder_code.as_str()),
+            ("示例", "91350100M000100Y43")
+        );
+        assert_eq!(
+            req.fields,
+            [("legal_rep".to_string(), "张三".to_string())],
+            "empty cells are left out"
+        );
+        assert_eq!(req.valid_to, Some(time::macros::date!(2030 - 01 - 31)));
+        assert!(req.number.is_none() && req.valid_from.is_none());
+
+        // Refused: a short row, a bad date, an unknown or repeated column, no holder.
+        assert!(import.request(&strings(&["a", "b"])).is_err());
+        assert!(
+            import
+                .request(&strings(&["a", "b", "c", "d", "31/01/2030"]))
+                .is_err()
+        );
+        let unknown = CsvImport::new(ty, &strings(&["holder_name", "holder_code", "colour"]));
+        assert!(unknown.is_err_and(|e| e.to_string().contains("colour")));
+        assert!(
+            CsvImport::new(
+                ty,
+                &strings(&["holder_name", "holder_code", "capital", "capital"])
+            )
+            .is_err()
+        );
+        assert!(CsvImport::new(ty, &strings(&["holder_name", "capital"])).is_err());
+        Ok(())
+    }
+}

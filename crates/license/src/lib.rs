@@ -34,7 +34,9 @@ pub use check::{
     CheckOutcome, DocumentTrust, FieldMatch, MAX_PURPOSE_CHARS, PendingUsage, TOKEN_TTL_S,
     USAGE_RECONCILE_SCAN, UsageContext, UsageRecord, base32, file_subject, is_unsafe_char,
 };
-pub use csv::{CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv};
+pub use csv::{
+    CsvImport, CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv,
+};
 pub use error::{Error, Result};
 pub use evidence::{EvidenceBundle, EvidenceSources};
 pub use id::{LicenseId, PREFIX, check_character};

@@ -622,27 +622,9 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let Some((header, body)) = records.split_first() else {
         bail!("{} is empty", a.csv.display());
     };
-    let header = &header.fields;
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (Some(name_col), Some(code_col)) = (col("holder_name"), col("holder_code")) else {
-        bail!("the header needs holder_name and holder_code columns");
-    };
     let mut reg = registry(home)?;
-    let ty = reg.catalogue().get(&a.type_key)?.clone();
-    for h in header {
-        if ![
-            "holder_name",
-            "holder_code",
-            "number",
-            "valid_from",
-            "valid_to",
-        ]
-        .contains(&h.as_str())
-            && !ty.fields.iter().any(|f| &f.key == h)
-        {
-            bail!("column {h:?} is not a field of {} ({})", ty.key, ty.name);
-        }
-    }
+    let columns =
+        yinzheng_license::CsvImport::new(reg.catalogue().get(&a.type_key)?, &header.fields)?;
     let sealing = Sealing::load(home, &a.sealing)?;
     let log = crate::cmd::log::open_for_writing(home, a.sealing.passphrase_file.as_deref())?;
     let sealer = sealing.sealer();
@@ -667,32 +649,7 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         let mut lines = Vec::new();
         for record in chunk {
             let (line, row) = (record.line, &record.fields);
-            let get = |col: Option<usize>| {
-                col.and_then(|col| row.get(col))
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            let req = (|| -> Result<IssueRequest> {
-                if row.len() != header.len() {
-                    bail!("{} columns, the header has {}", row.len(), header.len());
-                }
-                let opt = |n: &str| Some(get(col(n))).filter(|v| !v.is_empty());
-                Ok(IssueRequest {
-                    type_key: ty.key.clone(),
-                    holder_name: get(Some(name_col)),
-                    holder_code: get(Some(code_col)),
-                    fields: header
-                        .iter()
-                        .zip(row)
-                        .filter(|(h, v)| ty.fields.iter().any(|f| &f.key == *h) && !v.is_empty())
-                        .map(|(h, v)| (h.clone(), v.clone()))
-                        .collect(),
-                    number: opt("number"),
-                    valid_from: date(&opt("valid_from"))?,
-                    valid_to: date(&opt("valid_to"))?,
-                    serial: None,
-                })
-            })();
+            let req = columns.request(row);
             match req {
                 Ok(r) => {
                     reqs.push(r);
