@@ -226,12 +226,12 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let chain = yinzheng_crypto::error_chain(e.as_ref());
             if json {
-                let v = serde_json::json!({ "error": chain.join(": ") });
+                let v = serde_json::json!({ "error": chain });
                 let _ = writeln!(std::io::stdout().lock(), "{v}");
             }
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {chain}");
             ExitCode::from(2)
         }
     }

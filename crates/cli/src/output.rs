@@ -31,11 +31,11 @@ impl Output {
 
     /// Report an error: its chain once on stderr, and a JSON object on stdout with `--json`.
     pub fn error(&self, err: &anyhow::Error) {
-        let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+        let chain = yinzheng_crypto::error_chain(err.as_ref());
         if self.json {
-            let v = serde_json::json!({ "error": chain.join(": ") });
+            let v = serde_json::json!({ "error": chain });
             let _ = writeln!(std::io::stdout().lock(), "{v}");
         }
-        let _ = writeln!(std::io::stderr().lock(), "error: {}", chain.join(": "));
+        let _ = writeln!(std::io::stderr().lock(), "error: {chain}");
     }
 }

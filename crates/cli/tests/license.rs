@@ -469,3 +469,17 @@ fn batch_import_issues_good_rows_and_reports_every_bad_one() {
     let list = json(&ok(d, &["--json", "license", "list", "--limit", "100000"]));
     assert_eq!(list.as_array().unwrap().len(), n - bad.len());
 }
+
+/// An error is printed with each cause once, even when a library error both
+/// prints its cause and returns it as its source.
+#[test]
+fn an_error_chain_says_each_cause_once() {
+    let dir = tempdir();
+    let home = dir.path().join("not-a-directory");
+    std::fs::write(&home, b"a file").unwrap();
+    let out = yz(dir.path(), &["--home", home.to_str().unwrap(), "license", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}

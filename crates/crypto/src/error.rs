@@ -90,3 +90,55 @@ impl Error {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// An error and its causes as one line, `outer: cause: root`, each message
+/// once: a cause whose text an outer message already holds (an error type
+/// that prints its source and also returns it, as several libraries do) is
+/// not repeated. What the binaries print.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::error_chain;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error, bool);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            if self.1 {
+                write!(f, "/x/licenses: {}", self.0)
+            } else {
+                write!(f, "/x/licenses")
+            }
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_message_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        assert_eq!(error_chain(&Outer(io(), true)), "/x/licenses: no such file");
+        assert_eq!(
+            error_chain(&Outer(io(), false)),
+            "/x/licenses: no such file"
+        );
+    }
+}

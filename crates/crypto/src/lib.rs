@@ -41,7 +41,7 @@ mod signer;
 mod sm2;
 
 pub use algorithm::SignatureAlgorithm;
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use hash::{DIGEST_LEN, DigestAlgorithm, Hasher, HmacSm3, Sm3Hasher, hmac_sm3, sha256, sm3};
 pub use keys::{KeyAlgorithm, MAX_KEY_FILE_LEN, PrivateKey, PublicKey};
 pub use pbes2::{DEFAULT_ITERATIONS, KdfPrf, KeyCipher, KeyEncryption, MAX_ITERATIONS};

@@ -657,7 +657,7 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 }
                 Err(e) => rejected.push(Rejected {
                     line,
-                    reason: format!("{e:#}"),
+                    reason: yinzheng_crypto::error_chain(&e),
                 }),
             }
         }
@@ -783,7 +783,10 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             Some(n?)
         }
         Err(e) => {
-            eprintln!("warning: usage record kept but not anchored yet: {e:#}");
+            eprintln!(
+                "warning: usage record kept but not anchored yet: {}",
+                yinzheng_crypto::error_chain(e.as_ref())
+            );
             None
         }
     };
