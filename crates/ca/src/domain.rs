@@ -24,6 +24,7 @@ use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id}
 use yinzheng_pki::issue::{self, CertProfile, Kind};
 use yinzheng_pki::{CertStatus, Crl, Profiles, StoredCert, SubjectExtras, ids};
 use yinzheng_pki::{ParsedCert, X509Signer};
+use yinzheng_store::DataDir;
 
 const DAY: u64 = 86_400;
 
@@ -121,7 +122,7 @@ pub struct TrustDomain {
 
 /// The directory of domain `name` under `home`.
 pub fn domain_dir(home: &Path, name: &str) -> PathBuf {
-    home.join("pki").join(name)
+    DataDir::new(home).trust_domain(name)
 }
 
 impl TrustDomain {

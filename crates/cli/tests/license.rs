@@ -477,7 +477,10 @@ fn an_error_chain_says_each_cause_once() {
     let dir = tempdir();
     let home = dir.path().join("not-a-directory");
     std::fs::write(&home, b"a file").unwrap();
-    let out = yz(dir.path(), &["--home", home.to_str().unwrap(), "license", "list"]);
+    let out = yz(
+        dir.path(),
+        &["--home", home.to_str().unwrap(), "license", "list"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: "), "{err}");

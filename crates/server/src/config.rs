@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use yinzheng_store::DataDir;
 
 /// Every operation a caller can be allowed.
 pub const OPERATIONS: &[&str] = &[
@@ -140,7 +141,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// `HOME/server/server.toml`, or the defaults when it does not exist.
     pub fn load(home: &Path) -> Result<Self> {
-        let p = home.join("server").join("server.toml");
+        let p = DataDir::new(home).server_config();
         match std::fs::read_to_string(&p) {
             Ok(t) => toml::from_str(&t).map_err(|e| Error::Config(format!("{}: {e}", p.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ServerConfig::default()),
@@ -197,7 +198,7 @@ pub struct CallersFile {
 impl CallersFile {
     /// The callers file of `home`.
     pub fn path(home: &Path) -> PathBuf {
-        home.join("server").join("callers.toml")
+        DataDir::new(home).callers()
     }
 
     /// Read `HOME/server/callers.toml` (none: no callers, everything denied).

@@ -19,6 +19,7 @@ use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::SubjectExtras;
 use yinzheng_seal::{Picture, SealBuilder, SealType};
+use yinzheng_store::DataDir;
 
 /// The demo caller with every operation on every license type.
 pub const DEMO_CALLER: &str = "demo-approval-system";
@@ -114,7 +115,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     // 1. The SM2 trust domain for seals and licenses.
     let mut opts = InitOptions::new("CN=Yinzheng Demo Root CA,O=Yinzheng Demo,C=CN");
     opts.key_encryption = enc;
-    let mut domain = TrustDomain::init(&home.join("pki").join("demo"), &opts, pass)?;
+    let mut domain = TrustDomain::init(&DataDir::new(home).trust_domain("demo"), &opts, pass)?;
     let issue = |domain: &mut TrustDomain,
                  profile: &str,
                  subject: &str,
@@ -140,7 +141,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
         SubjectExtras::default(),
         KeyAlgorithm::Sm2,
     )?;
-    let licenses_dir = home.join("licenses");
+    let licenses_dir = DataDir::new(home).licenses();
     let mut registry = yinzheng_license::Registry::open(&licenses_dir)?;
     let service = registry.catalogue().service.clone();
     let (signer_key, signer_cert) = issue(
@@ -190,7 +191,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     )
     .signer_cert(signer_cert.der())
     .sign(&maker_key, maker_cert.der())?;
-    let mut seals = yinzheng_seal_registry::Registry::open(&home.join("seals").join("seals.db"))?;
+    let mut seals = yinzheng_seal_registry::Registry::open(&DataDir::new(home).seal_registry())?;
     seals.register(&seal, &service.issuer_code, "demo", now.unix_timestamp())?;
     crate::write_atomic(&demo_dir.join("authority-seal.esl"), seal.raw())?;
 
@@ -199,7 +200,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     let mut tls_opts = InitOptions::new("CN=Yinzheng Demo TLS Root CA,O=Yinzheng Demo,C=CN");
     tls_opts.key_algorithm = KeyAlgorithm::EcdsaP256;
     tls_opts.key_encryption = enc;
-    let mut tls = TrustDomain::init(&home.join("pki").join("tls"), &tls_opts, pass)?;
+    let mut tls = TrustDomain::init(&DataDir::new(home).trust_domain("tls"), &tls_opts, pass)?;
     let (server_key, server_cert) = issue(
         &mut tls,
         "tls-server",
@@ -238,14 +239,14 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
         tls.root().to_pem().as_bytes(),
     )?;
     crate::write_atomic(
-        &home.join("server").join("server.toml"),
+        &DataDir::new(home).server_config(),
         toml::to_string_pretty(&config)
             .map_err(|e| Error::Config(e.to_string()))?
             .as_bytes(),
     )?;
 
     // 4. The anchoring log.
-    let log_dir = home.join("log");
+    let log_dir = DataDir::new(home).log();
     std::fs::create_dir_all(&log_dir).map_err(|e| Error::io(&log_dir, e))?;
     let origin = "yinzheng.local/log/sm3";
     let log_key = PrivateKey::generate(KeyAlgorithm::Sm2)?;
@@ -442,7 +443,7 @@ pub fn mint_token(home: &Path, info: &DemoInfo) -> Result<String> {
     let l = info
         .license("valid")
         .ok_or_else(|| Error::Config("the demo has no valid license".into()))?;
-    let mut reg = yinzheng_license::Registry::open(&home.join("licenses"))?;
+    let mut reg = yinzheng_license::Registry::open(&DataDir::new(home).licenses())?;
     let (t, _) = reg.create_token(&l.id, 300, None, "demo", time::OffsetDateTime::now_utc())?;
     Ok(t)
 }

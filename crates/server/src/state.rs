@@ -17,6 +17,7 @@ use yinzheng_log::{Log, LogOptions, LogSlot, SequencerKeys, SlotEvent};
 use yinzheng_pki::Validator;
 use yinzheng_pki::ocsp::OcspResponder;
 use yinzheng_store::Backend;
+use yinzheng_store::DataDir;
 use zeroize::Zeroizing;
 
 /// CRLs are signed this many hours ahead; the server re-signs them every
@@ -109,7 +110,7 @@ impl Readers {
     fn new(home: &Path, keep: usize, replica: Option<Backend>) -> Result<Self> {
         let keep = keep.max(1);
         let bounded = replica.is_some()
-            || Backend::for_path(&home.join("licenses").join("licenses.db"))?.is_postgres();
+            || Backend::for_path(&DataDir::new(home).licenses_db())?.is_postgres();
         let pool = Readers {
             home: home.to_path_buf(),
             replica,
@@ -129,8 +130,8 @@ impl Readers {
     }
 
     fn open_reader(&self) -> Result<Reader> {
-        let seals_db = self.home.join("seals").join("seals.db");
-        let licenses = self.home.join("licenses");
+        let seals_db = DataDir::new(&self.home).seal_registry();
+        let licenses = DataDir::new(&self.home).licenses();
         Ok(match &self.replica {
             None => Reader {
                 licenses: yinzheng_license::Registry::open(&licenses)?,
@@ -344,7 +345,7 @@ fn load_key(path: &Path, pass: &[u8]) -> Result<PrivateKey> {
 /// sign CRLs and OCSP responses).
 fn open_domains(home: &Path, pass: &[u8]) -> Result<Vec<Domain>> {
     let mut out = Vec::new();
-    for dir in read_dir_sorted(&home.join("pki")) {
+    for dir in read_dir_sorted(&DataDir::new(home).pki()) {
         if !dir.join("root.pem").exists() {
             continue;
         }
@@ -579,7 +580,7 @@ impl AppState {
     /// wait for the replica to pass it). Unreachable: not used.
     fn watch_replica(&self, replica: &Backend, halt: &std::sync::atomic::AtomicBool) {
         use std::sync::atomic::Ordering;
-        let licenses = self.home.join("licenses");
+        let licenses = DataDir::new(&self.home).licenses();
         let max_lag = Duration::from_millis(self.config.replica_max_lag_ms);
         let mut primary: Option<yinzheng_license::Registry> = None;
         let mut standby: Option<yinzheng_license::Registry> = None;
@@ -664,7 +665,7 @@ impl AppState {
         let domains = open_domains(home, pass)?;
         let trust = build_trust(&domains)?;
         let readers = ReaderPool::with_replica(home, config.readers, config.read_replica.clone())?;
-        let log_dir = home.join("log");
+        let log_dir = DataDir::new(home).log();
         let metrics = Arc::new(Metrics::default());
         let log_backend = Backend::for_path(&log_dir.join("state.sqlite"))?;
         let (log, receipt_signer) = if Log::exists_in(&log_dir, &log_backend)? {
@@ -687,7 +688,7 @@ impl AppState {
             );
             (Arc::new(LogSlot::empty(&log_dir, &log_backend)), None)
         };
-        let writer = yinzheng_license::Registry::open(&home.join("licenses"))?;
+        let writer = yinzheng_license::Registry::open(&DataDir::new(home).licenses())?;
         if !config.usage_fsync {
             writer.set_synchronous(yinzheng_store::Synchronous::Normal)?;
         }
@@ -697,7 +698,9 @@ impl AppState {
         let checkpointer = if writer.is_postgres() {
             None
         } else {
-            Some(yinzheng_license::Registry::open(&home.join("licenses"))?)
+            Some(yinzheng_license::Registry::open(
+                &DataDir::new(home).licenses(),
+            )?)
         };
         let usage = UsageWriter::start(
             writer,
@@ -721,7 +724,7 @@ impl AppState {
             callers: RwLock::new(Arc::new(callers)),
             callers_stamp: std::sync::Mutex::new(callers_stamp),
             trust: RwLock::new(Arc::new(trust)),
-            backend: Backend::for_path(&home.join("licenses").join("licenses.db"))?,
+            backend: Backend::for_path(&DataDir::new(home).licenses_db())?,
             domains,
             readers,
             replica: ReplicaGate::default(),

@@ -27,6 +27,7 @@
 
 mod backend;
 mod blocking;
+mod data_dir;
 mod db;
 mod error;
 mod fs;
@@ -54,6 +55,7 @@ pub const CHANGES_CHANNEL: &str = "yinzheng_changes";
 pub use backend::{
     Backend, DEFAULT_NAMESPACE, Location, PgConfig, SslMode, TEST_POSTGRES_ENV, redact,
 };
+pub use data_dir::DataDir;
 pub use db::Db;
 pub use error::{Error, Result};
 pub use fs::{write_atomic, write_atomic_no_dir_sync, write_atomic_private};

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use yinzheng_license::{
     Action, FaceSealer, IssueRequest, License, Registry, ResultCode, UsageContext,
 };
+use yinzheng_store::DataDir;
 
 /// `license` subcommands.
 #[derive(Subcommand, Debug)]
@@ -267,7 +268,7 @@ fn key_value(s: &str) -> std::result::Result<(String, String), String> {
 }
 
 fn registry(home: &Path) -> Result<Registry> {
-    Ok(Registry::open(&home.join("licenses"))?)
+    Ok(Registry::open(&DataDir::new(home).licenses())?)
 }
 
 fn now() -> Result<time::OffsetDateTime> {
@@ -814,7 +815,7 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
 /// and its seal's maker.
 fn evidence(a: &EvidenceArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     let reg = registry(home)?;
-    let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&home.join("log"))?;
+    let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&DataDir::new(home).log())?;
     let mut issuers = Vec::new();
     for (_, d) in crate::cmd::trust::domains(home)? {
         for (_, i) in d.issuers() {

@@ -21,6 +21,7 @@ use yinzheng_anchor::{
 };
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, sm3};
 use yinzheng_log::{Log, LogOptions};
+use yinzheng_store::DataDir;
 
 const KEY_FILE: &str = "log-signer.key.pem";
 const VKEY_FILE: &str = "log.vkey";
@@ -155,7 +156,7 @@ pub struct AuditArgs {
 
 /// Run a `log` subcommand with the data directory `home`.
 pub fn run(cmd: &LogCommand, home: &Path, out: &Output) -> Result<ExitCode> {
-    let dir = home.join("log");
+    let dir = DataDir::new(home).log();
     match cmd {
         LogCommand::Init(a) => init(a, &dir, out),
         LogCommand::Append(a) => append(a, &dir, out),
@@ -416,7 +417,7 @@ impl yinzheng_license::Anchor for LogWriter {
 /// PostgreSQL, when a server holds the sequencer's lease, entries go through
 /// its queue instead.
 pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<LogWriter> {
-    let dir = home.join("log");
+    let dir = DataDir::new(home).log();
     if !log_exists(&dir)? {
         bail!(
             "no anchoring log in {} (run `yinzheng log init` first)",

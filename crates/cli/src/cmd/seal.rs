@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use yinzheng_pki::ParsedCert;
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealSignature, SealStatus, SealType};
 use yinzheng_seal_registry::Registry;
+use yinzheng_store::DataDir;
 
 /// Seal administration commands.
 #[derive(Subcommand, Debug)]
@@ -247,14 +248,14 @@ pub enum PdfAlg {
 
 /// The registry of `home`.
 pub fn registry(home: &Path) -> Result<Registry> {
-    Ok(Registry::open(&home.join("seals").join("seals.db"))?)
+    Ok(Registry::open(&DataDir::new(home).seal_registry())?)
 }
 
 /// The data directory's seal registry when it has one: verifying never
 /// creates a registry (an empty one would only report "not a seal of this
 /// registry" for every seal).
 pub fn existing_registry(home: &Path) -> Option<Registry> {
-    let path = home.join("seals").join("seals.db");
+    let path = DataDir::new(home).seal_registry();
     let embedded = matches!(
         yinzheng_store::Backend::for_path(&path),
         Ok(yinzheng_store::Backend::Embedded)
@@ -656,7 +657,7 @@ pub fn stamping_identity(
 /// domain directory (`HOME/pki/<domain>/issuing*.pem`, never the keys).
 fn local_issuing(home: &Path) -> Vec<(PathBuf, ParsedCert)> {
     let mut out = Vec::new();
-    let Ok(domains) = std::fs::read_dir(home.join("pki")) else {
+    let Ok(domains) = std::fs::read_dir(DataDir::new(home).pki()) else {
         return out;
     };
     for domain in domains.flatten() {

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use yinzheng_audit::{DomainAnchors, LogAnchors, TrustAnchors};
 use yinzheng_ca::TrustDomain;
 use yinzheng_pki::Crl;
+use yinzheng_store::DataDir;
 
 /// `trust` subcommands.
 #[derive(Subcommand, Debug)]
@@ -65,7 +66,7 @@ pub fn run(cmd: &TrustCommand, home: &Path, out: &Output) -> Result<ExitCode> {
 
 /// Every trust domain under HOME/pki, by name.
 pub fn domains(home: &Path) -> Result<Vec<(String, TrustDomain)>> {
-    let pki = home.join("pki");
+    let pki = DataDir::new(home).pki();
     let mut v = Vec::new();
     let Ok(rd) = std::fs::read_dir(&pki) else {
         return Ok(v);
@@ -98,7 +99,7 @@ pub fn collect_crls(a: &CrlArgs, home: &Path) -> Result<Vec<Crl>> {
             "--with-crls signs CRLs: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
         )?;
         for (n, _) in domains(home)? {
-            let mut d = TrustDomain::open(&home.join("pki").join(&n), Some(&pass))
+            let mut d = TrustDomain::open(&DataDir::new(home).trust_domain(&n), Some(&pass))
                 .with_context(|| format!("cannot open trust domain {n}"))?;
             crls.extend(
                 d.crl(a.crl_hours)
@@ -134,7 +135,7 @@ fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 .collect(),
         });
     }
-    let log_dir = home.join("log");
+    let log_dir = DataDir::new(home).log();
     if crate::cmd::log::log_exists(&log_dir)? {
         let (origin, hash) =
             yinzheng_log::Log::config(&log_dir).context("cannot read the log state")?;
@@ -169,7 +170,7 @@ fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     if t.domains.is_empty() && t.log.is_none() {
         bail!(
             "nothing to export: no trust domain under {} and no log",
-            home.join("pki").display()
+            DataDir::new(home).pki().display()
         );
     }
     let text = t.to_toml()?;

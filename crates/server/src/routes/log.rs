@@ -32,7 +32,8 @@ pub async fn log_tile(
     let rel = format!("tile/{p}");
     let tp = yinzheng_anchor::TilePath::parse(&rel)
         .map_err(|e| Problem::bad_field("path", e.to_string()))?;
-    let file = yinzheng_log::Log::tiles_dir(&state.home.join("log")).join(tp.to_path_string());
+    let file = yinzheng_log::Log::tiles_dir(&yinzheng_store::DataDir::new(&state.home).log())
+        .join(tp.to_path_string());
     let bytes = tokio::fs::read(&file)
         .await
         .map_err(|_| Problem::not_found(format!("no tile {rel}")))?;
