@@ -80,7 +80,7 @@ if [ -z "${YINZHENG_PYHANKO:-}" ]; then
 fi
 "$YINZHENG_PYHANKO" --version
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== [%4ds] %s\n' "$SECONDS" "$*"; }
 
 # The tests' PostgreSQL: private, on a free port, stopped (and its data
 # removed) however this script ends.
@@ -140,4 +140,4 @@ step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 echo
-echo "scripts/test.sh: all checks passed"
+echo "scripts/test.sh: all checks passed in ${SECONDS} s"
