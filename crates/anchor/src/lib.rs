@@ -40,7 +40,8 @@
 //! Left to others: HTTP serving (the tiles directory is static files),
 //! witnessing, key storage (signers are handed in as [`NoteSigner`]s).
 //!
-//! Start with [`Log`] (write side), [`TileReader`] (read side), [`Evidence`]
+//! Start with [`TileBuilder`] (tiles from entries; the write side with its
+//! store is the `yinzheng-log` crate), [`TileReader`] (read side), [`Evidence`]
 //! (offline proofs) and [`VerifierKey`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -726,7 +726,7 @@ impl TrustDomain {
         Ok(arl)
     }
 
-    /// Sign an OCSP response for the certificate with `serial` (see [`crate::ocsp`]).
+    /// Sign an OCSP response for the certificate with `serial` (see [`yinzheng_pki::issue::ocsp_response`]).
     pub fn ocsp_response(
         &self,
         serial: &str,
