@@ -24,11 +24,14 @@
 #                deployment walk-through; the store-backed crates' suites run on it too
 #   rsync        the deployment walk-through copies a data directory as docs/DEPLOYMENT.md does
 #   jq           the hostile-load run (benches/load/hostile.sh) reads the server's start line
-# Then: formatting, clippy (-D warnings, all targets), every test (embedded SQLite),
+#   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
+# Then: formatting, clippy (-D warnings, all targets), a check of the fuzz targets,
+# every test with the peers (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
 # (scripts/deployment_check.sh), the hostile-load run in its short form
 # (benches/load/hostile.sh), rustdoc (-D warnings).
-# Peer tests never skip: a missing peer fails them with instructions.
+# Peer tests (#[peer_test]) run with --features yinzheng-tests/peers and never
+# skip here: a missing peer fails them with instructions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A clean clone builds once: incremental caches would only cost disk (tens of GB).
@@ -52,6 +55,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v c++ >/dev/null 2>&1 || need+=(g++)   # libfuzzer-sys's build script (fuzz/ check)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
@@ -102,8 +106,18 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
-cargo test --workspace --locked
+# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
+# in the tests) must compile: checked here on stable, in the workspace's target
+# directory so the dependencies checked above are reused (about a minute).
+step "cargo check fuzz/ (the cargo-fuzz targets)"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --quiet
+
+# The peer tests (#[peer_test]: OpenSSL, qpdf, poppler, pyHanko, curl, Go,
+# Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it
+# — a newcomer's plain `cargo test --workspace` — they are listed as ignored.
+PEERS=(--features yinzheng-tests/peers)
+step "cargo test with the peers (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
+cargo test --workspace --locked "${PEERS[@]}"
 
 # The same suites of the crates that keep state, with every data directory's
 # databases in PostgreSQL schemas instead of SQLite files.
@@ -111,7 +125,7 @@ step "cargo test on PostgreSQL (store, ca, seal-registry, log, license, server, 
 # The test binaries built above are run again as they are: `cargo test -p …`
 # would unify features for that subset only and rebuild every dependency (4 min).
 pg_crates="store ca seal seal-registry anchor log license server"
-mapfile -t pg_tests < <(cargo test --workspace --locked --no-run --message-format=json \
+mapfile -t pg_tests < <(cargo test --workspace --locked "${PEERS[@]}" --no-run --message-format=json \
   | python3 -c '
 import json, os, sys
 crates = set(sys.argv[1].split())

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 /// The `openssl` binary to use: `$YINZHENG_OPENSSL` or `openssl` on PATH.
 /// Panics with install instructions when it is missing or older than 3.0.
 pub fn openssl() -> String {
+    require_peer("openssl");
     let bin = std::env::var("YINZHENG_OPENSSL").unwrap_or_else(|_| "openssl".to_string());
     let out = Command::new(&bin)
         .arg("version")
@@ -75,9 +76,28 @@ pub fn run_cli(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
     out
 }
 
+/// Whether the peer tests run (the `peers` feature: scripts/test.sh).
+pub const PEERS: bool = cfg!(feature = "peers");
+
+/// Every peer lookup starts here: without the `peers` feature only a test
+/// marked `#[peer_test]` (and so ignored) could get this far, so reaching it
+/// means a test runs a peer without saying so — it would fail on a machine
+/// with only Rust. Fail it here, on every machine, naming the fix.
+pub fn require_peer(peer: &str) {
+    if !PEERS {
+        panic!(
+            "this test runs the peer tool `{peer}` but is not marked \
+         #[yinzheng_tests::peer_test({peer})]: mark it, so that `cargo test --workspace` \
+         on a machine with only Rust ignores it and scripts/test.sh \
+         (--features yinzheng-tests/peers) runs it"
+        );
+    }
+}
+
 /// Locate a peer tool: `$env_var` if set, else `default` on PATH; panics with
 /// `install` (how to get it) when it does not run with `probe`.
 fn peer_tool(env_var: &str, default: &str, probe: &[&str], install: &str) -> String {
+    require_peer(default);
     let bin = std::env::var(env_var).unwrap_or_else(|_| default.to_string());
     match Command::new(&bin).args(probe).output() {
         Ok(_) => bin,
@@ -169,6 +189,7 @@ pub const POSTGRES_URL_ENV: &str = "YINZHENG_TEST_POSTGRES_URL";
 /// The URL of the tests' PostgreSQL server; without one the test fails and
 /// says how to get one (it is never skipped).
 pub fn postgres_url() -> String {
+    require_peer("postgresql");
     match std::env::var(POSTGRES_URL_ENV) {
         Ok(u) if !u.trim().is_empty() => u.trim().to_string(),
         _ => panic!(
@@ -263,3 +284,7 @@ pub fn serve_banner(stdout: std::process::ChildStdout) -> Vec<String> {
     std::thread::spawn(move || for _ in lines {});
     printed
 }
+
+/// `#[peer_test(openssl, …)]`: a test that runs peer tools, ignored (saying
+/// which) unless the `peers` feature is on — scripts/test.sh turns it on.
+pub use yinzheng_test_macros::peer_test;

@@ -24,6 +24,7 @@ const GOPATH_SYSTEM: &str = "/usr/share/gocode";
 fn build_peer(dir: &Path) -> std::path::PathBuf {
     let install =
         "apt-get install golang-go golang-golang-x-mod-dev (scripts/test.sh installs them)";
+    yinzheng_tests::require_peer("go");
     let v = Command::new("go")
         .arg("version")
         .output()
@@ -62,7 +63,7 @@ fn build_peer(dir: &Path) -> std::path::PathBuf {
     bin
 }
 
-#[test]
+#[yinzheng_tests::peer_test(go)]
 fn go_sumdb_tlog_agrees_with_our_sha256_tree_hashes_and_proofs() {
     let dir = tempfile::tempdir().unwrap();
     let peer = build_peer(dir.path());

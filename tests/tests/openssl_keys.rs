@@ -28,7 +28,7 @@ fn openssl_pub_der(dir: &std::path::Path, key: &str, pass: Option<&str>) -> Vec<
     fs::read(dir.join("pub.der")).unwrap()
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn openssl_generated_keys_load_here() {
     let dir = tempdir();
     let d = dir.path();
@@ -104,7 +104,7 @@ fn openssl_generated_keys_load_here() {
     assert_eq!(k.algorithm(), KeyAlgorithm::Sm2);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn our_keys_load_in_openssl() {
     let dir = tempdir();
     let d = dir.path();
@@ -136,7 +136,7 @@ fn our_keys_load_in_openssl() {
     }
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn openssl_encrypted_keys_load_here() {
     let dir = tempdir();
     let d = dir.path();
@@ -177,7 +177,7 @@ fn openssl_encrypted_keys_load_here() {
     }
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn our_encrypted_keys_load_in_openssl_3_0() {
     let dir = tempdir();
     let d = dir.path();
@@ -206,7 +206,7 @@ fn our_encrypted_keys_load_in_openssl_3_0() {
 /// OpenSSL 3.0 cannot read hmacWithSM3 (it does not know the PRF), so check our
 /// default encryption by redoing each step with OpenSSL's primitives: PBKDF2 with
 /// SM3 (`openssl kdf`), SM4-CBC decryption (`openssl enc`), and the key (`openssl pkey`).
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn default_hmac_sm3_sm4_encryption_checked_step_by_step_with_openssl() {
     let dir = tempdir();
     let d = dir.path();
@@ -281,7 +281,7 @@ fn default_hmac_sm3_sm4_encryption_checked_step_by_step_with_openssl() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn sm3_hmac_sm3_and_sm4_agree_with_openssl() {
     let dir = tempdir();
     let d = dir.path();
@@ -314,7 +314,7 @@ fn sm3_hmac_sm3_and_sm4_agree_with_openssl() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn signature_made_by_our_signer_trait_verifies_in_openssl() {
     // The Signer trait (what pki and seal will call) produces what OpenSSL expects.
     let dir = tempdir();

@@ -100,7 +100,7 @@ fn every_issued_certificate_is_recorded_and_crl_numbers_increase() {
     assert!(u8::from_str_radix(&a.cert.serial_hex()[..2], 16).unwrap() < 0x80);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn ocsp_requests_from_openssl_parse_and_match_our_cert_ids() {
     let dir = tempdir();
     let p = dir.path();
@@ -214,7 +214,7 @@ fn our_ocsp_responses_verify_for_every_cert_id_hash() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
     let dir = tempdir();
     let p = dir.path();

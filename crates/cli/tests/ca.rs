@@ -134,7 +134,7 @@ fn init_sm2(d: &Path) {
     ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn sm2_domain_cli_flow_and_openssl_accepts_it() {
     let dir = tempdir();
     let d = dir.path();
@@ -363,7 +363,7 @@ fn hold_and_release() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn csr_intake_checks_proof_of_possession_with_the_sm2_id() {
     let dir = tempdir();
     let d = dir.path();
@@ -491,7 +491,7 @@ fn csr_intake_checks_proof_of_possession_with_the_sm2_id() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("check character"));
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn we_accept_an_openssl_sm2_pki_and_its_crl() {
     let dir = tempdir();
     let d = dir.path();
@@ -798,7 +798,7 @@ fn we_accept_an_openssl_sm2_pki_and_its_crl() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn path_length_constraint_is_enforced() {
     // root (pathlen:0) → intermediate CA → leaf: one CA too many.
     let dir = tempdir();
@@ -924,7 +924,7 @@ fn path_length_constraint_is_enforced() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn ecdsa_domain_end_to_end_with_openssl_crl_check_and_ocsp() {
     let dir = tempdir();
     let d = dir.path();
@@ -1050,7 +1050,7 @@ fn ecdsa_domain_end_to_end_with_openssl_crl_check_and_ocsp() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn all_empty_id_openssl_pki_passes_openssl_and_us_with_the_empty_id() {
     // OpenSSL's stock behaviour (no distid anywhere): its own verify -crl_check
     // works, and we accept it once the anchor is configured for the empty ID.
@@ -1165,7 +1165,7 @@ fn all_empty_id_openssl_pki_passes_openssl_and_us_with_the_empty_id() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn a_second_issuing_ca_issues_revokes_and_answers_ocsp_for_its_own_certificates() {
     let dir = tempdir();
     let d = dir.path();

@@ -60,7 +60,7 @@ fn digest_of_abc_is_the_published_sm3_value() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn sm2_signature_round_trips_with_openssl_both_ways() {
     let dir = tempdir();
     let d = dir.path();
@@ -251,7 +251,7 @@ fn sm2_signature_round_trips_with_openssl_both_ways() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn openssl_default_empty_id_needs_explicit_empty_id() {
     let dir = tempdir();
     let d = dir.path();
@@ -375,7 +375,7 @@ fn raw_r_s_signatures_verify() {
     assert!(stdout(&out).contains("\"signatureEncoding\": \"raw\""));
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn p256_and_ed25519_round_trip_with_openssl() {
     let dir = tempdir();
     let d = dir.path();
@@ -512,7 +512,7 @@ fn p256_and_ed25519_round_trip_with_openssl() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn rsa_signatures_from_openssl_verify() {
     let dir = tempdir();
     let d = dir.path();
@@ -608,7 +608,7 @@ fn rsa_signatures_from_openssl_verify() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn encrypted_keys_cross_load_through_the_cli() {
     let dir = tempdir();
     let d = dir.path();
@@ -710,7 +710,7 @@ fn encrypted_keys_cross_load_through_the_cli() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn bad_input_gives_clear_errors_and_the_right_exit_code() {
     let dir = tempdir();
     let d = dir.path();

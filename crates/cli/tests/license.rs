@@ -175,7 +175,7 @@ fn check(d: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     (out.status.code().unwrap(), json(&out))
 }
 
-#[test]
+#[yinzheng_tests::peer_test(poppler)]
 fn issue_check_every_way_lifecycle_and_usage() {
     let dir = tempdir();
     let d = dir.path();

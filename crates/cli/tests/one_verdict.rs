@@ -56,7 +56,7 @@ fn altered_pdf(pdf: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
+#[yinzheng_tests::peer_test(curl)]
 fn cli_api_facade_and_auditor_give_the_same_report() {
     let dir = yinzheng_tests::tempdir();
     let d = dir.path();

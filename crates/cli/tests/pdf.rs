@@ -222,7 +222,7 @@ fn failed_ids(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
+#[yinzheng_tests::peer_test(qpdf)]
 fn national_mode_pdf_with_time_stamp_verifies_and_tampering_is_located() {
     let dir = tempdir();
     let d = dir.path();
@@ -334,7 +334,7 @@ fn national_mode_pdf_with_time_stamp_verifies_and_tampering_is_located() {
     );
 }
 
-#[test]
+#[yinzheng_tests::peer_test(pdfsig, pyhanko, qpdf)]
 fn international_mode_pdf_validates_in_pdfsig_pyhanko_and_ours() {
     let dir = tempdir();
     let d = dir.path();

@@ -149,7 +149,7 @@ fn toml_values(path: &Path, key: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
+#[yinzheng_tests::peer_test(curl, postgresql)]
 fn two_servers_on_one_postgres_database() {
     let base_url = pg_url();
     let ns = format!(

@@ -592,7 +592,7 @@ fn seal_pki_with_seal(d: &Path, picture: &[u8]) {
     ok(d, &["ca", "crl", "--out", "ca.crl"]);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn a_detached_cms_carries_the_seal_and_verifies_against_the_roots() {
     let dir = tempdir();
     let d = dir.path();

@@ -14,7 +14,7 @@ impl Drop for Server {
     }
 }
 
-#[test]
+#[yinzheng_tests::peer_test(curl)]
 fn serve_demo_prints_curl_commands_that_work() {
     let dir = yinzheng_tests::tempdir();
     let home = dir.path().join("home");

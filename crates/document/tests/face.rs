@@ -117,7 +117,7 @@ fn zbarimg(dir: &Path, name: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
+#[yinzheng_tests::peer_test(zbar)]
 fn qr_png_decodes_back_with_rqrr_and_zbarimg() {
     let dir = yinzheng_tests::tempdir();
     for (text, px) in [(URL, 8), ("证照 1.2.156.3005.2 ✓", 3), ("A", 2)] {
@@ -298,7 +298,7 @@ fn bad_images_are_refused_with_the_reason() {
     }
 }
 
-#[test]
+#[yinzheng_tests::peer_test(poppler, qpdf, zbar)]
 fn pdf_copy_checks_extracts_renders_and_is_deterministic() {
     let dir = yinzheng_tests::tempdir();
     let p = dir.path();
@@ -357,7 +357,7 @@ fn pdf_copy_checks_extracts_renders_and_is_deterministic() {
     assert_eq!(zbarimg(p, "face.png"), [URL]);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(poppler, qpdf)]
 fn pdf_copy_seals_and_verifies() {
     let font = font();
     let pdf = write_pdf(&face(), &font).unwrap();
@@ -418,7 +418,7 @@ fn pdf_copy_seals_and_verifies() {
 }
 
 /// The OFD and the PDF come from one layout: words sit at the same place.
-#[test]
+#[yinzheng_tests::peer_test(poppler)]
 fn pdf_and_ofd_place_words_alike() {
     let font = font();
     let ofd = OfdPackage::read(&write_ofd(&face(), &font).unwrap()).unwrap();

@@ -391,7 +391,7 @@ fn corpus_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl, poppler, pyhanko, qpdf)]
 fn attack_corpus_is_refused_and_legitimate_changes_pass() {
     let started = std::time::Instant::now();
     let out_dir = corpus_dir();
@@ -774,7 +774,7 @@ fn report(rows: &[Row], started: std::time::Instant) {
 
 /// An annotation added under DocMDP P=3 is legitimate when the caller allows
 /// annotations, and refused by default (as evil-annotation-p3 in the corpus).
-#[test]
+#[yinzheng_tests::peer_test(pyhanko)]
 fn annotation_under_docmdp_p3_passes_when_allowed() {
     let m = Mode::new("international", KeyAlgorithm::EcdsaP256);
     let tmp = yinzheng_tests::tempdir();

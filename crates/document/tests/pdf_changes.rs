@@ -1101,7 +1101,7 @@ fn pyhanko(dir: &Path, args: &[&str]) {
     yinzheng_tests::run_ok(&yinzheng_tests::pyhanko(), dir, args);
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl, pyhanko)]
 fn pyhanko_certification_signatures_and_ltv_data_pass() {
     let dir = yinzheng_tests::tempdir();
     let d = dir.path();

@@ -65,7 +65,7 @@ fn pyhanko_sign(dir: &Path, input: &[u8], field: &str) -> Vec<u8> {
     std::fs::read(dir.join("out.pdf")).expect("pyHanko wrote out.pdf")
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl, pyhanko, qpdf)]
 fn pyhanko_signatures_read_and_mixed_with_ours() {
     let dir = yinzheng_tests::tempdir();
     p256_signer(dir.path());

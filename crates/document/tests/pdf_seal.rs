@@ -369,7 +369,7 @@ fn tamper(pdf: &[u8]) -> Vec<u8> {
     t
 }
 
-#[test]
+#[yinzheng_tests::peer_test(pdfsig, poppler, pyhanko, qpdf)]
 fn international_one_and_two_seals_accepted_by_peers_and_ours() {
     let mut d = domain(KeyAlgorithm::EcdsaP256);
     let dir = yinzheng_tests::tempdir();
@@ -453,7 +453,7 @@ fn international_one_and_two_seals_accepted_by_peers_and_ours() {
 
 /// PAdES B-T: the domain's TSA time-stamps the signature value; pdfsig and
 /// pyHanko accept it, pyHanko and we report the time stamp valid.
-#[test]
+#[yinzheng_tests::peer_test(pdfsig, pyhanko, qpdf)]
 fn international_b_t_time_stamp() {
     let mut d = domain(KeyAlgorithm::EcdsaP256);
     let dir = yinzheng_tests::tempdir();
@@ -563,7 +563,7 @@ fn openssl_p256_chain(dir: &Path) {
 
 /// Signatures made by pyHanko (an independent PAdES signer) verify with ours,
 /// one and two (the second on top of the first); a flipped byte fails.
-#[test]
+#[yinzheng_tests::peer_test(openssl, pyhanko)]
 fn pyhanko_signed_pdfs_verify_with_ours() {
     let dir = yinzheng_tests::tempdir();
     let p = dir.path();
@@ -684,7 +684,7 @@ fn national_seal(d: &Domain, png: &[u8]) -> Seal {
 /// 38540 seal signature. Ours verifies everything including the carried seal;
 /// OpenSSL checks the SM2 signature over the signed attributes (GM/T ID) and
 /// the SM3 messageDigest over the ByteRange by hand.
-#[test]
+#[yinzheng_tests::peer_test(openssl, pyhanko, qpdf)]
 fn national_sm2_seal_verifies_and_openssl_checks_the_cms() {
     let mut d = domain(KeyAlgorithm::Sm2);
     let dir = yinzheng_tests::tempdir();
@@ -783,7 +783,7 @@ fn national_sm2_seal_verifies_and_openssl_checks_the_cms() {
 /// The OpenSSL-compatible empty SM2 ID (CMS only, no seal signature): OpenSSL
 /// 3.0's `cms -verify` accepts the CMS over the ByteRange, and ours does with
 /// `sm2_id: empty`.
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn national_empty_sm2_id_checked_by_openssl_cms_verify() {
     let mut d = domain(KeyAlgorithm::Sm2);
     let dir = yinzheng_tests::tempdir();

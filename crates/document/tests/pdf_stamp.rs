@@ -109,14 +109,14 @@ fn double_stamp(base: &[u8], kind: &str) {
     assert_eq!((m.later_revisions, m.allowed), (0, true));
 }
 
-#[test]
+#[yinzheng_tests::peer_test(qpdf)]
 fn double_stamp_classic_xref() {
     let base = base_pdf(false);
     assert!(base.windows(5).any(|w| w == b"xref\n"));
     double_stamp(&base, "classic");
 }
 
-#[test]
+#[yinzheng_tests::peer_test(qpdf)]
 fn double_stamp_xref_and_object_streams() {
     let dir = yinzheng_tests::tempdir();
     let base = with_object_streams(dir.path(), &base_pdf(false));
@@ -249,7 +249,7 @@ fn modifications_flag_changed_page_content() {
 }
 
 /// The stamped page renders with a red seal where it was placed, over the page.
-#[test]
+#[yinzheng_tests::peer_test(poppler)]
 fn rendered_seal_is_red_and_text_line_shows() {
     let dir = yinzheng_tests::tempdir();
     let base = base_pdf(false);
@@ -295,7 +295,7 @@ fn rendered_seal_is_red_and_text_line_shows() {
 
 /// Page geometry and structure variants: a CropBox with an offset origin, a
 /// rotated page, a direct /AcroForm in the catalogue and an indirect /Annots.
-#[test]
+#[yinzheng_tests::peer_test(poppler, qpdf)]
 fn cropbox_rotation_direct_acroform_indirect_annots() {
     let dir = yinzheng_tests::tempdir();
     let mut doc = Document::load_mem(&base_pdf(false)).expect("loads");

@@ -837,7 +837,7 @@ fn seals_and_certificates() {
     .problem(403, "operation_not_allowed");
 }
 
-#[test]
+#[yinzheng_tests::peer_test(openssl)]
 fn ocsp_and_crls_for_openssl() {
     use base64::Engine;
     let f = fixture();

@@ -153,6 +153,7 @@ fn unknown_id(valid: &str) -> String {
 
 /// The Python that runs the check (`$YINZHENG_BROWSER_PYTHON`, else `python3`).
 fn python() -> String {
+    yinzheng_tests::require_peer("python3");
     let py = std::env::var("YINZHENG_BROWSER_PYTHON").unwrap_or_else(|_| "python3".into());
     if let Err(e) = Command::new(&py).arg("--version").output() {
         panic!("`{py}` not found ({e}): apt-get install python3 (scripts/test.sh installs it)");
@@ -162,6 +163,7 @@ fn python() -> String {
 
 /// Chromium, the peer browser: `$YINZHENG_CHROMIUM` or `chromium` on PATH.
 fn chromium() -> String {
+    yinzheng_tests::require_peer("chromium");
     let bin = std::env::var("YINZHENG_CHROMIUM").unwrap_or_else(|_| "chromium".into());
     match Command::new(&bin).arg("--version").output() {
         Ok(o) if o.status.success() => bin,
@@ -217,7 +219,7 @@ fn browser_check(args: &[String], deadline: Duration) -> (Option<i32>, String) {
     (status, text)
 }
 
-#[test]
+#[yinzheng_tests::peer_test(chromium)]
 fn counter_page_in_chromium() {
     let chromium = chromium();
     let tmp = yinzheng_tests::tempdir();

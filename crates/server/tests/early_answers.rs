@@ -10,8 +10,9 @@ mod support;
 use std::process::Command;
 use yinzheng_server::ServerConfig;
 
-#[test]
+#[yinzheng_tests::peer_test(curl)]
 fn early_refusals_reach_curl_over_http2_and_http1() {
+    let curl = yinzheng_tests::curl();
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
     let info = yinzheng_server::demo::create(&home).expect("demo");
@@ -33,7 +34,7 @@ fn early_refusals_reach_curl_over_http2_and_http1() {
             (None, "401", "unauthenticated"),
             (Some(info.api_key.as_str()), "413", "payload_too_large"),
         ] {
-            let mut cmd = Command::new("curl");
+            let mut cmd = Command::new(&curl);
             cmd.args(["-sS", http, "--cacert"])
                 .arg(&ca)
                 .args(["-o", "-", "-w", "\n%{http_code}", "-H"])
