@@ -12,6 +12,9 @@ pub enum Error {
     /// A crypto-layer error (keys, signatures, algorithms).
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
+    /// The demo's seal could not be drawn or signed.
+    #[error(transparent)]
+    Seal(#[from] yinzheng_seal::Error),
     /// A request the CA refuses (unknown profile, missing subject field, bad CSR…).
     #[error("{0}")]
     Refused(String),

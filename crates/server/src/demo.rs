@@ -14,11 +14,12 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use yinzheng_anchor::{HashAlg, NoteSigner};
+use yinzheng_ca::demo::{DemoAuthority, MadeAuthority};
 use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::SubjectExtras;
-use yinzheng_seal::{Picture, SealBuilder, SealType};
+use yinzheng_seal::SealType;
 use yinzheng_store::DataDir;
 
 /// The demo caller with every operation on every license type.
@@ -112,48 +113,36 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     let pass = passphrase.as_bytes();
     let enc = KeyEncryption::default();
 
-    // 1. The SM2 trust domain for seals and licenses.
-    let mut opts = InitOptions::new("CN=Yinzheng Demo Root CA,O=Yinzheng Demo,C=CN");
-    opts.key_encryption = enc;
-    let mut domain = TrustDomain::init(&DataDir::new(home).trust_domain("demo"), &opts, pass)?;
-    let issue = |domain: &mut TrustDomain,
-                 profile: &str,
-                 subject: &str,
-                 extras: SubjectExtras,
-                 alg: KeyAlgorithm|
-     -> Result<(PrivateKey, yinzheng_pki::ParsedCert)> {
-        let key = PrivateKey::generate(alg)?;
-        let issued = domain.issue(IssueRequest {
-            profile,
-            subject: Some(subject),
-            extras,
-            key: KeySource::OwnKey(key.public_key()),
-            not_before: None,
-            days: None,
-            issuer: None,
-        })?;
-        Ok((key, issued.cert))
-    };
-    let (maker_key, maker_cert) = issue(
-        &mut domain,
-        "seal-maker",
-        "CN=Demo Seal Maker,O=Yinzheng Demo,C=CN",
-        SubjectExtras::default(),
-        KeyAlgorithm::Sm2,
-    )?;
+    // 1. The SM2 trust domain for seals and licenses, and the authority's
+    //    seal (the demo seal authority the developer facade's demo shares).
     let licenses_dir = DataDir::new(home).licenses();
     let mut registry = yinzheng_license::Registry::open(&licenses_dir)?;
     let service = registry.catalogue().service.clone();
-    let (signer_key, signer_cert) = issue(
-        &mut domain,
-        "seal-signer",
-        &format!("CN={0},O={0},C=CN", service.issuer_name),
-        SubjectExtras {
-            uscc: Some(service.issuer_code.clone()),
-            ..Default::default()
-        },
-        KeyAlgorithm::Sm2,
-    )?;
+    let now = time::OffsetDateTime::now_utc()
+        .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
+        .replace_nanosecond(0)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let seal_id = format!("{}-official-1", &service.issuer_code);
+    let MadeAuthority {
+        domain,
+        signer_key,
+        signer_cert,
+        seal,
+    } = DemoAuthority {
+        root_subject: "CN=Yinzheng Demo Root CA,O=Yinzheng Demo,C=CN",
+        organisation: &service.issuer_name,
+        uscc: &service.issuer_code,
+        seal_id: &seal_id,
+        seal_name: &format!("{}公章", service.issuer_name),
+        seal_type: SealType::Official,
+        seal_text: "",
+        size_mm: 42,
+        seal_days: 3 * 365,
+        cert_days: None,
+        key_encryption: enc,
+        now,
+    }
+    .create(&DataDir::new(home).trust_domain("demo"), pass)?;
     let signer_serial = signer_cert.serial_hex();
     let demo_dir = home.join("demo");
     write_key(&demo_dir.join("authority.key.pem"), &signer_key, pass)?;
@@ -167,30 +156,6 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     )?;
 
     // 2. The authority's seal, registered.
-    let font = yinzheng_seal::SealFont::find()?;
-    let png = yinzheng_seal::draw_round(&font, &service.issuer_name, "", 42.0)?;
-    let now = time::OffsetDateTime::now_utc()
-        .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
-        .replace_nanosecond(0)
-        .map_err(|e| Error::Config(e.to_string()))?;
-    let seal_id = format!("{}-official-1", &service.issuer_code);
-    let seal = SealBuilder::new(
-        &seal_id,
-        &format!("{}公章", service.issuer_name),
-        SealType::Official,
-        Picture {
-            kind: "PNG".into(),
-            data: png,
-            width_mm: 42,
-            height_mm: 42,
-        },
-    )
-    .validity(
-        now - time::Duration::hours(1),
-        now + time::Duration::days(3 * 365),
-    )
-    .signer_cert(signer_cert.der())
-    .sign(&maker_key, maker_cert.der())?;
     let mut seals = yinzheng_seal_registry::Registry::open(&DataDir::new(home).seal_registry())?;
     seals.register(&seal, &service.issuer_code, "demo", now.unix_timestamp())?;
     crate::write_atomic(&demo_dir.join("authority-seal.esl"), seal.raw())?;
@@ -201,6 +166,25 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     tls_opts.key_algorithm = KeyAlgorithm::EcdsaP256;
     tls_opts.key_encryption = enc;
     let mut tls = TrustDomain::init(&DataDir::new(home).trust_domain("tls"), &tls_opts, pass)?;
+    let issue = |tls: &mut TrustDomain,
+                 profile: &str,
+                 subject: &str,
+                 extras: SubjectExtras|
+     -> Result<(PrivateKey, yinzheng_pki::ParsedCert)> {
+        let issued = tls.issue(IssueRequest {
+            profile,
+            subject: Some(subject),
+            extras,
+            key: KeySource::Generate,
+            not_before: None,
+            days: None,
+            issuer: None,
+        })?;
+        let key = issued
+            .key
+            .ok_or_else(|| Error::Config(format!("the {profile} profile generated no key")))?;
+        Ok((key, issued.cert))
+    };
     let (server_key, server_cert) = issue(
         &mut tls,
         "tls-server",
@@ -209,7 +193,6 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
             san: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             ..Default::default()
         },
-        KeyAlgorithm::EcdsaP256,
     )?;
     let chain = format!("{}{}", server_cert.to_pem(), tls.issuing().to_pem());
     let config = ServerConfig {
@@ -223,7 +206,6 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
         "tls-client",
         "CN=Demo Counter,O=Yinzheng Demo,C=CN",
         SubjectExtras::default(),
-        KeyAlgorithm::EcdsaP256,
     )?;
     crate::write_atomic(
         &demo_dir.join("client.pem"),

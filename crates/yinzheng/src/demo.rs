@@ -13,10 +13,9 @@
 use crate::error::{Error, Result};
 use crate::{Sealer, Trust};
 use std::path::{Path, PathBuf};
-use yinzheng_ca::{InitOptions, IssueRequest, KeySource, TrustDomain};
-use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
-use yinzheng_pki::SubjectExtras;
-use yinzheng_seal::{Picture, SealBuilder, SealType};
+use yinzheng_ca::demo::{DemoAuthority, MadeAuthority};
+use yinzheng_crypto::KeyEncryption;
+use yinzheng_seal::SealType;
 
 /// The passphrase of the demo's private keys.
 pub const PASSPHRASE: &[u8] = b"demo";
@@ -40,57 +39,29 @@ impl Demo {
     pub fn create(dir: impl AsRef<Path>) -> Result<Demo> {
         let dir = dir.as_ref().to_path_buf();
         let enc = KeyEncryption::default().with_iterations(1000);
-        let mut opts = InitOptions::new("CN=Yinzheng Demo Root CA,O=Yinzheng Demo,C=CN");
-        opts.key_encryption = enc;
-        let mut domain = TrustDomain::init(&dir.join("pki"), &opts, PASSPHRASE)?;
-        let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| -> Result<_> {
-            let key = PrivateKey::generate(KeyAlgorithm::Sm2)?;
-            let issued = domain.issue(IssueRequest {
-                profile,
-                subject: Some(subject),
-                extras: SubjectExtras {
-                    uscc: uscc.map(str::to_string),
-                    ..Default::default()
-                },
-                key: KeySource::OwnKey(key.public_key()),
-                not_before: None,
-                days: Some(365),
-                issuer: None,
-            })?;
-            Ok((key, issued.cert))
-        };
-        let (maker_key, maker_cert) = issue(
-            "seal-maker",
-            "CN=Demo Seal Maker,O=Yinzheng Demo,C=CN",
-            None,
-        )?;
-        let (signer_key, signer_cert) = issue(
-            "seal-signer",
-            "CN=示例科技有限公司,O=示例科技有限公司,C=CN",
-            Some("91350100M000100Y43"),
-        )?;
-        let font = yinzheng_seal::SealFont::find()?;
-        let png = yinzheng_seal::draw_round(&font, "示例科技有限公司", "合同专用章", 40.0)?;
         let now = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .map_err(|e| Error::Options(e.to_string()))?;
-        let seal = SealBuilder::new(
-            "demo-seal-1",
-            "示例科技有限公司合同专用章",
-            SealType::Contract,
-            Picture {
-                kind: "PNG".into(),
-                data: png,
-                width_mm: 40,
-                height_mm: 40,
-            },
-        )
-        .validity(
-            now - time::Duration::hours(1),
-            now + time::Duration::days(365),
-        )
-        .signer_cert(signer_cert.der())
-        .sign(&maker_key, maker_cert.der())?;
+        let MadeAuthority {
+            mut domain,
+            signer_key,
+            seal,
+            ..
+        } = DemoAuthority {
+            root_subject: "CN=Yinzheng Demo Root CA,O=Yinzheng Demo,C=CN",
+            organisation: "示例科技有限公司",
+            uscc: "91350100M000100Y43",
+            seal_id: "demo-seal-1",
+            seal_name: "示例科技有限公司合同专用章",
+            seal_type: SealType::Contract,
+            seal_text: "合同专用章",
+            size_mm: 40,
+            seal_days: 365,
+            cert_days: Some(365),
+            key_encryption: enc,
+            now,
+        }
+        .create(&dir.join("pki"), PASSPHRASE)?;
         let crls: String = domain.crl(24)?.iter().map(|c| c.to_pem()).collect();
         let demo = Demo { dir };
         write(&demo.roots_file(), domain.root().to_pem())?;
