@@ -1,11 +1,9 @@
 //! OFD packages (zip + XML) from untrusted sources.
+//!
+//! The body is `yinzheng_fuzz_targets::ofd::run`, whose seed corpus
+//! (`fuzz/seeds/ofd/`) `cargo test --workspace` runs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use yinzheng_document::OfdPackage;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(pkg) = OfdPackage::read(data) {
-        let _ = pkg.signatures();
-    }
-});
+fuzz_target!(|data: &[u8]| yinzheng_fuzz_targets::ofd::run(data));

@@ -1,15 +1,9 @@
 //! Private key files: PEM or DER, PKCS#8, encrypted PKCS#8 (PBES2), SEC1.
+//!
+//! The body is `yinzheng_fuzz_targets::private_key::run`, whose seed corpus
+//! (`fuzz/seeds/private_key/`) `cargo test --workspace` runs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use yinzheng_crypto::PrivateKey;
 
-fuzz_target!(|data: &[u8]| {
-    // A short passphrase keeps PBKDF2 cheap only when the file asks for few
-    // iterations; MAX_ITERATIONS bounds the worst case.
-    if let Ok(key) = PrivateKey::from_bytes(data, Some(b"fuzz")) {
-        let der = key.to_pkcs8_der();
-        let again = PrivateKey::from_bytes(&der, None).expect("our PKCS#8 reloads");
-        assert_eq!(again.public_key(), key.public_key());
-    }
-});
+fuzz_target!(|data: &[u8]| yinzheng_fuzz_targets::private_key::run(data));

@@ -1,13 +1,9 @@
 //! SubjectPublicKeyInfo (PEM or DER) and algorithm identifiers.
+//!
+//! The body is `yinzheng_fuzz_targets::public_key::run`, whose seed corpus
+//! (`fuzz/seeds/public_key/`) `cargo test --workspace` runs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use yinzheng_crypto::{PublicKey, SignatureAlgorithm};
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(key) = PublicKey::from_bytes(data) {
-        let again = PublicKey::from_spki_der(&key.to_spki_der()).expect("our SPKI reloads");
-        assert_eq!(again, key);
-    }
-    let _ = SignatureAlgorithm::from_algorithm_identifier_der(data);
-});
+fuzz_target!(|data: &[u8]| yinzheng_fuzz_targets::public_key::run(data));
