@@ -40,6 +40,8 @@ mod migrate;
 mod nopg;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_tls;
 #[cfg(not(feature = "postgres"))]
 use nopg as pg;
 mod pool;

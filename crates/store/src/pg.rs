@@ -253,7 +253,7 @@ pub(crate) fn connect(
                 .map_err(|e| Error::Unavailable(format!("TLS to PostgreSQL: {e}")))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-            Ok(c.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))?)
+            Ok(c.connect(crate::pg_tls::MakeRustlsConnect::new(tls))?)
         }
     }
 }
