@@ -69,6 +69,7 @@ impl InitOptions {
 }
 
 /// Where the subject's public key comes from.
+#[non_exhaustive]
 pub enum KeySource<'a> {
     /// A PKCS#10 request (PEM or DER); proof of possession is checked with this SM2 ID.
     Csr(&'a [u8], Sm2Id),

@@ -6,6 +6,7 @@ use yinzheng_crypto::asn1::{oid_to_der, tlv};
 
 /// A digest algorithm of a SignerInfo or a time-stamp imprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Digest {
     /// SM3 (GB/T 32905).
     Sm3,

@@ -15,6 +15,7 @@ pub const MAX_CMS_ATTRIBUTES: usize = 64;
 
 /// Which family of content-type OIDs the SignedData uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Flavour {
     /// RFC 5652 / PKCS#7 OIDs (1.2.840.113549.1.7.*): PDF, OpenSSL, pyHanko.
     Pkcs7,
@@ -51,6 +52,7 @@ pub struct Attribute {
 
 /// How a SignerInfo names its certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignerId {
     /// issuerAndSerialNumber: issuer Name DER and the serial's unsigned bytes.
     IssuerSerial {

@@ -20,6 +20,7 @@ pub struct VerifyOptions {
 
 /// What a signing-certificate attribute said about the signer's certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SigningCertificateCheck {
     /// No ESS signing-certificate attribute (allowed by CMS; PAdES wants one).
     Absent,

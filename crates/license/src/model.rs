@@ -18,6 +18,7 @@ pub struct Holder {
 /// Stored status of a license. `Expired` is also computed at query time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// In force.
     Valid,
@@ -158,6 +159,7 @@ impl License {
 /// Result codes of provincial sharing services (elicense.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ResultCode {
     /// 0: correct and valid.
     Valid = 0,

@@ -181,6 +181,7 @@ CREATE TABLE IF NOT EXISTS usage_anchor (
 
 /// What a lifecycle transition does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// Valid → Suspended (暂扣).
     Suspend,

@@ -307,6 +307,12 @@ impl Log {
                 })?)
             }
             Location::Sqlite(_) => None,
+            // A backend this sequencer does not know how to lease on.
+            other => {
+                return Err(Error::NotSequencer(format!(
+                    "no sequencer lease on {other}"
+                )));
+            }
         };
         let conn = open_db(&location, false)?;
         let (origin, hash) = read_config(&conn)?;

@@ -28,6 +28,7 @@ pub struct Crl {
 
 /// What a CRL says about one serial number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CrlEntry {
     /// Not listed.
     NotListed,

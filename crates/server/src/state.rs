@@ -529,13 +529,6 @@ impl AppState {
                     .spawn(move || {
                         while !halt.load(Ordering::Relaxed) {
                             let refresh = match listener.wait(Duration::from_millis(500)) {
-                                Ok(yinzheng_store::Heard::Reconnected) => {
-                                    // Changes made while nobody listened are
-                                    // unknown: treat everything as changed.
-                                    st.replica.changed(&st.readers);
-                                    st.replica.set_listening(true);
-                                    true
-                                }
                                 Ok(yinzheng_store::Heard::Changed(schemas)) => {
                                     if !schemas.is_empty() {
                                         // A license, seal or certificate
@@ -545,6 +538,14 @@ impl AppState {
                                         tracing::debug!(?schemas, "store change heard");
                                     }
                                     schemas.iter().any(|s| s.contains("_pki_"))
+                                }
+                                Ok(_) => {
+                                    // Reconnected (or news this server does not
+                                    // know): changes made while nobody listened
+                                    // are unknown, so treat everything as changed.
+                                    st.replica.changed(&st.readers);
+                                    st.replica.set_listening(true);
+                                    true
                                 }
                                 Err(e) => {
                                     st.replica.set_listening(false);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// Which database a deployment uses, as given by `--store` / `store = …`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Backend {
     /// SQLite files in the data directory (the default).
     #[default]
@@ -34,6 +35,7 @@ pub struct PgConfig {
 
 /// How a connection to PostgreSQL uses TLS (`sslmode=` in the URL).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SslMode {
     /// No TLS (a database on the same host or a private link).
     Disable,
@@ -333,6 +335,7 @@ fn path_namespace(path: &Path) -> String {
 
 /// One database: a SQLite file or a schema in a PostgreSQL database.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),

@@ -26,6 +26,7 @@ impl std::fmt::Debug for Listener {
 
 /// What [`Listener::wait`] saw.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Heard {
     /// These schemas changed (maybe empty: the wait timed out).
     Changed(Vec<String>),

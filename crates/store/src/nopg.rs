@@ -83,6 +83,7 @@ pub struct Listener(());
 
 /// What [`Listener::wait`] saw.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Heard {
     /// These schemas changed (maybe empty: the wait timed out).
     Changed(Vec<String>),

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 /// PostgreSQL `BIGINT`/`INTEGER`/`SMALLINT`/`BOOLEAN` read as [`Value::Integer`],
 /// `TEXT` as [`Value::Text`], `BYTEA` as [`Value::Blob`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
     /// SQL `NULL`.
     Null,
