@@ -8,10 +8,10 @@
 //! [extension lines]
 //! ```
 
-use crate::b64;
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::note::{Note, NoteSigner, VerifierKey, sign_note};
+use yinzheng_crypto::base64 as b64;
 
 /// A checkpoint body: origin, tree size, root hash and extension lines.
 #[derive(Clone, Debug, PartialEq, Eq)]

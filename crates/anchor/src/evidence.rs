@@ -13,13 +13,13 @@
 //! input), so one file is the whole evidence: entry, index, inclusion proof and
 //! signed checkpoint. A verifier needs only the log's verifier key.
 
-use crate::b64;
 use crate::checkpoint::SignedCheckpoint;
 use crate::error::{Error, Result};
 use crate::hash::{Hash, HashAlg};
 use crate::merkle::{MAX_PROOF_HASHES, verify_inclusion};
 use crate::note::{MAX_NOTE_LEN, VerifierKey};
 use crate::tiles::MAX_ENTRY_LEN;
+use yinzheng_crypto::base64 as b64;
 
 const HEADER: &str = "c2sp.org/tlog-proof@v1";
 /// Largest evidence file accepted.

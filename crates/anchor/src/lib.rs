@@ -47,7 +47,6 @@
 #![warn(missing_docs)]
 
 mod audit;
-mod b64;
 mod builder;
 mod checkpoint;
 mod entry;
@@ -84,7 +83,6 @@ pub use tiles::{
     decode_hash_tile, encode_bundle,
 };
 
-/// Standard base64 (RFC 4648 §4), strict: the text form of hashes and signatures.
-pub mod base64 {
-    pub use crate::b64::{decode, encode};
-}
+/// Standard base64 (RFC 4648 §4), strict: the text form of hashes and
+/// signatures (the workspace's one base64, from yinzheng-crypto).
+pub use yinzheng_crypto::base64;

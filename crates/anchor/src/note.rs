@@ -23,8 +23,8 @@
 //! ignored; a signature whose name and key ID match a known key but does not
 //! verify rejects the whole note (it means tampering, not an unknown witness).
 
-use crate::b64;
 use crate::error::{Error, Result};
+use yinzheng_crypto::base64 as b64;
 use yinzheng_crypto::{
     KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm, Sm2Id, Sm2PublicKey, Sm2Signature,
     sha256,

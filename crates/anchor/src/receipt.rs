@@ -38,12 +38,12 @@
 //! never be read as a checkpoint (its second line is not a tree size): the
 //! same key can sign both without one being passed off as the other.
 
-use crate::b64;
 use crate::error::{Error, Result};
 use crate::hash::{Hash, HashAlg};
 use crate::merkle::{MAX_PROOF_HASHES, MemoryTree, inclusion_proof, verify_inclusion};
 use crate::note::{Note, NoteSigner, VerifierKey, sign_note};
 use serde::{Deserialize, Serialize};
+use yinzheng_crypto::base64 as b64;
 
 /// The `format` of a receipt, and the domain prefix line of its leaf input.
 pub const RECEIPT_FORMAT: &str = "yinzheng-receipt/1";
@@ -438,7 +438,7 @@ mod tests {
 
     fn body(i: u64) -> ReceiptBody {
         ReceiptBody {
-            request_sm3: hex::encode(yinzheng_crypto::sm3(&i.to_be_bytes())),
+            request_sm3: yinzheng_crypto::sm3_hex(&i.to_be_bytes()),
             operation: if i.is_multiple_of(2) {
                 "query"
             } else {

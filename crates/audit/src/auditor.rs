@@ -275,7 +275,7 @@ impl Auditor {
         // Every member against the manifest's SM3: names what was changed.
         for (name, want) in &manifest.members {
             match read.members.get(name) {
-                Some(d) if hex::encode(yinzheng_crypto::sm3(d)) == *want => {}
+                Some(d) if yinzheng_crypto::sm3_hex(d) == *want => {}
                 Some(_) => fail(
                     r,
                     "member digest",

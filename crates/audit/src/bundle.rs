@@ -131,7 +131,7 @@ impl BundleWriter {
         manifest.members = self
             .members
             .iter()
-            .map(|(n, d)| (n.clone(), hex::encode(yinzheng_crypto::sm3(d))))
+            .map(|(n, d)| (n.clone(), yinzheng_crypto::sm3_hex(d)))
             .collect();
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Bundle(e.to_string()))?;

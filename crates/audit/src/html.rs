@@ -3,7 +3,6 @@
 //! verdict at the top, for auditors to archive or print.
 
 use crate::outcome::Outcome;
-use base64::Engine as _;
 use yinzheng_pki::{CheckStatus, Indication};
 
 fn esc(s: &str) -> String {
@@ -54,7 +53,7 @@ pub fn render_html(o: &Outcome) -> String {
         h.push_str(&format!(
             "<img class=\"seal\" alt=\"seal picture\" src=\"data:{};base64,{}\">\n",
             esc(mime),
-            base64::engine::general_purpose::STANDARD.encode(data)
+            yinzheng_crypto::base64::encode(data)
         ));
     }
     let json = serde_json::to_value(r).unwrap_or_default();

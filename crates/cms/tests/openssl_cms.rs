@@ -16,12 +16,9 @@ use yinzheng_tests::{openssl_ok, openssl_run, tempdir};
 const ID: &str = "1234567812345678";
 
 fn pem_der(pem: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let s = String::from_utf8_lossy(pem);
-    let b64: String = s.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap()
+    let (_, der) =
+        yinzheng_crypto::pem::decode_first(&String::from_utf8_lossy(pem), |_| true).unwrap();
+    der
 }
 
 /// A self-signed certificate for `key.pem` made by OpenSSL; returns (key, cert DER).

@@ -8,6 +8,12 @@ use sm3::Digest;
 /// Output length of SM3 and SHA-256 in bytes.
 pub const DIGEST_LEN: usize = 32;
 
+/// SM3 of `data` as 64 lowercase hex digits (the text form of SM3 digests in
+/// records, receipts, reports and file names).
+pub fn sm3_hex(data: &[u8]) -> String {
+    hex::encode(sm3(data))
+}
+
 /// SM3 of `data` in one call.
 pub fn sm3(data: &[u8]) -> [u8; DIGEST_LEN] {
     sm3::Sm3::digest(data).into()

@@ -724,41 +724,15 @@ fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.first() != Some(&0x30)
 }
 
-/// Decode the first PEM block in `text`. Text around it (OpenSSL's "Bag Attributes",
-/// comments) and a leading `EC PARAMETERS` block (`openssl ecparam -genkey`) are
-/// skipped, as is the `SM2 PARAMETERS` block OpenSSL writes for SM2; CRLF line
-/// endings are accepted.
+/// Decode the first PEM block in `text` that is not a parameters block: a
+/// leading `EC PARAMETERS` block (`openssl ecparam -genkey`) and the `SM2
+/// PARAMETERS` block OpenSSL writes for SM2 are skipped (see [`crate::pem`]).
 pub(crate) fn decode_pem(text: &str) -> Result<(String, Vec<u8>)> {
-    let normalized = Zeroizing::new(text.replace("\r\n", "\n"));
-    let mut rest = normalized.as_str();
-    loop {
-        let start = rest
-            .find("-----BEGIN ")
-            .ok_or_else(|| Error::malformed("PEM", "no -----BEGIN line"))?;
-        rest = &rest[start..];
-        let after = &rest["-----BEGIN ".len()..];
-        let label_len = after
-            .find("-----")
-            .ok_or_else(|| Error::malformed("PEM", "unterminated BEGIN line"))?;
-        let label = &after[..label_len];
-        let end_marker = format!("-----END {label}-----");
-        let end = rest
-            .find(&end_marker)
-            .ok_or_else(|| Error::malformed("PEM", format!("no {end_marker} line")))?
-            + end_marker.len();
-        if label.ends_with(" PARAMETERS") {
-            rest = &rest[end..];
-            continue;
-        }
-        let (label, der) = der::pem::decode_vec(&rest.as_bytes()[..end])
-            .map_err(|e| Error::malformed("PEM", e))?;
-        return Ok((label.to_string(), der));
-    }
+    crate::pem::decode_first(text, |label| !label.ends_with(" PARAMETERS"))
 }
 
 pub(crate) fn encode_pem(label: &'static str, der: &[u8]) -> String {
-    der::pem::encode_string(label, der::pem::LineEnding::LF, der)
-        .unwrap_or_else(|_| unreachable!("PEM encoding of bytes cannot fail"))
+    crate::pem::encode(label, der)
 }
 
 #[cfg(test)]

@@ -32,17 +32,21 @@
 
 mod algorithm;
 pub mod asn1;
+pub mod base64;
 mod error;
 mod hash;
 mod keys;
 pub mod oid;
 mod pbes2;
+pub mod pem;
 mod signer;
 mod sm2;
 
 pub use algorithm::SignatureAlgorithm;
 pub use error::{Error, Result, error_chain};
-pub use hash::{DIGEST_LEN, DigestAlgorithm, Hasher, HmacSm3, Sm3Hasher, hmac_sm3, sha256, sm3};
+pub use hash::{
+    DIGEST_LEN, DigestAlgorithm, Hasher, HmacSm3, Sm3Hasher, hmac_sm3, sha256, sm3, sm3_hex,
+};
 pub use keys::{KeyAlgorithm, MAX_KEY_FILE_LEN, PrivateKey, PublicKey};
 pub use pbes2::{DEFAULT_ITERATIONS, KdfPrf, KeyCipher, KeyEncryption, MAX_ITERATIONS};
 pub use signer::{Signer, SoftwareVerifier, Verifier};

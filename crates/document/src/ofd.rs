@@ -44,7 +44,6 @@ pub use displayed::DisplayedParts;
 
 use crate::error::{Error, Result, ZipError, ZipFault};
 use crate::xml::{self, Element};
-use base64::Engine;
 use std::collections::BTreeMap;
 use std::io::Read;
 use yinzheng_crypto::DigestAlgorithm;
@@ -374,9 +373,11 @@ impl OfdPackage {
                     .child("CheckValue")
                     .map(|c| c.text.trim().to_string())
                     .unwrap_or_default();
-                let digest = base64::engine::general_purpose::STANDARD
-                    .decode(value.as_bytes())
-                    .map_err(|e| Error::Format(format!("{sig_path}: CheckValue of {file}: {e}")))?;
+                let digest = yinzheng_crypto::base64::decode(&value).ok_or_else(|| {
+                    Error::Format(format!(
+                        "{sig_path}: CheckValue of {file} is not canonical base64"
+                    ))
+                })?;
                 let resolved = self
                     .resolve("", &file)
                     .or_else(|| self.resolve(&sig_dir, &file))

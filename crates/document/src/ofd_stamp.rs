@@ -15,7 +15,6 @@
 use crate::error::{Error, Result};
 use crate::ofd::OfdPackage;
 use crate::xml;
-use base64::Engine;
 use std::io::Write;
 use yinzheng_crypto::{Signer, sm3};
 use yinzheng_seal::Seal;
@@ -205,7 +204,7 @@ fn add_signature(
         if *name == sig_path || *name == value_path || *name == list_path {
             continue;
         }
-        let digest = base64::engine::general_purpose::STANDARD.encode(sm3(bytes));
+        let digest = yinzheng_crypto::base64::encode(&sm3(bytes));
         refs.push_str(&format!("<ofd:Reference FileRef=\"/{}\"><ofd:CheckValue>{digest}</ofd:CheckValue></ofd:Reference>", esc(name)));
     }
     let stamp_xml = match &kind {

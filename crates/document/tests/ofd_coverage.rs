@@ -362,8 +362,7 @@ fn vendor_sign(parts: &Parts, p: &Pki, v: &Vendor<'_>) -> Parts {
 }
 
 fn base64_encode(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
+    yinzheng_crypto::base64::encode(b)
 }
 
 struct Env {

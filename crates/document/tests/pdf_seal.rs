@@ -58,7 +58,6 @@ fn answer_ocsp(
     responder: &OcspResponder,
     certs: &[StoredCert],
 ) -> std::io::Result<()> {
-    use base64::Engine;
     use std::io::{Read, Write};
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let mut buf = Vec::new();
@@ -102,9 +101,7 @@ fn answer_ocsp(
             .replace("%2b", "+")
             .replace("%2f", "/")
             .replace("%3d", "=");
-        base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap_or_default()
+        yinzheng_crypto::base64::decode(&b64).unwrap_or_default()
     };
     let body = responder.respond(
         &request,

@@ -269,7 +269,7 @@ impl Registry {
             record_sm3: String::new(),
             log_index: None,
         };
-        r.record_sm3 = hex::encode(yinzheng_crypto::sm3(canonical(&r).as_bytes()));
+        r.record_sm3 = yinzheng_crypto::sm3_hex(canonical(&r).as_bytes());
         PendingUsage(r)
     }
 
@@ -976,7 +976,7 @@ fn usage_row(r: &Row) -> Result<UsageRecord> {
 }
 
 fn token_hash(token: &str) -> String {
-    hex::encode(yinzheng_crypto::sm3(token.as_bytes()))
+    yinzheng_crypto::sm3_hex(token.as_bytes())
 }
 
 /// The usage-record subject of a check by file: `file sm3:<hex>`.

@@ -270,10 +270,7 @@ struct SealedFiles {
     staged: std::path::PathBuf,
 }
 
-/// SM3 of `data` in hex.
-pub(crate) fn sm3_hex(data: &[u8]) -> String {
-    hex::encode(yinzheng_crypto::sm3(data))
-}
+pub(crate) use yinzheng_crypto::sm3_hex;
 
 impl Registry {
     /// Next serial for a type and issuer in `year`: `<year><6 digits>`.

@@ -10,7 +10,7 @@ use spki::{
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use x509_cert::Certificate;
-use yinzheng_crypto::{PublicKey, SignatureAlgorithm, Signer, sm3};
+use yinzheng_crypto::{PublicKey, SignatureAlgorithm, Signer};
 
 /// Largest certificate, CRL or CSR accepted (bytes of DER).
 pub const MAX_OBJECT_LEN: usize = 1 << 20;
@@ -101,7 +101,7 @@ impl ParsedCert {
 
     /// SM3 of the DER: the certificate's name in reports and caches.
     pub fn sm3_hex(&self) -> String {
-        hex::encode(sm3(&self.der))
+        yinzheng_crypto::sm3_hex(&self.der)
     }
 
     /// notBefore.
@@ -180,34 +180,18 @@ pub(crate) fn tlv_header(b: &[u8], pos: usize) -> Option<(usize, usize)> {
     Some((2 + n, len))
 }
 
-/// All PEM blocks with `label` in `bytes`, decoded.
+/// All PEM blocks with `label` in `bytes`, decoded (see [`yinzheng_crypto::pem`]).
 pub fn pem_blocks(bytes: &[u8], label: &str) -> Result<Vec<Vec<u8>>> {
     let text = std::str::from_utf8(bytes).map_err(|_| Error::malformed("PEM", "not UTF-8"))?;
-    let text = text.replace("\r\n", "\n");
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let mut out = Vec::new();
-    let mut rest = text.as_str();
-    while let Some(s) = rest.find(&begin) {
-        let after = &rest[s..];
-        let e = after
-            .find(&end)
-            .ok_or_else(|| Error::malformed("PEM", format!("no {end} line")))?
-            + end.len();
-        let (_, der) =
-            der::pem::decode_vec(&after.as_bytes()[..e]).map_err(|e| Error::malformed("PEM", e))?;
-        out.push(der);
-        rest = &after[e..];
-    }
-    Ok(out)
+    Ok(yinzheng_crypto::pem::decode_all(text, label)?)
 }
 
 /// One DER TLV with a minimal definite length (see [`yinzheng_crypto::asn1::tlv`]).
 pub use yinzheng_crypto::asn1::tlv as der_tlv;
 
-/// PEM-encode `der` under `label`.
+/// PEM-encode `der` under `label` (see [`yinzheng_crypto::pem::encode`]).
 pub fn pem(label: &'static str, der: &[u8]) -> String {
-    der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap_or_default()
+    yinzheng_crypto::pem::encode(label, der)
 }
 
 /// RFC 3339 text of a system time (UTC, seconds).

@@ -280,5 +280,5 @@ pub fn new_api_key() -> Result<String> {
 
 /// How API keys are stored: SM3, hex.
 pub fn api_key_hash(key: &str) -> String {
-    hex::encode(yinzheng_crypto::sm3(key.trim().as_bytes()))
+    yinzheng_crypto::sm3_hex(key.trim().as_bytes())
 }

@@ -2,7 +2,6 @@
 //! and 1.3 only, optional client certificates (mTLS) from configured CAs.
 
 use crate::error::{Error, Result};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::path::Path;
 use std::sync::Arc;
@@ -10,9 +9,13 @@ use zeroize::Zeroizing;
 
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let v: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Tls(format!("{}: not PEM text", path.display())))?;
+    let v: Vec<_> = yinzheng_crypto::pem::decode_all(text, "CERTIFICATE")
+        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
     if v.is_empty() {
         return Err(Error::Tls(format!("{}: no certificate", path.display())));
     }

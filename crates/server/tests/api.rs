@@ -839,7 +839,6 @@ fn seals_and_certificates() {
 
 #[yinzheng_tests::peer_test(openssl)]
 fn ocsp_and_crls_for_openssl() {
-    use base64::Engine;
     let f = fixture();
     let dir = tempfile::tempdir().expect("dir");
     let issuing = f.home.join("pki/demo/issuing.pem");
@@ -888,7 +887,7 @@ fn ocsp_and_crls_for_openssl() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Cert Status: good"), "{text}");
     // GET form: base64 in the path
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&req);
+    let b64 = yinzheng_crypto::base64::encode(&req);
     let a = get(
         f,
         None,
@@ -931,7 +930,6 @@ fn ocsp_and_crls_for_openssl() {
 
 #[test]
 fn log_read_side_and_receipts() {
-    use base64::Engine;
     let f = fixture();
     let vkey = log_key(f);
     // a check with a receipt: signed in a batch, its usage record anchored
@@ -998,9 +996,7 @@ fn log_read_side_and_receipts() {
         .expect("proof")
         .iter()
         .map(|h| {
-            let b = base64::engine::general_purpose::STANDARD
-                .decode(h.as_str().expect("str"))
-                .expect("b64");
+            let b = yinzheng_crypto::base64::decode(h.as_str().expect("str")).expect("b64");
             <[u8; 32]>::try_from(b.as_slice()).expect("hash")
         })
         .collect();

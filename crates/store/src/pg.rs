@@ -261,22 +261,20 @@ pub(crate) fn connect(
 /// The CA certificates of `sslrootcert` (PEM).
 fn root_store(file: &std::path::Path) -> Result<rustls::RootCertStore> {
     use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let bad = |reason: String| Error::Config {
         value: file.display().to_string(),
         reason,
     };
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(file)
-        .map_err(|e| bad(format!("sslrootcert: {e}")))?
-        .collect::<std::result::Result<Vec<_>, _>>()
+    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("sslrootcert: {e}")))?;
+    let certs = yinzheng_crypto::pem::decode_all(&text, "CERTIFICATE")
         .map_err(|e| bad(format!("sslrootcert: {e}")))?;
     if certs.is_empty() {
         return Err(bad("sslrootcert holds no certificate".into()));
     }
     for cert in certs {
         roots
-            .add(cert)
+            .add(CertificateDer::from(cert))
             .map_err(|e| bad(format!("sslrootcert: {e}")))?;
     }
     Ok(roots)

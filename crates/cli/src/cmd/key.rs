@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use yinzheng_crypto::{KdfPrf, KeyAlgorithm, KeyCipher, KeyEncryption, PrivateKey, PublicKey, sm3};
+use yinzheng_crypto::{KdfPrf, KeyAlgorithm, KeyCipher, KeyEncryption, PrivateKey, PublicKey};
 
 /// Key management commands.
 #[derive(Subcommand, Debug)]
@@ -113,7 +113,7 @@ pub fn run(cmd: &KeyCommand, out: &Output) -> Result<ExitCode> {
 
 /// SM3 of the DER SubjectPublicKeyInfo, hex: how Yinzheng names a key in reports.
 pub fn key_id(pk: &PublicKey) -> String {
-    hex::encode(sm3(&pk.to_spki_der()))
+    yinzheng_crypto::sm3_hex(&pk.to_spki_der())
 }
 
 /// Load a private key file, asking for the passphrase only when it is encrypted.

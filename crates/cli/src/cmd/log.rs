@@ -19,7 +19,7 @@ use yinzheng_anchor::{
     Checkpoint, Entry, Evidence, HashAlg, Note, NoteSigner, SignedCheckpoint, TileReader,
     VerifierKey, audit, base64, consistency_proof, inclusion_proof, profile_from_origin, root,
 };
-use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, sm3};
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_log::{Log, LogOptions};
 use yinzheng_store::DataDir;
 
@@ -694,7 +694,7 @@ fn audit_cmd(a: &AuditArgs, out: &Output) -> Result<ExitCode> {
                 "indication": "TOTAL_PASSED", "valid": true, "origin": c.origin(),
                 "treeSize": c.size(), "root": base64::encode(c.root()), "hash": h.name(),
                 "entries": rep.entries, "tilesCompared": rep.tiles,
-                "checkpointSm3": hex::encode(sm3(rep.checkpoint.note().as_bytes())),
+                "checkpointSm3": yinzheng_crypto::sm3_hex(rep.checkpoint.note().as_bytes()),
             });
             out.result(&v, || {
                 format!(

@@ -98,7 +98,6 @@ pub async fn log_consistency(
     State(state): St,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    use base64::Engine;
     let q = query(q)?;
     let log = log_of(&state)?;
     let note = log.checkpoint_note();
@@ -113,11 +112,10 @@ pub async fn log_consistency(
     let proof = log
         .prove_consistency(q.old, new)
         .map_err(|e| store_err(&state, e, "proving consistency"))?;
-    let b64 = base64::engine::general_purpose::STANDARD;
     Ok(axum::Json(json!({
         "old": q.old,
         "new": new,
-        "proof": proof.iter().map(|h| b64.encode(h.as_ref())).collect::<Vec<_>>(),
+        "proof": proof.iter().map(|h| yinzheng_crypto::base64::encode(h)).collect::<Vec<_>>(),
         "checkpoint": if new == size { Some(note) } else { None },
     }))
     .into_response())

@@ -44,7 +44,7 @@ pub async fn seal_get(
             "heightMm": p.height_mm,
             "url": format!("/v1/seals/{}/picture", s.id),
         })),
-        "sm3": hex::encode(yinzheng_crypto::sm3(&s.der)),
+        "sm3": yinzheng_crypto::sm3_hex(&s.der),
     }))
     .into_response())
 }
@@ -172,15 +172,12 @@ pub async fn ocsp_get(
     State(state): St,
     b64: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
-    use base64::Engine;
     let b64 = path(b64)?;
     if b64.len() > 16 << 10 {
         return Err(Problem::too_large(16 << 10));
     }
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(b64.trim()))
-        .map_err(|e| Problem::bad_field("request", format!("not base64: {e}")))?;
+    let der = yinzheng_crypto::base64::decode_standard_or_url_safe(b64.trim())
+        .ok_or_else(|| Problem::bad_field("request", "not base64 (standard or URL-safe)"))?;
     Ok(ocsp_answer(&state, &der))
 }
 

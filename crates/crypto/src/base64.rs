@@ -1,6 +1,8 @@
-//! Standard base64 (RFC 4648 §4) with padding, decoded strictly: only the
-//! canonical encoding of a byte string is accepted, so one value has one text
-//! form (notes and proofs are compared and hashed as text).
+//! Base64, the workspace's one implementation: standard base64 (RFC 4648 §4)
+//! with padding, decoded strictly — only the canonical encoding of a byte
+//! string is accepted, so one value has one text form (notes and proofs are
+//! compared and hashed as text; OFD check values; data: URLs) — and the
+//! URL-safe alphabet (§5) some OCSP clients send in GET requests.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -70,6 +72,29 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decode standard base64, else the URL-safe alphabet (RFC 4648 §5, padding
+/// optional), as OCSP GET requests arrive; strict otherwise.
+pub fn decode_standard_or_url_safe(text: &str) -> Option<Vec<u8>> {
+    decode(text).or_else(|| {
+        if text.contains(['+', '/']) {
+            return None;
+        }
+        let mut t: String = text
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        if !t.contains('=') {
+            let pad = (4 - t.len() % 4) % 4;
+            t.extend(std::iter::repeat_n('=', pad));
+        }
+        decode(&t)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +117,23 @@ mod tests {
         for bad in ["Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm9v\n", "Zm 9"] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn url_safe_is_taken_where_standard_is_not() {
+        let bytes = [0xfbu8, 0xff, 0xbf];
+        assert_eq!(encode(&bytes), "+/+/");
+        for text in ["+/+/", "-_-_"] {
+            assert_eq!(
+                decode_standard_or_url_safe(text).as_deref(),
+                Some(&bytes[..])
+            );
+        }
+        assert_eq!(
+            decode_standard_or_url_safe("Zg").as_deref(),
+            Some(&b"f"[..])
+        );
+        assert_eq!(decode_standard_or_url_safe("-/+_"), None, "mixed alphabets");
+        assert_eq!(decode_standard_or_url_safe("Zh"), None, "still canonical");
     }
 }
