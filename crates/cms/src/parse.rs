@@ -45,9 +45,21 @@ impl Flavour {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// Dotted attribute type.
-    pub oid: String,
+    pub(crate) oid: String,
     /// Each value's DER (tag, length, contents), as received.
-    pub values: Vec<Vec<u8>>,
+    pub(crate) values: Vec<Vec<u8>>,
+}
+
+impl Attribute {
+    /// Dotted attribute type.
+    pub fn oid(&self) -> &str {
+        &self.oid
+    }
+
+    /// Each value's DER (tag, length, contents), as received.
+    pub fn values(&self) -> &[Vec<u8>] {
+        &self.values
+    }
 }
 
 /// How a SignerInfo names its certificate.
@@ -69,23 +81,59 @@ pub enum SignerId {
 #[derive(Clone, Debug)]
 pub struct SignerInfo {
     /// The signer's certificate reference.
-    pub sid: SignerId,
+    pub(crate) sid: SignerId,
     /// Dotted digest algorithm OID.
-    pub digest_oid: String,
+    pub(crate) digest_oid: String,
     /// Dotted signature algorithm OID.
-    pub signature_oid: String,
+    pub(crate) signature_oid: String,
     /// The signed attributes re-tagged as the DER `SET OF` that was signed
     /// (the received bytes with the `[0]` tag replaced by `0x31`); None when absent.
-    pub signed_attrs_der: Option<Vec<u8>>,
+    pub(crate) signed_attrs_der: Option<Vec<u8>>,
     /// Signed attributes, parsed.
-    pub signed_attrs: Vec<Attribute>,
+    pub(crate) signed_attrs: Vec<Attribute>,
     /// Unsigned attributes, parsed.
-    pub unsigned_attrs: Vec<Attribute>,
+    pub(crate) unsigned_attrs: Vec<Attribute>,
     /// The signature value (contents of the OCTET STRING).
-    pub signature: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
 }
 
 impl SignerInfo {
+    /// The signer's certificate reference.
+    pub fn sid(&self) -> &SignerId {
+        &self.sid
+    }
+
+    /// Dotted digest algorithm OID.
+    pub fn digest_oid(&self) -> &str {
+        &self.digest_oid
+    }
+
+    /// Dotted signature algorithm OID.
+    pub fn signature_oid(&self) -> &str {
+        &self.signature_oid
+    }
+
+    /// The signed attributes re-tagged as the DER `SET OF` that was signed
+    /// (the received bytes with the `[0]` tag replaced by `0x31`); None when absent.
+    pub fn signed_attrs_der(&self) -> Option<&[u8]> {
+        self.signed_attrs_der.as_deref()
+    }
+
+    /// Signed attributes, parsed.
+    pub fn signed_attrs(&self) -> &[Attribute] {
+        &self.signed_attrs
+    }
+
+    /// Unsigned attributes, parsed.
+    pub fn unsigned_attrs(&self) -> &[Attribute] {
+        &self.unsigned_attrs
+    }
+
+    /// The signature value (contents of the OCTET STRING), as received.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
     /// The values of the first signed attribute of type `oid`.
     pub fn signed_attr(&self, oid: &str) -> Option<&Attribute> {
         self.signed_attrs.iter().find(|a| a.oid == oid)
@@ -105,22 +153,57 @@ impl SignerInfo {
 #[derive(Clone, Debug)]
 pub struct SignedData {
     /// Which OID family the outer content type uses.
-    pub flavour: Flavour,
+    pub(crate) flavour: Flavour,
     /// Dotted eContentType.
-    pub content_type: String,
+    pub(crate) content_type: String,
     /// The encapsulated content (None when detached).
-    pub content: Option<Vec<u8>>,
+    pub(crate) content: Option<Vec<u8>>,
     /// Each certificate's DER, in the order received.
-    pub certificates: Vec<Vec<u8>>,
+    pub(crate) certificates: Vec<Vec<u8>>,
     /// Each CRL's DER.
-    pub crls: Vec<Vec<u8>>,
+    pub(crate) crls: Vec<Vec<u8>>,
     /// The signers.
-    pub signers: Vec<SignerInfo>,
+    pub(crate) signers: Vec<SignerInfo>,
     /// Deviations from DER that were tolerated.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl SignedData {
+    /// Which OID family the outer content type uses.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
+    /// Dotted eContentType.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The encapsulated content (None when detached).
+    pub fn content(&self) -> Option<&[u8]> {
+        self.content.as_deref()
+    }
+
+    /// Each certificate's DER, in the order received.
+    pub fn certificates(&self) -> &[Vec<u8>] {
+        &self.certificates
+    }
+
+    /// Each CRL's DER.
+    pub fn crls(&self) -> &[Vec<u8>] {
+        &self.crls
+    }
+
+    /// The signers.
+    pub fn signers(&self) -> &[SignerInfo] {
+        &self.signers
+    }
+
+    /// Deviations from DER that were tolerated.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Parse a DER ContentInfo holding a SignedData (PKCS#7 or GB/T 35275 OIDs).
     /// Trailing bytes (PDF zero padding) are refused: pass exactly the object.
     pub fn parse(der: &[u8]) -> Result<Self> {

@@ -377,9 +377,9 @@ fn gmt0010_flavour_uses_the_national_oids() {
     };
     let cms = sign_detached(&key, &cert, &[b"x"], &opts, None).unwrap();
     let sd = SignedData::parse(&cms).unwrap();
-    assert_eq!(sd.flavour, Flavour::GmT0010);
-    assert_eq!(sd.content_type, oid::GM_DATA);
-    assert_eq!(sd.signers[0].signature_oid, oid::SM2_SIGN);
+    assert_eq!(sd.flavour(), Flavour::GmT0010);
+    assert_eq!(sd.content_type(), oid::GM_DATA);
+    assert_eq!(sd.signers()[0].signature_oid(), oid::SM2_SIGN);
     sd.verify_signer(0, Some(&[b"x"]), &VerifyOptions::default())
         .unwrap();
 }
@@ -501,24 +501,26 @@ fn every_truncation_and_byte_flip_of_a_real_cms_is_an_error_or_a_failure_never_a
     )
     .unwrap();
     let sd = SignedData::parse(&cms).unwrap();
-    let token = sd.signers[0].unsigned_values(oid::ATTR_TIME_STAMP_TOKEN)[0].to_vec();
-    verify_time_stamp(&token, &sd.signers[0].signature, &VerifyOptions::default()).unwrap();
+    let token = sd.signers()[0].unsigned_values(oid::ATTR_TIME_STAMP_TOKEN)[0].to_vec();
+    verify_time_stamp(
+        &token,
+        sd.signers()[0].signature(),
+        &VerifyOptions::default(),
+    )
+    .unwrap();
     for len in 0..cms.len() {
         assert!(SignedData::parse(&cms[..len]).is_err());
     }
     // The signed ranges: the signed attributes as received (tag, length and
     // contents; the message digest inside them binds the content) and the
     // signature value. Every single flip inside them must fail.
-    let signer = &sd.signers[0];
-    let attrs = signer
-        .signed_attrs_der
-        .as_deref()
-        .expect("signed attributes");
+    let signer = &sd.signers()[0];
+    let attrs = signer.signed_attrs_der().expect("signed attributes");
     let attrs_at = find(&cms, &attrs[1..]).expect("signed attributes in the CMS") - 1;
     assert_eq!(cms[attrs_at], 0xa0, "the [0] IMPLICIT tag of signedAttrs");
-    let sig_at = find(&cms, &signer.signature).expect("signature in the CMS");
+    let sig_at = find(&cms, signer.signature()).expect("signature in the CMS");
     let signed: Vec<usize> = (attrs_at..attrs_at + attrs.len())
-        .chain(sig_at..sig_at + signer.signature.len())
+        .chain(sig_at..sig_at + signer.signature().len())
         .collect();
     let verifies = |m: &[u8]| {
         SignedData::parse(m).is_ok_and(|sd| {
@@ -548,7 +550,7 @@ fn every_truncation_and_byte_flip_of_a_real_cms_is_an_error_or_a_failure_never_a
     for i in 0..token.len() {
         let mut m = token.clone();
         m[i] ^= 0x01;
-        let _ = verify_time_stamp(&m, &sd.signers[0].signature, &VerifyOptions::default());
+        let _ = verify_time_stamp(&m, sd.signers()[0].signature(), &VerifyOptions::default());
     }
 }
 

@@ -638,8 +638,7 @@ fn verify_signed_data(
     let digest = yinzheng_crypto::sm3(signature_xml);
     let over_digest = yinzheng_cms::SignedData::parse(signed_value)
         .ok()
-        .and_then(|sd| sd.content)
-        .is_some_and(|c| c == digest);
+        .is_some_and(|sd| sd.content() == Some(&digest[..]));
     let content: &[u8] = if over_digest { &digest } else { signature_xml };
     let summary =
         crate::signed_data::check_cms(report, label, signed_value, &[content], ctx, proven);

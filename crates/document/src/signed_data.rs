@@ -125,10 +125,10 @@ pub(crate) fn check_cms(
             return summary;
         }
     };
-    for w in &sd.warnings {
+    for w in sd.warnings() {
         report.warn("cms", label, format!("tolerated: {w}"));
     }
-    if sd.signers.len() != 1 {
+    if sd.signers().len() != 1 {
         report.fail(
             "cms",
             label,
@@ -136,7 +136,7 @@ pub(crate) fn check_cms(
             SubIndication::FormatFailure,
             format!(
                 "{} SignerInfos; a document signature has exactly one",
-                sd.signers.len()
+                sd.signers().len()
             ),
         );
         return summary;
@@ -148,7 +148,7 @@ pub(crate) fn check_cms(
     // The signature must be over the document bytes: an encapsulated content
     // is accepted only when it *is* those bytes; otherwise a CMS over any
     // other content would "verify" while the document goes unchecked.
-    if let Some(inner) = &sd.content {
+    if let Some(inner) = &sd.content() {
         let same = inner.len() == content.iter().map(|p| p.len()).sum::<usize>()
             && content.concat() == *inner;
         if !same {
@@ -208,7 +208,7 @@ pub(crate) fn check_cms(
     summary.signer = Some(cert.subject());
     let mut chain: Vec<ParsedCert> = ctx.intermediates.to_vec();
     chain.extend(
-        sd.certificates
+        sd.certificates()
             .iter()
             .filter(|c| c.as_slice() != signer.certificate.as_slice())
             .filter_map(|c| ParsedCert::from_der(c).ok()),
@@ -216,7 +216,7 @@ pub(crate) fn check_cms(
 
     // A signature time stamp gives a trusted time; otherwise validation is at
     // the proven time when the caller has one, else at now.
-    let si = &sd.signers[0];
+    let si = &sd.signers()[0];
     let reference = proven.unwrap_or_else(SystemTime::now);
     let mut at = reference;
     // Whether `at` is proven (a verified time stamp or the caller's proof)
@@ -230,7 +230,7 @@ pub(crate) fn check_cms(
         }
     };
     for token in si.unsigned_values(oid::ATTR_TIME_STAMP_TOKEN) {
-        match yinzheng_cms::verify_time_stamp(token, &si.signature, &opts) {
+        match yinzheng_cms::verify_time_stamp(token, si.signature(), &opts) {
             Ok(ts) => {
                 let when = yinzheng_pki::rfc3339(to_system(ts.info.gen_time));
                 let tsa_cert = ParsedCert::from_der(&ts.signer.certificate);
@@ -323,7 +323,7 @@ pub(crate) fn check_cms(
                     intermediates: &chain,
                     registry: ctx.registry,
                     makers: ctx.makers,
-                    data: data.as_deref().or(sd.content.as_deref()),
+                    data: data.as_deref().or(sd.content()),
                 };
                 // The carried seal is judged at the same time as the CMS
                 // signer: the time stamp's or the proven one, else now.

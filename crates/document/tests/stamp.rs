@@ -221,7 +221,7 @@ fn a_gbt35275_sign_signature_after_a_seal_verifies_and_tampering_is_named() {
     // SignedValue.dat is a SignedData with the national OIDs
     let pkg = OfdPackage::read(&signed).unwrap();
     let sd = yinzheng_cms::SignedData::parse(pkg.part(&sigs[1].signed_value).unwrap()).unwrap();
-    assert_eq!(sd.flavour, yinzheng_cms::Flavour::GmT0010);
+    assert_eq!(sd.flavour(), yinzheng_cms::Flavour::GmT0010);
     // Changing the Sign signature's Signature.xml breaks its messageDigest
     let xml = String::from_utf8(pkg.part(&sigs[1].signature_xml).unwrap().to_vec()).unwrap();
     let edited = replace_part(

@@ -6,7 +6,7 @@ use yinzheng_cms::{SignedData, TstInfo, VerifyOptions, verify_time_stamp};
 /// One fuzz input: must never panic (asserts are the properties checked).
 pub fn run(data: &[u8]) {
     if let Ok(sd) = SignedData::parse(data) {
-        for i in 0..sd.signers.len() {
+        for i in 0..sd.signers().len() {
             let _ = sd.verify_signer(i, Some(&[b"content"]), &VerifyOptions::default());
         }
     }
