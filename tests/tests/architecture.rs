@@ -104,6 +104,59 @@ fn forbidden(krate: &str, deps: &BTreeSet<String>, banned: &[&str]) -> Vec<Strin
         .collect()
 }
 
+/// The direct dependencies (names only) of `krate`'s normal build.
+fn direct_dependencies(krate: &str) -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--depth",
+            "1",
+            "-p",
+            krate,
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree -p {krate}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != krate)
+        .map(str::to_string)
+        .collect()
+}
+
+/// One of each: hashing, base64 and PEM go through yinzheng-crypto; no other
+/// crate of ours reaches for ring, sha2 or a base64 crate itself.
+#[test]
+fn hashing_base64_and_pem_go_through_the_crypto_crate() {
+    let mut wrong = Vec::new();
+    for krate in LIBRARIES
+        .iter()
+        .chain(FRONT_ENDS)
+        .filter(|k| **k != "yinzheng-crypto")
+    {
+        let deps = direct_dependencies(krate);
+        let bad = forbidden(
+            krate,
+            &deps,
+            &["ring", "sha2", "base64", "pem-rfc7468", "rustls-pemfile"],
+        );
+        if !bad.is_empty() {
+            wrong.push(format!("{krate} depends on {bad:?} itself"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn verification_links_no_storage_and_libraries_no_front_end() {
     let mut wrong = Vec::new();

@@ -69,18 +69,9 @@ impl Digest {
                 }
                 h.finalize().to_vec()
             }
-            other => {
-                let alg = match other {
-                    Digest::Sha384 => &ring::digest::SHA384,
-                    Digest::Sha512 => &ring::digest::SHA512,
-                    _ => &ring::digest::SHA256,
-                };
-                let mut c = ring::digest::Context::new(alg);
-                for p in parts {
-                    c.update(p);
-                }
-                c.finish().as_ref().to_vec()
-            }
+            Digest::Sha256 => yinzheng_crypto::sha256_parts(parts).to_vec(),
+            Digest::Sha384 => yinzheng_crypto::sha384_parts(parts).to_vec(),
+            Digest::Sha512 => yinzheng_crypto::sha512_parts(parts).to_vec(),
         }
     }
 

@@ -14,6 +14,45 @@ pub fn sm3_hex(data: &[u8]) -> String {
     hex::encode(sm3(data))
 }
 
+/// One ring digest of the concatenation of `parts`.
+fn ring_parts(alg: &'static ring::digest::Algorithm, parts: &[&[u8]]) -> ring::digest::Digest {
+    let mut c = ring::digest::Context::new(alg);
+    for p in parts {
+        c.update(p);
+    }
+    c.finish()
+}
+
+/// SHA-256 of the concatenation of `parts` (ring).
+pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring_parts(&ring::digest::SHA256, parts).as_ref());
+    out
+}
+
+/// SHA-384 of the concatenation of `parts` (ring): CMS signers and time-stamp
+/// imprints from peers that use it.
+pub fn sha384_parts(parts: &[&[u8]]) -> [u8; 48] {
+    let mut out = [0u8; 48];
+    out.copy_from_slice(ring_parts(&ring::digest::SHA384, parts).as_ref());
+    out
+}
+
+/// SHA-512 of the concatenation of `parts` (ring).
+pub fn sha512_parts(parts: &[&[u8]]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out.copy_from_slice(ring_parts(&ring::digest::SHA512, parts).as_ref());
+    out
+}
+
+/// SHA-1, for one purpose only: matching the CertID of OCSP requests, which
+/// RFC 6960 clients (OpenSSL's default) still hash with it. Never for signatures.
+pub fn sha1_for_ocsp_cert_id(data: &[u8]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out.copy_from_slice(ring_parts(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &[data]).as_ref());
+    out
+}
+
 /// SM3 of `data` in one call.
 pub fn sm3(data: &[u8]) -> [u8; DIGEST_LEN] {
     sm3::Sm3::digest(data).into()

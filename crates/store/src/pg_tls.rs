@@ -71,17 +71,26 @@ where
 /// A TLS session to the database.
 pub(crate) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
 
+/// A hash function over a certificate's DER.
+type Hash = fn(&[u8]) -> Vec<u8>;
+
 /// The hash `tls-server-end-point` uses for a certificate signed with
 /// `signature_oid`: the signature's own hash, SHA-1 and MD5 raised to SHA-256
 /// (RFC 5929 §4.1); None for algorithms without one (Ed25519, SM2 …).
-fn end_point_hash(signature_oid: &str) -> Option<&'static ring::digest::Algorithm> {
+fn end_point_hash(signature_oid: &str) -> Option<Hash> {
     match signature_oid {
         // sha1/sha256WithRSAEncryption, RSASSA-PSS is left out (its hash is a parameter)
         "1.2.840.113549.1.1.5" | "1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.4"
         // ecdsa-with-SHA1, ecdsa-with-SHA256
-        | "1.2.840.10045.4.1" | "1.2.840.10045.4.3.2" => Some(&ring::digest::SHA256),
-        "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => Some(&ring::digest::SHA384),
-        "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => Some(&ring::digest::SHA512),
+        | "1.2.840.10045.4.1" | "1.2.840.10045.4.3.2" => {
+            Some(|d| yinzheng_crypto::sha256(d).to_vec())
+        }
+        "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => {
+            Some(|d| yinzheng_crypto::sha384_parts(&[d]).to_vec())
+        }
+        "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => {
+            Some(|d| yinzheng_crypto::sha512_parts(&[d]).to_vec())
+        }
         _ => None,
     }
 }
@@ -98,10 +107,8 @@ where
         x509_cert::Certificate::from_der(cert.as_ref())
             .ok()
             .and_then(|c| end_point_hash(&c.signature_algorithm().oid.to_string()))
-            .map_or_else(ChannelBinding::none, |alg| {
-                ChannelBinding::tls_server_end_point(
-                    ring::digest::digest(alg, cert.as_ref()).as_ref().to_vec(),
-                )
+            .map_or_else(ChannelBinding::none, |hash| {
+                ChannelBinding::tls_server_end_point(hash(cert.as_ref()))
             })
     }
 }
@@ -146,7 +153,7 @@ mod tests {
 
     #[test]
     fn end_point_hashes_follow_rfc_5929() {
-        let len = |oid| end_point_hash(oid).map(|a| a.output_len());
+        let len = |oid| end_point_hash(oid).map(|h| h(b"certificate").len());
         assert_eq!(len("1.2.840.10045.4.3.2"), Some(32));
         assert_eq!(
             len("1.2.840.113549.1.1.5"),
