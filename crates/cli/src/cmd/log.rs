@@ -485,6 +485,12 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
                 let w = open_for_writing(home, a.passphrase_file.as_deref())?;
                 break w.append(&bytes)?;
             }
+            // Another process published while this one recovered its staged
+            // tiles: the same lost race as below, so the same retry.
+            Err(yinzheng_log::Error::LostCas) if attempt < 20 => {
+                std::thread::sleep(Duration::from_millis(5 * attempt));
+                continue;
+            }
             Err(e) => return Err(anyhow::Error::new(e).context("cannot open the log")),
         };
         match log.append(&bytes) {
