@@ -60,6 +60,21 @@ const NETWORK: &[&str] = &[
 
 /// The crates (names only) `krate` links in normal builds.
 fn normal_dependencies(krate: &str) -> BTreeSet<String> {
+    let names = dependencies(krate, &[]);
+    assert!(
+        !names.is_empty() || krate == "yinzheng-fonts",
+        "{krate} links nothing?"
+    );
+    names
+}
+
+/// The crates (names only) `krate` names itself, in normal builds.
+fn direct_dependencies(krate: &str) -> BTreeSet<String> {
+    dependencies(krate, &["--depth", "1"])
+}
+
+/// `cargo tree -e normal -p krate` (with `extra` arguments), names only.
+fn dependencies(krate: &str, extra: &[&str]) -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
@@ -74,6 +89,7 @@ fn normal_dependencies(krate: &str) -> BTreeSet<String> {
             "-p",
             krate,
         ])
+        .args(extra)
         .current_dir(&root)
         .output()
         .expect("cargo tree runs");
@@ -82,18 +98,12 @@ fn normal_dependencies(krate: &str) -> BTreeSet<String> {
         "cargo tree -p {krate}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let names: BTreeSet<String> = text
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|n| *n != krate)
         .map(str::to_string)
-        .collect();
-    assert!(
-        !names.is_empty() || krate == "yinzheng-fonts",
-        "{krate}: {text}"
-    );
-    names
+        .collect()
 }
 
 fn forbidden(krate: &str, deps: &BTreeSet<String>, banned: &[&str]) -> Vec<String> {
@@ -101,36 +111,6 @@ fn forbidden(krate: &str, deps: &BTreeSet<String>, banned: &[&str]) -> Vec<Strin
         .iter()
         .filter(|b| **b != krate && deps.contains(**b))
         .map(|b| b.to_string())
-        .collect()
-}
-
-/// The direct dependencies (names only) of `krate`'s normal build.
-fn direct_dependencies(krate: &str) -> BTreeSet<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--depth",
-            "1",
-            "-p",
-            krate,
-        ])
-        .current_dir(&root)
-        .output()
-        .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree -p {krate}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| *n != krate)
-        .map(str::to_string)
         .collect()
 }
 

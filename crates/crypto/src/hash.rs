@@ -60,10 +60,7 @@ pub fn sm3(data: &[u8]) -> [u8; DIGEST_LEN] {
 
 /// SHA-256 of `data` in one call (ring).
 pub fn sha256(data: &[u8]) -> [u8; DIGEST_LEN] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; DIGEST_LEN];
-    out.copy_from_slice(d.as_ref());
-    out
+    sha256_parts(&[data])
 }
 
 /// HMAC-SM3 of `data` under `key` in one call.
