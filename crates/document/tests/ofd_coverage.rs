@@ -1061,3 +1061,50 @@ fn our_writer_and_stamper_output_verifies_and_protects_everything_displayed() {
         Some("Doc_0/Signs/Sign_0/Seal.esl")
     );
 }
+
+#[test]
+fn a_check_value_that_is_not_canonical_base64_is_refused_and_named() {
+    // The same SM3 digest spelt another way (no padding, the unused low bits
+    // set, a line break inside) is not the signed text: refused before any
+    // comparison, and the report says which CheckValue.
+    let e = env();
+    let signed = vendor_sign(&vendor_document(), &e.p, &Vendor::default());
+    assert_eq!(e.verify(&signed).indication(), Indication::TotalPassed);
+    let xml = text(&signed, "Doc_0/Signs/Sign_0/Signature.xml");
+    let start = xml.find("<ofd:CheckValue>").expect("a CheckValue") + "<ofd:CheckValue>".len();
+    let end = start + xml[start..].find('<').expect("its end");
+    let value = &xml[start..end];
+    assert!(value.len() == 44 && value.ends_with('='), "{value}");
+    // The character before '=' carries 4 bits of data and 2 unused bits.
+    let last = value.as_bytes()[42];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let pos = alphabet.iter().position(|&c| c == last).expect("base64");
+    let low_bits = format!("{}{}=", &value[..42], alphabet[pos | 1] as char);
+    for variant in [
+        value.trim_end_matches('=').to_string(),
+        low_bits,
+        format!("{}\n{}", &value[..20], &value[20..]),
+    ] {
+        let mut parts = signed.clone();
+        let changed = format!("{}{variant}{}", &xml[..start], &xml[end..]);
+        set(
+            &mut parts,
+            "Doc_0/Signs/Sign_0/Signature.xml",
+            changed.into_bytes(),
+        );
+        let named = |m: &str| m.contains("CheckValue") && m.contains("not canonical base64");
+        match verify_ofd(&zip(&parts), &e.v, MakerTrust::Policy, &e.chain, None) {
+            // The package's signatures cannot be read: an error naming the value.
+            Err(err) => assert!(named(&err.to_string()), "{variant:?}: {err}"),
+            Ok(r) => {
+                assert_ne!(r.indication(), Indication::TotalPassed, "{variant:?}: {r}");
+                assert!(
+                    r.checks()
+                        .iter()
+                        .any(|c| c.status == CheckStatus::Failed && named(&c.message)),
+                    "{variant:?}: {r}"
+                );
+            }
+        }
+    }
+}
