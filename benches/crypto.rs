@@ -1,4 +1,4 @@
-//! SM2 sign, SM2 verify and SM3 throughput: Yinzheng (RustCrypto arithmetic) side
+//! SM2 sign, SM2 verify and SM3 throughput: Yinzheng (own verification engine) side
 //! by side with libsm and OpenSSL 3 in the same run. All SM2 signing uses the
 //! GM/T default ID 1234567812345678, so every implementation computes Z_A.
 //!
@@ -6,7 +6,9 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use yinzheng_crypto::{KeyAlgorithm, PrivateKey, SignatureAlgorithm, Sm2PrivateKey, Sm2Signature};
+use yinzheng_crypto::{
+    KeyAlgorithm, PrivateKey, SignatureAlgorithm, Sm2PrivateKey, Sm2PublicKey, Sm2Signature,
+};
 
 const ID: &[u8] = b"1234567812345678";
 const MSG: &[u8] = b"GB/T 36904 license 11100000000000000X-2026-000001: is this genuine?";
@@ -39,6 +41,36 @@ fn sm2_verify(c: &mut Criterion) {
     let public = key.public_key().clone();
     g.bench_function("yinzheng", |b| {
         b.iter(|| public.verify(black_box(MSG), black_box(&der)).unwrap())
+    });
+    // The key decoded afresh for every verification (as from a certificate): SEC1
+    // decoding, Z_A, and the public-key table from the process-wide cache.
+    let sec1 = public.to_sec1_uncompressed();
+    g.bench_function("yinzheng-fresh-key", |b| {
+        b.iter(|| {
+            Sm2PublicKey::from_sec1_bytes(black_box(&sec1))
+                .unwrap()
+                .verify(black_box(MSG), black_box(&der))
+                .unwrap()
+        })
+    });
+    // A new key for every verification (256 keys round-robin, more than the
+    // table cache holds): decoding, Z_A and building the key's tables each time.
+    let cold: Vec<([u8; 65], Vec<u8>)> = (0..256)
+        .map(|_| {
+            let k = Sm2PrivateKey::generate().unwrap();
+            (k.public_key().to_sec1_uncompressed(), k.sign(MSG).unwrap().to_der())
+        })
+        .collect();
+    let mut next = 0usize;
+    g.bench_function("yinzheng-cold-key", |b| {
+        b.iter(|| {
+            let (sec1, der) = &cold[next % cold.len()];
+            next += 1;
+            Sm2PublicKey::from_sec1_bytes(black_box(sec1))
+                .unwrap()
+                .verify(black_box(MSG), black_box(der))
+                .unwrap()
+        })
     });
 
     let ctx = libsm::sm2::signature::SigCtx::new();

@@ -8,23 +8,25 @@
 //! OpenSSL 1.1.1–3.x default to the *empty* ID; use [`Sm2Id::danger_empty`] for
 //! such producers.
 //!
-//! Arithmetic is RustCrypto `sm2` (constant-time scalar multiplication and
-//! inversion). Signing is done here rather than through `sm2::dsa::SigningKey`
-//! so the secret scalar and `(1 + d)⁻¹` are zeroized on drop and the inversion
-//! is paid once per key, not once per signature.
+//! Arithmetic is the crate's own engine (`engine`) over fiat-crypto's verified
+//! field and scalar routines: verification uses wNAF tables for G and for each
+//! public key (variable time, public data only); signing uses a constant-time
+//! fixed-base comb over G with complete addition formulas. RustCrypto `sm2` only
+//! decompresses compressed public keys. The secret scalar and `(1 + d)⁻¹` are
+//! zeroized on drop and the inversion is paid once per key, not once per
+//! signature.
 
+mod engine;
 mod signature;
 
 pub use signature::{EncodingDeviation, Sm2Signature, Sm2SignatureEncoding};
 
 use crate::error::{Error, Result};
 use crate::hash::{DIGEST_LEN, Sm3Hasher};
-use ::sm2::dsa::signature::hazmat::PrehashVerifier;
-use sm2::elliptic_curve::{
-    Generate, Group, PrimeField, ops::Reduce, point::AffineCoordinates, sec1::ToSec1Point,
-};
-use sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, Scalar};
+use engine::scalar::Scalar;
+use sm2::elliptic_curve::sec1::ToSec1Point;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use zeroize::{Zeroize, Zeroizing};
 
 /// The distinguishing identifier of GM/T 0009 / GB/T 35276 used when nothing else is agreed.
@@ -121,7 +123,11 @@ pub fn z_digest(id: &Sm2Id, x: &[u8; 32], y: &[u8; 32]) -> [u8; DIGEST_LEN] {
 /// An SM2 public key with its distinguishing ID and precomputed `Z_A`.
 #[derive(Clone)]
 pub struct Sm2PublicKey {
-    verifying: sm2::dsa::VerifyingKey,
+    /// The decoded point, in the engine's representation.
+    point: engine::point::Affine,
+    /// Its wNAF table, built (or fetched from the process-wide cache) on first
+    /// verification and shared by clones and [`Sm2PublicKey::with_id`].
+    table: Arc<OnceLock<Arc<engine::KeyTable>>>,
     id: Sm2Id,
     x: [u8; 32],
     y: [u8; 32],
@@ -133,26 +139,29 @@ impl Sm2PublicKey {
     ///
     /// Rejects points not on the curve and the point at infinity.
     pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self> {
-        let pk = sm2::PublicKey::from_sec1_bytes(bytes).map_err(|_| {
-            Error::InvalidKey("SM2 public key is not a point on the SM2 curve".into())
-        })?;
-        Ok(Self::from_point(pk, Sm2Id::default()))
+        let bad = || Error::InvalidKey("SM2 public key is not a point on the SM2 curve".into());
+        let (x, y) = match bytes {
+            // Uncompressed: the engine checks x, y < p and the curve equation (the
+            // point at infinity has no such encoding).
+            [4, xy @ ..] if xy.len() == 64 => {
+                let mut x = [0u8; 32];
+                let mut y = [0u8; 32];
+                x.copy_from_slice(&xy[..32]);
+                y.copy_from_slice(&xy[32..]);
+                (x, y)
+            }
+            // Compressed (and anything else): RustCrypto decompresses or rejects.
+            _ => sec1_coordinates(&sm2::PublicKey::from_sec1_bytes(bytes).map_err(|_| bad())?),
+        };
+        let point = engine::point::Affine::from_be_bytes(&x, &y).ok_or_else(bad)?;
+        Ok(Self::from_parts(point, x, y, Sm2Id::default()))
     }
 
-    fn from_point(pk: sm2::PublicKey, id: Sm2Id) -> Self {
-        let enc = pk.as_affine().to_sec1_point(false);
-        let mut x = [0u8; 32];
-        let mut y = [0u8; 32];
-        // An uncompressed SEC1 encoding of a non-identity point is 0x04 ‖ x ‖ y.
-        let bytes = enc.as_bytes();
-        x.copy_from_slice(&bytes[1..33]);
-        y.copy_from_slice(&bytes[33..65]);
+    fn from_parts(point: engine::point::Affine, x: [u8; 32], y: [u8; 32], id: Sm2Id) -> Self {
         let z = z_digest(&id, &x, &y);
-        // The ID given to the sm2 crate is irrelevant: we only use its prehash verifier.
-        let verifying = sm2::dsa::VerifyingKey::new("", pk)
-            .unwrap_or_else(|_| unreachable!("the empty ID always fits"));
         Sm2PublicKey {
-            verifying,
+            point,
+            table: Arc::new(OnceLock::new()),
             id,
             x,
             y,
@@ -164,7 +173,8 @@ impl Sm2PublicKey {
     pub fn with_id(&self, id: Sm2Id) -> Self {
         let z = z_digest(&id, &self.x, &self.y);
         Sm2PublicKey {
-            verifying: self.verifying.clone(),
+            point: self.point,
+            table: self.table.clone(),
             id,
             x: self.x,
             y: self.y,
@@ -221,11 +231,38 @@ impl Sm2PublicKey {
     /// Verify a signature over the precomputed digest `e = SM3(Z_A ‖ M)`
     /// (GB/T 32918.2 §7.1, steps B1–B7).
     pub fn verify_digest(&self, e: &[u8; DIGEST_LEN], signature: &Sm2Signature) -> Result<()> {
-        let sig = signature.to_backend()?;
-        self.verifying
-            .verify_prehash(e, &sig)
-            .map_err(|_| Error::BadSignature)
+        // B1, B2: r, s ∈ [1, n − 1], reported as a malformed value.
+        let in_range =
+            |v: &[u8; 32]| engine::scalar::Scalar::from_be_bytes(v).is_some_and(|x| !x.is_zero());
+        if !in_range(signature.r()) || !in_range(signature.s()) {
+            return Err(Error::MalformedSignature(
+                "r or s is zero or not below the group order".into(),
+            ));
+        }
+        let table = self.table.get_or_init(|| {
+            let mut xy = [0u8; 64];
+            xy[..32].copy_from_slice(&self.x);
+            xy[32..].copy_from_slice(&self.y);
+            engine::cached_table(&xy, &self.point)
+        });
+        if engine::verify_prehash(table, e, signature.r(), signature.s()) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature)
+        }
     }
+}
+
+/// The big-endian affine coordinates of a RustCrypto public key.
+fn sec1_coordinates(pk: &sm2::PublicKey) -> ([u8; 32], [u8; 32]) {
+    let enc = pk.as_affine().to_sec1_point(false);
+    let mut x = [0u8; 32];
+    let mut y = [0u8; 32];
+    // An uncompressed SEC1 encoding of a non-identity point is 0x04 ‖ x ‖ y.
+    let bytes = enc.as_bytes();
+    x.copy_from_slice(&bytes[1..33]);
+    y.copy_from_slice(&bytes[33..65]);
+    (x, y)
 }
 
 impl PartialEq for Sm2PublicKey {
@@ -251,7 +288,7 @@ impl fmt::Debug for Sm2PublicKey {
 /// The secret scalar `d` and the precomputed `(1 + d)⁻¹` are zeroized on drop and
 /// never appear in `Debug` output.
 pub struct Sm2PrivateKey {
-    d: NonZeroScalar,
+    d: Scalar,
     d_plus_1_inv: Scalar,
     public: Sm2PublicKey,
 }
@@ -259,35 +296,50 @@ pub struct Sm2PrivateKey {
 impl Sm2PrivateKey {
     /// Generate a fresh key from the operating system's RNG, with the default ID.
     pub fn generate() -> Result<Self> {
-        let d =
-            NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng).map_err(|_| Error::Rng)?;
-        Self::from_scalar(d)
+        // d = n − 1 (probability 2⁻²⁵⁶) is refused by from_scalar; draw again.
+        for _ in 0..4 {
+            let d = engine::sign::random_nonzero().ok_or(Error::Rng)?;
+            if let Ok(key) = Self::from_scalar(d) {
+                return Ok(key);
+            }
+        }
+        Err(Error::Rng)
     }
 
     /// The key with secret scalar `bytes` (big-endian, exactly 32 bytes, in `[1, n-2]`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+        let mut arr: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::InvalidKey(format!(
                 "SM2 private key must be 32 bytes, got {}",
                 bytes.len()
             ))
         })?;
-        let fb = FieldBytes::from(arr);
-        let d = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr(fb)).ok_or_else(|| {
+        let d = Scalar::from_be_bytes(&arr).filter(|d| !d.is_zero());
+        arr.zeroize();
+        let d = d.ok_or_else(|| {
             Error::InvalidKey("SM2 private key is zero or not below the group order".into())
         })?;
         Self::from_scalar(d)
     }
 
-    fn from_scalar(d: NonZeroScalar) -> Result<Self> {
+    fn from_scalar(mut d: Scalar) -> Result<Self> {
         // GB/T 32918.1 §6.1: d ∈ [1, n-2], i.e. 1 + d must be invertible.
-        let d_plus_1_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert())
-            .ok_or_else(|| Error::InvalidKey("SM2 private key equals n-1".into()))?;
-        let pk = sm2::PublicKey::from_secret_scalar(&d);
+        let mut d_plus_1 = d.add(&Scalar::ONE);
+        if d_plus_1.is_zero() {
+            d.zeroize();
+            return Err(Error::InvalidKey("SM2 private key equals n-1".into()));
+        }
+        let d_plus_1_inv = d_plus_1.invert();
+        d_plus_1.zeroize();
+        // d ∈ [1, n − 2]: [d]G is never the identity.
+        let point = engine::sign::mul_base(&d)
+            .to_affine()
+            .unwrap_or_else(|| unreachable!("d·G is not the identity for d in [1, n-2]"));
+        let (x, y) = (point.x.to_be_bytes(), point.y.to_be_bytes());
         Ok(Sm2PrivateKey {
             d,
             d_plus_1_inv,
-            public: Sm2PublicKey::from_point(pk, Sm2Id::default()),
+            public: Sm2PublicKey::from_parts(point, x, y, Sm2Id::default()),
         })
     }
 
@@ -304,9 +356,7 @@ impl Sm2PrivateKey {
 
     /// The secret scalar, big-endian. Handle with care: it is the key.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&self.d.to_repr());
-        out
+        Zeroizing::new(self.d.to_be_bytes())
     }
 
     /// Sign `message` with this key's ID: `e = SM3(Z_A ‖ message)`, then [`Self::sign_digest`].
@@ -317,31 +367,16 @@ impl Sm2PrivateKey {
     /// Sign the precomputed digest `e` (GB/T 32918.2 §6.1, steps A3–A7) with a
     /// fresh random `k` from the operating system's RNG.
     pub fn sign_digest(&self, e: &[u8; DIGEST_LEN]) -> Result<Sm2Signature> {
-        let e = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e));
         for _ in 0..16 {
-            // A3: k ∈ [1, n-1].
-            // The nonce and the r·d product reveal d: both are wiped when dropped.
-            let k = Zeroizing::new(
-                NonZeroScalar::try_generate_from_rng(&mut getrandom::SysRng)
-                    .map_err(|_| Error::Rng)?,
-            );
-            // A4: (x1, y1) = [k]G (constant-time).
-            let point = ProjectivePoint::mul_by_generator(&**k).to_affine();
-            // A5: r = (e + x1) mod n; retry if r = 0 or r + k = n.
-            let r = e + <Scalar as Reduce<FieldBytes>>::reduce(&point.x());
-            if bool::from(r.is_zero() | (r + **k).is_zero()) {
-                continue;
+            // A3: k ∈ [1, n-1]; wiped after use (k and r reveal d).
+            let mut k = engine::sign::random_nonzero().ok_or(Error::Rng)?;
+            // A4–A6 in constant time: (x1, y1) = [k]G, r = (e + x1) mod n,
+            // s = (1 + d)⁻¹ · (k − r·d) mod n; None when r = 0, r + k = n or s = 0.
+            let rs = engine::sign::sign_with_nonce(&self.d, &self.d_plus_1_inv, e, &k);
+            k.zeroize();
+            if let Some((r, s)) = rs {
+                return Ok(Sm2Signature::from_scalars(r.to_be_bytes(), s.to_be_bytes()));
             }
-            // A6: s = (1 + d)⁻¹ · (k − r·d) mod n; retry if s = 0.
-            let rd = Zeroizing::new(r * *self.d);
-            let s = self.d_plus_1_inv * (**k - *rd);
-            if bool::from(s.is_zero()) {
-                continue;
-            }
-            return Ok(Sm2Signature::from_scalars(
-                r.to_repr().into(),
-                s.to_repr().into(),
-            ));
         }
         Err(Error::Signing("no valid nonce after 16 attempts"))
     }

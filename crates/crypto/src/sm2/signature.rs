@@ -180,12 +180,6 @@ impl Sm2Signature {
         out.extend_from_slice(&s);
         out
     }
-
-    pub(crate) fn to_backend(&self) -> Result<sm2::dsa::Signature> {
-        sm2::dsa::Signature::from_slice(&self.to_raw()).map_err(|_| {
-            Error::MalformedSignature("r or s is zero or not below the group order".into())
-        })
-    }
 }
 
 struct Reader<'a> {

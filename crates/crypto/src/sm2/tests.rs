@@ -248,3 +248,15 @@ fn debug_output_never_shows_the_secret() {
     assert!(dbg.contains("redacted"));
     assert!(!dbg.contains("3945208f"), "{dbg}");
 }
+
+#[test]
+fn gmt_0003_5_example_signature_with_its_nonce() {
+    // The standard's nonce k gives exactly the published (r, s).
+    const K: &str = "59276E27 D506861A 16680F3A D9C02DCC EF3CC1FA 3CDBE4CE 6D54B80D EAC1BC21";
+    let key = Sm2PrivateKey::from_bytes(&unhex(D_A)).unwrap();
+    let e = key.public_key().message_digest(b"message digest");
+    let k = engine::scalar::Scalar::from_be_bytes(&unhex(K).try_into().unwrap()).unwrap();
+    let (r, s) = engine::sign::sign_with_nonce(&key.d, &key.d_plus_1_inv, &e, &k).unwrap();
+    assert_eq!(r.to_be_bytes().to_vec(), unhex(R));
+    assert_eq!(s.to_be_bytes().to_vec(), unhex(S));
+}
