@@ -23,9 +23,22 @@ fn new_log(dir: &std::path::Path) -> Log {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
     let der = key.to_pkcs8_der();
     let s = NoteSigner::new("bench/log/sm3", key).unwrap();
-    Log::create(dir, "bench/log/sm3", HashAlg::Sm3, &[&s]).unwrap();
+    Log::create_in(
+        dir,
+        &yinzheng_store::Backend::Embedded,
+        "bench/log/sm3",
+        HashAlg::Sm3,
+        &[&s],
+    )
+    .unwrap();
     let s = NoteSigner::new("bench/log/sm3", PrivateKey::from_bytes(&der, None).unwrap()).unwrap();
-    Log::open(dir, vec![s], LogOptions::default().with_max_pool(1_000_000)).unwrap()
+    Log::open_in(
+        dir,
+        &yinzheng_store::Backend::Embedded,
+        vec![s],
+        LogOptions::default().with_max_pool(1_000_000),
+    )
+    .unwrap()
 }
 
 fn entry(i: u64) -> Vec<u8> {

@@ -46,7 +46,13 @@ impl Domain {
         let mut opts = InitOptions::new("CN=Bench Root CA,O=Yinzheng,C=CN");
         opts.key_algorithm = alg;
         opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-        let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+        let mut domain = TrustDomain::init_in(
+            &dir.path().join("pki"),
+            &yinzheng_store::Backend::Embedded,
+            &opts,
+            b"pw",
+        )
+        .unwrap();
         let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
             let key = PrivateKey::generate(alg).unwrap();
             let i = domain

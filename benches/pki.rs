@@ -15,7 +15,13 @@ fn validate(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = InitOptions::new("CN=Bench Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut d = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut d = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_store::Backend::Embedded,
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let leaf = d
         .issue(IssueRequest {
             profile: "seal-signer",

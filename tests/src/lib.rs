@@ -182,8 +182,8 @@ pub fn curl() -> String {
 
 /// The environment variable naming the PostgreSQL server the tests may use
 /// (scripts/test.sh starts a private one with scripts/pg.sh and sets it).
-/// Setting `YINZHENG_STORE_TEST_POSTGRES` as well runs a crate's whole suite
-/// on PostgreSQL instead of SQLite.
+/// Setting [`STORE_POSTGRES_ENV`] as well runs a crate's whole suite on
+/// PostgreSQL instead of SQLite ([`store_backend`]).
 pub const POSTGRES_URL_ENV: &str = "YINZHENG_TEST_POSTGRES_URL";
 
 /// The URL of the tests' PostgreSQL server; without one the test fails and
@@ -288,3 +288,54 @@ pub fn serve_banner(stdout: std::process::ChildStdout) -> Vec<String> {
 /// `#[peer_test(openssl, …)]`: a test that runs peer tools, ignored (saying
 /// which) unless the `peers` feature is on — scripts/test.sh turns it on.
 pub use yinzheng_test_macros::peer_test;
+
+/// The environment variable that puts the data directories of a test suite in
+/// PostgreSQL: scripts/test.sh's PostgreSQL pass runs the suites of the crates
+/// that keep state again with it set. Read here, by the tests' own helper —
+/// the libraries take their [`Backend`](yinzheng_store::Backend) as an argument.
+pub const STORE_POSTGRES_ENV: &str = "YINZHENG_STORE_TEST_POSTGRES";
+
+/// Whether this run keeps the tests' data directories in PostgreSQL ([`STORE_POSTGRES_ENV`]).
+pub fn store_on_postgres() -> bool {
+    std::env::var(STORE_POSTGRES_ENV).is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// The store a test's data directory `dir` uses: embedded SQLite, or, when
+/// [`STORE_POSTGRES_ENV`] names a database, PostgreSQL with a schema prefix of
+/// its own derived from `dir` (`t` + 16 hex digits), so tests running side by
+/// side never share a schema.
+pub fn store_backend(dir: &std::path::Path) -> yinzheng_store::Backend {
+    let url = match std::env::var(STORE_POSTGRES_ENV) {
+        Ok(u) if !u.trim().is_empty() => u,
+        _ => return yinzheng_store::Backend::Embedded,
+    };
+    let config = yinzheng_store::PgConfig::parse(url.trim())
+        .unwrap_or_else(|e| panic!("{STORE_POSTGRES_ENV} is not a PostgreSQL URL: {e}"));
+    // FNV-1a, 64 bit, over the canonical path (the same before and after the
+    // directory is made): stable across runs.
+    let dir = canonical(dir);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in dir.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    yinzheng_store::Backend::Postgres(config.with_namespace(&format!("t{h:016x}")))
+}
+
+/// `path` with its longest existing ancestor canonicalized.
+fn canonical(path: &std::path::Path) -> std::path::PathBuf {
+    let mut rest = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(c) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(c, |p, name| p.join(name));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}

@@ -74,15 +74,17 @@ fn go_sumdb_tlog_agrees_with_our_sha256_tree_hashes_and_proofs() {
         PrivateKey::generate(KeyAlgorithm::Sm2).unwrap(),
     )
     .unwrap();
-    Log::create(
+    Log::create_in(
         &data,
+        &yinzheng_tests::store_backend(&data),
         "yinzheng.test/log/sha256",
         HashAlg::Sha256,
         &[&signer],
     )
     .unwrap();
-    let log = Log::open(
+    let log = Log::open_in(
         &data,
+        &yinzheng_tests::store_backend(&data),
         vec![signer],
         LogOptions::default().with_period(Duration::from_millis(5)),
     )

@@ -114,6 +114,53 @@ fn forbidden(krate: &str, deps: &BTreeSet<String>, banned: &[&str]) -> Vec<Strin
         .collect()
 }
 
+/// One of each: DER lengths are decoded in one place,
+/// `yinzheng_crypto::asn1::header` (what `Reader::tlv_at` and every other
+/// reader call). A library that masks a long-form length byte (`& 0x7f`)
+/// itself has grown a second decoder.
+#[test]
+fn der_lengths_are_decoded_in_one_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut wrong = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("crates/ is readable")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                // Library and binary sources only: tests build odd encodings on purpose.
+                if path
+                    .file_name()
+                    .is_some_and(|n| n != "tests" && n != "target")
+                {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs")
+                || path.ends_with("crypto/src/asn1.rs")
+                || path.file_name().is_some_and(|n| n == "tests.rs")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+            for (i, line) in text.lines().enumerate() {
+                let l = line.to_ascii_lowercase();
+                if l.contains("& 0x7f)") || l.contains("& 0x7f;") {
+                    wrong.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "DER lengths decoded outside yinzheng_crypto::asn1::header:\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// One of each: hashing, base64 and PEM go through yinzheng-crypto; no other
 /// crate of ours reaches for ring, sha2 or a base64 crate itself.
 #[test]

@@ -48,6 +48,10 @@ enum Command {
         /// Lifetime in seconds (60–300).
         #[arg(long, default_value_t = 300)]
         ttl: u32,
+        /// Where the registry's database lives, as the server's `--store`
+        /// (`sqlite`, the default, or `postgres://…`).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
     },
     /// Redeem tokens over HTTPS at a fixed rate, or at saturation.
     Redeem(RedeemArgs),
@@ -116,7 +120,14 @@ fn main() -> Result<()> {
             license,
             count,
             ttl,
-        } => mint(&home, &license, count, ttl),
+            store,
+        } => mint(
+            &home,
+            &yinzheng_store::Backend::parse(&store)?,
+            &license,
+            count,
+            ttl,
+        ),
         Command::Redeem(a) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(a.threads.max(1))
@@ -127,8 +138,14 @@ fn main() -> Result<()> {
     }
 }
 
-fn mint(home: &Path, license: &str, count: usize, ttl: u32) -> Result<()> {
-    let mut reg = yinzheng_license::Registry::open(&home.join("licenses"))
+fn mint(
+    home: &Path,
+    store: &yinzheng_store::Backend,
+    license: &str,
+    count: usize,
+    ttl: u32,
+) -> Result<()> {
+    let mut reg = yinzheng_license::Registry::open_in(&home.join("licenses"), store)
         .with_context(|| format!("cannot open the registry of {}", home.display()))?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());

@@ -57,16 +57,15 @@ pub enum Error {
     #[error("mismatch: {0}")]
     Mismatch(String),
     /// A file or directory could not be read or written.
-    #[error("i/o error on {}: {source}", path.display())]
+    #[error("i/o error on {}: {cause}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Signing or key handling failed in the crypto layer.
-    #[error("crypto: {0}")]
+    #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
 }
 
@@ -95,10 +94,10 @@ impl Error {
     }
 
     /// An [`Error::Io`] on `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -339,8 +339,8 @@ impl TileReader {
         };
         match read_file(&self.dir.join(p.to_path_string()), limit) {
             Ok(b) => Ok((p, b)),
-            Err(Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound
+            Err(Error::Io { cause, .. })
+                if cause.kind() == std::io::ErrorKind::NotFound
                     && u64::from(width) < TILE_WIDTH =>
             {
                 let full = TilePath {

@@ -15,9 +15,17 @@ fn evidence_verifies_offline_and_tampering_fails() {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
     let s = NoteSigner::new("yinzheng.test/log/sm3", key).unwrap();
     let vkey_text = s.verifier().to_string();
-    Log::create(dir.path(), "yinzheng.test/log/sm3", HashAlg::Sm3, &[&s]).unwrap();
-    let log = Log::open(
+    Log::create_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        "yinzheng.test/log/sm3",
+        HashAlg::Sm3,
+        &[&s],
+    )
+    .unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         vec![s],
         LogOptions::default().with_period(Duration::from_millis(5)),
     )

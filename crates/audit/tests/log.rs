@@ -24,9 +24,17 @@ fn signer(der: &[u8]) -> NoteSigner {
 
 /// A log in `dir` signed by `key_der` holding `n` entries (`tag` makes them differ).
 fn build(dir: &Path, key_der: &[u8], n: u64, tag: &str) -> Log {
-    Log::create(dir, ORIGIN, HashAlg::Sm3, &[&signer(key_der)]).unwrap();
-    let log = Log::open(
+    Log::create_in(
         dir,
+        &yinzheng_tests::store_backend(dir),
+        ORIGIN,
+        HashAlg::Sm3,
+        &[&signer(key_der)],
+    )
+    .unwrap();
+    let log = Log::open_in(
+        dir,
+        &yinzheng_tests::store_backend(dir),
         vec![signer(key_der)],
         LogOptions::default()
             .with_period(Duration::from_millis(5))

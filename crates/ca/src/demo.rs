@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use yinzheng_crypto::{KeyEncryption, PrivateKey};
 use yinzheng_pki::{ParsedCert, SubjectExtras};
 use yinzheng_seal::{Picture, Seal, SealBuilder, SealFont, SealType};
+use yinzheng_store::Backend;
 
 /// What the demo authority is called and how its seal looks.
 #[derive(Clone, Debug)]
@@ -55,13 +56,19 @@ pub struct MadeAuthority {
 }
 
 impl DemoAuthority<'_> {
-    /// Make the trust domain in `dir` (keys encrypted with `passphrase`), issue
+    /// Make the trust domain in `dir` (keys encrypted with `passphrase`, its
+    /// certificate store in `backend`), issue
     /// the seal maker and signer, and draw and sign the seal. The seal is drawn
     /// with an installed CJK font, else the embedded one.
-    pub fn create(&self, dir: &Path, passphrase: &[u8]) -> Result<MadeAuthority> {
+    pub fn create(
+        &self,
+        dir: &Path,
+        backend: &Backend,
+        passphrase: &[u8],
+    ) -> Result<MadeAuthority> {
         let mut opts = InitOptions::new(self.root_subject);
         opts.key_encryption = self.key_encryption;
-        let mut domain = TrustDomain::init(dir, &opts, passphrase)?;
+        let mut domain = TrustDomain::init_in(dir, backend, &opts, passphrase)?;
         let mut issue = |profile: &str, subject: &str, extras: SubjectExtras| {
             let issued = domain.issue(IssueRequest {
                 profile,

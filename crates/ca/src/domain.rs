@@ -15,6 +15,7 @@ use crate::store::Store;
 use der::{Decode, Encode};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::name::Name;
@@ -23,8 +24,8 @@ use x509_cert::time::Validity;
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id};
 use yinzheng_pki::issue::{self, CertProfile, Kind};
 use yinzheng_pki::{CertStatus, Crl, Profiles, StoredCert, SubjectExtras, ids};
-use yinzheng_pki::{ParsedCert, X509Signer};
-use yinzheng_store::DataDir;
+use yinzheng_pki::{Clock, ParsedCert, X509Signer};
+use yinzheng_store::{Backend, DataDir};
 
 const DAY: u64 = 86_400;
 
@@ -51,6 +52,9 @@ pub struct InitOptions {
     /// start lets a domain cover documents that predate it (a migrated CA,
     /// tests of proven past times).
     pub not_before: Option<SystemTime>,
+    /// Where "now" comes from for this domain (validity starts, CRL and OCSP
+    /// times, issuance records): the system clock by default.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl InitOptions {
@@ -64,6 +68,7 @@ impl InitOptions {
             issuing_days: 10 * 365,
             key_encryption: KeyEncryption::default(),
             not_before: None,
+            clock: yinzheng_pki::system_clock(),
         }
     }
 }
@@ -119,6 +124,7 @@ pub struct TrustDomain {
     profiles: Profiles,
     store: Store,
     passphrase: Option<zeroize::Zeroizing<Vec<u8>>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The directory of domain `name` under `home`.
@@ -127,8 +133,14 @@ pub fn domain_dir(home: &Path, name: &str) -> PathBuf {
 }
 
 impl TrustDomain {
-    /// Create a new trust domain in `dir` (which must not already hold one).
-    pub fn init(dir: &Path, opts: &InitOptions, passphrase: &[u8]) -> Result<Self> {
+    /// Create a new trust domain in `dir` (which must not already hold one),
+    /// its certificate store in `backend`.
+    pub fn init_in(
+        dir: &Path,
+        backend: &Backend,
+        opts: &InitOptions,
+        passphrase: &[u8],
+    ) -> Result<Self> {
         if dir.join("root.pem").exists() {
             return Err(Error::Domain(format!(
                 "{} already holds a trust domain",
@@ -142,7 +154,8 @@ impl TrustDomain {
             None => derive_issuing_subject(&opts.root_subject),
         };
         let issuing_name = parse_name(&issuing_subject)?;
-        let now = opts.not_before.unwrap_or_else(SystemTime::now);
+        let now = opts.not_before.unwrap_or_else(|| opts.clock.now());
+        let issued_at = unix(opts.clock.now());
 
         let root_key = PrivateKey::generate(opts.key_algorithm)?;
         let root = build_cert(
@@ -207,7 +220,7 @@ impl TrustDomain {
             profiles.to_toml().as_bytes(),
             false,
         )?;
-        let mut store = Store::open(&dir.join("ca.db"))?;
+        let mut store = Store::open_in(&dir.join("ca.db"), backend)?;
         for (c, p) in [
             (&root, "root"),
             (&issuing, "issuing-ca"),
@@ -226,15 +239,17 @@ impl TrustDomain {
                 unix(c.not_before()),
                 unix(c.not_after()),
                 c.der(),
+                issued_at,
             )?;
         }
         // root.pem last: its presence marks a complete domain.
         write_atomic(&dir.join("root.pem"), root.to_pem().as_bytes(), false)?;
-        Self::open(dir, Some(passphrase))
+        Ok(Self::open_in(dir, backend, Some(passphrase))?.with_clock(opts.clock.clone()))
     }
 
-    /// Open the domain in `dir`. Without a passphrase only read operations work.
-    pub fn open(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self> {
+    /// Open the domain in `dir`, its certificate store in `backend`. Without a
+    /// passphrase only read operations work.
+    pub fn open_in(dir: &Path, backend: &Backend, passphrase: Option<&[u8]>) -> Result<Self> {
         if !dir.join("root.pem").exists() {
             return Err(Error::Domain(format!(
                 "no trust domain in {} (run `yinzheng ca init` first)",
@@ -270,10 +285,23 @@ impl TrustDomain {
             extra_issuers,
             ocsp: load("ocsp.pem")?,
             profiles: Profiles::from_toml(&text)?,
-            store: Store::open(&dir.join("ca.db"))?,
+            store: Store::open_in(&dir.join("ca.db"), backend)?,
             dir: dir.to_path_buf(),
             passphrase: passphrase.map(|p| zeroize::Zeroizing::new(p.to_vec())),
+            clock: yinzheng_pki::system_clock(),
         })
+    }
+
+    /// Take "now" from `clock` (validity starts, CRL thisUpdate, OCSP
+    /// producedAt, issuance records) instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The current time by this domain's clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
     }
 
     /// The root certificate.
@@ -347,7 +375,7 @@ impl TrustDomain {
         })?;
         let root_key = self.load_key("root.key.pem")?;
         let key = PrivateKey::generate(root_key.algorithm())?;
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let (not_after, _) = clamp(
             now + Duration::from_secs(days as u64 * DAY),
             self.root.not_after(),
@@ -374,6 +402,7 @@ impl TrustDomain {
             unix(cert.not_before()),
             unix(cert.not_after()),
             cert.der(),
+            unix(self.clock.now()),
         )?;
         // The certificate file last: its presence makes the CA usable.
         write_atomic(
@@ -539,7 +568,7 @@ impl TrustDomain {
         let issuer_name = req.issuer.unwrap_or("main");
         let issuer_cert = self.issuer(issuer_name)?.clone();
         let issuer_key = self.load_key(&Self::issuer_key_file(issuer_name))?;
-        let not_before = req.not_before.unwrap_or_else(SystemTime::now);
+        let not_before = req.not_before.unwrap_or_else(|| self.clock.now());
         let days = req.days.unwrap_or(profile.validity_days) as u64;
         let (not_after, clamped) = clamp(
             not_before + Duration::from_secs(days * DAY),
@@ -571,6 +600,7 @@ impl TrustDomain {
             unix(cert.not_before()),
             unix(cert.not_after()),
             cert.der(),
+            unix(self.clock.now()),
         )?;
         Ok(Issued { cert, key, clamped })
     }
@@ -621,7 +651,7 @@ impl TrustDomain {
     /// and the root's authority revocation list (the issuing CAs), so every link
     /// of a chain has revocation data.
     pub fn crl(&mut self, hours: u32) -> Result<Vec<Crl>> {
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let next = now + Duration::from_secs(hours as u64 * 3600);
         let revoked = self.store.revoked(unix(now))?;
         let mut out = Vec::new();
@@ -673,7 +703,7 @@ impl TrustDomain {
                 "an ARL valid {days} days: choose 1 to 400"
             )));
         }
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let next = now + Duration::from_secs(days as u64 * DAY);
         let root_key = self.load_key("root.key.pem")?;
         let ca_certs: Vec<StoredCert> = self
@@ -763,7 +793,7 @@ impl TrustDomain {
             serial,
             stored.as_ref(),
             hash,
-            SystemTime::now(),
+            self.clock.now(),
             validity_hours,
         )?)
     }

@@ -26,12 +26,12 @@ pub enum Error {
     #[error("certificate store: {0}")]
     Store(Box<yinzheng_store::Error>),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -55,10 +55,10 @@ impl From<rusqlite::Error> for Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 }

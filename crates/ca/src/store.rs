@@ -72,13 +72,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating and migrating) the store at `path` (`<domain dir>/ca.db`)
-    /// in the process's store ([`Backend::for_path`]).
-    pub fn open(path: &Path) -> Result<Self> {
-        Store::open_in(path, &Backend::for_path(path)?)
-    }
-
-    /// [`Store::open`] in `backend`.
+    /// Open (creating and migrating) the store of the domain at `path`
+    /// (`<domain dir>/ca.db`) in `backend`: that SQLite file, or schema
+    /// `<namespace>_pki_<domain>` on PostgreSQL.
     pub fn open_in(path: &Path, backend: &Backend) -> Result<Self> {
         let domain = path
             .parent()
@@ -90,7 +86,7 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Record an issued certificate.
+    /// Record a certificate issued at `issued_at` (Unix seconds, by the domain's clock).
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &mut self,
@@ -101,8 +97,9 @@ impl Store {
         not_before: i64,
         not_after: i64,
         der: &[u8],
+        issued_at: i64,
     ) -> Result<()> {
-        let now = unix_now();
+        let now = issued_at;
         self.db.execute(
             "INSERT INTO certificates (serial, subject, profile, issuer, not_before, not_after, der, issued_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -235,13 +232,6 @@ fn row_to_cert(r: &Row) -> Result<StoredCert> {
     })
 }
 
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,7 +332,7 @@ mod tests {
         assert_eq!(cert.status, CertStatus::Revoked { reason: 1, at: 5 });
         assert_eq!(cert.issuer, "main");
         assert_eq!(store.next_crl_number()?, 7);
-        store.insert("0b", "CN=b", "seal", "main", 1, 4000000000, b"\x30\x00")?;
+        store.insert("0b", "CN=b", "seal", "main", 1, 4000000000, b"\x30\x00", 0)?;
         drop(store);
         // And again, now from schema_migrations.
         let store = Store::open_in(&path, &Backend::Embedded)?;

@@ -12,7 +12,13 @@ use yinzheng_tests::{openssl_ok, tempdir};
 fn domain(dir: &std::path::Path) -> TrustDomain {
     let mut opts = InitOptions::new("CN=Test Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    TrustDomain::init(&dir.join("pki"), &opts, b"pw").unwrap()
+    TrustDomain::init_in(
+        &dir.join("pki"),
+        &yinzheng_tests::store_backend(&dir.join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap()
 }
 
 fn issue(d: &mut TrustDomain, profile: &str, subject: &str) -> yinzheng_ca::Issued {
@@ -74,9 +80,19 @@ fn validity_is_clamped_to_the_issuer_and_keys_are_usable() {
         .unwrap();
     // Reopening without a passphrase reads but cannot sign.
     drop(d);
-    let mut ro = TrustDomain::open(&dir.path().join("pki"), None).unwrap();
+    let mut ro = TrustDomain::open_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        None,
+    )
+    .unwrap();
     assert!(ro.crl(1).is_err());
-    let mut wrong = TrustDomain::open(&dir.path().join("pki"), Some(b"nope")).unwrap();
+    let mut wrong = TrustDomain::open_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        Some(b"nope"),
+    )
+    .unwrap();
     let err = wrong.crl(1).unwrap_err().to_string();
     assert!(err.contains("wrong CA passphrase"), "{err}");
 }
@@ -426,7 +442,12 @@ fn an_offline_root_publishes_its_signed_ahead_arl() {
     let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
     let domain_dir = dir.path().join("pki");
     std::fs::remove_file(domain_dir.join("root.key.pem")).unwrap();
-    let mut d = TrustDomain::open(&domain_dir, Some(b"pw")).unwrap();
+    let mut d = TrustDomain::open_in(
+        &domain_dir,
+        &yinzheng_tests::store_backend(&domain_dir),
+        Some(b"pw"),
+    )
+    .unwrap();
     assert!(!d.root_key_online());
     let crls = d.crl(24).unwrap();
     assert_eq!(
@@ -444,4 +465,29 @@ fn an_offline_root_publishes_its_signed_ahead_arl() {
     assert!(err.contains("yinzheng ca arl"), "{err}");
     // Signing one needs the root key: not here.
     assert!(d.sign_root_arl(30).is_err());
+}
+
+#[test]
+fn the_domain_takes_now_from_its_clock() {
+    let dir = tempdir();
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+    let mut opts = InitOptions::new("CN=Clock Root CA,O=Yinzheng,C=CN");
+    opts.key_encryption = KeyEncryption::default().with_iterations(1000);
+    opts.clock = std::sync::Arc::new(yinzheng_pki::FixedClock(at));
+    let pki = dir.path().join("pki");
+    let mut d =
+        TrustDomain::init_in(&pki, &yinzheng_tests::store_backend(&pki), &opts, b"pw").unwrap();
+    assert_eq!(d.root().not_before(), at);
+    assert_eq!(d.now(), at);
+    let issued = issue(&mut d, "log-signer", "CN=Clock Signer");
+    assert_eq!(issued.cert.not_before(), at);
+    for crl in d.crl(24).unwrap() {
+        assert_eq!(crl.this_update(), at);
+    }
+    // Reopened, a domain reads the system clock unless given one.
+    let later = at + Duration::from_secs(86_400);
+    let d = TrustDomain::open_in(&pki, &yinzheng_tests::store_backend(&pki), Some(b"pw"))
+        .unwrap()
+        .with_clock(std::sync::Arc::new(yinzheng_pki::FixedClock(later)));
+    assert_eq!(d.now(), later);
 }

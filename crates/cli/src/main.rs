@@ -85,8 +85,8 @@ enum Command {
     Caller(cmd::serve::CallerCommand),
 }
 
-/// Choose the process's store from --store / --store-file before anything opens one.
-fn choose_store(cli: &Cli) -> anyhow::Result<()> {
+/// The store named by --store / --store-file (embedded SQLite without either).
+fn choose_store(cli: &Cli) -> anyhow::Result<yinzheng_store::Backend> {
     use anyhow::Context;
     let url = match (&cli.store, &cli.store_file) {
         (Some(u), _) => u.clone(),
@@ -97,38 +97,36 @@ fn choose_store(cli: &Cli) -> anyhow::Result<()> {
                 .trim()
                 .to_owned()
         }
-        (None, None) => return Ok(()),
+        (None, None) => return Ok(yinzheng_store::Backend::Embedded),
     };
-    let backend = yinzheng_store::Backend::parse(&url)?;
-    if backend.is_postgres() {
-        backend.set_process_default()?;
-    }
-    Ok(())
+    Ok(yinzheng_store::Backend::parse(&url)?)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = output::Output::new(cli.json);
-    if let Err(err) = choose_store(&cli) {
-        out.error(&err);
-        return ExitCode::from(2);
-    }
+    let home = match choose_store(&cli) {
+        Ok(store) => cmd::Home::new(cli.home.clone(), store),
+        Err(err) => {
+            out.error(&err);
+            return ExitCode::from(2);
+        }
+    };
     let result = match &cli.command {
         Command::Key(c) => cmd::key::run(c, &out),
         Command::Sign(a) => cmd::sign::run(a, &out),
-        Command::Verify(a) => cmd::verify::run(a, &cli.home, &out),
+        Command::Verify(a) => cmd::verify::run(a, &home, &out),
         Command::Digest(a) => cmd::digest::run(a, &out),
-        Command::Ca(a) => cmd::ca::run(a, &cli.home, &out),
+        Command::Ca(a) => cmd::ca::run(a, &home, &out),
         Command::Cert(c) => cmd::cert::run(c, &out),
-        Command::Seal(c) => cmd::seal::run(c, &cli.home, &out),
-        Command::Stamp(a) => cmd::seal::stamp(a, &cli.home, &out),
-        Command::Log(c) => cmd::log::run(c, &cli.home, &out),
-        Command::License(c) => cmd::license::run(c, &cli.home, &out),
-        Command::Trust(c) => cmd::trust::run(c, &cli.home, &out),
-        Command::Serve(a) => cmd::serve::serve(a, &cli.home, &out),
-        Command::Caller(c) => cmd::serve::caller(c, &cli.home, &out),
+        Command::Seal(c) => cmd::seal::run(c, &home, &out),
+        Command::Stamp(a) => cmd::seal::stamp(a, &home, &out),
+        Command::Log(c) => cmd::log::run(c, &home, &out),
+        Command::License(c) => cmd::license::run(c, &home, &out),
+        Command::Trust(c) => cmd::trust::run(c, &home, &out),
+        Command::Serve(a) => cmd::serve::serve(a, &home, &out),
+        Command::Caller(c) => cmd::serve::caller(c, &home, &out),
     };
-    let _ = &cli.home;
     match result {
         Ok(code) => code,
         Err(err) => {

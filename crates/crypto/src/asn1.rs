@@ -30,6 +30,73 @@ pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The header of a TLV: how long the tag and length octets are, how long the
+/// value is, and whether the length was written in its shortest form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Tag and length octets.
+    pub header_len: usize,
+    /// The value's length as the length octets give it (not checked against the buffer).
+    pub content_len: usize,
+    /// False for a non-minimal length encoding (a BER leniency).
+    pub minimal: bool,
+}
+
+/// Why the length octets of a TLV could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LengthFault {
+    /// The buffer ends before the length octets.
+    Missing,
+    /// `0x80`: indefinite length (BER), not supported.
+    Indefinite,
+    /// More length octets than the 4 any object here needs (the count given).
+    TooLong(usize),
+    /// The buffer ends inside the length octets.
+    Truncated,
+}
+
+impl std::fmt::Display for LengthFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LengthFault::Missing => f.write_str("truncated: no length"),
+            LengthFault::Indefinite => f.write_str("indefinite length (BER) is not supported"),
+            LengthFault::TooLong(n) => write!(f, "length of {n} bytes"),
+            LengthFault::Truncated => f.write_str("truncated length"),
+        }
+    }
+}
+
+/// The one definite-length decoder of the workspace: the header of the TLV
+/// whose (single-byte) tag is at `pos`, reading no byte at or after `limit`.
+pub fn header(buf: &[u8], pos: usize, limit: usize) -> core::result::Result<Header, LengthFault> {
+    let limit = limit.min(buf.len());
+    let byte = |i: usize| buf.get(i).copied().filter(|_| i < limit);
+    let first = byte(pos + 1).ok_or(LengthFault::Missing)?;
+    if first < 0x80 {
+        return Ok(Header {
+            header_len: 2,
+            content_len: usize::from(first),
+            minimal: true,
+        });
+    }
+    if first == 0x80 {
+        return Err(LengthFault::Indefinite);
+    }
+    let n = usize::from(first & 0x7f);
+    if n > 4 {
+        return Err(LengthFault::TooLong(n));
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = (len << 8) | usize::from(byte(pos + 2 + i).ok_or(LengthFault::Truncated)?);
+    }
+    Ok(Header {
+        header_len: 2 + n,
+        content_len: len,
+        minimal: !(len < 0x80 || (n > 1 && len >> (8 * (n - 1)) == 0)),
+    })
+}
+
 /// Contents octets of a dotted OBJECT IDENTIFIER. Arcs up to 128 bits are
 /// supported, so UUID OIDs (`2.25.<uuid>`, X.667) work, which `der` refuses.
 /// None when `dotted` is not an OID.
@@ -166,38 +233,11 @@ impl<'a> Reader<'a> {
                 "multi-byte tags are not supported",
             ));
         }
-        let first = *self
-            .buf
-            .get(pos + 1)
-            .filter(|_| pos + 1 < limit)
-            .ok_or_else(|| Error::format(what, pos, "truncated: no length"))?;
-        let (hdr, len) = if first < 0x80 {
-            (2, first as usize)
-        } else if first == 0x80 {
-            return Err(Error::format(
-                what,
-                pos,
-                "indefinite length (BER) is not supported",
-            ));
-        } else {
-            let n = (first & 0x7f) as usize;
-            if n > 4 {
-                return Err(Error::format(what, pos, format!("length of {n} bytes")));
-            }
-            let mut len = 0usize;
-            for i in 0..n {
-                let b = *self
-                    .buf
-                    .get(pos + 2 + i)
-                    .filter(|_| pos + 2 + i < limit)
-                    .ok_or_else(|| Error::format(what, pos, "truncated length"))?;
-                len = (len << 8) | b as usize;
-            }
-            if len < 0x80 || (n > 1 && len >> (8 * (n - 1)) == 0) {
-                self.warn(format!("{what}: non-minimal length encoding at byte {pos}"));
-            }
-            (2 + n, len)
-        };
+        let h = header(self.buf, pos, limit).map_err(|f| Error::format(what, pos, f))?;
+        if !h.minimal {
+            self.warn(format!("{what}: non-minimal length encoding at byte {pos}"));
+        }
+        let (hdr, len) = (h.header_len, h.content_len);
         let start = pos + hdr;
         let end = start
             .checked_add(len)

@@ -65,7 +65,7 @@ pub enum Error {
     /// The OFD package is not a ZIP file every reader reads the same way: what,
     /// where and why (see [`ZipFault`]).
     #[error("malformed OFD package: {0}")]
-    Zip(#[from] ZipError),
+    Zip(ZipError),
 }
 
 /// A ZIP-level fault of an OFD package: which entry (or structure), at which
@@ -167,3 +167,9 @@ pub enum ZipFault {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+impl From<ZipError> for Error {
+    fn from(e: ZipError) -> Self {
+        Error::Zip(e)
+    }
+}

@@ -73,7 +73,7 @@ pub fn verify_detached_cms(
 ) -> VerificationReport {
     let mut report = VerificationReport::new(
         "detached CMS signature",
-        yinzheng_pki::rfc3339(SystemTime::now()),
+        yinzheng_pki::rfc3339(ctx.validator.now()),
     );
     check_cms(&mut report, "CMS signature", cms, content, ctx, None);
     report

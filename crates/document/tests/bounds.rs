@@ -124,7 +124,13 @@ fn key_and_cert() -> (PrivateKey, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = yinzheng_ca::InitOptions::new("CN=Bounds Root,O=Yinzheng,C=CN");
     opts.key_encryption = yinzheng_crypto::KeyEncryption::default().with_iterations(1000);
-    let mut d = yinzheng_ca::TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut d = yinzheng_ca::TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let i = d
         .issue(yinzheng_ca::IssueRequest {
             profile: "seal-signer",

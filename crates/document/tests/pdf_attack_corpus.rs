@@ -66,7 +66,13 @@ impl Mode {
         let mut opts = InitOptions::new("CN=PDF Attack Corpus Root,O=Yinzheng,C=CN");
         opts.key_algorithm = alg;
         opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-        let mut domain = TrustDomain::init(&home.path().join("pki"), &opts, b"pw").unwrap();
+        let mut domain = TrustDomain::init_in(
+            &home.path().join("pki"),
+            &yinzheng_tests::store_backend(&home.path().join("pki")),
+            &opts,
+            b"pw",
+        )
+        .unwrap();
         let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
             let key = PrivateKey::generate(alg).unwrap();
             let i = domain

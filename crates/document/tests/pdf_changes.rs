@@ -1224,7 +1224,13 @@ fn signer(alg: KeyAlgorithm) -> Signer {
     let mut opts = InitOptions::new("CN=Changes Test Root CA,O=Yinzheng,C=CN");
     opts.key_algorithm = alg;
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut domain = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let i = domain
         .issue(IssueRequest {
             profile: "seal-signer",

@@ -128,7 +128,7 @@ fn domain(alg: KeyAlgorithm) -> Domain {
     opts.key_algorithm = alg;
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
     let home = dir.path().join("pki");
-    drop(TrustDomain::init(&home, &opts, b"pw").unwrap());
+    drop(TrustDomain::init_in(&home, &yinzheng_tests::store_backend(&home), &opts, b"pw").unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let profiles = std::fs::read_to_string(home.join("profiles.toml")).unwrap();
@@ -141,7 +141,8 @@ fn domain(alg: KeyAlgorithm) -> Domain {
         ),
     )
     .unwrap();
-    let mut domain = TrustDomain::open(&home, Some(b"pw")).unwrap();
+    let mut domain =
+        TrustDomain::open_in(&home, &yinzheng_tests::store_backend(&home), Some(b"pw")).unwrap();
     let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
         let key = PrivateKey::generate(alg).unwrap();
         let i = domain

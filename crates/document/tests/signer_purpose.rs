@@ -17,7 +17,13 @@ fn only_document_signer_keys_make_a_passing_signature() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = InitOptions::new("CN=Purpose Test Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut domain = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     // (profile, subject extras, may it sign documents?)
     let cases: Vec<(&str, SubjectExtras, bool)> = vec![
         (

@@ -140,9 +140,16 @@ fn main() -> Result<()> {
     let origin = "yinzheng.test/log/sm3";
     let signer = NoteSigner::new(origin, PrivateKey::generate(KeyAlgorithm::Sm2)?)?;
     let log_dir = tmp.path().join("log");
-    Log::create(&log_dir, origin, HashAlg::Sm3, &[&signer])?;
-    let log = Log::open(
+    Log::create_in(
         &log_dir,
+        &yinzheng_store::Backend::Embedded,
+        origin,
+        HashAlg::Sm3,
+        &[&signer],
+    )?;
+    let log = Log::open_in(
+        &log_dir,
+        &yinzheng_store::Backend::Embedded,
         vec![signer],
         LogOptions::default().with_period(Duration::from_millis(5)),
     )?;

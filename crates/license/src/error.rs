@@ -44,12 +44,12 @@ pub enum Error {
     #[error("license store: {0}")]
     Database(Box<yinzheng_store::Error>),
     /// Reading or writing a file of the registry.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Rendering or sealing a license file.
     #[error(transparent)]
@@ -85,10 +85,10 @@ impl Error {
         matches!(self, Error::Database(e) if e.is_unavailable())
     }
 
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 }

@@ -59,7 +59,7 @@ impl Registry {
             let p = files.join(name);
             std::fs::read(&p).map_err(|e| Error::Io {
                 path: p.display().to_string(),
-                source: e,
+                cause: e,
             })
         };
         let (ofd, pdf) = (read("license.ofd")?, read("license.pdf")?);

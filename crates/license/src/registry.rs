@@ -258,14 +258,9 @@ pub(crate) fn entry(
 }
 
 impl Registry {
-    /// Open (or create) the registry in `dir`, its database in the process's
-    /// store ([`Backend::for_path`]); writes the default catalogue when there is none.
-    pub fn open(dir: &Path) -> Result<Self> {
-        let db = dir.join("licenses.db");
-        Registry::open_in(dir, &Backend::for_path(&db)?)
-    }
-
-    /// [`Registry::open`] with the database in `backend` (files and catalogue stay in `dir`).
+    /// Open (or create) the registry in `dir`, its database in `backend` (the
+    /// files and the catalogue stay in `dir`); writes the default catalogue
+    /// when there is none.
     pub fn open_in(dir: &Path, backend: &Backend) -> Result<Self> {
         std::fs::create_dir_all(dir.join("files")).map_err(|e| Error::io(dir, e))?;
         let cat_path = dir.join("catalogue.toml");
@@ -820,7 +815,7 @@ CREATE TABLE IF NOT EXISTS usage_anchor (
     #[test]
     fn append_only_and_pending_usage_on_this_backend() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("tempdir"), e))?;
-        let registry = Registry::open(dir.path())?;
+        let registry = Registry::open_in(dir.path(), &yinzheng_store::Backend::Embedded)?;
         let ctx = crate::UsageContext {
             caller: "c".into(),
             operator: "o".into(),

@@ -30,7 +30,13 @@ fn world() -> (World, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = InitOptions::new("CN=License Test Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut domain = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
         let i = domain
             .issue(CertRequest {
@@ -90,8 +96,9 @@ fn world() -> (World, Registry) {
     .unwrap()
     .verifier()
     .clone();
-    Log::create(
+    Log::create_in(
         &log_dir,
+        &yinzheng_tests::store_backend(&log_dir),
         origin,
         HashAlg::Sm3,
         &[&NoteSigner::new(
@@ -101,13 +108,18 @@ fn world() -> (World, Registry) {
         .unwrap()],
     )
     .unwrap();
-    let log = Log::open(
+    let log = Log::open_in(
         &log_dir,
+        &yinzheng_tests::store_backend(&log_dir),
         vec![NoteSigner::new(origin, log_key).unwrap()],
         LogOptions::default().with_period(std::time::Duration::from_millis(5)),
     )
     .unwrap();
-    let reg = Registry::open(&dir.path().join("licenses")).unwrap();
+    let reg = Registry::open_in(
+        &dir.path().join("licenses"),
+        &yinzheng_tests::store_backend(&dir.path().join("licenses")),
+    )
+    .unwrap();
     let crls = domain.crl(24).unwrap();
     (
         World {

@@ -35,10 +35,10 @@ pub enum Error {
     QueueTimeout(std::time::Duration),
     /// The state database could not be opened or migrated (missing, or made
     /// by a newer program); the message names the file.
-    #[error("state database: {0}")]
+    #[error(transparent)]
     Store(#[from] yinzheng_store::Error),
     /// Signing or key handling failed in the crypto layer.
-    #[error("crypto: {0}")]
+    #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
 }
 

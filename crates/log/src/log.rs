@@ -50,7 +50,7 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_millis(250);
 /// Default pool size (the rate limit: submissions beyond it are refused).
 pub const DEFAULT_MAX_POOL: usize = 100_000;
 const STATE_DB: &str = "state.sqlite";
-/// The schema of the state database. Step 1 is the schema `Log::create` made
+/// The schema of the state database. Step 1 is the schema `Log::create_in` made
 /// before yinzheng-store, with `IF NOT EXISTS` added so that on those
 /// databases it is a no-op and they carry on from version 1 (SQLite keeps the
 /// table definitions as they were). Add steps; never edit a shipped one.
@@ -204,13 +204,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Log {
-    /// Create a new, empty log in `dir` (which must not hold one): writes the
-    /// state database and the signed checkpoint of size 0.
-    pub fn create(dir: &Path, origin: &str, hash: HashAlg, signers: &[&NoteSigner]) -> Result<()> {
-        Log::create_in(dir, &state_backend(dir)?, origin, hash, signers)
-    }
-
-    /// [`Log::create`] with the state in `backend` (tiles stay in `dir`).
+    /// Create a new, empty log in `dir` (which must not hold one), its state
+    /// in `backend` (the tiles stay in `dir`): writes the state database and
+    /// the signed checkpoint of size 0.
     pub fn create_in(
         dir: &Path,
         backend: &Backend,
@@ -249,12 +245,8 @@ impl Log {
         write_durable(&dir.join(TILES_DIR).join("checkpoint"), note.as_bytes())
     }
 
-    /// The origin and hash profile of the log in `dir`, without opening it for writing.
-    pub fn config(dir: &Path) -> Result<(String, HashAlg)> {
-        Log::config_in(dir, &state_backend(dir)?)
-    }
-
-    /// [`Log::config`] with the state in `backend`.
+    /// The origin and hash profile of the log in `dir` (its state in
+    /// `backend`), without opening it for writing.
     pub fn config_in(dir: &Path, backend: &Backend) -> Result<(String, HashAlg)> {
         let db = open_db(&backend.location(&dir.join(STATE_DB), PART), false)?;
         read_config(&db)
@@ -278,13 +270,9 @@ impl Log {
         dir.join(TILES_DIR)
     }
 
-    /// Open the log in `dir` for writing: recover, then start the sequencer.
-    /// `signers[0]` must be the key that signed the committed checkpoint.
-    pub fn open(dir: &Path, signers: Vec<NoteSigner>, options: LogOptions) -> Result<Log> {
-        Log::open_in(dir, &state_backend(dir)?, signers, options)
-    }
-
-    /// [`Log::open`] with the state in `backend`. On PostgreSQL this takes
+    /// Open the log in `dir` for writing, its state in `backend`: recover,
+    /// then start the sequencer. `signers[0]` must be the key that signed the
+    /// committed checkpoint. On PostgreSQL this takes
     /// the sequencer's lease first: [`Error::NotSequencer`] when another
     /// server holds it (open a [`Log::follow_in`] view instead and try again later).
     pub fn open_in(
@@ -822,7 +810,7 @@ impl LogQueue {
 
 /// Open the state database (WAL, `synchronous=FULL`: a checkpoint once
 /// committed is published, and must not be forgotten by a power cut). Only
-/// `Log::create` may create it; opening a directory without a log leaves
+/// `Log::create_in` may create it; opening a directory without a log leaves
 /// nothing behind.
 fn open_db(location: &Location, create: bool) -> Result<Db> {
     Ok(Db::open(
@@ -832,12 +820,6 @@ fn open_db(location: &Location, create: bool) -> Result<Db> {
             .busy_timeout(Duration::from_secs(10))
             .create(create),
     )?)
-}
-
-/// The backend of the path-only functions: embedded, or PostgreSQL under the
-/// store's test variable.
-fn state_backend(dir: &Path) -> Result<Backend> {
-    Ok(Backend::for_path(&dir.join(STATE_DB))?)
 }
 
 fn read_config(conn: &Db) -> Result<(String, HashAlg)> {

@@ -37,8 +37,9 @@ fn child(dir: &Path, tag: &str) -> ! {
     // End the test harness's "test child_entry_point ... " line first.
     println!();
     let log = Arc::new(
-        Log::open(
+        Log::open_in(
             dir,
+            &yinzheng_tests::store_backend(dir),
             vec![signer(dir)],
             LogOptions::default().with_period(Duration::from_millis(3)),
         )
@@ -134,14 +135,27 @@ fn new_log() -> (tempfile::TempDir, VerifierKey) {
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
     std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().as_slice()).unwrap();
     let s = signer(dir.path());
-    Log::create(dir.path(), ORIGIN, HashAlg::Sm3, &[&s]).unwrap();
+    Log::create_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        ORIGIN,
+        HashAlg::Sm3,
+        &[&s],
+    )
+    .unwrap();
     (dir, s.verifier().clone())
 }
 
 /// Check the final log against everything observed.
 fn check_log(dir: &Path, vk: &VerifierKey, acks: &HashMap<u64, String>, seen: &[String]) -> u64 {
     // Reopening runs recovery; then close and read the tiles alone.
-    let log = Log::open(dir, vec![signer(dir)], LogOptions::default()).unwrap();
+    let log = Log::open_in(
+        dir,
+        &yinzheng_tests::store_backend(dir),
+        vec![signer(dir)],
+        LogOptions::default(),
+    )
+    .unwrap();
     let size = log.checkpoint().size();
     log.close().unwrap();
     drop(log);
@@ -284,8 +298,7 @@ fn two_sequencer_processes_one_stops_and_the_log_does_not_fork() {
         .collect();
     // On PostgreSQL the loser never gets as far: the sequencer's lease (an
     // advisory lock) refuses it at open. The CAS stays as the last line.
-    let on_postgres =
-        std::env::var(yinzheng_store::TEST_POSTGRES_ENV).is_ok_and(|v| !v.trim().is_empty());
+    let on_postgres = yinzheng_tests::store_on_postgres();
     if on_postgres {
         assert!(
             out_a
@@ -305,14 +318,16 @@ fn two_sequencer_processes_one_stops_and_the_log_does_not_fork() {
     // acknowledged, and all observed checkpoints line up.
     check_log(dir.path(), &vk, &acks, &seen);
     // And an in-process second sequencer loses the same way.
-    let x = Log::open(
+    let x = Log::open_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         vec![signer(dir.path())],
         LogOptions::default().with_period(Duration::from_millis(1)),
     )
     .unwrap();
-    let y = Log::open(
+    let y = Log::open_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         vec![signer(dir.path())],
         LogOptions::default().with_period(Duration::from_millis(1)),
     );

@@ -33,14 +33,23 @@ fn concurrent_appends_prove_and_reopen() {
         let ed = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
         let ed_signer = NoteSigner::new("witness.test", ed).unwrap();
         let ed_vk = ed_signer.verifier().clone();
-        Log::create(
+        Log::create_in(
             dir.path(),
+            &yinzheng_tests::store_backend(dir.path()),
             "yinzheng.test/log",
             hash,
             &[&signer(&key), &ed_signer],
         )
         .unwrap();
-        let log = Arc::new(Log::open(dir.path(), vec![signer(&key), ed_signer], opts()).unwrap());
+        let log = Arc::new(
+            Log::open_in(
+                dir.path(),
+                &yinzheng_tests::store_backend(dir.path()),
+                vec![signer(&key), ed_signer],
+                opts(),
+            )
+            .unwrap(),
+        );
         let vk = log.verifiers()[0].clone();
 
         let mut handles = Vec::new();
@@ -101,7 +110,13 @@ fn concurrent_appends_prove_and_reopen() {
         drop(log);
 
         // Reopen: the tree continues, old checkpoint consistent with the new one.
-        let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+        let log = Log::open_in(
+            dir.path(),
+            &yinzheng_tests::store_backend(dir.path()),
+            vec![signer(&key)],
+            opts(),
+        )
+        .unwrap();
         assert_eq!(log.checkpoint().size(), 640);
         let i = log.append(b"after reopen").unwrap();
         assert_eq!(i, 640);
@@ -134,16 +149,28 @@ fn concurrent_appends_prove_and_reopen() {
 fn a_second_sequencer_loses_the_cas_and_the_log_does_not_fork() {
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
-    Log::create(
+    Log::create_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         "yinzheng.test/log",
         HashAlg::Sm3,
         &[&signer(&key)],
     )
     .unwrap();
-    let a = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
-    let b = Log::open(dir.path(), vec![signer(&key)], opts());
-    if std::env::var(yinzheng_store::TEST_POSTGRES_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+    let a = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        vec![signer(&key)],
+        opts(),
+    )
+    .unwrap();
+    let b = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        vec![signer(&key)],
+        opts(),
+    );
+    if yinzheng_tests::store_on_postgres() {
         // On PostgreSQL the lease refuses B before it could race.
         assert!(matches!(b, Err(Error::NotSequencer(_))), "{b:?}");
         return;
@@ -158,7 +185,13 @@ fn a_second_sequencer_loses_the_cas_and_the_log_does_not_fork() {
     assert!(b.close().is_err());
     assert_eq!(a.append(b"from a again").unwrap(), 1);
     a.close().unwrap();
-    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        vec![signer(&key)],
+        opts(),
+    )
+    .unwrap();
     assert_eq!(log.checkpoint().size(), 2);
     assert_eq!(log.entry(0).unwrap(), b"from a");
     assert_eq!(log.entry(1).unwrap(), b"from a again");
@@ -168,9 +201,17 @@ fn a_second_sequencer_loses_the_cas_and_the_log_does_not_fork() {
 fn oversized_entries_and_full_pools_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
-    Log::create(dir.path(), "o", HashAlg::Sm3, &[&signer(&key)]).unwrap();
-    let log = Log::open(
+    Log::create_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        "o",
+        HashAlg::Sm3,
+        &[&signer(&key)],
+    )
+    .unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         vec![signer(&key)],
         LogOptions::default()
             .with_period(Duration::from_secs(3600))
@@ -197,14 +238,21 @@ fn a_batch_committed_but_not_published_is_published_on_open() {
     // made deterministic: delete what the last batch published, reopen.
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
-    Log::create(
+    Log::create_in(
         dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
         "yinzheng.test/log",
         HashAlg::Sm3,
         &[&signer(&key)],
     )
     .unwrap();
-    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        vec![signer(&key)],
+        opts(),
+    )
+    .unwrap();
     for i in 0..10u32 {
         log.append(&i.to_be_bytes()).unwrap();
     }
@@ -216,7 +264,13 @@ fn a_batch_committed_but_not_published_is_published_on_open() {
     for f in ["checkpoint", "tile/0/000.p/11", "tile/entries/000.p/11"] {
         std::fs::remove_file(tiles.join(f)).unwrap();
     }
-    let log = Log::open(dir.path(), vec![signer(&key)], opts()).unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_tests::store_backend(dir.path()),
+        vec![signer(&key)],
+        opts(),
+    )
+    .unwrap();
     assert_eq!(log.checkpoint_note(), cp);
     assert_eq!(log.entry(10).unwrap(), b"last batch");
     assert_eq!(
@@ -238,7 +292,12 @@ fn a_batch_committed_but_not_published_is_published_on_open() {
     )
     .unwrap();
     assert!(matches!(
-        Log::open(dir.path(), vec![other], opts()),
+        Log::open_in(
+            dir.path(),
+            &yinzheng_tests::store_backend(dir.path()),
+            vec![other],
+            opts()
+        ),
         Err(Error::Anchor(AnchorError::NoKnownSignature))
     ));
 }
@@ -252,7 +311,7 @@ fn queued_entries_followers_and_a_takeover() {
     use yinzheng_log::LogQueue;
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
-    let backend = yinzheng_store::Backend::for_path(&dir.path().join("state.sqlite")).unwrap();
+    let backend = yinzheng_tests::store_backend(dir.path());
     Log::create_in(
         dir.path(),
         &backend,

@@ -18,7 +18,7 @@ fn opts() -> LogOptions {
 fn a_slot_sequences_follows_and_takes_over() {
     let dir = tempfile::tempdir().expect("dir");
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).expect("key");
-    let backend = Backend::for_path(&dir.path().join("state.sqlite")).expect("backend");
+    let backend = yinzheng_tests::store_backend(dir.path());
     let signer = NoteSigner::new(
         ORIGIN,
         PrivateKey::from_bytes(&key.to_pkcs8_der(), None).expect("key"),

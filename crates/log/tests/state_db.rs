@@ -105,9 +105,17 @@ fn a_log_made_by_the_old_code_opens_and_grows() {
 fn no_log_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nothing-here");
-    assert!(Log::config(&missing).is_err());
+    assert!(Log::config_in(&missing, &yinzheng_tests::store_backend(&missing)).is_err());
     assert!(!missing.exists());
     let key = PrivateKey::generate(KeyAlgorithm::Sm2).unwrap();
-    assert!(Log::open(dir.path(), vec![signer(&key)], LogOptions::default()).is_err());
+    assert!(
+        Log::open_in(
+            dir.path(),
+            &yinzheng_tests::store_backend(dir.path()),
+            vec![signer(&key)],
+            LogOptions::default()
+        )
+        .is_err()
+    );
     assert!(!dir.path().join("state.sqlite").exists());
 }

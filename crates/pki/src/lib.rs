@@ -6,13 +6,14 @@
 //!
 //! Invariants: signatures are checked over the TBS bytes as received. Library
 //! functions never read the clock for validation: the validation time is an
-//! argument.
+//! argument, and where a "now" is needed it comes from a [`Clock`].
 //!
 //! Start with [`Validator`] (validate a certificate into a
 //! [`VerificationReport`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod clock;
 mod crl;
 mod csr;
 mod error;
@@ -24,6 +25,7 @@ mod status;
 mod validate;
 mod x509;
 
+pub use clock::{Clock, FixedClock, SystemClock, system_clock};
 pub use crl::{Crl, CrlEntry, reason_code, reason_name};
 pub use csr::Csr;
 pub use error::{Error, Result};

@@ -64,6 +64,7 @@ pub struct Validator {
     cache: Mutex<HashMap<String, CachedChain>>,
     cache_hits: std::sync::atomic::AtomicU64,
     cache_misses: std::sync::atomic::AtomicU64,
+    clock: std::sync::Arc<dyn crate::Clock>,
 }
 
 #[derive(Clone)]
@@ -101,7 +102,20 @@ impl Validator {
             cache: Mutex::new(HashMap::new()),
             cache_hits: Default::default(),
             cache_misses: Default::default(),
+            clock: crate::system_clock(),
         }
+    }
+
+    /// Take "now" from `clock` (the time a signature nothing proves is
+    /// validated at, and the time of reports); the system clock by default.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The current time by this validator's clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
     }
 
     /// Add CRLs as revocation sources.

@@ -163,21 +163,12 @@ pub(crate) fn signed_parts(
     Ok((hdr..hdr + thdr + tlen, der.len()))
 }
 
-/// Header length and content length of the TLV at `pos` (definite lengths only).
-pub(crate) fn tlv_header(b: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let first = *b.get(pos + 1)?;
-    if first < 0x80 {
-        return Some((2, first as usize));
-    }
-    let n = (first & 0x7f) as usize;
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let mut len = 0usize;
-    for i in 0..n {
-        len = (len << 8) | *b.get(pos + 2 + i)? as usize;
-    }
-    Some((2 + n, len))
+/// Header length and content length of the TLV at `pos` (definite lengths
+/// only; [`yinzheng_crypto::asn1::header`]).
+fn tlv_header(b: &[u8], pos: usize) -> Option<(usize, usize)> {
+    yinzheng_crypto::asn1::header(b, pos, b.len())
+        .ok()
+        .map(|h| (h.header_len, h.content_len))
 }
 
 /// All PEM blocks with `label` in `bytes`, decoded (see [`yinzheng_crypto::pem`]).

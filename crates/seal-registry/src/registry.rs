@@ -95,14 +95,8 @@ fn db(e: yinzheng_store::Error) -> Error {
 }
 
 impl Registry {
-    /// Open (creating) the registry database at `path`, in the process's
-    /// store ([`Backend::for_path`]: the file, or the `<namespace>_seal`
-    /// schema on PostgreSQL).
-    pub fn open(path: &Path) -> Result<Self> {
-        Registry::open_in(path, &Backend::for_path(path).map_err(db)?)
-    }
-
-    /// [`Registry::open`] in `backend`.
+    /// Open (creating) the registry database at `path` in `backend`: that
+    /// SQLite file, or the `<namespace>_seal` schema on PostgreSQL.
     pub fn open_in(path: &Path, backend: &Backend) -> Result<Self> {
         let location = backend.location(path, "seal");
         let conn =

@@ -31,7 +31,7 @@ fn register_transition_and_history_on_this_backend() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("seals").join("seals.db");
-    let mut reg = Registry::open(&path).unwrap();
+    let mut reg = Registry::open_in(&path, &yinzheng_tests::store_backend(&path)).unwrap();
     reg.register(&seal, "91350100M000100Y43", "op", 10).unwrap();
     let again = reg.register(&seal, "91350100M000100Y43", "op", 11);
     assert!(
@@ -61,7 +61,7 @@ fn register_transition_and_history_on_this_backend() {
     );
 
     // A second connection (another server on PostgreSQL) sees it all.
-    let other = Registry::open(&path).unwrap();
+    let other = Registry::open_in(&path, &yinzheng_tests::store_backend(&path)).unwrap();
     let s = other.get("yz-reg-1").unwrap().unwrap();
     assert_eq!((s.status, s.status_at), (SealStatus::Revoked, 30));
     assert_eq!(s.der, seal.raw());

@@ -338,7 +338,7 @@ fn verify_signature_inner(
     proven: Option<SystemTime>,
 ) -> VerificationReport {
     let claimed = to_system(sig.signing_time());
-    let now = SystemTime::now();
+    let now = opts.validator.now();
     let at = proven.unwrap_or(now);
     let is_proven = proven.is_some();
     let label = format!("seal signature by {}", sig.seal().name());

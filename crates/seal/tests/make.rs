@@ -148,7 +148,13 @@ fn domain() -> Domain {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = InitOptions::new("CN=Seal Test Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut domain = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
         let i = domain
             .issue(IssueRequest {
@@ -213,6 +219,15 @@ fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
     };
     let r = verify_signature(&sig, &opts(&v));
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    // "Now" is the validator's clock, not the system's: twenty years on, the
+    // certificates of a signature nothing dates have expired.
+    let later = SystemTime::now() + std::time::Duration::from_secs(20 * 365 * 86_400);
+    let v_later = Validator::new(vec![d.domain.root().clone()])
+        .with_crls(d.domain.crl(24).unwrap())
+        .with_clock(std::sync::Arc::new(yinzheng_pki::FixedClock(later)));
+    let r = verify_signature(&sig, &opts(&v_later));
+    assert_ne!(r.indication(), Indication::TotalPassed, "{r}");
+    assert!(r.to_string().contains(&yinzheng_pki::rfc3339(later)), "{r}");
     let no_chain = verify_signature(
         &sig,
         &VerifyOptions {

@@ -35,7 +35,13 @@ impl Pki {
         // The CAs and the maker predate every proven time the tests use.
         let start = SystemTime::now() - 60 * DAY;
         opts.not_before = Some(start);
-        let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+        let mut domain = TrustDomain::init_in(
+            &dir.path().join("pki"),
+            &yinzheng_tests::store_backend(&dir.path().join("pki")),
+            &opts,
+            b"pw",
+        )
+        .unwrap();
         let maker = issue(
             &mut domain,
             "seal-maker",
@@ -257,7 +263,11 @@ fn a_seal_revoked_or_suspended_in_the_registry_is_judged_like_a_certificate() {
     let now = SystemTime::now();
     let signer = pki.signer(Some(now - 10 * DAY), None);
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Registry::open(&dir.path().join("seals.db")).unwrap();
+    let mut reg = Registry::open_in(
+        &dir.path().join("seals.db"),
+        &yinzheng_tests::store_backend(&dir.path().join("seals.db")),
+    )
+    .unwrap();
     let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
     let v = pki.validator();
 

@@ -98,6 +98,14 @@ pub struct ServerConfig {
     /// A read replica is used only while it has replayed everything the
     /// primary wrote this long ago (and every change announced since).
     pub replica_max_lag_ms: u64,
+    /// Where "now" comes from (license validity, unproven signatures, OCSP
+    /// and CRL times; not in `server.toml`): the system clock by default.
+    #[serde(skip, default = "yinzheng_pki::system_clock")]
+    pub clock: std::sync::Arc<dyn yinzheng_pki::Clock>,
+    /// Where the databases live (`--store`; not in `server.toml`): embedded
+    /// SQLite in the data directory by default.
+    #[serde(skip)]
+    pub store: yinzheng_store::Backend,
     /// The read replica (`--store-read`; not in `server.toml`).
     #[serde(skip)]
     pub read_replica: Option<yinzheng_store::Backend>,
@@ -133,6 +141,8 @@ impl Default for ServerConfig {
             mask_personal_ids: true,
             usage_fsync: false,
             replica_max_lag_ms: 500,
+            clock: yinzheng_pki::system_clock(),
+            store: yinzheng_store::Backend::Embedded,
             read_replica: None,
         }
     }

@@ -20,7 +20,7 @@ use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_log::{Log, LogOptions};
 use yinzheng_pki::SubjectExtras;
 use yinzheng_seal::SealType;
-use yinzheng_store::DataDir;
+use yinzheng_store::{Backend, DataDir};
 
 /// The demo caller with every operation on every license type.
 pub const DEMO_CALLER: &str = "demo-approval-system";
@@ -99,9 +99,10 @@ fn write_key(path: &Path, key: &PrivateKey, pass: &[u8]) -> Result<()> {
     crate::write_atomic(path, pem.as_bytes())
 }
 
-/// Make the demo in `home` (which must be empty). Takes a few seconds
-/// (key encryption, rendering and sealing the sample licenses).
-pub fn create(home: &Path) -> Result<DemoInfo> {
+/// Make the demo in `home` (which must be empty), its databases in `store`.
+/// Takes a few seconds (key encryption, rendering and sealing the sample
+/// licenses).
+pub fn create(home: &Path, store: &Backend) -> Result<DemoInfo> {
     if !is_empty(home) {
         return Err(Error::Config(format!(
             "{} is not empty: the demo is only made in an empty data directory",
@@ -116,7 +117,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     // 1. The SM2 trust domain for seals and licenses, and the authority's
     //    seal (the demo seal authority the developer facade's demo shares).
     let licenses_dir = DataDir::new(home).licenses();
-    let mut registry = yinzheng_license::Registry::open(&licenses_dir)?;
+    let mut registry = yinzheng_license::Registry::open_in(&licenses_dir, store)?;
     let service = registry.catalogue().service.clone();
     let now = time::OffsetDateTime::now_utc()
         .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
@@ -142,7 +143,7 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
         key_encryption: enc,
         now,
     }
-    .create(&DataDir::new(home).trust_domain("demo"), pass)?;
+    .create(&DataDir::new(home).trust_domain("demo"), store, pass)?;
     let signer_serial = signer_cert.serial_hex();
     let demo_dir = home.join("demo");
     write_key(&demo_dir.join("authority.key.pem"), &signer_key, pass)?;
@@ -156,7 +157,8 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     )?;
 
     // 2. The authority's seal, registered.
-    let mut seals = yinzheng_seal_registry::Registry::open(&DataDir::new(home).seal_registry())?;
+    let mut seals =
+        yinzheng_seal_registry::Registry::open_in(&DataDir::new(home).seal_registry(), store)?;
     seals.register(&seal, &service.issuer_code, "demo", now.unix_timestamp())?;
     crate::write_atomic(&demo_dir.join("authority-seal.esl"), seal.raw())?;
 
@@ -165,7 +167,12 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
     let mut tls_opts = InitOptions::new("CN=Yinzheng Demo TLS Root CA,O=Yinzheng Demo,C=CN");
     tls_opts.key_algorithm = KeyAlgorithm::EcdsaP256;
     tls_opts.key_encryption = enc;
-    let mut tls = TrustDomain::init(&DataDir::new(home).trust_domain("tls"), &tls_opts, pass)?;
+    let mut tls = TrustDomain::init_in(
+        &DataDir::new(home).trust_domain("tls"),
+        store,
+        &tls_opts,
+        pass,
+    )?;
     let issue = |tls: &mut TrustDomain,
                  profile: &str,
                  subject: &str,
@@ -238,9 +245,10 @@ pub fn create(home: &Path) -> Result<DemoInfo> {
         &log_dir.join("log.vkey"),
         format!("{}\n", signer.verifier()).as_bytes(),
     )?;
-    Log::create(&log_dir, origin, HashAlg::Sm3, &[&signer])?;
-    let log = Log::open(
+    Log::create_in(&log_dir, store, origin, HashAlg::Sm3, &[&signer])?;
+    let log = Log::open_in(
         &log_dir,
+        store,
         vec![signer],
         LogOptions::default().with_period(std::time::Duration::from_millis(5)),
     )?;
@@ -421,11 +429,11 @@ fn req(
 
 /// A fresh presentation token (5 minutes) for the first valid sample
 /// license, to paste into the redeem example.
-pub fn mint_token(home: &Path, info: &DemoInfo) -> Result<String> {
+pub fn mint_token(home: &Path, store: &Backend, info: &DemoInfo) -> Result<String> {
     let l = info
         .license("valid")
         .ok_or_else(|| Error::Config("the demo has no valid license".into()))?;
-    let mut reg = yinzheng_license::Registry::open(&DataDir::new(home).licenses())?;
+    let mut reg = yinzheng_license::Registry::open_in(&DataDir::new(home).licenses(), store)?;
     let (t, _) = reg.create_token(&l.id, 300, None, "demo", time::OffsetDateTime::now_utc())?;
     Ok(t)
 }

@@ -16,12 +16,12 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// TLS setup (certificate, key, client CAs).
     #[error("TLS: {0}")]
@@ -56,10 +56,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 }

@@ -71,8 +71,10 @@ pub struct ReaderPool {
 /// sessions per server), and answers 503 after [`READER_WAIT`].
 struct Readers {
     home: PathBuf,
-    /// `Some`: a read replica's store.
-    replica: Option<Backend>,
+    /// The store read from.
+    backend: Backend,
+    /// Whether `backend` is a read replica.
+    replica: bool,
     idle: Mutex<Vec<Reader>>,
     returned: std::sync::Condvar,
     keep: usize,
@@ -107,12 +109,12 @@ impl Drop for PooledReader<'_> {
 }
 
 impl Readers {
-    fn new(home: &Path, keep: usize, replica: Option<Backend>) -> Result<Self> {
+    fn new(home: &Path, keep: usize, backend: Backend, replica: bool) -> Result<Self> {
         let keep = keep.max(1);
-        let bounded = replica.is_some()
-            || Backend::for_path(&DataDir::new(home).licenses_db())?.is_postgres();
+        let bounded = replica || backend.is_postgres();
         let pool = Readers {
             home: home.to_path_buf(),
+            backend,
             replica,
             idle: Mutex::new(Vec::with_capacity(keep)),
             returned: std::sync::Condvar::new(),
@@ -132,21 +134,23 @@ impl Readers {
     fn open_reader(&self) -> Result<Reader> {
         let seals_db = DataDir::new(&self.home).seal_registry();
         let licenses = DataDir::new(&self.home).licenses();
-        Ok(match &self.replica {
-            None => Reader {
-                licenses: yinzheng_license::Registry::open(&licenses)?,
-                seals: if seals_db.exists() || Backend::for_path(&seals_db)?.is_postgres() {
-                    Some(yinzheng_seal_registry::Registry::open(&seals_db)?)
-                } else {
-                    None
-                },
-            },
-            Some(b) => Reader {
+        let b = &self.backend;
+        Ok(if self.replica {
+            Reader {
                 licenses: yinzheng_license::Registry::open_replica(&licenses, b)?,
                 seals: Some(yinzheng_seal_registry::Registry::open_replica(
                     &seals_db, b,
                 )?),
-            },
+            }
+        } else {
+            Reader {
+                licenses: yinzheng_license::Registry::open_in(&licenses, b)?,
+                seals: if seals_db.exists() || b.is_postgres() {
+                    Some(yinzheng_seal_registry::Registry::open_in(&seals_db, b)?)
+                } else {
+                    None
+                },
+            }
         })
     }
 
@@ -188,18 +192,23 @@ impl Readers {
 }
 
 impl ReaderPool {
-    /// A pool over `home`'s store, opening `keep` readers now.
-    pub fn new(home: &Path, keep: usize) -> Result<Self> {
-        Self::with_replica(home, keep, None)
+    /// A pool over `home`'s registries in `store`, opening `keep` readers now.
+    pub fn new(home: &Path, store: &Backend, keep: usize) -> Result<Self> {
+        Self::with_replica(home, store, keep, None)
     }
 
     /// [`ReaderPool::new`], plus `keep` readers on a read replica (not used
     /// until the freshness watcher finds it current).
-    pub fn with_replica(home: &Path, keep: usize, replica: Option<Backend>) -> Result<Self> {
+    pub fn with_replica(
+        home: &Path,
+        store: &Backend,
+        keep: usize,
+        replica: Option<Backend>,
+    ) -> Result<Self> {
         Ok(ReaderPool {
-            primary: Readers::new(home, keep, None)?,
+            primary: Readers::new(home, keep, store.clone(), false)?,
             replica: replica
-                .map(|b| Readers::new(home, keep, Some(b)))
+                .map(|b| Readers::new(home, keep, b, true))
                 .transpose()?,
             fresh: std::sync::atomic::AtomicBool::new(false),
         })
@@ -343,7 +352,12 @@ fn load_key(path: &Path, pass: &[u8]) -> Result<PrivateKey> {
 
 /// Open every trust domain under `HOME/pki` (each needs the passphrase to
 /// sign CRLs and OCSP responses).
-fn open_domains(home: &Path, pass: &[u8]) -> Result<Vec<Domain>> {
+fn open_domains(
+    home: &Path,
+    store: &Backend,
+    clock: &Arc<dyn yinzheng_pki::Clock>,
+    pass: &[u8],
+) -> Result<Vec<Domain>> {
     let mut out = Vec::new();
     for dir in read_dir_sorted(&DataDir::new(home).pki()) {
         if !dir.join("root.pem").exists() {
@@ -353,7 +367,7 @@ fn open_domains(home: &Path, pass: &[u8]) -> Result<Vec<Domain>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let domain = TrustDomain::open(&dir, Some(pass))?;
+        let domain = TrustDomain::open_in(&dir, store, Some(pass))?.with_clock(clock.clone());
         let ocsp = domain.ocsp_responder_service(CRL_HOURS)?;
         out.push(Domain {
             name,
@@ -370,8 +384,12 @@ fn callers_stamp(home: &Path) -> Option<(std::time::SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// Sign fresh CRLs for every domain and build the validator on them.
-pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
+/// Sign fresh CRLs for every domain and build the validator on them, its
+/// "now" from `clock`.
+pub fn build_trust(
+    domains: &[Domain],
+    clock: &Arc<dyn yinzheng_pki::Clock>,
+) -> Result<TrustMaterial> {
     let mut anchors = Vec::new();
     let mut intermediates = Vec::new();
     let mut crls = Vec::new();
@@ -398,8 +416,12 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
         crls.extend(list);
     }
     Ok(TrustMaterial {
-        context: yinzheng_document::TrustContext::new(Validator::new(anchors).with_crls(crls))
-            .with_intermediates(intermediates),
+        context: yinzheng_document::TrustContext::new(
+            Validator::new(anchors)
+                .with_crls(crls)
+                .with_clock(clock.clone()),
+        )
+        .with_intermediates(intermediates),
         crls: published,
     })
 }
@@ -408,8 +430,12 @@ pub fn build_trust(domains: &[Domain]) -> Result<TrustMaterial> {
 /// signer on the SM2 key for receipt batches. Each key file is decrypted
 /// once (PBKDF2 is deliberately slow); the copy comes from its PKCS#8 bytes.
 /// The keys are kept (zeroized on drop) to open the sequencer again later.
-fn log_keys(dir: &Path, pass: &[u8]) -> Result<(Vec<VerifierKey>, NoteSigner, SequencerKeys)> {
-    let (origin, _) = Log::config(dir)?;
+fn log_keys(
+    dir: &Path,
+    store: &Backend,
+    pass: &[u8],
+) -> Result<(Vec<VerifierKey>, NoteSigner, SequencerKeys)> {
+    let (origin, _) = Log::config_in(dir, store)?;
     let mut keys = vec![load_key(&dir.join("log-signer.key.pem"), pass)?];
     let ed = dir.join("log-signer-ed25519.key.pem");
     if ed.exists() {
@@ -593,7 +619,10 @@ impl AppState {
             let generation = self.replica.generation();
             let positions = (|| -> Result<(i64, i64)> {
                 if primary.is_none() {
-                    primary = Some(yinzheng_license::Registry::open(&licenses)?);
+                    primary = Some(yinzheng_license::Registry::open_in(
+                        &licenses,
+                        &self.config.store,
+                    )?);
                 }
                 if standby.is_none() {
                     standby = Some(yinzheng_license::Registry::open_replica(
@@ -663,17 +692,18 @@ impl AppState {
                 CallersFile::path(home).display()
             );
         }
-        let domains = open_domains(home, pass)?;
-        let trust = build_trust(&domains)?;
-        let readers = ReaderPool::with_replica(home, config.readers, config.read_replica.clone())?;
+        let store = config.store.clone();
+        let domains = open_domains(home, &store, &config.clock, pass)?;
+        let trust = build_trust(&domains, &config.clock)?;
+        let readers =
+            ReaderPool::with_replica(home, &store, config.readers, config.read_replica.clone())?;
         let log_dir = DataDir::new(home).log();
         let metrics = Arc::new(Metrics::default());
-        let log_backend = Backend::for_path(&log_dir.join("state.sqlite"))?;
-        let (log, receipt_signer) = if Log::exists_in(&log_dir, &log_backend)? {
-            let (verifiers, receipt_signer, keys) = log_keys(&log_dir, pass)?;
+        let (log, receipt_signer) = if Log::exists_in(&log_dir, &store)? {
+            let (verifiers, receipt_signer, keys) = log_keys(&log_dir, &store, pass)?;
             let (slot, sequencing) = LogSlot::open(
                 &log_dir,
-                &log_backend,
+                &store,
                 keys,
                 verifiers,
                 LogOptions::default().with_period(Duration::from_millis(20)),
@@ -687,9 +717,9 @@ impl AppState {
                 "no anchoring log in {}: usage records stay unanchored",
                 log_dir.display()
             );
-            (Arc::new(LogSlot::empty(&log_dir, &log_backend)), None)
+            (Arc::new(LogSlot::empty(&log_dir, &store)), None)
         };
-        let writer = yinzheng_license::Registry::open(&DataDir::new(home).licenses())?;
+        let writer = yinzheng_license::Registry::open_in(&DataDir::new(home).licenses(), &store)?;
         if !config.usage_fsync {
             writer.set_synchronous(yinzheng_store::Synchronous::Normal)?;
         }
@@ -699,8 +729,9 @@ impl AppState {
         let checkpointer = if writer.is_postgres() {
             None
         } else {
-            Some(yinzheng_license::Registry::open(
+            Some(yinzheng_license::Registry::open_in(
                 &DataDir::new(home).licenses(),
+                &store,
             )?)
         };
         let usage = UsageWriter::start(
@@ -725,7 +756,7 @@ impl AppState {
             callers: RwLock::new(Arc::new(callers)),
             callers_stamp: std::sync::Mutex::new(callers_stamp),
             trust: RwLock::new(Arc::new(trust)),
-            backend: Backend::for_path(&DataDir::new(home).licenses_db())?,
+            backend: store,
             domains,
             readers,
             replica: ReplicaGate::default(),
@@ -785,7 +816,7 @@ impl AppState {
 
     /// Re-sign CRLs and swap in a validator built on them.
     pub fn refresh_trust(&self) -> Result<()> {
-        let t = build_trust(&self.domains)?;
+        let t = build_trust(&self.domains, &self.config.clock)?;
         if let Ok(mut w) = self.trust.write() {
             *w = Arc::new(t);
         }

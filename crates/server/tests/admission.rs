@@ -15,7 +15,8 @@ const USAGE: &str = "purpose=p&matter=m&businessSerial=b&operator=o";
 fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let info =
+        yinzheng_server::demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         max_concurrent_verifications: 1,
@@ -147,7 +148,8 @@ fn idle_connections_are_closed_and_one_address_gets_its_share() {
     use std::io::Read;
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let info =
+        yinzheng_server::demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         handshake_timeout_ms: 2_000,

@@ -13,7 +13,8 @@ use yinzheng_server::ServerConfig;
 fn a_batch_is_anchored_without_waiting_for_the_timer_and_the_wal_is_truncated() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let info =
+        yinzheng_server::demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         // The timer alone would anchor nothing during this test.

@@ -43,7 +43,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = dir.path().join("home");
-        let info = demo::create(&home).expect("demo");
+        let info = demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
         let mut callers = CallersFile::load(&home).expect("callers");
         let mut keys = std::collections::HashMap::new();
         keys.insert("all", info.api_key.clone());
@@ -275,7 +275,11 @@ fn license_status_by_identifier() {
     assert_eq!(j["license"]["issuerName"], "示例市市场监督管理局");
     assert!(j["usageRecord"].as_i64().is_some_and(|n| n > 0));
     // the usage record is durable before the answer
-    let reg = yinzheng_license::Registry::open(&f.home.join("licenses")).expect("registry");
+    let reg = yinzheng_license::Registry::open_in(
+        &f.home.join("licenses"),
+        &yinzheng_tests::store_backend(&f.home),
+    )
+    .expect("registry");
     let rec = reg
         .usage_record(j["usageRecord"].as_i64().expect("seq"))
         .expect("read")
@@ -418,7 +422,11 @@ fn authentication_scopes_and_rate_limits() {
     let a = send(r, None);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
     let seq = a.json()["usageRecord"].as_i64().expect("seq");
-    let reg = yinzheng_license::Registry::open(&f.home.join("licenses")).expect("registry");
+    let reg = yinzheng_license::Registry::open_in(
+        &f.home.join("licenses"),
+        &yinzheng_tests::store_backend(&f.home),
+    )
+    .expect("registry");
     assert_eq!(
         reg.usage_record(seq).expect("read").expect("rec").caller,
         "demo-counter-mtls"
@@ -595,7 +603,11 @@ fn list_and_verify_fields() {
 #[test]
 fn holder_tokens_are_single_use() {
     let f = fixture();
-    let mut reg = yinzheng_license::Registry::open(&f.home.join("licenses")).expect("registry");
+    let mut reg = yinzheng_license::Registry::open_in(
+        &f.home.join("licenses"),
+        &yinzheng_tests::store_backend(&f.home),
+    )
+    .expect("registry");
     let (token, _) = reg
         .create_token(
             &license(f, "valid"),

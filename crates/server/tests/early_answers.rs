@@ -15,7 +15,8 @@ fn early_refusals_reach_curl_over_http2_and_http1() {
     let curl = yinzheng_tests::curl();
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let info =
+        yinzheng_server::demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         max_upload_bytes: 1 << 20,

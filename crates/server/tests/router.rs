@@ -19,10 +19,19 @@ struct Demo {
 }
 
 fn demo() -> Demo {
+    demo_at(yinzheng_pki::system_clock())
+}
+
+/// The demo served with "now" from `clock`.
+fn demo_at(clock: Arc<dyn yinzheng_pki::Clock>) -> Demo {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = demo::create(&home).expect("demo");
-    let config = ServerConfig::load(&home).expect("config");
+    let info = demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
+    let config = ServerConfig {
+        store: yinzheng_tests::store_backend(&home),
+        clock,
+        ..ServerConfig::load(&home).expect("config")
+    };
     let state = AppState::open(&home, config, info.passphrase.as_bytes()).expect("state");
     Demo {
         _dir: dir,
@@ -110,6 +119,23 @@ async fn health_license_lookup_and_refusals_without_a_socket() {
     let (s, ctype, _) = send(&d, "DELETE", &uri, Some(&key), vec![]).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert!(ctype.starts_with("application/problem+json"), "{ctype}");
+}
+
+#[tokio::test]
+async fn the_server_judges_validity_by_its_clock() {
+    // Ten days ago (by the server's clock, not the machine's) the demo's
+    // license, valid from today, was not valid yet: no code 0.
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(10 * 86_400);
+    let d = demo_at(Arc::new(yinzheng_pki::FixedClock(earlier)));
+    let key = d.info.api_key.clone();
+    let valid = &d.info.license("valid").expect("a valid demo license").id;
+    let uri = format!("/v1/licenses/{valid}?{QUERY}");
+    let (s, _, body) = send(&d, "GET", &uri, Some(&key), vec![]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_ne!(
+        body["code"], 0,
+        "not yet valid by the server's clock: {body}"
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ fn agent(home: &std::path::Path) -> ureq::Agent {
 fn in_flight_requests_finish_and_usage_is_flushed() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("home");
-    let info = yinzheng_server::demo::create(&home).expect("demo");
+    let info =
+        yinzheng_server::demo::create(&home, &yinzheng_tests::store_backend(&home)).expect("demo");
     let config = yinzheng_server::ServerConfig {
         receipt_window_ms: 3_000,
         anchor_interval_ms: 600_000,
@@ -24,7 +25,13 @@ fn in_flight_requests_finish_and_usage_is_flushed() {
     let id = info.license("valid").expect("license").id.clone();
     let key = info.api_key.clone();
     let path = format!("/v1/licenses/{id}?purpose=p&matter=m&businessSerial=b&operator=o");
-    let registry = || yinzheng_license::Registry::open(&home.join("licenses")).expect("registry");
+    let registry = || {
+        yinzheng_license::Registry::open_in(
+            &home.join("licenses"),
+            &yinzheng_tests::store_backend(&home),
+        )
+        .expect("registry")
+    };
 
     // 1. A usage record written but not yet anchored (anchoring every 10
     //    minutes) is anchored when the server stops.

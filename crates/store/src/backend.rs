@@ -243,12 +243,6 @@ impl PgConfig {
     }
 }
 
-/// The environment variable that makes the path-only `open` functions of the
-/// crates (and so their test suites) use PostgreSQL: each data directory gets
-/// a namespace of its own derived from its path. For tests; deployments pass
-/// `--store` instead.
-pub const TEST_POSTGRES_ENV: &str = "YINZHENG_STORE_TEST_POSTGRES";
-
 impl Backend {
     /// `sqlite` / `embedded` / empty → [`Backend::Embedded`];
     /// `postgres://…` → [`Backend::Postgres`].
@@ -257,34 +251,6 @@ impl Backend {
             "" | "sqlite" | "embedded" => Ok(Backend::Embedded),
             url => PgConfig::parse(url).map(Backend::Postgres),
         }
-    }
-
-    /// The backend the path-only `open` functions use: the process default
-    /// ([`set_process_default`](Backend::set_process_default)) when one was
-    /// set, else PostgreSQL when [`TEST_POSTGRES_ENV`] names a database, else embedded.
-    pub fn for_path(path: &Path) -> Result<Backend> {
-        if let Some(b) = PROCESS_DEFAULT.get() {
-            return Ok(b.clone());
-        }
-        match std::env::var(TEST_POSTGRES_ENV) {
-            Ok(url) if !url.trim().is_empty() => {
-                let config = PgConfig::parse(&url)?;
-                Ok(Backend::Postgres(
-                    config.with_namespace(&path_namespace(path)),
-                ))
-            }
-            _ => Ok(Backend::Embedded),
-        }
-    }
-
-    /// Make `self` the backend of every path-only `open` in this process
-    /// (the binaries do this once, from `--store`, before opening anything;
-    /// libraries never do). Fails if a default was already set.
-    pub fn set_process_default(self) -> Result<()> {
-        PROCESS_DEFAULT.set(self).map_err(|b| Error::Config {
-            value: b.describe(),
-            reason: "the process's store was already chosen".into(),
-        })
     }
 
     /// Where `part` lives: `sqlite_path` for the embedded backend, schema
@@ -315,22 +281,6 @@ impl Backend {
             ),
         }
     }
-}
-
-static PROCESS_DEFAULT: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
-
-/// A namespace for a test data directory: `t` + 16 hex digits of a hash of
-/// the directory that holds the database (the data directory's part).
-fn path_namespace(path: &Path) -> String {
-    // FNV-1a, 64 bit: stable across runs and platforms, no extra dependency.
-    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = std::fs::canonicalize(&root).unwrap_or(root);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in root.as_os_str().as_encoded_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("t{h:016x}")
 }
 
 /// One database: a SQLite file or a schema in a PostgreSQL database.

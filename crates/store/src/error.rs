@@ -10,23 +10,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// Creating the database's directory failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// SQLite refused to open or set up the database.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Open {
         /// The database file.
         path: PathBuf,
         /// Why.
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// A migration step failed; its transaction was rolled back.
-    #[error("{}: migration {version} ({name}) failed: {source}", path.display())]
+    #[error("{}: migration {version} ({name}) failed: {cause}", path.display())]
     Migration {
         /// The database file.
         path: PathBuf,
@@ -35,7 +35,7 @@ pub enum Error {
         /// The step's name.
         name: &'static str,
         /// Why.
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// The database was migrated by a newer program than this one.
     #[error(
@@ -67,8 +67,8 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     /// A PostgreSQL error (the database answered, or the connection broke).
     #[cfg(feature = "postgres")]
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] postgres::Error),
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(postgres::Error),
     /// A PostgreSQL store was asked for, but this program was built without
     /// PostgreSQL (the offline auditor is).
     #[error(
@@ -77,7 +77,10 @@ pub enum Error {
     NoPostgres,
     /// A PostgreSQL migration step failed; nothing of it was applied.
     #[cfg(feature = "postgres")]
-    #[error("schema {schema}: migration {version} ({name}) failed: {source}")]
+    #[error(
+        "schema {schema}: migration {version} ({name}) failed: {}",
+        postgres_message(cause)
+    )]
     PostgresMigration {
         /// The schema.
         schema: String,
@@ -86,7 +89,7 @@ pub enum Error {
         /// The step's name.
         name: &'static str,
         /// Why.
-        source: postgres::Error,
+        cause: postgres::Error,
     },
     /// The database cannot be reached now; try again later.
     #[error("database unavailable: {0}")]
@@ -114,6 +117,30 @@ pub enum Error {
         /// The mismatch.
         reason: String,
     },
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        Error::Postgres(e)
+    }
+}
+
+/// The driver's error with its causes ("db error: ERROR: …"): the driver
+/// prints only "db error" and keeps the server's message as its source.
+#[cfg(feature = "postgres")]
+fn postgres_message(e: &postgres::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = s.source();
+    }
+    out
 }
 
 impl Error {

@@ -54,9 +54,7 @@ mod value;
 /// they derived from it (CRLs, the validator).
 pub const CHANGES_CHANNEL: &str = "yinzheng_changes";
 
-pub use backend::{
-    Backend, DEFAULT_NAMESPACE, Location, PgConfig, SslMode, TEST_POSTGRES_ENV, redact,
-};
+pub use backend::{Backend, DEFAULT_NAMESPACE, Location, PgConfig, SslMode, redact};
 pub use data_dir::DataDir;
 pub use db::Db;
 pub use error::{Error, Result};

@@ -143,11 +143,11 @@ impl Migrations {
             };
             let version = current + 1;
             tx.execute_batch(step.sql)
-                .map_err(|source| Error::Migration {
+                .map_err(|cause| Error::Migration {
                     path: path.clone(),
                     version,
                     name: step.name,
-                    source,
+                    cause,
                 })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)",
@@ -373,9 +373,9 @@ mod tests {
     fn legacy_user_version_is_taken_in() -> Result<()> {
         let (_dir, path) = tmp();
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            std::fs::create_dir_all(dir).map_err(|cause| Error::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         {
@@ -397,9 +397,9 @@ mod tests {
         // A legacy marker newer than the code is refused too.
         let (_dir2, newer) = tmp();
         if let Some(dir) = newer.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            std::fs::create_dir_all(dir).map_err(|cause| Error::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         Connection::open(&newer)?.pragma_update(None, "user_version", 7)?;
@@ -416,9 +416,9 @@ mod tests {
     fn legacy_key_value_version_is_taken_in() -> Result<()> {
         let (_dir, path) = tmp();
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            std::fs::create_dir_all(dir).map_err(|cause| Error::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         {

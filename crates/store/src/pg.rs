@@ -184,11 +184,11 @@ impl PgConn {
                 continue;
             }
             tx.batch_execute(sql)
-                .map_err(|source| Error::PostgresMigration {
+                .map_err(|cause| Error::PostgresMigration {
                     schema: schema.clone(),
                     version,
                     name: step.name,
-                    source,
+                    cause,
                 })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",

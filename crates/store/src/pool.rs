@@ -163,9 +163,9 @@ mod tests {
 
     #[test]
     fn readers_run_in_parallel_beside_a_writer() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        let dir = tempfile::tempdir().map_err(|cause| Error::Io {
             path: PathBuf::new(),
-            source,
+            cause,
         })?;
         let path = dir.path().join("sub/items.db");
         let pool = Arc::new(Pool::open(&path, &SCHEMA, 4)?);
@@ -221,9 +221,9 @@ mod tests {
 
     #[test]
     fn pooled_connections_refuse_writes_and_come_back_clean() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        let dir = tempfile::tempdir().map_err(|cause| Error::Io {
             path: PathBuf::new(),
-            source,
+            cause,
         })?;
         let pool = Pool::open(&dir.path().join("items.db"), &SCHEMA, 1)?;
         {

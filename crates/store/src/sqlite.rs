@@ -109,16 +109,16 @@ pub(crate) fn connect(path: &Path, options: &Options) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if options.create {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            std::fs::create_dir_all(dir).map_err(|cause| Error::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let open_err = |source| Error::Open {
+    let open_err = |cause| Error::Open {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
@@ -133,9 +133,9 @@ pub(crate) fn connect(path: &Path, options: &Options) -> Result<Connection> {
 
 pub(crate) fn set_query_only(conn: &Connection, path: &Path) -> Result<()> {
     conn.pragma_update(None, "query_only", "ON")
-        .map_err(|source| Error::Open {
+        .map_err(|cause| Error::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         })
 }
 
@@ -176,9 +176,9 @@ mod tests {
 
     #[test]
     fn open_sets_the_pragmas() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        let dir = tempfile::tempdir().map_err(|cause| Error::Io {
             path: Default::default(),
-            source,
+            cause,
         })?;
         let conn = open(&dir.path().join("a/b/c.db"), &SCHEMA, Options::default())?;
         assert_eq!(pragma(&conn, "journal_mode"), "Text(\"wal\")");
@@ -205,9 +205,9 @@ mod tests {
 
     #[test]
     fn without_create_a_missing_database_is_an_error_and_nothing_is_made() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        let dir = tempfile::tempdir().map_err(|cause| Error::Io {
             path: Default::default(),
-            source,
+            cause,
         })?;
         let path = dir.path().join("missing/x.db");
         assert!(matches!(
@@ -220,9 +220,9 @@ mod tests {
 
     #[test]
     fn transaction_commits_on_ok_and_rolls_back_on_err() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        let dir = tempfile::tempdir().map_err(|cause| Error::Io {
             path: Default::default(),
-            source,
+            cause,
         })?;
         let mut conn = open(&dir.path().join("t.db"), &SCHEMA, Options::default())?;
         transaction(&mut conn, |tx| {

@@ -16,9 +16,16 @@ pub fn run() -> Result<yinzheng::VerifiedEvidence, Box<dyn std::error::Error>> {
     let key = yinzheng::PrivateKey::generate(yinzheng::KeyAlgorithm::Sm2)?;
     let signer = NoteSigner::new(origin, key)?;
     let vkey = signer.verifier().to_string(); // published: log.vkey
-    Log::create(dir.path(), origin, HashAlg::Sm3, &[&signer])?;
-    let log = Log::open(
+    Log::create_in(
         dir.path(),
+        &yinzheng_store::Backend::Embedded,
+        origin,
+        HashAlg::Sm3,
+        &[&signer],
+    )?;
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_store::Backend::Embedded,
         vec![signer],
         LogOptions::default().with_period(std::time::Duration::ZERO),
     )?;

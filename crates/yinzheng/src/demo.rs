@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use yinzheng_ca::demo::{DemoAuthority, MadeAuthority};
 use yinzheng_crypto::KeyEncryption;
 use yinzheng_seal::SealType;
+use yinzheng_store::Backend;
 
 /// The passphrase of the demo's private keys.
 pub const PASSPHRASE: &[u8] = b"demo";
@@ -27,9 +28,9 @@ pub struct Demo {
 }
 
 fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|source| Error::Io {
+    std::fs::write(path, bytes).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -61,7 +62,7 @@ impl Demo {
             key_encryption: enc,
             now,
         }
-        .create(&dir.join("pki"), PASSPHRASE)?;
+        .create(&dir.join("pki"), &Backend::Embedded, PASSPHRASE)?;
         let crls: String = domain.crl(24)?.iter().map(|c| c.to_pem()).collect();
         let demo = Demo { dir };
         write(&demo.roots_file(), domain.root().to_pem())?;

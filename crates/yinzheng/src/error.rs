@@ -18,8 +18,7 @@ pub enum Error {
         /// The file.
         path: std::path::PathBuf,
         /// Why.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The bytes are not a format this call accepts (which one was expected).
     #[error("unrecognised input: {0}")]
@@ -35,7 +34,7 @@ pub enum Error {
     /// A log evidence file that does not verify against the given key, or
     /// cannot be read.
     #[error("evidence: {0}")]
-    Evidence(#[source] yinzheng_anchor::Error),
+    Evidence(yinzheng_anchor::Error),
     /// Keys, signatures, digests.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
@@ -66,9 +65,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// size limits everywhere in Yinzheng).
 pub(crate) fn read_file(path: &std::path::Path, max: usize) -> Result<Vec<u8>> {
     use std::io::Read;
-    let io = |source| Error::Io {
+    let io = |cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut bytes = Vec::new();
     std::fs::File::open(path)

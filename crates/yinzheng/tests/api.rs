@@ -127,10 +127,14 @@ fn options_that_do_not_fit_are_refused() {
 #[test]
 fn time_stamped_seals_verify() {
     let (_d, demo) = demo();
-    let tsa = yinzheng_ca::TrustDomain::open(&demo.trust_domain_dir(), Some(PASSPHRASE))
-        .unwrap()
-        .time_stamp_authority()
-        .unwrap();
+    let tsa = yinzheng_ca::TrustDomain::open_in(
+        &demo.trust_domain_dir(),
+        &yinzheng_store::Backend::Embedded,
+        Some(PASSPHRASE),
+    )
+    .unwrap()
+    .time_stamp_authority()
+    .unwrap();
     let sealer = demo.sealer().unwrap().with_time_stamp_authority(tsa);
     let opts = SealOptions::new().time_stamp(true);
     let (_, pdf) = face();

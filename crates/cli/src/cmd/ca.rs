@@ -1,5 +1,6 @@
 //! `yinzheng ca …`: the certificate authority of a trust domain in `--home`.
 
+use super::Home;
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
@@ -200,7 +201,7 @@ struct ExportArgs {
 }
 
 /// Run a `ca` subcommand.
-pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let dir = domain_dir(home, &a.domain);
     let pass = io::passphrase(a.passphrase_file.as_deref())?;
     let need_pass = || {
@@ -218,7 +219,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             };
             opts.root_days = i.root_days;
             opts.issuing_days = i.issuing_days;
-            let d = TrustDomain::init(&dir, &opts, need_pass()?)?;
+            let d = TrustDomain::init_in(&dir, home.store(), &opts, need_pass()?)?;
             let v = serde_json::json!({
                 "domain": a.domain, "directory": dir,
                 "root": {"subject": d.root().subject(), "serial": d.root().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.root().not_after())},
@@ -238,7 +239,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::AddIssuing(n) => {
-            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
             let c = d.add_issuing(&n.name, &n.subject, n.days, &KeyEncryption::default())?;
             let v = serde_json::json!({"name": n.name, "subject": c.subject(), "serial": c.serial_hex(), "notAfter": yinzheng_pki::rfc3339(c.not_after())});
             out.result(&v, || {
@@ -251,7 +252,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Issue(i) => {
-            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
             let csr_bytes = match &i.csr {
                 Some(p) => Some(io::read_limited(p, 1 << 20, "CSR")?),
                 None => None,
@@ -336,7 +337,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             let code =
                 reason_code(&r.reason).with_context(|| format!("unknown reason {:?}", r.reason))?;
             let serial = target_serial(&r.target)?;
-            let mut d = TrustDomain::open(&dir, None)?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), None)?;
             let now = SystemTime::now();
             let rec = if code == 6 {
                 d.hold(&serial, now)?
@@ -356,7 +357,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::Release(t) => {
             let serial = target_serial(t)?;
-            let mut d = TrustDomain::open(&dir, None)?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), None)?;
             let rec = d.release(&serial)?;
             let v =
                 serde_json::json!({"serial": serial, "subject": rec.subject, "status": "valid"});
@@ -365,7 +366,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Crl(c) => {
-            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
             let crls = d.crl(c.hours)?;
             let pem: String = crls.iter().map(|c| c.to_pem()).collect();
             io::write_atomic(&c.out, pem.as_bytes(), false)?;
@@ -396,7 +397,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Arl(a) => {
-            let mut d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
             let arl = d.sign_root_arl(a.days)?;
             let file = dir.join(yinzheng_ca::ROOT_ARL_FILE);
             let next = arl
@@ -414,7 +415,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Ocsp(o) => {
-            let d = TrustDomain::open(&dir, Some(need_pass()?))?;
+            let d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
             let cert = first_cert(&o.cert)?;
             let hash = match o.hash {
                 Some(OcspHash::Sha1) => CertIdHash::Sha1,
@@ -446,7 +447,7 @@ pub fn run(a: &CaArgs, home: &Path, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::ExportRoots(e) => {
-            let d = TrustDomain::open(&dir, None)?;
+            let d = TrustDomain::open_in(&dir, home.store(), None)?;
             io::write_atomic(&e.out, d.roots_pem().as_bytes(), false)?;
             let v = serde_json::json!({"roots": e.out, "subject": d.root().subject(), "sm3": d.root().sm3_hex()});
             out.result(&v, || {

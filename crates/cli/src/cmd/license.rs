@@ -1,6 +1,7 @@
 //! `yinzheng license`: the e-license registry (电子证照) — catalogue, issue,
 //! import, lifecycle, presentation tokens, checks and usage records.
 
+use super::Home;
 use crate::cmd::verify::{Trust, TrustArgs};
 use crate::io;
 use crate::output::Output;
@@ -12,7 +13,6 @@ use std::process::ExitCode;
 use yinzheng_license::{
     Action, FaceSealer, IssueRequest, License, Registry, ResultCode, UsageContext,
 };
-use yinzheng_store::DataDir;
 
 /// `license` subcommands.
 #[derive(Subcommand, Debug)]
@@ -267,8 +267,11 @@ fn key_value(s: &str) -> std::result::Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?}: expected KEY=VALUE"))
 }
 
-fn registry(home: &Path) -> Result<Registry> {
-    Ok(Registry::open(&DataDir::new(home).licenses())?)
+fn registry(home: &Home) -> Result<Registry> {
+    Ok(Registry::open_in(
+        &home.data_dir().licenses(),
+        home.store(),
+    )?)
 }
 
 fn now() -> Result<time::OffsetDateTime> {
@@ -293,7 +296,7 @@ struct Sealing {
 }
 
 impl Sealing {
-    fn load(home: &Path, a: &SealingArgs) -> Result<Self> {
+    fn load(home: &Home, a: &SealingArgs) -> Result<Self> {
         let (_, seal, key, cert) = crate::cmd::seal::stamping_identity(
             home,
             &a.seal,
@@ -308,7 +311,10 @@ impl Sealing {
                 .context("--tsa: the signer's CA is not a trust domain here")?;
             let pass = io::passphrase(a.passphrase_file.as_deref())?
                 .context("--tsa needs the CA passphrase (YINZHENG_PASSPHRASE)")?;
-            Some(yinzheng_ca::TrustDomain::open(dir, Some(&pass))?.time_stamp_authority()?)
+            Some(
+                yinzheng_ca::TrustDomain::open_in(dir, home.store(), Some(&pass))?
+                    .time_stamp_authority()?,
+            )
         } else {
             None
         };
@@ -370,7 +376,7 @@ fn describe(l: &License, reg: &Registry, at: time::Date) -> String {
 }
 
 /// Run a `license` subcommand.
-pub fn run(cmd: &LicenseCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     match cmd {
         LicenseCommand::Types => {
             let reg = registry(home)?;
@@ -560,7 +566,7 @@ pub fn run(cmd: &LicenseCommand, home: &Path, out: &Output) -> Result<ExitCode> 
     }
 }
 
-fn issue(a: &IssueArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn issue(a: &IssueArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut reg = registry(home)?;
     let sealing = Sealing::load(home, &a.sealing)?;
     let log = crate::cmd::log::open_for_writing(home, a.sealing.passphrase_file.as_deref())?;
@@ -590,7 +596,7 @@ fn issue(a: &IssueArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn transition(a: &TransitionArgs, action: Action, home: &Path, out: &Output) -> Result<ExitCode> {
+fn transition(a: &TransitionArgs, action: Action, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut reg = registry(home)?;
     let log = crate::cmd::log::open_for_writing(home, a.passphrase_file.as_deref())?;
     let l = reg.transition(&a.id, action, &a.actor, &a.reason, &log, now()?)?;
@@ -615,7 +621,7 @@ struct Rejected {
     reason: String,
 }
 
-fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn import(a: &ImportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let text = String::from_utf8(io::read_limited(&a.csv, 256 << 20, "CSV file")?)
         .context("the CSV file is not UTF-8")?;
     let records = yinzheng_license::parse_csv(&text)
@@ -727,7 +733,7 @@ fn import(a: &ImportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     })
 }
 
-fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn check(a: &CheckArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut reg = registry(home)?;
     let ctx = UsageContext {
         caller: a.caller.clone(),
@@ -813,9 +819,9 @@ fn check(a: &CheckArgs, home: &Path, out: &Output) -> Result<ExitCode> {
 
 /// The end-entity certificates of a sealed OFD: each seal signature's signer
 /// and its seal's maker.
-fn evidence(a: &EvidenceArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn evidence(a: &EvidenceArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let reg = registry(home)?;
-    let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&DataDir::new(home).log())?;
+    let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&home.data_dir().log(), home.store())?;
     let mut issuers = Vec::new();
     for (_, d) in crate::cmd::trust::domains(home)? {
         for (_, i) in d.issuers() {

@@ -7,6 +7,7 @@
 //! `append` runs one sequencer for the duration of the command; the library
 //! is what a long-running server embeds.
 
+use super::Home;
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
@@ -21,7 +22,7 @@ use yinzheng_anchor::{
 };
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
 use yinzheng_log::{Log, LogOptions};
-use yinzheng_store::DataDir;
+use yinzheng_store::Backend;
 
 const KEY_FILE: &str = "log-signer.key.pem";
 const VKEY_FILE: &str = "log.vkey";
@@ -155,14 +156,15 @@ pub struct AuditArgs {
 }
 
 /// Run a `log` subcommand with the data directory `home`.
-pub fn run(cmd: &LogCommand, home: &Path, out: &Output) -> Result<ExitCode> {
-    let dir = DataDir::new(home).log();
+pub fn run(cmd: &LogCommand, home: &Home, out: &Output) -> Result<ExitCode> {
+    let dir = home.data_dir().log();
+    let store = home.store();
     match cmd {
-        LogCommand::Init(a) => init(a, &dir, out),
-        LogCommand::Append(a) => append(a, &dir, out),
-        LogCommand::Checkpoint => checkpoint(&dir, out),
-        LogCommand::Prove(a) => prove(a, &dir, out),
-        LogCommand::Consistency(a) => consistency(a, &dir, out),
+        LogCommand::Init(a) => init(a, &dir, store, out),
+        LogCommand::Append(a) => append(a, home, out),
+        LogCommand::Checkpoint => checkpoint(&dir, store, out),
+        LogCommand::Prove(a) => prove(a, &dir, store, out),
+        LogCommand::Consistency(a) => consistency(a, &dir, store, out),
         LogCommand::Verify(a) => verify(a, out),
         LogCommand::Audit(a) => audit_cmd(a, out),
     }
@@ -180,14 +182,16 @@ fn read_vkey(path: &Path) -> Result<VerifierKey> {
         .with_context(|| format!("cannot read verifier key {}", path.display()))
 }
 
-/// The log in `dir`: its config, verifier key and a reader at the latest checkpoint.
+/// The log in `dir` (its state in `store`): its config, verifier key and a
+/// reader at the latest checkpoint.
 pub(crate) fn open_reader(
     dir: &Path,
+    store: &Backend,
 ) -> Result<(String, HashAlg, VerifierKey, TileReader, SignedCheckpoint)> {
-    if !log_exists(dir)? {
+    if !log_exists(dir, store)? {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
     }
-    let (origin, hash) = Log::config(dir).context("cannot read the log state")?;
+    let (origin, hash) = Log::config_in(dir, store).context("cannot read the log state")?;
     let vk = read_vkey(&dir.join(VKEY_FILE))?;
     let (reader, cp) = TileReader::open_checkpoint(
         Log::tiles_dir(dir),
@@ -211,13 +215,13 @@ struct InitReport {
     tiles: PathBuf,
 }
 
-fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
+fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
     let hash: HashAlg = a.hash.into();
     let origin = a
         .origin
         .clone()
         .unwrap_or_else(|| format!("yinzheng.local/log/{}", hash.name()));
-    if log_exists(dir)? {
+    if log_exists(dir, store)? {
         bail!("{} already holds a log", dir.display());
     }
     let pass = io::passphrase(a.passphrase_file.as_deref())?.context(
@@ -246,7 +250,7 @@ fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
         io::write_atomic(&dir.join(ED_VKEY_FILE), format!("{v}\n").as_bytes(), false)?;
     }
     let refs: Vec<&NoteSigner> = signers.iter().collect();
-    Log::create(dir, &origin, hash, &refs).context("cannot create the log")?;
+    Log::create_in(dir, store, &origin, hash, &refs).context("cannot create the log")?;
     let r = InitReport {
         origin,
         hash: hash.name(),
@@ -284,9 +288,10 @@ struct AppendReport {
 /// The log's signers (keys loaded once; each call makes fresh signer handles).
 fn log_signers(
     dir: &Path,
+    store: &Backend,
     passphrase_file: Option<&Path>,
 ) -> Result<impl Fn() -> Result<Vec<NoteSigner>>> {
-    let (origin, _) = Log::config(dir).context("cannot read the log state")?;
+    let (origin, _) = Log::config_in(dir, store).context("cannot read the log state")?;
     let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), passphrase_file)?;
     let ed = if dir.join(ED_KEY_FILE).exists() {
         Some(crate::cmd::key::load_private_key(
@@ -305,10 +310,9 @@ fn log_signers(
     })
 }
 
-/// Whether `dir` holds a log (its state in the store this process uses).
-pub(crate) fn log_exists(dir: &Path) -> Result<bool> {
-    let backend = yinzheng_store::Backend::for_path(&dir.join("state.sqlite"))?;
-    Log::exists_in(dir, &backend).context("cannot read the log state")
+/// Whether `dir` holds a log (its state in `store`).
+pub(crate) fn log_exists(dir: &Path, store: &Backend) -> Result<bool> {
+    Log::exists_in(dir, store).context("cannot read the log state")
 }
 
 /// How long a queued entry may wait for the sequencer.
@@ -416,36 +420,37 @@ impl yinzheng_license::Anchor for LogWriter {
 /// short batching period so a batch of submissions shares one checkpoint. On
 /// PostgreSQL, when a server holds the sequencer's lease, entries go through
 /// its queue instead.
-pub fn open_for_writing(home: &Path, passphrase_file: Option<&Path>) -> Result<LogWriter> {
-    let dir = DataDir::new(home).log();
-    if !log_exists(&dir)? {
+pub fn open_for_writing(home: &Home, passphrase_file: Option<&Path>) -> Result<LogWriter> {
+    let dir = home.data_dir().log();
+    let store = home.store();
+    if !log_exists(&dir, store)? {
         bail!(
             "no anchoring log in {} (run `yinzheng log init` first)",
             dir.display()
         );
     }
-    let signers = log_signers(&dir, passphrase_file)?;
+    let signers = log_signers(&dir, store, passphrase_file)?;
     let signers = signers()?;
     let verifiers: Vec<VerifierKey> = signers.iter().map(|s| s.verifier().clone()).collect();
-    match Log::open(
+    match Log::open_in(
         &dir,
+        store,
         signers,
         LogOptions::default().with_period(Duration::from_millis(2)),
     ) {
         Ok(l) => Ok(LogWriter::Sequencer(l)),
-        Err(yinzheng_log::Error::NotSequencer(_)) => {
-            let backend = yinzheng_store::Backend::for_path(&dir.join("state.sqlite"))?;
-            Ok(LogWriter::Queued {
-                queue: Box::new(yinzheng_log::LogQueue::open_in(&dir, &backend)?),
-                view: Log::follow_in(&dir, &backend, verifiers)?,
-            })
-        }
+        Err(yinzheng_log::Error::NotSequencer(_)) => Ok(LogWriter::Queued {
+            queue: Box::new(yinzheng_log::LogQueue::open_in(&dir, store)?),
+            view: Log::follow_in(&dir, store, verifiers)?,
+        }),
         Err(e) => Err(anyhow::Error::new(e).context("cannot open the log")),
     }
 }
 
-fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
-    if !log_exists(dir)? {
+fn append(a: &AppendArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+    let dir = &home.data_dir().log();
+    let store = home.store();
+    if !log_exists(dir, store)? {
         bail!("no log in {} (run `yinzheng log init`)", dir.display());
     }
     let now = SystemTime::now()
@@ -465,23 +470,23 @@ fn append(a: &AppendArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
         entry = entry.with_data(&io::read_limited(f, MAX_DATA, "data file")?)?;
     }
     let bytes = entry.encode();
-    let (_, hash) = Log::config(dir).context("cannot read the log state")?;
-    let signers = log_signers(dir, a.passphrase_file.as_deref())?;
+    let (_, hash) = Log::config_in(dir, store).context("cannot read the log state")?;
+    let signers = log_signers(dir, store, a.passphrase_file.as_deref())?;
     // Another `log append` (or a server) may commit between our open and our
     // batch: we then lose the compare-and-swap, our entry is not in the log,
     // and we reopen at the new size and try again.
     let mut attempt = 0;
     let (index, size) = loop {
         attempt += 1;
-        let log = match Log::open(
+        let log = match Log::open_in(
             dir,
+            store,
             signers()?,
             LogOptions::default().with_period(Duration::ZERO),
         ) {
             Ok(l) => l,
             Err(yinzheng_log::Error::NotSequencer(_)) => {
                 // A server sequences: go through its queue.
-                let home = dir.parent().unwrap_or(Path::new("."));
                 let w = open_for_writing(home, a.passphrase_file.as_deref())?;
                 break w.append(&bytes)?;
             }
@@ -524,8 +529,8 @@ struct CheckpointReport {
     note: String,
 }
 
-fn checkpoint(dir: &Path, out: &Output) -> Result<ExitCode> {
-    let (_, _, _, _, cp) = open_reader(dir)?;
+fn checkpoint(dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, _, cp) = open_reader(dir, store)?;
     let c = cp.checkpoint();
     let r = CheckpointReport {
         origin: c.origin().to_string(),
@@ -537,8 +542,8 @@ fn checkpoint(dir: &Path, out: &Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn prove(a: &ProveArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
-    let (_, _, _, reader, cp) = open_reader(dir)?;
+fn prove(a: &ProveArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, reader, cp) = open_reader(dir, store)?;
     let size = cp.checkpoint().size();
     if a.index >= size {
         bail!("index {} is not in the log (tree size {size})", a.index);
@@ -577,8 +582,8 @@ struct ConsistencyReport {
     checkpoint: String,
 }
 
-fn consistency(a: &ConsistencyArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
-    let (_, _, _, reader, cp) = open_reader(dir)?;
+fn consistency(a: &ConsistencyArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
+    let (_, _, _, reader, cp) = open_reader(dir, store)?;
     let size = cp.checkpoint().size();
     if a.old_size == 0 || a.old_size > size {
         bail!("--old-size must be between 1 and the tree size {size}");

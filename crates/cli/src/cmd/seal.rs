@@ -1,6 +1,7 @@
 //! `yinzheng seal …` and `yinzheng stamp`: make seals, keep them in the
 //! registry of `--home`, change their status, and stamp data with them.
 
+use super::Home;
 use crate::cmd::key::load_private_key;
 use crate::io;
 use crate::output::Output;
@@ -247,23 +248,22 @@ pub enum PdfAlg {
 }
 
 /// The registry of `home`.
-pub fn registry(home: &Path) -> Result<Registry> {
-    Ok(Registry::open(&DataDir::new(home).seal_registry())?)
+pub fn registry(home: &Home) -> Result<Registry> {
+    Ok(Registry::open_in(
+        &home.data_dir().seal_registry(),
+        home.store(),
+    )?)
 }
 
 /// The data directory's seal registry when it has one: verifying never
 /// creates a registry (an empty one would only report "not a seal of this
 /// registry" for every seal).
-pub fn existing_registry(home: &Path) -> Option<Registry> {
-    let path = DataDir::new(home).seal_registry();
-    let embedded = matches!(
-        yinzheng_store::Backend::for_path(&path),
-        Ok(yinzheng_store::Backend::Embedded)
-    );
-    if embedded && !path.exists() {
+pub fn existing_registry(home: &Home) -> Option<Registry> {
+    let path = home.data_dir().seal_registry();
+    if !home.store().is_postgres() && !path.exists() {
         return None;
     }
-    Registry::open(&path).ok()
+    Registry::open_in(&path, home.store()).ok()
 }
 
 fn now() -> i64 {
@@ -271,7 +271,7 @@ fn now() -> i64 {
 }
 
 /// Run a `seal` subcommand.
-pub fn run(cmd: &SealCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn run(cmd: &SealCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     match cmd {
         SealCommand::Make(a) => make(a, home, out),
         SealCommand::List => {
@@ -385,7 +385,7 @@ fn shown_status(s: &yinzheng_seal::RegisteredSeal) -> &'static str {
     }
 }
 
-fn transition(home: &Path, a: &StatusArgs, to: SealStatus, out: &Output) -> Result<ExitCode> {
+fn transition(home: &Home, a: &StatusArgs, to: SealStatus, out: &Output) -> Result<ExitCode> {
     let mut reg = registry(home)?;
     let s = reg.transition(&a.id, to, &a.actor, &a.reason, now())?;
     let v = serde_json::json!({"id": s.id, "status": s.status.name()});
@@ -400,7 +400,7 @@ fn first_cert(p: &Path) -> Result<ParsedCert> {
         .with_context(|| format!("{} holds no certificate", p.display()))
 }
 
-fn make(a: &MakeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn make(a: &MakeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let holder = match (&a.holder_uscc, &a.holder_id) {
         (Some(u), None) => {
             yinzheng_pki::ids::check_uscc(u).map_err(anyhow::Error::msg)?;
@@ -512,7 +512,7 @@ fn getrandom_fill(b: &mut [u8]) -> Result<()> {
 }
 
 /// Run `stamp`.
-pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn stamp(a: &StampArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let (s, seal, key, cert) =
         stamping_identity(home, &a.seal, &a.key, a.passphrase_file.as_deref())?;
     let cert = cert.as_slice();
@@ -599,7 +599,7 @@ pub fn stamp(a: &StampArgs, home: &Path, out: &Output) -> Result<ExitCode> {
 /// A registered, active seal in its validity window, the signer's key and the
 /// certificate of that key in the seal's list: what stamping needs.
 pub fn stamping_identity(
-    home: &Path,
+    home: &Home,
     seal_id: &str,
     key_path: &Path,
     passphrase_file: Option<&Path>,
@@ -655,7 +655,7 @@ pub fn stamping_identity(
 
 /// Every issuing CA certificate of the trust domains under `home`, with its
 /// domain directory (`HOME/pki/<domain>/issuing*.pem`, never the keys).
-fn local_issuing(home: &Path) -> Vec<(PathBuf, ParsedCert)> {
+fn local_issuing(home: &Home) -> Vec<(PathBuf, ParsedCert)> {
     let mut out = Vec::new();
     let Ok(domains) = std::fs::read_dir(DataDir::new(home).pki()) else {
         return out;
@@ -683,13 +683,13 @@ fn local_issuing(home: &Path) -> Vec<(PathBuf, ParsedCert)> {
 
 /// Every issuing CA certificate of the trust domains under `home` (help for
 /// path building only: intermediates never make anything trusted).
-pub fn local_issuing_cas(home: &Path) -> Vec<ParsedCert> {
+pub fn local_issuing_cas(home: &Home) -> Vec<ParsedCert> {
     local_issuing(home).into_iter().map(|(_, c)| c).collect()
 }
 
 /// The issuing CA (and its trust domain directory) that issued `cert`, among
 /// the trust domains of `home`.
-pub fn local_issuer(home: &Path, cert: &ParsedCert) -> Option<(PathBuf, ParsedCert)> {
+pub fn local_issuer(home: &Home, cert: &ParsedCert) -> Option<(PathBuf, ParsedCert)> {
     local_issuing(home)
         .into_iter()
         .find(|(_, c)| c.subject() == cert.issuer())
@@ -698,7 +698,7 @@ pub fn local_issuer(home: &Path, cert: &ParsedCert) -> Option<(PathBuf, ParsedCe
 #[allow(clippy::too_many_arguments)]
 fn stamp_pdf(
     a: &StampArgs,
-    home: &Path,
+    home: &Home,
     out: &Output,
     s: &yinzheng_seal::RegisteredSeal,
     seal: &Seal,
@@ -732,7 +732,7 @@ fn stamp_pdf(
         let pass = io::passphrase(a.ca_passphrase_file.as_deref())?.context(
             "--tsa needs the CA passphrase: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
         )?;
-        let mut domain = yinzheng_ca::TrustDomain::open(dir, Some(&pass))?;
+        let mut domain = yinzheng_ca::TrustDomain::open_in(dir, home.store(), Some(&pass))?;
         Some(domain.time_stamp_authority()?)
     } else {
         None

@@ -1,5 +1,6 @@
 //! `yinzheng serve` (the HTTPS verify API) and `yinzheng caller` (who may call it).
 
+use super::Home;
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
@@ -7,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use yinzheng_server::demo::{self, DemoInfo};
 use yinzheng_server::{CallerConfig, CallersFile, ServeOptions, ServerConfig};
@@ -41,7 +42,10 @@ pub struct ServeArgs {
 }
 
 /// The read replica of `--store-read` / `--store-read-file`, checked against the primary.
-fn read_replica(a: &ServeArgs) -> Result<Option<yinzheng_store::Backend>> {
+fn read_replica(
+    a: &ServeArgs,
+    primary: &yinzheng_store::Backend,
+) -> Result<Option<yinzheng_store::Backend>> {
     let url = match (&a.store_read, &a.store_read_file) {
         (Some(u), _) => u.clone(),
         (None, Some(f)) => {
@@ -57,8 +61,7 @@ fn read_replica(a: &ServeArgs) -> Result<Option<yinzheng_store::Backend>> {
     let yinzheng_store::Backend::Postgres(r) = &replica else {
         bail!("--store-read names a PostgreSQL replica (postgres://…), not {url:?}");
     };
-    let primary = yinzheng_store::Backend::for_path(std::path::Path::new("licenses.db"))?;
-    let yinzheng_store::Backend::Postgres(p) = &primary else {
+    let yinzheng_store::Backend::Postgres(p) = primary else {
         bail!("--store-read needs --store postgres://… (the primary)");
     };
     if p.namespace() != r.namespace() {
@@ -119,7 +122,7 @@ struct CallerAdded {
 }
 
 /// Run `caller …`.
-pub fn caller(c: &CallerCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn caller(c: &CallerCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut file = CallersFile::load(home)?;
     match c {
         CallerCommand::List => {
@@ -217,7 +220,7 @@ pub fn caller(c: &CallerCommand, home: &Path, out: &Output) -> Result<ExitCode> 
 }
 
 /// Run `serve`.
-pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YINZHENG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Log lines go through a background thread: a request never waits for
@@ -242,7 +245,7 @@ pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
                 b.enable_steady_tick(std::time::Duration::from_millis(120));
                 b
             });
-            let info = demo::create(home).context("cannot make the demo")?;
+            let info = demo::create(home, home.store()).context("cannot make the demo")?;
             if let Some(b) = bar {
                 b.finish_with_message(format!("demo data directory made in {}", home.display()));
             }
@@ -268,7 +271,8 @@ pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
     if let Some(l) = a.listen {
         config.listen = l;
     }
-    config.read_replica = read_replica(a)?;
+    config.store = home.store().clone();
+    config.read_replica = read_replica(a, home.store())?;
     let listen = config.listen;
     let state = yinzheng_server::AppState::open(home, config, &pass)
         .with_context(|| format!("cannot open the data directory {}", home.display()))?;
@@ -289,7 +293,7 @@ pub fn serve(a: &ServeArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         };
         let base = format!("{scheme}://{host}:{}", addr.port());
         let token = match &demo_info {
-            Some(i) => demo::mint_token(home, i).ok(),
+            Some(i) => demo::mint_token(home, home.store(), i).ok(),
             None => None,
         };
         let report = serde_json::json!({

@@ -3,11 +3,12 @@
 //! issuing CAs marked untrusted, the SM2 user ID policy, the log's verifier
 //! keys and origin, optional witnesses and CRLs). Format: `docs/FORMATS.md`.
 
+use super::Home;
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use yinzheng_audit::{DomainAnchors, LogAnchors, TrustAnchors};
 use yinzheng_ca::TrustDomain;
@@ -58,14 +59,14 @@ pub struct ExportArgs {
 }
 
 /// Run a `trust` subcommand.
-pub fn run(cmd: &TrustCommand, home: &Path, out: &Output) -> Result<ExitCode> {
+pub fn run(cmd: &TrustCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     match cmd {
         TrustCommand::Export(a) => export(a, home, out),
     }
 }
 
 /// Every trust domain under HOME/pki, by name.
-pub fn domains(home: &Path) -> Result<Vec<(String, TrustDomain)>> {
+pub fn domains(home: &Home) -> Result<Vec<(String, TrustDomain)>> {
     let pki = DataDir::new(home).pki();
     let mut v = Vec::new();
     let Ok(rd) = std::fs::read_dir(&pki) else {
@@ -78,7 +79,7 @@ pub fn domains(home: &Path) -> Result<Vec<(String, TrustDomain)>> {
         .collect();
     names.sort();
     for n in names {
-        let d = TrustDomain::open(&pki.join(&n), None)
+        let d = TrustDomain::open_in(&pki.join(&n), home.store(), None)
             .with_context(|| format!("cannot open trust domain {n}"))?;
         v.push((n, d));
     }
@@ -86,7 +87,7 @@ pub fn domains(home: &Path) -> Result<Vec<(String, TrustDomain)>> {
 }
 
 /// The CRLs `a` asks for: signed now for every domain, or read from files.
-pub fn collect_crls(a: &CrlArgs, home: &Path) -> Result<Vec<Crl>> {
+pub fn collect_crls(a: &CrlArgs, home: &Home) -> Result<Vec<Crl>> {
     let mut crls = Vec::new();
     for p in &a.crl {
         crls.extend(
@@ -99,8 +100,9 @@ pub fn collect_crls(a: &CrlArgs, home: &Path) -> Result<Vec<Crl>> {
             "--with-crls signs CRLs: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
         )?;
         for (n, _) in domains(home)? {
-            let mut d = TrustDomain::open(&DataDir::new(home).trust_domain(&n), Some(&pass))
-                .with_context(|| format!("cannot open trust domain {n}"))?;
+            let mut d =
+                TrustDomain::open_in(&home.data_dir().trust_domain(&n), home.store(), Some(&pass))
+                    .with_context(|| format!("cannot open trust domain {n}"))?;
             crls.extend(
                 d.crl(a.crl_hours)
                     .with_context(|| format!("cannot sign the CRLs of domain {n}"))?,
@@ -110,7 +112,7 @@ pub fn collect_crls(a: &CrlArgs, home: &Path) -> Result<Vec<Crl>> {
     Ok(crls)
 }
 
-fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
+fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut t = TrustAnchors::new();
     t.exported_at = Some(yinzheng_pki::rfc3339(std::time::SystemTime::now()));
     if let Some(id) = &a.sm2_id {
@@ -136,9 +138,9 @@ fn export(a: &ExportArgs, home: &Path, out: &Output) -> Result<ExitCode> {
         });
     }
     let log_dir = DataDir::new(home).log();
-    if crate::cmd::log::log_exists(&log_dir)? {
-        let (origin, hash) =
-            yinzheng_log::Log::config(&log_dir).context("cannot read the log state")?;
+    if crate::cmd::log::log_exists(&log_dir, home.store())? {
+        let (origin, hash) = yinzheng_log::Log::config_in(&log_dir, home.store())
+            .context("cannot read the log state")?;
         let mut keys = Vec::new();
         for f in ["log.vkey", "log-ed25519.vkey"] {
             if log_dir.join(f).exists() {

@@ -7,6 +7,7 @@
 //! `--pub` is a detached CMS (`.p7s`) or seal signature over FILE. Licenses
 //! join later; the report shape (ETSI EN 319 102-1 indications) stays the same.
 
+use super::Home;
 use crate::cmd::key::key_id;
 use crate::cmd::sign::sm2_id;
 use crate::io;
@@ -97,7 +98,7 @@ fn parse_alg(name: &str) -> Result<SignatureAlgorithm> {
 }
 
 /// Run `verify`.
-pub fn run(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
+pub fn run(a: &VerifyArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let (sig_path, pub_path) = match (&a.sig, &a.public_key) {
         (Some(s), Some(p)) => (s, p),
         (None, None) => return verify_sealed(a, home, out),
@@ -306,7 +307,7 @@ pub fn finish(report: &yinzheng_pki::VerificationReport, out: &Output) -> ExitCo
 fn verify_detached_with_trust(
     a: &VerifyArgs,
     sig_path: &std::path::Path,
-    home: &std::path::Path,
+    home: &Home,
     out: &Output,
 ) -> Result<ExitCode> {
     use yinzheng_document::Format;
@@ -330,7 +331,7 @@ fn verify_detached_with_trust(
 
 /// FILE is a PDF, an OFD package, a seal signature (with `--data`) or a
 /// seal: recognise it and verify it against `--trust`.
-fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result<ExitCode> {
+fn verify_sealed(a: &VerifyArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     use yinzheng_document::Format;
     let bytes = io::read_limited(
         &a.file,
@@ -365,7 +366,7 @@ fn verify_sealed(a: &VerifyArgs, home: &std::path::Path, out: &Output) -> Result
 /// this data directory's seal registry for seal status, no proven time.
 fn pipeline(
     a: &VerifyArgs,
-    home: &std::path::Path,
+    home: &Home,
     format: yinzheng_document::Format,
     bytes: &[u8],
     detached: Option<&[u8]>,

@@ -206,26 +206,21 @@ impl<'a> Reader<'a> {
                 "expected tag 0x{tag:02x} at byte {at}, found 0x{got:02x}"
             )));
         }
-        let first = self.byte()?;
-        let len = if first < 0x80 {
-            first as usize
-        } else {
-            let n = (first & 0x7f) as usize;
-            if n == 0 || n > 2 {
-                return Err(Error::MalformedSignature(format!(
-                    "unsupported length form 0x{first:02x} at byte {}",
-                    self.pos - 1
-                )));
-            }
-            let mut len = 0usize;
-            for _ in 0..n {
-                len = (len << 8) | self.byte()? as usize;
-            }
-            if len < 0x80 || (n == 2 && len < 0x100) {
-                push_once(deviations, EncodingDeviation::NonMinimalLength);
-            }
-            len
-        };
+        // A signature is at most a few hundred bytes: one or two length octets.
+        let h = crate::asn1::header(self.buf, at, self.buf.len())
+            .ok()
+            .filter(|h| h.header_len <= 4)
+            .ok_or_else(|| {
+                Error::MalformedSignature(format!(
+                    "unsupported or truncated length at byte {}",
+                    at + 1
+                ))
+            })?;
+        if !h.minimal {
+            push_once(deviations, EncodingDeviation::NonMinimalLength);
+        }
+        self.pos = at + h.header_len;
+        let len = h.content_len;
         let end = self
             .pos
             .checked_add(len)

@@ -250,19 +250,8 @@ fn der_len(b: &[u8]) -> Option<usize> {
     if b.first()? != &0x30 {
         return None;
     }
-    let first = *b.get(1)?;
-    if first < 0x80 {
-        return Some(2 + usize::from(first));
-    }
-    let n = usize::from(first & 0x7F);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let mut len = 0usize;
-    for i in 0..n {
-        len = (len << 8) | usize::from(*b.get(2 + i)?);
-    }
-    Some(2 + n + len)
+    let h = yinzheng_crypto::asn1::header(b, 0, b.len()).ok()?;
+    h.header_len.checked_add(h.content_len)
 }
 
 /// `/Contents` without its padding: cut at the DER length when everything after is zero.

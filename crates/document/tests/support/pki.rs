@@ -31,7 +31,13 @@ pub fn pki_with_picture(picture: Picture) -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = InitOptions::new("CN=OFD Test Root CA,O=Yinzheng,C=CN");
     opts.key_encryption = KeyEncryption::default().with_iterations(1000);
-    let mut domain = TrustDomain::init(&dir.path().join("pki"), &opts, b"pw").unwrap();
+    let mut domain = TrustDomain::init_in(
+        &dir.path().join("pki"),
+        &yinzheng_tests::store_backend(&dir.path().join("pki")),
+        &opts,
+        b"pw",
+    )
+    .unwrap();
     let mut issue = |profile: &str, subject: &str, uscc: Option<&str>| {
         let i = domain
             .issue(IssueRequest {

@@ -17,7 +17,7 @@ pub async fn license_get(
     let ctx = q.context(&caller)?;
     let parsed = yinzheng_license::LicenseId::parse(&id)
         .map_err(|e| Problem::bad_field("identifier", e.to_string()))?;
-    let at = now();
+    let at = now(&state);
     // One reader for the scope check, the lookup and the usage record.
     let (o, pending) = {
         let r = state
@@ -103,7 +103,7 @@ pub async fn license_list(
             "holderType is 001 (USCC) or 111 (citizen ID)",
         ));
     }
-    let at = now();
+    let at = now(&state);
     let (licenses, pending) = {
         let r = state
             .readers
@@ -217,7 +217,7 @@ pub async fn license_verify_fields(
         return Err(Problem::bad_field("fields", "at most 64 fields"));
     }
     let claimed: Vec<(String, String)> = b.fields.into_iter().collect();
-    let at = now();
+    let at = now(&state);
     let o = {
         let r = state
             .readers
@@ -282,7 +282,7 @@ pub async fn token_redeem(
     if let Some(t) = license.as_deref().and_then(|id| type_key_of_id(&state, id)) {
         scope(&caller, &t)?;
     }
-    let at = now();
+    let at = now(&state);
     let rb = receipt_body(
         q.receipt.unwrap_or(false),
         || request_digest(&parts.method, &parts.uri, &bytes),

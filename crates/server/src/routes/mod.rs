@@ -139,8 +139,9 @@ fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Problem> {
 
 /// Now, in the offset license dates are judged in (UTC+8): a license valid
 /// from today is valid from midnight in Beijing, as its issuer wrote it.
-fn now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc().to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
+fn now(state: &AppState) -> time::OffsetDateTime {
+    time::OffsetDateTime::from(state.config.clock.now())
+        .to_offset(yinzheng_license::LICENSE_TIME_OFFSET)
 }
 
 /// SM3 over the request as received: `METHOD SP path?query LF body`.

@@ -112,7 +112,8 @@ pub async fn cert_status(
                 }
                 _ => ("unknown", None, None),
             };
-            let expired = c.not_after < time::OffsetDateTime::now_utc().unix_timestamp();
+            let expired =
+                c.not_after < time::OffsetDateTime::from(state.config.clock.now()).unix_timestamp();
             return Ok(axum::Json(json!({
                 "serial": c.serial,
                 "subject": c.subject,
@@ -134,7 +135,7 @@ pub async fn cert_status(
 }
 
 fn ocsp_answer(state: &AppState, request: &[u8]) -> Response {
-    let now = std::time::SystemTime::now();
+    let now = state.config.clock.now();
     let mut answer = Vec::new();
     for d in &state.domains {
         let Ok(dom) = d.domain.lock() else { continue };

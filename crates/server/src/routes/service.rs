@@ -37,7 +37,7 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
             trust.context.validator().cached_chains(),
             trust.context.validator().cache_stats(),
             state.log.sequencer().is_some(),
-            &crl_expiry(&trust),
+            &crl_expiry(&trust, state.config.clock.now()),
             state
                 .readers
                 .has_replica()
@@ -49,8 +49,10 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
 
 /// Seconds until each published CRL's nextUpdate (an offline root's ARL,
 /// signed ahead at the ceremony, counts down to the next ceremony).
-fn crl_expiry(trust: &crate::state::TrustMaterial) -> Vec<(String, i64)> {
-    let now = std::time::SystemTime::now();
+fn crl_expiry(
+    trust: &crate::state::TrustMaterial,
+    now: std::time::SystemTime,
+) -> Vec<(String, i64)> {
     trust
         .crls
         .iter()

@@ -133,7 +133,7 @@ pub async fn verify(
             state.config.max_concurrent_verifications
         )));
     };
-    let at = now();
+    let at = now(&state);
     let st = state.clone();
     let sig = upload.signature.clone();
     let file = upload.file.clone();

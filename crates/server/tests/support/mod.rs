@@ -18,7 +18,15 @@ pub fn start(home: &Path, pass: &str, config: yinzheng_server::ServerConfig) -> 
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let pass = pass.to_string();
-    let state = yinzheng_server::AppState::open(home, config, pass.as_bytes()).expect("state");
+    let state = yinzheng_server::AppState::open(
+        home,
+        yinzheng_server::ServerConfig {
+            store: yinzheng_tests::store_backend(home),
+            ..config
+        },
+        pass.as_bytes(),
+    )
+    .expect("state");
     let st = state.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
