@@ -58,7 +58,10 @@ fn sm2_verify(c: &mut Criterion) {
     let cold: Vec<([u8; 65], Vec<u8>)> = (0..256)
         .map(|_| {
             let k = Sm2PrivateKey::generate().unwrap();
-            (k.public_key().to_sec1_uncompressed(), k.sign(MSG).unwrap().to_der())
+            (
+                k.public_key().to_sec1_uncompressed(),
+                k.sign(MSG).unwrap().to_der(),
+            )
         })
         .collect();
     let mut next = 0usize;
