@@ -392,8 +392,9 @@ impl Registry {
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
         ctx.validate()?;
-        let o = self.evaluate_file(bytes, trust, at)?;
-        self.finish(o, ctx, &file_subject(bytes), "verify-file", at)
+        let file_sm3 = crate::issue::sm3_hex(bytes);
+        let o = self.evaluate_file_with_digest(bytes, &file_sm3, trust, at)?;
+        self.finish(o, ctx, &file_subject_of(&file_sm3), "verify-file", at)
     }
 
     /// [`check_file`](Self::check_file) without writing the usage record;
@@ -401,6 +402,20 @@ impl Registry {
     pub fn evaluate_file(
         &self,
         bytes: &[u8],
+        trust: &DocumentTrust<'_>,
+        at: time::OffsetDateTime,
+    ) -> Result<CheckOutcome> {
+        self.evaluate_file_with_digest(bytes, &crate::issue::sm3_hex(bytes), trust, at)
+    }
+
+    /// [`evaluate_file`](Self::evaluate_file) with the file's SM3 (lower-case
+    /// hex) already computed by the caller, who needs it for the usage
+    /// record's subject too ([`file_subject_of`]): a 200 KB file is hashed
+    /// once per check, not twice. `file_sm3` must be the SM3 of `bytes`.
+    pub fn evaluate_file_with_digest(
+        &self,
+        bytes: &[u8],
+        file_sm3: &str,
         trust: &DocumentTrust<'_>,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
@@ -418,8 +433,7 @@ impl Registry {
                 "neither a PDF nor an OFD package".into(),
             )),
         };
-        let digest = crate::issue::sm3_hex(bytes);
-        let found = self.by_digest(&digest)?;
+        let found = self.by_digest(file_sm3)?;
         let o = match report {
             Err(e) => outcome(
                 ResultCode::Incomplete,
@@ -981,7 +995,12 @@ fn token_hash(token: &str) -> String {
 
 /// The usage-record subject of a check by file: `file sm3:<hex>`.
 pub fn file_subject(bytes: &[u8]) -> String {
-    format!("file sm3:{}", crate::issue::sm3_hex(bytes))
+    file_subject_of(&crate::issue::sm3_hex(bytes))
+}
+
+/// [`file_subject`] from the file's SM3 (lower-case hex).
+pub fn file_subject_of(file_sm3: &str) -> String {
+    format!("file sm3:{file_sm3}")
 }
 
 /// RFC 4648 base32 without padding, upper case (tokens and keys are read

@@ -32,7 +32,8 @@ pub use anchor::Anchor;
 pub use catalogue::{Catalogue, DEFAULT_CATALOGUE, FieldSpec, LicenseType, Service};
 pub use check::{
     CheckOutcome, DocumentTrust, FieldMatch, MAX_PURPOSE_CHARS, PendingUsage, TOKEN_TTL_S,
-    USAGE_RECONCILE_SCAN, UsageContext, UsageRecord, base32, file_subject, is_unsafe_char,
+    USAGE_RECONCILE_SCAN, UsageContext, UsageRecord, base32, file_subject, file_subject_of,
+    is_unsafe_char,
 };
 pub use csv::{
     CsvImport, CsvRecord, MAX_CSV_FIELD_CHARS, MAX_CSV_FIELDS, MAX_CSV_RECORDS, parse_csv,

@@ -157,7 +157,7 @@ pub async fn verify(
             tracing::error!("verification task failed");
             Problem::internal("verifying the file")
         })??;
-    let subject = yinzheng_license::file_subject(&upload.file);
+    let (result, subject) = result;
     match result {
         Verified::File(o) => {
             if let Some(l) = &o.license {
@@ -231,14 +231,18 @@ pub async fn verify(
 }
 
 /// `deadline`: when the request times out; the verification stops there
-/// rather than go on for an answer nobody will read.
+/// rather than go on for an answer nobody will read. Returns the verdict and
+/// the usage record's subject (the file's SM3, computed once here, on the
+/// verification thread, and shared with the registry lookup).
 fn verify_blocking(
     st: &AppState,
     sig: Option<Bytes>,
     file: Bytes,
     at: time::OffsetDateTime,
     deadline: std::time::Instant,
-) -> Result<Verified, Problem> {
+) -> Result<(Verified, String), Problem> {
+    let file_sm3 = yinzheng_crypto::sm3_hex(&file);
+    let subject = yinzheng_license::file_subject_of(&file_sm3);
     let trust = st.trust();
     let r = st
         .readers
@@ -265,7 +269,7 @@ fn verify_blocking(
             .context
             .verify_as(format, &sig, &req)
             .map_err(|e| Problem::bad_field("signature", e.to_string()))?;
-        return Ok(Verified::Detached(report));
+        return Ok((Verified::Detached(report), subject));
     }
     if !matches!(
         yinzheng_document::Format::sniff(&file),
@@ -278,8 +282,9 @@ fn verify_blocking(
     }
     let o = r
         .licenses
-        .evaluate_file(
+        .evaluate_file_with_digest(
             &file,
+            &file_sm3,
             &yinzheng_license::DocumentTrust {
                 context: &trust.context,
                 seals: r
@@ -292,7 +297,7 @@ fn verify_blocking(
             at,
         )
         .map_err(|e| store_err(st, e, "verifying the file"))?;
-    Ok(Verified::File(Box::new(o)))
+    Ok((Verified::File(Box::new(o)), subject))
 }
 
 enum Verified {
