@@ -161,6 +161,67 @@ fn der_lengths_are_decoded_in_one_place() {
     );
 }
 
+/// Verification never reads the machine's clock: "now" is the validator's
+/// `Clock` (yinzheng_pki::Clock). The verification crates' sources may read
+/// the system clock only where this list says why.
+#[test]
+fn verification_takes_now_from_a_clock() {
+    const ALLOWED: &[(&str, &str)] = &[
+        ("pki/src/clock.rs", "SystemClock itself"),
+        (
+            "seal/src/make.rs",
+            "a new seal's default validity start (SealBuilder::validity sets it)",
+        ),
+        (
+            "document/src/pdf_seal.rs",
+            "the time a sealer asks its own TSA to stamp",
+        ),
+        (
+            "audit/src/main.rs",
+            "the binary: a front end chooses the time it passes down",
+        ),
+    ];
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut wrong = Vec::new();
+    for krate in [
+        "crypto", "pki", "cms", "seal", "document", "anchor", "audit",
+    ] {
+        let mut stack = vec![crates.join(krate).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src is readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs")
+                    || path.file_name().is_some_and(|n| n == "tests.rs")
+                {
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&crates)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                if ALLOWED.iter().any(|(f, _)| rel == *f) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+                for (i, line) in text.lines().enumerate() {
+                    if line.contains("SystemTime::now") || line.contains("now_utc()") {
+                        wrong.push(format!("{rel}:{}: {}", i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the system clock read in verification code (take it from the validator's Clock):\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// One of each: hashing, base64 and PEM go through yinzheng-crypto; no other
 /// crate of ours reaches for ring, sha2 or a base64 crate itself.
 #[test]

@@ -524,7 +524,7 @@ pub(crate) fn verify_ofd_inner(
     pkg.xml("OFD.xml")?;
     let mut report = VerificationReport::new(
         "OFD document",
-        yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
+        yinzheng_pki::rfc3339(proven.unwrap_or_else(|| validator.now())),
     );
     let shown = match pkg.displayed() {
         Ok(shown) => shown,

@@ -207,7 +207,7 @@ fn verify_pdf_inner(
     let sigs = changes.signatures().to_vec();
     let mut report = VerificationReport::new(
         "PDF document",
-        yinzheng_pki::rfc3339(proven.unwrap_or_else(std::time::SystemTime::now)),
+        yinzheng_pki::rfc3339(proven.unwrap_or_else(|| ctx.validator.now())),
     );
     if sigs.is_empty() {
         report.fail(

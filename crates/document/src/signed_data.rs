@@ -215,9 +215,9 @@ pub(crate) fn check_cms(
     );
 
     // A signature time stamp gives a trusted time; otherwise validation is at
-    // the proven time when the caller has one, else at now.
+    // the proven time when the caller has one, else at now (the validator's clock).
     let si = &sd.signers()[0];
-    let reference = proven.unwrap_or_else(SystemTime::now);
+    let reference = proven.unwrap_or_else(|| ctx.validator.now());
     let mut at = reference;
     // Whether `at` is proven (a verified time stamp or the caller's proof)
     // rather than the current time standing in for an unknown signing time.

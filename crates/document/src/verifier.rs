@@ -358,7 +358,7 @@ impl TrustContext {
                     &self.validator,
                     self.makers(),
                     &self.intermediates,
-                    proven.unwrap_or_else(SystemTime::now),
+                    proven.unwrap_or_else(|| self.validator.now()),
                 ))
             }
             Format::EvidenceBundle => Err(Error::Format(

@@ -392,9 +392,9 @@ impl Registry {
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
         ctx.validate()?;
-        let file_sm3 = crate::issue::sm3_hex(bytes);
-        let o = self.evaluate_file_with_digest(bytes, &file_sm3, trust, at)?;
-        self.finish(o, ctx, &file_subject_of(&file_sm3), "verify-file", at)
+        let file = HashedFile::new(bytes);
+        let o = self.evaluate_hashed_file(&file, trust, at)?;
+        self.finish(o, ctx, &file.subject(), "verify-file", at)
     }
 
     /// [`check_file`](Self::check_file) without writing the usage record;
@@ -405,20 +405,20 @@ impl Registry {
         trust: &DocumentTrust<'_>,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        self.evaluate_file_with_digest(bytes, &crate::issue::sm3_hex(bytes), trust, at)
+        self.evaluate_hashed_file(&HashedFile::new(bytes), trust, at)
     }
 
-    /// [`evaluate_file`](Self::evaluate_file) with the file's SM3 (lower-case
-    /// hex) already computed by the caller, who needs it for the usage
-    /// record's subject too ([`file_subject_of`]): a 200 KB file is hashed
-    /// once per check, not twice. `file_sm3` must be the SM3 of `bytes`.
-    pub fn evaluate_file_with_digest(
+    /// [`evaluate_file`](Self::evaluate_file) for a file whose SM3 the caller
+    /// also needs (the usage record's subject, [`HashedFile::subject`]): a
+    /// 200 KB file is hashed once per check, not twice, and the digest the
+    /// registry is searched by is always the one of the bytes verified.
+    pub fn evaluate_hashed_file(
         &self,
-        bytes: &[u8],
-        file_sm3: &str,
+        file: &HashedFile<'_>,
         trust: &DocumentTrust<'_>,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
+        let (bytes, file_sm3) = (file.bytes, file.sm3_hex.as_str());
         let day = at.date();
         use yinzheng_document::Format;
         let req = yinzheng_document::VerifyRequest {
@@ -995,12 +995,40 @@ fn token_hash(token: &str) -> String {
 
 /// The usage-record subject of a check by file: `file sm3:<hex>`.
 pub fn file_subject(bytes: &[u8]) -> String {
-    file_subject_of(&crate::issue::sm3_hex(bytes))
+    HashedFile::new(bytes).subject()
 }
 
-/// [`file_subject`] from the file's SM3 (lower-case hex).
-pub fn file_subject_of(file_sm3: &str) -> String {
-    format!("file sm3:{file_sm3}")
+/// A file and its SM3, computed here from those bytes and nowhere else, so a
+/// registry lookup can never be handed another file's digest.
+#[derive(Debug)]
+pub struct HashedFile<'a> {
+    bytes: &'a [u8],
+    sm3_hex: String,
+}
+
+impl<'a> HashedFile<'a> {
+    /// Hash `bytes` (SM3, one pass).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        HashedFile {
+            bytes,
+            sm3_hex: crate::issue::sm3_hex(bytes),
+        }
+    }
+
+    /// The file.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Its SM3, lower-case hex.
+    pub fn sm3_hex(&self) -> &str {
+        &self.sm3_hex
+    }
+
+    /// The usage-record subject of a check by this file: `file sm3:<hex>`.
+    pub fn subject(&self) -> String {
+        format!("file sm3:{}", self.sm3_hex)
+    }
 }
 
 /// RFC 4648 base32 without padding, upper case (tokens and keys are read

@@ -31,8 +31,8 @@ mod registry;
 pub use anchor::Anchor;
 pub use catalogue::{Catalogue, DEFAULT_CATALOGUE, FieldSpec, LicenseType, Service};
 pub use check::{
-    CheckOutcome, DocumentTrust, FieldMatch, MAX_PURPOSE_CHARS, PendingUsage, TOKEN_TTL_S,
-    USAGE_RECONCILE_SCAN, UsageContext, UsageRecord, base32, file_subject, file_subject_of,
+    CheckOutcome, DocumentTrust, FieldMatch, HashedFile, MAX_PURPOSE_CHARS, PendingUsage,
+    TOKEN_TTL_S, USAGE_RECONCILE_SCAN, UsageContext, UsageRecord, base32, file_subject,
     is_unsafe_char,
 };
 pub use csv::{

@@ -129,7 +129,7 @@ impl From<postgres::Error> for Error {
 /// The driver's error with its causes ("db error: ERROR: …"): the driver
 /// prints only "db error" and keeps the server's message as its source.
 #[cfg(feature = "postgres")]
-fn postgres_message(e: &postgres::Error) -> String {
+pub(crate) fn postgres_message(e: &postgres::Error) -> String {
     let mut out = e.to_string();
     let mut next = std::error::Error::source(e);
     while let Some(s) = next {

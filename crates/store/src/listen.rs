@@ -107,7 +107,10 @@ impl Listener {
         };
         if let Some(e) = failed {
             self.client = None;
-            return Err(Error::Unavailable(format!("listening for changes: {e}")));
+            return Err(Error::Unavailable(format!(
+                "listening for changes: {}",
+                crate::error::postgres_message(&e)
+            )));
         }
         heard.sort();
         heard.dedup();

@@ -241,8 +241,8 @@ fn verify_blocking(
     at: time::OffsetDateTime,
     deadline: std::time::Instant,
 ) -> Result<(Verified, String), Problem> {
-    let file_sm3 = yinzheng_crypto::sm3_hex(&file);
-    let subject = yinzheng_license::file_subject_of(&file_sm3);
+    let hashed = yinzheng_license::HashedFile::new(&file[..]);
+    let subject = hashed.subject();
     let trust = st.trust();
     let r = st
         .readers
@@ -282,9 +282,8 @@ fn verify_blocking(
     }
     let o = r
         .licenses
-        .evaluate_file_with_digest(
-            &file,
-            &file_sm3,
+        .evaluate_hashed_file(
+            &hashed,
             &yinzheng_license::DocumentTrust {
                 context: &trust.context,
                 seals: r

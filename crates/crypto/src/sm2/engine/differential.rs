@@ -4,7 +4,7 @@
 use super::field::{Fe, P, adc4, limbs_to_be_bytes, lt};
 use super::point::B;
 use super::scalar::{N, Scalar};
-use super::tests::Rng;
+use super::tests::{Rng, pow_p_plus_1_over_4};
 use crate::error::Error;
 use crate::sm2::{Sm2PrivateKey, Sm2PublicKey, Sm2Signature};
 use ::sm2::dsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
@@ -197,20 +197,7 @@ fn small_x_point() -> ([u64; 4], Fe) {
         let fx = Fe::from_canonical_limbs(x);
         let rhs = fx.square().mul(&fx).sub(&fx.double().add(&fx)).add(&B);
         // p ≡ 3 (mod 4): a square root is rhs^((p+1)/4).
-        let (p1, _) = adc4(&P, &[1, 0, 0, 0]);
-        let e = [
-            (p1[0] >> 2) | (p1[1] << 62),
-            (p1[1] >> 2) | (p1[2] << 62),
-            (p1[2] >> 2) | (p1[3] << 62),
-            p1[3] >> 2,
-        ];
-        let mut y = Fe::ONE;
-        for i in (0..256).rev() {
-            y = y.square();
-            if (e[i / 64] >> (i % 64)) & 1 == 1 {
-                y = y.mul(&rhs);
-            }
-        }
+        let y = pow_p_plus_1_over_4(&rhs);
         if y.square() == rhs {
             return (x, y);
         }

@@ -110,10 +110,14 @@ impl Scalar {
             let mut sq = Mont([0; 4]);
             fiat_sm2_scalar_mul(&mut sq, &acc, &acc);
             acc = sq;
+            // The temporaries hold powers of the secret (the last one is the
+            // inverse itself): wiped, not left on the stack.
+            sq.0.zeroize();
             if (e[i / 64] >> (i % 64)) & 1 == 1 {
                 let mut m = Mont([0; 4]);
                 fiat_sm2_scalar_mul(&mut m, &acc, &x);
                 acc = m;
+                m.0.zeroize();
             }
         }
         // Back out of the Montgomery domain: multiply by canonical 1.

@@ -40,7 +40,8 @@ fn comb_table() -> &'static [Affine] {
                 jac.push(cur);
             }
         }
-        // 16^64 < n and j·16^i < n for all entries, so none is the identity.
+        // G has prime order n and 0 < j·16^i mod n for every entry (n is
+        // prime and neither factor is a multiple of it), so none is the identity.
         batch_to_affine(&jac)
     })
 }
@@ -132,14 +133,17 @@ fn recode(k: &Scalar) -> [i8; WINDOWS] {
 /// Row `i`'s entry `|d|`, negated when `d < 0`; for `d = 0` some entry (the caller
 /// discards the sum). Reads the whole row.
 fn lookup(table: &[Affine], i: usize, d: i8) -> Affine {
-    let abs = u64::from(d.unsigned_abs());
-    let neg = u8::from(d < 0) & 1;
+    // |d| and its sign by arithmetic on the bits, the masks behind
+    // `black_box` so the optimiser cannot turn a select into a branch.
+    let sign = (d as u8) >> 7; // 1 iff d < 0
+    let abs = u64::from(((d as u8) ^ 0u8.wrapping_sub(sign)).wrapping_add(sign));
+    let neg = std::hint::black_box(sign);
     let mut out = table[i * ROW];
     for j in 1..ROW {
         let e = &table[i * ROW + j];
         // eq = 1 iff j + 1 == abs.
         let diff = (j as u64 + 1) ^ abs;
-        let eq = (((diff | diff.wrapping_neg()) >> 63) ^ 1) as u8;
+        let eq = std::hint::black_box((((diff | diff.wrapping_neg()) >> 63) ^ 1) as u8);
         out.x = Fe::select(&out.x, &e.x, eq);
         out.y = Fe::select(&out.y, &e.y, eq);
     }
@@ -155,7 +159,8 @@ pub(crate) fn mul_base(k: &Scalar) -> Projective {
     for (i, &d) in digits.iter().enumerate() {
         let t = lookup(table, i, d);
         let sum = acc.add_mixed(&t);
-        let nonzero = u8::from(d != 0);
+        let bits = d as u8;
+        let nonzero = std::hint::black_box((bits | bits.wrapping_neg()) >> 7);
         acc = Projective::select(&acc, &sum, nonzero);
     }
     digits.zeroize();

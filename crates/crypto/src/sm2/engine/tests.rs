@@ -401,7 +401,7 @@ fn x_check_covers_x1_at_or_above_n() {
     }
 }
 
-fn pow_p_plus_1_over_4(a: &Fe) -> Fe {
+pub(super) fn pow_p_plus_1_over_4(a: &Fe) -> Fe {
     // (p + 1) / 4, bit by bit (tests only).
     let (p1, _) = adc4(&P, &[1, 0, 0, 0]);
     let e = [
