@@ -196,3 +196,5 @@ pub(crate) fn cached_table(xy: &[u8; 64], p: &Affine) -> Arc<KeyTable> {
 mod differential;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timing;
