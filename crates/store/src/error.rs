@@ -130,7 +130,17 @@ impl From<postgres::Error> for Error {
 /// prints only "db error" and keeps the server's message as its source.
 #[cfg(feature = "postgres")]
 pub(crate) fn postgres_message(e: &postgres::Error) -> String {
-    yinzheng_crypto::error_chain(e)
+    let mut out = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = s.source();
+    }
+    out
 }
 
 impl Error {
