@@ -25,6 +25,8 @@
 #   rsync        the deployment walk-through copies a data directory as docs/DEPLOYMENT.md does
 #   jq           the hostile-load run (benches/load/hostile.sh) reads the server's start line
 #   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
+#   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
+#                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
 # Then: formatting, clippy (-D warnings, all targets), a check of the fuzz targets,
 # every test with the peers (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
@@ -56,6 +58,7 @@ command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v c++ >/dev/null 2>&1 || need+=(g++)   # libfuzzer-sys's build script (fuzz/ check)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)  # GmSSL, the C SM2 peer (scripts/sm2-peers.sh)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
