@@ -2,6 +2,11 @@
 //! by side with libsm and OpenSSL 3 in the same run. All SM2 signing uses the
 //! GM/T default ID 1234567812345678, so every implementation computes Z_A.
 //!
+//! GmSSL 3.2.0 (its x86-64 SM2 assembly) is not a crate: its C loop
+//! (`scripts/sm2-peers.sh bench`, built once from testdata/peers with cmake) runs
+//! at the end of the same run and prints its figures beside criterion's
+//! (`YINZHENG_BENCH_GMSSL=0` leaves it out; `=SECS` sets its seconds per figure).
+//!
 //! `cargo bench -p yinzheng-benches` (add `-- --quick` for a fast pass).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -127,6 +132,29 @@ fn sm3(c: &mut Criterion) {
     g.finish();
 }
 
+/// GmSSL's C loop in the same sitting: sign and verify with the digest given,
+/// with a reused context (nonce points precomputed in batches), and SM3.
+fn gmssl_c_loop(_: &mut Criterion) {
+    let secs = std::env::var("YINZHENG_BENCH_GMSSL").unwrap_or_else(|_| "2".into());
+    if secs == "0" {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/sm2-peers.sh");
+    println!("GmSSL 3.2.0, C loop ({script} bench {secs}):");
+    match std::process::Command::new(script)
+        .args(["bench", &secs])
+        .output()
+    {
+        Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Ok(out) => println!(
+            "  not run: the script failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => println!("  not run: {e}"),
+    }
+}
+
 /// OpenSSL 3 SM2 through libcrypto's EVP API, with the distinguishing ID set as
 /// `openssl pkeyutl -pkeyopt distid:…` does.
 mod ossl {
@@ -216,5 +244,5 @@ mod ossl {
     }
 }
 
-criterion_group!(benches, sm2_sign, sm2_verify, sm3);
+criterion_group!(benches, sm2_sign, sm2_verify, sm3, gmssl_c_loop);
 criterion_main!(benches);
