@@ -358,7 +358,7 @@ impl Registry {
     /// [`check_id`](Self::check_id) without writing the usage record
     /// (build it with [`pending_usage`](Self::pending_usage)).
     pub fn evaluate_id(&self, id: &str, at: time::OffsetDateTime) -> Result<CheckOutcome> {
-        let day = at.date();
+        let day = crate::license_day(at);
         Ok(if id.trim().is_empty() {
             outcome(ResultCode::NoData, "no identifier given".into(), None, day)
         } else {
@@ -419,7 +419,7 @@ impl Registry {
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
         let (bytes, file_sm3) = (file.bytes, file.sm3_hex.as_str());
-        let day = at.date();
+        let day = crate::license_day(at);
         use yinzheng_document::Format;
         let req = yinzheng_document::VerifyRequest {
             seals: trust.seals,
@@ -514,7 +514,7 @@ impl Registry {
         claimed: &[(String, String)],
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        let day = at.date();
+        let day = crate::license_day(at);
         let o = match (claimed.is_empty(), self.get(id)) {
             (true, _) => outcome(ResultCode::NoData, "no data to compare".into(), None, day),
             (_, Err(e)) => outcome(ResultCode::DataWrong, e.to_string(), None, day),
@@ -629,7 +629,7 @@ impl Registry {
         let l = self
             .get(id)?
             .ok_or_else(|| Error::NotFound(id.to_string()))?;
-        let status = l.status_at(at.date());
+        let status = l.status_at(crate::license_day(at));
         if status != Status::Valid {
             return Err(Error::Transition {
                 action: "present".into(),
@@ -711,7 +711,7 @@ impl Registry {
         if n != 1 {
             return refuse(self, "the token was already used (replay)".into(), &license);
         }
-        let day = at.date();
+        let day = crate::license_day(at);
         let o = match self.get(&license)? {
             Some(l) => outcome(l.result_code_at(day), status_message(&l, day), Some(l), day),
             None => outcome(

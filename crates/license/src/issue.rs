@@ -455,11 +455,17 @@ impl Registry {
         let issuer = self.catalogue.service.issuer_code.clone();
         // Check first, so a bad row takes no serial.
         let probe = LicenseId::new(&ty.code, &issuer, "0", 1)?;
-        build_license(&self.catalogue.service, &ty, req, probe, at.date())?;
+        build_license(
+            &self.catalogue.service,
+            &ty,
+            req,
+            probe,
+            crate::license_day(at),
+        )?;
         let id = self.conn.transaction(|tx| {
             let serial = match &req.serial {
                 Some(s) => s.trim().to_ascii_uppercase(),
-                None => Self::next_serial(tx, &ty.code, &issuer, at.date().year())?,
+                None => Self::next_serial(tx, &ty.code, &issuer, crate::license_day(at).year())?,
             };
             let id = LicenseId::new(&ty.code, &issuer, &serial, 1)?;
             let exists: bool = tx
@@ -476,7 +482,13 @@ impl Registry {
             }
             Ok(id)
         })?;
-        build_license(&self.catalogue.service, &ty, req, id, at.date())
+        build_license(
+            &self.catalogue.service,
+            &ty,
+            req,
+            id,
+            crate::license_day(at),
+        )
     }
 
     /// Change or renew a license: a new version with `req`'s data (type and
@@ -493,7 +505,7 @@ impl Registry {
         let old = self
             .get(id)?
             .ok_or_else(|| Error::NotFound(id.to_string()))?;
-        let status = old.status_at(at.date());
+        let status = old.status_at(crate::license_day(at));
         if status != Status::Valid && status != Status::Suspended {
             return Err(Error::Transition {
                 action: "change".into(),
@@ -525,7 +537,13 @@ impl Registry {
                 merged.fields.push((f.key.clone(), v.clone()));
             }
         }
-        let mut lic = build_license(&self.catalogue.service, &ty, &merged, new_id, at.date())?;
+        let mut lic = build_license(
+            &self.catalogue.service,
+            &ty,
+            &merged,
+            new_id,
+            crate::license_day(at),
+        )?;
         lic.supersedes = Some(old.id.to_string());
         let (ofd, pdf) = render_sealed(&lic, &verify_url, sealer, at)?;
         lic.ofd_sm3 = sm3_hex(&ofd);
@@ -565,7 +583,7 @@ impl Registry {
                 // Checked again inside the transaction: another server may
                 // have changed or revoked it since.
                 let now = get_in(tx, &old.id)?
-                    .map(|l| l.status_at(at.date()))
+                    .map(|l| l.status_at(crate::license_day(at)))
                     .ok_or_else(|| Error::NotFound(old.id.to_string()))?;
                 if now != Status::Valid && now != Status::Suspended {
                     return Err(Error::Transition {

@@ -46,9 +46,17 @@ pub use model::{Event, Holder, License, ResultCode, Status};
 pub use registry::{Action, Registry};
 
 /// The time zone license dates are written and judged in: China Standard
-/// Time (UTC+8). Callers pass check and issue times in this offset, so a
-/// license valid from today is valid from midnight in Beijing, not in UTC.
+/// Time (UTC+8): a license valid from today is valid from midnight in
+/// Beijing, not in UTC. Check and issue times may come in any offset; their
+/// day is taken here ([`license_day`]).
 pub const LICENSE_TIME_OFFSET: time::UtcOffset = time::macros::offset!(+8);
+
+/// The license day of `at`: its date in Beijing ([`LICENSE_TIME_OFFSET`]),
+/// whatever offset `at` carries — 20:00 UTC on the 6th is the 7th there, and
+/// a license valid from the 7th is valid then.
+pub fn license_day(at: time::OffsetDateTime) -> time::Date {
+    at.to_offset(LICENSE_TIME_OFFSET).date()
+}
 
 /// `YYYY-MM-DD`.
 pub fn format_date(d: time::Date) -> String {

@@ -450,7 +450,7 @@ impl Registry {
         let mut anchored: Option<Vec<u64>> = None;
         self.conn.transaction(|tx| {
             let lic = get_in(tx, &id)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
-            let now_status = lic.status_at(at.date());
+            let now_status = lic.status_at(crate::license_day(at));
             let to = action.target(now_status).ok_or_else(|| Error::Transition {
                 action: action.verb().into(),
                 id: lic.id.to_string(),
@@ -496,7 +496,7 @@ impl Registry {
         let mut anchored: Option<Vec<u64>> = None;
         self.conn.transaction(|tx| {
             let lic = get_in(tx, &id)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
-            if lic.status.is_final() || lic.status_at(at.date()) != Status::Expired {
+            if lic.status.is_final() || lic.status_at(crate::license_day(at)) != Status::Expired {
                 return Ok(false);
             }
             let idx = match &anchored {

@@ -509,7 +509,7 @@ fn bad_requests_are_refused_with_reasons_and_leave_nothing() {
         ..Default::default()
     };
     let ok = reg.issue(&r, &s, &w.log, at).unwrap();
-    assert_eq!(ok.valid_to, Some(at.date() + time::Duration::days(1825)));
+    assert_eq!(ok.valid_to, Some(yinzheng_license::license_day(at) + time::Duration::days(1825)));
     r.holder_code = "110105194912310021".into();
     assert!(reg.issue(&r, &s, &w.log, at).is_err());
     // cancel: final, and a cancelled license cannot be changed
@@ -562,6 +562,32 @@ fn bad_requests_are_refused_with_reasons_and_leave_nothing() {
     let f = reg.issue(&future, &s, &w.log, at).unwrap();
     assert_eq!(
         reg.check_id(&f.id.to_string(), &ctx(), at).unwrap().code,
+        ResultCode::NotYetValid
+    );
+    // Valid from a day in Beijing: at 20:00 UTC the day before (04:00 there)
+    // it is in force, whatever offset the caller's time carries; at 15:59 UTC
+    // the day before (23:59 there) it is not yet.
+    let from = future.valid_from.unwrap();
+    let evening_utc = from
+        .previous_day()
+        .unwrap()
+        .with_hms(20, 0, 0)
+        .unwrap()
+        .assume_utc();
+    assert_eq!(
+        reg.check_id(&f.id.to_string(), &ctx(), evening_utc)
+            .unwrap()
+            .code,
+        ResultCode::Valid
+    );
+    assert_eq!(
+        reg.check_id(
+            &f.id.to_string(),
+            &ctx(),
+            evening_utc - time::Duration::minutes(241)
+        )
+        .unwrap()
+        .code,
         ResultCode::NotYetValid
     );
     // expiry is computed, and recorded once

@@ -427,7 +427,7 @@ pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> 
                 .get(&a.id)?
                 .with_context(|| format!("no license {}", a.id))?;
             let events = reg.events(&l.id)?;
-            let today = now()?.date();
+            let today = yinzheng_license::license_day(now()?);
             let v = serde_json::json!({"license": l, "statusNow": l.status_at(today), "events": events, "files": reg.files_dir(&l.id)});
             out.result(&v, || {
                 let mut s = describe(&l, &reg, today);
@@ -455,7 +455,7 @@ pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> 
         LicenseCommand::List(a) => {
             let reg = registry(home)?;
             let list = reg.list(a.holder.as_deref(), a.limit)?;
-            let today = now()?.date();
+            let today = yinzheng_license::license_day(now()?);
             out.result(&list, || {
                 if list.is_empty() {
                     return "no licenses".into();
@@ -492,7 +492,7 @@ pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> 
             };
             let l = reg.change(&a.id, &req, &sealing.sealer(), &log, now()?)?;
             log.close()?;
-            let today = now()?.date();
+            let today = yinzheng_license::license_day(now()?);
             out.result(&l, || {
                 format!("changed: new version\n{}", describe(&l, &reg, today))
             });
@@ -591,7 +591,7 @@ fn issue(a: &IssueArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             }
         }
     }
-    let today = now()?.date();
+    let today = yinzheng_license::license_day(now()?);
     out.result(&l, || format!("issued\n{}", describe(&l, &reg, today)));
     Ok(ExitCode::SUCCESS)
 }
@@ -601,7 +601,7 @@ fn transition(a: &TransitionArgs, action: Action, home: &Home, out: &Output) -> 
     let log = crate::cmd::log::open_for_writing(home, a.passphrase_file.as_deref())?;
     let l = reg.transition(&a.id, action, &a.actor, &a.reason, &log, now()?)?;
     log.close()?;
-    let today = now()?.date();
+    let today = yinzheng_license::license_day(now()?);
     out.result(&l, || format!("{}: {}", l.id, l.status_at(today)));
     Ok(ExitCode::SUCCESS)
 }

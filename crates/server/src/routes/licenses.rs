@@ -163,7 +163,7 @@ pub async fn license_list(
         .record(pending, None)
         .await
         .map_err(|e| store_err(&state, e, "writing the usage record"))?;
-    let today = at.date();
+    let today = yinzheng_license::license_day(at);
     let items: Vec<Value> = licenses
         .iter()
         .map(|l| {
