@@ -597,7 +597,7 @@ pub(crate) fn verify_ofd_inner(
                     validator,
                     intermediates,
                     registry,
-                    data: Some(data),
+                    data: Some(data.into()),
                 };
                 let inner = match proven {
                     Some(p) => yinzheng_seal::verify_signature_at(&sig, &opts, p),

@@ -253,13 +253,12 @@ fn verify_pdf_inner(
         if yinzheng_cms::SignedData::parse(&sig.contents).is_err()
             && let Ok(ses) = yinzheng_seal::SealSignature::parse(&sig.contents)
         {
-            let data = ranges.concat();
             let opts = yinzheng_seal::VerifyOptions {
                 validator: ctx.validator,
                 intermediates: ctx.intermediates,
                 registry: ctx.registry,
                 makers: ctx.makers,
-                data: Some(&data),
+                data: Some(yinzheng_seal::ProtectedData::Parts(&ranges)),
             };
             let inner = match proven {
                 Some(p) => yinzheng_seal::verify_signature_at(&ses, &opts, p),

@@ -149,8 +149,14 @@ pub(crate) fn check_cms(
     // is accepted only when it *is* those bytes; otherwise a CMS over any
     // other content would "verify" while the document goes unchecked.
     if let Some(inner) = &sd.content() {
-        let same = inner.len() == content.iter().map(|p| p.len()).sum::<usize>()
-            && content.concat() == *inner;
+        let same = inner.len() == content.iter().map(|p| p.len()).sum::<usize>() && {
+            let mut rest: &[u8] = inner;
+            content.iter().all(|p| {
+                let (head, tail) = rest.split_at(p.len());
+                rest = tail;
+                head == *p
+            })
+        };
         if !same {
             report.fail(
                 "cms",
@@ -317,13 +323,24 @@ pub(crate) fn check_cms(
                         "the carried seal signature was made by another certificate than the CMS signer",
                     );
                 }
-                let data = Some(content.concat());
+                // The CMS check above hashed these very bytes: with SM3 that
+                // digest is the one the seal's dataHash must equal, so the
+                // signed bytes are hashed once for both.
+                let data = match <[u8; 32]>::try_from(signer.message_digest.as_slice()) {
+                    Ok(digest) if signer.digest == yinzheng_cms::Digest::Sm3 => {
+                        yinzheng_seal::ProtectedData::Sm3 {
+                            digest,
+                            len: content.iter().map(|p| p.len()).sum(),
+                        }
+                    }
+                    _ => yinzheng_seal::ProtectedData::Parts(content),
+                };
                 let opts = yinzheng_seal::VerifyOptions {
                     validator: ctx.validator,
                     intermediates: &chain,
                     registry: ctx.registry,
                     makers: ctx.makers,
-                    data: data.as_deref().or(sd.content()),
+                    data: Some(data),
                 };
                 // The carried seal is judged at the same time as the CMS
                 // signer: the time stamp's or the proven one, else now.

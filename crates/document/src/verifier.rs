@@ -343,7 +343,7 @@ impl TrustContext {
                     intermediates: &self.intermediates,
                     registry: req.seals,
                     makers: self.makers(),
-                    data: req.detached,
+                    data: req.detached.map(Into::into),
                 };
                 Ok(match proven {
                     Some(p) => yinzheng_seal::verify_signature_at(&sig, &opts, p),

@@ -886,3 +886,70 @@ fn national_revoked_signer_is_judged_by_the_time_stamp_not_the_claim() {
     assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
     assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }
+
+/// National mode, the carried seal signature transplanted: the CMS is genuine
+/// over the ByteRange, but the GB/T 38540 seal signature in its unsigned
+/// attributes (which the CMS signature does not cover) was made by the same
+/// signer and seal over other bytes. The seal's dataHash must be compared with
+/// the document's bytes, not trusted: HASH_FAILURE at the seal's data-hash
+/// step. The same construction over the ByteRange passes (the control).
+#[test]
+fn national_seal_signature_over_other_bytes_is_a_hash_failure() {
+    use yinzheng_crypto::asn1::tlv;
+    let mut d = domain(KeyAlgorithm::Sm2);
+    let validator = d.validator();
+    let inter = vec![d.domain.issuing().clone()];
+    let seal = national_seal(&d, &seal_png());
+    let mut opts = seal_opts(60.0, 150.0, &seal.picture().data);
+    opts.sub_filter = PdfSubFilter::Pkcs7Detached;
+    opts.contents_capacity = 65_536;
+    let with_seal_over = |other: Option<&[u8]>| {
+        yinzheng_document::stamp_pdf(&base_pdf(true), &opts, &mut |parts: [&[u8]; 2]| {
+            let data = other.map_or_else(|| parts.concat(), <[u8]>::to_vec);
+            let ses =
+                yinzheng_seal::stamp(&seal, &d.key, d.cert.der(), &data, "PDF ByteRange", now())
+                    .unwrap();
+            let cms_opts = yinzheng_cms::SignOptions {
+                chain: vec![d.domain.issuing().der().to_vec()],
+                unsigned_attributes: vec![(
+                    yinzheng_cms::oid::ATTR_SES_SIGNATURE.to_string(),
+                    tlv(0x04, ses.raw()),
+                )],
+                ..Default::default()
+            };
+            Ok(yinzheng_cms::sign_detached(&d.key, d.cert.der(), &parts, &cms_opts, None).unwrap())
+        })
+        .unwrap()
+    };
+    let control = verify(&with_seal_over(None), &validator, &inter);
+    assert!(control.passed(), "{control}");
+    let count = |r: &VerificationReport, suffix: &str, status: CheckStatus| {
+        r.checks()
+            .iter()
+            .filter(|c| c.id.ends_with(suffix) && c.status == status)
+            .count()
+    };
+    assert_eq!(
+        count(&control, "data-hash", CheckStatus::Passed),
+        1,
+        "the seal's dataHash is checked against the ByteRange: {control}"
+    );
+
+    let r = verify(
+        &with_seal_over(Some(b"another document")),
+        &validator,
+        &inter,
+    );
+    assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+    let failed: Vec<&str> = r
+        .checks()
+        .iter()
+        .filter(|c| c.status == CheckStatus::Failed)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(
+        failed.iter().all(|id| id.ends_with("data-hash")) && !failed.is_empty(),
+        "only the seal's data-hash fails, the CMS itself is genuine: {r}"
+    );
+    assert_eq!(count(&r, "cms", CheckStatus::Passed), 1, "{r}");
+}

@@ -25,4 +25,6 @@ pub use error::{Error, Result};
 pub use make::{MAX_PICTURE_LEN, SealBuilder, SealType, stamp};
 pub use model::{CertList, FormatVersion, MAX_CERT_LIST, Picture, Seal, SealSignature};
 pub use status::{RegisteredSeal, SealStatus, SealStatusSource};
-pub use verify::{MakerTrust, VerifyOptions, verify_seal, verify_signature, verify_signature_at};
+pub use verify::{
+    MakerTrust, ProtectedData, VerifyOptions, verify_seal, verify_signature, verify_signature_at,
+};

@@ -33,7 +33,62 @@ pub struct VerifyOptions<'a> {
     pub makers: MakerTrust<'a>,
     /// The protected data (step 7). Without it the signature is bound to
     /// nothing: INDETERMINATE / SIGNED_DATA_NOT_FOUND.
-    pub data: Option<&'a [u8]>,
+    pub data: Option<ProtectedData<'a>>,
+}
+
+/// The data a seal signature protects (its `dataHash` is SM3 of it), in the
+/// form the caller holds it. The bytes are hashed as received; none is copied.
+#[derive(Clone, Copy, Debug)]
+pub enum ProtectedData<'a> {
+    /// The bytes, whole.
+    Bytes(&'a [u8]),
+    /// The bytes in parts, in order (a PDF's `/ByteRange`): hashed as one.
+    Parts(&'a [&'a [u8]]),
+    /// The SM3 digest of the bytes, computed by the caller over exactly the
+    /// bytes received — for a caller that has just hashed them for another
+    /// check (a CMS `messageDigest` over the same `/ByteRange`), so the file
+    /// is hashed once. `len` is their length, for the report.
+    Sm3 {
+        /// SM3 of the protected bytes.
+        digest: [u8; 32],
+        /// How many bytes were hashed.
+        len: usize,
+    },
+}
+
+impl ProtectedData<'_> {
+    /// SM3 of the data and its length.
+    fn sm3_and_len(&self) -> ([u8; 32], usize) {
+        match *self {
+            ProtectedData::Bytes(b) => (sm3(b), b.len()),
+            ProtectedData::Parts(parts) => {
+                let mut h = yinzheng_crypto::Sm3Hasher::new();
+                for p in parts {
+                    h.update(p);
+                }
+                (h.finalize(), parts.iter().map(|p| p.len()).sum())
+            }
+            ProtectedData::Sm3 { digest, len } => (digest, len),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for ProtectedData<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        ProtectedData::Bytes(b)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for ProtectedData<'a> {
+    fn from(b: &'a [u8; N]) -> Self {
+        ProtectedData::Bytes(b)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for ProtectedData<'a> {
+    fn from(b: &'a Vec<u8>) -> Self {
+        ProtectedData::Bytes(b)
+    }
 }
 
 /// Validate `cert` at `at`: a proven time, or the current time standing in
@@ -577,14 +632,13 @@ fn verify_signature_inner(
         None => report.skip("timestamp", &label, format!("no time stamp: {used}")),
     }
     // 7. The data.
-    match opts.data {
-        Some(data) => {
-            let h = sm3(data);
+    match opts.data.map(|d| d.sm3_and_len()) {
+        Some((h, len)) => {
             if h.as_slice() == sig.data_hash() {
                 report.pass(
                     "data-hash",
                     &label,
-                    format!("SM3 of the {} data bytes matches dataHash", data.len()),
+                    format!("SM3 of the {len} data bytes matches dataHash"),
                 );
             } else {
                 report.fail(

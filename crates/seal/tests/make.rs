@@ -11,8 +11,8 @@ use yinzheng_pki::{
     Indication, ParsedCert, RevocationPolicy, SubIndication, SubjectExtras, Validator,
 };
 use yinzheng_seal::{
-    CertList, FormatVersion, MakerTrust, Picture, Seal, SealBuilder, SealSignature, SealType,
-    VerifyOptions, stamp, verify_signature, verify_signature_at,
+    CertList, FormatVersion, MakerTrust, Picture, ProtectedData, Seal, SealBuilder, SealSignature,
+    SealType, VerifyOptions, stamp, verify_signature, verify_signature_at,
 };
 
 fn interop(name: &str) -> Vec<u8> {
@@ -110,7 +110,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
             makers: MakerTrust::DangerAny,
             validator: &v,
             intermediates: &[],
-            data: Some(data),
+            data: Some(data.into()),
         },
         proven(date(2021, 1, 1)),
     );
@@ -124,7 +124,7 @@ fn ofdrw_keys_make_a_seal_and_a_signature_that_parse_back_field_for_field() {
             makers: MakerTrust::DangerAny,
             validator: &v,
             intermediates: &[],
-            data: Some(data),
+            data: Some(data.into()),
         },
         proven(date(2021, 12, 1)),
     );
@@ -215,10 +215,56 @@ fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
         registry: None,
         intermediates: &chain,
         validator: v,
-        data: Some(b"data"),
+        data: Some(b"data".into()),
     };
     let r = verify_signature(&sig, &opts(&v));
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    // The data in any of its forms: the same bytes in parts, or their SM3 from
+    // a caller that hashed them already, pass; other bytes, the right bytes cut
+    // differently but with one missing, or a digest of other bytes fail the
+    // data-hash step by name.
+    let with = |data: ProtectedData<'_>| {
+        verify_signature(
+            &sig,
+            &VerifyOptions {
+                data: Some(data),
+                ..opts(&v)
+            },
+        )
+    };
+    for good in [
+        ProtectedData::Parts(&[b"da", b"", b"ta"]),
+        ProtectedData::Sm3 {
+            digest: yinzheng_crypto::sm3(b"data"),
+            len: 4,
+        },
+    ] {
+        let r = with(good);
+        assert_eq!(r.indication(), Indication::TotalPassed, "{good:?}: {r}");
+    }
+    for bad in [
+        ProtectedData::Parts(&[b"da", b"tA"]),
+        ProtectedData::Parts(&[b"da", b"a"]),
+        ProtectedData::Bytes(b"data "),
+        ProtectedData::Sm3 {
+            digest: yinzheng_crypto::sm3(b"Data"),
+            len: 4,
+        },
+    ] {
+        let r = with(bad);
+        assert_eq!(
+            r.sub_indication(),
+            Some(SubIndication::HashFailure),
+            "{bad:?}: {r}"
+        );
+        assert!(
+            r.checks()
+                .iter()
+                .any(|c| c.id.ends_with("data-hash")
+                    && c.status == yinzheng_pki::CheckStatus::Failed),
+            "{bad:?}: {r}"
+        );
+    }
     // "Now" is the validator's clock, not the system's: twenty years on, the
     // certificates of a signature nothing dates have expired.
     let later = SystemTime::now() + std::time::Duration::from_secs(20 * 365 * 86_400);
@@ -235,7 +281,7 @@ fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
             registry: None,
             intermediates: &[],
             validator: &v,
-            data: Some(b"data"),
+            data: Some(b"data".into()),
         },
     );
     assert_eq!(
@@ -318,7 +364,7 @@ proptest! {
         let signed = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(date(2021, 1, 1).unix_timestamp() as u64);
         let ok = verify_signature_at(&sig, &VerifyOptions { registry: None,
  makers: MakerTrust::DangerAny,
- validator: &v, intermediates: &[], data: Some(&data) }, signed);
+ validator: &v, intermediates: &[], data: Some((&data).into()) }, signed);
         prop_assert_eq!(ok.indication(), Indication::TotalPassed);
         let mut bad = sig.raw().to_vec();
         // toSign starts after the 4-byte outer header; flip a bit inside it.
@@ -327,7 +373,7 @@ proptest! {
         if let Ok(parsed) = SealSignature::parse(&bad) {
             let r = verify_signature_at(&parsed, &VerifyOptions { registry: None,
  makers: MakerTrust::DangerAny,
- validator: &v, intermediates: &[], data: Some(&data) }, signed);
+ validator: &v, intermediates: &[], data: Some((&data).into()) }, signed);
             prop_assert_ne!(r.indication(), Indication::TotalPassed, "flip at {} passed", pos);
         }
     }

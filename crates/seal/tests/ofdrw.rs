@@ -100,7 +100,7 @@ fn v4_seal_signature_verifies_and_its_test_data_hash_does_not_match_real_data() 
         registry: None,
         makers: MakerTrust::DangerAny,
         validator: &v,
-        data,
+        data: data.map(Into::into),
     };
     // Now, with nothing proving when it was made: the certificates have
     // expired since, so it cannot be decided (and is not called forged).

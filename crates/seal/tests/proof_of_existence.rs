@@ -156,7 +156,7 @@ fn verify(
         intermediates: &chain,
         registry,
         makers: MakerTrust::Policy,
-        data: Some(b"data"),
+        data: Some(b"data".into()),
     };
     match proven {
         Some(p) => verify_signature_at(sig, &opts, p),
