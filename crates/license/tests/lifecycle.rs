@@ -509,7 +509,10 @@ fn bad_requests_are_refused_with_reasons_and_leave_nothing() {
         ..Default::default()
     };
     let ok = reg.issue(&r, &s, &w.log, at).unwrap();
-    assert_eq!(ok.valid_to, Some(yinzheng_license::license_day(at) + time::Duration::days(1825)));
+    assert_eq!(
+        ok.valid_to,
+        Some(yinzheng_license::license_day(at) + time::Duration::days(1825))
+    );
     r.holder_code = "110105194912310021".into();
     assert!(reg.issue(&r, &s, &w.log, at).is_err());
     // cancel: final, and a cancelled license cannot be changed
