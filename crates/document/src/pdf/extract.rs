@@ -274,13 +274,36 @@ fn rect(o: &Object) -> Option<[f64; 4]> {
     Some(r)
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// The value of each hexadecimal digit, 0xFF for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `hex` (an even number of hexadecimal digits, either case) spells
+/// exactly `bytes`. A table lookup per digit and no early branch per pair: the
+/// gap of a sealed license is over 100,000 digits.
+fn hex_spells(hex: &[u8], bytes: &[u8]) -> bool {
+    hex.len() == 2 * bytes.len()
+        && hex.chunks_exact(2).zip(bytes).fold(0u16, |bad, (h, b)| {
+            let (x, y) = (
+                u16::from(HEX_VALUE[usize::from(h[0])]),
+                u16::from(HEX_VALUE[usize::from(h[1])]),
+            );
+            // A non-digit (0xFF) sets bits above 0xFF; a wrong byte sets low bits.
+            bad | ((x | y) & 0xF0) << 4 | ((x << 4 | y) ^ u16::from(*b)) & 0xFF
+        }) == 0
 }
 
 /// Check the byte range against the file: returns (ok, revision, covers_whole_document).
@@ -309,17 +332,7 @@ fn check_byte_range(
         && end <= pdf.len()
         && pdf[br[1]] == b'<'
         && pdf[br[2] - 1] == b'>'
-        && {
-            let hex = &pdf[br[1] + 1..br[2] - 1];
-            hex.len().is_multiple_of(2)
-                && hex.len() / 2 == raw.len()
-                && hex.chunks_exact(2).zip(raw).all(|(h, b)| {
-                    match (hex_value(h[0]), hex_value(h[1])) {
-                        (Some(x), Some(y)) => (x << 4 | y) == *b,
-                        _ => false,
-                    }
-                })
-        }
+        && hex_spells(&pdf[br[1] + 1..br[2] - 1], raw)
         && pdf[..br[1]].trim_ascii_end().ends_with(b"/Contents");
     let ok = gap_ok && at_rev_end;
     let whole = ok && pdf[end..].iter().all(|b| matches!(b, b'\r' | b'\n'));
@@ -461,4 +474,47 @@ pub fn signed_ranges<'a>(pdf: &'a [u8], sig: &PdfSignature) -> Result<[&'a [u8];
         return Err(bad());
     }
     Ok([&pdf[a..first_end], &pdf[c..second_end]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_spells;
+
+    #[test]
+    fn hex_spells_exactly_the_bytes_and_nothing_else() {
+        let all: Vec<u8> = (0..=255).collect();
+        let lower: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(hex_spells(lower.as_bytes(), &all));
+        assert!(hex_spells(lower.to_uppercase().as_bytes(), &all));
+        assert!(hex_spells(b"", b""));
+        for (hex, bytes) in [
+            (&b"0g"[..], &[0x00][..]),
+            (b"g0", &[0x00]),
+            (b" 0", &[0x00]),
+            (b"0 ", &[0x00]),
+            (b"00", &[0x01]),
+            (b"10", &[0x00]),
+            (b"f0", &[0x0f]),
+            (b"000", &[0x00]),
+            (b"0000", &[0x00]),
+            (b"00", &[0x00, 0x00]),
+            (b"\xff\xff", &[0xff]),
+            (b"\x0f\x0f", &[0xff]),
+        ] {
+            assert!(!hex_spells(hex, bytes), "{hex:?} {bytes:?}");
+        }
+        // Every single-digit change of a long spelling is seen.
+        let mut h = lower.into_bytes();
+        for i in 0..h.len() {
+            let was = h[i];
+            for c in [b'0', b'9', b'a', b'F', b'x', b'\0', 0xb0] {
+                if c.to_ascii_lowercase() == was {
+                    continue;
+                }
+                h[i] = c;
+                assert!(!hex_spells(&h, &all), "digit {i} as {c:#x}");
+            }
+            h[i] = was;
+        }
+    }
 }
