@@ -103,6 +103,13 @@ YINZHENG_TEST_POSTGRES_CA=$pg_dir/tls/ca.pem
 export YINZHENG_TEST_POSTGRES_URL YINZHENG_TEST_POSTGRES_CA
 psql "$YINZHENG_TEST_POSTGRES_URL" -tAc "SELECT 'PostgreSQL ' || current_setting('server_version')"
 
+# GmSSL (the C SM2 peer) builds with cmake in the background while fmt and
+# clippy run; the differential test waits for it (scripts/sm2-peers.sh: once,
+# under a lock).
+gmssl_log=$(mktemp /tmp/yinzheng-gmssl-build.XXXXXX)
+scripts/sm2-peers.sh build >"$gmssl_log" 2>&1 &
+gmssl_build=$!
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -119,6 +126,8 @@ CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path 
 # Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it
 # — a newcomer's plain `cargo test --workspace` — they are listed as ignored.
 PEERS=(--features yinzheng-tests/peers)
+wait "$gmssl_build" || { cat "$gmssl_log"; echo "scripts/test.sh: building the C SM2 peers failed" >&2; exit 1; }
+rm -f "$gmssl_log"
 step "cargo test with the peers (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
 cargo test --workspace --locked "${PEERS[@]}"
 
