@@ -195,6 +195,8 @@ pub(crate) fn cached_table(xy: &[u8; 64], p: &Affine) -> Arc<KeyTable> {
 #[cfg(test)]
 mod differential;
 #[cfg(test)]
+mod field_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod timing;
