@@ -258,6 +258,7 @@ fn sub_p_if_not_below(s: [u64; 4], hi: u64) -> [u64; 4] {
 
 /// The 512-bit product `a·b`, schoolbook (16 multiplications).
 #[cfg(test)]
+#[inline(always)]
 fn mul_wide(a: &[u64; 4], b: &[u64; 4]) -> [u64; 8] {
     let mut t = [0u64; 8];
     for i in 0..4 {
@@ -306,6 +307,7 @@ fn square_wide(a: &[u64; 4]) -> [u64; 8] {
 /// `a·b·2⁻²⁵⁶ mod p` by product then reduction: as fast as [`mont_mul`] within
 /// the noise of the microbenchmark, kept for it and as a second implementation.
 #[cfg(test)]
+#[inline(always)]
 pub(crate) fn mont_mul_separated(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
     mont_reduce(&mul_wide(a, b))
 }
