@@ -1,5 +1,6 @@
-//! SM2 verification engine: fiat-crypto field and scalar arithmetic, Jacobian
-//! points with a = −3 formulas, and an interleaved (Straus) wNAF double-scalar
+//! SM2 verification engine: fiat-crypto field and scalar arithmetic (field
+//! multiplication and squaring our own, for the shape of p), Jacobian points
+//! with a = −3 formulas, and an interleaved (Straus) wNAF double-scalar
 //! multiplication `[s]G + [t]P` over precomputed affine tables.
 //!
 //! Everything here except [`sign`] (constant-time fixed-base multiplication and
