@@ -276,6 +276,32 @@ fn literal_string(input: ParserInput) -> NomResult<Vec<u8>> {
 }
 
 
+/// Each byte's class in a hex string: its digit value (0–15), [`HEX_WHITE`]
+/// for PDF white space, [`HEX_OTHER`] for anything else.
+const HEX_CLASS: [u8; 256] = {
+    let mut t = [HEX_OTHER; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    let ws = b" \t\n\r\0\x0C";
+    let mut i = 0;
+    while i < ws.len() {
+        t[ws[i] as usize] = HEX_WHITE;
+        i += 1;
+    }
+    t
+};
+const HEX_WHITE: u8 = 0x10;
+const HEX_OTHER: u8 = 0xFF;
+
 fn hexadecimal_string(input: ParserInput) -> NomResult<Object> {
     // Yinzheng patch (vendor/lopdf/YINZHENG.md): one pass over the bytes
     // instead of a nom combinator per digit — a signed PDF's /Contents is a
@@ -283,26 +309,37 @@ fn hexadecimal_string(input: ParserInput) -> NomResult<Object> {
     // grammar as upstream's `< (white_space hex_digit)* white_space >`: PDF
     // white space (space, tab, CR, LF, NUL, FF) anywhere between digits, an
     // odd final digit is the high nibble of a last byte, anything else fails.
+    // Two digits in a row (the common case) take one table lookup each.
     let (rest, _) = tag(&b"<"[..]).parse(input)?;
     // No capacity guess from `rest` (the rest of the file): amortized growth.
     let mut out = Vec::new();
     let mut high: Option<u8> = None;
-    for (i, &c) in rest.iter().enumerate() {
-        if let Some(v) = hex_value(c) {
-            match high.take() {
+    let mut i = 0;
+    while i < rest.len() {
+        if high.is_none() && i + 1 < rest.len() {
+            let (a, b) = (HEX_CLASS[rest[i] as usize], HEX_CLASS[rest[i + 1] as usize]);
+            if (a | b) < HEX_WHITE {
+                out.push((a << 4) | b);
+                i += 2;
+                continue;
+            }
+        }
+        let c = rest[i];
+        match HEX_CLASS[c as usize] {
+            v if v < HEX_WHITE => match high.take() {
                 None => high = Some(v << 4),
                 Some(h) => out.push(h | v),
+            },
+            HEX_WHITE => {}
+            _ if c == b'>' => {
+                if let Some(h) = high {
+                    out.push(h);
+                }
+                return Ok((&rest[i + 1..], Object::String(out, StringFormat::Hexadecimal)));
             }
-        } else if is_whitespace(c) {
-            continue;
-        } else if c == b'>' {
-            if let Some(h) = high {
-                out.push(h);
-            }
-            return Ok((&rest[i + 1..], Object::String(out, StringFormat::Hexadecimal)));
-        } else {
-            return Err(nom::Err::Error(NomError::from_error_kind(&rest[i..], ErrorKind::Tag)));
+            _ => return Err(nom::Err::Error(NomError::from_error_kind(&rest[i..], ErrorKind::Tag))),
         }
+        i += 1;
     }
     Err(nom::Err::Error(NomError::from_error_kind(&rest[rest.len()..], ErrorKind::Tag)))
 }
