@@ -15,6 +15,7 @@ mod asn1;
 mod draw;
 mod error;
 mod make;
+mod memo;
 mod model;
 mod status;
 mod verify;

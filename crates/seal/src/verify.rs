@@ -137,15 +137,26 @@ fn decode_signature(bytes: &[u8], warnings: &mut Vec<String>) -> Option<Sm2Signa
 }
 
 /// Check `signature` over `message` with the key of `cert`; records one check.
+/// A signature to check: its algorithm (dotted OID), the bytes it signs and its value.
+struct Signed<'a> {
+    alg_oid: &'a str,
+    message: &'a [u8],
+    signature: &'a [u8],
+}
+
 fn check_sig(
     report: &mut VerificationReport,
     id: &str,
     subject: &str,
     cert: &ParsedCert,
-    alg_oid: &str,
-    message: &[u8],
-    signature: &[u8],
+    signed: Signed<'_>,
+    memoize: bool,
 ) {
+    let Signed {
+        alg_oid,
+        message,
+        signature,
+    } = signed;
     let alg = match alg_oid
         .parse::<der::asn1::ObjectIdentifier>()
         .ok()
@@ -163,6 +174,21 @@ fn check_sig(
             return;
         }
     };
+    let passed = |report: &mut VerificationReport| {
+        report.pass(
+            id,
+            subject,
+            format!(
+                "{alg} signature by {} verifies over the {} bytes as received",
+                cert.subject(),
+                message.len()
+            ),
+        )
+    };
+    if memoize && crate::memo::verified_before(cert.der(), alg_oid, signature, message) {
+        passed(report);
+        return;
+    }
     let Some(key) = cert.public_key() else {
         report.fail(
             id,
@@ -188,19 +214,14 @@ fn check_sig(
     } else {
         key.verify(alg, message, signature)
     };
+    if memoize && result.is_ok() && warnings.is_empty() {
+        crate::memo::remember(cert.der(), alg_oid, signature, message);
+    }
     for w in warnings {
         report.warn(id, subject, w);
     }
     match result {
-        Ok(()) => report.pass(
-            id,
-            subject,
-            format!(
-                "{alg} signature by {} verifies over the {} bytes as received",
-                cert.subject(),
-                message.len()
-            ),
-        ),
+        Ok(()) => passed(report),
         Err(e) if e.is_verification_failure() => report.fail(
             id,
             subject,
@@ -276,9 +297,13 @@ fn add_seal_checks(
         "maker-signature",
         &label,
         &maker,
-        seal.maker_algorithm(),
-        seal.maker_signed_bytes(),
-        seal.maker_signature(),
+        Signed {
+            alg_oid: seal.maker_algorithm(),
+            message: seal.maker_signed_bytes(),
+            signature: seal.maker_signature(),
+        },
+        // The same seal comes with every stamp: see crate::memo.
+        true,
     );
     // The maker must be someone allowed to make seals.
     let chain = match makers {
@@ -466,9 +491,12 @@ fn verify_signature_inner(
         "signature",
         &label,
         &signer,
-        sig.algorithm(),
-        sig.to_sign_bytes(),
-        sig.signature(),
+        Signed {
+            alg_oid: sig.algorithm(),
+            message: sig.to_sign_bytes(),
+            signature: sig.signature(),
+        },
+        false,
     );
     // The signer's key must be one for signing documents (not a TLS, OCSP,
     // TSA, log, CA or seal-maker key).

@@ -219,6 +219,38 @@ fn our_own_pki_seal_verifies_a_forged_maker_fails_and_a_revoked_signer_fails() {
     };
     let r = verify_signature(&sig, &opts(&v));
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    // The maker's signature is remembered once it verified (the seal comes
+    // with every stamp), for exactly these bytes: the same report again, and
+    // the seal with one byte of its picture changed under the same maker
+    // signature fails it, before and after the genuine one was remembered.
+    let checks = |r: &yinzheng_pki::VerificationReport| {
+        r.checks()
+            .iter()
+            .map(|c| (c.id.clone(), c.status, c.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(checks(&verify_signature(&sig, &opts(&v))), checks(&r));
+    let mut raw = seal.raw().to_vec();
+    let at = raw
+        .windows(6)
+        .position(|w| w == b"a real")
+        .expect("the picture is in the seal");
+    raw[at] ^= 0x20;
+    let altered = Seal::parse(&raw).unwrap();
+    for _ in 0..2 {
+        let r =
+            yinzheng_seal::verify_seal(&altered, &v, MakerTrust::Policy, &chain, SystemTime::now());
+        assert!(
+            r.checks().iter().any(|c| c.id == "maker-signature"
+                && c.status == yinzheng_pki::CheckStatus::Failed),
+            "{r}"
+        );
+        assert_eq!(
+            r.sub_indication(),
+            Some(SubIndication::SigCryptoFailure),
+            "{r}"
+        );
+    }
     // The data in any of its forms: the same bytes in parts, or their SM3 from
     // a caller that hashed them already, pass; other bytes, the right bytes cut
     // differently but with one missing, or a digest of other bytes fail the
