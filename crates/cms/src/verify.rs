@@ -54,6 +54,20 @@ impl SignedData {
         content: Option<&[&[u8]]>,
         opts: &VerifyOptions,
     ) -> Result<VerifiedSigner> {
+        self.verify_signer_with_digest(index, content, None, opts)
+    }
+
+    /// [`verify_signer`](Self::verify_signer) with the content's digest under
+    /// the signer's digest algorithm already computed by the caller over
+    /// exactly the content bytes as received (a caller that hashed them for
+    /// another check resumes rather than hashes again); `None`: computed here.
+    pub fn verify_signer_with_digest(
+        &self,
+        index: usize,
+        content: Option<&[&[u8]]>,
+        content_digest: Option<&[u8]>,
+        opts: &VerifyOptions,
+    ) -> Result<VerifiedSigner> {
         let si = self
             .signers
             .get(index)
@@ -77,7 +91,10 @@ impl SignedData {
             key = key.with_sm2_id(id.clone());
         }
         let alg = signature_algorithm(&si.signature_oid, digest, &key)?;
-        let content_digest = digest.digest_parts(&parts);
+        let content_digest = match content_digest {
+            Some(d) => d.to_vec(),
+            None => digest.digest_parts(&parts),
+        };
 
         let (message, signing_time, signing_certificate) = match &si.signed_attrs_der {
             Some(set) => {

@@ -91,6 +91,83 @@ impl Sm3Hasher {
     }
 }
 
+/// SM3 of a byte string, keeping the hash state at every
+/// [`Sm3Prefixes::INTERVAL`] bytes, so that the digest of any prefix of it
+/// followed by other bytes resumes from a saved state instead of hashing the
+/// prefix again. A signed PDF is hashed whole (to find the license it is)
+/// and as its `/ByteRange` (the CMS digest): the first range is a prefix of
+/// the file, so one pass serves both.
+#[derive(Clone)]
+pub struct Sm3Prefixes<'a> {
+    bytes: &'a [u8],
+    /// The state after `(i + 1) · INTERVAL` bytes, for each whole interval.
+    states: Vec<Sm3Hasher>,
+    digest: [u8; DIGEST_LEN],
+}
+
+impl<'a> Sm3Prefixes<'a> {
+    /// Bytes between saved states: at most this many are hashed again to
+    /// resume (a saved state is about a hundred bytes).
+    pub const INTERVAL: usize = 4096;
+
+    /// Hash `bytes` once, saving the state at every interval.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let mut h = Sm3Hasher::new();
+        let mut states = Vec::with_capacity(bytes.len() / Self::INTERVAL);
+        let mut chunks = bytes.chunks_exact(Self::INTERVAL);
+        for chunk in chunks.by_ref() {
+            h.update(chunk);
+            states.push(h.clone());
+        }
+        h.update(chunks.remainder());
+        Sm3Prefixes {
+            bytes,
+            states,
+            digest: h.finalize(),
+        }
+    }
+
+    /// The bytes hashed.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// SM3 of all of them.
+    pub fn digest(&self) -> [u8; DIGEST_LEN] {
+        self.digest
+    }
+
+    /// SM3 of the first `prefix_len` bytes followed by `rest`, resumed from
+    /// the last saved state within the prefix; `None` if `prefix_len` is
+    /// beyond the bytes.
+    pub fn digest_of_prefix_and(
+        &self,
+        prefix_len: usize,
+        rest: &[&[u8]],
+    ) -> Option<[u8; DIGEST_LEN]> {
+        let prefix = self.bytes.get(..prefix_len)?;
+        let saved = (prefix_len / Self::INTERVAL).min(self.states.len());
+        let (mut h, from) = match saved.checked_sub(1) {
+            Some(i) => (self.states[i].clone(), saved * Self::INTERVAL),
+            None => (Sm3Hasher::new(), 0),
+        };
+        h.update(&prefix[from..]);
+        for r in rest {
+            h.update(r);
+        }
+        Some(h.finalize())
+    }
+}
+
+impl std::fmt::Debug for Sm3Prefixes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sm3Prefixes")
+            .field("len", &self.bytes.len())
+            .field("states", &self.states.len())
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for Sm3Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Sm3Hasher")
@@ -259,6 +336,46 @@ mod tests {
                 h.update(chunk);
             }
             assert_eq!(h.finalize(), alg.digest(&data), "{alg}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_resumed_from_a_saved_state_hashes_as_the_whole() {
+        let i = Sm3Prefixes::INTERVAL;
+        for len in [0, 1, 63, 64, i - 1, i, i + 1, 3 * i, 3 * i + 65, 10 * i + 7] {
+            let data: Vec<u8> = (0..len).map(|x| (x * 7 + 3) as u8).collect();
+            let p = Sm3Prefixes::new(&data);
+            assert_eq!(p.digest(), sm3(&data), "{len}");
+            assert_eq!(p.bytes().len(), len);
+            let cuts = [
+                0,
+                1,
+                64,
+                i - 1,
+                i,
+                i + 1,
+                2 * i,
+                len / 2,
+                len.saturating_sub(1),
+                len,
+            ];
+            for cut in cuts.into_iter().filter(|&c| c <= len) {
+                for rest in [
+                    &[][..],
+                    &[&b"x"[..]][..],
+                    &[&b"gap"[..], &data[..len / 3]][..],
+                ] {
+                    let mut h = Sm3Hasher::new();
+                    h.update(&data[..cut]);
+                    rest.iter().for_each(|r| h.update(r));
+                    assert_eq!(
+                        p.digest_of_prefix_and(cut, rest),
+                        Some(h.finalize()),
+                        "{len} {cut}"
+                    );
+                }
+            }
+            assert_eq!(p.digest_of_prefix_and(len + 1, &[]), None);
         }
     }
 

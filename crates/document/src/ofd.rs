@@ -641,7 +641,7 @@ fn verify_signed_data(
         .is_some_and(|sd| sd.content() == Some(&digest[..]));
     let content: &[u8] = if over_digest { &digest } else { signature_xml };
     let summary =
-        crate::signed_data::check_cms(report, label, signed_value, &[content], ctx, proven);
+        crate::signed_data::check_cms(report, label, signed_value, &[content], None, ctx, proven);
     if summary.signer.is_some() {
         report.pass(
             "signature",

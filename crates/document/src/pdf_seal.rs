@@ -171,7 +171,7 @@ pub fn seal_pdf(pdf: &[u8], opts: &PdfStampOptions, sealer: &PdfSealer<'_>) -> R
 /// anything beyond what may follow a signature (see
 /// [`crate::modifications_after`]), with the default [`PdfChangePolicy`].
 pub fn verify_pdf(pdf: &[u8], ctx: &CmsVerifyContext<'_>) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), None)
+    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), None, None)
 }
 
 /// [`verify_pdf`] under `policy` for later changes, as of `proven` when
@@ -182,7 +182,19 @@ pub fn verify_pdf_with(
     policy: &PdfChangePolicy,
     proven: Option<std::time::SystemTime>,
 ) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, policy, proven)
+    verify_pdf_inner(pdf, ctx, policy, proven, None)
+}
+
+/// [`verify_pdf_with`] for a file already hashed whole with saved states
+/// (`prefixes`, of exactly `pdf`): each `/ByteRange` digest resumes from it.
+pub(crate) fn verify_pdf_hashed(
+    pdf: &[u8],
+    ctx: &CmsVerifyContext<'_>,
+    policy: &PdfChangePolicy,
+    proven: Option<std::time::SystemTime>,
+    prefixes: Option<&yinzheng_crypto::Sm3Prefixes<'_>>,
+) -> Result<VerificationReport> {
+    verify_pdf_inner(pdf, ctx, policy, proven, prefixes)
 }
 
 /// [`verify_pdf`] as of `proven`, a time by which the file is proven to have
@@ -194,7 +206,7 @@ pub fn verify_pdf_at(
     ctx: &CmsVerifyContext<'_>,
     proven: std::time::SystemTime,
 ) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), Some(proven))
+    verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), Some(proven), None)
 }
 
 fn verify_pdf_inner(
@@ -202,7 +214,10 @@ fn verify_pdf_inner(
     ctx: &CmsVerifyContext<'_>,
     policy: &PdfChangePolicy,
     proven: Option<std::time::SystemTime>,
+    prefixes: Option<&yinzheng_crypto::Sm3Prefixes<'_>>,
 ) -> Result<VerificationReport> {
+    // Saved states are used only when they are of these very bytes.
+    let prefixes = prefixes.filter(|p| std::ptr::eq(p.bytes(), pdf));
     let mut changes = PdfChanges::new(pdf)?;
     let sigs = changes.signatures().to_vec();
     let mut report = VerificationReport::new(
@@ -266,7 +281,20 @@ fn verify_pdf_inner(
             };
             report.absorb(&label, &inner);
         } else {
-            let summary = check_cms(&mut report, &label, &sig.contents, &ranges, ctx, proven);
+            // The first range starts the file (a checked ByteRange begins at
+            // 0): its digest resumes from the whole file's saved states.
+            let ranges_sm3 = prefixes
+                .filter(|_| ranges[0].as_ptr() == pdf.as_ptr())
+                .and_then(|p| p.digest_of_prefix_and(ranges[0].len(), &[ranges[1]]));
+            let summary = check_cms(
+                &mut report,
+                &label,
+                &sig.contents,
+                &ranges,
+                ranges_sm3,
+                ctx,
+                proven,
+            );
             if let Some(s) = summary.signer {
                 report.pass("signer", &label, format!("signed by {s}"));
             }

@@ -75,7 +75,7 @@ pub fn verify_detached_cms(
         "detached CMS signature",
         yinzheng_pki::rfc3339(ctx.validator.now()),
     );
-    check_cms(&mut report, "CMS signature", cms, content, ctx, None);
+    check_cms(&mut report, "CMS signature", cms, content, None, ctx, None);
     report
 }
 
@@ -96,6 +96,7 @@ pub fn verify_detached_cms_at(
         "CMS signature",
         cms,
         content,
+        None,
         ctx,
         Some(proven),
     );
@@ -103,11 +104,16 @@ pub fn verify_detached_cms_at(
 }
 
 /// Check one CMS signature into `report` under `label`.
+///
+/// `content_sm3`: SM3 of `content`, when the caller already has it over exactly
+/// those bytes (a PDF's `/ByteRange` resumed from the whole file's hash); used
+/// when the signer's digest is SM3, so the bytes are hashed once.
 pub(crate) fn check_cms(
     report: &mut VerificationReport,
     label: &str,
     cms: &[u8],
     content: &[&[u8]],
+    content_sm3: Option<[u8; 32]>,
     ctx: &CmsVerifyContext<'_>,
     proven: Option<SystemTime>,
 ) -> CmsSummary {
@@ -168,7 +174,17 @@ pub(crate) fn check_cms(
             return summary;
         }
     }
-    let signer = match sd.verify_signer(0, Some(content), &opts) {
+    let precomputed = content_sm3.filter(|_| {
+        sd.signers().first().is_some_and(|si| {
+            yinzheng_cms::Digest::from_oid(si.digest_oid()) == Some(yinzheng_cms::Digest::Sm3)
+        })
+    });
+    let signer = match sd.verify_signer_with_digest(
+        0,
+        Some(content),
+        precomputed.as_ref().map(|d| d.as_slice()),
+        &opts,
+    ) {
         Ok(v) => v,
         Err(e) => {
             report.fail(

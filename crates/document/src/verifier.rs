@@ -155,6 +155,10 @@ pub struct VerifyRequest<'a> {
     /// (`None`: [`crate::MAX_PACKAGE_LEN`]); a server sets it so memory stays
     /// within concurrent verifications × (upload + this).
     pub max_inflated: Option<u64>,
+    /// The file already hashed whole with saved states (of exactly the bytes
+    /// verified; ignored otherwise): a PDF's `/ByteRange` digest resumes from
+    /// it instead of hashing the signed bytes again.
+    pub file_sm3: Option<&'a yinzheng_crypto::Sm3Prefixes<'a>>,
 }
 
 /// A verdict and what it was about.
@@ -308,7 +312,13 @@ impl TrustContext {
                     deadline: req.deadline,
                     ..self.cms_context(req.seals)
                 };
-                crate::verify_pdf_with(bytes, &ctx, &self.pdf_changes, proven)
+                crate::pdf_seal::verify_pdf_hashed(
+                    bytes,
+                    &ctx,
+                    &self.pdf_changes,
+                    proven,
+                    req.file_sm3,
+                )
             }
             Format::Ofd => {
                 no_detached("an OFD package")?;

@@ -953,3 +953,47 @@ fn national_seal_signature_over_other_bytes_is_a_hash_failure() {
     );
     assert_eq!(count(&r, "cms", CheckStatus::Passed), 1, "{r}");
 }
+
+/// The whole file's SM3 with saved states (what the license check computes to
+/// find the license) lets the `/ByteRange` digest resume instead of hashing
+/// the signed bytes again — but only for the very bytes verified: states of
+/// another buffer, even one with the same content, or of a tampered copy are
+/// ignored, so a tampered file still fails and a genuine one still passes.
+#[test]
+fn the_file_hash_is_reused_only_for_the_bytes_it_was_made_of() {
+    let mut d = domain(KeyAlgorithm::Sm2);
+    let seal = national_seal(&d, &seal_png());
+    let mut opts = seal_opts(60.0, 150.0, &seal.picture().data);
+    opts.sub_filter = PdfSubFilter::Pkcs7Detached;
+    let pdf = seal_pdf(&base_pdf(true), &opts, &d.sealer(Some(&seal), None)).unwrap();
+    // A byte inside the signed range changed (the page text).
+    let mut tampered = pdf.clone();
+    let at = tampered
+        .windows(b"Contract No. 2026-001".len())
+        .position(|w| w == b"Contract No. 2026-001")
+        .unwrap();
+    tampered[at] ^= 1;
+    let trust = yinzheng_document::TrustContext::new(d.validator())
+        .with_intermediates(vec![d.domain.issuing().clone()]);
+    let verify_with = |bytes: &[u8], prefixes: Option<&yinzheng_crypto::Sm3Prefixes<'_>>| {
+        let req = yinzheng_document::VerifyRequest {
+            file_sm3: prefixes,
+            ..Default::default()
+        };
+        trust
+            .verify_as(yinzheng_document::Format::Pdf, bytes, &req)
+            .unwrap()
+    };
+    let genuine = yinzheng_crypto::Sm3Prefixes::new(&pdf);
+    let copy = pdf.clone();
+    let of_copy = yinzheng_crypto::Sm3Prefixes::new(&copy);
+    let of_tampered = yinzheng_crypto::Sm3Prefixes::new(&tampered);
+    for prefixes in [None, Some(&genuine), Some(&of_copy), Some(&of_tampered)] {
+        let r = verify_with(&pdf, prefixes);
+        assert!(r.passed(), "{r}");
+        let r = verify_with(&tampered, prefixes);
+        assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+    }
+    let r = verify_with(&tampered, Some(&of_tampered));
+    assert_eq!(r.sub_indication(), Some(SubIndication::HashFailure), "{r}");
+}

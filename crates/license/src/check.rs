@@ -418,13 +418,14 @@ impl Registry {
         trust: &DocumentTrust<'_>,
         at: time::OffsetDateTime,
     ) -> Result<CheckOutcome> {
-        let (bytes, file_sm3) = (file.bytes, file.sm3_hex.as_str());
+        let (bytes, file_sm3) = (file.bytes(), file.sm3_hex.as_str());
         let day = crate::license_day(at);
         use yinzheng_document::Format;
         let req = yinzheng_document::VerifyRequest {
             seals: trust.seals,
             deadline: trust.deadline,
             max_inflated: trust.max_inflated,
+            file_sm3: Some(&file.sm3),
             ..Default::default()
         };
         let report = match Format::sniff(bytes) {
@@ -1002,22 +1003,23 @@ pub fn file_subject(bytes: &[u8]) -> String {
 /// registry lookup can never be handed another file's digest.
 #[derive(Debug)]
 pub struct HashedFile<'a> {
-    bytes: &'a [u8],
+    /// The bytes with their SM3 and the states it passed through: a PDF's
+    /// `/ByteRange` digest resumes from them (one pass over the file).
+    sm3: yinzheng_crypto::Sm3Prefixes<'a>,
     sm3_hex: String,
 }
 
 impl<'a> HashedFile<'a> {
     /// Hash `bytes` (SM3, one pass).
     pub fn new(bytes: &'a [u8]) -> Self {
-        HashedFile {
-            bytes,
-            sm3_hex: crate::issue::sm3_hex(bytes),
-        }
+        let sm3 = yinzheng_crypto::Sm3Prefixes::new(bytes);
+        let sm3_hex = hex::encode(sm3.digest());
+        HashedFile { sm3, sm3_hex }
     }
 
     /// The file.
     pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.sm3.bytes()
     }
 
     /// Its SM3, lower-case hex.
