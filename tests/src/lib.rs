@@ -339,3 +339,20 @@ fn canonical(path: &std::path::Path) -> std::path::PathBuf {
         }
     }
 }
+
+/// For the SM2 differential tests: the raw signature `raw` (r‖s) or the
+/// message `msg` (not empty) with one bit flipped, chosen by `i` — r, s and
+/// the message in turn, walking through their bits.
+pub fn flip_one_bit(i: usize, raw: &[u8; 64], msg: &[u8]) -> ([u8; 64], Vec<u8>) {
+    let (mut raw, mut msg) = (*raw, msg.to_vec());
+    let bit = (i / 3) % 256;
+    match i % 3 {
+        0 => raw[bit / 8] ^= 1 << (bit % 8),
+        1 => raw[32 + bit / 8] ^= 1 << (bit % 8),
+        _ => {
+            let at = (i / 3) % msg.len();
+            msg[at] ^= 1 << (i % 8);
+        }
+    }
+    (raw, msg)
+}

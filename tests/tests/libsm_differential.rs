@@ -7,6 +7,7 @@
 use libsm::sm2::signature::{SigCtx, Signature as LibsmSignature};
 use proptest::prelude::*;
 use yinzheng_crypto::{Sm2PrivateKey, Sm2PublicKey, Sm2Signature, sm3};
+use yinzheng_tests::flip_one_bit;
 
 fn config() -> ProptestConfig {
     // libsm is slow (≈1 ms per operation); 64 cases each way are plenty.
@@ -97,21 +98,6 @@ fn a_million_signatures_each_way_agree_with_libsm() {
     both_ways(0..1_000_000);
 }
 
-/// `raw` (r‖s) or `msg` with one bit flipped, chosen by `i`.
-fn flipped(i: usize, raw: &[u8; 64], msg: &[u8]) -> ([u8; 64], Vec<u8>) {
-    let (mut raw, mut msg) = (*raw, msg.to_vec());
-    let bit = (i / 3) % 256;
-    match i % 3 {
-        0 => raw[bit / 8] ^= 1 << (bit % 8),
-        1 => raw[32 + bit / 8] ^= 1 << (bit % 8),
-        _ => {
-            let at = (i / 3) % msg.len();
-            msg[at] ^= 1 << (i % 8);
-        }
-    }
-    (raw, msg)
-}
-
 fn both_ways(cases: std::ops::Range<usize>) {
     let ctx = SigCtx::new();
     let (mut ours, mut theirs) = (None, None);
@@ -140,7 +126,7 @@ fn both_ways(cases: std::ops::Range<usize>) {
                 .unwrap(),
             "case {i}: libsm refuses our signature"
         );
-        let (raw, m) = flipped(i, &sig.to_raw(), &msg);
+        let (raw, m) = flip_one_bit(i, &sig.to_raw(), &msg);
         let libsm_says = ctx.verify(&m, &our_pk, &libsm_sig(&raw)).unwrap_or(false);
         let we_say = key.public_key().verify(&m, &raw).is_ok();
         assert!(
@@ -157,7 +143,7 @@ fn both_ways(cases: std::ops::Range<usize>) {
             their_key.verify_signature(&msg, &parsed).is_ok(),
             "case {i}: we refuse libsm's signature"
         );
-        let (raw, m) = flipped(i + 1, &parsed.to_raw(), &msg);
+        let (raw, m) = flip_one_bit(i + 1, &parsed.to_raw(), &msg);
         let libsm_says = ctx.verify(&m, pk, &libsm_sig(&raw)).unwrap_or(false);
         let we_say = their_key.verify(&m, &raw).is_ok();
         assert!(

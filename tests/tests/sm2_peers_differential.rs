@@ -20,27 +20,15 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use yinzheng_crypto::{Sm2PrivateKey, Sm2PublicKey, sm3};
+use yinzheng_tests::flip_one_bit;
 
 /// The group order n of the SM2 curve, big-endian.
-const N: [u8; 32] = hex_literal("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
-
-const fn hex_literal(s: &str) -> [u8; 32] {
-    let b = s.as_bytes();
-    let mut out = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
-        i += 1;
-    }
-    out
+fn order() -> [u8; 32] {
+    hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123")
 }
 
-const fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => panic!("not upper-case hex"),
-    }
+fn hex32(s: &str) -> [u8; 32] {
+    hex::decode(s).unwrap().try_into().unwrap()
 }
 
 /// Which C peer.
@@ -154,21 +142,6 @@ fn message(i: usize) -> Vec<u8> {
         .collect()
 }
 
-/// `raw` (r‖s) or `msg` with one bit flipped, chosen by `i`.
-fn flipped(i: usize, raw: &[u8; 64], msg: &[u8]) -> ([u8; 64], Vec<u8>) {
-    let (mut raw, mut msg) = (*raw, msg.to_vec());
-    let bit = (i / 3) % 256;
-    match i % 3 {
-        0 => raw[bit / 8] ^= 1 << (bit % 8),
-        1 => raw[32 + bit / 8] ^= 1 << (bit % 8),
-        _ => {
-            let at = (i / 3) % msg.len();
-            msg[at] ^= 1 << (i % 8);
-        }
-    }
-    (raw, msg)
-}
-
 /// We sign, the peer verifies; the peer signs with keys it generated, we
 /// verify; a flipped bit is refused by both. A new key every 16 cases.
 fn both_ways(peer: Peer, cases: Range<usize>) {
@@ -186,7 +159,7 @@ fn both_ways(peer: Peer, cases: Range<usize>) {
         let msg = message(i);
         let raw = key.sign(&msg).unwrap().to_raw();
         requests.push(verify_request(xy, &msg, &raw));
-        let (bad, m) = flipped(i, &raw, &msg);
+        let (bad, m) = flip_one_bit(i, &raw, &msg);
         assert!(
             key.public_key().verify(&m, &bad).is_err(),
             "{peer:?} case {i}: we accept our own signature with a bit flipped"
@@ -244,7 +217,7 @@ fn both_ways(peer: Peer, cases: Range<usize>) {
             public.verify(&msg, &raw).is_ok(),
             "{peer:?} case {i}: we refuse the peer's signature {sig}"
         );
-        let (bad, m) = flipped(i + 1, &raw, &msg);
+        let (bad, m) = flip_one_bit(i + 1, &raw, &msg);
         assert!(
             public.verify(&m, &bad).is_err(),
             "{peer:?} case {i}: we accept the peer's signature with a bit flipped"
@@ -307,6 +280,7 @@ fn edge_cases(peer: Peer) {
         requests.push(verify_request(xy, msg, raw));
         expected.push((what, valid));
     };
+    let n = order();
     let zero = [0u8; 32];
     let one = {
         let mut o = [0u8; 32];
@@ -329,21 +303,21 @@ fn edge_cases(peer: Peer) {
         let mut cases: Vec<(&str, [u8; 64])> = vec![
             ("r = 0", raw_of(&zero, &s)),
             ("s = 0", raw_of(&r, &zero)),
-            ("r = n", raw_of(&N, &s)),
-            ("s = n", raw_of(&r, &N)),
-            ("r = n + 1", raw_of(&add(&N, &one), &s)),
-            ("s = n + 1", raw_of(&r, &add(&N, &one))),
-            ("r + s = n", raw_of(&sub(&N, &s), &s)),
-            ("s = n - s", raw_of(&r, &sub(&N, &s))),
+            ("r = n", raw_of(&n, &s)),
+            ("s = n", raw_of(&r, &n)),
+            ("r = n + 1", raw_of(&add(&n, &one), &s)),
+            ("s = n + 1", raw_of(&r, &add(&n, &one))),
+            ("r + s = n", raw_of(&sub(&n, &s), &s)),
+            ("s = n - s", raw_of(&r, &sub(&n, &s))),
             ("r = 2^256 - 1", raw_of(&[0xff; 32], &s)),
             ("r and s swapped", raw_of(&s, &r)),
         ];
         // r + n still fits in 256 bits for most r: the same residue, not the same value.
-        if r < sub(&[0xff; 32], &N) {
-            cases.push(("r + n", raw_of(&add(&r, &N), &s)));
+        if r < sub(&[0xff; 32], &n) {
+            cases.push(("r + n", raw_of(&add(&r, &n), &s)));
         }
-        if s < sub(&[0xff; 32], &N) {
-            cases.push(("s + n", raw_of(&r, &add(&s, &N))));
+        if s < sub(&[0xff; 32], &n) {
+            cases.push(("s + n", raw_of(&r, &add(&s, &n))));
         }
         push(
             format!("round {round}: the genuine signature"),
@@ -376,7 +350,7 @@ fn edge_cases(peer: Peer) {
             &raw,
             false,
         );
-        let p = hex_literal("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF");
+        let p = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF");
         let y: [u8; 32] = xy[32..].try_into().unwrap();
         let negated = [&xy[..32], &sub(&p, &y)[..]].concat();
         let neg_key = Sm2PublicKey::from_sec1_bytes(&[&[4u8][..], &negated].concat()).unwrap();

@@ -185,18 +185,6 @@ pub fn verify_pdf_with(
     verify_pdf_inner(pdf, ctx, policy, proven, None)
 }
 
-/// [`verify_pdf_with`] for a file already hashed whole with saved states
-/// (`prefixes`, of exactly `pdf`): each `/ByteRange` digest resumes from it.
-pub(crate) fn verify_pdf_hashed(
-    pdf: &[u8],
-    ctx: &CmsVerifyContext<'_>,
-    policy: &PdfChangePolicy,
-    proven: Option<std::time::SystemTime>,
-    prefixes: Option<&yinzheng_crypto::Sm3Prefixes<'_>>,
-) -> Result<VerificationReport> {
-    verify_pdf_inner(pdf, ctx, policy, proven, prefixes)
-}
-
 /// [`verify_pdf`] as of `proven`, a time by which the file is proven to have
 /// existed (e.g. the verified log entry that recorded its SM3): a signature
 /// without a time stamp is judged at `proven` instead of now, and a carried
@@ -209,7 +197,10 @@ pub fn verify_pdf_at(
     verify_pdf_inner(pdf, ctx, &PdfChangePolicy::default(), Some(proven), None)
 }
 
-fn verify_pdf_inner(
+/// [`verify_pdf_with`], and for a file already hashed whole with saved states
+/// (`prefixes`, used only when they are of exactly `pdf`) each `/ByteRange`
+/// digest resumes from them.
+pub(crate) fn verify_pdf_inner(
     pdf: &[u8],
     ctx: &CmsVerifyContext<'_>,
     policy: &PdfChangePolicy,

@@ -312,7 +312,7 @@ impl TrustContext {
                     deadline: req.deadline,
                     ..self.cms_context(req.seals)
                 };
-                crate::pdf_seal::verify_pdf_hashed(
+                crate::pdf_seal::verify_pdf_inner(
                     bytes,
                     &ctx,
                     &self.pdf_changes,
