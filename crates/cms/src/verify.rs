@@ -54,18 +54,19 @@ impl SignedData {
         content: Option<&[&[u8]]>,
         opts: &VerifyOptions,
     ) -> Result<VerifiedSigner> {
-        self.verify_signer_with_digest(index, content, None, opts)
+        self.verify_signer_with_sm3(index, content, None, opts)
     }
 
-    /// [`verify_signer`](Self::verify_signer) with the content's digest under
-    /// the signer's digest algorithm already computed by the caller over
-    /// exactly the content bytes as received (a caller that hashed them for
-    /// another check resumes rather than hashes again); `None`: computed here.
-    pub fn verify_signer_with_digest(
+    /// [`verify_signer`](Self::verify_signer) with the content's SM3 already
+    /// computed by the caller over exactly the content bytes as received (a
+    /// caller that hashed them for another check resumes rather than hashes
+    /// again). Used when the signer's digest algorithm is SM3; otherwise, or
+    /// with `None`, the content is hashed here.
+    pub fn verify_signer_with_sm3(
         &self,
         index: usize,
         content: Option<&[&[u8]]>,
-        content_digest: Option<&[u8]>,
+        content_sm3: Option<&[u8; 32]>,
         opts: &VerifyOptions,
     ) -> Result<VerifiedSigner> {
         let si = self
@@ -91,9 +92,9 @@ impl SignedData {
             key = key.with_sm2_id(id.clone());
         }
         let alg = signature_algorithm(&si.signature_oid, digest, &key)?;
-        let content_digest = match content_digest {
-            Some(d) => d.to_vec(),
-            None => digest.digest_parts(&parts),
+        let content_digest = match content_sm3 {
+            Some(d) if digest == Digest::Sm3 => d.to_vec(),
+            _ => digest.digest_parts(&parts),
         };
 
         let (message, signing_time, signing_certificate) = match &si.signed_attrs_der {

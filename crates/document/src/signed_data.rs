@@ -106,8 +106,8 @@ pub fn verify_detached_cms_at(
 /// Check one CMS signature into `report` under `label`.
 ///
 /// `content_sm3`: SM3 of `content`, when the caller already has it over exactly
-/// those bytes (a PDF's `/ByteRange` resumed from the whole file's hash); used
-/// when the signer's digest is SM3, so the bytes are hashed once.
+/// those bytes (a PDF's `/ByteRange` resumed from the whole file's hash); the
+/// CMS check uses it when the signer's digest is SM3, so the bytes are hashed once.
 pub(crate) fn check_cms(
     report: &mut VerificationReport,
     label: &str,
@@ -174,17 +174,7 @@ pub(crate) fn check_cms(
             return summary;
         }
     }
-    let precomputed = content_sm3.filter(|_| {
-        sd.signers().first().is_some_and(|si| {
-            yinzheng_cms::Digest::from_oid(si.digest_oid()) == Some(yinzheng_cms::Digest::Sm3)
-        })
-    });
-    let signer = match sd.verify_signer_with_digest(
-        0,
-        Some(content),
-        precomputed.as_ref().map(|d| d.as_slice()),
-        &opts,
-    ) {
+    let signer = match sd.verify_signer_with_sm3(0, Some(content), content_sm3.as_ref(), &opts) {
         Ok(v) => v,
         Err(e) => {
             report.fail(

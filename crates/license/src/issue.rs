@@ -455,17 +455,12 @@ impl Registry {
         let issuer = self.catalogue.service.issuer_code.clone();
         // Check first, so a bad row takes no serial.
         let probe = LicenseId::new(&ty.code, &issuer, "0", 1)?;
-        build_license(
-            &self.catalogue.service,
-            &ty,
-            req,
-            probe,
-            crate::license_day(at),
-        )?;
+        let day = crate::license_day(at);
+        build_license(&self.catalogue.service, &ty, req, probe, day)?;
         let id = self.conn.transaction(|tx| {
             let serial = match &req.serial {
                 Some(s) => s.trim().to_ascii_uppercase(),
-                None => Self::next_serial(tx, &ty.code, &issuer, crate::license_day(at).year())?,
+                None => Self::next_serial(tx, &ty.code, &issuer, day.year())?,
             };
             let id = LicenseId::new(&ty.code, &issuer, &serial, 1)?;
             let exists: bool = tx
@@ -482,13 +477,7 @@ impl Registry {
             }
             Ok(id)
         })?;
-        build_license(
-            &self.catalogue.service,
-            &ty,
-            req,
-            id,
-            crate::license_day(at),
-        )
+        build_license(&self.catalogue.service, &ty, req, id, day)
     }
 
     /// Change or renew a license: a new version with `req`'s data (type and
