@@ -160,7 +160,12 @@ step "docs/DEPLOYMENT.md, step by step (scripts/deployment_check.sh)"
 scripts/deployment_check.sh
 
 step "hostile load, short form (benches/load/hostile.sh: soak + abuse, bounds checked)"
-SHORT=1 PROFILE=test benches/load/hostile.sh
+# On the binaries the test run above built (benches/load/tests makes it build
+# yinzheng-load too): building them again with `cargo build` would take minutes.
+for b in yinzheng yinzheng-load; do
+  [ -x "${CARGO_TARGET_DIR:-target}/debug/$b" ] || { echo "scripts/test.sh: the test run did not build $b" >&2; exit 1; }
+done
+SHORT=1 PROFILE=test NO_BUILD=1 benches/load/hostile.sh
 
 step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -29,9 +29,12 @@ if [ "$SHORT" = 1 ]; then
     # Two shared cores: the attackers' own TLS work (thousands of connections,
     # uploads) competes with the server here, unlike an attacker elsewhere.
     # A debug build there: the soak's own quiet p99 wanders between 5 and 12 ms,
-    # so p99s under 10 ms are timer and scheduler noise, not starvation
-    # (starvation shows as hundreds of milliseconds).
-    : "${MAX_RATIO:=3}" "${FLOOR_MS:=10}"
+    # and under attack, with the attackers' TLS on the same two cores, between
+    # 10 and 55 ms (8 runs, 2026-12-06, whichever way the binaries were built),
+    # so p99s under 25 ms are timer and scheduler noise, not starvation
+    # (starvation shows as hundreds of milliseconds). The full form holds the
+    # real bound (2×, 5 ms floor) on a release build.
+    : "${MAX_RATIO:=3}" "${FLOOR_MS:=25}"
 else
     : "${SOAK_SECONDS:=600}" "${INTERVAL:=60}" "${RATE:=1000}" "${VERIFY_RATE:=10}"
     : "${ABUSE_SECONDS:=60}" "${IDLE:=10000}" "${SLOW:=32}" "${BOMBS:=16}" "${REVISION_UPLOADS:=4}"
@@ -61,9 +64,11 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
         # would rebuild the server crate a second time.
         (cd "$ROOT" && cargo build --release --locked -q -p yinzheng-cli && cargo build --release --locked -q -p yinzheng-load)
     else
-        # The whole workspace's binaries in the test profile: the features and
-        # dependencies `cargo test --workspace` already built.
-        (cd "$ROOT" && cargo build --workspace --bins --profile test --locked -q)
+        # The binaries `cargo test --workspace` builds for its integration
+        # tests (crates/cli/tests, benches/load/tests), with the features it
+        # unifies; `cargo build --bins` would unify others and rebuild most of
+        # the workspace. scripts/test.sh sets NO_BUILD=1: its test run built them.
+        (cd "$ROOT" && cargo test --workspace --locked --no-run -q)
     fi
 fi
 YZ=$BIN/yinzheng
