@@ -117,10 +117,12 @@ step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
-# in the tests) must compile: checked here on stable, in the workspace's target
-# directory so the dependencies checked above are reused (about a minute).
+# in the tests) must compile: checked here on stable, without building
+# libFuzzer's C++ (--no-default-features; cargo fuzz links it). fuzz/ is a
+# workspace of its own with its own profiles, so nothing checked above is
+# reused (about a minute on two cores).
 step "cargo check fuzz/ (the cargo-fuzz targets)"
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --quiet
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
 
 # The peer tests (#[peer_test]: OpenSSL, qpdf, poppler, pyHanko, curl, Go,
 # Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it

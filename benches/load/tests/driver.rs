@@ -9,8 +9,20 @@ use std::process::Command;
 
 fn redeem(tokens: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_yinzheng-load"))
-        .args(["redeem", "--url", "https://127.0.0.1:9", "--query", "purpose=test"])
-        .args(["--cacert", "/nonexistent/root.pem", "--api-key", "k", "--tokens"])
+        .args([
+            "redeem",
+            "--url",
+            "https://127.0.0.1:9",
+            "--query",
+            "purpose=test",
+        ])
+        .args([
+            "--cacert",
+            "/nonexistent/root.pem",
+            "--api-key",
+            "k",
+            "--tokens",
+        ])
         .arg(tokens)
         .output()
         .expect("run yinzheng-load")
@@ -23,12 +35,18 @@ fn redeem_without_tokens_is_refused_and_names_the_file() {
     let out = redeem(&missing);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot read") && err.contains("missing.txt"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("missing.txt"),
+        "{err}"
+    );
 
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "\n  \n").expect("write");
     let out = redeem(&empty);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no tokens in") && err.contains("empty.txt"), "{err}");
+    assert!(
+        err.contains("no tokens in") && err.contains("empty.txt"),
+        "{err}"
+    );
 }
