@@ -27,8 +27,7 @@
 #   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
 #   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
 #                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
-# Then: formatting, a build of every target linted by clippy (-D warnings), a
-# check of the fuzz targets,
+# Then: formatting, clippy (-D warnings, all targets), a check of the fuzz targets,
 # every test with the peers (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
 # (scripts/deployment_check.sh), the hostile-load run in its short form
@@ -105,7 +104,7 @@ export YINZHENG_TEST_POSTGRES_URL YINZHENG_TEST_POSTGRES_CA
 psql "$YINZHENG_TEST_POSTGRES_URL" -tAc "SELECT 'PostgreSQL ' || current_setting('server_version')"
 
 # GmSSL (the C SM2 peer) builds with cmake in the background while fmt and
-# the linted build run; the differential test waits for it (scripts/sm2-peers.sh: once,
+# clippy run; the differential test waits for it (scripts/sm2-peers.sh: once,
 # under a lock).
 gmssl_log=$(mktemp /tmp/yinzheng-gmssl-build.XXXXXX)
 scripts/sm2-peers.sh build >"$gmssl_log" 2>&1 &
@@ -114,34 +113,25 @@ gmssl_build=$!
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# A pass of its own, measured against linting while the tests build
+# (clippy-driver as RUSTC_WORKSPACE_WRAPPER): that saved 50 s of building but
+# left `cargo doc` to check every dependency itself (+100 s); here rustdoc
+# reuses what clippy checked.
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
+# in the tests) must compile: checked here on stable, without building
+# libFuzzer's C++ (--no-default-features; cargo fuzz links it). fuzz/ is a
+# workspace of its own with its own profiles, so nothing checked above is
+# reused (about a minute on two cores).
+step "cargo check fuzz/ (the cargo-fuzz targets)"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
+
 # The peer tests (#[peer_test]: OpenSSL, qpdf, poppler, pyHanko, curl, Go,
 # Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it
 # — a newcomer's plain `cargo test --workspace` — they are listed as ignored.
 PEERS=(--features yinzheng-tests/peers)
-
-# Clippy (-D warnings) lints while the tests build, not in a pass of its own:
-# clippy-driver — rustc with clippy's lints, what `cargo clippy` runs — compiles
-# the workspace's crates (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` sets it,
-# with its CLIPPY_ARGS), every target of every crate, benches included. A
-# separate `cargo clippy --all-targets` checked the same code again: 5 of the
-# suite's minutes on two cores. Exported for every cargo run below, so the
-# later runs find the build fresh.
-RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver) \
-  || { echo "scripts/test.sh: clippy-driver is missing (rustup component add clippy)" >&2; exit 2; }
-CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-step "build every target, linted by clippy (-D warnings)"
-cargo test --workspace --all-targets --locked "${PEERS[@]}" --no-run
-
-# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
-# in the tests) must compile: checked here on stable, without building
-# libFuzzer's C++ (--no-default-features; cargo fuzz links it), and without
-# clippy as before. fuzz/ is a workspace of its own with its own profiles, so
-# nothing built above is reused (about a minute on two cores).
-step "cargo check fuzz/ (the cargo-fuzz targets)"
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" RUSTC_WORKSPACE_WRAPPER= CLIPPY_ARGS= \
-  cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
-
 wait "$gmssl_build" || { cat "$gmssl_log"; echo "scripts/test.sh: building the C SM2 peers failed" >&2; exit 1; }
 rm -f "$gmssl_log"
 step "cargo test with the peers (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
