@@ -184,7 +184,35 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     opts: ServeOptions,
     pass: &[u8],
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    // The loop is polled through a vtable made here, so that it and all of
+    // hyper's and axum's machinery it drives are compiled once, in this
+    // crate. An async fn's body is compiled where it is polled: called
+    // directly it was compiled again in every caller (each server test file
+    // took 15-20 s to build).
+    serve_boxed(state, listener, opts, pass, Box::pin(shutdown)).await
+}
+
+/// The future of [`serve`], boxed behind a vtable built in this crate.
+#[inline(never)]
+fn serve_boxed<'a>(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    pass: &'a [u8],
+    shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
+    Box::pin(serve_until(state, listener, opts, pass, shutdown))
+}
+
+/// [`serve`]'s loop.
+async fn serve_until<'a>(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    pass: &'a [u8],
+    mut shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
 ) -> Result<()> {
     let tls = if opts.plain_http {
         None
@@ -234,7 +262,6 @@ pub async fn serve(
     let per_address = conn::PerAddress::new(state.config.max_connections_per_address);
     let idle_limit = Duration::from_millis(state.config.idle_timeout_ms.max(100));
     let handshake_limit = Duration::from_millis(state.config.handshake_timeout_ms.max(100));
-    tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
             r = listener.accept() => match r {
