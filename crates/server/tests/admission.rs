@@ -31,6 +31,22 @@ fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
     };
     let running = support::start(&home, &info.passphrase, config);
     let port = running.port;
+    // Wait until the stalled uploads have reserved `kib` of the buffer in
+    // all: a stall's request is in flight when stall() returns, and a
+    // verification that overtook it would take the buffer first (the stall
+    // then refused, and nothing left to fill the buffer: CI saw 200s for
+    // 20 s on PostgreSQL).
+    let buffer_kib = running.state.upload_kib.available_permits();
+    let reserved = |kib: usize| {
+        let start = std::time::Instant::now();
+        while running.state.upload_kib.available_permits() > buffer_kib - kib {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "the stalled uploads did not reserve {kib} KiB"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
     let id = info.license("valid").expect("license").id.clone();
     let pdf = std::fs::read(home.join("licenses/files").join(&id).join("license.pdf"))
         .expect("license file");
@@ -80,11 +96,12 @@ fn slow_uploads_hold_buffer_not_slots_and_both_are_bounded() {
     // One stalled upload holds half the buffer and no slot: with a single
     // slot, verifications are still served.
     let first = stall();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    reserved(512);
     assert_eq!(verify().0, 200, "a stalled upload does not hold the slot");
 
     // A second one fills the buffer: refused before the body is read.
     let second = stall();
+    reserved(1024);
     let start = std::time::Instant::now();
     let (status, retry, body) = loop {
         let got = verify();
@@ -159,6 +176,22 @@ fn idle_connections_are_closed_and_one_address_gets_its_share() {
     };
     let running = support::start(&home, &info.passphrase, config);
     let port = running.port;
+    // Wait until the stalled uploads have reserved `kib` of the buffer in
+    // all: a stall's request is in flight when stall() returns, and a
+    // verification that overtook it would take the buffer first (the stall
+    // then refused, and nothing left to fill the buffer: CI saw 200s for
+    // 20 s on PostgreSQL).
+    let buffer_kib = running.state.upload_kib.available_permits();
+    let reserved = |kib: usize| {
+        let start = std::time::Instant::now();
+        while running.state.upload_kib.available_permits() > buffer_kib - kib {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "the stalled uploads did not reserve {kib} KiB"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
     let id = info.license("valid").expect("license").id.clone();
     let url = format!("https://127.0.0.1:{port}/v1/licenses/{id}?{USAGE}");
     let lookup = || {
