@@ -24,12 +24,10 @@
 #                deployment walk-through; the store-backed crates' suites run on it too
 #   rsync        the deployment walk-through copies a data directory as docs/DEPLOYMENT.md does
 #   jq           the hostile-load run (benches/load/hostile.sh) reads the server's start line
-#   g++          libfuzzer-sys's build script (libFuzzer's C++), when clippy checks fuzz/
+#   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
 #   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
 #                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
-# Then: formatting, clippy (-D warnings, all targets, the cargo-fuzz targets in
-# fuzz/ included: a workspace member since 2026-12-07, which saved a check of
-# its own that rebuilt every dependency, ≈ 1 minute),
+# Then: formatting, clippy (-D warnings, all targets), a check of the fuzz targets,
 # every test with the peers (embedded SQLite),
 # the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
 # (scripts/deployment_check.sh), the hostile-load run in its short form
@@ -59,7 +57,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v jq >/dev/null 2>&1 || need+=(jq)
-command -v c++ >/dev/null 2>&1 || need+=(g++)   # libfuzzer-sys's build script (clippy of fuzz/)
+command -v c++ >/dev/null 2>&1 || need+=(g++)   # libfuzzer-sys's build script (fuzz/ check)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)  # GmSSL, the C SM2 peer (scripts/sm2-peers.sh)
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
@@ -122,6 +120,15 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
+# in the tests) must compile: checked here on stable, without building
+# libFuzzer's C++ (--no-default-features; cargo fuzz links it). fuzz/ is a
+# workspace of its own (as a member, its build dependency cc with `parallel`
+# made the test build re-run every C build script: +26 s); its dev profile is
+# the main one's, so the dependencies whose features agree are reused from
+# clippy above (58 → 44 s).
+step "cargo check fuzz/ (the cargo-fuzz targets)"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
 
 # The peer tests (#[peer_test]: OpenSSL, qpdf, poppler, pyHanko, curl, Go,
 # Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it
