@@ -25,6 +25,7 @@ SAT_CONN=${SAT_CONN:-64}           # connections at saturation
 SAT_TOKENS=${SAT_TOKENS:-20000}    # tokens minted for the redeem saturation run (≤ 10 % for its warm-up)
 PERF=${PERF:-0}                    # 1: perf record -g the server during (a) saturation
 NO_BUILD=${NO_BUILD:-0}
+VERDICT_CACHE_ENTRIES=${VERDICT_CACHE_ENTRIES:-}  # server.toml's verdict_cache_entries (unset: the default, 4096)
 QUERY='purpose=load-benchmark&matter=BENCH-0001&businessSerial=LOAD-1&operator=bench'
 
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 2; }
@@ -61,14 +62,25 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the server: a fresh demo data directory, an ephemeral port ---------------
-"${PIN_SERVER[@]}" "$YZ" --json --home "$HOME_DIR" serve --demo --listen 127.0.0.1:0 \
-    >"$WORK/serve.json" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 600); do
-    [ -s "$WORK/serve.json" ] && jq -e .url "$WORK/serve.json" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.2
-done
+start_server() {
+    rm -f "$WORK/serve.json"
+    "${PIN_SERVER[@]}" "$YZ" --json --home "$HOME_DIR" serve --demo --listen 127.0.0.1:0 \
+        >"$WORK/serve.json" 2>"$WORK/server.log" &
+    SERVER_PID=$!
+    for _ in $(seq 600); do
+        [ -s "$WORK/serve.json" ] && jq -e .url "$WORK/serve.json" >/dev/null 2>&1 && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+        sleep 0.2
+    done
+}
+start_server
+if [ -n "$VERDICT_CACHE_ENTRIES" ]; then
+    # server.toml's verdict_cache_entries (0: every file verified afresh, the
+    # "before" of issue 21's verdict cache): the demo made, serve it again so.
+    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+    echo "verdict_cache_entries = $VERDICT_CACHE_ENTRIES" >>"$HOME_DIR/server/server.toml"
+    start_server
+fi
 URL=$(jq -r .url "$WORK/serve.json")
 KEY=$(jq -r .demoApiKey "$WORK/serve.json")
 LIC=$(jq -r '[.demoLicenses[] | select(.status == "valid")][0].id' "$WORK/serve.json")

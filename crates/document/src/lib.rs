@@ -43,6 +43,7 @@ mod pdf_seal;
 mod pdf_write;
 mod qr;
 mod signed_data;
+mod verdict_cache;
 mod verifier;
 mod xml;
 
@@ -66,4 +67,5 @@ pub use pdf_seal::{PdfSealMode, PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, 
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};
 pub use signed_data::{CmsSummary, CmsVerifyContext, verify_detached_cms, verify_detached_cms_at};
+pub use verdict_cache::{VerdictCache, VerdictCacheLimits};
 pub use verifier::{Format, MakerPolicy, TrustContext, ValidationTime, Verified, VerifyRequest};

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::signed_data::CmsVerifyContext;
+use crate::verdict_cache::{Recorder, VerdictCache, VerdictCacheLimits, VerdictKey};
 use std::time::SystemTime;
 use yinzheng_crypto::Sm2Id;
 use yinzheng_pki::{ParsedCert, Validator, VerificationReport};
@@ -63,7 +64,7 @@ impl ValidationTime {
 }
 
 /// The kinds of input the pipeline recognises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
     /// A PDF with signatures (PAdES / CMS, or a bare seal signature in `/Contents`).
@@ -179,6 +180,7 @@ pub struct TrustContext {
     makers: MakerPolicy,
     sm2_id: Option<Sm2Id>,
     pdf_changes: crate::PdfChangePolicy,
+    verdicts: Option<VerdictCache>,
 }
 
 impl std::fmt::Debug for TrustContext {
@@ -187,6 +189,7 @@ impl std::fmt::Debug for TrustContext {
             .field("intermediates", &self.intermediates.len())
             .field("makers", &self.makers)
             .field("pdf_changes", &self.pdf_changes)
+            .field("verdicts", &self.verdicts)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +204,32 @@ impl TrustContext {
             makers: MakerPolicy::Policy,
             sm2_id: None,
             pdf_changes: crate::PdfChangePolicy::default(),
+            verdicts: None,
+        }
+    }
+
+    /// Remember passing verdicts of whole PDFs and OFD packages judged now,
+    /// by the file's SM3 ([`VerifyRequest::file_sm3`]), within `limits`:
+    /// the same file checked again, while nothing its verdict rests on has
+    /// changed, is answered without verifying it again ([`VerdictCache`]
+    /// says what is checked on every hit). Off by default. Set it last: a
+    /// change of anchors, CRLs or policy through a `with_` method starts an
+    /// empty cache.
+    #[must_use]
+    pub fn with_verdict_cache(mut self, limits: VerdictCacheLimits) -> Self {
+        self.verdicts = Some(VerdictCache::new(limits));
+        self
+    }
+
+    /// The verdict cache, when on.
+    pub fn verdict_cache(&self) -> Option<&VerdictCache> {
+        self.verdicts.as_ref()
+    }
+
+    /// A new, empty verdict cache with the same limits (trust changed).
+    fn forget_verdicts(&mut self) {
+        if let Some(c) = &self.verdicts {
+            self.verdicts = Some(VerdictCache::new(c.limits()));
         }
     }
 
@@ -208,6 +237,7 @@ impl TrustContext {
     #[must_use]
     pub fn with_intermediates(mut self, intermediates: Vec<ParsedCert>) -> Self {
         self.intermediates = intermediates;
+        self.forget_verdicts();
         self
     }
 
@@ -215,6 +245,7 @@ impl TrustContext {
     #[must_use]
     pub fn with_makers(mut self, makers: MakerPolicy) -> Self {
         self.makers = makers;
+        self.forget_verdicts();
         self
     }
 
@@ -222,6 +253,7 @@ impl TrustContext {
     #[must_use]
     pub fn with_sm2_id(mut self, id: Option<Sm2Id>) -> Self {
         self.sm2_id = id;
+        self.forget_verdicts();
         self
     }
 
@@ -231,6 +263,7 @@ impl TrustContext {
     #[must_use]
     pub fn with_pdf_changes(mut self, policy: crate::PdfChangePolicy) -> Self {
         self.pdf_changes = policy;
+        self.forget_verdicts();
         self
     }
 
@@ -291,6 +324,48 @@ impl TrustContext {
 
     /// [`verify`](Self::verify) for a format already recognised.
     pub fn verify_as(
+        &self,
+        format: Format,
+        bytes: &[u8],
+        req: &VerifyRequest<'_>,
+    ) -> Result<VerificationReport> {
+        let (Some(cache), Format::Pdf | Format::Ofd, None, None, Some(file)) = (
+            &self.verdicts,
+            format,
+            req.time.proven(),
+            req.detached,
+            req.file_sm3,
+        ) else {
+            return self.verify_afresh(format, bytes, req);
+        };
+        if !std::ptr::eq(file.bytes(), bytes) {
+            return self.verify_afresh(format, bytes, req);
+        }
+        let key = VerdictKey::new(
+            format,
+            file.digest(),
+            bytes.len(),
+            req.seals.is_some(),
+            req.max_inflated,
+        );
+        if let Some(report) = cache.get(&key, self.validator.now(), req.seals) {
+            return Ok(report);
+        }
+        let recorder = req.seals.map(Recorder::new);
+        let recorded = VerifyRequest {
+            seals: recorder.as_ref().map(|r| r as &dyn SealStatusSource),
+            ..*req
+        };
+        let report = self.verify_afresh(format, bytes, &recorded)?;
+        // After the checks: the window starts when the last of them ran.
+        let made = self.validator.now();
+        let answers = recorder.map(Recorder::into_answers).unwrap_or_default();
+        cache.put(key, &report, made, answers);
+        Ok(report)
+    }
+
+    /// [`verify_as`](Self::verify_as) without the verdict cache.
+    fn verify_afresh(
         &self,
         format: Format,
         bytes: &[u8],

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::time::SystemTime;
 
 /// Main indication (ETSI EN 319 102-1 §5.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -183,6 +184,11 @@ pub struct VerificationReport {
     checks: Vec<Check>,
     chain: Vec<ChainElement>,
     revocation: Vec<RevocationSource>,
+    /// The earliest time at which, the same inputs checked again, this
+    /// report could read differently: a certificate's or seal's end, a CRL's
+    /// or OCSP response's next update (`None`: nothing bounded it).
+    #[serde(skip)]
+    holds_until: Option<SystemTime>,
 }
 
 impl VerificationReport {
@@ -196,7 +202,43 @@ impl VerificationReport {
             checks: Vec::new(),
             chain: Vec::new(),
             revocation: Vec::new(),
+            holds_until: None,
         }
+    }
+
+    /// Until when this report holds if nothing but the time changes: the
+    /// earliest validity end, revocation next update or other time boundary
+    /// its checks passed on ([`Self::limit_until`]); `None` when no check
+    /// depended on the time.
+    pub fn holds_until(&self) -> Option<SystemTime> {
+        self.holds_until
+    }
+
+    /// Record that the report may read differently from `t` on.
+    pub fn limit_until(&mut self, t: SystemTime) {
+        self.holds_until = Some(self.holds_until.map_or(t, |h| h.min(t)));
+    }
+
+    /// Set the validation time (RFC 3339): a report kept from an earlier
+    /// check and given again now.
+    pub fn set_validation_time(&mut self, validation_time: impl Into<String>) {
+        self.validation_time = validation_time.into();
+    }
+
+    /// About how many bytes the report's text takes (a cache's budget).
+    pub fn approx_len(&self) -> usize {
+        let checks: usize = self
+            .checks
+            .iter()
+            .map(|c| c.id.len() + c.subject.len() + c.message.len() + 32)
+            .sum();
+        let chain: usize = self
+            .chain
+            .iter()
+            .map(|c| c.subject.len() + c.issuer.len() + c.serial.len() + 160)
+            .sum();
+        let revocation: usize = self.revocation.iter().map(|r| r.subject.len() + 96).sum();
+        self.object.len() + self.validation_time.len() + checks + chain + revocation
     }
 
     /// The main indication.
@@ -291,6 +333,9 @@ impl VerificationReport {
             self.chain = other.chain.clone();
         }
         self.revocation.extend(other.revocation.iter().cloned());
+        if let Some(t) = other.holds_until {
+            self.limit_until(t);
+        }
         if let Some(sub) = other.sub_indication {
             self.escalate(other.indication, sub);
         }

@@ -225,7 +225,8 @@ impl Validator {
         }
         self.cache_misses
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (report, valid_until) = self.validate_uncached(leaf, intermediates, at, proven);
+        let (mut report, valid_until) = self.validate_uncached(leaf, intermediates, at, proven);
+        report.limit_until(valid_until);
         if report.passed()
             && let Ok(mut cache) = self.cache.lock()
         {

@@ -347,6 +347,10 @@ fn add_seal_checks(
     };
     report.absorb("maker-certificate", &chain);
     let (start, end) = (to_system(seal.valid_start()), to_system(seal.valid_end()));
+    if !proven {
+        // Judged at the current time: the verdict changes when the seal ends.
+        report.limit_until(end);
+    }
     if at < start {
         report.fail(
             "seal-validity",
@@ -425,6 +429,8 @@ fn verify_signature_inner(
     let mut report = VerificationReport::new(label.clone(), rfc3339(at));
     if proven.is_none() {
         if claimed > now + std::time::Duration::from_secs(600) {
+            // The warning goes once the claimed time is no longer ahead.
+            report.limit_until(claimed - std::time::Duration::from_secs(600));
             report.warn(
                 "signing-time",
                 &label,

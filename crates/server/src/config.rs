@@ -98,6 +98,14 @@ pub struct ServerConfig {
     /// A read replica is used only while it has replayed everything the
     /// primary wrote this long ago (and every change announced since).
     pub replica_max_lag_ms: u64,
+    /// Passing verdicts of files kept, so that the same file checked again
+    /// is answered without verifying it again while nothing its verdict rests
+    /// on has changed (validity windows, CRLs, seal statuses, which are read
+    /// again on every hit); `0` turns it off. Emptied whenever the trust
+    /// material is rebuilt (every CRL refresh).
+    pub verdict_cache_entries: usize,
+    /// The most memory kept verdicts may take, roughly.
+    pub verdict_cache_bytes: usize,
     /// Where "now" comes from (license validity, unproven signatures, OCSP
     /// and CRL times; not in `server.toml`): the system clock by default.
     #[serde(skip, default = "yinzheng_pki::system_clock")]
@@ -141,6 +149,8 @@ impl Default for ServerConfig {
             mask_personal_ids: true,
             usage_fsync: false,
             replica_max_lag_ms: 500,
+            verdict_cache_entries: 4096,
+            verdict_cache_bytes: 32 << 20,
             clock: yinzheng_pki::system_clock(),
             store: yinzheng_store::Backend::Embedded,
             read_replica: None,

@@ -163,12 +163,14 @@ impl Metrics {
     /// The text exposition format.
     /// `sequencer`: whether this server sequences the anchoring log (on
     /// PostgreSQL exactly one server does); `crl_expiry`: seconds until each
-    /// published CRL's nextUpdate; `replica_in_use`: whether reads go to the
+    /// published CRL's nextUpdate; `verdicts`: the verdict cache's entries,
+    /// hits and misses (`None`: off); `replica_in_use`: whether reads go to the
     /// read replica now (`None`: none configured).
     pub fn render(
         &self,
         validator_cache: usize,
         (hits, misses): (u64, u64),
+        verdicts: Option<(usize, u64, u64)>,
         sequencer: bool,
         crl_expiry: &[(String, i64)],
         replica_in_use: Option<bool>,
@@ -327,6 +329,12 @@ impl Metrics {
             o,
             "# HELP yinzheng_chain_cache_hits_total Chain validations answered from the cache (since the last CRL refresh).\n# TYPE yinzheng_chain_cache_hits_total counter\nyinzheng_chain_cache_hits_total {hits}\n# HELP yinzheng_chain_cache_misses_total Chain validations computed (since the last CRL refresh).\n# TYPE yinzheng_chain_cache_misses_total counter\nyinzheng_chain_cache_misses_total {misses}"
         );
+        if let Some((kept, hits, misses)) = verdicts {
+            let _ = writeln!(
+                o,
+                "# HELP yinzheng_verdict_cache_entries Passing file verdicts kept (since the last CRL refresh).\n# TYPE yinzheng_verdict_cache_entries gauge\nyinzheng_verdict_cache_entries {kept}\n# HELP yinzheng_verdict_cache_hits_total File verifications answered from a kept verdict (since the last CRL refresh).\n# TYPE yinzheng_verdict_cache_hits_total counter\nyinzheng_verdict_cache_hits_total {hits}\n# HELP yinzheng_verdict_cache_misses_total File verifications that found no verdict still holding (since the last CRL refresh).\n# TYPE yinzheng_verdict_cache_misses_total counter\nyinzheng_verdict_cache_misses_total {misses}"
+            );
+        }
         o
     }
 }

@@ -385,11 +385,9 @@ fn callers_stamp(home: &Path) -> Option<(std::time::SystemTime, u64)> {
 }
 
 /// Sign fresh CRLs for every domain and build the validator on them, its
-/// "now" from `clock`.
-pub fn build_trust(
-    domains: &[Domain],
-    clock: &Arc<dyn yinzheng_pki::Clock>,
-) -> Result<TrustMaterial> {
+/// "now" from `config.clock`, with the verdict cache `config` asks for.
+pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMaterial> {
+    let clock = &config.clock;
     let mut anchors = Vec::new();
     let mut intermediates = Vec::new();
     let mut crls = Vec::new();
@@ -415,13 +413,21 @@ pub fn build_trust(
         }
         crls.extend(list);
     }
+    let context = yinzheng_document::TrustContext::new(
+        Validator::new(anchors)
+            .with_crls(crls)
+            .with_clock(clock.clone()),
+    )
+    .with_intermediates(intermediates);
+    let context = match config.verdict_cache_entries {
+        0 => context,
+        entries => context.with_verdict_cache(yinzheng_document::VerdictCacheLimits {
+            entries,
+            bytes: config.verdict_cache_bytes,
+        }),
+    };
     Ok(TrustMaterial {
-        context: yinzheng_document::TrustContext::new(
-            Validator::new(anchors)
-                .with_crls(crls)
-                .with_clock(clock.clone()),
-        )
-        .with_intermediates(intermediates),
+        context,
         crls: published,
     })
 }
@@ -694,7 +700,7 @@ impl AppState {
         }
         let store = config.store.clone();
         let domains = open_domains(home, &store, &config.clock, pass)?;
-        let trust = build_trust(&domains, &config.clock)?;
+        let trust = build_trust(&domains, &config)?;
         let readers =
             ReaderPool::with_replica(home, &store, config.readers, config.read_replica.clone())?;
         let log_dir = DataDir::new(home).log();
@@ -816,7 +822,7 @@ impl AppState {
 
     /// Re-sign CRLs and swap in a validator built on them.
     pub fn refresh_trust(&self) -> Result<()> {
-        let t = build_trust(&self.domains, &self.config.clock)?;
+        let t = build_trust(&self.domains, &self.config)?;
         if let Ok(mut w) = self.trust.write() {
             *w = Arc::new(t);
         }

@@ -153,3 +153,144 @@ async fn a_file_that_is_not_a_document_is_not_genuine() {
     assert!(s == StatusCode::OK || s.is_client_error(), "{s}: {body}");
     assert_ne!(body["code"], 0, "garbage verified: {body}");
 }
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct MovableClock(std::sync::Mutex<std::time::SystemTime>);
+
+impl yinzheng_pki::Clock for MovableClock {
+    fn now(&self) -> std::time::SystemTime {
+        *self.0.lock().expect("clock")
+    }
+}
+
+impl MovableClock {
+    fn advance(&self, by: std::time::Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+/// The verdict cache's (entries, hits, misses).
+fn verdicts(d: &Demo) -> (usize, u64, u64) {
+    d.state
+        .trust()
+        .context
+        .verdict_cache()
+        .expect("the verdict cache is on by default")
+        .stats()
+}
+
+/// The answer without what differs between two checks of one file (the
+/// usage record, the receipt, the validation time).
+fn verdict_only(body: &Value) -> Value {
+    let mut v = body.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, _| !["usage", "receipt", "usageRecord", "checkedAt"].contains(&k.as_str()));
+    }
+    if let Some(r) = v.get_mut("report").and_then(Value::as_object_mut) {
+        r.remove("validationTime");
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_file_checked_again_is_answered_from_its_verdict_only_while_it_holds() {
+    let clock = Arc::new(MovableClock(std::sync::Mutex::new(
+        std::time::SystemTime::now(),
+    )));
+    let d = demo_at(clock.clone());
+    // The demo's certificates begin when they were made, after the clock started.
+    *clock.0.lock().expect("clock") = std::time::SystemTime::now();
+    let key = d.info.api_key.clone();
+    let valid = &d.info.license("valid").expect("a valid demo license").id;
+    let home = d._dir.path().join("home");
+    let pdf = std::fs::read(home.join("licenses/files").join(valid).join("license.pdf"))
+        .expect("license file");
+    let uri = format!("/v1/verify?{QUERY}");
+
+    // First check: verified, and the passing verdict kept.
+    let (s, _, first) = send(&d, "POST", &uri, Some(&key), pdf.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    assert_eq!(first["code"], 0, "{first}");
+    assert_eq!(verdicts(&d), (1, 0, 1));
+    // Again: answered from it, the same answer but for the time and usage.
+    clock.advance(std::time::Duration::from_secs(60));
+    let (_, _, again) = send(&d, "POST", &uri, Some(&key), pdf.clone()).await;
+    assert_eq!(verdicts(&d), (1, 1, 1));
+    assert_eq!(verdict_only(&again), verdict_only(&first));
+    assert_ne!(
+        again["report"]["validationTime"], first["report"]["validationTime"],
+        "a kept verdict is given at the time of the check"
+    );
+
+    // An attacker's variant (one byte of the signed page content changed)
+    // is another file: verified afresh, refused, and not kept.
+    let mut altered = pdf.clone();
+    let at = altered
+        .windows(6)
+        .position(|w| w == b"stream")
+        .expect("a stream")
+        + 8;
+    altered[at] ^= 0x01;
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), altered.clone()).await;
+    assert_ne!(body["code"], 0, "an altered file passed: {body}");
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), altered).await;
+    assert_ne!(
+        body["code"], 0,
+        "an altered file passed the second time: {body}"
+    );
+    assert_eq!(verdicts(&d).0, 1, "a failing verdict was kept");
+
+    // The seal suspended (by anyone sharing the store): the next check of
+    // the same file reads the registry again and is not answered as before.
+    let seals = yinzheng_seal_registry::Registry::open_in(
+        &yinzheng_store::DataDir::new(&home).seal_registry(),
+        &yinzheng_tests::store_backend(&home),
+    );
+    let mut seals = seals.expect("seal registry");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    seals
+        .transition(
+            &d.info.seal_id,
+            yinzheng_seal::SealStatus::Suspended,
+            "test",
+            "verdict cache",
+            now,
+        )
+        .expect("suspend");
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), pdf.clone()).await;
+    assert_ne!(
+        body["code"], 0,
+        "a suspended seal's file passed from the cache: {body}"
+    );
+    seals
+        .transition(
+            &d.info.seal_id,
+            yinzheng_seal::SealStatus::Active,
+            "test",
+            "verdict cache",
+            now,
+        )
+        .expect("resume");
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), pdf.clone()).await;
+    assert_eq!(body["code"], 0, "resumed: {body}");
+    let (kept, hits, _) = verdicts(&d);
+    assert_eq!(
+        (kept, hits),
+        (1, 1),
+        "the resumed seal's verdict was made afresh"
+    );
+
+    // Years on, past the signer's and the seal's validity: the verdict no
+    // longer holds, and the file is judged again (not genuine now).
+    clock.advance(std::time::Duration::from_secs(20 * 365 * 86_400));
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), pdf).await;
+    assert_ne!(
+        body["code"], 0,
+        "an expired signature passed from the cache: {body}"
+    );
+    assert_eq!(verdicts(&d).1, 1, "a verdict past its window was given");
+}

@@ -36,6 +36,7 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
         state.metrics.render(
             trust.context.validator().cached_chains(),
             trust.context.validator().cache_stats(),
+            trust.context.verdict_cache().map(|c| c.stats()),
             state.log.sequencer().is_some(),
             &crl_expiry(&trust, state.config.clock.now()),
             state
