@@ -348,6 +348,41 @@ fn among_ocsp_answers_a_revocation_wins() {
 }
 
 #[test]
+fn a_passing_chain_holds_no_longer_than_its_ocsp_responder() {
+    // A verdict kept until it could change (the chain cache, the server's
+    // verdict cache) must end when the delegated responder's certificate
+    // does (365 days): after that its answer is refused, though the answer
+    // itself says it is fresh for forty years.
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let forty_years = 24 * 365 * 40;
+    let answer = d
+        .ocsp_response(&leaf.cert.serial_hex(), ocsp::CertIdHash::Sm3, forty_years)
+        .unwrap();
+    let root_arl = d.crl(forty_years).unwrap().pop().unwrap();
+    let v = Validator::new(vec![d.root().clone()])
+        .with_crls(vec![root_arl])
+        .with_ocsp_responses(vec![answer]);
+    let r = v.validate(&leaf.cert, &[d.issuing().clone()], SystemTime::now());
+    assert!(r.passed(), "{r}");
+    let responder_end = d.ocsp_responder().not_after();
+    assert!(responder_end < leaf.cert.not_after());
+    let holds = r.holds_until().expect("a passing chain is bounded");
+    assert!(
+        holds <= responder_end,
+        "holds until {holds:?}, the responder ends {responder_end:?}"
+    );
+    // And past it, a fresh check does not pass on that answer.
+    let later = v.validate(
+        &leaf.cert,
+        &[d.issuing().clone()],
+        responder_end + Duration::from_secs(1),
+    );
+    assert!(!later.passed(), "{later}");
+}
+
+#[test]
 fn a_key_compromise_counts_even_before_its_date() {
     // A compromised key may have signed before its revocation was dated: a
     // signature proven to predate the date is not valid either — it cannot be

@@ -13,7 +13,8 @@
 //!   boundary that went into it), and not before it was made (a clock set
 //!   back);
 //! - while every seal registry answer it read is still the same (the
-//!   registry is asked again on every hit: a seal suspended or revoked since,
+//!   registry is asked again on every hit and its status, status time and
+//!   registered seal, by SM3, compared: a seal suspended or revoked since,
 //!   by this process or another sharing the store, is a miss);
 //! - by the same [`crate::TrustContext`]: the cache belongs to it, so new
 //!   anchors, CRLs, OCSP responses or policy come with a new, empty cache.
@@ -21,9 +22,15 @@
 //! A hit differs from a fresh verification only in its validation time,
 //! which is set to now. Failing, indeterminate and erroneous verdicts are
 //! never kept: they are cheap to reach again and their messages carry times.
+//!
+//! What it does not do: keep its hits from being told apart by their speed
+//! (a caller holding a file's bytes can learn that it was checked within
+//! the last minutes), or keep many distinct passing variants of one file
+//! (an OFD with a changed ZIP comment, say) from pushing other verdicts out:
+//! at worst every check is verified afresh, as without the cache.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use yinzheng_pki::VerificationReport;
@@ -36,7 +43,7 @@ use crate::Format;
 pub struct VerdictCacheLimits {
     /// Most verdicts kept.
     pub entries: usize,
-    /// Most bytes kept (reports' text and the registered seals read), roughly.
+    /// Most bytes kept (the reports' text), roughly.
     pub bytes: usize,
 }
 
@@ -78,20 +85,30 @@ impl VerdictKey {
     }
 }
 
-/// One registry answer a verdict was built on.
+/// One registry answer a verdict was built on: what verification reads of
+/// it (status, when it last changed, the registered seal, by its SM3).
 #[derive(Clone, Debug)]
 struct SealAnswer {
     id: String,
     /// `None`: not a seal of this registry.
-    seal: Option<(SealStatus, i64, Arc<[u8]>)>,
+    seal: Option<(SealStatus, i64, [u8; 32])>,
 }
 
 impl SealAnswer {
+    fn of(id: String, seal: Option<RegisteredSeal>) -> Self {
+        SealAnswer {
+            id,
+            seal: seal.map(|r| (r.status, r.status_at, yinzheng_crypto::sm3(&r.der))),
+        }
+    }
+
     fn same_as(&self, now: &Option<RegisteredSeal>) -> bool {
         match (&self.seal, now) {
             (None, None) => true,
-            (Some((status, at, der)), Some(r)) => {
-                *status == r.status && *at == r.status_at && **der == *r.der
+            (Some((status, at, der_sm3)), Some(r)) => {
+                *status == r.status
+                    && *at == r.status_at
+                    && *der_sm3 == yinzheng_crypto::sm3(&r.der)
             }
             _ => false,
         }
@@ -113,8 +130,6 @@ struct Inner {
     entries: HashMap<VerdictKey, Entry>,
     /// Insertion order, for the clock hand.
     order: VecDeque<VerdictKey>,
-    /// The registered seals' DER, shared by the verdicts that read them.
-    seal_ders: HashMap<String, Arc<[u8]>>,
     bytes: usize,
     hits: u64,
     misses: u64,
@@ -230,34 +245,20 @@ impl VerdictCache {
         if holds_until <= made {
             return;
         }
+        let answers: Vec<SealAnswer> = seals
+            .answers
+            .into_iter()
+            .map(|(id, seal)| SealAnswer::of(id, seal))
+            .collect();
+        let bytes =
+            report.approx_len() + 256 + answers.iter().map(|a| a.id.len() + 64).sum::<usize>();
+        if bytes > self.limits.bytes / 4 || self.limits.entries == 0 {
+            return;
+        }
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
         let inner = &mut *inner;
-        let mut bytes = report.approx_len() + 256;
-        let mut answers = Vec::with_capacity(seals.answers.len());
-        for (id, seal) in seals.answers {
-            let seal = seal.map(|r| {
-                let der = match inner.seal_ders.get(&id) {
-                    Some(d) if **d == *r.der => d.clone(),
-                    _ => {
-                        if inner.seal_ders.len() >= self.limits.entries {
-                            inner.seal_ders.clear();
-                        }
-                        let d: Arc<[u8]> = r.der.into();
-                        inner.seal_ders.insert(id.clone(), d.clone());
-                        d
-                    }
-                };
-                (r.status, r.status_at, der)
-            });
-            // Counted in every verdict that holds it: an overestimate when shared.
-            bytes += id.len() + seal.as_ref().map_or(0, |(_, _, d)| d.len() / 8);
-            answers.push(SealAnswer { id, seal });
-        }
-        if bytes > self.limits.bytes / 4 || self.limits.entries == 0 {
-            return;
-        }
         forget(inner, &key);
         while !inner.order.is_empty()
             && (inner.entries.len() >= self.limits.entries

@@ -329,13 +329,18 @@ impl TrustContext {
         bytes: &[u8],
         req: &VerifyRequest<'_>,
     ) -> Result<VerificationReport> {
-        let (Some(cache), Format::Pdf | Format::Ofd, None, None, Some(file)) = (
-            &self.verdicts,
-            format,
-            req.time.proven(),
-            req.detached,
-            req.file_sm3,
-        ) else {
+        // Every field named: one added later must be thought about here.
+        let VerifyRequest {
+            detached,
+            seals,
+            time,
+            deadline: _,
+            max_inflated,
+            file_sm3,
+        } = *req;
+        let (Some(cache), Format::Pdf | Format::Ofd, ValidationTime::Unproven, None, Some(file)) =
+            (&self.verdicts, format, time, detached, file_sm3)
+        else {
             return self.verify_afresh(format, bytes, req);
         };
         if !std::ptr::eq(file.bytes(), bytes) {
@@ -345,20 +350,22 @@ impl TrustContext {
             format,
             file.digest(),
             bytes.len(),
-            req.seals.is_some(),
-            req.max_inflated,
+            seals.is_some(),
+            max_inflated,
         );
-        if let Some(report) = cache.get(&key, self.validator.now(), req.seals) {
+        let before = self.validator.now();
+        if let Some(report) = cache.get(&key, before, seals) {
             return Ok(report);
         }
-        let recorder = req.seals.map(Recorder::new);
+        let recorder = seals.map(Recorder::new);
         let recorded = VerifyRequest {
             seals: recorder.as_ref().map(|r| r as &dyn SealStatusSource),
             ..*req
         };
         let report = self.verify_afresh(format, bytes, &recorded)?;
-        // After the checks: the window starts when the last of them ran.
-        let made = self.validator.now();
+        // The window starts when the last check ran: after them all (the
+        // later of the two readings, should the clock step back meanwhile).
+        let made = self.validator.now().max(before);
         let answers = recorder.map(Recorder::into_answers).unwrap_or_default();
         cache.put(key, &report, made, answers);
         Ok(report)

@@ -315,6 +315,9 @@ pub struct OcspAnswer {
     pub this_update: SystemTime,
     /// nextUpdate, if given.
     pub next_update: Option<SystemTime>,
+    /// The end of the delegated responder certificate's validity (`None`:
+    /// signed by the issuer itself): the answer is not accepted after it.
+    pub responder_not_after: Option<SystemTime>,
 }
 
 const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
@@ -385,15 +388,17 @@ pub fn check_response(
             .is_some_and(|k| k.with_sm2_id(sm2_id.clone()).verify(alg, tbs, sig).is_ok())
     };
     let signed_by_issuer = verify_with(issuer);
-    let signed_by_delegate = !signed_by_issuer
-        && basic.certs.iter().flatten().any(|c| {
-            let Ok(c) = c
+    // The delegated responder that signed, if one did (its validity end
+    // bounds how long the answer is accepted).
+    let delegate = if signed_by_issuer {
+        None
+    } else {
+        basic.certs.iter().flatten().find_map(|c| {
+            let c = c
                 .to_der()
                 .map_err(Error::from)
                 .and_then(|d| ParsedCert::from_der(&d))
-            else {
-                return false;
-            };
+                .ok()?;
             let issued_by_issuer = c.cert().tbs_certificate().issuer()
                 == issuer.cert().tbs_certificate().subject()
                 && c.signature().ok().is_some_and(|(a, s)| {
@@ -433,9 +438,10 @@ pub fn check_response(
                         },
                     )
                 });
-            issued_by_issuer && has_eku && in_validity && ku_ok && verify_with(&c)
-        });
-    if !signed_by_issuer && !signed_by_delegate {
+            (issued_by_issuer && has_eku && in_validity && ku_ok && verify_with(&c)).then_some(c)
+        })
+    };
+    if !signed_by_issuer && delegate.is_none() {
         return Err(Error::Refused(
             "OCSP response is not signed by the issuer or by a responder the issuer authorised"
                 .into(),
@@ -469,6 +475,7 @@ pub fn check_response(
         produced_at: data.produced_at.to_system_time(),
         this_update: single.this_update.to_system_time(),
         next_update: single.next_update.map(|t| t.to_system_time()),
+        responder_not_after: delegate.map(|c| c.not_after()),
     })
 }
 

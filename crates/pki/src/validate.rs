@@ -693,15 +693,32 @@ impl Validator {
             }
         }
         for der in &self.ocsp {
-            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at) {
-                if a.this_update > at {
-                    until = until.min(a.this_update);
+            match crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at) {
+                Ok(a) => {
+                    if a.this_update > at {
+                        until = until.min(a.this_update);
+                    }
+                    if let crate::ocsp::OcspCertStatus::Revoked { at: when, .. } = a.status
+                        && when > at
+                    {
+                        until = until.min(when);
+                    }
+                    // Any answer fresh now stops being fresh (and its
+                    // warning appears) at its next update; a delegated
+                    // responder's answer is refused after its certificate ends.
+                    if let Some(n) = a.next_update
+                        && n >= at
+                    {
+                        until = until.min(n);
+                    }
+                    if let Some(end) = a.responder_not_after {
+                        until = until.min(end);
+                    }
                 }
-                if let crate::ocsp::OcspCertStatus::Revoked { at: when, .. } = a.status
-                    && when > at
-                {
-                    until = until.min(when);
-                }
+                Err(crate::Error::NotAbout(_)) => {}
+                // Refused now (a responder not valid yet, say): it may be
+                // accepted later, so this result holds for no longer than now.
+                Err(_) => until = until.min(at),
             }
         }
         until
