@@ -124,9 +124,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # in the tests) must compile: checked here on stable, without building
 # libFuzzer's C++ (--no-default-features; cargo fuzz links it). fuzz/ is a
 # workspace of its own (as a member, its build dependency cc with `parallel`
-# made the test build re-run every C build script: +26 s); its dev profile is
-# the main one's, so the dependencies whose features agree are reused from
-# clippy above (58 → 44 s).
+# made the test build re-run every C build script: +26 s), so nothing checked
+# above is reused (about a minute on two cores; with the main dev profile it
+# took two, its proc-macros then built at -O3).
 step "cargo check fuzz/ (the cargo-fuzz targets)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
 
