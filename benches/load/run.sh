@@ -78,7 +78,12 @@ if [ -n "$VERDICT_CACHE_ENTRIES" ]; then
     # server.toml's verdict_cache_entries (0: every file verified afresh, the
     # "before" of issue 21's verdict cache): the demo made, serve it again so.
     kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-    echo "verdict_cache_entries = $VERDICT_CACHE_ENTRIES" >>"$HOME_DIR/server/server.toml"
+    toml=$HOME_DIR/server/server.toml
+    if grep -q '^verdict_cache_entries' "$toml" 2>/dev/null; then
+        sed -i "s/^verdict_cache_entries = .*/verdict_cache_entries = $VERDICT_CACHE_ENTRIES/" "$toml"
+    else
+        echo "verdict_cache_entries = $VERDICT_CACHE_ENTRIES" >>"$toml"
+    fi
     start_server
 fi
 URL=$(jq -r .url "$WORK/serve.json")
