@@ -239,6 +239,11 @@ async fn a_file_checked_again_is_answered_from_its_verdict_only_while_it_holds()
         body["code"], 0,
         "an altered file passed the second time: {body}"
     );
+    assert_eq!(body["report"]["indication"], "TOTAL_FAILED", "{body}");
+    assert_eq!(
+        body["report"]["subIndication"], "HASH_FAILURE",
+        "named: {body}"
+    );
     assert_eq!(verdicts(&d).0, 1, "a failing verdict was kept");
 
     // The seal suspended (by anyone sharing the store): the next check of
@@ -266,6 +271,20 @@ async fn a_file_checked_again_is_answered_from_its_verdict_only_while_it_holds()
         body["code"], 0,
         "a suspended seal's file passed from the cache: {body}"
     );
+    assert!(
+        body["report"]["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(
+                |c| c["id"].as_str().is_some_and(|i| i.ends_with("seal-status"))
+                    && c["status"] == "failed"
+                    && c["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("suspended"))
+            ),
+        "the suspension is named: {body}"
+    );
     seals
         .transition(
             &d.info.seal_id,
@@ -292,5 +311,7 @@ async fn a_file_checked_again_is_answered_from_its_verdict_only_while_it_holds()
         body["code"], 0,
         "an expired signature passed from the cache: {body}"
     );
+    assert_ne!(body["report"]["indication"], "TOTAL_PASSED", "{body}");
+    assert!(body["report"]["subIndication"].is_string(), "named: {body}");
     assert_eq!(verdicts(&d).1, 1, "a verdict past its window was given");
 }
