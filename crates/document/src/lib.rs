@@ -57,6 +57,8 @@ pub use ofd_stamp::{Placement, sign_ofd, stamp_ofd};
 pub use ofd_write::{
     A4_MM, MAX_GENERATED_PAGES, OfdDocumentSpec, OfdFont, OfdImage, OfdLine, OfdPage, write_ofd,
 };
+#[doc(hidden)]
+pub use pdf::reading as pdf_reading;
 pub use pdf::{
     Certification, MAX_CONTENTS_LEN, MAX_PDF_LEN, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES,
     ModificationCheck, PdfChangePolicy, PdfPosition, PdfSealAppearance, PdfSignature,

@@ -37,6 +37,16 @@ fn open_file<P: AsRef<Path>>(path: P) -> Result<(File, usize)> {
     Ok((file, capacity))
 }
 
+impl Document {
+    /// Load from memory only the objects reachable from the trailer through the entries `follow`
+    /// accepts, or `Ok(None)` when the file needs a full load (see [`Reader::read_reachable`]).
+    pub fn load_mem_reachable(
+        buffer: &[u8], follow: &dyn Fn(&Dictionary, &[u8]) -> bool, max_objects: usize,
+    ) -> Result<Option<Document>> {
+        Reader::new(buffer).read_reachable(follow, max_objects)
+    }
+}
+
 #[cfg(not(feature = "async"))]
 impl Document {
     /// Load a PDF document from a specified file path.
@@ -815,6 +825,75 @@ impl<'a> Reader<'a> {
         }
 
         Ok(self.document)
+    }
+
+    /// Read the cross-reference data and trailer as written, then only the objects reachable from
+    /// the trailer through the dictionary entries `follow` accepts (`follow(dictionary, key)`;
+    /// every reference in an array or a nested dictionary under an accepted key, and every
+    /// reference of an indirect array reached that way), at most `max_objects` of them.
+    ///
+    /// `Ok(None)` when this file needs the full [`Reader::read`] instead: it is encrypted, its
+    /// cross-reference data had to be corrected or rebuilt, an object it names could not be read,
+    /// or more than `max_objects` are reachable. So every object of a returned document is the
+    /// one a full load holds under the same number.
+    pub fn read_reachable(
+        mut self, follow: &dyn Fn(&Dictionary, &[u8]) -> bool, max_objects: usize,
+    ) -> Result<Option<Document>> {
+        let offset = self.buffer.windows(5).position(|w| w == b"%PDF-").unwrap_or(0);
+        self.buffer = &self.buffer[offset..];
+        let version = parser::header(self.buffer, self.strict).ok_or(ParseError::InvalidFileHeader)?;
+        if self.force_reconstruct {
+            return Ok(None);
+        }
+        let Ok((xref, trailer)) = self.resolve_xref_and_trailer() else {
+            return Ok(None);
+        };
+        if self.document.xref_recovery.is_some() || trailer.has(b"Encrypt") {
+            return Ok(None);
+        }
+        // A full load keeps the object found at each entry's offset under the number written
+        // there: read only files where that is the entry's own number, as it is here.
+        for (&number, entry) in &xref.entries {
+            if let XrefEntry::Normal { offset, generation } = *entry {
+                let rest = self.buffer.get(offset as usize..).unwrap_or_default();
+                if Self::parse_object_header(&rest[skip_whitespace(rest, 0)..]) != Some((number, generation)) {
+                    return Ok(None);
+                }
+            }
+        }
+        self.document.version = version;
+        self.document.max_id = xref.size.saturating_sub(1);
+        self.document.trailer = trailer;
+        self.set_reference_table(xref);
+
+        let mut queue: Vec<ObjectId> = Vec::new();
+        collect_followed_references(&self.document.trailer, follow, &mut queue, 0);
+        let mut loaded: BTreeMap<ObjectId, Object> = BTreeMap::new();
+        while let Some(id) = queue.pop() {
+            if loaded.contains_key(&id) {
+                continue;
+            }
+            if loaded.len() == max_objects {
+                return Ok(None);
+            }
+            let Ok(object) = self.get_object(id, &mut HashSet::new()) else {
+                return Ok(None);
+            };
+            if self.document.xref_recovery.is_some() {
+                return Ok(None);
+            }
+            collect_references_in(&object, follow, &mut queue, 0);
+            loaded.insert(id, object);
+        }
+        if let Some(&max_loaded_id) = loaded.keys().next_back() {
+            self.document.max_id = self.document.max_id.max(max_loaded_id.0);
+        }
+        self.document.objects = loaded;
+        // A full load rebuilds the table of a file whose page tree does not load.
+        if !Self::page_tree_loaded(&self.document) {
+            return Ok(None);
+        }
+        Ok(Some(self.document))
     }
 
     /// Resolve the cross-reference data and trailer, or rebuild them by scanning for indirect
@@ -2113,6 +2192,41 @@ fn find_from(input: &[u8], start: usize, pattern: &[u8]) -> Option<usize> {
         .windows(pattern.len())
         .position(|window| window == pattern)
         .map(|pos| start + pos)
+}
+
+/// How deep [`Reader::read_reachable`] looks into nested direct arrays and dictionaries.
+const MAX_REACHABLE_NESTING: usize = 32;
+
+/// The references under the entries of `dictionary` that `follow` accepts.
+fn collect_followed_references(
+    dictionary: &Dictionary, follow: &dyn Fn(&Dictionary, &[u8]) -> bool, out: &mut Vec<ObjectId>, depth: usize,
+) {
+    for (key, value) in dictionary.iter() {
+        if follow(dictionary, key) {
+            collect_references_in(value, follow, out, depth);
+        }
+    }
+}
+
+/// The references in `object`: itself, the items of an array, the accepted entries of a dictionary
+/// or a stream's dictionary.
+fn collect_references_in(
+    object: &Object, follow: &dyn Fn(&Dictionary, &[u8]) -> bool, out: &mut Vec<ObjectId>, depth: usize,
+) {
+    if depth > MAX_REACHABLE_NESTING {
+        return;
+    }
+    match object {
+        Object::Reference(id) => out.push(*id),
+        Object::Array(array) => {
+            for item in array {
+                collect_references_in(item, follow, out, depth + 1);
+            }
+        }
+        Object::Dictionary(dictionary) => collect_followed_references(dictionary, follow, out, depth + 1),
+        Object::Stream(stream) => collect_followed_references(&stream.dict, follow, out, depth + 1),
+        _ => {}
+    }
 }
 
 #[cfg(all(test, not(feature = "async")))]

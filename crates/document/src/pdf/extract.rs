@@ -1,7 +1,7 @@
 //! Reading the signatures of a PDF: fields, byte ranges, revisions.
 
 use super::geometry::page_numbers;
-use super::{MAX_CONTENTS_LEN, Revision, load, revisions, text_of};
+use super::{MAX_CONTENTS_LEN, Revision, load_for_signatures, revisions, text_of};
 use crate::error::{Error, Result};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashSet;
@@ -150,6 +150,7 @@ pub(crate) fn field_names(doc: &Document) -> HashSet<String> {
 
 /// A terminal signature field (`/FT /Sig`, maybe inherited) as the change
 /// analysis needs it.
+#[derive(Debug)]
 pub(crate) struct SigFieldInfo {
     /// The field object (None for a direct field dictionary).
     pub id: Option<ObjectId>,
@@ -341,7 +342,24 @@ fn check_byte_range(
 
 /// Every signature field with a value, in file order (by where its `/Contents` is).
 pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
-    signatures_in(pdf, &load(pdf)?)
+    signatures_in(pdf, &load_for_signatures(pdf)?.doc)
+}
+
+/// The dictionary entries whose references [`signatures_in`],
+/// [`signature_fields`], the page numbers and the `/Perms` lookup follow: the
+/// catalog's form, page tree and permissions; the field tree; signature values
+/// with their entries (`/Contents` everywhere but on a page, where it is the
+/// content stream); DocMDP references (`/Perms /DocMDP` is compared by number
+/// only). What a document loaded along these alone lacks is never read when
+/// listing signatures: `tests/pdf_reachable.rs` fails without any one of them.
+pub(crate) fn read_for_signatures(dict: &Dictionary, key: &[u8]) -> bool {
+    match key {
+        b"Root" | b"AcroForm" | b"Fields" | b"Kids" | b"V" | b"Pages" | b"Perms" | b"Reference"
+        | b"TransformParams" | b"Annots" | b"M" | b"Name" | b"Reason" | b"Location"
+        | b"ByteRange" => true,
+        b"Contents" => !dict.has_type(b"Page"),
+        _ => false,
+    }
 }
 
 /// [`pdf_signatures`] of `pdf` already parsed as `doc`.

@@ -113,10 +113,53 @@ impl PageGeometry {
     }
 }
 
-/// Page number (1-based) of every page object.
+/// Deepest page tree walked by [`page_numbers`].
+const MAX_PAGE_TREE_DEPTH: usize = 256;
+
+/// Page number (1-based) of every page object: the leaves of the page tree
+/// in order (`/Type /Page`, or a kid that is no dictionary with a `/Type`, as
+/// lopdf counts a blank stand-in), each node counted at its first sighting
+/// only, so a repeated or cyclic kid adds nothing. It depends only on the
+/// objects the tree reaches, so a document loaded in part
+/// ([`super::load_for_signatures`]) numbers its pages as a full load does.
 pub(crate) fn page_numbers(doc: &Document) -> std::collections::HashMap<ObjectId, usize> {
-    doc.get_pages()
-        .into_iter()
-        .map(|(n, id)| (id, n as usize))
-        .collect()
+    let mut numbers = std::collections::HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    let Ok(root) = doc
+        .catalog()
+        .and_then(|c| c.get(b"Pages"))
+        .and_then(Object::as_reference)
+    else {
+        return numbers;
+    };
+    let kids_of = |id: ObjectId| -> &[Object] {
+        doc.get_dictionary(id)
+            .and_then(|node| node.get_deref(b"Kids", doc))
+            .and_then(Object::as_array)
+            .map_or(&[], Vec::as_slice)
+    };
+    seen.insert(root);
+    let mut stack: Vec<&[Object]> = vec![kids_of(root)];
+    while let Some(level) = stack.last_mut() {
+        let Some((kid, rest)) = level.split_first() else {
+            stack.pop();
+            continue;
+        };
+        *level = rest;
+        let Ok(id) = kid.as_reference() else {
+            continue;
+        };
+        if !seen.insert(id) {
+            continue;
+        }
+        match doc.get_dictionary(id).and_then(lopdf::Dictionary::get_type) {
+            Ok(b"Pages") if stack.len() < MAX_PAGE_TREE_DEPTH => stack.push(kids_of(id)),
+            Ok(b"Page") | Err(_) => {
+                let n = numbers.len() + 1;
+                numbers.insert(id, n);
+            }
+            Ok(_) => {}
+        }
+    }
+    numbers
 }

@@ -37,29 +37,120 @@ pub const MAX_CONTENTS_LEN: usize = 512 * 1024;
 /// validation; real documents carry a handful).
 pub const MAX_PDF_SIGNATURES: usize = 64;
 
-/// Parse a PDF within the size limit. A panic in the parser on hostile input
-/// becomes an error rather than taking the caller down.
-pub(crate) fn load(pdf: &[u8]) -> Result<Document> {
+/// Most objects [`load_for_signatures`] reads before it falls back to a full
+/// parse (a license has a few dozen; a long document's page tree, thousands).
+const MAX_REACHABLE_OBJECTS: usize = 20_000;
+
+/// Refuse a file over the size limit or without a `%PDF-` header in its first KiB.
+fn check_size_and_header(pdf: &[u8]) -> Result<()> {
     if pdf.len() > MAX_PDF_LEN {
         return Err(Error::Pdf(format!(
             "the PDF has {} bytes, more than the {MAX_PDF_LEN} accepted",
             pdf.len()
         )));
     }
-    if !pdf.starts_with(b"%PDF-")
-        && !pdf
-            .get(..1024)
-            .unwrap_or(pdf)
-            .windows(5)
-            .any(|w| w == b"%PDF-")
-    {
+    if !pdf.starts_with(b"%PDF-") && find(pdf.get(..1024).unwrap_or(pdf), b"%PDF-").is_none() {
         return Err(Error::Pdf("no %PDF- header".into()));
     }
+    Ok(())
+}
+
+/// Parse a PDF within the size limit. A panic in the parser on hostile input
+/// becomes an error rather than taking the caller down.
+pub(crate) fn load(pdf: &[u8]) -> Result<Document> {
+    check_size_and_header(pdf)?;
     let parsed = std::panic::catch_unwind(|| Document::load_mem(pdf));
     match parsed {
         Ok(Ok(doc)) => Ok(doc),
         Ok(Err(e)) => Err(Error::Pdf(format!("cannot parse the PDF: {e}"))),
         Err(_) => Err(Error::Pdf("cannot parse the PDF (parser failure)".into())),
+    }
+}
+
+/// A PDF read for listing its signatures: in part (see [`load_for_signatures`])
+/// or whole.
+pub(crate) struct SignatureView {
+    pub doc: Document,
+    /// Only the objects [`extract::read_for_signatures`] leads to were read.
+    pub in_part: bool,
+}
+
+/// What listing the signatures of `pdf` needs. The file is read from its
+/// trailer and cross-reference data, object by object, only along the entries
+/// that lead to the signature fields, their values, the page tree and
+/// `/Perms` ([`extract::read_for_signatures`]): content streams, fonts,
+/// images and appearances are never parsed. A file whose objects or
+/// cross-reference data are not exactly as a full parse would read them (see
+/// lopdf's `Reader::read_reachable`: encrypted, damaged or rebuilt tables,
+/// objects that are not where their entries say) is parsed whole as [`load`]
+/// does. Both give the same signatures, fields and page numbers
+/// (`tests/pdf_reachable.rs` and the `pdf_signatures` fuzz target compare them).
+/// A signature that does not cover the whole file needs the change analysis,
+/// which reads every object: [`modify::PdfChanges`] then parses the file whole.
+pub(crate) fn load_for_signatures(pdf: &[u8]) -> Result<SignatureView> {
+    check_size_and_header(pdf)?;
+    let reachable = std::panic::catch_unwind(|| {
+        Document::load_mem_reachable(pdf, &extract::read_for_signatures, MAX_REACHABLE_OBJECTS)
+    });
+    if let Ok(Ok(Some(doc))) = reachable {
+        return Ok(SignatureView { doc, in_part: true });
+    }
+    Ok(SignatureView {
+        doc: load(pdf)?,
+        in_part: false,
+    })
+}
+
+/// The signature listing of a PDF read in part against the same listing of
+/// the file parsed whole, for `tests/pdf_reachable.rs` and the
+/// `pdf_signatures` fuzz target. Not an API.
+#[doc(hidden)]
+pub mod reading {
+    use super::extract::{PdfSignature, signature_fields, signatures_in};
+    use crate::error::Result;
+    use lopdf::{Document, ObjectId};
+
+    /// Everything the verifier reads from the structure of a signed PDF.
+    #[derive(Debug, PartialEq)]
+    pub struct Listing {
+        /// As [`crate::pdf_signatures`] lists them.
+        pub signatures: Vec<PdfSignature>,
+        /// Each signature field as the change analysis sees it (name, value,
+        /// widgets, DocMDP), in its debug form.
+        pub fields: Vec<String>,
+        /// The signature `/Perms /DocMDP` names.
+        pub perms_docmdp: Option<ObjectId>,
+        /// Page numbers, by page object.
+        pub pages: Vec<(ObjectId, usize)>,
+    }
+
+    fn listing(pdf: &[u8], doc: &Document) -> Result<Listing> {
+        let mut pages: Vec<_> = super::geometry::page_numbers(doc).into_iter().collect();
+        pages.sort_unstable();
+        Ok(Listing {
+            signatures: signatures_in(pdf, doc)?,
+            fields: signature_fields(doc)
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect(),
+            perms_docmdp: super::modify::perms_docmdp(doc),
+            pages,
+        })
+    }
+
+    /// The listing from the file read in part, or `None` when the verifier
+    /// would parse it whole.
+    pub fn in_part(pdf: &[u8]) -> Option<Result<Listing>> {
+        match super::load_for_signatures(pdf) {
+            Ok(view) if view.in_part => Some(listing(pdf, &view.doc)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The listing from the file parsed whole.
+    pub fn whole(pdf: &[u8]) -> Result<Listing> {
+        listing(pdf, &super::load(pdf)?)
     }
 }
 

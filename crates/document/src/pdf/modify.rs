@@ -156,8 +156,14 @@ pub(crate) struct PdfChanges<'a> {
 impl<'a> PdfChanges<'a> {
     /// Parse `pdf` and list its signatures.
     pub(crate) fn new(pdf: &'a [u8]) -> Result<Self> {
-        let last = load(pdf)?;
-        let sigs = signatures_in(pdf, &last)?;
+        let view = super::load_for_signatures(pdf)?;
+        let mut last = view.doc;
+        let mut sigs = signatures_in(pdf, &last)?;
+        // What later revisions changed is analysed over every object.
+        if view.in_part && sigs.iter().any(|s| !s.covers_whole_document) {
+            last = load(pdf)?;
+            sigs = signatures_in(pdf, &last)?;
+        }
         let fields = signature_fields(&last);
         Ok(Self {
             pdf,
@@ -260,7 +266,7 @@ impl<'a> PdfChanges<'a> {
 }
 
 /// The signature dictionary `/Perms /DocMDP` names, if any.
-fn perms_docmdp(doc: &Document) -> Option<ObjectId> {
+pub(crate) fn perms_docmdp(doc: &Document) -> Option<ObjectId> {
     let catalog = dict_of(doc, doc.trailer.get(b"Root").ok()?)?;
     let perms = dict_of(doc, catalog.get(b"Perms").ok()?)?;
     perms.get(b"DocMDP").and_then(Object::as_reference).ok()
