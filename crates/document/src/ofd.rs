@@ -640,8 +640,17 @@ fn verify_signed_data(
         .ok()
         .is_some_and(|sd| sd.content() == Some(&digest[..]));
     let content: &[u8] = if over_digest { &digest } else { signature_xml };
-    let summary =
-        crate::signed_data::check_cms(report, label, signed_value, &[content], None, ctx, proven);
+    // Signature.xml is hashed once: its SM3 above serves the CMS check too.
+    let content_sm3 = (!over_digest).then_some(digest);
+    let summary = crate::signed_data::check_cms(
+        report,
+        label,
+        signed_value,
+        &[content],
+        content_sm3,
+        ctx,
+        proven,
+    );
     if summary.signer.is_some() {
         report.pass(
             "signature",

@@ -7,11 +7,12 @@
 //! `unprotected` (warnings about parts no signature covers and no reader shows).
 
 use super::{DisplayedParts, OfdPackage, OfdSignature, dir_of};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use yinzheng_crypto::{DIGEST_LEN, DigestAlgorithm};
 use yinzheng_pki::{Indication, SubIndication, VerificationReport};
 use yinzheng_seal::Seal;
 
-/// The signatures' References, each digest computed once.
+/// The signatures' References, each part's digest computed once per algorithm.
 pub(super) struct Coverage<'a> {
     pkg: &'a OfdPackage,
     sigs: &'a [OfdSignature],
@@ -24,6 +25,10 @@ pub(super) struct Coverage<'a> {
 impl<'a> Coverage<'a> {
     pub(super) fn new(pkg: &'a OfdPackage, sigs: &'a [OfdSignature]) -> Self {
         let mut by_part: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+        // Each part is hashed once per digest algorithm, however many
+        // signatures reference it (a countersigned package's pages).
+        let mut digests: HashMap<(&str, DigestAlgorithm), Option<[u8; DIGEST_LEN]>> =
+            HashMap::new();
         let results = sigs
             .iter()
             .enumerate()
@@ -32,8 +37,11 @@ impl<'a> Coverage<'a> {
                     .iter()
                     .map(|(part, digest)| {
                         by_part.entry(part.as_str()).or_default().insert(i);
-                        pkg.part(part)
-                            .map(|b| s.check_method.digest(b).as_slice() == digest.as_slice())
+                        digests
+                            .entry((part.as_str(), s.check_method))
+                            .or_insert_with(|| pkg.part(part).map(|b| s.check_method.digest(b)))
+                            .as_ref()
+                            .map(|d| d.as_slice() == digest.as_slice())
                     })
                     .collect()
             })
