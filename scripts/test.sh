@@ -27,11 +27,11 @@
 #   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
 #   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
 #                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
-# Then: formatting, clippy (-D warnings, all targets), a check of the fuzz targets,
-# every test with the peers (embedded SQLite),
-# the store-backed crates' tests again on PostgreSQL, docs/DEPLOYMENT.md step by step
-# (scripts/deployment_check.sh), the hostile-load run in its short form
-# (benches/load/hostile.sh), rustdoc (-D warnings).
+# Then: formatting, clippy (-D warnings, all targets), every test with the peers
+# (embedded SQLite) with a check of the fuzz targets beside it, the store-backed
+# crates' tests again on PostgreSQL and docs/DEPLOYMENT.md step by step
+# (scripts/deployment_check.sh) with rustdoc (-D warnings) beside them, the
+# hostile-load run in its short form (benches/load/hostile.sh).
 # Peer tests (#[peer_test]) run with --features yinzheng-tests/peers and never
 # skip here: a missing peer fails them with instructions.
 set -euo pipefail
@@ -120,24 +120,34 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
-# in the tests) must compile: checked here on stable, without building
-# libFuzzer's C++ (--no-default-features; cargo fuzz links it). fuzz/ is a
-# workspace of its own (as a member, its build dependency cc with `parallel`
-# made the test build re-run every C build script: +26 s), so nothing checked
-# above is reused (about a minute on two cores; with the main dev profile it
-# took two, its proc-macros then built at -O3).
-step "cargo check fuzz/ (the cargo-fuzz targets)"
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet
-
 # The peer tests (#[peer_test]: OpenSSL, qpdf, poppler, pyHanko, curl, Go,
 # Chromium, PostgreSQL) run here: the `peers` feature turns them on. Without it
 # — a newcomer's plain `cargo test --workspace` — they are listed as ignored.
 PEERS=(--features yinzheng-tests/peers)
 wait "$gmssl_build" || { cat "$gmssl_log"; echo "scripts/test.sh: building the C SM2 peers failed" >&2; exit 1; }
 rm -f "$gmssl_log"
-step "cargo test with the peers (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
+step "cargo test with the peers: build"
+cargo test --workspace --locked "${PEERS[@]}" --no-run
+
+# The fuzz targets (one line each around crates/fuzz-targets, whose seeds run
+# in the tests) must compile: checked on stable, without building libFuzzer's
+# C++ (--no-default-features; cargo fuzz links it). fuzz/ is a workspace of its
+# own (as a member, its build dependency cc with `parallel` made the test build
+# re-run every C build script: +26 s), so nothing built above is reused: about
+# a minute of two cores, which it takes here in the background, in a target
+# directory of its own (no lock shared with cargo test), while the tests run
+# and leave a core two-thirds idle (135 % CPU over 204 s, 2026-12-07).
+fuzz_log=$(mktemp /tmp/yinzheng-fuzz-check.XXXXXX)
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/fuzz-check" \
+  cargo check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features --quiet >"$fuzz_log" 2>&1 &
+fuzz_check=$!
+
+step "cargo test with the peers: run (embedded SQLite; the store suite and the two-server test also use PostgreSQL)"
 cargo test --workspace --locked "${PEERS[@]}"
+
+step "cargo check fuzz/ (the cargo-fuzz targets), started with the test run"
+wait "$fuzz_check" || { cat "$fuzz_log"; echo "scripts/test.sh: the fuzz targets do not compile" >&2; exit 1; }
+rm -f "$fuzz_log"
 
 # The same suites of the crates that keep state, with every data directory's
 # databases in PostgreSQL schemas instead of SQLite files.
@@ -158,6 +168,13 @@ for line in sys.stdin:
         print(pkg + "\t" + m["executable"])
 ' "$pg_crates")
 [ "${#pg_tests[@]}" -ge 6 ] || { echo "scripts/test.sh: found only ${#pg_tests[@]} test binaries for $pg_crates" >&2; exit 1; }
+
+# The documentation is built while the PostgreSQL suites and the deployment
+# check run (built binaries, no cargo: the build lock is free), and waited for
+# before the hostile load, which measures.
+doc_log=$(mktemp /tmp/yinzheng-doc.XXXXXX)
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet >"$doc_log" 2>&1 &
+doc_build=$!
 for t in "${pg_tests[@]}"; do
   dir=${t%%$'\t'*} exe=${t#*$'\t'}
   echo "--- ${dir#"$PWD"/}: $(basename "$exe")"
@@ -167,6 +184,10 @@ done
 step "docs/DEPLOYMENT.md, step by step (scripts/deployment_check.sh)"
 scripts/deployment_check.sh
 
+step "cargo doc (-D warnings), started with the PostgreSQL suites"
+wait "$doc_build" || { cat "$doc_log"; echo "scripts/test.sh: cargo doc failed" >&2; exit 1; }
+rm -f "$doc_log"
+
 step "hostile load, short form (benches/load/hostile.sh: soak + abuse, bounds checked)"
 # On the binaries the test run above built (benches/load/tests makes it build
 # yinzheng-load too): building them again with `cargo build` would take minutes.
@@ -174,9 +195,6 @@ for b in yinzheng yinzheng-load; do
   [ -x "${CARGO_TARGET_DIR:-target}/debug/$b" ] || { echo "scripts/test.sh: the test run did not build $b" >&2; exit 1; }
 done
 SHORT=1 PROFILE=test NO_BUILD=1 benches/load/hostile.sh
-
-step "cargo doc (-D warnings)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 echo
 echo "scripts/test.sh: all checks passed in ${SECONDS} s"
