@@ -27,6 +27,7 @@
 #   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
 #   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
 #                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
+#   softhsm2     a PKCS#11 token in software: crates/pkcs11's tests make keys on it
 # Then: formatting, clippy (-D warnings, all targets), every test with the peers
 # (embedded SQLite) with a check of the fuzz targets beside it, the store-backed
 # crates' tests again on PostgreSQL and docs/DEPLOYMENT.md step by step
@@ -59,6 +60,7 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v c++ >/dev/null 2>&1 || need+=(g++)   # libfuzzer-sys's build script (fuzz/ check)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)  # GmSSL, the C SM2 peer (scripts/sm2-peers.sh)
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)  # the PKCS#11 token of crates/pkcs11's tests
 if [ -z "${YINZHENG_PYHANKO:-}" ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi

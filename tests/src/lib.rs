@@ -169,6 +169,31 @@ pub fn zbarimg() -> String {
     )
 }
 
+/// The `softhsm2-util` binary (`$YINZHENG_SOFTHSM2_UTIL` or on PATH): makes
+/// the SoftHSM2 tokens the PKCS#11 tests sign with.
+pub fn softhsm2_util() -> String {
+    peer_tool(
+        "YINZHENG_SOFTHSM2_UTIL",
+        "softhsm2-util",
+        &["--version"],
+        "`apt-get install softhsm2`",
+    )
+}
+
+/// SoftHSM2's PKCS#11 module (`$YINZHENG_SOFTHSM2_MODULE`, else Debian's
+/// `/usr/lib/softhsm/libsofthsm2.so`); fails the test when it is missing.
+pub fn softhsm2_module() -> String {
+    require_peer("softhsm2");
+    let path = std::env::var("YINZHENG_SOFTHSM2_MODULE")
+        .unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".to_string());
+    assert!(
+        Path::new(&path).exists(),
+        "SoftHSM2's PKCS#11 module {path} is missing: `apt-get install softhsm2` \
+         (scripts/test.sh installs it; or set YINZHENG_SOFTHSM2_MODULE)"
+    );
+    path
+}
+
 /// The `curl` binary (`$YINZHENG_CURL` or `curl` on PATH): an independent
 /// HTTPS client for the verify API (the README's curl commands are run as printed).
 pub fn curl() -> String {

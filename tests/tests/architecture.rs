@@ -36,6 +36,7 @@ const STORAGE: &[&str] = &[
 /// Every library crate of the workspace.
 const LIBRARIES: &[&str] = &[
     "yinzheng-crypto",
+    "yinzheng-pkcs11",
     "yinzheng-pki",
     "yinzheng-cms",
     "yinzheng-seal",

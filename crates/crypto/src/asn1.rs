@@ -406,6 +406,42 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Strict DER `SEQUENCE { r INTEGER, s INTEGER }` of two 256-bit unsigned
+/// big-endian components: the signature value of SM2 and of ECDSA P-256
+/// (X.509, CMS), from the raw `r‖s` a token or an engine produces.
+pub fn ec_signature_der(r: &[u8; 32], s: &[u8; 32]) -> Vec<u8> {
+    let r = der_unsigned(r);
+    let s = der_unsigned(s);
+    let len = r.len() + s.len();
+    let mut out = Vec::with_capacity(len + 3);
+    out.push(0x30);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        out.push(0x81);
+        out.push(len as u8);
+    }
+    out.extend_from_slice(&r);
+    out.extend_from_slice(&s);
+    out
+}
+
+/// A DER INTEGER of the unsigned big-endian `x`: leading zeros dropped, one
+/// zero byte added when the high bit is set.
+fn der_unsigned(x: &[u8; 32]) -> Vec<u8> {
+    let lead = x.iter().take_while(|&&b| b == 0).count();
+    let mag = if lead == 32 { &x[31..] } else { &x[lead..] };
+    let pad = mag[0] & 0x80 != 0;
+    let mut out = Vec::with_capacity(mag.len() + 3);
+    out.push(0x02);
+    out.push((mag.len() + usize::from(pad)) as u8);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(mag);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,11 @@ pub enum Error {
     /// Signing failed inside the backend (should not happen with a valid key).
     #[error("signing failed: {0}")]
     Signing(&'static str),
+
+    /// A signing device (PKCS#11 token, GM/T 0018 cipher machine) refused or
+    /// failed the operation: what it said, and what was asked.
+    #[error("signing device: {0}")]
+    Device(String),
 }
 
 impl Error {

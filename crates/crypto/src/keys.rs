@@ -102,32 +102,46 @@ impl PublicKey {
             )
         })?;
         let alg = &spki.algorithm;
-        let inner = if alg.oid == oid::EC_PUBLIC_KEY {
+        let algorithm = if alg.oid == oid::EC_PUBLIC_KEY {
             match curve_param(alg)? {
-                Some(c) if c == oid::SM2_CURVE => {
-                    PublicInner::Sm2(Box::new(Sm2PublicKey::from_sec1_bytes(bits)?))
-                }
-                Some(c) if c == oid::P256 => PublicInner::P256(validate_p256(bits)?),
-                Some(c) if c == oid::P384 => {
-                    PublicInner::P384(check_uncompressed(bits, 97, "P-384")?)
-                }
+                Some(c) if c == oid::SM2_CURVE => KeyAlgorithm::Sm2,
+                Some(c) if c == oid::P256 => KeyAlgorithm::EcdsaP256,
+                Some(c) if c == oid::P384 => KeyAlgorithm::EcdsaP384,
                 Some(c) => return Err(Error::unsupported("elliptic curve", c)),
                 None => return Err(Error::malformed("EC public key", "curve parameter missing")),
             }
         } else if alg.oid == oid::SM2_CURVE {
-            PublicInner::Sm2(Box::new(Sm2PublicKey::from_sec1_bytes(bits)?))
+            KeyAlgorithm::Sm2
         } else if alg.oid == oid::ED25519 {
-            let k: [u8; 32] = bits.try_into().map_err(|_| {
-                Error::InvalidKey(format!(
-                    "Ed25519 public key must be 32 bytes, got {}",
-                    bits.len()
-                ))
-            })?;
-            PublicInner::Ed25519(k)
+            KeyAlgorithm::Ed25519
         } else if alg.oid == oid::RSA_ENCRYPTION {
-            PublicInner::Rsa(bits.to_vec(), rsa_modulus_bits(bits)?)
+            KeyAlgorithm::Rsa
         } else {
             return Err(Error::unsupported("public key algorithm", alg.oid));
+        };
+        Self::from_raw(algorithm, bits)
+    }
+
+    /// A key of `algorithm` from its raw bytes as they sit in the SPKI BIT
+    /// STRING ([`raw_bytes`](Self::raw_bytes)): an uncompressed SEC1 point
+    /// (SM2, P-256 — checked on the curve —, P-384), the 32-byte Ed25519 key,
+    /// or a PKCS#1 RSAPublicKey. What a hardware token or cipher machine hands
+    /// out for the key it holds.
+    pub fn from_raw(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Self> {
+        let inner = match algorithm {
+            KeyAlgorithm::Sm2 => PublicInner::Sm2(Box::new(Sm2PublicKey::from_sec1_bytes(raw)?)),
+            KeyAlgorithm::EcdsaP256 => PublicInner::P256(validate_p256(raw)?),
+            KeyAlgorithm::EcdsaP384 => PublicInner::P384(check_uncompressed(raw, 97, "P-384")?),
+            KeyAlgorithm::Ed25519 => {
+                let k: [u8; 32] = raw.try_into().map_err(|_| {
+                    Error::InvalidKey(format!(
+                        "Ed25519 public key must be 32 bytes, got {}",
+                        raw.len()
+                    ))
+                })?;
+                PublicInner::Ed25519(k)
+            }
+            KeyAlgorithm::Rsa => PublicInner::Rsa(raw.to_vec(), rsa_modulus_bits(raw)?),
         };
         Ok(PublicKey { inner })
     }

@@ -165,20 +165,7 @@ impl Sm2Signature {
 
     /// Strict DER `SEQUENCE { r INTEGER, s INTEGER }`.
     pub fn to_der(&self) -> Vec<u8> {
-        let r = der_uint(&self.r);
-        let s = der_uint(&self.s);
-        let len = r.len() + s.len();
-        let mut out = Vec::with_capacity(len + 3);
-        out.push(0x30);
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            out.push(0x81);
-            out.push(len as u8);
-        }
-        out.extend_from_slice(&r);
-        out.extend_from_slice(&s);
-        out
+        crate::asn1::ec_signature_der(&self.r, &self.s)
     }
 }
 
@@ -268,18 +255,4 @@ fn integer(v: &[u8], name: char, deviations: &mut Vec<EncodingDeviation>) -> Res
     let mut out = [0u8; 32];
     out[32 - mag.len()..].copy_from_slice(mag);
     Ok(out)
-}
-
-fn der_uint(x: &[u8; 32]) -> Vec<u8> {
-    let lead = x.iter().take_while(|&&b| b == 0).count();
-    let mag = if lead == 32 { &x[31..] } else { &x[lead..] };
-    let pad = mag[0] & 0x80 != 0;
-    let mut out = Vec::with_capacity(mag.len() + 3);
-    out.push(0x02);
-    out.push((mag.len() + usize::from(pad)) as u8);
-    if pad {
-        out.push(0);
-    }
-    out.extend_from_slice(mag);
-    out
 }
