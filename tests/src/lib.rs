@@ -194,6 +194,103 @@ pub fn softhsm2_module() -> String {
     path
 }
 
+/// A SoftHSM2 token of the test's own, made by [`softhsm2_token`].
+pub struct SoftHsm2Token {
+    /// The token directory's parent (the PIN file is `pin` in it).
+    pub dir: std::path::PathBuf,
+    /// SoftHSM2's module.
+    pub module: String,
+}
+
+impl SoftHsm2Token {
+    /// The token's label.
+    pub const LABEL: &'static str = "yinzheng test";
+    /// Its user PIN (also in the file `dir/pin`).
+    pub const PIN: &'static str = "4711-0815";
+
+    /// A `pkcs11:` URI of this token with `path` attributes added (`object=…`),
+    /// the module and the PIN file in its query.
+    pub fn uri(&self, path: &str) -> String {
+        let sep = if path.is_empty() { "" } else { ";" };
+        format!(
+            "pkcs11:token={}{sep}{path}?module-path={}&pin-source=file:{}",
+            Self::LABEL.replace(' ', "%20"),
+            self.module,
+            self.dir.join("pin").display()
+        )
+    }
+}
+
+/// The environment variable that tells a test it runs in the child
+/// [`softhsm2_token`] started, and where its token is.
+const SOFTHSM2_CHILD_ENV: &str = "YINZHENG_TEST_SOFTHSM_DIR";
+
+/// Run `body` with a fresh SoftHSM2 token of its own. SoftHSM2 reads
+/// `SOFTHSM2_CONF` (where its tokens live) once per process and a test cannot
+/// set its own environment without `unsafe`; so in the test process this makes
+/// a private token directory, initialises a token there with `softhsm2-util`
+/// and runs the test `name` (its full path in the test binary) again in a child
+/// process with `SOFTHSM2_CONF` set, and in that child runs `body`.
+pub fn softhsm2_token(name: &str, body: impl FnOnce(&SoftHsm2Token)) {
+    let module = softhsm2_module();
+    if let Ok(dir) = std::env::var(SOFTHSM2_CHILD_ENV) {
+        body(&SoftHsm2Token {
+            dir: dir.into(),
+            module,
+        });
+        return;
+    }
+    let dir = tempdir();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).expect("token directory");
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm2.conf");
+    std::fs::write(dir.path().join("pin"), format!("{}\n", SoftHsm2Token::PIN)).expect("pin");
+    let init = Command::new(softhsm2_util())
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            SoftHsm2Token::LABEL,
+            "--so-pin",
+            "so-0000",
+            "--pin",
+            SoftHsm2Token::PIN,
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util runs");
+    assert!(
+        init.status.success(),
+        "softhsm2-util --init-token: {}{}",
+        String::from_utf8_lossy(&init.stdout),
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([name, "--exact", "--nocapture", "--include-ignored"])
+        .env("SOFTHSM2_CONF", &conf)
+        .env(SOFTHSM2_CHILD_ENV, dir.path())
+        .output()
+        .expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} on SoftHSM2:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "{name} did not run in the child:\n{text}"
+    );
+}
+
 /// The `curl` binary (`$YINZHENG_CURL` or `curl` on PATH): an independent
 /// HTTPS client for the verify API (the README's curl commands are run as printed).
 pub fn curl() -> String {

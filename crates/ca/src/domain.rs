@@ -6,9 +6,15 @@
 //! issuing.pem  issuing.key.pem  the main issuing CA ("main"): end entities, CRL
 //! issuing-NAME.pem  …key.pem    further issuing CAs added with `add_issuing`
 //! ocsp.pem  ocsp.key.pem        delegated OCSP responder (profile ocsp-responder)
+//! tsa.pem  tsa.key.pem          the time-stamping authority, made on first use
 //! profiles.toml                 end-entity profiles, editable
 //! ca.db                         every issued certificate and its revocation state
 //! ```
+//!
+//! A key kept in a PKCS#11 token has, instead of its `NAME.key.pem`, a
+//! `NAME.key.uri` holding the key's `pkcs11:` URI (no PIN: that comes from the
+//! URI's `pin-source` file or `YINZHENG_PKCS11_PIN`). [`InitOptions::token`]
+//! makes every CA key of a new domain on a token that way.
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -21,7 +27,8 @@ use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
-use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Sm2Id};
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, PublicKey, Signer, Sm2Id};
+use yinzheng_pkcs11::{Pkcs11Key, Pkcs11Uri};
 use yinzheng_pki::issue::{self, CertProfile, Kind};
 use yinzheng_pki::{CertStatus, Crl, Profiles, StoredCert, SubjectExtras, ids};
 use yinzheng_pki::{Clock, ParsedCert, X509Signer};
@@ -55,6 +62,10 @@ pub struct InitOptions {
     /// Where "now" comes from for this domain (validity starts, CRL and OCSP
     /// times, issuance records): the system clock by default.
     pub clock: Arc<dyn Clock>,
+    /// Make the CA keys (root, issuing, OCSP responder, later the TSA) on this
+    /// PKCS#11 token (a token URI: `pkcs11:token=…?module-path=…&pin-source=…`)
+    /// instead of encrypted files: P-256 only, labelled `yinzheng-<domain>-<key>`.
+    pub token: Option<Pkcs11Uri>,
 }
 
 impl InitOptions {
@@ -69,9 +80,75 @@ impl InitOptions {
             key_encryption: KeyEncryption::default(),
             not_before: None,
             clock: yinzheng_pki::system_clock(),
+            token: None,
         }
     }
 }
+
+/// A CA key just made: in a file to be written encrypted, or already on a token.
+enum NewKey {
+    File(PrivateKey),
+    Token(Pkcs11Key),
+}
+
+impl NewKey {
+    /// Make a key of `algorithm`: on `token` (labelled `label`) or in memory.
+    fn generate(algorithm: KeyAlgorithm, token: Option<&Pkcs11Uri>, label: &str) -> Result<Self> {
+        Ok(match token {
+            Some(t) => NewKey::Token(Pkcs11Key::generate(&t.key(label), algorithm)?),
+            None => NewKey::File(PrivateKey::generate(algorithm)?),
+        })
+    }
+
+    fn signer(&self) -> &dyn Signer {
+        match self {
+            NewKey::File(k) => k,
+            NewKey::Token(k) => k,
+        }
+    }
+
+    /// Record the key in `dir` as `NAME.key.pem` (encrypted with `passphrase`,
+    /// which a key file needs) or `NAME.key.uri`, `pem_name` being `NAME.key.pem`.
+    fn save(
+        &self,
+        dir: &Path,
+        pem_name: &str,
+        passphrase: Option<&[u8]>,
+        enc: &KeyEncryption,
+    ) -> Result<()> {
+        match self {
+            NewKey::File(k) => {
+                let passphrase = passphrase.ok_or_else(|| {
+                    Error::Domain(format!("writing {pem_name} needs the CA passphrase"))
+                })?;
+                let pem = k.to_encrypted_pkcs8_pem(passphrase, enc)?;
+                write_atomic(&dir.join(pem_name), pem.as_bytes(), true)
+            }
+            NewKey::Token(k) => write_atomic(
+                &dir.join(uri_name(pem_name)),
+                format!("{}\n", k.uri()).as_bytes(),
+                true,
+            ),
+        }
+    }
+}
+
+/// `NAME.key.uri` for `NAME.key.pem`: where a token key's URI is kept.
+fn uri_name(pem_name: &str) -> String {
+    format!("{}.uri", pem_name.strip_suffix(".pem").unwrap_or(pem_name))
+}
+
+/// The label of a domain's key on a token.
+fn token_label(dir: &Path, key: &str) -> String {
+    let domain = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("yinzheng-{domain}-{key}")
+}
+
+/// The longest `NAME.key.uri` read.
+const MAX_KEY_URI_FILE: u64 = 4096;
 
 /// Where the subject's public key comes from.
 #[non_exhaustive]
@@ -157,25 +234,34 @@ impl TrustDomain {
         let now = opts.not_before.unwrap_or_else(|| opts.clock.now());
         let issued_at = unix(opts.clock.now());
 
-        let root_key = PrivateKey::generate(opts.key_algorithm)?;
+        if opts.token.is_some() && opts.key_algorithm != KeyAlgorithm::EcdsaP256 {
+            return Err(Error::Refused(format!(
+                "CA keys on a PKCS#11 token are P-256 (--algorithm p256), not {}: SM2 keys \
+                 belong in a GM/T 0018 cipher machine",
+                opts.key_algorithm
+            )));
+        }
+        let token = opts.token.as_ref();
+        let root_key = NewKey::generate(opts.key_algorithm, token, &token_label(dir, "root"))?;
         let root = build_cert(
-            &root_key,
-            root_key.public_key(),
+            root_key.signer(),
+            root_key.signer().public_key(),
             root_name.clone(),
             root_name.clone(),
             now,
             now + Duration::from_secs(opts.root_days as u64 * DAY),
             Kind::Ca { path_len: Some(1) },
         )?;
-        let issuing_key = PrivateKey::generate(opts.key_algorithm)?;
+        let issuing_key =
+            NewKey::generate(opts.key_algorithm, token, &token_label(dir, "issuing"))?;
         let not_after = clamp(
             now + Duration::from_secs(opts.issuing_days as u64 * DAY),
             root.not_after(),
         )
         .0;
         let issuing = build_cert(
-            &root_key,
-            issuing_key.public_key(),
+            root_key.signer(),
+            issuing_key.signer().public_key(),
             issuing_name.clone(),
             root_name,
             now,
@@ -184,13 +270,13 @@ impl TrustDomain {
         )?;
         let profiles = Profiles::defaults();
         let ocsp_profile = profiles.get("ocsp-responder")?.clone();
-        let ocsp_key = PrivateKey::generate(opts.key_algorithm)?;
+        let ocsp_key = NewKey::generate(opts.key_algorithm, token, &token_label(dir, "ocsp"))?;
         let ocsp_subject =
             parse_name(&format!("CN=OCSP Responder,{}", strip_cn(&issuing_subject)))?;
         let extras = SubjectExtras::default();
         let ocsp = build_cert(
-            &issuing_key,
-            ocsp_key.public_key(),
+            issuing_key.signer(),
+            ocsp_key.signer().public_key(),
             ocsp_subject,
             issuing_name,
             now,
@@ -206,13 +292,13 @@ impl TrustDomain {
             },
         )?;
 
-        let write_key = |name: &str, key: &PrivateKey| -> Result<()> {
-            let pem = key.to_encrypted_pkcs8_pem(passphrase, &opts.key_encryption)?;
-            write_atomic(&dir.join(name), pem.as_bytes(), true)
-        };
-        write_key("root.key.pem", &root_key)?;
-        write_key("issuing.key.pem", &issuing_key)?;
-        write_key("ocsp.key.pem", &ocsp_key)?;
+        for (name, key) in [
+            ("root.key.pem", &root_key),
+            ("issuing.key.pem", &issuing_key),
+            ("ocsp.key.pem", &ocsp_key),
+        ] {
+            key.save(dir, name, Some(passphrase), &opts.key_encryption)?;
+        }
         write_atomic(&dir.join("issuing.pem"), issuing.to_pem().as_bytes(), false)?;
         write_atomic(&dir.join("ocsp.pem"), ocsp.to_pem().as_bytes(), false)?;
         write_atomic(
@@ -247,8 +333,23 @@ impl TrustDomain {
         Ok(Self::open_in(dir, backend, Some(passphrase))?.with_clock(opts.clock.clone()))
     }
 
+    /// Whether every key of the domain in `dir` is on a token (its directory
+    /// holds `NAME.key.uri` files and no `NAME.key.pem`): then signing needs
+    /// the tokens' PINs, not the CA passphrase.
+    pub fn keys_on_tokens_only(dir: &Path) -> bool {
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.iter().any(|n| n.ends_with(".key.uri"))
+            && !names.iter().any(|n| n.ends_with(".key.pem"))
+    }
+
     /// Open the domain in `dir`, its certificate store in `backend`. Without a
-    /// passphrase only read operations work.
+    /// passphrase only read operations work, and signing with keys on a token.
     pub fn open_in(dir: &Path, backend: &Backend, passphrase: Option<&[u8]>) -> Result<Self> {
         if !dir.join("root.pem").exists() {
             return Err(Error::Domain(format!(
@@ -370,29 +471,33 @@ impl TrustDomain {
                 "issuing CA {name:?} already exists"
             )));
         }
-        let pass = self.passphrase.clone().ok_or_else(|| {
-            Error::Domain("this operation signs: the CA passphrase is needed".into())
-        })?;
         let root_key = self.load_key("root.key.pem")?;
-        let key = PrivateKey::generate(root_key.algorithm())?;
+        // A domain whose root is on a token makes its issuing CAs there too.
+        let token = self.token_of("root.key.pem")?;
+        let key = NewKey::generate(
+            root_key.public_key().algorithm(),
+            token.as_ref(),
+            &token_label(&self.dir, &format!("issuing-{name}")),
+        )?;
         let now = self.clock.now();
         let (not_after, _) = clamp(
             now + Duration::from_secs(days as u64 * DAY),
             self.root.not_after(),
         );
         let cert = build_cert(
-            &root_key,
-            key.public_key(),
+            root_key.as_ref(),
+            key.signer().public_key(),
             parse_name(subject)?,
             self.root.cert().tbs_certificate().subject().clone(),
             now,
             not_after,
             Kind::Ca { path_len: Some(0) },
         )?;
-        write_atomic(
-            &self.dir.join(Self::issuer_key_file(name)),
-            key.to_encrypted_pkcs8_pem(&pass, enc)?.as_bytes(),
-            true,
+        key.save(
+            &self.dir,
+            &Self::issuer_key_file(name),
+            self.passphrase.as_deref().map(|p| &p[..]),
+            enc,
         )?;
         self.store.insert(
             &cert.serial_hex(),
@@ -429,7 +534,48 @@ impl TrustDomain {
         &self.dir
     }
 
-    pub(crate) fn load_key(&self, name: &str) -> Result<PrivateKey> {
+    /// The key `name` (`NAME.key.pem`): from the token its `NAME.key.uri`
+    /// names, else decrypted from the file with the CA passphrase.
+    pub(crate) fn load_key(&self, name: &str) -> Result<Box<dyn Signer>> {
+        if let Some(uri) = self.token_key_uri(name)? {
+            return Ok(Box::new(Pkcs11Key::open(&uri)?));
+        }
+        Ok(Box::new(self.load_file_key(name)?))
+    }
+
+    /// Whether key `name` is in this domain, in a file or on a token.
+    fn has_key(&self, name: &str) -> bool {
+        self.dir.join(name).exists() || self.dir.join(uri_name(name)).exists()
+    }
+
+    /// The URI in `NAME.key.uri` for key `name`, when it is on a token.
+    fn token_key_uri(&self, name: &str) -> Result<Option<Pkcs11Uri>> {
+        let p = self.dir.join(uri_name(name));
+        let len = match std::fs::metadata(&p) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&p, e)),
+        };
+        if len > MAX_KEY_URI_FILE {
+            return Err(Error::Domain(format!(
+                "{}: {len} bytes is no key URI",
+                p.display()
+            )));
+        }
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        Ok(Some(Pkcs11Uri::parse(text.trim())?))
+    }
+
+    /// The token key `name` is on (its URI without the key), if any.
+    fn token_of(&self, name: &str) -> Result<Option<Pkcs11Uri>> {
+        Ok(self.token_key_uri(name)?.map(|u| Pkcs11Uri {
+            object: None,
+            id: None,
+            ..u
+        }))
+    }
+
+    fn load_file_key(&self, name: &str) -> Result<PrivateKey> {
         let pass = self.passphrase.as_ref().ok_or_else(|| {
             Error::Domain("this operation signs: the CA passphrase is needed".into())
         })?;
@@ -461,7 +607,15 @@ impl TrustDomain {
             } else {
                 KeyAlgorithm::Sm2
             };
-            let key = PrivateKey::generate(alg)?;
+            // On the token the issuing CA's key is on, if it is.
+            let token = self.token_of("issuing.key.pem")?;
+            if token.is_some() && alg != KeyAlgorithm::EcdsaP256 {
+                return Err(Error::Refused(
+                    "the TSA key would go on the issuing CA's token, which holds P-256 keys only"
+                        .into(),
+                ));
+            }
+            let key = NewKey::generate(alg, token.as_ref(), &token_label(&self.dir, "tsa"))?;
             // The issuing CA's name with its CN replaced.
             let issuing = self.issuing.subject();
             let rest = issuing
@@ -473,17 +627,17 @@ impl TrustDomain {
                 profile: "tsa",
                 subject: Some(&subject),
                 extras: SubjectExtras::default(),
-                key: KeySource::OwnKey(key.public_key()),
+                key: KeySource::OwnKey(key.signer().public_key()),
                 not_before: None,
                 days: None,
                 issuer: None,
             })?;
-            let pass = self
-                .passphrase
-                .as_ref()
-                .ok_or_else(|| Error::Domain("creating the TSA needs the CA passphrase".into()))?;
-            let pem = key.to_encrypted_pkcs8_pem(pass, &KeyEncryption::default())?;
-            write_atomic(&self.dir.join("tsa.key.pem"), pem.as_bytes(), true)?;
+            key.save(
+                &self.dir,
+                "tsa.key.pem",
+                self.passphrase.as_deref().map(|p| &p[..]),
+                &KeyEncryption::default(),
+            )?;
             write_atomic(&cert_path, issued.cert.to_pem().as_bytes(), false)?;
         }
         let bytes = std::fs::read(&cert_path).map_err(|e| Error::io(&cert_path, e))?;
@@ -495,7 +649,7 @@ impl TrustDomain {
             })?;
         let key = self.load_key("tsa.key.pem")?;
         yinzheng_cms::TimeStampAuthority::new(
-            Box::new(key),
+            key,
             cert.der().to_vec(),
             vec![self.issuing.der().to_vec()],
             None,
@@ -580,7 +734,7 @@ impl TrustDomain {
             ));
         }
         let cert = build_cert(
-            &issuer_key,
+            issuer_key.as_ref(),
             &public,
             subject,
             issuer_cert.cert().tbs_certificate().subject().clone(),
@@ -668,7 +822,14 @@ impl TrustDomain {
                 .cloned()
                 .collect();
             let n = self.store.next_crl_number()?;
-            out.push(issue::build_crl(&key, &cert, n, now, next, &entries)?);
+            out.push(issue::build_crl(
+                key.as_ref(),
+                &cert,
+                n,
+                now,
+                next,
+                &entries,
+            )?);
         }
         let ca_certs: Vec<StoredCert> = revoked
             .into_iter()
@@ -678,7 +839,12 @@ impl TrustDomain {
             let root_key = self.load_key("root.key.pem")?;
             let n = self.store.next_crl_number()?;
             out.push(issue::build_crl(
-                &root_key, &self.root, n, now, next, &ca_certs,
+                root_key.as_ref(),
+                &self.root,
+                n,
+                now,
+                next,
+                &ca_certs,
             )?);
         } else {
             out.push(self.presigned_root_arl(now, &ca_certs)?);
@@ -691,7 +857,7 @@ impl TrustDomain {
     /// (ARL) is the one signed ahead there ([`ROOT_ARL_FILE`],
     /// [`sign_root_arl`](Self::sign_root_arl)).
     pub fn root_key_online(&self) -> bool {
-        self.dir.join("root.key.pem").exists()
+        self.has_key("root.key.pem")
     }
 
     /// Sign the root's CRL (ARL) valid for `days` and write it to
@@ -713,7 +879,7 @@ impl TrustDomain {
             .filter(|r| r.issuer == "root" && r.profile != "root")
             .collect();
         let n = self.store.next_crl_number()?;
-        let arl = issue::build_crl(&root_key, &self.root, n, now, next, &ca_certs)?;
+        let arl = issue::build_crl(root_key.as_ref(), &self.root, n, now, next, &ca_certs)?;
         write_atomic(&self.dir.join(ROOT_ARL_FILE), arl.der(), false)?;
         Ok(arl)
     }
@@ -787,7 +953,7 @@ impl TrustDomain {
             )
         };
         Ok(issue::ocsp_response(
-            &key,
+            key.as_ref(),
             &responder,
             &issuer,
             serial,
@@ -798,7 +964,8 @@ impl TrustDomain {
         )?)
     }
 
-    /// An OCSP responder for this domain (loads the responder key: needs the passphrase).
+    /// An OCSP responder for this domain (loads the responder key: the CA
+    /// passphrase for a key file, the token's PIN for a key on a token).
     pub fn ocsp_responder_service(
         &self,
         validity_hours: u32,
@@ -824,7 +991,7 @@ impl TrustDomain {
 
 /// Build and sign one certificate through the `x509-cert` builder and our signer wrapper.
 pub(crate) fn build_cert(
-    issuer_key: &PrivateKey,
+    issuer_key: &dyn Signer,
     subject_key: &PublicKey,
     subject: Name,
     issuer: Name,

@@ -12,6 +12,10 @@ pub enum Error {
     /// A crypto-layer error (keys, signatures, algorithms).
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),
+
+    /// A CA key on a PKCS#11 token could not be found, made or used.
+    #[error(transparent)]
+    Pkcs11(#[from] yinzheng_pkcs11::Error),
     /// The demo's seal could not be drawn or signed.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

@@ -1347,3 +1347,125 @@ fn a_second_issuing_ca_issues_revokes_and_answers_ocsp_for_its_own_certificates(
     );
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no issuing CA"));
 }
+
+/// `yinzheng` without the CA passphrase in its environment.
+fn yz_no_pass(dir: &Path, args: &[&str]) -> Output {
+    let out = run_cli(env!("CARGO_BIN_EXE_yinzheng"), dir, args, &[]);
+    yinzheng_tests::assert_success(out, &args)
+}
+
+#[yinzheng_tests::peer_test(softhsm2, openssl)]
+fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
+    yinzheng_tests::softhsm2_token(
+        "a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase",
+        |token| {
+            let dir = tempdir();
+            let d = dir.path();
+            // A token URI with a PIN in it is refused before anything is made.
+            let refused = run_cli(
+                env!("CARGO_BIN_EXE_yinzheng"),
+                d,
+                &[
+                    "ca",
+                    "init",
+                    "--key-alg",
+                    "p256",
+                    "--subject",
+                    "CN=HSM Root CA,O=Yinzheng,C=CN",
+                    "--pkcs11",
+                    &format!("{}&pin-value=4711", token.uri("")),
+                ],
+                &[],
+            );
+            assert_eq!(refused.status.code(), Some(2), "a usage error");
+            let text = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                text.contains("pin-value") && !text.contains("4711"),
+                "{text}"
+            );
+            assert!(!d.join("home/pki/main/root.pem").exists());
+
+            yz_no_pass(
+                d,
+                &[
+                    "ca",
+                    "init",
+                    "--key-alg",
+                    "p256",
+                    "--subject",
+                    "CN=HSM Root CA,O=Yinzheng,C=CN",
+                    "--pkcs11",
+                    &token.uri(""),
+                ],
+            );
+            for key in ["root", "issuing", "ocsp"] {
+                assert!(!d.join(format!("home/pki/main/{key}.key.pem")).exists());
+                assert!(d.join(format!("home/pki/main/{key}.key.uri")).exists());
+            }
+            fs::write(d.join("kpw"), "k\n").unwrap();
+            yz_no_pass(d, &["ca", "export-roots", "--out", "root.pem"]);
+            yz_no_pass(
+                d,
+                &[
+                    "ca",
+                    "issue",
+                    "--profile",
+                    "tls-server",
+                    "--subject",
+                    "CN=verify.example.gov.cn",
+                    "--san",
+                    "verify.example.gov.cn",
+                    "--out",
+                    "tls.pem",
+                    "--key-out",
+                    "tls.key",
+                    "--key-passphrase-file",
+                    "kpw",
+                ],
+            );
+            first_pem_block(&d.join("tls.pem"), &d.join("leaf.pem"));
+            fs::copy(d.join("home/pki/main/issuing.pem"), d.join("issuing.pem")).unwrap();
+            yz_no_pass(d, &["ca", "crl", "--out", "crls.pem"]);
+            openssl_ok(
+                d,
+                &[
+                    "verify",
+                    "-crl_check_all",
+                    "-CAfile",
+                    "root.pem",
+                    "-untrusted",
+                    "issuing.pem",
+                    "-CRLfile",
+                    "crls.pem",
+                    "leaf.pem",
+                ],
+            );
+            yz_no_pass(
+                d,
+                &["ca", "ocsp", "--cert", "leaf.pem", "--out", "good.ocsp"],
+            );
+            let out = openssl_ok(
+                d,
+                &[
+                    "ocsp",
+                    "-respin",
+                    "good.ocsp",
+                    "-issuer",
+                    "issuing.pem",
+                    "-cert",
+                    "leaf.pem",
+                    "-CAfile",
+                    "root.pem",
+                    "-verify_other",
+                    "issuing.pem",
+                ],
+            );
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(text.contains("Response verify OK"), "{text}");
+        },
+    );
+}

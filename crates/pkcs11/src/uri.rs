@@ -50,9 +50,43 @@ pub struct Pkcs11Uri {
 }
 
 impl Pkcs11Uri {
-    /// Parse a URI. Unknown attributes are refused (a misspelt `objekt=` would
-    /// otherwise widen the match to every key), except `x-` vendor ones.
+    /// Parse the URI of a key (it must name one: `object`, `id` or both).
+    /// Unknown attributes are refused (a misspelt `objekt=` would otherwise
+    /// widen the match to every key), except `x-` vendor ones.
     pub fn parse(uri: &str) -> Result<Self> {
+        let out = Self::parse_any(uri)?;
+        if out.object.is_none() && out.id.is_none() {
+            return Err(Error::Uri {
+                uri: redact(uri),
+                reason: "names no key: give object=<label> or id=<bytes> (or both)".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Parse the URI of a token, where keys are to be made (see
+    /// [`key`](Self::key)): it names no key.
+    pub fn parse_token(uri: &str) -> Result<Self> {
+        let out = Self::parse_any(uri)?;
+        if out.object.is_some() || out.id.is_some() {
+            return Err(Error::Uri {
+                uri: redact(uri),
+                reason: "names a key (object= or id=) where a token is expected".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The URI of the key labelled `label` on this URI's token.
+    pub fn key(&self, label: &str) -> Self {
+        Pkcs11Uri {
+            object: Some(label.to_string()),
+            id: None,
+            ..self.clone()
+        }
+    }
+
+    fn parse_any(uri: &str) -> Result<Self> {
         let bad = |reason: String| Error::Uri {
             uri: redact(uri),
             reason,
@@ -136,11 +170,6 @@ impl Pkcs11Uri {
                 n => return Err(bad(format!("unknown query attribute {n}"))),
             }
         }
-        if out.object.is_none() && out.id.is_none() {
-            return Err(bad(
-                "names no key: give object=<label> or id=<bytes> (or both)".into(),
-            ));
-        }
         Ok(out)
     }
 }
@@ -173,7 +202,9 @@ impl fmt::Display for Pkcs11Uri {
         if let Some(slot) = self.slot_id {
             path.push(format!("slot-id={slot}"));
         }
-        path.push("type=private".into());
+        if self.object.is_some() || self.id.is_some() {
+            path.push("type=private".into());
+        }
         write!(f, "pkcs11:{}", path.join(";"))?;
         let mut query: Vec<String> = Vec::new();
         if let Some(m) = &self.module_path {
@@ -269,6 +300,18 @@ mod tests {
         assert_eq!(u.pin_source.as_deref(), Some("file:/run/pin"));
         let again = Pkcs11Uri::parse(&u.to_string()).expect("its own form parses");
         assert_eq!(again, u);
+    }
+
+    #[test]
+    fn a_token_uri_names_no_key_and_makes_key_uris() {
+        let t = Pkcs11Uri::parse_token("pkcs11:token=ca?module-path=/m.so&pin-source=file:/p")
+            .expect("a token");
+        let k = t.key("yinzheng-main-root");
+        assert_eq!(k.object.as_deref(), Some("yinzheng-main-root"));
+        assert_eq!(k.token.as_deref(), Some("ca"));
+        assert_eq!(Pkcs11Uri::parse(&k.to_string()).expect("a key"), k);
+        assert_eq!(Pkcs11Uri::parse_token(&t.to_string()).expect("again"), t);
+        assert!(Pkcs11Uri::parse_token("pkcs11:token=ca;object=k").is_err());
     }
 
     #[test]

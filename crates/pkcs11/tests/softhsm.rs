@@ -2,100 +2,25 @@
 //! by URI, signing what OpenSSL verifies; every mistake a typed error that
 //! names it.
 //!
-//! SoftHSM2 reads its configuration (`SOFTHSM2_CONF`: where the tokens live)
-//! once per process, at `C_Initialize`, and the process environment cannot be
-//! changed without `unsafe`. So each test makes a private token directory,
-//! initialises a token there with `softhsm2-util`, and runs itself again in a
-//! child process of this test binary with `SOFTHSM2_CONF` pointing at it.
+//! Each test gets a private token (`yinzheng_tests::softhsm2_token`: SoftHSM2
+//! reads `SOFTHSM2_CONF` once per process, so the test runs again in a child
+//! process pointed at a token directory of its own).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use yinzheng_crypto::{KeyAlgorithm, PublicKey, Signer};
 use yinzheng_pkcs11::{Error, Pkcs11Key, Pkcs11Uri};
+use yinzheng_tests::SoftHsm2Token;
 
-const TOKEN: &str = "yinzheng test";
-const PIN: &str = "4711-0815";
-const CHILD_ENV: &str = "YINZHENG_TEST_SOFTHSM_DIR";
+const TOKEN: &str = SoftHsm2Token::LABEL;
+const PIN: &str = SoftHsm2Token::PIN;
 
-/// What a test body gets: the token directory and the URI prefix of its token.
-struct Token {
-    dir: PathBuf,
-    module: String,
+/// A key URI on the test's token.
+fn key_uri(token: &SoftHsm2Token, attributes: &str) -> Pkcs11Uri {
+    Pkcs11Uri::parse(&token.uri(attributes)).expect("a test URI")
 }
 
-impl Token {
-    /// A key URI on this token with the PIN from the token directory's file.
-    fn uri(&self, attributes: &str) -> Pkcs11Uri {
-        Pkcs11Uri::parse(&format!(
-            "pkcs11:token={};{attributes}?module-path={}&pin-source=file:{}",
-            TOKEN.replace(' ', "%20"),
-            self.module,
-            self.dir.join("pin").display()
-        ))
-        .expect("a test URI")
-    }
-}
-
-/// Run `body` with a fresh token: in the parent, set the token up and run
-/// this test (`name`) again in a child; in the child, run `body`.
-fn with_token(name: &str, body: impl FnOnce(&Token)) {
-    let module = yinzheng_tests::softhsm2_module();
-    if let Ok(dir) = std::env::var(CHILD_ENV) {
-        body(&Token {
-            dir: PathBuf::from(dir),
-            module,
-        });
-        return;
-    }
-    let dir = yinzheng_tests::tempdir();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).expect("token directory");
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("conf");
-    std::fs::write(dir.path().join("pin"), format!("{PIN}\n")).expect("pin file");
-    let init = Command::new(yinzheng_tests::softhsm2_util())
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--so-pin",
-            "so-0000",
-            "--pin",
-            PIN,
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("softhsm2-util runs");
-    assert!(
-        init.status.success(),
-        "softhsm2-util --init-token: {}{}",
-        String::from_utf8_lossy(&init.stdout),
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args([name, "--exact", "--nocapture", "--include-ignored"])
-        .env("SOFTHSM2_CONF", &conf)
-        .env(CHILD_ENV, dir.path())
-        .output()
-        .expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{name} on SoftHSM2:\n{text}");
-    assert!(
-        text.contains("1 passed"),
-        "{name} did not run in the child:\n{text}"
-    );
+fn with_token(name: &str, body: impl FnOnce(&SoftHsm2Token)) {
+    yinzheng_tests::softhsm2_token(name, body)
 }
 
 /// OpenSSL verifies `signature` by `key` over `message`.
@@ -138,8 +63,9 @@ fn keys_made_on_the_token_sign_what_openssl_verifies() {
                 ("issuing-ca", KeyAlgorithm::EcdsaP256),
                 ("log", KeyAlgorithm::Ed25519),
             ] {
-                let made = Pkcs11Key::generate(&token.uri(&format!("object={label}")), algorithm)
-                    .expect("generates on the token");
+                let made =
+                    Pkcs11Key::generate(&key_uri(token, &format!("object={label}")), algorithm)
+                        .expect("generates on the token");
                 assert_eq!(made.public_key().algorithm(), algorithm);
                 // The returned URI names the key with its id; found again by it
                 // (and by its label alone), in a session of its own.
@@ -148,7 +74,7 @@ fn keys_made_on_the_token_sign_what_openssl_verifies() {
                 let found = Pkcs11Key::open(&uri).expect("found by its URI");
                 assert_eq!(found.public_key(), made.public_key());
                 let by_label =
-                    Pkcs11Key::open(&token.uri(&format!("object={label}"))).expect("by label");
+                    Pkcs11Key::open(&key_uri(token, &format!("object={label}"))).expect("by label");
                 assert_eq!(by_label.public_key(), made.public_key());
                 let message = format!("a CRL to sign with {label}").into_bytes();
                 let signature = found.sign(&message).expect("the token signs");
@@ -176,7 +102,7 @@ fn a_key_that_could_leave_the_token_is_refused() {
         use cryptoki::session::UserType;
         use cryptoki::types::AuthPin;
         // Our own key first: the module is then initialised in this process.
-        Pkcs11Key::generate(&token.uri("object=kept"), KeyAlgorithm::EcdsaP256).expect("made");
+        Pkcs11Key::generate(&key_uri(token, "object=kept"), KeyAlgorithm::EcdsaP256).expect("made");
         let p11 = Pkcs11::new(&token.module).expect("module");
         let _ = p11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
         let slot = p11.get_slots_with_token().expect("slots")[0];
@@ -202,7 +128,7 @@ fn a_key_that_could_leave_the_token_is_refused() {
                 ],
             )
             .expect("a key made the unsafe way");
-        let err = Pkcs11Key::open(&token.uri("object=exportable"))
+        let err = Pkcs11Key::open(&key_uri(token, "object=exportable"))
             .expect_err("refused")
             .to_string();
         assert!(err.contains("could leave the token"), "{err}");
@@ -212,15 +138,15 @@ fn a_key_that_could_leave_the_token_is_refused() {
 #[yinzheng_tests::peer_test(softhsm2)]
 fn mistakes_are_typed_errors_that_name_them() {
     with_token("mistakes_are_typed_errors_that_name_them", |token| {
-        let made =
-            Pkcs11Key::generate(&token.uri("object=seal"), KeyAlgorithm::EcdsaP256).expect("made");
+        let made = Pkcs11Key::generate(&key_uri(token, "object=seal"), KeyAlgorithm::EcdsaP256)
+            .expect("made");
         // The same label again: never overwritten.
-        let again = Pkcs11Key::generate(&token.uri("object=seal"), KeyAlgorithm::Ed25519)
+        let again = Pkcs11Key::generate(&key_uri(token, "object=seal"), KeyAlgorithm::Ed25519)
             .expect_err("refused")
             .to_string();
         assert!(again.contains("already on the token"), "{again}");
         // No such key.
-        let none = Pkcs11Key::open(&token.uri("object=nothing"))
+        let none = Pkcs11Key::open(&key_uri(token, "object=nothing"))
             .expect_err("none")
             .to_string();
         assert!(none.contains("no private key"), "{none}");
@@ -230,7 +156,7 @@ fn mistakes_are_typed_errors_that_name_them() {
         let e = Pkcs11Key::open(&other).expect_err("no token").to_string();
         assert!(e.contains("no token matches") && e.contains(TOKEN), "{e}");
         // SM2 is not a PKCS#11 key here.
-        let sm2 = Pkcs11Key::generate(&token.uri("object=sm2"), KeyAlgorithm::Sm2)
+        let sm2 = Pkcs11Key::generate(&key_uri(token, "object=sm2"), KeyAlgorithm::Sm2)
             .expect_err("refused")
             .to_string();
         assert!(sm2.contains("GM/T 0018"), "{sm2}");
@@ -252,7 +178,7 @@ fn mistakes_are_typed_errors_that_name_them() {
 fn a_wrong_pin_is_the_tokens_answer_named() {
     with_token("a_wrong_pin_is_the_tokens_answer_named", |token| {
         std::fs::write(token.dir.join("wrong-pin"), "0000").expect("write");
-        let mut uri = token.uri("object=any");
+        let mut uri = key_uri(token, "object=any");
         uri.pin_source = Some(format!("file:{}", token.dir.join("wrong-pin").display()));
         let e = Pkcs11Key::open(&uri).expect_err("refused");
         assert!(

@@ -16,7 +16,7 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlNumber};
 use x509_cert::serial_number::SerialNumber;
-use yinzheng_crypto::{PrivateKey, SignatureAlgorithm};
+use yinzheng_crypto::{SignatureAlgorithm, Signer};
 
 /// A CRL with its bytes as received.
 #[derive(Clone, Debug)]
@@ -223,7 +223,7 @@ fn strip_zeros(b: &[u8]) -> &[u8] {
 
 /// Build and sign a CRL listing `revoked` (revoked and held certificates).
 pub fn build(
-    key: &PrivateKey,
+    key: &dyn Signer,
     issuer: &ParsedCert,
     number: u64,
     this_update: SystemTime,

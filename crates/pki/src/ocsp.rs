@@ -12,7 +12,7 @@ use spki::AlgorithmIdentifierOwned;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::serial_number::SerialNumber;
-use yinzheng_crypto::PrivateKey;
+use yinzheng_crypto::Signer;
 
 /// id-pkix-ocsp-basic.
 const OID_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
@@ -219,7 +219,7 @@ fn revoked_status(reason: u8, at: i64) -> Result<Vec<u8>> {
 /// `stored` is the store's record (None → status unknown).
 #[allow(clippy::too_many_arguments)]
 pub fn respond(
-    key: &PrivateKey,
+    key: &dyn Signer,
     responder: &ParsedCert,
     issuer: &ParsedCert,
     serial_hex: &str,
@@ -500,7 +500,7 @@ type ResponseCache = std::collections::HashMap<(String, CertIdHash, String), (Ve
 /// serial, CertID hash and revocation status, so a revocation is answered at
 /// once, not after the old response expires.
 pub struct OcspResponder {
-    key: PrivateKey,
+    key: Box<dyn Signer>,
     responder: ParsedCert,
     issuer: ParsedCert,
     validity_hours: u32,
@@ -513,7 +513,7 @@ impl OcspResponder {
     /// A responder signing with `key` (the ocsp-responder certificate's key) for
     /// certificates issued by `issuer`; responses are valid `validity_hours`.
     pub fn new(
-        key: PrivateKey,
+        key: Box<dyn Signer>,
         responder: ParsedCert,
         issuer: ParsedCert,
         validity_hours: u32,
@@ -548,7 +548,7 @@ impl OcspResponder {
             return Ok(der.clone());
         }
         let der = respond(
-            &self.key,
+            self.key.as_ref(),
             &self.responder,
             &self.issuer,
             serial,

@@ -74,6 +74,13 @@ struct InitArgs {
     /// Issuing CA validity in days.
     #[arg(long, default_value_t = 3650)]
     issuing_days: u32,
+    /// Make the CA keys (root, issuing CA, OCSP responder, the TSA's later) on
+    /// this PKCS#11 token instead of encrypted files, e.g.
+    /// 'pkcs11:token=CA?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/yinzheng/pin'
+    /// (the PIN from that file or YINZHENG_PKCS11_PIN, never the command line);
+    /// P-256 keys (--key-alg p256), labelled yinzheng-<domain>-<key>.
+    #[arg(long, value_name = "TOKEN_URI")]
+    pkcs11: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -209,6 +216,15 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             "the CA passphrase is needed: give --passphrase-file F or set YINZHENG_PASSPHRASE",
         )
     };
+    // What opening the domain to sign needs: the passphrase, unless every key
+    // is on a token (then the tokens' PINs are read from their pin-source).
+    let signing_pass = || -> Result<Option<&[u8]>> {
+        match pass.as_ref() {
+            Some(p) => Ok(Some(p.as_slice())),
+            None if TrustDomain::keys_on_tokens_only(&dir) => Ok(None),
+            None => need_pass().map(Some),
+        }
+    };
     match &a.command {
         CaCommand::Init(i) => {
             let mut opts = InitOptions::new(&i.subject);
@@ -219,7 +235,17 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             };
             opts.root_days = i.root_days;
             opts.issuing_days = i.issuing_days;
-            let d = TrustDomain::init_in(&dir, home.store(), &opts, need_pass()?)?;
+            opts.token = i
+                .pkcs11
+                .as_deref()
+                .map(yinzheng_pkcs11::Pkcs11Uri::parse_token)
+                .transpose()?;
+            // Keys on a token are not encrypted with the CA passphrase.
+            let init_pass = match (opts.token.is_some(), pass.as_ref()) {
+                (true, None) => &[][..],
+                _ => need_pass()?,
+            };
+            let d = TrustDomain::init_in(&dir, home.store(), &opts, init_pass)?;
             let v = serde_json::json!({
                 "domain": a.domain, "directory": dir,
                 "root": {"subject": d.root().subject(), "serial": d.root().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.root().not_after())},
@@ -239,7 +265,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::AddIssuing(n) => {
-            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let c = d.add_issuing(&n.name, &n.subject, n.days, &KeyEncryption::default())?;
             let v = serde_json::json!({"name": n.name, "subject": c.subject(), "serial": c.serial_hex(), "notAfter": yinzheng_pki::rfc3339(c.not_after())});
             out.result(&v, || {
@@ -252,7 +278,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Issue(i) => {
-            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let csr_bytes = match &i.csr {
                 Some(p) => Some(io::read_limited(p, 1 << 20, "CSR")?),
                 None => None,
@@ -366,7 +392,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Crl(c) => {
-            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let crls = d.crl(c.hours)?;
             let pem: String = crls.iter().map(|c| c.to_pem()).collect();
             io::write_atomic(&c.out, pem.as_bytes(), false)?;
@@ -397,7 +423,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Arl(a) => {
-            let mut d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let arl = d.sign_root_arl(a.days)?;
             let file = dir.join(yinzheng_ca::ROOT_ARL_FILE);
             let next = arl
@@ -415,7 +441,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             });
         }
         CaCommand::Ocsp(o) => {
-            let d = TrustDomain::open_in(&dir, home.store(), Some(need_pass()?))?;
+            let d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let cert = first_cert(&o.cert)?;
             let hash = match o.hash {
                 Some(OcspHash::Sha1) => CertIdHash::Sha1,
