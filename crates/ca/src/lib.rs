@@ -16,6 +16,7 @@
 pub mod demo;
 mod domain;
 mod error;
+mod inventory;
 mod store;
 
 pub use domain::{
@@ -23,3 +24,4 @@ pub use domain::{
     parse_name,
 };
 pub use error::{Error, Result};
+pub use inventory::{KeyCertificate, KeyEntry, KeyLocation, key_inventory};

@@ -4,6 +4,7 @@ pub mod ca;
 pub mod cert;
 pub mod digest;
 pub mod key;
+pub mod keys;
 pub mod license;
 pub mod log;
 pub mod seal;

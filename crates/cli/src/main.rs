@@ -53,6 +53,9 @@ enum Command {
     /// Generate and inspect keys.
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
+    /// Every private key the data directory uses: purpose, algorithm, where it
+    /// lives (file or PKCS#11 token), certificate and expiry.
+    Keys(cmd::keys::KeysArgs),
     /// Sign a file (detached signature).
     Sign(cmd::sign::SignArgs),
     /// Verify a signature. Exit 0 valid, 1 invalid, 2 usage or input error.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Key(c) => cmd::key::run(c, &out),
+        Command::Keys(a) => cmd::keys::run(a, &home, &out),
         Command::Sign(a) => cmd::sign::run(a, &out),
         Command::Verify(a) => cmd::verify::run(a, &home, &out),
         Command::Digest(a) => cmd::digest::run(a, &out),

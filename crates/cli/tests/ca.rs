@@ -1402,6 +1402,19 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
                 assert!(!d.join(format!("home/pki/main/{key}.key.pem")).exists());
                 assert!(d.join(format!("home/pki/main/{key}.key.uri")).exists());
             }
+            // The inventory names each key by its token URI, never a PIN.
+            let listed = yz_no_pass(d, &["keys", "--json"]);
+            let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
+            let keys = keys.as_array().unwrap();
+            assert_eq!(keys.len(), 3, "{keys:?}");
+            for k in keys {
+                assert_eq!(k["location"]["kind"], "pkcs11", "{k}");
+                assert_eq!(k["algorithm"], "p256", "{k}");
+                let uri = k["location"]["uri"].as_str().unwrap();
+                assert!(uri.contains("object=yinzheng-main-"), "{uri}");
+                assert!(!uri.contains(yinzheng_tests::SoftHsm2Token::PIN), "{uri}");
+                assert!(k["certificate"]["notAfter"].is_string(), "{k}");
+            }
             fs::write(d.join("kpw"), "k\n").unwrap();
             yz_no_pass(d, &["ca", "export-roots", "--out", "root.pem"]);
             yz_no_pass(
@@ -1467,5 +1480,54 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
             );
             assert!(text.contains("Response verify OK"), "{text}");
         },
+    );
+}
+
+#[test]
+fn the_key_inventory_lists_every_key_and_flags_one_in_the_clear() {
+    let dir = tempdir();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "ca",
+            "init",
+            "--subject",
+            "CN=Inventory Root CA,O=Yinzheng,C=CN",
+        ],
+    );
+    // A key written unencrypted where the server's TLS key goes.
+    let clear =
+        yinzheng_crypto::PrivateKey::generate(yinzheng_crypto::KeyAlgorithm::EcdsaP256).unwrap();
+    fs::create_dir_all(d.join("home/server")).unwrap();
+    fs::write(
+        d.join("home/server/tls.key.pem"),
+        clear.to_pkcs8_pem().as_bytes(),
+    )
+    .unwrap();
+    let out = ok(d, &["keys", "--json"]);
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_purpose = |p: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["purpose"].as_str().is_some_and(|s| s.starts_with(p)))
+            .unwrap_or_else(|| panic!("{p} missing from {keys}"))
+            .clone()
+    };
+    for p in ["root CA", "issuing CA (main)", "delegated OCSP responder"] {
+        let k = by_purpose(p);
+        assert_eq!(k["location"]["kind"], "file", "{k}");
+        assert_eq!(k["location"]["encrypted"], true, "{k}");
+        assert_eq!(k["algorithm"], "sm2", "{k}");
+        assert!(k["certificate"]["subject"].is_string(), "{k}");
+    }
+    let tls = by_purpose("verify server TLS");
+    assert_eq!(tls["location"]["encrypted"], false, "{tls}");
+    assert_eq!(tls["algorithm"], "p256", "{tls}");
+    let text = String::from_utf8(ok(d, &["keys"]).stdout).unwrap();
+    assert!(
+        text.contains("IN THE CLEAR") && text.contains("root CA of trust domain main"),
+        "{text}"
     );
 }
