@@ -7,6 +7,9 @@
 #                                     target/peers), print the two binaries' paths
 #   scripts/sm2-peers.sh bench [SECS] GmSSL's C loop: sign and verify on a digest and
 #                                     with a reused context, SM3 (docs/PERFORMANCE.md)
+#   scripts/sm2-peers.sh softsdf      SoftSDF (a software GM/T 0018 SDF device) on
+#                                     that GmSSL, once; print its directory
+#                                     (libsoftsdf.so, softsdfinit)
 #
 # Used by tests/tests/sm2_peers_differential.rs (which calls `build`) and by hand
 # for the benchmarks. Needs cmake, a C compiler, libssl-dev (scripts/test.sh
@@ -68,7 +71,41 @@ build() {
   echo "$out/sm2-peer-openssl"
 }
 
+# SoftSDF against the GmSSL built above (its shared library: SoftSDF's
+# CMakeLists looks for a static one, so the library is named explicitly).
+build_softsdf() {
+  local prefix="$out/gmssl-3.2.0"
+  local sdf_archive="${YINZHENG_SOFTSDF_ARCHIVE:-$root/testdata/peers/SoftSDF-cb93b87.tar.gz}"
+  local dir="$out/softsdf"
+  local stamp
+  stamp="$(sha256sum "$sdf_archive" | cut -c1-16)"
+  if [ ! -f "$dir/.built-$stamp" ]; then
+    echo "scripts/sm2-peers.sh: building SoftSDF into $dir (once)" >&2
+    rm -rf "$dir" "$out/softsdf-src"
+    mkdir -p "$out/softsdf-src" "$dir"
+    tar xzf "$sdf_archive" -C "$out/softsdf-src" --strip-components=1
+    cmake -S "$out/softsdf-src" -B "$out/softsdf-src/build" -DCMAKE_BUILD_TYPE=Release \
+      -DBUILD_TESTING=OFF -DGmSSL_INCLUDE_DIR="$prefix/include" \
+      -DGmSSL_LIBRARY="$prefix/lib/libgmssl.so" \
+      -DCMAKE_BUILD_RPATH="$prefix/lib" >"$out/softsdf-build.log" 2>&1
+    cmake --build "$out/softsdf-src/build" -j"$(nproc)" --target softsdf softsdfinit \
+      >>"$out/softsdf-build.log" 2>&1 || {
+      tail -30 "$out/softsdf-build.log" >&2
+      exit 1
+    }
+    cp -a "$out/softsdf-src/build/"libsoftsdf.so* "$out/softsdf-src/build/softsdfinit" "$dir/"
+    touch "$dir/.built-$stamp"
+  fi
+  echo "$dir"
+}
+
 case "${1:-build}" in
+  softsdf)
+    exec 9>"$out/.sm2-peers.lock"
+    flock 9
+    build >/dev/null
+    build_softsdf
+    ;;
   build)
     exec 9>"$out/.sm2-peers.lock"
     flock 9
@@ -83,7 +120,7 @@ case "${1:-build}" in
     "$out/sm2-peer-gmssl" bench "${2:-2}"
     ;;
   *)
-    echo "usage: scripts/sm2-peers.sh [build | bench [SECONDS]]" >&2
+    echo "usage: scripts/sm2-peers.sh [build | bench [SECONDS] | softsdf]" >&2
     exit 2
     ;;
 esac

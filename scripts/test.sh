@@ -26,7 +26,8 @@
 #   jq           the hostile-load run (benches/load/hostile.sh) reads the server's start line
 #   g++          libfuzzer-sys's build script, for the check that fuzz/ compiles
 #   cmake        builds GmSSL 3.2.0 from testdata/peers (scripts/sm2-peers.sh), the C
-#                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs)
+#                SM2 peer of the differential tests (tests/tests/sm2_peers_differential.rs),
+#                and SoftSDF on it, the GM/T 0018 device of crates/sdf's tests
 #   softhsm2     a PKCS#11 token in software: crates/pkcs11's tests make keys on it
 # Then: formatting, clippy (-D warnings, all targets), every test with the peers
 # (embedded SQLite) with a check of the fuzz targets beside it, the store-backed

@@ -37,6 +37,7 @@ const STORAGE: &[&str] = &[
 const LIBRARIES: &[&str] = &[
     "yinzheng-crypto",
     "yinzheng-pkcs11",
+    "yinzheng-sdf",
     "yinzheng-pki",
     "yinzheng-cms",
     "yinzheng-seal",
