@@ -11,10 +11,13 @@
 //! ca.db                         every issued certificate and its revocation state
 //! ```
 //!
-//! A key kept in a PKCS#11 token has, instead of its `NAME.key.pem`, a
-//! `NAME.key.uri` holding the key's `pkcs11:` URI (no PIN: that comes from the
-//! URI's `pin-source` file or `YINZHENG_PKCS11_PIN`). [`InitOptions::token`]
-//! makes every CA key of a new domain on a token that way.
+//! A key kept in a device has, instead of its `NAME.key.pem`, a `NAME.key.uri`
+//! holding the key's `pkcs11:` URI (a PKCS#11 token) or `sdf:` reference (a
+//! GM/T 0018 cipher machine); never a PIN or password, which come from the
+//! files or environment variables the reference names. [`InitOptions::token`]
+//! makes every CA key of a new domain on a token; [`InitOptions::keys`] uses
+//! keys already in devices (an SDF device's keys are provisioned by its own
+//! tool, by index).
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -66,6 +69,33 @@ pub struct InitOptions {
     /// PKCS#11 token (a token URI: `pkcs11:token=…?module-path=…&pin-source=…`)
     /// instead of encrypted files: P-256 only, labelled `yinzheng-<domain>-<key>`.
     pub token: Option<Pkcs11Uri>,
+    /// Use these keys, already in devices, for the root, issuing CA and OCSP
+    /// responder (`pkcs11:` URIs or `sdf:` references), instead of making keys.
+    pub keys: Option<CaKeyUris>,
+}
+
+/// The device keys of a new domain's three CA keys (see [`InitOptions::keys`]).
+#[derive(Clone, Debug)]
+pub struct CaKeyUris {
+    /// The root's key.
+    pub root: String,
+    /// The main issuing CA's key.
+    pub issuing: String,
+    /// The OCSP responder's key.
+    pub ocsp: String,
+}
+
+/// Open the key a `NAME.key.uri` text names: a `pkcs11:` URI or an `sdf:`
+/// reference. Returns it with the reference in canonical form.
+fn open_key_uri(text: &str) -> Result<(Box<dyn Signer>, String)> {
+    let text = text.trim();
+    if text.starts_with("sdf:") {
+        let r = yinzheng_sdf::SdfKeyRef::parse(text)?;
+        Ok((Box::new(yinzheng_sdf::SdfKey::open_ref(&r)?), r.to_string()))
+    } else {
+        let uri = Pkcs11Uri::parse(text)?;
+        Ok((Box::new(Pkcs11Key::open(&uri)?), uri.to_string()))
+    }
 }
 
 impl InitOptions {
@@ -81,29 +111,53 @@ impl InitOptions {
             not_before: None,
             clock: yinzheng_pki::system_clock(),
             token: None,
+            keys: None,
         }
     }
 }
 
-/// A CA key just made: in a file to be written encrypted, or already on a token.
+/// A CA key just made or taken: in a file to be written encrypted, or in a
+/// device, recorded by its URI.
 enum NewKey {
-    File(PrivateKey),
-    Token(Pkcs11Key),
+    File(Box<PrivateKey>),
+    Device {
+        signer: Box<dyn Signer>,
+        uri: String,
+    },
 }
 
 impl NewKey {
     /// Make a key of `algorithm`: on `token` (labelled `label`) or in memory.
     fn generate(algorithm: KeyAlgorithm, token: Option<&Pkcs11Uri>, label: &str) -> Result<Self> {
         Ok(match token {
-            Some(t) => NewKey::Token(Pkcs11Key::generate(&t.key(label), algorithm)?),
-            None => NewKey::File(PrivateKey::generate(algorithm)?),
+            Some(t) => {
+                let key = Pkcs11Key::generate(&t.key(label), algorithm)?;
+                let uri = key.uri().to_string();
+                NewKey::Device {
+                    signer: Box::new(key),
+                    uri,
+                }
+            }
+            None => NewKey::File(Box::new(PrivateKey::generate(algorithm)?)),
         })
+    }
+
+    /// The device key `text` names, which must be of `algorithm`.
+    fn existing(text: &str, algorithm: KeyAlgorithm, role: &str) -> Result<Self> {
+        let (signer, uri) = open_key_uri(text)?;
+        let found = signer.public_key().algorithm();
+        if found != algorithm {
+            return Err(Error::Refused(format!(
+                "the {role} key {uri} is {found}, the domain's keys are {algorithm}"
+            )));
+        }
+        Ok(NewKey::Device { signer, uri })
     }
 
     fn signer(&self) -> &dyn Signer {
         match self {
-            NewKey::File(k) => k,
-            NewKey::Token(k) => k,
+            NewKey::File(k) => k.as_ref(),
+            NewKey::Device { signer, .. } => signer.as_ref(),
         }
     }
 
@@ -124,9 +178,9 @@ impl NewKey {
                 let pem = k.to_encrypted_pkcs8_pem(passphrase, enc)?;
                 write_atomic(&dir.join(pem_name), pem.as_bytes(), true)
             }
-            NewKey::Token(k) => write_atomic(
+            NewKey::Device { uri, .. } => write_atomic(
                 &dir.join(uri_name(pem_name)),
-                format!("{}\n", k.uri()).as_bytes(),
+                format!("{uri}\n").as_bytes(),
                 true,
             ),
         }
@@ -242,7 +296,17 @@ impl TrustDomain {
             )));
         }
         let token = opts.token.as_ref();
-        let root_key = NewKey::generate(opts.key_algorithm, token, &token_label(dir, "root"))?;
+        if token.is_some() && opts.keys.is_some() {
+            return Err(Error::Refused(
+                "make the CA keys on a token or use existing device keys, not both".into(),
+            ));
+        }
+        let key_for = |role: &str, existing: Option<&String>| match existing {
+            Some(text) => NewKey::existing(text, opts.key_algorithm, role),
+            None => NewKey::generate(opts.key_algorithm, token, &token_label(dir, role)),
+        };
+        let keys = opts.keys.as_ref();
+        let root_key = key_for("root", keys.map(|k| &k.root))?;
         let root = build_cert(
             root_key.signer(),
             root_key.signer().public_key(),
@@ -252,8 +316,7 @@ impl TrustDomain {
             now + Duration::from_secs(opts.root_days as u64 * DAY),
             Kind::Ca { path_len: Some(1) },
         )?;
-        let issuing_key =
-            NewKey::generate(opts.key_algorithm, token, &token_label(dir, "issuing"))?;
+        let issuing_key = key_for("issuing", keys.map(|k| &k.issuing))?;
         let not_after = clamp(
             now + Duration::from_secs(opts.issuing_days as u64 * DAY),
             root.not_after(),
@@ -270,7 +333,7 @@ impl TrustDomain {
         )?;
         let profiles = Profiles::defaults();
         let ocsp_profile = profiles.get("ocsp-responder")?.clone();
-        let ocsp_key = NewKey::generate(opts.key_algorithm, token, &token_label(dir, "ocsp"))?;
+        let ocsp_key = key_for("ocsp", keys.map(|k| &k.ocsp))?;
         let ocsp_subject =
             parse_name(&format!("CN=OCSP Responder,{}", strip_cn(&issuing_subject)))?;
         let extras = SubjectExtras::default();
@@ -473,7 +536,7 @@ impl TrustDomain {
         }
         let root_key = self.load_key("root.key.pem")?;
         // A domain whose root is on a token makes its issuing CAs there too.
-        let token = self.token_of("root.key.pem")?;
+        let token = self.token_of("root.key.pem", &format!("the key of issuing CA {name:?}"))?;
         let key = NewKey::generate(
             root_key.public_key().algorithm(),
             token.as_ref(),
@@ -537,8 +600,8 @@ impl TrustDomain {
     /// The key `name` (`NAME.key.pem`): from the token its `NAME.key.uri`
     /// names, else decrypted from the file with the CA passphrase.
     pub(crate) fn load_key(&self, name: &str) -> Result<Box<dyn Signer>> {
-        if let Some(uri) = self.token_key_uri(name)? {
-            return Ok(Box::new(Pkcs11Key::open(&uri)?));
+        if let Some(text) = self.key_uri_text(name)? {
+            return Ok(open_key_uri(&text)?.0);
         }
         Ok(Box::new(self.load_file_key(name)?))
     }
@@ -548,8 +611,8 @@ impl TrustDomain {
         self.dir.join(name).exists() || self.dir.join(uri_name(name)).exists()
     }
 
-    /// The URI in `NAME.key.uri` for key `name`, when it is on a token.
-    fn token_key_uri(&self, name: &str) -> Result<Option<Pkcs11Uri>> {
+    /// The text of `NAME.key.uri` for key `name`, when it is in a device.
+    fn key_uri_text(&self, name: &str) -> Result<Option<String>> {
         let p = self.dir.join(uri_name(name));
         let len = match std::fs::metadata(&p) {
             Ok(m) => m.len(),
@@ -563,16 +626,28 @@ impl TrustDomain {
             )));
         }
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        Ok(Some(Pkcs11Uri::parse(text.trim())?))
+        Ok(Some(text.trim().to_string()))
     }
 
-    /// The token key `name` is on (its URI without the key), if any.
-    fn token_of(&self, name: &str) -> Result<Option<Pkcs11Uri>> {
-        Ok(self.token_key_uri(name)?.map(|u| Pkcs11Uri {
-            object: None,
-            id: None,
-            ..u
-        }))
+    /// The PKCS#11 token key `name` is on (its URI without the key), if any;
+    /// an error for a key in an SDF device, where `what` cannot be made (its
+    /// keys are provisioned by the device's own tool).
+    fn token_of(&self, name: &str, what: &str) -> Result<Option<Pkcs11Uri>> {
+        match self.key_uri_text(name)? {
+            None => Ok(None),
+            Some(text) if text.starts_with("sdf:") => Err(Error::Refused(format!(
+                "{what}: this domain's keys are in a GM/T 0018 device, which cannot make one \
+                 here; provision a key with the device's tool and write its sdf: reference \
+                 to {} in {}",
+                uri_name(name),
+                self.dir.display()
+            ))),
+            Some(text) => Ok(Some(Pkcs11Uri {
+                object: None,
+                id: None,
+                ..Pkcs11Uri::parse(&text)?
+            })),
+        }
     }
 
     fn load_file_key(&self, name: &str) -> Result<PrivateKey> {
@@ -607,15 +682,23 @@ impl TrustDomain {
             } else {
                 KeyAlgorithm::Sm2
             };
-            // On the token the issuing CA's key is on, if it is.
-            let token = self.token_of("issuing.key.pem")?;
-            if token.is_some() && alg != KeyAlgorithm::EcdsaP256 {
-                return Err(Error::Refused(
-                    "the TSA key would go on the issuing CA's token, which holds P-256 keys only"
-                        .into(),
-                ));
-            }
-            let key = NewKey::generate(alg, token.as_ref(), &token_label(&self.dir, "tsa"))?;
+            let key = match self.key_uri_text("tsa.key.pem")? {
+                // A device key put there for the TSA (an SDF device's are
+                // provisioned by its own tool).
+                Some(text) => NewKey::existing(&text, alg, "TSA")?,
+                None => {
+                    // On the token the issuing CA's key is on, if it is.
+                    let token = self.token_of("issuing.key.pem", "the TSA's key")?;
+                    if token.is_some() && alg != KeyAlgorithm::EcdsaP256 {
+                        return Err(Error::Refused(
+                            "the TSA key would go on the issuing CA's token, which holds \
+                             P-256 keys only"
+                                .into(),
+                        ));
+                    }
+                    NewKey::generate(alg, token.as_ref(), &token_label(&self.dir, "tsa"))?
+                }
+            };
             // The issuing CA's name with its CN replaced.
             let issuing = self.issuing.subject();
             let rest = issuing

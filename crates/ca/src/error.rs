@@ -16,6 +16,9 @@ pub enum Error {
     /// A CA key on a PKCS#11 token could not be found, made or used.
     #[error(transparent)]
     Pkcs11(#[from] yinzheng_pkcs11::Error),
+    /// A CA key in a GM/T 0018 device could not be opened or used.
+    #[error(transparent)]
+    Sdf(#[from] yinzheng_sdf::Error),
     /// The demo's seal could not be drawn or signed.
     #[error(transparent)]
     Seal(#[from] yinzheng_seal::Error),

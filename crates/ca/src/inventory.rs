@@ -19,7 +19,7 @@ const MAX_ENTRIES: usize = 20_000;
 /// The longest key or certificate file read.
 const MAX_FILE: u64 = 1 << 20;
 
-/// Where a key lives (a GM/T 0018 cipher machine's key index will join these).
+/// Where a key lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyLocation {
@@ -35,6 +35,13 @@ pub enum KeyLocation {
         /// The key's `pkcs11:` URI (never a PIN).
         uri: String,
         /// The file that holds the URI.
+        path: PathBuf,
+    },
+    /// A key in a GM/T 0018 cipher machine, named by `NAME.key.uri`.
+    Sdf {
+        /// The key's `sdf:` reference: library, key index (never a password).
+        reference: String,
+        /// The file that holds it.
         path: PathBuf,
     },
 }
@@ -140,17 +147,24 @@ fn entry(home: &Path, path: &Path) -> Result<KeyEntry> {
         let text = String::from_utf8_lossy(&read_small(path)?)
             .trim()
             .to_string();
-        // Shown as stored, less anything that looks like a PIN.
-        let uri = yinzheng_pkcs11::Pkcs11Uri::parse(&text)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|e| format!("(unreadable: {e})"));
-        (
-            KeyLocation::Pkcs11 {
-                uri,
+        // Shown in canonical form: a reference that does not parse (it may
+        // hold a PIN or password) is not shown at all.
+        let location = if text.starts_with("sdf:") {
+            KeyLocation::Sdf {
+                reference: yinzheng_sdf::SdfKeyRef::parse(&text)
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|e| format!("(unreadable: {e})")),
                 path: path.to_path_buf(),
-            },
-            None,
-        )
+            }
+        } else {
+            KeyLocation::Pkcs11 {
+                uri: yinzheng_pkcs11::Pkcs11Uri::parse(&text)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|e| format!("(unreadable: {e})")),
+                path: path.to_path_buf(),
+            }
+        };
+        (location, None)
     } else {
         let bytes = zeroize::Zeroizing::new(read_small(path)?);
         let encrypted = bytes

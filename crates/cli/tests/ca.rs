@@ -1531,3 +1531,161 @@ fn the_key_inventory_lists_every_key_and_flags_one_in_the_clear() {
         "{text}"
     );
 }
+
+/// SoftSDF's library directory (libsoftsdf.so, softsdfinit), built once by
+/// scripts/sm2-peers.sh.
+fn softsdf() -> std::path::PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sm2-peers.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("softsdf")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building SoftSDF failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[yinzheng_tests::peer_test(softsdf, openssl)]
+fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies() {
+    let dir = tempdir();
+    let d = dir.path();
+    let sdf = softsdf();
+    // A device with three signing keys, made by its own tool; SoftSDF keeps
+    // them in its working directory, which is where the CLI runs.
+    let mut uris = Vec::new();
+    for n in 1..=3 {
+        let init = std::process::Command::new(sdf.join("softsdfinit"))
+            .args([
+                "-kek",
+                &n.to_string(),
+                "-key",
+                &n.to_string(),
+                "-pass",
+                &format!("pw-{n}-secret"),
+            ])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        fs::write(d.join(format!("pw-{n}")), format!("pw-{n}-secret\n")).unwrap();
+        uris.push(format!(
+            "sdf:index={n}?module-path={}&password-source=file:{}",
+            sdf.join("libsoftsdf.so").display(),
+            d.join(format!("pw-{n}")).display()
+        ));
+    }
+    yz_no_pass(
+        d,
+        &[
+            "ca",
+            "init",
+            "--subject",
+            "CN=SDF Root CA,O=Yinzheng,C=CN",
+            "--root-key",
+            &uris[0],
+            "--issuing-key",
+            &uris[1],
+            "--ocsp-key",
+            &uris[2],
+        ],
+    );
+    for key in ["root", "issuing", "ocsp"] {
+        assert!(!d.join(format!("home/pki/main/{key}.key.pem")).exists());
+        let r = fs::read_to_string(d.join(format!("home/pki/main/{key}.key.uri"))).unwrap();
+        assert!(r.starts_with("sdf:index=") && !r.contains("secret"), "{r}");
+    }
+    let listed = yz_no_pass(d, &["keys", "--json"]);
+    let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 3, "{keys}");
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["location"]["kind"] == "sdf" && k["algorithm"] == "sm2"),
+        "{keys}"
+    );
+    fs::write(d.join("kpw"), "k\n").unwrap();
+    yz_no_pass(d, &["ca", "export-roots", "--out", "roots.pem"]);
+    yz_no_pass(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--subject",
+            "CN=Maker,O=Yinzheng,C=CN",
+            "--out",
+            "maker.pem",
+            "--key-out",
+            "maker.key",
+            "--key-passphrase-file",
+            "kpw",
+        ],
+    );
+    first_pem_block(&d.join("maker.pem"), &d.join("leaf.pem"));
+    fs::copy(d.join("home/pki/main/issuing.pem"), d.join("issuing.pem")).unwrap();
+    yz_no_pass(d, &["ca", "crl", "--out", "crls.pem"]);
+    // Our verifier: the chain and the CRLs the device signed.
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "cert",
+            "verify",
+            "--json",
+            "--trust",
+            "roots.pem",
+            "--crl",
+            "crls.pem",
+            "maker.pem",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indication"], "TOTAL_PASSED", "{v}");
+    // OpenSSL, link by link (SM2 with the GM/T ID), and the CRL by hand.
+    for (ca, cert, partial) in [
+        ("roots.pem", "issuing.pem", false),
+        ("issuing.pem", "leaf.pem", true),
+    ] {
+        let mut args = vec!["verify"];
+        if partial {
+            args.push("-partial_chain");
+        }
+        let id = format!("distid:{ID}");
+        args.extend(["-CAfile", ca, "-vfyopt", &id, cert]);
+        openssl_ok(d, &args);
+    }
+    first_pem_block_of(&d.join("crls.pem"), &d.join("issuing.crl"), "X509 CRL");
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-in",
+            "issuing.pem",
+            "-pubkey",
+            "-noout",
+            "-out",
+            "issuing.pub",
+        ],
+    );
+    openssl_verify_signed_by_hand(d, "issuing.crl", "issuing.pub", "PEM");
+}
+
+/// The first PEM block of `kind` in `path`, written to `out`.
+fn first_pem_block_of(path: &Path, out: &Path, kind: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    let begin = text.find(&format!("-----BEGIN {kind}-----")).unwrap();
+    let end_marker = format!("-----END {kind}-----");
+    let end = text[begin..].find(&end_marker).unwrap() + begin + end_marker.len();
+    fs::write(out, format!("{}\n", &text[begin..end])).unwrap();
+}

@@ -51,6 +51,14 @@ pub enum Error {
         /// The code's name in GM/T 0018 (`SDR_PARDENY`, …).
         meaning: &'static str,
     },
+    /// An `sdf:` key reference that cannot be used.
+    #[error("SDF key reference {text:?}: {reason}")]
+    Reference {
+        /// The reference as given (not shown when it holds a password).
+        text: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// The key's access password could not be read.
     #[error("SDF key password: {0}")]
     Password(String),
@@ -115,6 +123,103 @@ impl PasswordSource {
     }
 }
 
+/// The environment variable naming the SDF library when a key reference has
+/// no `module-path`.
+pub const MODULE_ENV: &str = "YINZHENG_SDF_MODULE";
+
+/// A reference to an SDF key, written like a PKCS#11 URI:
+/// `sdf:index=N?module-path=/path/libsdf.so&password-source=file:/path` —
+/// `password-source` also `env:NAME`; without it, [`PASSWORD_ENV`]; without
+/// `module-path`, [`MODULE_ENV`]. A password written into it is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdfKeyRef {
+    /// The key index in the device.
+    pub index: u32,
+    /// The vendor's SDF library.
+    pub module_path: Option<PathBuf>,
+    /// Where the access password is read.
+    pub password_source: Option<String>,
+}
+
+impl SdfKeyRef {
+    /// Parse `sdf:index=N[?module-path=…][&password-source=…]`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = |reason: &str| Error::Reference {
+            text: if text.contains("password=") {
+                "(not shown: it holds a password)".into()
+            } else {
+                text.to_string()
+            },
+            reason: reason.to_string(),
+        };
+        let rest = text
+            .strip_prefix("sdf:")
+            .ok_or_else(|| bad("does not start with sdf:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut index = None;
+        for part in path.split(';').filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some(("index", v)) if index.is_none() => {
+                    index = Some(v.parse::<u32>().map_err(|_| bad("index is not a number"))?)
+                }
+                Some(("index", _)) => return Err(bad("index appears twice")),
+                _ => return Err(bad(&format!("unknown path attribute {part:?}"))),
+            }
+        }
+        let mut out = SdfKeyRef {
+            index: index.ok_or_else(|| bad("names no key: give index=N"))?,
+            module_path: None,
+            password_source: None,
+        };
+        for part in query.split('&').filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some(("module-path", v)) if out.module_path.is_none() => {
+                    out.module_path = Some(PathBuf::from(v))
+                }
+                Some(("password-source", v)) if out.password_source.is_none() => {
+                    out.password_source = Some(v.to_string())
+                }
+                Some(("password" | "password-value" | "pin-value", _)) => {
+                    return Err(bad(
+                        "carries the password: put it in a file (password-source=file:/path) \
+                         or the environment (YINZHENG_SDF_PASSWORD)",
+                    ));
+                }
+                _ => return Err(bad("unknown or repeated query attribute")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where the password comes from.
+    pub fn password(&self) -> PasswordSource {
+        match self.password_source.as_deref() {
+            Some(s) => match s.strip_prefix("env:") {
+                Some(name) => PasswordSource::Env(name.to_string()),
+                None => PasswordSource::File(PathBuf::from(s.strip_prefix("file:").unwrap_or(s))),
+            },
+            None => PasswordSource::Env(PASSWORD_ENV.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for SdfKeyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sdf:index={}", self.index)?;
+        let mut query = Vec::new();
+        if let Some(m) = &self.module_path {
+            query.push(format!("module-path={}", m.display()));
+        }
+        if let Some(p) = &self.password_source {
+            query.push(format!("password-source={p}"));
+        }
+        if !query.is_empty() {
+            write!(f, "?{}", query.join("&"))?;
+        }
+        Ok(())
+    }
+}
+
 /// An SM2 signing key in an SDF device: a session holding the key's access
 /// right, for the life of this value.
 pub struct SdfKey {
@@ -160,6 +265,23 @@ impl SdfKey {
             public,
             library: library.to_path_buf(),
         })
+    }
+
+    /// The key a reference names (its library from the reference or
+    /// [`MODULE_ENV`]), with the GM/T default SM2 ID.
+    pub fn open_ref(key: &SdfKeyRef) -> Result<Self> {
+        let library = match &key.module_path {
+            Some(p) => p.clone(),
+            None => std::env::var_os(MODULE_ENV)
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::Reference {
+                    text: key.to_string(),
+                    reason: format!(
+                        "names no library: add ?module-path=/path/libsdf.so or set {MODULE_ENV}"
+                    ),
+                })?,
+        };
+        Self::open(&library, key.index, &key.password(), None)
     }
 
     /// The key index in the device.
@@ -226,5 +348,32 @@ impl Signer for SdfKey {
             ));
         };
         Ok(yinzheng_crypto::asn1::ec_signature_der(&r, &s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_references_read_and_write_back_and_refuse_a_password() {
+        let r = SdfKeyRef::parse(
+            "sdf:index=3?module-path=/opt/vendor/libsdf.so&password-source=file:/etc/yz/pw",
+        )
+        .expect("parses");
+        assert_eq!(r.index, 3);
+        assert_eq!(r.password(), PasswordSource::File("/etc/yz/pw".into()));
+        assert_eq!(SdfKeyRef::parse(&r.to_string()).expect("again"), r);
+        for (text, says) in [
+            ("sdf:index=1?password=secret", "carries the password"),
+            ("sdf:?module-path=/x", "names no key"),
+            ("sdf:index=x", "not a number"),
+            ("sdf:slot=1", "unknown path attribute"),
+            ("pkcs11:object=k", "sdf:"),
+        ] {
+            let e = SdfKeyRef::parse(text).expect_err(text).to_string();
+            assert!(e.contains(says), "{text}: {e}");
+            assert!(!e.contains("secret"), "{e}");
+        }
     }
 }

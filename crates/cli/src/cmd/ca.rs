@@ -79,8 +79,20 @@ struct InitArgs {
     /// 'pkcs11:token=CA?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/yinzheng/pin'
     /// (the PIN from that file or YINZHENG_PKCS11_PIN, never the command line);
     /// P-256 keys (--key-alg p256), labelled yinzheng-<domain>-<key>.
-    #[arg(long, value_name = "TOKEN_URI")]
+    #[arg(long, value_name = "TOKEN_URI", conflicts_with = "root_key")]
     pkcs11: Option<String>,
+    /// Use keys already in devices instead of making keys: the root's, as a
+    /// pkcs11: URI or an sdf: reference to a GM/T 0018 cipher machine's key,
+    /// e.g. 'sdf:index=1?module-path=/opt/vendor/libsdf.so&password-source=file:/etc/yinzheng/sdf-1'
+    /// (needs --issuing-key and --ocsp-key too; the algorithm is the keys').
+    #[arg(long, value_name = "KEY_URI", requires_all = ["issuing_key", "ocsp_key"])]
+    root_key: Option<String>,
+    /// The main issuing CA's device key (with --root-key).
+    #[arg(long, value_name = "KEY_URI", requires = "root_key")]
+    issuing_key: Option<String>,
+    /// The OCSP responder's device key (with --root-key).
+    #[arg(long, value_name = "KEY_URI", requires = "root_key")]
+    ocsp_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -240,8 +252,17 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 .as_deref()
                 .map(yinzheng_pkcs11::Pkcs11Uri::parse_token)
                 .transpose()?;
-            // Keys on a token are not encrypted with the CA passphrase.
-            let init_pass = match (opts.token.is_some(), pass.as_ref()) {
+            if let (Some(root), Some(issuing), Some(ocsp)) =
+                (&i.root_key, &i.issuing_key, &i.ocsp_key)
+            {
+                opts.keys = Some(yinzheng_ca::CaKeyUris {
+                    root: root.clone(),
+                    issuing: issuing.clone(),
+                    ocsp: ocsp.clone(),
+                });
+            }
+            // Keys in devices are not encrypted with the CA passphrase.
+            let init_pass = match (opts.token.is_some() || opts.keys.is_some(), pass.as_ref()) {
                 (true, None) => &[][..],
                 _ => need_pass()?,
             };

@@ -21,6 +21,9 @@ fn json(k: &KeyEntry) -> serde_json::Value {
         KeyLocation::Pkcs11 { uri, path } => serde_json::json!({
             "kind": "pkcs11", "uri": uri, "path": path,
         }),
+        KeyLocation::Sdf { reference, path } => serde_json::json!({
+            "kind": "sdf", "reference": reference, "path": path,
+        }),
         _ => serde_json::json!({ "kind": "unknown" }),
     };
     serde_json::json!({
@@ -48,6 +51,7 @@ fn text(k: &KeyEntry) -> String {
             }
         ),
         KeyLocation::Pkcs11 { uri, .. } => format!("token {uri}"),
+        KeyLocation::Sdf { reference, .. } => format!("cipher machine {reference}"),
         _ => "elsewhere".to_string(),
     };
     let cert = k
