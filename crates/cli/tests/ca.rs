@@ -1557,7 +1557,7 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     // A device with three signing keys, made by its own tool; SoftSDF keeps
     // them in its working directory, which is where the CLI runs.
     let mut uris = Vec::new();
-    for n in 1..=3 {
+    for n in 1..=4 {
         let init = std::process::Command::new(sdf.join("softsdfinit"))
             .args([
                 "-kek",
@@ -1679,6 +1679,63 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
         ],
     );
     openssl_verify_signed_by_hand(d, "issuing.crl", "issuing.pub", "PEM");
+
+    // A signer's key that never leaves the device gets its certificate from a
+    // request the device signed: the CA checks that proof of possession.
+    yz_no_pass(
+        d,
+        &[
+            "key",
+            "csr",
+            "--key",
+            &uris[3],
+            "--subject",
+            "CN=SDF Seal Maker,O=Yinzheng,C=CN",
+            "--out",
+            "device.csr",
+        ],
+    );
+    yz_no_pass(
+        d,
+        &[
+            "ca",
+            "issue",
+            "--profile",
+            "seal-maker",
+            "--csr",
+            "device.csr",
+            "--out",
+            "device.pem",
+        ],
+    );
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "cert",
+            "verify",
+            "--json",
+            "--trust",
+            "roots.pem",
+            "--crl",
+            "crls.pem",
+            "device.pem",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indication"], "TOTAL_PASSED", "{v}");
+    let device_pub = fs::read_to_string(d.join("sm2signpub-4.pem")).unwrap();
+    first_pem_block(&d.join("device.pem"), &d.join("device-leaf.pem"));
+    let cert_pub = String::from_utf8(
+        openssl_ok(d, &["x509", "-in", "device-leaf.pem", "-pubkey", "-noout"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        cert_pub.trim(),
+        device_pub.trim(),
+        "the certificate is for the device's key"
+    );
 }
 
 /// The first PEM block of `kind` in `path`, written to `out`.

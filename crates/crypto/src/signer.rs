@@ -49,6 +49,22 @@ impl Signer for PrivateKey {
     }
 }
 
+/// A boxed signer signs as the signer in it: a key chosen at run time (a file,
+/// a PKCS#11 token, a GM/T 0018 device) is a `Box<dyn Signer>`.
+impl<S: Signer + ?Sized> Signer for Box<S> {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        (**self).algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        (**self).public_key()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        (**self).sign(message)
+    }
+}
+
 /// Something that checks signatures.
 ///
 /// Returns `Ok(())` only when `signature` is a valid signature by `key` over

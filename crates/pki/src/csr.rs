@@ -15,6 +15,23 @@ pub struct Csr {
 }
 
 impl Csr {
+    /// Make a request for `subject` (an RFC 4514 DN) with the key `signer`
+    /// holds, signed by it (the proof of possession; SM2 with the signer's
+    /// distinguishing ID): DER. The way a key that never leaves its token or
+    /// cipher machine gets its certificate.
+    pub fn create(signer: &dyn yinzheng_crypto::Signer, subject: &str) -> Result<Vec<u8>> {
+        use std::str::FromStr;
+        use x509_cert::builder::{Builder, RequestBuilder};
+        let name = Name::from_str(subject)
+            .map_err(|e| Error::Refused(format!("subject {subject:?} is not a valid DN: {e}")))?;
+        let builder = RequestBuilder::new(name)
+            .map_err(|e| Error::Refused(format!("certification request: {e}")))?;
+        let req = builder
+            .build::<_, crate::x509::DerSignature>(&crate::x509::X509Signer::new(signer))
+            .map_err(|e| Error::Refused(format!("signing the certification request: {e}")))?;
+        Ok(req.to_der()?)
+    }
+
     /// Parse PEM (`CERTIFICATE REQUEST` / `NEW CERTIFICATE REQUEST`) or DER.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let der = if bytes.first() == Some(&0x30) {
@@ -69,5 +86,50 @@ impl Csr {
                     "CSR proof of possession failed ({e}); for SM2, the requester's ID must match (default 1234567812345678)"
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+
+    #[test]
+    fn a_request_we_make_carries_its_key_and_proves_possession() {
+        for alg in [
+            KeyAlgorithm::Sm2,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::Ed25519,
+        ] {
+            let key = PrivateKey::generate(alg).expect("key");
+            let der = Csr::create(&key, "CN=Seal Signer,O=Yinzheng,C=CN").expect("made");
+            let csr = Csr::parse(&der).expect("parses");
+            assert_eq!(csr.public_key(), key.public_key(), "{alg}");
+            assert_eq!(
+                csr.subject().to_string(),
+                "CN=Seal Signer,O=Yinzheng,C=CN",
+                "{alg}"
+            );
+            csr.verify_proof_of_possession(&Sm2Id::default())
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            // Another key's request does not prove this one.
+            let other = PrivateKey::generate(alg).expect("key");
+            let mut forged = Csr::create(&other, "CN=Seal Signer,O=Yinzheng,C=CN").expect("made");
+            let at = forged.len() - 3;
+            forged[at] ^= 1;
+            assert!(
+                Csr::parse(&forged)
+                    .and_then(|c| c.verify_proof_of_possession(&Sm2Id::default()))
+                    .is_err(),
+                "{alg}: a changed signature still proves possession"
+            );
+        }
+        assert!(
+            Csr::create(
+                &PrivateKey::generate(KeyAlgorithm::Sm2).expect("key"),
+                "not a DN"
+            )
+            .is_err()
+        );
     }
 }

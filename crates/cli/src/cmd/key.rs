@@ -16,6 +16,27 @@ pub enum KeyCommand {
     Gen(GenArgs),
     /// Write the public key (SPKI PEM) of a private key.
     Pub(PubArgs),
+    /// Make a certification request (PKCS#10) signed by a key — a key file, a
+    /// PKCS#11 token key (pkcs11: URI) or a GM/T 0018 device key (sdf:
+    /// reference) — for `ca issue --csr`.
+    Csr(CsrArgs),
+}
+
+/// `key csr`.
+#[derive(Args, Debug)]
+pub struct CsrArgs {
+    /// The key: a file, a pkcs11: URI or an sdf: reference.
+    #[arg(long)]
+    key: PathBuf,
+    /// The subject DN (RFC 4514), e.g. "CN=Example Org Seal Signer,O=Example Org,C=CN".
+    #[arg(long)]
+    subject: String,
+    /// File whose first line is the key file's passphrase (else env YINZHENG_PASSPHRASE).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// Where to write the request (PEM).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// Key algorithms that can be generated.
@@ -108,6 +129,7 @@ pub fn run(cmd: &KeyCommand, out: &Output) -> Result<ExitCode> {
     match cmd {
         KeyCommand::Gen(a) => gen_key(a, out),
         KeyCommand::Pub(a) => pub_key(a, out),
+        KeyCommand::Csr(a) => csr(a, out),
     }
 }
 
@@ -117,6 +139,28 @@ pub fn key_id(pk: &PublicKey) -> String {
 }
 
 /// Load a private key file, asking for the passphrase only when it is encrypted.
+/// A signing key named on the command line: a `pkcs11:` URI (a key in a
+/// PKCS#11 token, its PIN from the URI's pin-source or YINZHENG_PKCS11_PIN),
+/// an `sdf:` reference (a key in a GM/T 0018 cipher machine, its password from
+/// the reference's password-source or YINZHENG_SDF_PASSWORD), or a key file.
+pub fn load_signer(
+    key: &std::path::Path,
+    passphrase_file: Option<&std::path::Path>,
+) -> Result<Box<dyn yinzheng_crypto::Signer>> {
+    let text = key.to_string_lossy();
+    if text.starts_with("pkcs11:") {
+        let uri = yinzheng_pkcs11::Pkcs11Uri::parse(&text)?;
+        return Ok(Box::new(yinzheng_pkcs11::Pkcs11Key::open(&uri)?));
+    }
+    if text.starts_with("sdf:") {
+        let r = yinzheng_sdf::SdfKeyRef::parse(&text)?;
+        return Ok(Box::new(yinzheng_sdf::SdfKey::open_ref(&r)?));
+    }
+    Ok(Box::new(load_private_key(key, passphrase_file)?))
+}
+
+/// A private key file (PKCS#8 PEM or DER, encrypted with the passphrase from
+/// `passphrase_file` or YINZHENG_PASSPHRASE).
 pub fn load_private_key(
     path: &std::path::Path,
     passphrase_file: Option<&std::path::Path>,
@@ -198,6 +242,32 @@ fn gen_key(a: &GenArgs, out: &Output) -> Result<ExitCode> {
             s.push_str(&format!("\n  public key:  {}", p.display()));
         }
         s
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn csr(a: &CsrArgs, out: &Output) -> Result<ExitCode> {
+    let key = load_signer(&a.key, a.passphrase_file.as_deref())?;
+    let der = yinzheng_pki::Csr::create(key.as_ref(), &a.subject)?;
+    io::write_atomic(
+        &a.out,
+        yinzheng_pki::pem("CERTIFICATE REQUEST", &der).as_bytes(),
+        false,
+    )?;
+    let v = serde_json::json!({
+        "request": a.out,
+        "subject": a.subject,
+        "algorithm": key.public_key().algorithm().name(),
+        "keyId": key_id(key.public_key()),
+    });
+    out.result(&v, || {
+        format!(
+            "wrote a certification request for {} ({} key {}) to {}",
+            a.subject,
+            key.public_key().algorithm(),
+            key_id(key.public_key()),
+            a.out.display()
+        )
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -287,7 +287,7 @@ fn date(s: &Option<String>) -> Result<Option<time::Date>> {
 /// Everything sealing needs, loaded once.
 struct Sealing {
     seal: yinzheng_seal::Seal,
-    key: yinzheng_crypto::PrivateKey,
+    key: Box<dyn yinzheng_crypto::Signer>,
     cert: Vec<u8>,
     chain: Vec<Vec<u8>>,
     tsa: Option<yinzheng_cms::TimeStampAuthority>,

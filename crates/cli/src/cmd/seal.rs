@@ -596,6 +596,15 @@ pub fn stamp(a: &StampArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A registered seal, its parsed form, the signer's key (a file, a token or a
+/// cipher machine) and the signer's certificate (DER) from the seal's list.
+pub type StampingIdentity = (
+    yinzheng_seal::RegisteredSeal,
+    Seal,
+    Box<dyn yinzheng_crypto::Signer>,
+    Vec<u8>,
+);
+
 /// A registered, active seal in its validity window, the signer's key and the
 /// certificate of that key in the seal's list: what stamping needs.
 pub fn stamping_identity(
@@ -603,12 +612,7 @@ pub fn stamping_identity(
     seal_id: &str,
     key_path: &Path,
     passphrase_file: Option<&Path>,
-) -> Result<(
-    yinzheng_seal::RegisteredSeal,
-    Seal,
-    yinzheng_crypto::PrivateKey,
-    Vec<u8>,
-)> {
+) -> Result<StampingIdentity> {
     let reg = registry(home)?;
     let s = reg
         .get(seal_id)?
@@ -626,7 +630,7 @@ pub fn stamping_identity(
             seal.valid_end()
         );
     }
-    let key = load_private_key(key_path, passphrase_file)?;
+    let key = crate::cmd::key::load_signer(key_path, passphrase_file)?;
     let yinzheng_seal::CertList::Certificates(certs) = seal.cert_list() else {
         bail!(
             "seal {} lists certificate digests; stamping needs the certificate itself",
@@ -702,7 +706,7 @@ fn stamp_pdf(
     out: &Output,
     s: &yinzheng_seal::RegisteredSeal,
     seal: &Seal,
-    key: &yinzheng_crypto::PrivateKey,
+    key: &dyn yinzheng_crypto::Signer,
     cert: &[u8],
     data: &[u8],
     now: time::OffsetDateTime,
@@ -711,7 +715,7 @@ fn stamp_pdf(
     use yinzheng_document::{
         PdfPosition, PdfSealAppearance, PdfSealMode, PdfSealer, PdfStampOptions, PdfSubFilter,
     };
-    let mode = PdfSealMode::for_key(key.algorithm())?;
+    let mode = PdfSealMode::for_key(key.public_key().algorithm())?;
     let national = mode == PdfSealMode::National;
     match (a.alg, national) {
         (Some(PdfAlg::Sm2), false) => bail!("--alg sm2 but {} is a P-256 key", a.key.display()),
