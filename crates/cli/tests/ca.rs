@@ -1690,7 +1690,7 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
             "--key",
             &uris[3],
             "--subject",
-            "CN=SDF Seal Maker,O=Yinzheng,C=CN",
+            "CN=Example Org,O=Example Org,C=CN",
             "--out",
             "device.csr",
         ],
@@ -1701,7 +1701,9 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
             "ca",
             "issue",
             "--profile",
-            "seal-maker",
+            "seal-signer",
+            "--uscc",
+            "91350100M000100Y43",
             "--csr",
             "device.csr",
             "--out",
@@ -1735,6 +1737,71 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
         cert_pub.trim(),
         device_pub.trim(),
         "the certificate is for the device's key"
+    );
+
+    // A seal bound to that certificate, and a stamp the device signs.
+    fs::write(d.join("seal.png"), b"\x89PNG\r\n\x1a\nnot really drawn").unwrap();
+    fs::write(d.join("data.bin"), "合同正文 contract body").unwrap();
+    let made = yz_no_pass(
+        d,
+        &[
+            "seal",
+            "make",
+            "--json",
+            "--type",
+            "contract",
+            "--name",
+            "Example Org 合同专用章",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "device.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--picture",
+            "seal.png",
+            "--valid-days",
+            "365",
+            "--out",
+            "seal.esl",
+        ],
+    );
+    let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let seal_id = made["id"].as_str().unwrap().to_string();
+    yz_no_pass(
+        d,
+        &[
+            "stamp", "--seal", &seal_id, "--key", &uris[3], "--in", "data.bin", "--out", "data.ses",
+        ],
+    );
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "verify",
+            "--json",
+            "--trust",
+            "roots.pem",
+            "--untrusted",
+            "issuing.pem",
+            "--crl",
+            "crls.pem",
+            "--data",
+            "data.bin",
+            "data.ses",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the device's stamp verifies: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
