@@ -273,22 +273,81 @@ pub fn softhsm2_token(name: &str, body: impl FnOnce(&SoftHsm2Token)) {
         String::from_utf8_lossy(&init.stdout),
         String::from_utf8_lossy(&init.stderr)
     );
-    let out = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([name, "--exact", "--nocapture", "--include-ignored"])
-        .env("SOFTHSM2_CONF", &conf)
-        .env(SOFTHSM2_CHILD_ENV, dir.path())
-        .output()
-        .expect("the test binary runs");
+    rerun_in_child(
+        name,
+        "SoftHSM2",
+        dir.path(),
+        &[
+            ("SOFTHSM2_CONF", conf.as_os_str()),
+            (SOFTHSM2_CHILD_ENV, dir.path().as_os_str()),
+        ],
+    );
+}
+
+/// Run the test `name` (its full path in this test binary) again in a child
+/// process of the binary, working in `dir` with `env` set, and fail unless it
+/// ran and passed there. For peers that read state of the whole process — a
+/// module's configuration from the environment, key files from the working
+/// directory — which a test cannot set for itself alone (`set_var` is
+/// `unsafe`, `set_current_dir` is process-wide).
+pub fn rerun_in_child(name: &str, peer: &str, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args([name, "--exact", "--nocapture", "--include-ignored"])
+        .current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the test binary runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{name} on SoftHSM2:\n{text}");
+    assert!(out.status.success(), "{name} on {peer}:\n{text}");
     assert!(
         text.contains("1 passed"),
         "{name} did not run in the child:\n{text}"
     );
+}
+
+/// SoftSDF (the software GM/T 0018 device on GmSSL, from testdata/peers),
+/// built once by `scripts/sm2-peers.sh softsdf`: its directory, holding
+/// `libsoftsdf.so` and `softsdfinit`.
+pub fn softsdf() -> std::path::PathBuf {
+    require_peer("softsdf");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/sm2-peers.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("softsdf")
+        .output()
+        .expect("scripts/sm2-peers.sh runs");
+    assert!(
+        out.status.success(),
+        "building SoftSDF failed (scripts/sm2-peers.sh softsdf; needs cmake and cc, which \
+         scripts/test.sh installs): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Make SoftSDF signing key `index` (and KEK `index`) with `password` in the
+/// device directory `dir` (SoftSDF keeps a device in its working directory),
+/// and write the password to `dir/pw-<index>`; returns that file.
+pub fn softsdf_key(dir: &Path, index: u32, password: &str) -> std::path::PathBuf {
+    let n = index.to_string();
+    let init = Command::new(softsdf().join("softsdfinit"))
+        .args(["-kek", &n, "-key", &n, "-pass", password])
+        .current_dir(dir)
+        .output()
+        .expect("softsdfinit runs");
+    assert!(
+        init.status.success(),
+        "softsdfinit: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let file = dir.join(format!("pw-{index}"));
+    std::fs::write(&file, format!("{password}\n")).expect("password file");
+    file
 }
 
 /// The `curl` binary (`$YINZHENG_CURL` or `curl` on PATH): an independent

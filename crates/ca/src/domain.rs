@@ -334,6 +334,12 @@ impl TrustDomain {
         let profiles = Profiles::defaults();
         let ocsp_profile = profiles.get("ocsp-responder")?.clone();
         let ocsp_key = key_for("ocsp", keys.map(|k| &k.ocsp))?;
+        let publics = [&root_key, &issuing_key, &ocsp_key].map(|k| k.signer().public_key().clone());
+        if publics[0] == publics[1] || publics[0] == publics[2] || publics[1] == publics[2] {
+            return Err(Error::Refused(
+                "the root, issuing CA and OCSP responder must each have a key of its own".into(),
+            ));
+        }
         let ocsp_subject =
             parse_name(&format!("CN=OCSP Responder,{}", strip_cn(&issuing_subject)))?;
         let extras = SubjectExtras::default();
@@ -599,11 +605,37 @@ impl TrustDomain {
 
     /// The key `name` (`NAME.key.pem`): from the token its `NAME.key.uri`
     /// names, else decrypted from the file with the CA passphrase.
+    /// The key must be the one its certificate (`NAME.pem`, when there is
+    /// one) certifies: a `NAME.key.uri` pointing elsewhere, or a replaced key
+    /// file, is refused before anything is signed with it.
     pub(crate) fn load_key(&self, name: &str) -> Result<Box<dyn Signer>> {
-        if let Some(text) = self.key_uri_text(name)? {
-            return Ok(open_key_uri(&text)?.0);
+        let key: Box<dyn Signer> = match self.key_uri_text(name)? {
+            Some(text) => {
+                if self.dir.join(name).exists() {
+                    return Err(Error::Domain(format!(
+                        "both {name} and {} are in {}: keep the one the key lives in",
+                        uri_name(name),
+                        self.dir.display()
+                    )));
+                }
+                open_key_uri(&text)?.0
+            }
+            None => Box::new(self.load_file_key(name)?),
+        };
+        let cert_path = self.dir.join(format!(
+            "{}.pem",
+            name.strip_suffix(".key.pem").unwrap_or(name)
+        ));
+        if let Ok(bytes) = std::fs::read(&cert_path)
+            && let Some(cert) = ParsedCert::load_all(&bytes)?.into_iter().next()
+            && cert.public_key() != Some(key.public_key())
+        {
+            return Err(Error::Domain(format!(
+                "the key {name} is not the key {} certifies: refusing to sign with it",
+                cert_path.display()
+            )));
         }
-        Ok(Box::new(self.load_file_key(name)?))
+        Ok(key)
     }
 
     /// Whether key `name` is in this domain, in a file or on a token.
@@ -614,11 +646,25 @@ impl TrustDomain {
     /// The text of `NAME.key.uri` for key `name`, when it is in a device.
     fn key_uri_text(&self, name: &str) -> Result<Option<String>> {
         let p = self.dir.join(uri_name(name));
-        let len = match std::fs::metadata(&p) {
-            Ok(m) => m.len(),
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&p, e)),
         };
+        // It names the library that will be loaded into this process: only
+        // its owner may change it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o022 != 0 || !meta.is_file() {
+                return Err(Error::Domain(format!(
+                    "{} is writable by others (or not a file): it names the library loaded to \
+                     sign; chmod 600 it",
+                    p.display()
+                )));
+            }
+        }
+        let len = meta.len();
         if len > MAX_KEY_URI_FILE {
             return Err(Error::Domain(format!(
                 "{}: {len} bytes is no key URI",
@@ -685,7 +731,20 @@ impl TrustDomain {
             let key = match self.key_uri_text("tsa.key.pem")? {
                 // A device key put there for the TSA (an SDF device's are
                 // provisioned by its own tool).
-                Some(text) => NewKey::existing(&text, alg, "TSA")?,
+                Some(text) => {
+                    let key = NewKey::existing(&text, alg, "TSA")?;
+                    let public = key.signer().public_key();
+                    if [&self.root, &self.issuing, &self.ocsp]
+                        .iter()
+                        .any(|c| c.public_key() == Some(public))
+                    {
+                        return Err(Error::Refused(
+                            "the TSA key is a CA or OCSP responder key: give it a key of its own"
+                                .into(),
+                        ));
+                    }
+                    key
+                }
                 None => {
                     // On the token the issuing CA's key is on, if it is.
                     let token = self.token_of("issuing.key.pem", "the TSA's key")?;

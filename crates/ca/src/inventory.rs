@@ -115,10 +115,9 @@ fn walk(dir: &Path, depth: usize, seen: &mut usize, out: &mut Vec<PathBuf>) -> R
 }
 
 fn read_small(path: &Path) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    if len > MAX_FILE {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let len = meta.len();
+    if !meta.is_file() || len > MAX_FILE {
         return Err(Error::Domain(format!(
             "{}: {len} bytes is no key or certificate file",
             path.display()

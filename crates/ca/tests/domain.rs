@@ -526,3 +526,39 @@ fn the_domain_takes_now_from_its_clock() {
         .with_clock(std::sync::Arc::new(yinzheng_pki::FixedClock(later)));
     assert_eq!(d.now(), later);
 }
+
+#[test]
+fn a_key_that_is_not_its_certificates_or_a_loose_key_reference_is_refused() {
+    let dir = tempdir();
+    let pki = dir.path().join("pki");
+    domain(dir.path());
+    let open =
+        || TrustDomain::open_in(&pki, &yinzheng_tests::store_backend(&pki), Some(b"pw")).unwrap();
+    assert!(open().crl(24).is_ok());
+    // The OCSP responder's key put where the issuing CA's goes: nothing is
+    // signed with a key its certificate does not certify.
+    let issuing = std::fs::read(pki.join("issuing.key.pem")).unwrap();
+    std::fs::copy(pki.join("ocsp.key.pem"), pki.join("issuing.key.pem")).unwrap();
+    let e = open().crl(24).unwrap_err().to_string();
+    assert!(e.contains("is not the key"), "{e}");
+    std::fs::write(pki.join("issuing.key.pem"), &issuing).unwrap();
+    // A key reference beside the key file: ambiguous, refused.
+    let uri = pki.join("issuing.key.uri");
+    std::fs::write(&uri, "sdf:index=1?module-path=/tmp/x.so\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&uri, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = open().crl(24).unwrap_err().to_string();
+        assert!(
+            e.contains("both issuing.key.pem and issuing.key.uri"),
+            "{e}"
+        );
+        // Writable by others: it names the library loaded to sign, refused
+        // before anything is loaded.
+        std::fs::remove_file(pki.join("issuing.key.pem")).unwrap();
+        std::fs::set_permissions(&uri, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = open().crl(24).unwrap_err().to_string();
+        assert!(e.contains("writable by others"), "{e}");
+    }
+}

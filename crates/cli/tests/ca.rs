@@ -1532,56 +1532,23 @@ fn the_key_inventory_lists_every_key_and_flags_one_in_the_clear() {
     );
 }
 
-/// SoftSDF's library directory (libsoftsdf.so, softsdfinit), built once by
-/// scripts/sm2-peers.sh.
-fn softsdf() -> std::path::PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sm2-peers.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .arg("softsdf")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building SoftSDF failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 #[yinzheng_tests::peer_test(softsdf, openssl)]
 fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies() {
     let dir = tempdir();
     let d = dir.path();
-    let sdf = softsdf();
-    // A device with three signing keys, made by its own tool; SoftSDF keeps
+    let sdf = yinzheng_tests::softsdf();
+    // A device with four signing keys, made by its own tool; SoftSDF keeps
     // them in its working directory, which is where the CLI runs.
-    let mut uris = Vec::new();
-    for n in 1..=4 {
-        let init = std::process::Command::new(sdf.join("softsdfinit"))
-            .args([
-                "-kek",
-                &n.to_string(),
-                "-key",
-                &n.to_string(),
-                "-pass",
-                &format!("pw-{n}-secret"),
-            ])
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
-        fs::write(d.join(format!("pw-{n}")), format!("pw-{n}-secret\n")).unwrap();
-        uris.push(format!(
-            "sdf:index={n}?module-path={}&password-source=file:{}",
-            sdf.join("libsoftsdf.so").display(),
-            d.join(format!("pw-{n}")).display()
-        ));
-    }
+    let uris: Vec<String> = (1..=4)
+        .map(|n| {
+            let password = yinzheng_tests::softsdf_key(d, n, &format!("pw-{n}-secret"));
+            format!(
+                "sdf:index={n}?module-path={}&password-source=file:{}",
+                sdf.join("libsoftsdf.so").display(),
+                password.display()
+            )
+        })
+        .collect();
     yz_no_pass(
         d,
         &[

@@ -10,6 +10,10 @@ pub fn run(data: &[u8]) {
         match (&in_part, &whole) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "read in part and parsed whole differ"),
             (Err(_), Err(_)) => {}
+            // The whole parse may fail on what the partial read never
+            // touches (a decompression bomb or a parser failure in an object
+            // nothing leads to): not a different listing.
+            (Ok(_), Err(_)) => {}
             _ => panic!("read in part: {in_part:?}; parsed whole: {whole:?}"),
         }
     }

@@ -361,12 +361,28 @@ impl Pkcs11Key {
             .ok_or_else(|| bad("the public key object has no CKA_EC_POINT".into()))?;
         let raw = unwrap_octet_string(&point, algorithm);
         let public = PublicKey::from_raw(algorithm, raw)?;
-        Ok(Pkcs11Key {
+        let opened = Pkcs11Key {
             session: Mutex::new(session),
             key,
             public,
             uri: uri.clone(),
-        })
+        };
+        // The public key object is found by label and id only: a signature
+        // it verifies shows it is the private key's own.
+        let challenge = b"yinzheng: does this public key belong to this private key?";
+        let sig = opened.sign(challenge)?;
+        if opened
+            .public
+            .verify(opened.algorithm(), challenge, &sig)
+            .is_err()
+        {
+            return Err(bad(
+                "the public key object beside it does not verify its signatures: it is \
+                 another key's"
+                    .into(),
+            ));
+        }
+        Ok(opened)
     }
 
     /// The URI that names this key.

@@ -45,12 +45,12 @@ impl PinSource {
                 ))
             })?),
             PinSource::File(path) => {
-                let len = std::fs::metadata(path)
-                    .map_err(|e| Error::Pin(format!("{}: {e}", path.display())))?
-                    .len();
-                if len > MAX_PIN_FILE {
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| Error::Pin(format!("{}: {e}", path.display())))?;
+                let len = meta.len();
+                if !meta.is_file() || len > MAX_PIN_FILE {
                     return Err(Error::Pin(format!(
-                        "{}: {len} bytes is no PIN file (at most {MAX_PIN_FILE})",
+                        "{}: not a regular file of at most {MAX_PIN_FILE} bytes: no PIN file",
                         path.display()
                     )));
                 }

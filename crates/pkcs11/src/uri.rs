@@ -4,23 +4,15 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
-/// The path attributes a key's URI may carry (RFC 7512 §2.3). `type` must
-/// say `private` when present; the library-, slot- and manufacturer
-/// attributes narrow the token.
-const PATH_ATTRIBUTES: &[&str] = &[
-    "token",
-    "object",
-    "id",
-    "type",
-    "manufacturer",
-    "model",
-    "serial",
+/// RFC 7512 path attributes this reader does not match on: refused rather
+/// than ignored, since ignoring one would widen the match (a key on a token
+/// the URI did not mean).
+const UNMATCHED_ATTRIBUTES: &[&str] = &[
     "library-manufacturer",
     "library-description",
     "library-version",
     "slot-description",
     "slot-manufacturer",
-    "slot-id",
 ];
 
 /// A `pkcs11:` URI naming one private key: which token (label, serial), which
@@ -105,7 +97,7 @@ impl Pkcs11Uri {
         for part in path.split(';').filter(|p| !p.is_empty()) {
             let (name, value) = part
                 .split_once('=')
-                .ok_or_else(|| bad(format!("path attribute {part:?} has no '='")))?;
+                .ok_or_else(|| bad("a path attribute has no '='".into()))?;
             let name = name.to_ascii_lowercase();
             if seen.contains(&name) {
                 return Err(bad(format!("attribute {name} appears twice")));
@@ -138,7 +130,13 @@ impl Pkcs11Uri {
                         )));
                     }
                 }
-                n if PATH_ATTRIBUTES.contains(&n) || n.starts_with("x-") => {}
+                n if UNMATCHED_ATTRIBUTES.contains(&n) => {
+                    return Err(bad(format!(
+                        "{n} is not matched here: narrow the token with token=, serial=, \
+                         manufacturer=, model= or slot-id="
+                    )));
+                }
+                n if n.starts_with("x-") => {}
                 n => return Err(bad(format!("unknown path attribute {n}"))),
             }
         }
@@ -148,8 +146,15 @@ impl Pkcs11Uri {
             }
             let (name, value) = part
                 .split_once('=')
-                .ok_or_else(|| bad(format!("query attribute {part:?} has no '='")))?;
+                .ok_or_else(|| bad("a query attribute has no '='".into()))?;
             let name = name.to_ascii_lowercase();
+            // Refused by name, before its value is even decoded.
+            if name == "pin-value" {
+                return Err(bad("carries the PIN (pin-value): put it in a file \
+                                (pin-source=file:/path, readable by this user only) \
+                                or in the environment (YINZHENG_PKCS11_PIN)"
+                    .into()));
+            }
             if seen.contains(&name) {
                 return Err(bad(format!("attribute {name} appears twice")));
             }
@@ -159,13 +164,11 @@ impl Pkcs11Uri {
             match name.as_str() {
                 "module-path" => out.module_path = Some(PathBuf::from(value)),
                 "pin-source" => out.pin_source = Some(value),
-                "pin-value" => {
-                    return Err(bad("carries the PIN (pin-value): put it in a file \
-                                    (pin-source=file:/path, readable by this user only) \
-                                    or in the environment (YINZHENG_PKCS11_PIN)"
-                        .into()));
+                "module-name" => {
+                    return Err(bad(
+                        "module-name is not looked up here: name the module by module-path".into(),
+                    ));
                 }
-                "module-name" => {}
                 n if n.starts_with("x-") => {}
                 n => return Err(bad(format!("unknown query attribute {n}"))),
             }
@@ -223,15 +226,26 @@ impl fmt::Display for Pkcs11Uri {
     }
 }
 
-/// The URI for an error message: a query's `pin-value` is cut out.
+/// The URI for an error message: its query (where a `pin-value` would be)
+/// is never shown, nor any path attribute whose name starts with `pin`.
 fn redact(uri: &str) -> String {
-    match uri.to_ascii_lowercase().find("pin-value=") {
-        Some(at) => {
-            let end = uri[at..].find('&').map_or(uri.len(), |e| at + e);
-            format!("{}pin-value=<redacted>{}", &uri[..at], &uri[end..])
-        }
-        None => uri.to_string(),
-    }
+    let (path, query) = match uri.split_once('?') {
+        Some((p, _)) => (p, "?…"),
+        None => (uri, ""),
+    };
+    let path: Vec<String> = path
+        .split(';')
+        .map(|part| {
+            let name = part.split('=').next().unwrap_or_default();
+            let bare = name.rsplit(':').next().unwrap_or(name);
+            if bare.to_ascii_lowercase().starts_with("pin") {
+                format!("{name}=<not shown>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect();
+    format!("{}{query}", path.join(";"))
 }
 
 fn percent_decode(s: &str) -> std::result::Result<Vec<u8>, String> {
@@ -244,7 +258,7 @@ fn percent_decode(s: &str) -> std::result::Result<Vec<u8>, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad percent-encoding at byte {i} of {s:?}"))?;
+                .ok_or_else(|| format!("bad percent-encoding at byte {i} of a value"))?;
             out.push(hex);
             i += 3;
         } else {
@@ -325,6 +339,10 @@ mod tests {
             ("pkcs11:object=%zz", "percent-encoding"),
             ("file:/k.pem", "pkcs11:"),
             ("pkcs11:object=k?module=x", "unknown query attribute module"),
+            ("pkcs11:object=k?pin-value=50%zz1234", "pin-value"),
+            ("pkcs11:object=k;pin-value=1234", "pin-value"),
+            ("pkcs11:slot-description=HSM-B;object=k", "not matched here"),
+            ("pkcs11:object=k?module-name=softhsm2", "module-path"),
         ] {
             let e = Pkcs11Uri::parse(uri).expect_err(uri).to_string();
             assert!(e.contains(says), "{uri}: {e}");

@@ -96,12 +96,12 @@ impl PasswordSource {
                 Error::Password(format!("the environment variable {name} is not set"))
             })?),
             PasswordSource::File(path) => {
-                let len = std::fs::metadata(path)
-                    .map_err(|e| Error::Password(format!("{}: {e}", path.display())))?
-                    .len();
-                if len > MAX_PASSWORD_FILE {
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| Error::Password(format!("{}: {e}", path.display())))?;
+                if !meta.is_file() || meta.len() > MAX_PASSWORD_FILE {
                     return Err(Error::Password(format!(
-                        "{}: {len} bytes is no password file",
+                        "{}: not a regular file of at most {MAX_PASSWORD_FILE} bytes: no \
+                         password file",
                         path.display()
                     )));
                 }
@@ -144,12 +144,13 @@ pub struct SdfKeyRef {
 impl SdfKeyRef {
     /// Parse `sdf:index=N[?module-path=…][&password-source=…]`.
     pub fn parse(text: &str) -> Result<Self> {
+        // The query (where a password would be) is never shown.
+        let shown = match text.split_once('?') {
+            Some((path, _)) => format!("{path}?…"),
+            None => text.to_string(),
+        };
         let bad = |reason: &str| Error::Reference {
-            text: if text.contains("password=") {
-                "(not shown: it holds a password)".into()
-            } else {
-                text.to_string()
-            },
+            text: shown.clone(),
             reason: reason.to_string(),
         };
         let rest = text
@@ -179,7 +180,10 @@ impl SdfKeyRef {
                 Some(("password-source", v)) if out.password_source.is_none() => {
                     out.password_source = Some(v.to_string())
                 }
-                Some(("password" | "password-value" | "pin-value", _)) => {
+                Some((name, _))
+                    if (name.starts_with("password") && name != "password-source")
+                        || name.starts_with("pin") =>
+                {
                     return Err(bad(
                         "carries the password: put it in a file (password-source=file:/path) \
                          or the environment (YINZHENG_SDF_PASSWORD)",
@@ -259,12 +263,27 @@ impl SdfKey {
             Some(id) => public.with_sm2_id(id),
             None => public,
         };
-        Ok(SdfKey {
+        let key = SdfKey {
             session: Mutex::new(session),
             index,
             public,
             library: library.to_path_buf(),
-        })
+        };
+        // The exported public key must verify what the device signs with
+        // this index.
+        let challenge = b"yinzheng: does this public key belong to this private key?";
+        let sig = key.sign(challenge)?;
+        if key
+            .public
+            .verify(SignatureAlgorithm::Sm2Sm3, challenge, &sig)
+            .is_err()
+        {
+            return Err(Error::Key {
+                index,
+                reason: "the exported public key does not verify the device's signatures".into(),
+            });
+        }
+        Ok(key)
     }
 
     /// The key a reference names (its library from the reference or
@@ -366,6 +385,12 @@ mod tests {
         assert_eq!(SdfKeyRef::parse(&r.to_string()).expect("again"), r);
         for (text, says) in [
             ("sdf:index=1?password=secret", "carries the password"),
+            ("sdf:index=1?pin-value=secret", "carries the password"),
+            ("sdf:index=1?password-value=secret", "carries the password"),
+            (
+                "sdf:index=1?module-path=/x&frob=secret",
+                "unknown or repeated",
+            ),
             ("sdf:?module-path=/x", "names no key"),
             ("sdf:index=x", "not a number"),
             ("sdf:slot=1", "unknown path attribute"),

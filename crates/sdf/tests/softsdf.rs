@@ -8,28 +8,11 @@
 //! `softsdfinit` and runs itself again in a child process working there.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use yinzheng_crypto::{PublicKey, SignatureAlgorithm, Signer};
 use yinzheng_sdf::{Error, PasswordSource, SdfKey};
 
 const CHILD_ENV: &str = "YINZHENG_TEST_SOFTSDF_LIB";
 const PASSWORD: &str = "P@ssw0rd-1";
-
-/// SoftSDF's library and `softsdfinit`, built once.
-fn softsdf() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sm2-peers.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("softsdf")
-        .output()
-        .expect("scripts/sm2-peers.sh runs");
-    assert!(
-        out.status.success(),
-        "building SoftSDF failed (scripts/sm2-peers.sh softsdf; needs cmake and cc): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
 
 /// Run `body(library)` in a child process working in a fresh SoftSDF device
 /// directory (signing keys 1 and 2, passwords in the files `pw-1`, `pw-2`).
@@ -38,40 +21,15 @@ fn with_device(name: &str, body: impl FnOnce(&Path)) {
         body(Path::new(&lib));
         return;
     }
-    let built = softsdf();
     let device = yinzheng_tests::tempdir();
-    for (key, password) in [("1", PASSWORD), ("2", "another-password")] {
-        let init = Command::new(built.join("softsdfinit"))
-            .args(["-kek", key, "-key", key, "-pass", password])
-            .current_dir(device.path())
-            .output()
-            .expect("softsdfinit runs");
-        assert!(
-            init.status.success(),
-            "softsdfinit: {}",
-            String::from_utf8_lossy(&init.stderr)
-        );
-        std::fs::write(
-            device.path().join(format!("pw-{key}")),
-            format!("{password}\n"),
-        )
-        .expect("write");
-    }
-    let out = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([name, "--exact", "--nocapture", "--include-ignored"])
-        .current_dir(device.path())
-        .env(CHILD_ENV, built.join("libsoftsdf.so"))
-        .output()
-        .expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{name} on SoftSDF:\n{text}");
-    assert!(
-        text.contains("1 passed"),
-        "{name} did not run in the child:\n{text}"
+    yinzheng_tests::softsdf_key(device.path(), 1, PASSWORD);
+    yinzheng_tests::softsdf_key(device.path(), 2, "another-password");
+    let lib = yinzheng_tests::softsdf().join("libsoftsdf.so");
+    yinzheng_tests::rerun_in_child(
+        name,
+        "SoftSDF",
+        device.path(),
+        &[(CHILD_ENV, lib.as_os_str())],
     );
 }
 

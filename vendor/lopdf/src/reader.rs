@@ -867,8 +867,11 @@ impl<'a> Reader<'a> {
         self.set_reference_table(xref);
 
         let mut queue: Vec<ObjectId> = Vec::new();
-        collect_followed_references(&self.document.trailer, follow, &mut queue, 0);
+        if !collect_followed_references(&self.document.trailer, follow, &mut queue, 0) {
+            return Ok(None);
+        }
         let mut loaded: BTreeMap<ObjectId, Object> = BTreeMap::new();
+        let mut containers_checked: BTreeSet<u32> = BTreeSet::new();
         while let Some(id) = queue.pop() {
             if loaded.contains_key(&id) {
                 continue;
@@ -882,7 +885,27 @@ impl<'a> Reader<'a> {
             if self.document.xref_recovery.is_some() {
                 return Ok(None);
             }
-            collect_references_in(&object, follow, &mut queue, 0);
+            // A full load unpacks only containers typed /ObjStm at a normal
+            // entry; the on-demand reader would unpack any.
+            if let Some(XrefEntry::Compressed { container, .. }) = self.document.reference_table.get(id.0)
+                && containers_checked.insert(*container)
+            {
+                let container = *container;
+                let is_object_stream = matches!(
+                    self.document.reference_table.get(container),
+                    Some(XrefEntry::Normal { .. })
+                ) && self
+                    .get_object((container, 0), &mut HashSet::new())
+                    .ok()
+                    .and_then(|o| o.as_stream().ok().map(|s| s.dict.has_type(b"ObjStm")))
+                    .unwrap_or(false);
+                if !is_object_stream {
+                    return Ok(None);
+                }
+            }
+            if !collect_references_in(&object, follow, &mut queue, 0) {
+                return Ok(None);
+            }
             loaded.insert(id, object);
         }
         if let Some(&max_loaded_id) = loaded.keys().next_back() {
@@ -2194,38 +2217,40 @@ fn find_from(input: &[u8], start: usize, pattern: &[u8]) -> Option<usize> {
         .map(|pos| start + pos)
 }
 
-/// How deep [`Reader::read_reachable`] looks into nested direct arrays and dictionaries.
-const MAX_REACHABLE_NESTING: usize = 32;
+/// How deep [`Reader::read_reachable`] looks into nested direct arrays and
+/// dictionaries; a file nested deeper is read whole (the parser accepts 100).
+const MAX_REACHABLE_NESTING: usize = 128;
 
-/// The references under the entries of `dictionary` that `follow` accepts.
+/// The references under the entries of `dictionary` that `follow` accepts;
+/// `false` when nesting deeper than [`MAX_REACHABLE_NESTING`] hid some.
 fn collect_followed_references(
     dictionary: &Dictionary, follow: &dyn Fn(&Dictionary, &[u8]) -> bool, out: &mut Vec<ObjectId>, depth: usize,
-) {
-    for (key, value) in dictionary.iter() {
-        if follow(dictionary, key) {
-            collect_references_in(value, follow, out, depth);
-        }
-    }
+) -> bool {
+    dictionary
+        .iter()
+        .filter(|(key, _)| follow(dictionary, key))
+        .all(|(_, value)| collect_references_in(value, follow, out, depth))
 }
 
 /// The references in `object`: itself, the items of an array, the accepted entries of a dictionary
 /// or a stream's dictionary.
 fn collect_references_in(
     object: &Object, follow: &dyn Fn(&Dictionary, &[u8]) -> bool, out: &mut Vec<ObjectId>, depth: usize,
-) {
+) -> bool {
     if depth > MAX_REACHABLE_NESTING {
-        return;
+        return false;
     }
     match object {
-        Object::Reference(id) => out.push(*id),
-        Object::Array(array) => {
-            for item in array {
-                collect_references_in(item, follow, out, depth + 1);
-            }
+        Object::Reference(id) => {
+            out.push(*id);
+            true
         }
+        Object::Array(array) => array
+            .iter()
+            .all(|item| collect_references_in(item, follow, out, depth + 1)),
         Object::Dictionary(dictionary) => collect_followed_references(dictionary, follow, out, depth + 1),
         Object::Stream(stream) => collect_followed_references(&stream.dict, follow, out, depth + 1),
-        _ => {}
+        _ => true,
     }
 }
 

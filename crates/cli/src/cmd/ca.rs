@@ -84,7 +84,8 @@ struct InitArgs {
     /// Use keys already in devices instead of making keys: the root's, as a
     /// pkcs11: URI or an sdf: reference to a GM/T 0018 cipher machine's key,
     /// e.g. 'sdf:index=1?module-path=/opt/vendor/libsdf.so&password-source=file:/etc/yinzheng/sdf-1'
-    /// (needs --issuing-key and --ocsp-key too; the algorithm is the keys').
+    /// (needs --issuing-key and --ocsp-key too; the keys must be of --key-alg,
+    /// SM2 by default, and all different).
     #[arg(long, value_name = "KEY_URI", requires_all = ["issuing_key", "ocsp_key"])]
     root_key: Option<String>,
     /// The main issuing CA's device key (with --root-key).

@@ -2,7 +2,6 @@
 //! registry of `--home`, change their status, and stamp data with them.
 
 use super::Home;
-use crate::cmd::key::load_private_key;
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
@@ -106,7 +105,8 @@ pub struct MakeArgs {
     /// Seal maker (制章者) certificate.
     #[arg(long)]
     maker_cert: PathBuf,
-    /// Seal maker private key.
+    /// Seal maker private key: a key file, a pkcs11: URI or an sdf: reference
+    /// (a maker's key in its cipher machine).
     #[arg(long)]
     maker_key: PathBuf,
     /// Passphrase file of the maker key (else env YINZHENG_PASSPHRASE).
@@ -444,7 +444,7 @@ fn make(a: &MakeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         bail!("the picture must be PNG or JPG");
     };
     let maker_cert = first_cert(&a.maker_cert)?;
-    let maker_key = load_private_key(&a.maker_key, a.passphrase_file.as_deref())?;
+    let maker_key = crate::cmd::key::load_signer(&a.maker_key, a.passphrase_file.as_deref())?;
     if Some(maker_key.public_key()) != maker_cert.public_key() {
         bail!("--maker-key does not belong to --maker-cert");
     }
@@ -480,7 +480,7 @@ fn make(a: &MakeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     for p in &a.signer_cert {
         b = b.signer_cert(first_cert(p)?.der());
     }
-    let seal = b.sign(&maker_key, maker_cert.der())?;
+    let seal = b.sign(maker_key.as_ref(), maker_cert.der())?;
     let mut reg = registry(home)?;
     reg.register(&seal, &holder, &a.actor, now())?;
     io::write_atomic(&a.out, seal.raw(), false)?;

@@ -357,7 +357,9 @@ pub(crate) fn read_for_signatures(dict: &Dictionary, key: &[u8]) -> bool {
         b"Root" | b"AcroForm" | b"Fields" | b"Kids" | b"V" | b"Pages" | b"Perms" | b"Reference"
         | b"TransformParams" | b"Annots" | b"M" | b"Name" | b"Reason" | b"Location"
         | b"ByteRange" => true,
-        b"Contents" => !dict.has_type(b"Page"),
+        // A page's /Contents is its content stream, never read here (a
+        // dictionary with a /ByteRange is a signature whatever its /Type).
+        b"Contents" => !dict.has_type(b"Page") || dict.has(b"ByteRange"),
         _ => false,
     }
 }

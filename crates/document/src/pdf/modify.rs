@@ -151,6 +151,8 @@ pub(crate) struct PdfChanges<'a> {
     sigs: Vec<PdfSignature>,
     fields: Vec<SigFieldInfo>,
     signed: Option<(usize, Document)>,
+    /// `last` holds only what the signature listing reads.
+    in_part: bool,
 }
 
 impl<'a> PdfChanges<'a> {
@@ -158,11 +160,13 @@ impl<'a> PdfChanges<'a> {
     pub(crate) fn new(pdf: &'a [u8]) -> Result<Self> {
         let view = super::load_for_signatures(pdf)?;
         let mut last = view.doc;
+        let mut in_part = view.in_part;
         let mut sigs = signatures_in(pdf, &last)?;
         // What later revisions changed is analysed over every object.
-        if view.in_part && sigs.iter().any(|s| !s.covers_whole_document) {
+        if in_part && sigs.iter().any(|s| !s.covers_whole_document) {
             last = load(pdf)?;
             sigs = signatures_in(pdf, &last)?;
+            in_part = false;
         }
         let fields = signature_fields(&last);
         Ok(Self {
@@ -172,6 +176,7 @@ impl<'a> PdfChanges<'a> {
             sigs,
             fields,
             signed: None,
+            in_part,
         })
     }
 
@@ -225,6 +230,13 @@ impl<'a> PdfChanges<'a> {
             ));
         }
         if check.later_revisions > 0 {
+            // A signature handed in from elsewhere may need the analysis on a
+            // file that was read in part: read it whole first.
+            if self.in_part {
+                self.last = load(pdf)?;
+                self.fields = signature_fields(&self.last);
+                self.in_part = false;
+            }
             if self.signed.as_ref().map(|(k, _)| *k) != Some(r) {
                 self.signed = None;
                 self.signed = Some((r, load(&pdf[..self.revs[r].end])?));
