@@ -10,8 +10,8 @@
 //! [`Error::Device`] that names the function and the code (`SDR_PARDENY`, …).
 //!
 //! This is the one crate of the workspace that calls C: the FFI is in
-//! [`ffi`], each `unsafe` block allowed where it is, with the reason it is
-//! sound above it. Tested against SoftSDF (the software SDF device on GmSSL,
+//! `src/ffi.rs`, each `unsafe` block allowed where it is, with the reason it
+//! is sound above it. Tested against SoftSDF (the software SDF device on GmSSL,
 //! `scripts/sm2-peers.sh softsdf`).
 
 mod ffi;
