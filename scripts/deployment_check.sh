@@ -97,6 +97,7 @@ YZ_HOSTNAME=localhost
 YZ_ADMIN=$work/admin
 YZ_BACKUP=$work/backup
 server1=$work/server1 server2=$work/server2
+YZ_CA_HOME=$work/ca-home
 port1=$(free_port) port2=$(free_port)
 YZ_SERVERS="https://localhost:$port1 https://localhost:$port2"
 mkdir -p "$work/etc" && chmod 700 "$work/etc"
@@ -119,6 +120,11 @@ for s in prov_log prov_pki_gov prov_pki_tls prov_seal; do
   [[ " $schemas " == *" $s "* ]] || fail "schema $s missing (have: $schemas)"
 done
 grep -q '"apiKey"' "$YZ_ADMIN/city-approvals.json" || fail "no API key in city-approvals.json"
+# The CA keys stay in the CA's data directory; the server's copy has none.
+[ -f "$YZ_CA_HOME/pki/gov/issuing.key.pem" ] || fail "the CA's data directory has no issuing CA key"
+ca_keys=$(find "$YZ_HOME/pki" -name 'root.key.*' -o -name 'issuing*.key.*' -o -name 'tsa.key.*')
+[ -z "$ca_keys" ] || fail "CA keys in the server's data directory: $ca_keys"
+[ -f "$YZ_HOME/pki/gov/ocsp.key.pem" ] || fail "the server's copy lacks the OCSP responder key"
 
 step 4
 [ -L "$YZ_HOME/log/tiles" ] && [ -f "$YZ_SHARED/log-tiles/checkpoint" ] || fail "the tiles are not on the shared volume"

@@ -43,6 +43,12 @@ const DAY: u64 = 86_400;
 /// directory, used when the root's key is kept offline.
 pub const ROOT_ARL_FILE: &str = "root-arl.der";
 
+/// How long a CRL the CA publishes is valid (nextUpdate), in hours: a week.
+/// Every revocation, hold and release publishes its CA's CRL at once, and
+/// `yinzheng ca crl` (daily, from cron) signs them all ahead again; verify
+/// servers only publish and trust what the CA signed.
+pub const PUBLISHED_CRL_HOURS: u32 = 7 * 24;
+
 /// How to create a trust domain.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -399,7 +405,11 @@ impl TrustDomain {
         }
         // root.pem last: its presence marks a complete domain.
         write_atomic(&dir.join("root.pem"), root.to_pem().as_bytes(), false)?;
-        Ok(Self::open_in(dir, backend, Some(passphrase))?.with_clock(opts.clock.clone()))
+        let mut domain =
+            Self::open_in(dir, backend, Some(passphrase))?.with_clock(opts.clock.clone());
+        // Verify servers trust only CRLs the CA signed: publish the first ones.
+        domain.crl(PUBLISHED_CRL_HOURS)?;
+        Ok(domain)
     }
 
     /// Whether every key of the domain in `dir` is on a token (its directory
@@ -585,6 +595,12 @@ impl TrustDomain {
             false,
         )?;
         self.extra_issuers.insert(name.to_string(), cert.clone());
+        let now = self.clock.now();
+        self.publish_one(
+            name,
+            now,
+            now + Duration::from_secs(PUBLISHED_CRL_HOURS as u64 * 3600),
+        )?;
         Ok(cert)
     }
 
@@ -609,6 +625,11 @@ impl TrustDomain {
     /// one) certifies: a `NAME.key.uri` pointing elsewhere, or a replaced key
     /// file, is refused before anything is signed with it.
     pub(crate) fn load_key(&self, name: &str) -> Result<Box<dyn Signer>> {
+        self.load_key_with(name, self.passphrase.as_deref().map(|p| p.as_slice()))
+    }
+
+    /// [`load_key`](Self::load_key), a key file decrypted with `passphrase`.
+    fn load_key_with(&self, name: &str, passphrase: Option<&[u8]>) -> Result<Box<dyn Signer>> {
         let key: Box<dyn Signer> = match self.key_uri_text(name)? {
             Some(text) => {
                 if self.dir.join(name).exists() {
@@ -620,7 +641,7 @@ impl TrustDomain {
                 }
                 open_key_uri(&text)?.0
             }
-            None => Box::new(self.load_file_key(name)?),
+            None => Box::new(self.load_file_key(name, passphrase)?),
         };
         let cert_path = self.dir.join(format!(
             "{}.pem",
@@ -696,8 +717,8 @@ impl TrustDomain {
         }
     }
 
-    fn load_file_key(&self, name: &str) -> Result<PrivateKey> {
-        let pass = self.passphrase.as_ref().ok_or_else(|| {
+    fn load_file_key(&self, name: &str, passphrase: Option<&[u8]>) -> Result<PrivateKey> {
+        let pass = passphrase.ok_or_else(|| {
             Error::Domain("this operation signs: the CA passphrase is needed".into())
         })?;
         let p = self.dir.join(name);
@@ -908,7 +929,7 @@ impl TrustDomain {
                 "reason code {reason} cannot be used to revoke"
             )));
         }
-        self.store.set_status(
+        self.change_status(
             serial,
             CertStatus::Revoked {
                 reason,
@@ -919,15 +940,14 @@ impl TrustDomain {
 
     /// Suspend (certificateHold).
     pub fn hold(&mut self, serial: &str, at: SystemTime) -> Result<StoredCert> {
-        self.store
-            .set_status(serial, CertStatus::OnHold { at: unix(at) })
+        self.change_status(serial, CertStatus::OnHold { at: unix(at) })
     }
 
     /// Release a hold.
     pub fn release(&mut self, serial: &str) -> Result<StoredCert> {
         match self.store.get(serial)? {
             Some(c) if matches!(c.status, CertStatus::OnHold { .. }) => {
-                self.store.set_status(serial, CertStatus::Valid)
+                self.change_status(serial, CertStatus::Valid)
             }
             Some(_) => Err(Error::Refused(format!(
                 "certificate {serial} is not on hold"
@@ -943,53 +963,166 @@ impl TrustDomain {
         self.store.get(serial)
     }
 
-    /// Sign fresh CRLs valid for `hours`: one per issuing CA (its end entities)
-    /// and the root's authority revocation list (the issuing CAs), so every link
-    /// of a chain has revocation data.
+    /// Change the status of `serial` and publish its CA's fresh CRL in the
+    /// same transaction (so a revocation is never recorded without the CRL
+    /// that says so). The CA's key is loaded first: without it nothing
+    /// changes. A CA certificate of a root kept offline changes in the store
+    /// only: its ARL is signed at the ceremony host (`yinzheng ca arl`), and
+    /// servers refuse an ARL that does not list it.
+    fn change_status(&mut self, serial: &str, status: CertStatus) -> Result<StoredCert> {
+        let issuer = self
+            .store
+            .get(serial)?
+            .ok_or_else(|| {
+                Error::Refused(format!(
+                    "no certificate with serial {serial} was issued by this CA"
+                ))
+            })?
+            .issuer;
+        let now = self.clock.now();
+        if issuer == "root" && !self.root_key_online() {
+            return self.store.set_status(serial, status, unix(now), None);
+        }
+        let (key, cert) = self.crl_signer(&issuer)?;
+        let next = now + Duration::from_secs(PUBLISHED_CRL_HOURS as u64 * 3600);
+        let mut sign = |number: u64, entries: &[StoredCert]| -> Result<(Vec<u8>, i64)> {
+            let crl = issue::build_crl(key.as_ref(), &cert, number, now, next, entries)?;
+            Ok((crl.der().to_vec(), unix(next)))
+        };
+        self.store
+            .set_status(serial, status, unix(now), Some(&mut sign))
+    }
+
+    /// The key and certificate that sign the CRL of CA `name` (`root`, `main`
+    /// or an added issuing CA).
+    fn crl_signer(&self, name: &str) -> Result<(Box<dyn Signer>, ParsedCert)> {
+        if name == "root" {
+            Ok((self.load_key("root.key.pem")?, self.root.clone()))
+        } else {
+            Ok((
+                self.load_key(&Self::issuer_key_file(name))?,
+                self.issuer(name)?.clone(),
+            ))
+        }
+    }
+
+    /// Sign and publish a fresh CRL of CA `name`, valid from `now` to `next`.
+    fn publish_one(&mut self, name: &str, now: SystemTime, next: SystemTime) -> Result<Crl> {
+        let (key, cert) = self.crl_signer(name)?;
+        let mut made = None;
+        let mut sign = |number: u64, entries: &[StoredCert]| -> Result<(Vec<u8>, i64)> {
+            let crl = issue::build_crl(key.as_ref(), &cert, number, now, next, entries)?;
+            let der = crl.der().to_vec();
+            made = Some(crl);
+            Ok((der, unix(next)))
+        };
+        self.store.publish_crl(name, unix(now), &mut sign)?;
+        made.ok_or_else(|| Error::Domain(format!("the CRL of {name} was not signed")))
+    }
+
+    /// Sign fresh CRLs valid for `hours` and publish them (the CA store keeps
+    /// the latest of each CA, which verify servers serve and trust): one per
+    /// issuing CA (its end entities) and the root's authority revocation list
+    /// (the issuing CAs), so every link of a chain has revocation data. A
+    /// root kept offline is not signed for: its ARL signed ahead is returned.
     pub fn crl(&mut self, hours: u32) -> Result<Vec<Crl>> {
         let now = self.clock.now();
         let next = now + Duration::from_secs(hours as u64 * 3600);
-        let revoked = self.store.revoked(unix(now))?;
         let mut out = Vec::new();
-        let issuers: Vec<(String, ParsedCert)> = self
+        let names: Vec<String> = self.issuers().iter().map(|(n, _)| n.to_string()).collect();
+        for name in names {
+            out.push(self.publish_one(&name, now, next)?);
+        }
+        if self.root_key_online() {
+            out.push(self.publish_one("root", now, next)?);
+        } else {
+            let ca_certs: Vec<StoredCert> = self
+                .store
+                .revoked(unix(now))?
+                .into_iter()
+                .filter(|r| r.issuer == "root" && r.profile != "root")
+                .collect();
+            out.push(self.presigned_root_arl(now, &ca_certs)?);
+        }
+        Ok(out)
+    }
+
+    /// The CRLs the CA published, in the order of [`crl`](Self::crl), each
+    /// named by its CA (`main`, added issuing CAs, `root`): what a verify
+    /// server serves and trusts, signing nothing. The root's is the newer of
+    /// the one published and [`ROOT_ARL_FILE`] (a root kept offline). Each
+    /// must be signed by its CA and list every certificate of that CA the
+    /// store knows revoked or held, else an error says what to sign where.
+    /// Expired CRLs are returned: the caller decides (a server refuses to
+    /// start on one and warns while running).
+    pub fn published_crls(&self) -> Result<Vec<(String, Crl)>> {
+        let now = self.clock.now();
+        let revoked = self.store.revoked(unix(now))?;
+        let mut cas: Vec<(String, ParsedCert)> = self
             .issuers()
             .into_iter()
             .map(|(n, c)| (n.to_string(), c.clone()))
             .collect();
-        for (name, cert) in issuers {
-            let key = self.load_key(&Self::issuer_key_file(&name))?;
-            let entries: Vec<StoredCert> = revoked
+        cas.push(("root".into(), self.root.clone()));
+        let mut out = Vec::new();
+        for (name, cert) in cas {
+            let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+            if let Some(p) = self.store.published_crl(&name)? {
+                found.push((format!("the CRL of {name} published in the CA store"), p));
+            }
+            let arl_path = self.dir.join(ROOT_ARL_FILE);
+            if name == "root"
+                && let Ok(bytes) = std::fs::read(&arl_path)
+            {
+                found.push((arl_path.display().to_string(), bytes));
+            }
+            let mut best: Option<Crl> = None;
+            for (what, der) in found {
+                let crl = Crl::parse(&der)
+                    .map_err(|e| Error::Domain(format!("{what} does not parse: {e}")))?;
+                crl.verify_signature(&cert, &Sm2Id::default())
+                    .map_err(|e| {
+                        Error::Domain(format!("{what} is not signed by CA {name}: {e}"))
+                    })?;
+                // The newest; within one second, the higher CRL number.
+                let key = |c: &Crl| (c.this_update(), crl_number(c));
+                if best.as_ref().is_none_or(|b| key(&crl) > key(b)) {
+                    best = Some(crl);
+                }
+            }
+            let crl = best.ok_or_else(|| {
+                Error::Domain(format!(
+                    "no CRL of CA {name} has been published in {}: sign them where the CA keys \
+                     are, with `yinzheng ca crl`{}",
+                    self.dir.display(),
+                    if name == "root" {
+                        " (or `yinzheng ca arl` at the ceremony host for a root kept offline)"
+                    } else {
+                        ""
+                    }
+                ))
+            })?;
+            for r in revoked
                 .iter()
-                .filter(|r| r.issuer == name)
-                .cloned()
-                .collect();
-            let n = self.store.next_crl_number()?;
-            out.push(issue::build_crl(
-                key.as_ref(),
-                &cert,
-                n,
-                now,
-                next,
-                &entries,
-            )?);
-        }
-        let ca_certs: Vec<StoredCert> = revoked
-            .into_iter()
-            .filter(|r| r.issuer == "root" && r.profile != "root")
-            .collect();
-        if self.root_key_online() {
-            let root_key = self.load_key("root.key.pem")?;
-            let n = self.store.next_crl_number()?;
-            out.push(issue::build_crl(
-                root_key.as_ref(),
-                &self.root,
-                n,
-                now,
-                next,
-                &ca_certs,
-            )?);
-        } else {
-            out.push(self.presigned_root_arl(now, &ca_certs)?);
+                .filter(|r| r.issuer == name && r.profile != "root")
+            {
+                let serial = hex::decode(&r.serial).unwrap_or_default();
+                if !matches!(crl.entry(&serial), yinzheng_pki::CrlEntry::Listed { .. }) {
+                    return Err(Error::Domain(format!(
+                        "the published CRL of CA {name} does not list certificate {} ({}), \
+                         which the CA store says is revoked or held: sign fresh CRLs with \
+                         `yinzheng ca crl`{}",
+                        r.serial,
+                        r.subject,
+                        if name == "root" {
+                            " (`yinzheng ca arl` at the ceremony host for a root kept offline)"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+            }
+            out.push((name, crl));
         }
         Ok(out)
     }
@@ -1106,14 +1239,21 @@ impl TrustDomain {
         )?)
     }
 
-    /// An OCSP responder for this domain (loads the responder key: the CA
-    /// passphrase for a key file, the token's PIN for a key on a token).
+    /// An OCSP responder for this domain, answering with the delegated
+    /// responder's key only (never a CA key): a key file decrypted with
+    /// `key_passphrase` (else the passphrase the domain was opened with), a
+    /// key on a token with its PIN.
     pub fn ocsp_responder_service(
         &self,
         validity_hours: u32,
+        key_passphrase: Option<&[u8]>,
     ) -> Result<yinzheng_pki::ocsp::OcspResponder> {
+        let key = match key_passphrase {
+            Some(p) => self.load_key_with("ocsp.key.pem", Some(p))?,
+            None => self.load_key("ocsp.key.pem")?,
+        };
         Ok(yinzheng_pki::ocsp::OcspResponder::new(
-            self.load_key("ocsp.key.pem")?,
+            key,
             self.ocsp.clone(),
             self.issuing.clone(),
             validity_hours,
@@ -1156,6 +1296,14 @@ pub(crate) fn build_cert(
         .build::<_, yinzheng_pki::DerSignature>(&signer)
         .map_err(|e| Error::Refused(format!("certificate signing: {e}")))?;
     Ok(ParsedCert::from_der(&cert.to_der()?)?)
+}
+
+/// A CRL's number as an integer (0 when it has none or it is too long).
+fn crl_number(crl: &Crl) -> u128 {
+    crl.number()
+        .filter(|n| n.len() <= 16)
+        .map(|n| n.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b)))
+        .unwrap_or(0)
 }
 
 /// Parse an RFC 4514 DN, with a clear error.

@@ -34,6 +34,17 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(&[
         sql: "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
      UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
     },
+    // The CRLs the CA signed ahead, the latest per CA ('root', 'main' or an
+    // added issuing CA's name): what verify servers publish and trust.
+    Migration {
+        name: "published CRLs",
+        sql: "CREATE TABLE published_crls (
+        issuer TEXT PRIMARY KEY,
+        number INTEGER NOT NULL,
+        next_update INTEGER NOT NULL,
+        der BLOB NOT NULL
+     );",
+    },
 ])
 // Before yinzheng-store, the version was kept here.
 .with_legacy(Legacy::KeyValue {
@@ -61,9 +72,20 @@ const POSTGRES: &[&str] = &[
      INSERT INTO crl_number (id, next) VALUES (1, 1);",
     "ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT 'main';
      UPDATE certificates SET issuer = 'root' WHERE profile IN ('root', 'issuing-ca');",
+    "CREATE TABLE published_crls (
+        issuer TEXT PRIMARY KEY,
+        number BIGINT NOT NULL,
+        next_update BIGINT NOT NULL,
+        der BYTEA NOT NULL
+     );",
 ];
 
 const COLUMNS: &str = "serial, subject, profile, not_after, der, status, reason, status_at, issuer";
+
+/// What signs a CRL for [`Store::publish_crl`]: given its number and the
+/// revoked (or held) certificates it must list, the DER CRL and its
+/// nextUpdate (Unix seconds).
+pub type SignCrl<'a> = dyn FnMut(u64, &[StoredCert]) -> Result<(Vec<u8>, i64)> + 'a;
 
 /// The certificate store of one trust domain: `ca.db` beside the domain's
 /// files, or the schema `<namespace>_pki_<domain>` on PostgreSQL.
@@ -122,7 +144,17 @@ impl Store {
     /// Change the revocation state of `serial`. Refuses changes a CA must not make
     /// (un-revoking a revoked certificate, holding a revoked one). Servers on
     /// the same PostgreSQL database hear of it at commit ([`yinzheng_store::CHANGES_CHANNEL`]).
-    pub fn set_status(&mut self, serial: &str, status: CertStatus) -> Result<StoredCert> {
+    ///
+    /// With `publish`, the CRL of the certificate's CA is signed and published
+    /// in the same transaction: the new status and the CRL that lists it
+    /// commit together or not at all.
+    pub fn set_status(
+        &mut self,
+        serial: &str,
+        status: CertStatus,
+        now: i64,
+        mut publish: Option<&mut SignCrl<'_>>,
+    ) -> Result<StoredCert> {
         self.db.transaction(|tx| {
             let current = tx
                 .query_opt(
@@ -164,9 +196,34 @@ impl Store {
                 "UPDATE certificates SET status = ?2, reason = ?3, status_at = ?4 WHERE serial = ?1",
                 params![serial, name, reason, at],
             )?;
+            if let Some(sign) = publish.as_mut() {
+                publish_in(tx, &current.issuer, now, &mut **sign)?;
+            }
             tx.notify(yinzheng_store::CHANGES_CHANNEL)?;
             Ok(StoredCert { status, ..current })
         })
+    }
+
+    /// Sign (with `sign`) and publish a fresh CRL of CA `issuer`, listing its
+    /// certificates revoked or held and not expired at `now`; it replaces the
+    /// CA's published CRL. Servers on PostgreSQL hear of it at commit.
+    pub fn publish_crl(&mut self, issuer: &str, now: i64, sign: &mut SignCrl<'_>) -> Result<()> {
+        self.db.transaction(|tx| {
+            publish_in(tx, issuer, now, &mut *sign)?;
+            tx.notify(yinzheng_store::CHANGES_CHANNEL)
+                .map_err(Error::from)
+        })
+    }
+
+    /// The CRL (DER) of CA `issuer` last published, if any.
+    pub fn published_crl(&self, issuer: &str) -> Result<Option<Vec<u8>>> {
+        self.db
+            .query_opt(
+                "SELECT der FROM published_crls WHERE issuer = ?1",
+                params![issuer],
+            )?
+            .map(|r| Ok(r.get(0)?))
+            .transpose()
     }
 
     /// Every revoked or held certificate that has not expired before `now`.
@@ -205,6 +262,36 @@ impl Store {
             .get(0)?;
         Ok(n as u64)
     }
+}
+
+/// Inside a transaction: take a CRL number, sign the CRL of `issuer` and
+/// keep it as that CA's published CRL (a higher number only replaces a lower).
+fn publish_in(tx: &Db, issuer: &str, now: i64, sign: &mut SignCrl<'_>) -> Result<()> {
+    // The root's CRL (ARL) lists CA certificates, never the root itself.
+    let listed = tx.query_map(
+        &format!(
+            "SELECT {COLUMNS} FROM certificates
+             WHERE status != 'valid' AND not_after >= ?1 AND issuer = ?2 AND profile != 'root'
+             ORDER BY status_at, serial"
+        ),
+        params![now, issuer],
+        row_to_cert,
+    )?;
+    let number: i64 = tx
+        .query_row(
+            "UPDATE crl_number SET next = next + 1 WHERE id = 1 RETURNING next - 1",
+            params![],
+        )?
+        .get(0)?;
+    let (der, next_update) = sign(number as u64, &listed)?;
+    tx.execute(
+        "INSERT INTO published_crls (issuer, number, next_update, der) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (issuer) DO UPDATE SET number = excluded.number,
+           next_update = excluded.next_update, der = excluded.der
+         WHERE excluded.number > published_crls.number",
+        params![issuer, number, next_update, der],
+    )?;
+    Ok(())
 }
 
 fn row_to_cert(r: &Row) -> Result<StoredCert> {
@@ -325,7 +412,8 @@ mod tests {
             history(&store)?,
             vec![
                 (1, "certificates and CRL numbers".into()),
-                (2, "certificate issuer".into())
+                (2, "certificate issuer".into()),
+                (3, "published CRLs".into())
             ]
         );
         let cert = store.get("0a")?.ok_or(Error::Refused("lost".into()))?;
@@ -354,7 +442,7 @@ mod tests {
             )?;
         }
         let store = Store::open_in(&path, &Backend::Embedded)?;
-        assert_eq!(history(&store)?.len(), 2);
+        assert_eq!(history(&store)?.len(), 3);
         assert_eq!(store.get("01")?.map(|c| c.issuer), Some("root".into()));
         assert_eq!(store.get("02")?.map(|c| c.issuer), Some("main".into()));
         Ok(())
@@ -366,7 +454,7 @@ mod tests {
         let path = dir.path().join("ca.db");
         drop(Store::open_in(&path, &Backend::Embedded)?);
         Connection::open(&path)?.execute(
-            "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (3, 'future', 0)",
+            "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (4, 'future', 0)",
             [],
         )?;
         let err = Store::open_in(&path, &Backend::Embedded)
@@ -374,7 +462,7 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            err.contains("schema version 3") && err.contains("the 2 this program knows"),
+            err.contains("schema version 4") && err.contains("the 3 this program knows"),
             "{err}"
         );
         Ok(())

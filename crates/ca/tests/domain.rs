@@ -252,7 +252,7 @@ fn ocsp_responder_answers_from_its_cache_and_sees_revocations_at_once() {
         ],
     );
     let req = std::fs::read(p.join("req.der")).unwrap();
-    let responder = d.ocsp_responder_service(24).unwrap();
+    let responder = d.ocsp_responder_service(24, None).unwrap();
     let now = SystemTime::now();
     // Pre-sign for every issued certificate (the responder cert itself is one).
     let signed = responder
@@ -561,4 +561,103 @@ fn a_key_that_is_not_its_certificates_or_a_loose_key_reference_is_refused() {
         let e = open().crl(24).unwrap_err().to_string();
         assert!(e.contains("writable by others"), "{e}");
     }
+}
+
+/// Issue 22: what a verify server trusts is what the CA published. A
+/// revocation publishes its CA's CRL in the same transaction; without the
+/// CA's key nothing changes; a published CRL that misses a revocation the
+/// store knows of is refused by name, until one that lists it is signed.
+#[test]
+fn a_revocation_publishes_its_crl_and_nothing_changes_without_the_key() {
+    let dir = tempdir();
+    let mut d = domain(dir.path());
+    let domain_dir = dir.path().join("pki");
+    let backend = yinzheng_tests::store_backend(&domain_dir);
+    // As a verify server opens it: no passphrase.
+    let reader = || TrustDomain::open_in(&domain_dir, &backend, None).unwrap();
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let serial = leaf.cert.serial_hex();
+    let serial_bytes = hex::decode(&serial).unwrap();
+    let listed = |crl: &Crl| {
+        matches!(
+            crl.entry(&serial_bytes),
+            yinzheng_pki::CrlEntry::Listed { .. }
+        )
+    };
+
+    // `init` published the first CRLs: the main issuing CA's and the root's.
+    let before = reader().published_crls().unwrap();
+    let names: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["main", "root"]);
+    assert!(!listed(&before[0].1));
+
+    // Without the CA's key: refused, and the status is unchanged.
+    let err = reader()
+        .revoke(&serial, 1, SystemTime::now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("passphrase"), "{err}");
+    assert_eq!(
+        reader().lookup(&serial).unwrap().unwrap().status,
+        yinzheng_pki::CertStatus::Valid
+    );
+    assert_eq!(
+        reader().published_crls().unwrap()[0].1.der(),
+        before[0].1.der()
+    );
+
+    // Held by the CA: the CRL that lists it is published with it; released:
+    // one that no longer does.
+    d.hold(&serial, SystemTime::now()).unwrap();
+    let held = reader().published_crls().unwrap();
+    assert!(listed(&held[0].1), "the hold is on the published CRL");
+    assert!(held[0].1.number() > before[0].1.number());
+    held[0]
+        .1
+        .verify_signature(d.issuing(), &yinzheng_crypto::Sm2Id::default())
+        .unwrap();
+    d.release(&serial).unwrap();
+    assert!(!listed(&reader().published_crls().unwrap()[0].1));
+
+    // A CA certificate revoked while the root is offline: the store knows,
+    // the published ARL does not list it, and it is refused by name until
+    // the ceremony host signs an ARL that does.
+    let second = d
+        .add_issuing(
+            "second",
+            "CN=Second Issuing CA,O=Yinzheng,C=CN",
+            365,
+            &KeyEncryption::default().with_iterations(1000),
+        )
+        .unwrap();
+    let names: Vec<String> = reader()
+        .published_crls()
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["main", "second", "root"],
+        "the new CA's CRL is published"
+    );
+    let root_key = domain_dir.join("root.key.pem");
+    let away = dir.path().join("root.key.pem");
+    std::fs::rename(&root_key, &away).unwrap();
+    d.revoke(&second.serial_hex(), 1, SystemTime::now())
+        .unwrap();
+    let err = reader().published_crls().unwrap_err().to_string();
+    assert!(
+        err.contains(&second.serial_hex()) && err.contains("yinzheng ca arl"),
+        "{err}"
+    );
+    std::fs::rename(&away, &root_key).unwrap();
+    d.sign_root_arl(30).unwrap();
+    let crls = reader().published_crls().unwrap();
+    let root_arl = &crls.last().unwrap().1;
+    let second_bytes = hex::decode(second.serial_hex()).unwrap();
+    assert!(matches!(
+        root_arl.entry(&second_bytes),
+        yinzheng_pki::CrlEntry::Listed { .. }
+    ));
 }

@@ -176,7 +176,7 @@ fn domain(alg: KeyAlgorithm) -> Domain {
     domain.time_stamp_authority().unwrap(); // created now so that OCSP knows it
     serve_ocsp(
         listener,
-        domain.ocsp_responder_service(1).unwrap(),
+        domain.ocsp_responder_service(1, None).unwrap(),
         domain.issued().unwrap(),
     );
     Domain {

@@ -106,6 +106,11 @@ pub struct ServerConfig {
     pub verdict_cache_entries: usize,
     /// The most memory kept verdicts may take, roughly.
     pub verdict_cache_bytes: usize,
+    /// Start even though CA keys (root, issuing CA, TSA: files or device
+    /// references) are in the data directory. The server never uses them;
+    /// off by default, it refuses to start beside them. Only a single-host
+    /// setup that accepts the risk (the demo) turns it on.
+    pub allow_ca_keys_in_data_dir: bool,
     /// Where "now" comes from (license validity, unproven signatures, OCSP
     /// and CRL times; not in `server.toml`): the system clock by default.
     #[serde(skip, default = "yinzheng_pki::system_clock")]
@@ -151,6 +156,7 @@ impl Default for ServerConfig {
             replica_max_lag_ms: 500,
             verdict_cache_entries: 4096,
             verdict_cache_bytes: 32 << 20,
+            allow_ca_keys_in_data_dir: false,
             clock: yinzheng_pki::system_clock(),
             store: yinzheng_store::Backend::Embedded,
             read_replica: None,

@@ -204,6 +204,9 @@ pub fn create(home: &Path, store: &Backend) -> Result<DemoInfo> {
     let chain = format!("{}{}", server_cert.to_pem(), tls.issuing().to_pem());
     let config = ServerConfig {
         client_ca: vec![PathBuf::from("pki/tls/root.pem")],
+        // The demo is one host: its CA keys stay beside the server so that
+        // `yinzheng ca` works on the same data directory.
+        allow_ca_keys_in_data_dir: true,
         ..ServerConfig::default()
     };
     crate::write_atomic(&home.join(&config.tls_cert), chain.as_bytes())?;

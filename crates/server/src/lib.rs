@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub use state::ca_keys_in;
 pub mod tls;
 pub mod usage;
 pub mod verify_pool;
@@ -249,7 +250,7 @@ async fn serve_until<'a>(
                 t.tick().await;
                 let s = st.clone();
                 match tokio::task::spawn_blocking(move || s.refresh_trust()).await {
-                    Ok(Ok(())) => tracing::info!("CRLs re-signed, validator refreshed"),
+                    Ok(Ok(())) => tracing::info!("published CRLs read again, validator refreshed"),
                     Ok(Err(e)) => tracing::error!(error = %e, "CRL refresh failed"),
                     Err(e) => tracing::error!(error = %e, "CRL refresh task failed"),
                 }

@@ -1,5 +1,6 @@
 //! Everything a request handler needs, loaded once at start: callers, trust
-//! material (anchors, intermediates, fresh CRLs), OCSP responders, read
+//! material (anchors, intermediates, the CRLs the CA published), OCSP
+//! responders (delegated keys only), read
 //! connections to the registries, the anchoring log and the usage writer.
 
 use crate::auth::Callers;
@@ -20,11 +21,14 @@ use yinzheng_store::Backend;
 use yinzheng_store::DataDir;
 use zeroize::Zeroizing;
 
-/// CRLs are signed this many hours ahead; the server re-signs them every
-/// [`CRL_REFRESH`] so a revocation reaches verification within minutes.
-pub const CRL_HOURS: u32 = 24;
-/// How often CRLs (and the validator built on them) are refreshed.
+/// Hours an OCSP response signed by the delegated responder is valid.
+pub const OCSP_HOURS: u32 = 24;
+/// How often the CRLs the CA published are read again (and the validator
+/// rebuilt on them); on PostgreSQL a revocation is heard at once.
 pub const CRL_REFRESH: Duration = Duration::from_secs(300);
+/// A published CRL this close to its nextUpdate is warned about at every
+/// refresh: the CA host's `yinzheng ca crl` has stopped running.
+pub const CRL_WARN_BEFORE: Duration = Duration::from_secs(24 * 3600);
 
 /// Anchors, intermediates and CRLs for verifying files; replaced as a whole
 /// when CRLs are refreshed.
@@ -35,6 +39,8 @@ pub struct TrustMaterial {
     pub context: yinzheng_document::TrustContext,
     /// CRLs by published name (`<domain>`, `<domain>-<issuer>`, `<domain>-root`).
     pub crls: Vec<(String, Vec<u8>)>,
+    /// The names of those past their nextUpdate.
+    pub expired: Vec<String>,
 }
 
 /// One local trust domain.
@@ -350,8 +356,9 @@ fn load_key(path: &Path, pass: &[u8]) -> Result<PrivateKey> {
     Ok(PrivateKey::from_bytes(&bytes, Some(pass))?)
 }
 
-/// Open every trust domain under `HOME/pki` (each needs the passphrase to
-/// sign CRLs and OCSP responses).
+/// Open every trust domain under `HOME/pki` without the CA's passphrase:
+/// the server signs no CRL and no certificate. `pass` unlocks only each
+/// domain's delegated OCSP responder key.
 fn open_domains(
     home: &Path,
     store: &Backend,
@@ -367,8 +374,8 @@ fn open_domains(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let domain = TrustDomain::open_in(&dir, store, Some(pass))?.with_clock(clock.clone());
-        let ocsp = domain.ocsp_responder_service(CRL_HOURS)?;
+        let domain = TrustDomain::open_in(&dir, store, None)?.with_clock(clock.clone());
+        let ocsp = domain.ocsp_responder_service(OCSP_HOURS, Some(pass))?;
         out.push(Domain {
             name,
             domain: Mutex::new(domain),
@@ -384,34 +391,68 @@ fn callers_stamp(home: &Path) -> Option<(std::time::SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// Sign fresh CRLs for every domain and build the validator on them, its
-/// "now" from `config.clock`, with the verdict cache `config` asks for.
+/// The CA keys a verify server must not find in its data directory: each
+/// domain's root and issuing CA keys and its time-stamping authority's key
+/// (files or device references). The server signs with none of them; a
+/// copy beside it turns a server compromise into a PKI compromise.
+pub fn ca_keys_in(home: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for dir in read_dir_sorted(&DataDir::new(home).pki()) {
+        for f in read_dir_sorted(&dir) {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some(stem) = name
+                .strip_suffix(".key.pem")
+                .or_else(|| name.strip_suffix(".key.uri"))
+            else {
+                continue;
+            };
+            if stem == "root" || stem == "issuing" || stem == "tsa" || stem.starts_with("issuing-")
+            {
+                found.push(f);
+            }
+        }
+    }
+    found
+}
+
+/// Read the CRLs each domain's CA published and build the validator on
+/// them, its "now" from `config.clock`, with the verdict cache `config`
+/// asks for. Nothing is signed here.
 pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMaterial> {
     let clock = &config.clock;
     let mut anchors = Vec::new();
     let mut intermediates = Vec::new();
     let mut crls = Vec::new();
     let mut published = Vec::new();
+    let mut expired = Vec::new();
+    let now = clock.now();
     for d in domains {
-        let mut dom = d
+        let dom = d
             .domain
             .lock()
             .map_err(|_| Error::Config(format!("trust domain {} is poisoned", d.name)))?;
         anchors.push(dom.root().clone());
-        let names: Vec<String> = dom.issuers().iter().map(|(n, _)| n.to_string()).collect();
         for (_, c) in dom.issuers() {
             intermediates.push(c.clone());
         }
-        let list = dom.crl(CRL_HOURS)?;
-        for (i, crl) in list.iter().enumerate() {
-            let name = match names.get(i).map(String::as_str) {
-                Some("main") => d.name.clone(),
-                Some(n) => format!("{}-{n}", d.name),
-                None => format!("{}-root", d.name),
+        for (ca, crl) in dom.published_crls()? {
+            let name = match ca.as_str() {
+                "main" => d.name.clone(),
+                n => format!("{}-{n}", d.name),
             };
+            let next = crl.next_update();
+            if next.is_none_or(|t| t <= now) {
+                tracing::error!(crl = %name, "the published CRL has expired: verdicts on its certificates are indeterminate until the CA host signs fresh ones (`yinzheng ca crl`)");
+                expired.push(name.clone());
+            } else if next.is_some_and(|t| t <= now + CRL_WARN_BEFORE) {
+                tracing::warn!(crl = %name, "the published CRL expires within a day: is `yinzheng ca crl` still running on the CA host?");
+            }
             published.push((name, crl.der().to_vec()));
+            crls.push(crl);
         }
-        crls.extend(list);
     }
     let context = yinzheng_document::TrustContext::new(
         Validator::new(anchors)
@@ -429,6 +470,7 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
     Ok(TrustMaterial {
         context,
         crls: published,
+        expired,
     })
 }
 
@@ -546,7 +588,7 @@ impl AppState {
                         for () in refresh_rx {
                             match st.refresh_trust() {
                                 Ok(()) => tracing::info!(
-                                    "certificate status changed: CRLs re-signed, validator refreshed"
+                                    "certificate status changed: published CRLs read again, validator refreshed"
                                 ),
                                 Err(e) => tracing::error!(error = %e, "trust refresh failed"),
                             }
@@ -681,9 +723,29 @@ impl AppState {
         }
     }
 
-    /// Load the state of `home` (the data directory), unlocking keys with
-    /// `pass`.
+    /// Load the state of `home` (the data directory), unlocking with `pass`
+    /// the server's own keys only: each domain's delegated OCSP responder and
+    /// the log's. Refused when CA keys are in `home` (unless
+    /// [`ServerConfig::allow_ca_keys_in_data_dir`]) or a published CRL has
+    /// expired.
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
+        if !config.allow_ca_keys_in_data_dir {
+            let found = ca_keys_in(home);
+            if !found.is_empty() {
+                return Err(Error::Config(format!(
+                    "CA keys are in the verify server's data directory: {}. The server signs \
+                     with none of them (CRLs are signed ahead by the CA); keep them where the CA \
+                     runs (another data directory or host, or a token) and leave here only the \
+                     certificates, ca.db and the OCSP responder's key. A single-host setup that \
+                     accepts the risk sets allow_ca_keys_in_data_dir = true in server.toml",
+                    found
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
         let callers_stamp = callers_stamp(home);
         let verify_slots = config.max_concurrent_verifications.max(1);
         let verify_pool = crate::verify_pool::VerifyPool::start(verify_slots, config.verify_nice)?;
@@ -701,6 +763,13 @@ impl AppState {
         let store = config.store.clone();
         let domains = open_domains(home, &store, &config.clock, pass)?;
         let trust = build_trust(&domains, &config)?;
+        if !trust.expired.is_empty() {
+            return Err(Error::Config(format!(
+                "the published CRLs {} have expired: sign fresh ones where the CA keys are, with \
+                 `yinzheng ca crl` (`yinzheng ca arl` at the ceremony host for an offline root)",
+                trust.expired.join(", ")
+            )));
+        }
         let readers =
             ReaderPool::with_replica(home, &store, config.readers, config.read_replica.clone())?;
         let log_dir = DataDir::new(home).log();
@@ -820,7 +889,7 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Re-sign CRLs and swap in a validator built on them.
+    /// Read the published CRLs again and swap in a validator built on them.
     pub fn refresh_trust(&self) -> Result<()> {
         let t = build_trust(&self.domains, &self.config)?;
         if let Ok(mut w) = self.trust.write() {

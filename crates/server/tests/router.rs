@@ -315,3 +315,144 @@ async fn a_file_checked_again_is_answered_from_its_verdict_only_while_it_holds()
     assert!(body["report"]["subIndication"].is_string(), "named: {body}");
     assert_eq!(verdicts(&d).1, 1, "a verdict past its window was given");
 }
+
+/// Move every CA key the server must not hold (`ca_keys_in`) from `home` to
+/// `to`, as `to/<domain>/<file>`, or back; the pairs (in home, moved to).
+fn move_ca_keys(
+    home: &std::path::Path,
+    to: &std::path::Path,
+) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut moved = Vec::new();
+    for key in yinzheng_server::state::ca_keys_in(home) {
+        let domain = key.parent().and_then(|d| d.file_name()).expect("domain");
+        let dest = to.join(domain).join(key.file_name().expect("file"));
+        std::fs::create_dir_all(dest.parent().expect("dir")).expect("mkdir");
+        std::fs::rename(&key, &dest).expect("move key");
+        moved.push((key, dest));
+    }
+    moved
+}
+
+fn put_back(moved: &[(std::path::PathBuf, std::path::PathBuf)]) {
+    for (home_path, away) in moved {
+        std::fs::rename(away, home_path).expect("move key back");
+    }
+}
+
+fn error_text<T>(r: yinzheng_server::error::Result<T>) -> String {
+    match r {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Issue 22: the verify server signs nothing with a CA key. It refuses to
+/// start beside CA keys; without them it serves and trusts the CRLs the CA
+/// published, sees a revocation the CA made once it reads them again, and
+/// refuses to start on CRLs the CA let expire.
+#[tokio::test]
+async fn the_server_starts_without_any_ca_key_and_trusts_only_the_crls_the_ca_published() {
+    let clock = Arc::new(MovableClock(std::sync::Mutex::new(
+        std::time::SystemTime::now(),
+    )));
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let backend = yinzheng_tests::store_backend(&home);
+    let info = demo::create(&home, &backend).expect("demo");
+    *clock.0.lock().expect("clock") = std::time::SystemTime::now();
+    let pass = info.passphrase.clone();
+    let config = || ServerConfig {
+        store: backend.clone(),
+        clock: clock.clone(),
+        allow_ca_keys_in_data_dir: false,
+        ..ServerConfig::load(&home).expect("config")
+    };
+
+    // Beside the CA keys: refused, each named.
+    let err = error_text(AppState::open(&home, config(), pass.as_bytes()));
+    for name in [
+        "pki/demo/root.key.pem",
+        "pki/demo/issuing.key.pem",
+        "pki/tls/issuing.key.pem",
+    ] {
+        assert!(err.contains(name), "{name} not named: {err}");
+    }
+    assert!(err.contains("allow_ca_keys_in_data_dir"), "{err}");
+
+    // The keys taken to the CA's host: the server starts and verifies.
+    let ca_host = dir.path().join("ca-host");
+    let moved = move_ca_keys(&home, &ca_host);
+    assert!(yinzheng_server::state::ca_keys_in(&home).is_empty());
+    let state = AppState::open(&home, config(), pass.as_bytes()).expect("state without CA keys");
+    let d = Demo {
+        _dir: dir,
+        state,
+        info,
+    };
+    let key = d.info.api_key.clone();
+    let valid = &d.info.license("valid").expect("a valid demo license").id;
+    let pdf = std::fs::read(home.join("licenses/files").join(valid).join("license.pdf"))
+        .expect("license file");
+    let uri = format!("/v1/verify?{QUERY}");
+    let (s, _, body) = send(&d, "POST", &uri, Some(&key), pdf.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["code"], 0, "{body}");
+    let demo_dir = yinzheng_store::DataDir::new(&home).trust_domain("demo");
+    let published = |d: &std::path::Path| {
+        yinzheng_ca::TrustDomain::open_in(d, &backend, None)
+            .expect("domain")
+            .published_crls()
+            .expect("published")
+            .into_iter()
+            .map(|(_, c)| c.der().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let served = |d: &Demo| {
+        d.state
+            .trust()
+            .crls
+            .iter()
+            .filter(|(n, _)| n.starts_with("demo"))
+            .map(|(_, der)| der.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        served(&d),
+        published(&demo_dir),
+        "the server serves what the CA published"
+    );
+
+    // The CA (its keys back on its host for the moment) revokes the
+    // authority's signing certificate; the server, reading the published
+    // CRLs again, refuses the same file, and names why.
+    put_back(&moved);
+    yinzheng_ca::TrustDomain::open_in(&demo_dir, &backend, Some(pass.as_bytes()))
+        .expect("the CA's domain")
+        .revoke(&d.info.signer_serial, 1, std::time::SystemTime::now())
+        .expect("revoke");
+    let moved = move_ca_keys(&home, &ca_host);
+    d.state.refresh_trust().expect("refresh without CA keys");
+    assert_eq!(
+        served(&d),
+        published(&demo_dir),
+        "the new CRL, as the CA signed it"
+    );
+    let (_, _, body) = send(&d, "POST", &uri, Some(&key), pdf).await;
+    assert_ne!(body["code"], 0, "a revoked signer's file passed: {body}");
+    assert!(
+        body.to_string().to_lowercase().contains("revoked"),
+        "the revocation is named: {body}"
+    );
+
+    // The CA stops signing: a week and a day on, the CRLs have expired. The
+    // running server says so; a starting one refuses.
+    clock.advance(std::time::Duration::from_secs(8 * 86_400));
+    d.state.refresh_trust().expect("refresh");
+    assert!(!d.state.trust().expired.is_empty());
+    let err = error_text(AppState::open(&home, config(), pass.as_bytes()));
+    assert!(
+        err.contains("expired") && err.contains("yinzheng ca crl"),
+        "{err}"
+    );
+    drop(moved);
+}

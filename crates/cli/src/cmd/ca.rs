@@ -37,7 +37,8 @@ enum CaCommand {
     Revoke(RevokeArgs),
     /// Release a certificate from hold.
     Release(TargetArgs),
-    /// Sign a fresh CRL.
+    /// Sign every CA's CRL ahead and publish them (verify servers serve and
+    /// trust only these): run it daily, from cron, where the CA keys are.
     Crl(CrlArgs),
     /// Sign the root's CRL (ARL) ahead, for a root kept offline (key ceremony):
     /// written to the domain directory as root-arl.der, copied to the servers.
@@ -174,11 +175,11 @@ struct RevokeArgs {
 
 #[derive(Args, Debug)]
 struct CrlArgs {
-    /// Where to write the CRL (PEM).
+    /// Also write the CRLs to this file (PEM).
     #[arg(long)]
-    out: PathBuf,
-    /// Hours until nextUpdate.
-    #[arg(long, default_value_t = 24)]
+    out: Option<PathBuf>,
+    /// Hours until nextUpdate (a week by default; sign again well before).
+    #[arg(long, default_value_t = yinzheng_ca::PUBLISHED_CRL_HOURS)]
     hours: u32,
 }
 
@@ -385,7 +386,8 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             let code =
                 reason_code(&r.reason).with_context(|| format!("unknown reason {:?}", r.reason))?;
             let serial = target_serial(&r.target)?;
-            let mut d = TrustDomain::open_in(&dir, home.store(), None)?;
+            // The CA's CRL is signed and published with the change.
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let now = SystemTime::now();
             let rec = if code == 6 {
                 d.hold(&serial, now)?
@@ -395,7 +397,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             let v = serde_json::json!({"serial": serial, "subject": rec.subject, "reason": r.reason, "status": if code == 6 {"hold"} else {"revoked"}});
             out.result(&v, || {
                 format!(
-                    "{} {} ({}): {}; publish a new CRL with `yinzheng ca crl`",
+                    "{} {} ({}): {}; its CA's CRL is published",
                     if code == 6 { "held" } else { "revoked" },
                     serial,
                     rec.subject,
@@ -405,7 +407,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::Release(t) => {
             let serial = target_serial(t)?;
-            let mut d = TrustDomain::open_in(&dir, home.store(), None)?;
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
             let rec = d.release(&serial)?;
             let v =
                 serde_json::json!({"serial": serial, "subject": rec.subject, "status": "valid"});
@@ -415,9 +417,14 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::Crl(c) => {
             let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
+            if c.hours == 0 {
+                bail!("--hours 0: a CRL must be valid for at least an hour");
+            }
             let crls = d.crl(c.hours)?;
-            let pem: String = crls.iter().map(|c| c.to_pem()).collect();
-            io::write_atomic(&c.out, pem.as_bytes(), false)?;
+            if let Some(path) = &c.out {
+                let pem: String = crls.iter().map(|c| c.to_pem()).collect();
+                io::write_atomic(path, pem.as_bytes(), false)?;
+            }
             let list: Vec<_> = crls
                 .iter()
                 .map(|crl| {
@@ -430,7 +437,10 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 .collect();
             let v = serde_json::json!({"file": c.out, "crls": list});
             out.result(&v, || {
-                let mut s = format!("CRLs written to {}", c.out.display());
+                let mut s = match &c.out {
+                    Some(p) => format!("CRLs published, and written to {}", p.display()),
+                    None => "CRLs published".to_string(),
+                };
                 for crl in &crls {
                     s.push_str(&format!(
                         "\n  {}: {} entries, next update {}",
