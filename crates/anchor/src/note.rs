@@ -239,13 +239,20 @@ impl std::fmt::Display for VerifierKey {
     }
 }
 
-/// A key that signs notes: a name and an Ed25519 or SM2 private key.
+/// A key that signs notes: a name and an Ed25519 or SM2 private key, in a
+/// file or in a device (a PKCS#11 token, a GM/T 0018 cipher machine).
 ///
-/// SM2 keys are used with the profile's user ID `1234567812345678`, whatever
-/// ID the key carried.
+/// SM2 keys are used with the profile's user ID `1234567812345678`: a key
+/// file whatever ID it carried, a device key only when its public key
+/// carries that ID (its Z_A is computed with it).
 pub struct NoteSigner {
     verifier: VerifierKey,
-    key: PrivateKey,
+    key: NoteKey,
+}
+
+enum NoteKey {
+    File(Box<PrivateKey>),
+    Device(std::sync::Arc<dyn yinzheng_crypto::Signer>),
 }
 
 impl NoteSigner {
@@ -253,7 +260,45 @@ impl NoteSigner {
     pub fn new(name: &str, key: PrivateKey) -> Result<Self> {
         let key = key.with_sm2_id(Sm2Id::new(SM2_NOTE_ID)?);
         let verifier = VerifierKey::new(name, key.public_key())?;
-        Ok(NoteSigner { verifier, key })
+        Ok(NoteSigner {
+            verifier,
+            key: NoteKey::File(Box::new(key)),
+        })
+    }
+
+    /// A signer under `name` for a key behind the [`Signer`](yinzheng_crypto::Signer)
+    /// trait (a token or cipher-machine key): SM2 with the profile's user ID,
+    /// or Ed25519; any other key is refused.
+    pub fn from_signer(
+        name: &str,
+        key: std::sync::Arc<dyn yinzheng_crypto::Signer>,
+    ) -> Result<Self> {
+        match key.algorithm() {
+            SignatureAlgorithm::Sm2Sm3 => {
+                let id = key
+                    .public_key()
+                    .as_sm2()
+                    .map(|k| k.id().as_bytes().to_vec());
+                if id.as_deref() != Some(SM2_NOTE_ID) {
+                    return Err(Error::malformed(
+                        "note key",
+                        "an SM2 note key signs with the user ID 1234567812345678; this key uses another",
+                    ));
+                }
+            }
+            SignatureAlgorithm::Ed25519 => {}
+            other => {
+                return Err(Error::malformed(
+                    "note key",
+                    format!("{other:?} keys do not sign notes (SM2 or Ed25519)"),
+                ));
+            }
+        }
+        let verifier = VerifierKey::new(name, key.public_key())?;
+        Ok(NoteSigner {
+            verifier,
+            key: NoteKey::Device(key),
+        })
     }
 
     /// The matching verifier key.
@@ -261,11 +306,20 @@ impl NoteSigner {
         &self.verifier
     }
 
-    /// Sign `msg`: the signature bytes without the key ID.
+    /// Sign `msg`: the signature bytes without the key ID (SM2: raw `r‖s`).
     fn sign_raw(&self, msg: &[u8]) -> Result<Vec<u8>> {
-        match self.key.as_sm2() {
-            Some(k) => Ok(k.sign(msg)?.to_raw().to_vec()),
-            None => Ok(self.key.sign(msg)?),
+        match &self.key {
+            NoteKey::File(key) => match key.as_sm2() {
+                Some(k) => Ok(k.sign(msg)?.to_raw().to_vec()),
+                None => Ok(key.sign(msg)?),
+            },
+            NoteKey::Device(key) => {
+                let sig = key.sign(msg)?;
+                match key.algorithm() {
+                    SignatureAlgorithm::Sm2Sm3 => Ok(Sm2Signature::parse(&sig)?.to_raw().to_vec()),
+                    _ => Ok(sig),
+                }
+            }
         }
     }
 }
@@ -438,6 +492,28 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         (sm2, ed)
+    }
+
+    #[test]
+    fn a_key_behind_the_signer_trait_signs_notes_that_verify() {
+        use std::sync::Arc;
+        let make = |alg| PrivateKey::generate(alg).unwrap_or_else(|e| panic!("{e}"));
+        for alg in [KeyAlgorithm::Sm2, KeyAlgorithm::Ed25519] {
+            let device = NoteSigner::from_signer("yinzheng.example/log", Arc::new(make(alg)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let note = sign_note("hello\n", &[&device]).unwrap_or_else(|e| panic!("{e}"));
+            let parsed = Note::parse(note.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let sig = &parsed.signatures()[0];
+            assert!(
+                device.verifier().verify(b"hello\n", &sig.signature),
+                "{alg:?}"
+            );
+        }
+        // Another SM2 user ID would make signatures no note verifier accepts.
+        let other = make(KeyAlgorithm::Sm2)
+            .with_sm2_id(Sm2Id::new(b"ALICE".to_vec()).unwrap_or_else(|e| panic!("{e}")));
+        assert!(NoteSigner::from_signer("n", Arc::new(other)).is_err());
+        assert!(NoteSigner::from_signer("n", Arc::new(make(KeyAlgorithm::EcdsaP256))).is_err());
     }
 
     #[test]

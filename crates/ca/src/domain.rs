@@ -91,18 +91,7 @@ pub struct CaKeyUris {
     pub ocsp: String,
 }
 
-/// Open the key a `NAME.key.uri` text names: a `pkcs11:` URI or an `sdf:`
-/// reference. Returns it with the reference in canonical form.
-fn open_key_uri(text: &str) -> Result<(Box<dyn Signer>, String)> {
-    let text = text.trim();
-    if text.starts_with("sdf:") {
-        let r = yinzheng_sdf::SdfKeyRef::parse(text)?;
-        Ok((Box::new(yinzheng_sdf::SdfKey::open_ref(&r)?), r.to_string()))
-    } else {
-        let uri = Pkcs11Uri::parse(text)?;
-        Ok((Box::new(Pkcs11Key::open(&uri)?), uri.to_string()))
-    }
-}
+use crate::key_ref::{open_device_key as open_key_uri, read_key_uri_file};
 
 impl InitOptions {
     /// SM2 domain, 20-year root, 10-year issuing CA.
@@ -206,9 +195,6 @@ fn token_label(dir: &Path, key: &str) -> String {
         .unwrap_or_default();
     format!("yinzheng-{domain}-{key}")
 }
-
-/// The longest `NAME.key.uri` read.
-const MAX_KEY_URI_FILE: u64 = 4096;
 
 /// Where the subject's public key comes from.
 #[non_exhaustive]
@@ -666,34 +652,7 @@ impl TrustDomain {
 
     /// The text of `NAME.key.uri` for key `name`, when it is in a device.
     fn key_uri_text(&self, name: &str) -> Result<Option<String>> {
-        let p = self.dir.join(uri_name(name));
-        let meta = match std::fs::metadata(&p) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&p, e)),
-        };
-        // It names the library that will be loaded into this process: only
-        // its owner may change it.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if meta.permissions().mode() & 0o022 != 0 || !meta.is_file() {
-                return Err(Error::Domain(format!(
-                    "{} is writable by others (or not a file): it names the library loaded to \
-                     sign; chmod 600 it",
-                    p.display()
-                )));
-            }
-        }
-        let len = meta.len();
-        if len > MAX_KEY_URI_FILE {
-            return Err(Error::Domain(format!(
-                "{}: {len} bytes is no key URI",
-                p.display()
-            )));
-        }
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        Ok(Some(text.trim().to_string()))
+        read_key_uri_file(&self.dir.join(uri_name(name)))
     }
 
     /// The PKCS#11 token key `name` is on (its URI without the key), if any;
@@ -970,15 +929,21 @@ impl TrustDomain {
     /// only: its ARL is signed at the ceremony host (`yinzheng ca arl`), and
     /// servers refuse an ARL that does not list it.
     fn change_status(&mut self, serial: &str, status: CertStatus) -> Result<StoredCert> {
-        let issuer = self
-            .store
-            .get(serial)?
-            .ok_or_else(|| {
-                Error::Refused(format!(
-                    "no certificate with serial {serial} was issued by this CA"
-                ))
-            })?
-            .issuer;
+        let stored = self.store.get(serial)?.ok_or_else(|| {
+            Error::Refused(format!(
+                "no certificate with serial {serial} was issued by this CA"
+            ))
+        })?;
+        if stored.profile == "root" {
+            // No CRL can list the trust anchor: retire a root by removing it
+            // from the relying parties' trust, not by revoking it.
+            return Err(Error::Refused(
+                "the root certificate cannot be revoked or held (no CRL lists a trust anchor): \
+                 withdraw it from the relying parties' trust instead"
+                    .into(),
+            ));
+        }
+        let issuer = stored.issuer;
         let now = self.clock.now();
         if issuer == "root" && !self.root_key_online() {
             return self.store.set_status(serial, status, unix(now), None);
@@ -1026,6 +991,12 @@ impl TrustDomain {
     /// (the issuing CAs), so every link of a chain has revocation data. A
     /// root kept offline is not signed for: its ARL signed ahead is returned.
     pub fn crl(&mut self, hours: u32) -> Result<Vec<Crl>> {
+        if hours == 0 {
+            return Err(Error::Refused(
+                "a CRL valid 0 hours would expire the servers' trust at once: choose at least 1"
+                    .into(),
+            ));
+        }
         let now = self.clock.now();
         let next = now + Duration::from_secs(hours as u64 * 3600);
         let mut out = Vec::new();
@@ -1056,6 +1027,16 @@ impl TrustDomain {
     /// Expired CRLs are returned: the caller decides (a server refuses to
     /// start on one and warns while running).
     pub fn published_crls(&self) -> Result<Vec<(String, Crl)>> {
+        self.published_crls_each()?
+            .into_iter()
+            .map(|(name, crl)| Ok((name, crl?)))
+            .collect()
+    }
+
+    /// [`published_crls`](Self::published_crls), each CA's CRL (or why it
+    /// cannot be trusted) apart, so that a server can keep trusting every CA
+    /// whose CRL holds and none of the certificates of one whose CRL does not.
+    pub fn published_crls_each(&self) -> Result<Vec<(String, Result<Crl>)>> {
         let now = self.clock.now();
         let revoked = self.store.revoked(unix(now))?;
         let mut cas: Vec<(String, ParsedCert)> = self
@@ -1071,60 +1052,83 @@ impl TrustDomain {
                 found.push((format!("the CRL of {name} published in the CA store"), p));
             }
             let arl_path = self.dir.join(ROOT_ARL_FILE);
-            if name == "root"
-                && let Ok(bytes) = std::fs::read(&arl_path)
-            {
-                found.push((arl_path.display().to_string(), bytes));
-            }
-            let mut best: Option<Crl> = None;
-            for (what, der) in found {
-                let crl = Crl::parse(&der)
-                    .map_err(|e| Error::Domain(format!("{what} does not parse: {e}")))?;
-                crl.verify_signature(&cert, &Sm2Id::default())
-                    .map_err(|e| {
-                        Error::Domain(format!("{what} is not signed by CA {name}: {e}"))
-                    })?;
-                // The newest; within one second, the higher CRL number.
-                let key = |c: &Crl| (c.this_update(), crl_number(c));
-                if best.as_ref().is_none_or(|b| key(&crl) > key(b)) {
-                    best = Some(crl);
-                }
-            }
-            let crl = best.ok_or_else(|| {
-                Error::Domain(format!(
-                    "no CRL of CA {name} has been published in {}: sign them where the CA keys \
-                     are, with `yinzheng ca crl`{}",
-                    self.dir.display(),
-                    if name == "root" {
-                        " (or `yinzheng ca arl` at the ceremony host for a root kept offline)"
-                    } else {
-                        ""
+            if name == "root" {
+                match std::fs::read(&arl_path) {
+                    Ok(bytes) => found.push((arl_path.display().to_string(), bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        out.push((name, Err(Error::io(&arl_path, e))));
+                        continue;
                     }
-                ))
-            })?;
-            for r in revoked
-                .iter()
-                .filter(|r| r.issuer == name && r.profile != "root")
-            {
-                let serial = hex::decode(&r.serial).unwrap_or_default();
-                if !matches!(crl.entry(&serial), yinzheng_pki::CrlEntry::Listed { .. }) {
-                    return Err(Error::Domain(format!(
-                        "the published CRL of CA {name} does not list certificate {} ({}), \
-                         which the CA store says is revoked or held: sign fresh CRLs with \
-                         `yinzheng ca crl`{}",
-                        r.serial,
-                        r.subject,
-                        if name == "root" {
-                            " (`yinzheng ca arl` at the ceremony host for a root kept offline)"
-                        } else {
-                            ""
-                        }
-                    )));
                 }
             }
+            let crl = self.newest_valid(&name, &cert, found, &revoked);
             out.push((name, crl));
         }
         Ok(out)
+    }
+
+    /// Of the CRLs `found` for CA `name`, the newest one signed by `cert`
+    /// (one that does not parse or verify is passed over while another
+    /// does), checked to list every certificate of that CA in `revoked`.
+    fn newest_valid(
+        &self,
+        name: &str,
+        cert: &ParsedCert,
+        found: Vec<(String, Vec<u8>)>,
+        revoked: &[StoredCert],
+    ) -> Result<Crl> {
+        let mut best: Option<Crl> = None;
+        let mut refused = Vec::new();
+        for (what, der) in found {
+            let crl = match Crl::parse(&der) {
+                Ok(c) => c,
+                Err(e) => {
+                    refused.push(format!("{what} does not parse: {e}"));
+                    continue;
+                }
+            };
+            if let Err(e) = crl.verify_signature(cert, &Sm2Id::default()) {
+                refused.push(format!("{what} is not signed by CA {name}: {e}"));
+                continue;
+            }
+            // The newest; within one second, the higher CRL number.
+            let key = |c: &Crl| (c.this_update(), crl_number(c));
+            if best.as_ref().is_none_or(|b| key(&crl) > key(b)) {
+                best = Some(crl);
+            }
+        }
+        let ceremony = if name == "root" {
+            " (`yinzheng ca arl` at the ceremony host for a root kept offline)"
+        } else {
+            ""
+        };
+        let crl = best.ok_or_else(|| {
+            let why = if refused.is_empty() {
+                format!("none has been published for {}", self.dir.display())
+            } else {
+                refused.join("; ")
+            };
+            Error::Domain(format!(
+                "no usable CRL of CA {name}: {why}; sign them where the CA keys are, with \
+                 `yinzheng ca crl`{ceremony}"
+            ))
+        })?;
+        for r in revoked
+            .iter()
+            .filter(|r| r.issuer == name && r.profile != "root")
+        {
+            let serial = hex::decode(&r.serial).unwrap_or_default();
+            if !matches!(crl.entry(&serial), yinzheng_pki::CrlEntry::Listed { .. }) {
+                return Err(Error::Domain(format!(
+                    "the published CRL of CA {name} does not list certificate {} ({}), which \
+                     the CA store says is revoked or held: sign fresh CRLs with `yinzheng ca \
+                     crl`{ceremony}",
+                    r.serial, r.subject
+                )));
+            }
+        }
+        Ok(crl)
     }
 
     /// Whether the root's key is in the domain directory. A domain whose root

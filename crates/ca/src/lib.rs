@@ -17,6 +17,7 @@ pub mod demo;
 mod domain;
 mod error;
 mod inventory;
+mod key_ref;
 mod store;
 
 pub use domain::{
@@ -25,3 +26,4 @@ pub use domain::{
 };
 pub use error::{Error, Result};
 pub use inventory::{KeyCertificate, KeyEntry, KeyLocation, key_inventory};
+pub use key_ref::{is_device_key, open_device_key, open_key_in, read_key_uri_file};

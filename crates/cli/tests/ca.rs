@@ -1479,6 +1479,58 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(text.contains("Response verify OK"), "{text}");
+
+            // The log's Ed25519 key made on the token (the SM2 one, which
+            // SoftHSM2 cannot hold, in a file): checkpoints verify with it.
+            yz_no_pass(
+                d,
+                &[
+                    "log",
+                    "init",
+                    "--pkcs11",
+                    &token.uri(""),
+                    "--passphrase-file",
+                    "kpw",
+                ],
+            );
+            let uri = fs::read_to_string(d.join("home/log/log-signer-ed25519.key.uri")).unwrap();
+            assert!(uri.contains("object=yinzheng-log-ed25519"), "{uri}");
+            assert!(!uri.contains(yinzheng_tests::SoftHsm2Token::PIN), "{uri}");
+            fs::write(d.join("note.txt"), "an entry\n").unwrap();
+            yz_no_pass(
+                d,
+                &[
+                    "log",
+                    "append",
+                    "--data",
+                    "note.txt",
+                    "--passphrase-file",
+                    "kpw",
+                ],
+            );
+            yz_no_pass(
+                d,
+                &["log", "prove", "--index", "0", "--out", "evidence.txt"],
+            );
+            let out = run_cli(
+                env!("CARGO_BIN_EXE_yinzheng"),
+                d,
+                &[
+                    "log",
+                    "verify",
+                    "--vkey",
+                    "home/log/log-ed25519.vkey",
+                    "evidence.txt",
+                ],
+                &[],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
         },
     );
 }
@@ -1539,7 +1591,7 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     let sdf = yinzheng_tests::softsdf();
     // A device with four signing keys, made by its own tool; SoftSDF keeps
     // them in its working directory, which is where the CLI runs.
-    let uris: Vec<String> = (1..=4)
+    let uris: Vec<String> = (1..=5)
         .map(|n| {
             let password = yinzheng_tests::softsdf_key(d, n, &format!("pw-{n}-secret"));
             format!(
@@ -1767,6 +1819,45 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
         out.status.code(),
         Some(0),
         "the device's stamp verifies: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The anchoring log's checkpoint key in the device too: no key file, no
+    // passphrase; its checkpoints and proofs verify with its verifier key.
+    yz_no_pass(d, &["log", "init", "--key", &uris[4]]);
+    let log = d.join("home/log");
+    assert!(log.join("log-signer.key.uri").exists());
+    assert!(!log.join("log-signer.key.pem").exists());
+    assert_log_proves(d, "log.vkey");
+}
+
+/// Append an entry to `d`'s log (keys in devices: no passphrase), prove it,
+/// and verify the proof with the verifier key `vkey` (in `home/log`).
+fn assert_log_proves(d: &Path, vkey: &str) {
+    fs::write(d.join("note.txt"), "an entry signed in a device\n").unwrap();
+    yz_no_pass(d, &["log", "append", "--data", "note.txt"]);
+    yz_no_pass(
+        d,
+        &["log", "prove", "--index", "0", "--out", "evidence.txt"],
+    );
+    let vkey = d.join("home/log").join(vkey);
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "log",
+            "verify",
+            "--vkey",
+            &vkey.display().to_string(),
+            "evidence.txt",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

@@ -9,46 +9,41 @@ use crate::log::{Log, LogOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use yinzheng_anchor::{NoteSigner, VerifierKey};
-use yinzheng_crypto::PrivateKey;
+use yinzheng_crypto::Signer;
 use yinzheng_store::Backend;
-use zeroize::Zeroizing;
 
-/// The log's note keys, kept (PKCS#8, zeroized on drop) so that the
-/// sequencer can be opened again when the lease comes back. Each key file is
-/// decrypted once by the caller; signers are made again from these bytes.
+/// The log's note keys, kept so that the sequencer can be opened again when
+/// the lease comes back. Each key is opened once by the caller (a key file
+/// decrypted, zeroized on drop; a device key's session); signers share them.
 pub struct SequencerKeys {
     origin: String,
-    pkcs8: Vec<Zeroizing<Vec<u8>>>,
+    keys: Vec<Arc<dyn Signer>>,
 }
 
 impl std::fmt::Debug for SequencerKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SequencerKeys")
             .field("origin", &self.origin)
-            .field("keys", &self.pkcs8.len())
+            .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
 }
 
 impl SequencerKeys {
-    /// Keep `keys` (the log's note keys, SM2 first) for the log `origin`.
-    pub fn new(origin: &str, keys: &[PrivateKey]) -> Self {
+    /// Keep `keys` (the log's note keys, SM2 first: key files, or keys on a
+    /// token or in a cipher machine) for the log `origin`.
+    pub fn new(origin: &str, keys: Vec<Arc<dyn Signer>>) -> Self {
         SequencerKeys {
             origin: origin.to_string(),
-            pkcs8: keys.iter().map(PrivateKey::to_pkcs8_der).collect(),
+            keys,
         }
     }
 
-    /// Fresh note signers, one per key, in order.
+    /// Note signers, one per key, in order.
     pub fn signers(&self) -> Result<Vec<NoteSigner>> {
-        self.pkcs8
+        self.keys
             .iter()
-            .map(|der| {
-                Ok(NoteSigner::new(
-                    &self.origin,
-                    PrivateKey::from_bytes(der, None)?,
-                )?)
-            })
+            .map(|k| Ok(NoteSigner::from_signer(&self.origin, k.clone())?))
             .collect()
     }
 }

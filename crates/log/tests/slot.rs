@@ -17,20 +17,17 @@ fn opts() -> LogOptions {
 #[test]
 fn a_slot_sequences_follows_and_takes_over() {
     let dir = tempfile::tempdir().expect("dir");
-    let key = PrivateKey::generate(KeyAlgorithm::Sm2).expect("key");
+    let key: std::sync::Arc<dyn yinzheng_crypto::Signer> =
+        std::sync::Arc::new(PrivateKey::generate(KeyAlgorithm::Sm2).expect("key"));
     let backend = yinzheng_tests::store_backend(dir.path());
-    let signer = NoteSigner::new(
-        ORIGIN,
-        PrivateKey::from_bytes(&key.to_pkcs8_der(), None).expect("key"),
-    )
-    .expect("signer");
+    let signer = NoteSigner::from_signer(ORIGIN, key.clone()).expect("signer");
     let verifiers = vec![signer.verifier().clone()];
     Log::create_in(dir.path(), &backend, ORIGIN, HashAlg::Sm3, &[&signer]).expect("create");
 
     let empty = LogSlot::empty(dir.path(), &backend);
     assert!(empty.current().is_none() && empty.tick().is_empty() && empty.close().is_ok());
 
-    let keys = || SequencerKeys::new(ORIGIN, std::slice::from_ref(&key));
+    let keys = || SequencerKeys::new(ORIGIN, vec![key.clone()]);
     let (a, sequencing) =
         LogSlot::open(dir.path(), &backend, keys(), verifiers.clone(), opts()).expect("open a");
     assert!(sequencing, "the first slot takes the lease");

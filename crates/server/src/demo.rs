@@ -99,6 +99,21 @@ fn write_key(path: &Path, key: &PrivateKey, pass: &[u8]) -> Result<()> {
     crate::write_atomic(path, pem.as_bytes())
 }
 
+/// The demo is its own CA on one host: sign its domains' CRLs afresh (a
+/// week), as `yinzheng ca crl` would, so that a demo served again after its
+/// CRLs expired starts. Only for a demo data directory, whose passphrase it
+/// keeps; a real server never signs a CRL.
+pub fn publish_crls(home: &Path, store: &Backend, info: &DemoInfo) -> Result<()> {
+    for name in ["demo", "tls"] {
+        let dir = DataDir::new(home).trust_domain(name);
+        if dir.join("root.pem").exists() {
+            TrustDomain::open_in(&dir, store, Some(info.passphrase.as_bytes()))?
+                .crl(yinzheng_ca::PUBLISHED_CRL_HOURS)?;
+        }
+    }
+    Ok(())
+}
+
 /// Make the demo in `home` (which must be empty), its databases in `store`.
 /// Takes a few seconds (key encryption, rendering and sealing the sample
 /// licenses).

@@ -13,13 +13,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use yinzheng_anchor::{NoteSigner, VerifierKey};
 use yinzheng_ca::TrustDomain;
-use yinzheng_crypto::PrivateKey;
 use yinzheng_log::{Log, LogOptions, LogSlot, SequencerKeys, SlotEvent};
 use yinzheng_pki::Validator;
 use yinzheng_pki::ocsp::OcspResponder;
 use yinzheng_store::Backend;
 use yinzheng_store::DataDir;
-use zeroize::Zeroizing;
 
 /// Hours an OCSP response signed by the delegated responder is valid.
 pub const OCSP_HOURS: u32 = 24;
@@ -41,6 +39,9 @@ pub struct TrustMaterial {
     pub crls: Vec<(String, Vec<u8>)>,
     /// The names of those past their nextUpdate.
     pub expired: Vec<String>,
+    /// The CAs whose published CRL is not trusted (and why): none of their
+    /// certificates validates until it is fixed.
+    pub refused: Vec<String>,
 }
 
 /// One local trust domain.
@@ -341,6 +342,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// When the server started.
     pub started: Instant,
+    /// Held while the trust material is rebuilt.
+    refreshing: Mutex<()>,
 }
 
 fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
@@ -349,11 +352,6 @@ fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-fn load_key(path: &Path, pass: &[u8]) -> Result<PrivateKey> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
-    Ok(PrivateKey::from_bytes(&bytes, Some(pass))?)
 }
 
 /// Open every trust domain under `HOME/pki` without the CA's passphrase:
@@ -428,6 +426,7 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
     let mut crls = Vec::new();
     let mut published = Vec::new();
     let mut expired = Vec::new();
+    let mut refused = Vec::new();
     let now = clock.now();
     for d in domains {
         let dom = d
@@ -438,10 +437,21 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
         for (_, c) in dom.issuers() {
             intermediates.push(c.clone());
         }
-        for (ca, crl) in dom.published_crls()? {
+        for (ca, crl) in dom.published_crls_each()? {
             let name = match ca.as_str() {
                 "main" => d.name.clone(),
                 n => format!("{}-{n}", d.name),
+            };
+            // A CA whose CRL cannot be trusted gets none: the validator then
+            // judges its certificates indeterminate (revocation is required),
+            // while every other CA's fresh CRL still applies.
+            let crl = match crl {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(crl = %name, error = %e, "the published CRL is not trusted: certificates of this CA are indeterminate until it is fixed");
+                    refused.push(format!("{name}: {e}"));
+                    continue;
+                }
             };
             let next = crl.next_update();
             if next.is_none_or(|t| t <= now) {
@@ -471,29 +481,33 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
         context,
         crls: published,
         expired,
+        refused,
     })
 }
 
 /// The log's note signers (SM2 key; Ed25519 when present) and a second
-/// signer on the SM2 key for receipt batches. Each key file is decrypted
-/// once (PBKDF2 is deliberately slow); the copy comes from its PKCS#8 bytes.
-/// The keys are kept (zeroized on drop) to open the sequencer again later.
+/// signer on the SM2 key for receipt batches. Each key is opened once: a
+/// `log-signer*.key.pem` decrypted with `pass` (PBKDF2 is deliberately
+/// slow), a `log-signer*.key.uri` opened on its token or cipher machine;
+/// the signers share it. The keys are kept to open the sequencer again later.
 fn log_keys(
     dir: &Path,
     store: &Backend,
     pass: &[u8],
 ) -> Result<(Vec<VerifierKey>, NoteSigner, SequencerKeys)> {
     let (origin, _) = Log::config_in(dir, store)?;
-    let mut keys = vec![load_key(&dir.join("log-signer.key.pem"), pass)?];
-    let ed = dir.join("log-signer-ed25519.key.pem");
-    if ed.exists() {
-        keys.push(load_key(&ed, pass)?);
+    let sm2 = yinzheng_ca::open_key_in(dir, "log-signer", Some(pass))?.ok_or_else(|| {
+        Error::Config(format!(
+            "the log in {} has no key (log-signer.key.pem or log-signer.key.uri)",
+            dir.display()
+        ))
+    })?;
+    let mut keys: Vec<Arc<dyn yinzheng_crypto::Signer>> = vec![Arc::from(sm2)];
+    if let Some(ed) = yinzheng_ca::open_key_in(dir, "log-signer-ed25519", Some(pass))? {
+        keys.push(Arc::from(ed));
     }
-    let kept = SequencerKeys::new(&origin, &keys);
-    let receipts = NoteSigner::new(
-        &origin,
-        PrivateKey::from_bytes(&keys[0].to_pkcs8_der(), None)?,
-    )?;
+    let receipts = NoteSigner::from_signer(&origin, keys[0].clone())?;
+    let kept = SequencerKeys::new(&origin, keys);
     let verifiers = kept
         .signers()?
         .iter()
@@ -576,9 +590,9 @@ impl AppState {
         if let Backend::Postgres(config) = &self.backend {
             let mut listener = yinzheng_store::Listener::new(config, CHANGES_CHANNEL)
                 .map_err(|e| Error::Config(e.to_string()))?;
-            // Re-signing CRLs takes a while: a thread of its own, so the
-            // listener never stops listening (a change heard while it signed
-            // would wait). Requests coalesce: one pending refresh is enough.
+            // Rebuilding the validator takes a while: a thread of its own, so
+            // the listener never stops listening (a change heard while it
+            // rebuilt would wait). Requests coalesce: one pending refresh is enough.
             let (refresh_tx, refresh_rx) = std::sync::mpsc::sync_channel::<()>(1);
             let st = self.clone();
             threads.push(
@@ -763,11 +777,16 @@ impl AppState {
         let store = config.store.clone();
         let domains = open_domains(home, &store, &config.clock, pass)?;
         let trust = build_trust(&domains, &config)?;
-        if !trust.expired.is_empty() {
+        if !trust.refused.is_empty() || !trust.expired.is_empty() {
+            let mut why = trust.refused.clone();
+            if !trust.expired.is_empty() {
+                why.push(format!("expired: {}", trust.expired.join(", ")));
+            }
             return Err(Error::Config(format!(
-                "the published CRLs {} have expired: sign fresh ones where the CA keys are, with \
-                 `yinzheng ca crl` (`yinzheng ca arl` at the ceremony host for an offline root)",
-                trust.expired.join(", ")
+                "the published CRLs cannot be used ({}): sign fresh ones where the CA keys are, \
+                 with `yinzheng ca crl` (`yinzheng ca arl` at the ceremony host for an offline \
+                 root)",
+                why.join("; ")
             )));
         }
         let readers =
@@ -839,6 +858,7 @@ impl AppState {
             usage,
             metrics,
             started: Instant::now(),
+            refreshing: Mutex::new(()),
         }))
     }
 
@@ -890,7 +910,10 @@ impl AppState {
     }
 
     /// Read the published CRLs again and swap in a validator built on them.
+    /// One refresh at a time (the timer and the change listener both call
+    /// it): an older read never replaces a newer one.
     pub fn refresh_trust(&self) -> Result<()> {
+        let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
         let t = build_trust(&self.domains, &self.config)?;
         if let Ok(mut w) = self.trust.write() {
             *w = Arc::new(t);

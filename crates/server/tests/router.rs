@@ -444,6 +444,44 @@ async fn the_server_starts_without_any_ca_key_and_trusts_only_the_crls_the_ca_pu
         "the revocation is named: {body}"
     );
 
+    // The root kept offline (its key is not at the CA either): the CA
+    // revokes its issuing CA's certificate, in the store only, and no ARL
+    // lists it yet. The running server trusts the root's ARL no longer —
+    // every certificate under that root is indeterminate — and keeps
+    // applying the issuing CA's own fresh CRL.
+    let issuing_key = demo_dir.join("issuing.key.pem");
+    std::fs::rename(ca_host.join("demo/issuing.key.pem"), &issuing_key).expect("key");
+    let issuing_serial = d.state.domains[0]
+        .domain
+        .lock()
+        .expect("domain")
+        .issuing()
+        .serial_hex();
+    yinzheng_ca::TrustDomain::open_in(&demo_dir, &backend, Some(pass.as_bytes()))
+        .expect("the CA's domain, root offline")
+        .revoke(&issuing_serial, 2, std::time::SystemTime::now())
+        .expect("revoke the issuing CA");
+    std::fs::rename(&issuing_key, ca_host.join("demo/issuing.key.pem")).expect("key");
+    d.state
+        .refresh_trust()
+        .expect("a refresh applies what it can");
+    let t = d.state.trust();
+    assert!(
+        t.refused
+            .iter()
+            .any(|r| r.starts_with("demo-root") && r.contains(&issuing_serial)),
+        "{:?}",
+        t.refused
+    );
+    assert!(
+        t.crls.iter().any(|(n, _)| n == "demo"),
+        "the issuing CA's CRL still applies"
+    );
+    assert!(
+        !t.crls.iter().any(|(n, _)| n == "demo-root"),
+        "the stale ARL is not served"
+    );
+
     // The CA stops signing: a week and a day on, the CRLs have expired. The
     // running server says so; a starting one refuses.
     clock.advance(std::time::Duration::from_secs(8 * 86_400));

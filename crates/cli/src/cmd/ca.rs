@@ -394,14 +394,23 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             } else {
                 d.revoke(&serial, code, now)?
             };
-            let v = serde_json::json!({"serial": serial, "subject": rec.subject, "reason": r.reason, "status": if code == 6 {"hold"} else {"revoked"}});
+            // A CA certificate under a root kept offline: no ARL was signed here.
+            let published = rec.issuer != "root" || d.root_key_online();
+            let v = serde_json::json!({"serial": serial, "subject": rec.subject, "reason": r.reason, "status": if code == 6 {"hold"} else {"revoked"}, "crlPublished": published});
             out.result(&v, || {
                 format!(
-                    "{} {} ({}): {}; its CA's CRL is published",
+                    "{} {} ({}): {}; {}",
                     if code == 6 { "held" } else { "revoked" },
                     serial,
                     rec.subject,
-                    r.reason
+                    r.reason,
+                    if published {
+                        "its CA's CRL is published"
+                    } else {
+                        "the root is offline: sign an ARL that lists it at the ceremony host \
+                         (`yinzheng ca arl`) and copy root-arl.der here and to every server — \
+                         until then servers trust no certificate under this root"
+                    }
                 )
             });
         }
@@ -417,9 +426,6 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::Crl(c) => {
             let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
-            if c.hours == 0 {
-                bail!("--hours 0: a CRL must be valid for at least an hour");
-            }
             let crls = d.crl(c.hours)?;
             if let Some(path) = &c.out {
                 let pem: String = crls.iter().map(|c| c.to_pem()).collect();

@@ -148,14 +148,8 @@ pub fn load_signer(
     passphrase_file: Option<&std::path::Path>,
 ) -> Result<Box<dyn yinzheng_crypto::Signer>> {
     let text = key.to_string_lossy();
-    let scheme = text.get(..7).unwrap_or_default().to_ascii_lowercase();
-    if scheme == "pkcs11:" {
-        let uri = yinzheng_pkcs11::Pkcs11Uri::parse(&text)?;
-        return Ok(Box::new(yinzheng_pkcs11::Pkcs11Key::open(&uri)?));
-    }
-    if scheme.starts_with("sdf:") {
-        let r = yinzheng_sdf::SdfKeyRef::parse(&text)?;
-        return Ok(Box::new(yinzheng_sdf::SdfKey::open_ref(&r)?));
+    if yinzheng_ca::is_device_key(&text) {
+        return Ok(yinzheng_ca::open_device_key(&text)?.0);
     }
     Ok(Box::new(load_private_key(key, passphrase_file)?))
 }

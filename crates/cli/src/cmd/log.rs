@@ -1,8 +1,10 @@
 //! `yinzheng log …`: the anchoring log (锚定日志) from the command line.
 //!
 //! Files under `--home`/log: `log-signer.key.pem` (the SM2 checkpoint key,
-//! encrypted), `log.vkey` (its verifier key text, to hand to auditors), with
-//! `--with-ed25519` also `log-signer-ed25519.key.pem` and `log-ed25519.vkey`,
+//! encrypted) or `log-signer.key.uri` (its `sdf:`/`pkcs11:` reference when it
+//! lives in a device), `log.vkey` (its verifier key text, to hand to
+//! auditors), with `--with-ed25519` also `log-signer-ed25519.key.pem` (or
+//! `.key.uri`) and `log-ed25519.vkey`,
 //! `state.sqlite` (sequencer state) and `tiles/` (the static C2SP tiles).
 //! `append` runs one sequencer for the duration of the command; the library
 //! is what a long-running server embeds.
@@ -20,11 +22,15 @@ use yinzheng_anchor::{
     Checkpoint, Entry, Evidence, HashAlg, Note, NoteSigner, SignedCheckpoint, TileReader,
     VerifierKey, audit, base64, consistency_proof, inclusion_proof, profile_from_origin, root,
 };
-use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey};
+use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, Signer};
 use yinzheng_log::{Log, LogOptions};
 use yinzheng_store::Backend;
 
 const KEY_FILE: &str = "log-signer.key.pem";
+const KEY_STEM: &str = "log-signer";
+const ED_KEY_STEM: &str = "log-signer-ed25519";
+/// The label of an Ed25519 log key made on a PKCS#11 token.
+const ED_TOKEN_LABEL: &str = "yinzheng-log-ed25519";
 const VKEY_FILE: &str = "log.vkey";
 const ED_KEY_FILE: &str = "log-signer-ed25519.key.pem";
 const ED_VKEY_FILE: &str = "log-ed25519.vkey";
@@ -84,6 +90,21 @@ pub struct InitArgs {
     /// public witness ecosystem; its verifier key goes to log-ed25519.vkey.
     #[arg(long)]
     with_ed25519: bool,
+    /// Use this SM2 key in a GM/T 0018 cipher machine for the checkpoints
+    /// instead of making a key file: an `sdf:` reference, e.g.
+    /// 'sdf:index=5?module-path=/opt/vendor/libsdf.so&password-source=file:/etc/yinzheng/sdf-5'.
+    /// Written to log-signer.key.uri.
+    #[arg(long, value_name = "KEY_REF")]
+    key: Option<String>,
+    /// Use this Ed25519 key in a device (a `pkcs11:` URI) as the Ed25519 key
+    /// (implies --with-ed25519); written to log-signer-ed25519.key.uri.
+    #[arg(long, value_name = "KEY_REF", conflicts_with = "pkcs11")]
+    ed25519_key: Option<String>,
+    /// Make the Ed25519 key on this PKCS#11 token (a token URI with
+    /// module-path and pin-source), labelled yinzheng-log-ed25519 (implies
+    /// --with-ed25519).
+    #[arg(long, value_name = "TOKEN_URI")]
+    pkcs11: Option<String>,
 }
 
 /// Arguments of `log append`.
@@ -170,11 +191,6 @@ pub fn run(cmd: &LogCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     }
 }
 
-/// A second handle on the same private key (NoteSigner takes ownership).
-fn copy_key(key: &PrivateKey) -> Result<PrivateKey> {
-    Ok(PrivateKey::from_bytes(&key.to_pkcs8_der(), None)?)
-}
-
 fn read_vkey(path: &Path) -> Result<VerifierKey> {
     let text = io::read_limited(path, 4096, "verifier key")?;
     let text = String::from_utf8(text).context("verifier key is not UTF-8")?;
@@ -215,6 +231,25 @@ struct InitReport {
     tiles: PathBuf,
 }
 
+/// A log key just made or taken: written encrypted, or recorded by its
+/// device reference.
+enum NewLogKey {
+    File(zeroize::Zeroizing<String>),
+    Device(String),
+}
+
+impl NewLogKey {
+    /// Write it as `stem.key.pem` or `stem.key.uri` in `dir` (mode 0600).
+    fn write(&self, dir: &Path, stem: &str) -> Result<PathBuf> {
+        let (path, bytes) = match self {
+            NewLogKey::File(pem) => (dir.join(format!("{stem}.key.pem")), pem.as_bytes()),
+            NewLogKey::Device(uri) => (dir.join(format!("{stem}.key.uri")), uri.as_bytes()),
+        };
+        io::write_atomic(&path, bytes, true)?;
+        Ok(path)
+    }
+}
+
 fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
     let hash: HashAlg = a.hash.into();
     let origin = a
@@ -224,29 +259,82 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
     if log_exists(dir, store)? {
         bail!("{} already holds a log", dir.display());
     }
-    let pass = io::passphrase(a.passphrase_file.as_deref())?.context(
-        "the log key is written encrypted: give --passphrase-file F or set YINZHENG_PASSPHRASE",
-    )?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let key = PrivateKey::generate(KeyAlgorithm::Sm2).context("key generation failed")?;
-    let pem =
-        zeroize::Zeroizing::new(key.to_encrypted_pkcs8_pem(&pass, &KeyEncryption::default())?);
-    let signer = NoteSigner::new(&origin, key).context("bad origin (it is also the key name)")?;
+    let with_ed25519 = a.with_ed25519 || a.ed25519_key.is_some() || a.pkcs11.is_some();
+    // A passphrase only when a key is written to a file.
+    let needs_pass =
+        a.key.is_none() || (with_ed25519 && a.ed25519_key.is_none() && a.pkcs11.is_none());
+    let pass = if needs_pass {
+        Some(io::passphrase(a.passphrase_file.as_deref())?.context(
+            "the log key is written encrypted: give --passphrase-file F or set YINZHENG_PASSPHRASE",
+        )?)
+    } else {
+        None
+    };
+    let file_key = |alg: KeyAlgorithm| -> Result<(std::sync::Arc<dyn Signer>, NewLogKey)> {
+        let key = PrivateKey::generate(alg).context("key generation failed")?;
+        let pass = pass
+            .as_ref()
+            .context("a passphrase is needed for a key file")?;
+        let pem =
+            zeroize::Zeroizing::new(key.to_encrypted_pkcs8_pem(pass, &KeyEncryption::default())?);
+        Ok((std::sync::Arc::new(key), NewLogKey::File(pem)))
+    };
+    let device_key = |text: &str| -> Result<(std::sync::Arc<dyn Signer>, NewLogKey)> {
+        // The reference is not echoed: a mistyped one may hold a PIN; the
+        // device crates' errors show it redacted.
+        let (key, canonical) =
+            yinzheng_ca::open_device_key(text).context("cannot open the log key")?;
+        Ok((std::sync::Arc::from(key), NewLogKey::Device(canonical)))
+    };
+    let (sm2, sm2_new) = match &a.key {
+        Some(r) => device_key(r)?,
+        None => file_key(KeyAlgorithm::Sm2)?,
+    };
+    if sm2.algorithm() != yinzheng_crypto::SignatureAlgorithm::Sm2Sm3 {
+        bail!(
+            "the log's checkpoint key must be SM2 (--key names a {:?} key)",
+            sm2.algorithm()
+        );
+    }
+    let signer = NoteSigner::from_signer(&origin, sm2)
+        .context("bad origin (it is also the key name), or the key is not a note key")?;
     let vkey = signer.verifier().to_string();
     let mut signers = vec![signer];
-    let mut ed_pem = None;
-    if a.with_ed25519 {
-        let ed = PrivateKey::generate(KeyAlgorithm::Ed25519).context("key generation failed")?;
-        ed_pem = Some(zeroize::Zeroizing::new(
-            ed.to_encrypted_pkcs8_pem(&pass, &KeyEncryption::default())?,
-        ));
-        signers.push(NoteSigner::new(&origin, ed)?);
+    let mut ed_new = None;
+    if with_ed25519 {
+        let (ed, new) = match (&a.ed25519_key, &a.pkcs11) {
+            (Some(r), _) => device_key(r)?,
+            (None, Some(token)) => {
+                let token = yinzheng_pkcs11::Pkcs11Uri::parse_token(token)?;
+                let uri = yinzheng_pkcs11::Pkcs11Uri {
+                    object: Some(ED_TOKEN_LABEL.to_string()),
+                    id: None,
+                    ..token
+                };
+                let key = yinzheng_pkcs11::Pkcs11Key::generate(&uri, KeyAlgorithm::Ed25519)
+                    .context("cannot make the Ed25519 log key on the token")?;
+                (
+                    std::sync::Arc::new(key) as std::sync::Arc<dyn Signer>,
+                    NewLogKey::Device(uri.to_string()),
+                )
+            }
+            (None, None) => file_key(KeyAlgorithm::Ed25519)?,
+        };
+        if ed.algorithm() != yinzheng_crypto::SignatureAlgorithm::Ed25519 {
+            bail!(
+                "the log's second key must be Ed25519 (it is {:?})",
+                ed.algorithm()
+            );
+        }
+        signers.push(NoteSigner::from_signer(&origin, ed)?);
+        ed_new = Some(new);
     }
     let ed25519_vkey = signers.get(1).map(|s| s.verifier().to_string());
-    io::write_atomic(&dir.join(KEY_FILE), pem.as_bytes(), true)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key_file = sm2_new.write(dir, KEY_STEM)?;
     io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
-    if let (Some(p), Some(v)) = (&ed_pem, &ed25519_vkey) {
-        io::write_atomic(&dir.join(ED_KEY_FILE), p.as_bytes(), true)?;
+    if let (Some(k), Some(v)) = (&ed_new, &ed25519_vkey) {
+        k.write(dir, ED_KEY_STEM)?;
         io::write_atomic(&dir.join(ED_VKEY_FILE), format!("{v}\n").as_bytes(), false)?;
     }
     let refs: Vec<&NoteSigner> = signers.iter().collect();
@@ -255,14 +343,14 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
         origin,
         hash: hash.name(),
         vkey,
-        key_file: dir.join(KEY_FILE),
+        key_file,
         vkey_file: dir.join(VKEY_FILE),
         ed25519_vkey,
         tiles: Log::tiles_dir(dir),
     };
     out.result(&r, || {
         let mut s = format!(
-            "created log {} ({})\n  verifier key: {}\n  key:   {} (encrypted)\n  tiles: {}",
+            "created log {} ({})\n  verifier key: {}\n  key:   {}\n  tiles: {}",
             r.origin,
             r.hash,
             r.vkey,
@@ -285,26 +373,37 @@ struct AppendReport {
     leaf_hash: String,
 }
 
-/// The log's signers (keys loaded once; each call makes fresh signer handles).
+/// The log's signers (keys opened once: files decrypted, device keys'
+/// sessions; each call makes fresh signer handles on them).
 fn log_signers(
     dir: &Path,
     store: &Backend,
     passphrase_file: Option<&Path>,
 ) -> Result<impl Fn() -> Result<Vec<NoteSigner>>> {
     let (origin, _) = Log::config_in(dir, store).context("cannot read the log state")?;
-    let key = crate::cmd::key::load_private_key(&dir.join(KEY_FILE), passphrase_file)?;
-    let ed = if dir.join(ED_KEY_FILE).exists() {
-        Some(crate::cmd::key::load_private_key(
-            &dir.join(ED_KEY_FILE),
-            passphrase_file,
+    let pass = if dir.join(KEY_FILE).exists() || dir.join(ED_KEY_FILE).exists() {
+        Some(io::passphrase(passphrase_file)?.context(
+            "the log key is encrypted: give --passphrase-file F or set YINZHENG_PASSPHRASE",
         )?)
     } else {
         None
     };
+    let open = |stem: &str| {
+        yinzheng_ca::open_key_in(dir, stem, pass.as_ref().map(|p| p.as_slice()))
+            .with_context(|| format!("cannot open the log key {stem} in {}", dir.display()))
+    };
+    let key: std::sync::Arc<dyn Signer> =
+        std::sync::Arc::from(open(KEY_STEM)?.with_context(|| {
+            format!(
+                "the log in {} has no key ({KEY_STEM}.key.pem or .key.uri)",
+                dir.display()
+            )
+        })?);
+    let ed: Option<std::sync::Arc<dyn Signer>> = open(ED_KEY_STEM)?.map(std::sync::Arc::from);
     Ok(move || -> Result<Vec<NoteSigner>> {
-        let mut v = vec![NoteSigner::new(&origin, copy_key(&key)?)?];
+        let mut v = vec![NoteSigner::from_signer(&origin, key.clone())?];
         if let Some(k) = &ed {
-            v.push(NoteSigner::new(&origin, copy_key(k)?)?);
+            v.push(NoteSigner::from_signer(&origin, k.clone())?);
         }
         Ok(v)
     })

@@ -251,12 +251,16 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             }
             Some(info)
         } else {
-            Some(DemoInfo::load(home)?.with_context(|| {
+            let info = DemoInfo::load(home)?.with_context(|| {
                 format!(
                     "{} is neither empty nor a demo data directory: run without --demo, or use another --home",
                     home.display()
                 )
-            })?)
+            })?;
+            // The demo is its own CA: its CRLs, signed ahead a week, are
+            // signed again each time it is served.
+            demo::publish_crls(home, home.store(), &info).context("cannot sign the demo's CRLs")?;
+            Some(info)
         }
     } else {
         None
@@ -268,6 +272,11 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         )?,
     };
     let mut config = ServerConfig::load(home)?;
+    if demo_info.is_some() {
+        // The demo is one host, its CA keys beside the server (a demo made
+        // before the setting existed has no line for it).
+        config.allow_ca_keys_in_data_dir = true;
+    }
     if let Some(l) = a.listen {
         config.listen = l;
     }

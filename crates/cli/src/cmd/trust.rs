@@ -25,18 +25,13 @@ pub enum TrustCommand {
 /// Where revocation data comes from (shared with `license evidence`).
 #[derive(Args, Debug, Default)]
 pub struct CrlArgs {
-    /// Sign fresh CRLs of every trust domain now (needs the CA passphrase).
+    /// Include the CRLs every trust domain's CA published (`yinzheng ca crl`,
+    /// `ca revoke`): what the verify servers trust; nothing is signed.
     #[arg(long)]
     pub with_crls: bool,
     /// CRL files (PEM or DER) to include instead (repeatable).
     #[arg(long, conflicts_with = "with_crls")]
     pub crl: Vec<PathBuf>,
-    /// Validity of CRLs signed with --with-crls, in hours.
-    #[arg(long, default_value_t = 24 * 7)]
-    pub crl_hours: u32,
-    /// File whose first line is the CA passphrase (for --with-crls; else env YINZHENG_PASSPHRASE).
-    #[arg(long)]
-    pub ca_passphrase_file: Option<PathBuf>,
 }
 
 /// Arguments of `trust export`.
@@ -86,7 +81,7 @@ pub fn domains(home: &Home) -> Result<Vec<(String, TrustDomain)>> {
     Ok(v)
 }
 
-/// The CRLs `a` asks for: signed now for every domain, or read from files.
+/// The CRLs `a` asks for: those every domain's CA published, or read from files.
 pub fn collect_crls(a: &CrlArgs, home: &Home) -> Result<Vec<Crl>> {
     let mut crls = Vec::new();
     for p in &a.crl {
@@ -96,16 +91,12 @@ pub fn collect_crls(a: &CrlArgs, home: &Home) -> Result<Vec<Crl>> {
         );
     }
     if a.with_crls {
-        let pass = io::passphrase(a.ca_passphrase_file.as_deref())?.context(
-            "--with-crls signs CRLs: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
-        )?;
-        for (n, _) in domains(home)? {
-            let mut d =
-                TrustDomain::open_in(&home.data_dir().trust_domain(&n), home.store(), Some(&pass))
-                    .with_context(|| format!("cannot open trust domain {n}"))?;
+        for (n, d) in domains(home)? {
             crls.extend(
-                d.crl(a.crl_hours)
-                    .with_context(|| format!("cannot sign the CRLs of domain {n}"))?,
+                d.published_crls()
+                    .with_context(|| format!("the published CRLs of domain {n}"))?
+                    .into_iter()
+                    .map(|(_, c)| c),
             );
         }
     }
