@@ -122,7 +122,7 @@ done
 grep -q '"apiKey"' "$YZ_ADMIN/city-approvals.json" || fail "no API key in city-approvals.json"
 # The CA keys stay in the CA's data directory; the server's copy has none.
 [ -f "$YZ_CA_HOME/pki/gov/issuing.key.pem" ] || fail "the CA's data directory has no issuing CA key"
-ca_keys=$(find "$YZ_HOME/pki" -name 'root.key.*' -o -name 'issuing*.key.*' -o -name 'tsa.key.*')
+ca_keys=$(find "$YZ_HOME/pki" -name '*.key.*' ! -name 'ocsp.key.pem' ! -name 'ocsp.key.uri')
 [ -z "$ca_keys" ] || fail "CA keys in the server's data directory: $ca_keys"
 [ -f "$YZ_HOME/pki/gov/ocsp.key.pem" ] || fail "the server's copy lacks the OCSP responder key"
 

@@ -1496,41 +1496,7 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
             let uri = fs::read_to_string(d.join("home/log/log-signer-ed25519.key.uri")).unwrap();
             assert!(uri.contains("object=yinzheng-log-ed25519"), "{uri}");
             assert!(!uri.contains(yinzheng_tests::SoftHsm2Token::PIN), "{uri}");
-            fs::write(d.join("note.txt"), "an entry\n").unwrap();
-            yz_no_pass(
-                d,
-                &[
-                    "log",
-                    "append",
-                    "--data",
-                    "note.txt",
-                    "--passphrase-file",
-                    "kpw",
-                ],
-            );
-            yz_no_pass(
-                d,
-                &["log", "prove", "--index", "0", "--out", "evidence.txt"],
-            );
-            let out = run_cli(
-                env!("CARGO_BIN_EXE_yinzheng"),
-                d,
-                &[
-                    "log",
-                    "verify",
-                    "--vkey",
-                    "home/log/log-ed25519.vkey",
-                    "evidence.txt",
-                ],
-                &[],
-            );
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_log_proves(d, "log-ed25519.vkey", &["--passphrase-file", "kpw"]);
         },
     );
 }
@@ -1829,14 +1795,17 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     let log = d.join("home/log");
     assert!(log.join("log-signer.key.uri").exists());
     assert!(!log.join("log-signer.key.pem").exists());
-    assert_log_proves(d, "log.vkey");
+    assert_log_proves(d, "log.vkey", &[]);
 }
 
-/// Append an entry to `d`'s log (keys in devices: no passphrase), prove it,
-/// and verify the proof with the verifier key `vkey` (in `home/log`).
-fn assert_log_proves(d: &Path, vkey: &str) {
+/// Append an entry to `d`'s log (`append_args` after `log append`: a
+/// passphrase file when a key is a file), prove it, and verify the proof
+/// with the verifier key `vkey` (in `home/log`).
+fn assert_log_proves(d: &Path, vkey: &str, append_args: &[&str]) {
     fs::write(d.join("note.txt"), "an entry signed in a device\n").unwrap();
-    yz_no_pass(d, &["log", "append", "--data", "note.txt"]);
+    let mut append = vec!["log", "append", "--data", "note.txt"];
+    append.extend_from_slice(append_args);
+    yz_no_pass(d, &append);
     yz_no_pass(
         d,
         &["log", "prove", "--index", "0", "--out", "evidence.txt"],

@@ -389,26 +389,21 @@ fn callers_stamp(home: &Path) -> Option<(std::time::SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// The CA keys a verify server must not find in its data directory: each
-/// domain's root and issuing CA keys and its time-stamping authority's key
-/// (files or device references). The server signs with none of them; a
-/// copy beside it turns a server compromise into a PKI compromise.
+/// The CA keys a verify server must not find in its data directory: in
+/// each domain directory, every key file or device reference (a name with
+/// `.key.` in it, so backups and temporary copies too) but the delegated OCSP
+/// responder's — the root's, the issuing CAs', the TSA's. The server signs
+/// with none of them; a copy beside it turns a server compromise into a PKI
+/// compromise.
 pub fn ca_keys_in(home: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for dir in read_dir_sorted(&DataDir::new(home).pki()) {
         for f in read_dir_sorted(&dir) {
             let name = f
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
-            let Some(stem) = name
-                .strip_suffix(".key.pem")
-                .or_else(|| name.strip_suffix(".key.uri"))
-            else {
-                continue;
-            };
-            if stem == "root" || stem == "issuing" || stem == "tsa" || stem.starts_with("issuing-")
-            {
+            if name.contains(".key.") && name != "ocsp.key.pem" && name != "ocsp.key.uri" {
                 found.push(f);
             }
         }

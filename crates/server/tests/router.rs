@@ -383,6 +383,12 @@ async fn the_server_starts_without_any_ca_key_and_trusts_only_the_crls_the_ca_pu
     let ca_host = dir.path().join("ca-host");
     let moved = move_ca_keys(&home, &ca_host);
     assert!(yinzheng_server::state::ca_keys_in(&home).is_empty());
+    // A copy left behind under another name counts as much as the key.
+    let backup = home.join("pki/demo/Root.key.pem.bak");
+    std::fs::copy(&moved[0].1, &backup).expect("copy");
+    let err = error_text(AppState::open(&home, config(), pass.as_bytes()));
+    assert!(err.contains("Root.key.pem.bak"), "{err}");
+    std::fs::remove_file(&backup).expect("remove");
     let state = AppState::open(&home, config(), pass.as_bytes()).expect("state without CA keys");
     let d = Demo {
         _dir: dir,
