@@ -582,11 +582,7 @@ impl TrustDomain {
         )?;
         self.extra_issuers.insert(name.to_string(), cert.clone());
         let now = self.clock.now();
-        self.publish_one(
-            name,
-            now,
-            now + Duration::from_secs(PUBLISHED_CRL_HOURS as u64 * 3600),
-        )?;
+        self.publish_one(name, now, published_until(now))?;
         Ok(cert)
     }
 
@@ -949,7 +945,7 @@ impl TrustDomain {
             return self.store.set_status(serial, status, unix(now), None);
         }
         let (key, cert) = self.crl_signer(&issuer)?;
-        let next = now + Duration::from_secs(PUBLISHED_CRL_HOURS as u64 * 3600);
+        let next = published_until(now);
         let mut sign = |number: u64, entries: &[StoredCert]| -> Result<(Vec<u8>, i64)> {
             let crl = issue::build_crl(key.as_ref(), &cert, number, now, next, entries)?;
             Ok((crl.der().to_vec(), unix(next)))
@@ -1007,12 +1003,7 @@ impl TrustDomain {
         if self.root_key_online() {
             out.push(self.publish_one("root", now, next)?);
         } else {
-            let ca_certs: Vec<StoredCert> = self
-                .store
-                .revoked(unix(now))?
-                .into_iter()
-                .filter(|r| r.issuer == "root" && r.profile != "root")
-                .collect();
+            let ca_certs = self.revoked_ca_certs(now)?;
             out.push(self.presigned_root_arl(now, &ca_certs)?);
         }
         Ok(out)
@@ -1131,6 +1122,17 @@ impl TrustDomain {
         Ok(crl)
     }
 
+    /// The CA certificates (issued by the root, not the root itself) revoked
+    /// or held and not expired at `now`: what the root's ARL must list.
+    fn revoked_ca_certs(&self, now: SystemTime) -> Result<Vec<StoredCert>> {
+        Ok(self
+            .store
+            .revoked(unix(now))?
+            .into_iter()
+            .filter(|r| r.issuer == "root" && r.profile != "root")
+            .collect())
+    }
+
     /// Whether the root's key is in the domain directory. A domain whose root
     /// was made at a key ceremony and kept offline has none: its root CRL
     /// (ARL) is the one signed ahead there ([`ROOT_ARL_FILE`],
@@ -1151,12 +1153,7 @@ impl TrustDomain {
         let now = self.clock.now();
         let next = now + Duration::from_secs(days as u64 * DAY);
         let root_key = self.load_key("root.key.pem")?;
-        let ca_certs: Vec<StoredCert> = self
-            .store
-            .revoked(unix(now))?
-            .into_iter()
-            .filter(|r| r.issuer == "root" && r.profile != "root")
-            .collect();
+        let ca_certs = self.revoked_ca_certs(now)?;
         let n = self.store.next_crl_number()?;
         let arl = issue::build_crl(root_key.as_ref(), &self.root, n, now, next, &ca_certs)?;
         write_atomic(&self.dir.join(ROOT_ARL_FILE), arl.der(), false)?;
@@ -1300,6 +1297,11 @@ pub(crate) fn build_cert(
         .build::<_, yinzheng_pki::DerSignature>(&signer)
         .map_err(|e| Error::Refused(format!("certificate signing: {e}")))?;
     Ok(ParsedCert::from_der(&cert.to_der()?)?)
+}
+
+/// The nextUpdate of a CRL published at `now` with the default validity.
+fn published_until(now: SystemTime) -> SystemTime {
+    now + Duration::from_secs(u64::from(PUBLISHED_CRL_HOURS) * 3600)
 }
 
 /// A CRL's number as an integer (0 when it has none or it is too long).

@@ -253,15 +253,19 @@ impl Store {
     /// Take the next CRL number (monotonic, in a transaction; on PostgreSQL
     /// two servers never take the same one).
     pub fn next_crl_number(&mut self) -> Result<u64> {
-        let n: i64 = self
-            .db
-            .query_row(
-                "UPDATE crl_number SET next = next + 1 WHERE id = 1 RETURNING next - 1",
-                params![],
-            )?
-            .get(0)?;
-        Ok(n as u64)
+        take_crl_number(&self.db)
     }
+}
+
+/// Take the next CRL number on `db` (inside a transaction when there is one).
+fn take_crl_number(db: &Db) -> Result<u64> {
+    let n: i64 = db
+        .query_row(
+            "UPDATE crl_number SET next = next + 1 WHERE id = 1 RETURNING next - 1",
+            params![],
+        )?
+        .get(0)?;
+    Ok(n as u64)
 }
 
 /// Inside a transaction: take a CRL number, sign the CRL of `issuer` and
@@ -277,13 +281,8 @@ fn publish_in(tx: &Db, issuer: &str, now: i64, sign: &mut SignCrl<'_>) -> Result
         params![now, issuer],
         row_to_cert,
     )?;
-    let number: i64 = tx
-        .query_row(
-            "UPDATE crl_number SET next = next + 1 WHERE id = 1 RETURNING next - 1",
-            params![],
-        )?
-        .get(0)?;
-    let (der, next_update) = sign(number as u64, &listed)?;
+    let number = take_crl_number(tx)?;
+    let (der, next_update) = sign(number, &listed)?;
     tx.execute(
         "INSERT INTO published_crls (issuer, number, next_update, der) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (issuer) DO UPDATE SET number = excluded.number,
