@@ -101,7 +101,10 @@ YZ_CA_HOME=$work/ca-home
 port1=$(free_port) port2=$(free_port)
 YZ_SERVERS="https://localhost:$port1 https://localhost:$port2"
 mkdir -p "$work/etc" && chmod 700 "$work/etc"
-head -c 24 /dev/urandom | base64 >"$YZ_PASS"
+YZ_OCSP_PASS=$work/etc/ocsp-passphrase YZ_LOG_PASS=$work/etc/log-passphrase YZ_TLS_PASS=$work/etc/tls-passphrase
+for f in "$YZ_PASS" "$YZ_OCSP_PASS" "$YZ_LOG_PASS" "$YZ_TLS_PASS"; do
+  (umask 077; head -c 24 /dev/urandom | base64 >"$f")
+done
 YZ_HOME=$server1 YZ_LISTEN=127.0.0.1:$port1 YZ_NEXT=$server2
 
 step 1
@@ -125,6 +128,13 @@ grep -q '"apiKey"' "$YZ_ADMIN/city-approvals.json" || fail "no API key in city-a
 ca_keys=$(find "$YZ_HOME/pki" -name '*.key.*' ! -name 'ocsp.key.pem' ! -name 'ocsp.key.uri')
 [ -z "$ca_keys" ] || fail "CA keys in the server's data directory: $ca_keys"
 [ -f "$YZ_HOME/pki/gov/ocsp.key.pem" ] || fail "the server's copy lacks the OCSP responder key"
+# The servers' keys open with their own passphrases (step 6 starts them with
+# those alone), not with the CA's.
+if YINZHENG_PASSPHRASE= timeout 60 yinzheng --home "$YZ_HOME" --store-file "$YZ_STORE_FILE" serve --listen 127.0.0.1:0 \
+    --passphrase-file "$YZ_PASS" >"$work/ca-pass-serve.log" 2>&1; then
+  fail "a server started with the CA passphrase alone"
+fi
+grep -q "wrong passphrase" "$work/ca-pass-serve.log" || fail "the CA passphrase was refused for another reason: $(cat "$work/ca-pass-serve.log")"
 
 step 4
 [ -L "$YZ_HOME/log/tiles" ] && [ -f "$YZ_SHARED/log-tiles/checkpoint" ] || fail "the tiles are not on the shared volume"
@@ -187,7 +197,7 @@ id2=$(yz --json license issue --type business-licence --holder-name 示例二号
   --holder-code 91350100M000100Y43 --field company_type=有限责任公司 --field legal_rep=李四 \
   --field established=2021-03-04 --field "address=示例市示例区示例路2号" \
   --seal 11430000006122244L-official-1 --key "$YZ_HOME/keys/authority.key" --passphrase-file "$YZ_PASS" \
-  | sed -n 's/^  "id": "\([^"]*\)".*/\1/p')
+  --log-passphrase-file "$YZ_LOG_PASS" | sed -n 's/^  "id": "\([^"]*\)".*/\1/p')
 [ -n "$id2" ] || fail "issuing after the takeover"
 size_after=$(curl -sSf --cacert "$YZ_HOME/pki/tls/root.pem" "$other/v1/log/checkpoint" | sed -n 2p)
 [ "$size_after" -gt "$size_before" ] || fail "the log did not grow after the takeover ($size_before → $size_after)"
@@ -223,7 +233,7 @@ replica_reads=$(psql "$replica_url" -tAc "SELECT count(*) FROM pg_stat_activity 
 [ "$replica_reads" -gt 0 ] || fail "no session of server 3 on the replica"
 say "pause the replica's replay, then suspend $id2: server 3 must not read the stale replica"
 psql "$replica_url" -tAc "SELECT pg_wal_replay_pause()" >/dev/null
-yz license suspend "$id2" --reason "deployment check: replica paused" --passphrase-file "$YZ_PASS"
+yz license suspend "$id2" --reason "deployment check: replica paused" --passphrase-file "$YZ_LOG_PASS"
 [ "$(status3 "$id2")" = suspended ] || fail "server 3 answered $(status3 "$id2") from a paused replica"
 [ "$(metric "$base3" yinzheng_store_replica_in_use)" = 0 ] || fail "server 3 still reads from a replica that is behind"
 psql "$replica_url" -tAc "SELECT pg_wal_replay_resume()" >/dev/null
@@ -283,7 +293,7 @@ id3=$(yz --json license issue --type business-licence --holder-name 示例三号
   --holder-code 91350100M000100Y43 --field company_type=有限责任公司 --field legal_rep=王五 \
   --field established=2022-05-06 --field "address=示例市示例区示例路3号" \
   --seal 11430000006122244L-official-1 --key "$YZ_HOME/keys/authority.key" --passphrase-file "$YZ_PASS" \
-  | sed -n 's/^  "id": "\([^"]*\)".*/\1/p')
+  --log-passphrase-file "$YZ_LOG_PASS" | sed -n 's/^  "id": "\([^"]*\)".*/\1/p')
 [ -n "$id3" ] || fail "issuing after the restore"
 size_new=$(curl -sSf --cacert "$YZ_HOME/pki/tls/root.pem" "$base1/v1/log/checkpoint" | sed -n 2p)
 [ "$size_new" -gt "$size_now" ] || fail "the restored log does not grow"

@@ -78,6 +78,49 @@ pub struct InitOptions {
     /// Use these keys, already in devices, for the root, issuing CA and OCSP
     /// responder (`pkcs11:` URIs or `sdf:` references), instead of making keys.
     pub keys: Option<CaKeyUris>,
+    /// The OCSP responder key file's own passphrase (it goes to the verify
+    /// servers, which must not learn the CA passphrase); default: the CA
+    /// passphrase.
+    pub ocsp_key_passphrase: Option<Passphrase>,
+}
+
+/// A passphrase held in memory: zeroized when dropped, never printed.
+#[derive(Clone)]
+pub struct Passphrase(zeroize::Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    /// Hold `bytes`.
+    pub fn new(bytes: &[u8]) -> Self {
+        Passphrase(zeroize::Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// The passphrase's bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+/// How [`TrustDomain::renew_ocsp_responder`] makes the new responder (no
+/// `Debug`: it may hold a passphrase).
+#[derive(Clone, Default)]
+pub struct ResponderRenewal<'a> {
+    /// Validity in days (default: the `ocsp-responder` profile's); clamped to
+    /// the issuing CA's notAfter.
+    pub days: Option<u32>,
+    /// A key already in a device (`pkcs11:` URI or `sdf:` reference) instead
+    /// of a new one.
+    pub key: Option<&'a str>,
+    /// The passphrase of a new key file (the responder key's own; default:
+    /// the CA passphrase the domain was opened with).
+    pub key_passphrase: Option<&'a [u8]>,
+    /// How a new key file is encrypted.
+    pub key_encryption: KeyEncryption,
 }
 
 /// The device keys of a new domain's three CA keys (see [`InitOptions::keys`]).
@@ -107,6 +150,7 @@ impl InitOptions {
             clock: yinzheng_pki::system_clock(),
             token: None,
             keys: None,
+            ocsp_key_passphrase: None,
         }
     }
 }
@@ -356,10 +400,14 @@ impl TrustDomain {
         for (name, key) in [
             ("root.key.pem", &root_key),
             ("issuing.key.pem", &issuing_key),
-            ("ocsp.key.pem", &ocsp_key),
         ] {
             key.save(dir, name, Some(passphrase), &opts.key_encryption)?;
         }
+        let ocsp_pass = opts
+            .ocsp_key_passphrase
+            .as_ref()
+            .map_or(passphrase, Passphrase::expose);
+        ocsp_key.save(dir, "ocsp.key.pem", Some(ocsp_pass), &opts.key_encryption)?;
         write_atomic(&dir.join("issuing.pem"), issuing.to_pem().as_bytes(), false)?;
         write_atomic(&dir.join("ocsp.pem"), ocsp.to_pem().as_bytes(), false)?;
         write_atomic(
@@ -519,6 +567,20 @@ impl TrustDomain {
         days: u32,
         enc: &KeyEncryption,
     ) -> Result<ParsedCert> {
+        self.add_issuing_with_key(name, subject, days, enc, None)
+    }
+
+    /// [`Self::add_issuing`], its key `device_key` (a `pkcs11:` URI or an
+    /// `sdf:` reference to a key already in a device; how a domain whose
+    /// root is in a GM/T 0018 cipher machine adds one) when given.
+    pub fn add_issuing_with_key(
+        &mut self,
+        name: &str,
+        subject: &str,
+        days: u32,
+        enc: &KeyEncryption,
+        device_key: Option<&str>,
+    ) -> Result<ParsedCert> {
         let valid = !name.is_empty()
             && name.len() <= 32
             && name
@@ -537,13 +599,37 @@ impl TrustDomain {
             )));
         }
         let root_key = self.load_key("root.key.pem")?;
-        // A domain whose root is on a token makes its issuing CAs there too.
-        let token = self.token_of("root.key.pem", &format!("the key of issuing CA {name:?}"))?;
-        let key = NewKey::generate(
-            root_key.public_key().algorithm(),
-            token.as_ref(),
-            &token_label(&self.dir, &format!("issuing-{name}")),
-        )?;
+        let key = match device_key {
+            Some(text) => {
+                let key = NewKey::existing(
+                    text,
+                    root_key.public_key().algorithm(),
+                    &format!("issuing CA {name:?}"),
+                )?;
+                let public = key.signer().public_key();
+                let taken = [&self.root, &self.issuing, &self.ocsp]
+                    .into_iter()
+                    .chain(self.extra_issuers.values())
+                    .any(|c| c.public_key() == Some(public));
+                if taken {
+                    return Err(Error::Refused(format!(
+                        "the key {} already serves this domain: issuing CA {name:?} needs a key of its own",
+                        text.split('?').next().unwrap_or(text)
+                    )));
+                }
+                key
+            }
+            None => {
+                // A domain whose root is on a token makes its issuing CAs there too.
+                let token =
+                    self.token_of("root.key.pem", &format!("the key of issuing CA {name:?}"))?;
+                NewKey::generate(
+                    root_key.public_key().algorithm(),
+                    token.as_ref(),
+                    &token_label(&self.dir, &format!("issuing-{name}")),
+                )?
+            }
+        };
         let now = self.clock.now();
         let (not_after, _) = clamp(
             now + Duration::from_secs(days as u64 * DAY),
@@ -679,12 +765,47 @@ impl TrustDomain {
         let p = self.dir.join(name);
         let bytes = zeroize::Zeroizing::new(std::fs::read(&p).map_err(|e| Error::io(&p, e))?);
         PrivateKey::from_bytes(&bytes, Some(pass)).map_err(|e| match e {
+            yinzheng_crypto::Error::Decryption if name == "ocsp.key.pem" => Error::Domain(format!(
+                "cannot decrypt {}: wrong passphrase (the OCSP responder key may have its own: \
+                 give that one)",
+                p.display()
+            )),
             yinzheng_crypto::Error::Decryption => Error::Domain(format!(
                 "cannot decrypt {}: wrong CA passphrase",
                 p.display()
             )),
             e => e.into(),
         })
+    }
+
+    /// Use `device_key` (a `pkcs11:` URI or `sdf:` reference) for the
+    /// domain's time-stamping authority, made on first use by
+    /// [`Self::time_stamp_authority`]: refused once the TSA exists, and for a
+    /// key of another algorithm than the issuing CA's or one a CA or the OCSP
+    /// responder already uses.
+    pub fn set_tsa_key(&mut self, device_key: &str) -> Result<()> {
+        if self.has_key("tsa.key.pem") || self.dir.join("tsa.pem").exists() {
+            return Err(Error::Refused(
+                "this domain's time-stamping authority already has its key".into(),
+            ));
+        }
+        let alg = self
+            .issuing
+            .public_key()
+            .map(|k| k.algorithm())
+            .unwrap_or(KeyAlgorithm::Sm2);
+        let key = NewKey::existing(device_key, alg, "TSA")?;
+        let public = key.signer().public_key();
+        if [&self.root, &self.issuing, &self.ocsp]
+            .into_iter()
+            .chain(self.extra_issuers.values())
+            .any(|c| c.public_key() == Some(public))
+        {
+            return Err(Error::Refused(
+                "the TSA key is a CA or OCSP responder key: give it a key of its own".into(),
+            ));
+        }
+        key.save(&self.dir, "tsa.key.pem", None, &KeyEncryption::default())
     }
 
     /// The domain's RFC 3161 time-stamping authority: `tsa.pem` and
@@ -1259,6 +1380,79 @@ impl TrustDomain {
             self.issuing.clone(),
             validity_hours,
         ))
+    }
+
+    /// Re-issue the delegated OCSP responder (`ocsp.pem` and its key): a
+    /// short-lived certificate from the main issuing CA (profile
+    /// `ocsp-responder`, 90 days for domains made since it was shortened)
+    /// for a new key — on the token the current responder key is on, else a
+    /// file encrypted with [`ResponderRenewal::key_passphrase`] — or for
+    /// [`ResponderRenewal::key`], a key already in a device. Needs the issuing
+    /// CA's key. The old certificate is left to expire (it carries
+    /// id-pkix-ocsp-nocheck, so it is not revoked); verify servers pick the
+    /// new one up when restarted with the copied files.
+    pub fn renew_ocsp_responder(&mut self, opts: &ResponderRenewal<'_>) -> Result<ParsedCert> {
+        let alg = self
+            .issuing
+            .public_key()
+            .map(|k| k.algorithm())
+            .unwrap_or(KeyAlgorithm::Sm2);
+        // The issuing CA's key first: without it nothing is made.
+        self.load_key("issuing.key.pem")?;
+        let key = match opts.key {
+            Some(text) => NewKey::existing(text, alg, "OCSP responder")?,
+            None => {
+                let token = self.token_of("ocsp.key.pem", "a new OCSP responder key")?;
+                let stamp = unix(self.clock.now());
+                NewKey::generate(
+                    alg,
+                    token.as_ref(),
+                    &format!("{}-{stamp}", token_label(&self.dir, "ocsp")),
+                )?
+            }
+        };
+        let public = key.signer().public_key().clone();
+        let ca_keys = std::iter::once(&self.root)
+            .chain(std::iter::once(&self.issuing))
+            .chain(self.extra_issuers.values());
+        if ca_keys.into_iter().any(|c| c.public_key() == Some(&public)) {
+            return Err(Error::Refused(
+                "the OCSP responder key is a CA key: give it a key of its own".into(),
+            ));
+        }
+        let subject = self.ocsp.subject();
+        let issued = self.issue(IssueRequest {
+            profile: "ocsp-responder",
+            subject: Some(&subject),
+            extras: SubjectExtras::default(),
+            key: KeySource::OwnKey(&public),
+            not_before: None,
+            days: opts.days,
+            issuer: None,
+        })?;
+        // The key first, then the certificate: until ocsp.pem is replaced
+        // the key does not match it and nothing signs with it (a crash in
+        // between is healed by renewing again).
+        let passphrase = opts
+            .key_passphrase
+            .or(self.passphrase.as_deref().map(|p| &p[..]));
+        key.save(&self.dir, "ocsp.key.pem", passphrase, &opts.key_encryption)?;
+        let other = match key {
+            NewKey::File(_) => self.dir.join(uri_name("ocsp.key.pem")),
+            NewKey::Device { .. } => self.dir.join("ocsp.key.pem"),
+        };
+        match std::fs::remove_file(&other) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&other, e)),
+        }
+        write_atomic(
+            &self.dir.join("ocsp.pem"),
+            issued.cert.to_pem().as_bytes(),
+            false,
+        )?;
+        self.ocsp = issued.cert.clone();
+        Ok(issued.cert)
     }
 
     /// Every certificate this domain issued to end entities (for OCSP pre-signing).

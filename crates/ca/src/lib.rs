@@ -21,8 +21,8 @@ mod key_ref;
 mod store;
 
 pub use domain::{
-    CaKeyUris, InitOptions, IssueRequest, Issued, KeySource, PUBLISHED_CRL_HOURS, ROOT_ARL_FILE,
-    TrustDomain, domain_dir, parse_name,
+    CaKeyUris, InitOptions, IssueRequest, Issued, KeySource, PUBLISHED_CRL_HOURS, Passphrase,
+    ROOT_ARL_FILE, ResponderRenewal, TrustDomain, domain_dir, parse_name,
 };
 pub use error::{Error, Result};
 pub use inventory::{KeyCertificate, KeyEntry, KeyLocation, key_inventory};

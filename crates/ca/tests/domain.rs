@@ -661,3 +661,85 @@ fn a_revocation_publishes_its_crl_and_nothing_changes_without_the_key() {
         yinzheng_pki::CrlEntry::Listed { .. }
     ));
 }
+
+#[test]
+fn the_ocsp_responder_is_short_lived_has_its_own_passphrase_and_is_renewed() {
+    let dir = tempdir();
+    let pki = dir.path().join("pki");
+    let backend = yinzheng_tests::store_backend(&pki);
+    let mut opts = InitOptions::new("CN=Responder Root CA,O=Yinzheng,C=CN");
+    opts.key_encryption = KeyEncryption::default().with_iterations(1000);
+    opts.ocsp_key_passphrase = Some(yinzheng_ca::Passphrase::new(b"ocsp pw"));
+    let mut d = TrustDomain::init_in(&pki, &backend, &opts, b"pw").unwrap();
+    let first = d.ocsp_responder().clone();
+    let days = |c: &ParsedCert| {
+        c.not_after()
+            .duration_since(c.not_before())
+            .unwrap()
+            .as_secs()
+            / 86_400
+    };
+    assert_eq!(days(&first), 90, "short-lived by default");
+    let leaf = issue(&mut d, "seal-maker", "CN=Maker,O=Yinzheng,C=CN");
+    let serial = leaf.cert.serial_hex();
+    // The responder key does not open with the CA passphrase, and the
+    // message says whose passphrase is wrong.
+    let err = d
+        .ocsp_response(&serial, ocsp::CertIdHash::Sha256, 24)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("OCSP responder key"), "{err}");
+    d.ocsp_responder_service(24, Some(b"ocsp pw")).unwrap();
+    let check = |pass: &[u8]| {
+        let d = TrustDomain::open_in(&pki, &backend, Some(pass)).unwrap();
+        let resp = d
+            .ocsp_response(&serial, ocsp::CertIdHash::Sha256, 24)
+            .unwrap();
+        let answer = ocsp::check_response(
+            &resp,
+            &leaf.cert,
+            d.issuing(),
+            &Default::default(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert_eq!(answer.status, ocsp::OcspCertStatus::Good);
+    };
+    check(b"ocsp pw");
+
+    // Without the CA key nothing is re-issued.
+    let mut reader = TrustDomain::open_in(&pki, &backend, None).unwrap();
+    assert!(
+        reader
+            .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal::default())
+            .is_err()
+    );
+    assert_eq!(
+        ParsedCert::load_all(&std::fs::read(pki.join("ocsp.pem")).unwrap()).unwrap()[0].der(),
+        first.der()
+    );
+    // Re-issued: a new key with a new passphrase, 30 days, in the CA's records.
+    let renewed = d
+        .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
+            days: Some(30),
+            key_passphrase: Some(b"ocsp pw 2"),
+            key_encryption: KeyEncryption::default().with_iterations(1000),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(days(&renewed), 30);
+    assert_ne!(renewed.public_key(), first.public_key());
+    assert_eq!(renewed.subject(), first.subject());
+    assert_eq!(
+        d.lookup(&renewed.serial_hex()).unwrap().unwrap().profile,
+        "ocsp-responder"
+    );
+    check(b"ocsp pw 2");
+    let stale = TrustDomain::open_in(&pki, &backend, Some(b"ocsp pw")).unwrap();
+    assert!(
+        stale
+            .ocsp_response(&serial, ocsp::CertIdHash::Sha256, 24)
+            .is_err(),
+        "the old passphrase opens nothing"
+    );
+}

@@ -1354,7 +1354,7 @@ fn yz_no_pass(dir: &Path, args: &[&str]) -> Output {
     yinzheng_tests::assert_success(out, &args)
 }
 
-#[yinzheng_tests::peer_test(softhsm2, openssl)]
+#[yinzheng_tests::peer_test(softhsm2, openssl, pdfsig)]
 fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
     yinzheng_tests::softhsm2_token(
         "a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase",
@@ -1480,6 +1480,184 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
             );
             assert!(text.contains("Response verify OK"), "{text}");
 
+            // The delegated responder re-issued: a new key on the token, a
+            // certificate of the profile's 90 days; OpenSSL accepts what the
+            // new key answers, and the old key is no longer the responder's.
+            let before = fs::read(d.join("home/pki/main/ocsp.pem")).unwrap();
+            let renewed = yz_no_pass(d, &["ca", "ocsp-responder", "--json"]);
+            let renewed: Value = serde_json::from_slice(&renewed.stdout).unwrap();
+            assert_ne!(fs::read(d.join("home/pki/main/ocsp.pem")).unwrap(), before);
+            let uri = fs::read_to_string(d.join("home/pki/main/ocsp.key.uri")).unwrap();
+            assert!(uri.contains("object=yinzheng-main-ocsp-"), "{uri}");
+            let not_after = time::OffsetDateTime::parse(
+                renewed["notAfter"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap();
+            let days = (not_after - time::OffsetDateTime::now_utc()).whole_days();
+            assert!((89..=90).contains(&days), "{renewed}");
+            yz_no_pass(
+                d,
+                &["ca", "ocsp", "--cert", "leaf.pem", "--out", "renewed.ocsp"],
+            );
+            let out = openssl_ok(
+                d,
+                &[
+                    "ocsp",
+                    "-respin",
+                    "renewed.ocsp",
+                    "-issuer",
+                    "issuing.pem",
+                    "-cert",
+                    "leaf.pem",
+                    "-CAfile",
+                    "root.pem",
+                    "-verify_other",
+                    "issuing.pem",
+                ],
+            );
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(text.contains("Response verify OK"), "{text}");
+
+            // A seal signer whose key the CA makes on the token (`--key-out
+            // pkcs11:`, never extractable), a seal for it, and a PDF the token
+            // seals with a time stamp from the TSA, made on first use on the
+            // same token: no CA passphrase anywhere. pdfsig checks what the
+            // token signed; our verifier the chain, the CRLs and the time stamp.
+            let signer_uri = token.uri("object=org-signer");
+            let issued = yz_no_pass(
+                d,
+                &[
+                    "ca",
+                    "issue",
+                    "--json",
+                    "--profile",
+                    "seal-signer",
+                    "--key-alg",
+                    "p256",
+                    "--subject",
+                    "CN=Example Org,O=Example Org,C=CN",
+                    "--uscc",
+                    "91350100M000100Y43",
+                    "--out",
+                    "org.pem",
+                    "--key-out",
+                    &signer_uri,
+                ],
+            );
+            let issued: Value = serde_json::from_slice(&issued.stdout).unwrap();
+            let key_uri = issued["privateKey"].as_str().unwrap().to_string();
+            assert!(
+                key_uri.contains("object=org-signer") && key_uri.contains(";id="),
+                "{issued}"
+            );
+            assert!(!key_uri.contains(yinzheng_tests::SoftHsm2Token::PIN));
+            yz_no_pass(
+                d,
+                &[
+                    "ca",
+                    "issue",
+                    "--profile",
+                    "seal-maker",
+                    "--subject",
+                    "CN=Seal Maker,O=Yinzheng,C=CN",
+                    "--out",
+                    "maker.pem",
+                    "--key-out",
+                    "maker.key",
+                    "--key-passphrase-file",
+                    "kpw",
+                ],
+            );
+            yz_no_pass(
+                d,
+                &[
+                    "seal",
+                    "make",
+                    "--type",
+                    "official",
+                    "--name",
+                    "示例科技有限公司",
+                    "--holder-uscc",
+                    "91350100M000100Y43",
+                    "--signer-cert",
+                    "org.pem",
+                    "--maker-cert",
+                    "maker.pem",
+                    "--maker-key",
+                    "maker.key",
+                    "--passphrase-file",
+                    "kpw",
+                    "--draw",
+                    "--id",
+                    "hsm-seal",
+                    "--out",
+                    "hsm-seal.esl",
+                ],
+            );
+            fs::copy(
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../scripts/samples/notice.pdf"
+                ),
+                d.join("notice.pdf"),
+            )
+            .unwrap();
+            yz_no_pass(
+                d,
+                &[
+                    "stamp",
+                    "--seal",
+                    "hsm-seal",
+                    "--key",
+                    &key_uri,
+                    "--in",
+                    "notice.pdf",
+                    "--out",
+                    "sealed.pdf",
+                    "--alg",
+                    "p256",
+                    "--tsa",
+                ],
+            );
+            assert!(d.join("home/pki/main/tsa.key.uri").exists());
+            assert!(!d.join("home/pki/main/tsa.key.pem").exists());
+            yz_no_pass(d, &["ca", "crl", "--out", "crls.pem"]);
+            let out = run_cli(
+                env!("CARGO_BIN_EXE_yinzheng"),
+                d,
+                &[
+                    "verify",
+                    "--json",
+                    "--trust",
+                    "root.pem",
+                    "--crl",
+                    "crls.pem",
+                    "sealed.pdf",
+                ],
+                &[],
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["indication"], "TOTAL_PASSED", "{v:#}");
+            let checks = v["checks"].as_array().unwrap();
+            assert!(
+                checks.iter().any(|c| c["id"] == "time stamp"
+                    && c["status"] == "passed"
+                    && c["message"].as_str().unwrap().contains("RFC 3161")),
+                "{v:#}"
+            );
+            let pdfsig = std::process::Command::new(yinzheng_tests::pdfsig())
+                .args(["-nocert", "sealed.pdf"])
+                .current_dir(d)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&pdfsig.stdout);
+            assert!(said.contains("Signature is Valid."), "{said}");
+
             // The log's Ed25519 key made on the token (the SM2 one, which
             // SoftHSM2 cannot hold, in a file): checkpoints verify with it.
             yz_no_pass(
@@ -1557,7 +1735,7 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     let sdf = yinzheng_tests::softsdf();
     // A device with four signing keys, made by its own tool; SoftSDF keeps
     // them in its working directory, which is where the CLI runs.
-    let uris: Vec<String> = (1..=5)
+    let uris: Vec<String> = (1..=7)
         .map(|n| {
             let password = yinzheng_tests::softsdf_key(d, n, &format!("pw-{n}-secret"));
             format!(
@@ -1580,22 +1758,66 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
             &uris[1],
             "--ocsp-key",
             &uris[2],
+            "--tsa-key",
+            &uris[5],
         ],
     );
-    for key in ["root", "issuing", "ocsp"] {
+    for key in ["root", "issuing", "ocsp", "tsa"] {
         assert!(!d.join(format!("home/pki/main/{key}.key.pem")).exists());
         let r = fs::read_to_string(d.join(format!("home/pki/main/{key}.key.uri"))).unwrap();
         assert!(r.starts_with("sdf:index=") && !r.contains("secret"), "{r}");
     }
     let listed = yz_no_pass(d, &["keys", "--json"]);
     let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    assert_eq!(keys.as_array().unwrap().len(), 3, "{keys}");
     assert!(
-        keys.as_array()
-            .unwrap()
-            .iter()
-            .all(|k| k["location"]["kind"] == "sdf" && k["algorithm"] == "sm2"),
+        keys.as_array().unwrap().len() >= 3
+            && keys
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k["location"]["kind"] == "sdf"
+                    && (k["algorithm"] == "sm2"
+                        // the TSA's, certified when first used
+                        || k["purpose"].as_str().unwrap().starts_with("time-stamping"))),
         "{keys}"
+    );
+    // A second issuing CA whose key is in the device too (the root is there:
+    // nothing could make one here).
+    yz_no_pass(
+        d,
+        &[
+            "ca",
+            "add-issuing",
+            "--name",
+            "second",
+            "--subject",
+            "CN=SDF Second Issuing CA,O=Yinzheng,C=CN",
+            "--key",
+            &uris[6],
+        ],
+    );
+    let r = fs::read_to_string(d.join("home/pki/main/issuing-second.key.uri")).unwrap();
+    assert!(r.starts_with("sdf:index=7"), "{r}");
+    let reused = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "ca",
+            "add-issuing",
+            "--name",
+            "third",
+            "--subject",
+            "CN=SDF Third Issuing CA,O=Yinzheng,C=CN",
+            "--key",
+            &uris[1],
+        ],
+        &[],
+    );
+    assert_eq!(reused.status.code(), Some(2), "a key of its own");
+    assert!(
+        String::from_utf8_lossy(&reused.stderr).contains("needs a key of its own"),
+        "{}",
+        String::from_utf8_lossy(&reused.stderr)
     );
     fs::write(d.join("kpw"), "k\n").unwrap();
     yz_no_pass(d, &["ca", "export-roots", "--out", "roots.pem"]);
@@ -1789,6 +2011,100 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // A PDF the device seals (national mode) with a time stamp from the
+    // TSA whose key is in the device too, certified on first use.
+    fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/samples/notice.pdf"
+        ),
+        d.join("notice.pdf"),
+    )
+    .unwrap();
+    yz_no_pass(
+        d,
+        &[
+            "seal",
+            "make",
+            "--type",
+            "official",
+            "--name",
+            "Example Org 公章",
+            "--holder-uscc",
+            "91350100M000100Y43",
+            "--signer-cert",
+            "device.pem",
+            "--maker-cert",
+            "maker.pem",
+            "--maker-key",
+            "maker.key",
+            "--passphrase-file",
+            "kpw",
+            "--draw",
+            "--id",
+            "sdf-official",
+            "--out",
+            "official.esl",
+        ],
+    );
+    yz_no_pass(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            "sdf-official",
+            "--key",
+            &uris[3],
+            "--in",
+            "notice.pdf",
+            "--out",
+            "sealed.pdf",
+            "--alg",
+            "sm2",
+            "--tsa",
+        ],
+    );
+    assert!(d.join("home/pki/main/tsa.pem").exists());
+    yz_no_pass(d, &["ca", "crl", "--out", "crls.pem"]);
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        d,
+        &[
+            "verify",
+            "--json",
+            "--trust",
+            "roots.pem",
+            "--crl",
+            "crls.pem",
+            "sealed.pdf",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["indication"], "TOTAL_PASSED", "{v:#}");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "time stamp"
+                && c["status"] == "passed"
+                && c["message"].as_str().unwrap().contains("RFC 3161")),
+        "{v:#}"
+    );
+    // The TSA's certificate is for the device's key 6.
+    first_pem_block(&d.join("home/pki/main/tsa.pem"), &d.join("tsa-leaf.pem"));
+    let tsa_pub = String::from_utf8(
+        openssl_ok(d, &["x509", "-in", "tsa-leaf.pem", "-pubkey", "-noout"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        tsa_pub.trim(),
+        fs::read_to_string(d.join("sm2signpub-6.pem"))
+            .unwrap()
+            .trim()
+    );
+
     // The anchoring log's checkpoint key in the device too: no key file, no
     // passphrase; its checkpoints and proofs verify with its verifier key.
     yz_no_pass(d, &["log", "init", "--key", &uris[4]]);
@@ -1796,6 +2112,38 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     assert!(log.join("log-signer.key.uri").exists());
     assert!(!log.join("log-signer.key.pem").exists());
     assert_log_proves(d, "log.vkey", &[]);
+
+    // The verify server on this data directory without the CA's key
+    // references (kept where the CA runs): it starts with no passphrase at
+    // all, its OCSP responder and log keys in the device.
+    let ca_side = d.join("ca-side");
+    fs::create_dir(&ca_side).unwrap();
+    for f in ["root", "issuing", "issuing-second", "tsa"] {
+        let name = format!("{f}.key.uri");
+        fs::rename(d.join("home/pki/main").join(&name), ca_side.join(&name)).unwrap();
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+        .args([
+            "--home",
+            &d.join("home").display().to_string(),
+            "serve",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(d)
+        .env_remove("YINZHENG_PASSPHRASE")
+        .env("YINZHENG_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let printed = yinzheng_tests::serve_banner(stdout);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = printed.join("\n");
+    assert!(text.contains("listening on http://127.0.0.1:"), "{text}");
 }
 
 /// Append an entry to `d`'s log (`append_args` after `log append`: a

@@ -207,9 +207,11 @@ impl Profiles {
                 &["san"],
             ),
         );
+        // Short-lived: it carries id-pkix-ocsp-nocheck, so it cannot be
+        // revoked; `yinzheng ca ocsp-responder` re-issues it.
         let mut ocsp = p(
             "OCSP responder (delegated)",
-            365,
+            90,
             &["digitalSignature"],
             &["OCSPSigning"],
             &[],

@@ -28,7 +28,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Server certificate chain (PEM, leaf first), ECDSA P-256 from our CA.
     pub tls_cert: PathBuf,
-    /// Its private key (encrypted PKCS#8 PEM; the data directory's passphrase).
+    /// Its private key (encrypted PKCS#8 PEM; its own passphrase, see
+    /// [`KeyPassphrases::tls`]).
     pub tls_key: PathBuf,
     /// CA certificates (PEM) whose client certificates may authenticate (mTLS);
     /// empty: no client certificates are asked for.
@@ -307,4 +308,44 @@ pub fn new_api_key() -> Result<String> {
 /// How API keys are stored: SM3, hex.
 pub fn api_key_hash(key: &str) -> String {
     yinzheng_crypto::sm3_hex(key.trim().as_bytes())
+}
+
+/// The passphrases of the verify server's own key files, each its own: the
+/// delegated OCSP responders' (`pki/*/ocsp.key.pem`), the anchoring log's
+/// (`log/log-signer*.key.pem`) and the TLS key (`server.toml`'s `tls_key`).
+/// A key in a device needs none (its PIN or password comes from the source
+/// its reference names); a key file whose passphrase is absent is refused
+/// with the key named. The server holds no CA key, so no CA passphrase.
+#[derive(Clone, Default)]
+pub struct KeyPassphrases {
+    /// Unlocks each trust domain's delegated OCSP responder key file.
+    pub ocsp: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Unlocks the anchoring log's key files.
+    pub log: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Unlocks the TLS server key file.
+    pub tls: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+impl KeyPassphrases {
+    /// One passphrase for every key file (a single-host or demo setup).
+    pub fn same(pass: &[u8]) -> Self {
+        let p = || Some(zeroize::Zeroizing::new(pass.to_vec()));
+        KeyPassphrases {
+            ocsp: p(),
+            log: p(),
+            tls: p(),
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyPassphrases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given =
+            |p: &Option<zeroize::Zeroizing<Vec<u8>>>| if p.is_some() { "given" } else { "none" };
+        f.debug_struct("KeyPassphrases")
+            .field("ocsp", &given(&self.ocsp))
+            .field("log", &given(&self.log))
+            .field("tls", &given(&self.tls))
+            .finish()
+    }
 }

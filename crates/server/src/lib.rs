@@ -22,7 +22,7 @@ pub mod tls;
 pub mod usage;
 pub mod verify_pool;
 
-pub use config::{CallerConfig, CallersFile, OPERATIONS, ServerConfig};
+pub use config::{CallerConfig, CallersFile, KeyPassphrases, OPERATIONS, ServerConfig};
 pub use error::{Error, Result};
 pub use state::AppState;
 
@@ -184,7 +184,7 @@ pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     opts: ServeOptions,
-    pass: &[u8],
+    tls_passphrase: Option<&[u8]>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     // The loop is polled through a vtable made here, so that it and all of
@@ -192,7 +192,7 @@ pub async fn serve(
     // crate. An async fn's body is compiled where it is polled: called
     // directly it was compiled again in every caller (each server test file
     // took 15-20 s to build).
-    serve_boxed(state, listener, opts, pass, Box::pin(shutdown)).await
+    serve_boxed(state, listener, opts, tls_passphrase, Box::pin(shutdown)).await
 }
 
 /// The future of [`serve`], boxed behind a vtable built in this crate.
@@ -201,10 +201,10 @@ fn serve_boxed<'a>(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     opts: ServeOptions,
-    pass: &'a [u8],
+    tls_passphrase: Option<&'a [u8]>,
     shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
 ) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
-    Box::pin(serve_until(state, listener, opts, pass, shutdown))
+    Box::pin(serve_until(state, listener, opts, tls_passphrase, shutdown))
 }
 
 /// [`serve`]'s loop.
@@ -212,7 +212,7 @@ async fn serve_until<'a>(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     opts: ServeOptions,
-    pass: &'a [u8],
+    tls_passphrase: Option<&'a [u8]>,
     mut shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
 ) -> Result<()> {
     let tls = if opts.plain_http {
@@ -231,7 +231,7 @@ async fn serve_until<'a>(
         Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
             &state.home.join(&c.tls_cert),
             &state.home.join(&c.tls_key),
-            pass,
+            tls_passphrase,
             &c.client_ca
                 .iter()
                 .map(|p| state.home.join(p))

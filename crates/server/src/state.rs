@@ -4,7 +4,7 @@
 //! connections to the registries, the anchoring log and the usage writer.
 
 use crate::auth::Callers;
-use crate::config::{CallersFile, ServerConfig};
+use crate::config::{CallersFile, KeyPassphrases, ServerConfig};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::usage::UsageWriter;
@@ -27,6 +27,9 @@ pub const CRL_REFRESH: Duration = Duration::from_secs(300);
 /// A published CRL this close to its nextUpdate is warned about at every
 /// refresh: the CA host's `yinzheng ca crl` has stopped running.
 pub const CRL_WARN_BEFORE: Duration = Duration::from_secs(24 * 3600);
+/// A delegated OCSP responder certificate this close to its notAfter is
+/// warned about at every refresh (it is short-lived and re-issued often).
+pub const RESPONDER_WARN_BEFORE: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// Anchors, intermediates and CRLs for verifying files; replaced as a whole
 /// when CRLs are refreshed.
@@ -356,12 +359,14 @@ fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
 
 /// Open every trust domain under `HOME/pki` without the CA's passphrase:
 /// the server signs no CRL and no certificate. `pass` unlocks only each
-/// domain's delegated OCSP responder key.
+/// domain's delegated OCSP responder key (a file; one in a device needs
+/// none). A responder whose certificate has expired is refused: its answers
+/// would be rejected by every client.
 fn open_domains(
     home: &Path,
     store: &Backend,
     clock: &Arc<dyn yinzheng_pki::Clock>,
-    pass: &[u8],
+    pass: Option<&[u8]>,
 ) -> Result<Vec<Domain>> {
     let mut out = Vec::new();
     for dir in read_dir_sorted(&DataDir::new(home).pki()) {
@@ -373,7 +378,33 @@ fn open_domains(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let domain = TrustDomain::open_in(&dir, store, None)?.with_clock(clock.clone());
-        let ocsp = domain.ocsp_responder_service(OCSP_HOURS, Some(pass))?;
+        let key_file = dir.join("ocsp.key.pem");
+        if pass.is_none() && key_file.exists() {
+            return Err(Error::Config(format!(
+                "the delegated OCSP responder key of trust domain {name} is a file ({}): give \
+                 its passphrase (`serve --ocsp-passphrase-file F`, else --passphrase-file or \
+                 YINZHENG_PASSPHRASE)",
+                key_file.display()
+            )));
+        }
+        let ocsp = domain
+            .ocsp_responder_service(OCSP_HOURS, pass)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot open the delegated OCSP responder key of trust domain {name}: {e}"
+                ))
+            })?;
+        let responder = domain.ocsp_responder();
+        let until = responder.not_after();
+        if until <= clock.now() {
+            return Err(Error::Config(format!(
+                "the delegated OCSP responder certificate of trust domain {name} ({}) expired \
+                 at {}: issue a new one where the CA keys are (`yinzheng ca ocsp-responder`) \
+                 and copy ocsp.pem and its key here",
+                responder.subject(),
+                yinzheng_pki::rfc3339(until)
+            )));
+        }
         out.push(Domain {
             name,
             domain: Mutex::new(domain),
@@ -429,6 +460,12 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
             .lock()
             .map_err(|_| Error::Config(format!("trust domain {} is poisoned", d.name)))?;
         anchors.push(dom.root().clone());
+        let responder = dom.ocsp_responder().not_after();
+        if responder <= now {
+            tracing::error!(domain = %d.name, "the delegated OCSP responder certificate has expired: clients reject its answers; issue a new one at the CA (`yinzheng ca ocsp-responder`), copy it here and restart");
+        } else if responder <= now + RESPONDER_WARN_BEFORE {
+            tracing::warn!(domain = %d.name, until = %yinzheng_pki::rfc3339(responder), "the delegated OCSP responder certificate expires soon: renew it at the CA (`yinzheng ca ocsp-responder`), copy it here and restart");
+        }
         for (_, c) in dom.issuers() {
             intermediates.push(c.clone());
         }
@@ -488,17 +525,28 @@ pub fn build_trust(domains: &[Domain], config: &ServerConfig) -> Result<TrustMat
 fn log_keys(
     dir: &Path,
     store: &Backend,
-    pass: &[u8],
+    pass: Option<&[u8]>,
 ) -> Result<(Vec<VerifierKey>, NoteSigner, SequencerKeys)> {
     let (origin, _) = Log::config_in(dir, store)?;
-    let sm2 = yinzheng_ca::open_key_in(dir, "log-signer", Some(pass))?.ok_or_else(|| {
+    let open = |stem: &str| {
+        if pass.is_none() && dir.join(format!("{stem}.key.pem")).exists() {
+            return Err(Error::Config(format!(
+                "the anchoring log's key {} is a file: give its passphrase \
+                 (`serve --log-passphrase-file F`, else --passphrase-file or YINZHENG_PASSPHRASE)",
+                dir.join(format!("{stem}.key.pem")).display()
+            )));
+        }
+        yinzheng_ca::open_key_in(dir, stem, pass)
+            .map_err(|e| Error::Config(format!("cannot open the anchoring log's key {stem}: {e}")))
+    };
+    let sm2 = open("log-signer")?.ok_or_else(|| {
         Error::Config(format!(
             "the log in {} has no key (log-signer.key.pem or log-signer.key.uri)",
             dir.display()
         ))
     })?;
     let mut keys: Vec<Arc<dyn yinzheng_crypto::Signer>> = vec![Arc::from(sm2)];
-    if let Some(ed) = yinzheng_ca::open_key_in(dir, "log-signer-ed25519", Some(pass))? {
+    if let Some(ed) = open("log-signer-ed25519")? {
         keys.push(Arc::from(ed));
     }
     let receipts = NoteSigner::from_signer(&origin, keys[0].clone())?;
@@ -733,11 +781,22 @@ impl AppState {
     }
 
     /// Load the state of `home` (the data directory), unlocking with `pass`
-    /// the server's own keys only: each domain's delegated OCSP responder and
-    /// the log's. Refused when CA keys are in `home` (unless
-    /// [`ServerConfig::allow_ca_keys_in_data_dir`]) or a published CRL has
-    /// expired.
+    /// the server's own key files (one passphrase for all; see
+    /// [`Self::open_with_keys`] for one each).
     pub fn open(home: &Path, config: ServerConfig, pass: &[u8]) -> Result<Arc<AppState>> {
+        Self::open_with_keys(home, config, &KeyPassphrases::same(pass))
+    }
+
+    /// Load the state of `home` (the data directory), unlocking the server's
+    /// own keys only, each with its own passphrase (or in its device): each
+    /// domain's delegated OCSP responder and the log's. Refused when CA keys
+    /// are in `home` (unless [`ServerConfig::allow_ca_keys_in_data_dir`]), a
+    /// published CRL or an OCSP responder certificate has expired.
+    pub fn open_with_keys(
+        home: &Path,
+        config: ServerConfig,
+        keys: &KeyPassphrases,
+    ) -> Result<Arc<AppState>> {
         if !config.allow_ca_keys_in_data_dir {
             let found = ca_keys_in(home);
             if !found.is_empty() {
@@ -770,7 +829,12 @@ impl AppState {
             );
         }
         let store = config.store.clone();
-        let domains = open_domains(home, &store, &config.clock, pass)?;
+        let domains = open_domains(
+            home,
+            &store,
+            &config.clock,
+            keys.ocsp.as_deref().map(|p| &p[..]),
+        )?;
         let trust = build_trust(&domains, &config)?;
         if !trust.refused.is_empty() || !trust.expired.is_empty() {
             let mut why = trust.refused.clone();
@@ -789,7 +853,8 @@ impl AppState {
         let log_dir = DataDir::new(home).log();
         let metrics = Arc::new(Metrics::default());
         let (log, receipt_signer) = if Log::exists_in(&log_dir, &store)? {
-            let (verifiers, receipt_signer, keys) = log_keys(&log_dir, &store, pass)?;
+            let (verifiers, receipt_signer, keys) =
+                log_keys(&log_dir, &store, keys.log.as_deref().map(|p| &p[..]))?;
             let (slot, sequencing) = LogSlot::open(
                 &log_dir,
                 &store,

@@ -23,16 +23,30 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 /// The server's rustls configuration. The key file is encrypted PKCS#8
-/// (opened with `pass`); it is handed to rustls as plain PKCS#8 in memory only.
+/// (opened with `pass`, the TLS key's own passphrase); it is handed to
+/// rustls as plain PKCS#8 in memory only.
 pub fn server_config(
     cert: &Path,
     key: &Path,
-    pass: &[u8],
+    pass: Option<&[u8]>,
     client_cas: &[std::path::PathBuf],
 ) -> Result<Arc<rustls::ServerConfig>> {
     let chain = certs(cert)?;
     let key_bytes = Zeroizing::new(std::fs::read(key).map_err(|e| Error::io(key, e))?);
-    let private = yinzheng_crypto::PrivateKey::from_bytes(&key_bytes, Some(pass))?;
+    let private = yinzheng_crypto::PrivateKey::from_bytes(&key_bytes, pass).map_err(|e| {
+        Error::Tls(match (pass, e) {
+            (None, e) => format!(
+                "cannot open the TLS key {}: {e} (an encrypted key needs its passphrase: \
+                 `serve --tls-passphrase-file F`, else --passphrase-file or YINZHENG_PASSPHRASE)",
+                key.display()
+            ),
+            (Some(_), yinzheng_crypto::Error::Decryption) => format!(
+                "cannot decrypt the TLS key {}: wrong passphrase",
+                key.display()
+            ),
+            (Some(_), e) => format!("cannot open the TLS key {}: {e}", key.display()),
+        })
+    })?;
     let pkcs8 = private.to_pkcs8_der();
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8.to_vec()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());

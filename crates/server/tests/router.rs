@@ -500,3 +500,100 @@ async fn the_server_starts_without_any_ca_key_and_trusts_only_the_crls_the_ca_pu
     );
     drop(moved);
 }
+
+/// Issue 22: the server's own keys each open with their own passphrase, a
+/// missing or wrong one is named, and the delegated OCSP responder — short-
+/// lived, re-issued at the CA with a passphrase of its own — is refused once
+/// its certificate has expired.
+#[tokio::test]
+async fn each_server_key_opens_with_its_own_passphrase_and_an_expired_responder_is_refused() {
+    use yinzheng_server::KeyPassphrases;
+    let clock = Arc::new(MovableClock(std::sync::Mutex::new(
+        std::time::SystemTime::now(),
+    )));
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("home");
+    let backend = yinzheng_tests::store_backend(&home);
+    let info = demo::create(&home, &backend).expect("demo");
+    *clock.0.lock().expect("clock") = std::time::SystemTime::now();
+    let pass = info.passphrase.as_bytes().to_vec();
+    let config = || ServerConfig {
+        store: backend.clone(),
+        clock: clock.clone(),
+        allow_ca_keys_in_data_dir: false,
+        ..ServerConfig::load(&home).expect("config")
+    };
+    let ca_host = dir.path().join("ca-host");
+    let moved = move_ca_keys(&home, &ca_host);
+    let p = |b: &[u8]| Some(zeroize::Zeroizing::new(b.to_vec()));
+    let open = |keys: KeyPassphrases| error_text(AppState::open_with_keys(&home, config(), &keys));
+
+    let err = open(KeyPassphrases {
+        log: p(&pass),
+        ..Default::default()
+    });
+    assert!(
+        err.contains("OCSP responder key of trust domain")
+            && err.contains("--ocsp-passphrase-file"),
+        "{err}"
+    );
+    let err = open(KeyPassphrases {
+        ocsp: p(&pass),
+        ..Default::default()
+    });
+    assert!(
+        err.contains("anchoring log") && err.contains("--log-passphrase-file"),
+        "{err}"
+    );
+    let err = open(KeyPassphrases {
+        ocsp: p(b"not it"),
+        log: p(&pass),
+        tls: None,
+    });
+    assert!(err.contains("wrong passphrase"), "{err}");
+    assert_eq!(
+        open(KeyPassphrases {
+            ocsp: p(&pass),
+            log: p(&pass),
+            tls: None,
+        }),
+        ""
+    );
+
+    // At the CA (its keys back for the moment): each domain's responder
+    // re-issued with a passphrase the CA does not share.
+    put_back(&moved);
+    for name in ["demo", "tls"] {
+        let dir = yinzheng_store::DataDir::new(&home).trust_domain(name);
+        let mut d = yinzheng_ca::TrustDomain::open_in(&dir, &backend, Some(&pass)).expect("domain");
+        d.renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
+            key_passphrase: Some(b"responder's own"),
+            ..Default::default()
+        })
+        .expect("renewed");
+    }
+    let moved = move_ca_keys(&home, &ca_host);
+    assert!(
+        open(KeyPassphrases {
+            ocsp: p(&pass),
+            log: p(&pass),
+            tls: None,
+        })
+        .contains("wrong passphrase")
+    );
+    let own = || KeyPassphrases {
+        ocsp: p(b"responder's own"),
+        log: p(&pass),
+        tls: None,
+    };
+    assert_eq!(open(own()), "");
+
+    // 91 days on, the 90-day responder has expired: refused, with the fix.
+    clock.advance(std::time::Duration::from_secs(91 * 86_400));
+    let err = open(own());
+    assert!(
+        err.contains("OCSP responder certificate") && err.contains("ca ocsp-responder"),
+        "{err}"
+    );
+    put_back(&moved);
+}

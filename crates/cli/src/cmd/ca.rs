@@ -45,6 +45,10 @@ enum CaCommand {
     Arl(ArlArgs),
     /// Sign an OCSP response for a certificate.
     Ocsp(OcspArgs),
+    /// Re-issue the delegated OCSP responder: a new key and a short-lived
+    /// certificate (run it monthly, where the CA keys are; then copy ocsp.pem
+    /// and its key to the verify servers and restart them).
+    OcspResponder(ResponderArgs),
     /// Write the trust anchors (root certificate) for relying parties.
     ExportRoots(ExportArgs),
 }
@@ -95,6 +99,15 @@ struct InitArgs {
     /// The OCSP responder's device key (with --root-key).
     #[arg(long, value_name = "KEY_URI", requires = "root_key")]
     ocsp_key: Option<String>,
+    /// The time-stamping authority's device key (pkcs11: URI or sdf:
+    /// reference), certified when the TSA is first used.
+    #[arg(long, value_name = "KEY_URI")]
+    tsa_key: Option<String>,
+    /// Passphrase file of the OCSP responder's key file: its own, since the
+    /// key goes to the verify servers, which must not learn the CA passphrase
+    /// (default: the CA passphrase).
+    #[arg(long)]
+    ocsp_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +121,26 @@ struct AddIssuingArgs {
     /// Validity in days (clamped to the root's notAfter).
     #[arg(long, default_value_t = 3650)]
     days: u32,
+    /// Its key already in a device (pkcs11: URI or sdf: reference); else a
+    /// new key, on the root's token when the root is on one.
+    #[arg(long, value_name = "KEY_URI")]
+    key: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ResponderArgs {
+    /// Validity in days (default: the ocsp-responder profile's; 90 for domains
+    /// made since 2026-12).
+    #[arg(long)]
+    days: Option<u32>,
+    /// Certify this device key (pkcs11: URI or sdf: reference) instead of
+    /// making one (new keys go on the current responder key's token, else
+    /// into an encrypted file).
+    #[arg(long, value_name = "KEY_URI")]
+    key: Option<String>,
+    /// Passphrase file of the new key file (its own; default: the CA passphrase).
+    #[arg(long, conflicts_with = "key")]
+    key_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -139,7 +172,9 @@ struct IssueArgs {
     /// Where to write the certificate followed by the issuing CA certificate (PEM).
     #[arg(long)]
     out: PathBuf,
-    /// Where to write the generated private key (without --csr).
+    /// Where to write the generated private key (without --csr): a file, or
+    /// a PKCS#11 token, 'pkcs11:token=T;object=LABEL?module-path=…&pin-source=…',
+    /// where the key is made, never extractable (P-256 or Ed25519).
     #[arg(long)]
     key_out: Option<PathBuf>,
     /// Algorithm of the generated key (default: the profile's, normally sm2;
@@ -268,7 +303,14 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 (true, None) => &[][..],
                 _ => need_pass()?,
             };
-            let d = TrustDomain::init_in(&dir, home.store(), &opts, init_pass)?;
+            if let Some(f) = &i.ocsp_passphrase_file {
+                let p = io::passphrase_required(Some(f), "--ocsp-passphrase-file")?;
+                opts.ocsp_key_passphrase = Some(yinzheng_ca::Passphrase::new(&p));
+            }
+            let mut d = TrustDomain::init_in(&dir, home.store(), &opts, init_pass)?;
+            if let Some(k) = &i.tsa_key {
+                d.set_tsa_key(k)?;
+            }
             let v = serde_json::json!({
                 "domain": a.domain, "directory": dir,
                 "root": {"subject": d.root().subject(), "serial": d.root().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.root().not_after())},
@@ -289,7 +331,13 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         }
         CaCommand::AddIssuing(n) => {
             let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
-            let c = d.add_issuing(&n.name, &n.subject, n.days, &KeyEncryption::default())?;
+            let c = d.add_issuing_with_key(
+                &n.name,
+                &n.subject,
+                n.days,
+                &KeyEncryption::default(),
+                n.key.as_deref(),
+            )?;
             let v = serde_json::json!({"name": n.name, "subject": c.subject(), "serial": c.serial_hex(), "notAfter": yinzheng_pki::rfc3339(c.not_after())});
             out.result(&v, || {
                 format!(
@@ -306,10 +354,17 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 Some(p) => Some(io::read_limited(p, 1 << 20, "CSR")?),
                 None => None,
             };
+            // A key made on a token: its URI, the key never leaves it.
+            let token_out = i
+                .key_out
+                .as_ref()
+                .and_then(|p| p.to_str())
+                .filter(|p| p.starts_with("pkcs11:"));
             let key_pass = match (&i.csr, &i.key_out) {
                 (None, None) => bail!(
                     "without --csr the CA generates the key: give --key-out (and --key-passphrase-file)"
                 ),
+                (None, Some(_)) if token_out.is_some() => None,
                 (None, Some(_)) => Some(io::passphrase_required(
                     i.key_passphrase_file.as_deref(),
                     "--key-passphrase-file",
@@ -328,12 +383,34 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 )?),
                 None => None,
             };
-            let key = match (&csr_bytes, &own_key) {
-                (Some(b), _) => {
+            let token_key = match token_out {
+                Some(uri) => {
+                    let uri = yinzheng_pkcs11::Pkcs11Uri::parse(uri)?;
+                    let alg = match i.key_alg {
+                        Some(CaKeyAlg::P256) => KeyAlgorithm::EcdsaP256,
+                        Some(CaKeyAlg::Sm2) => KeyAlgorithm::Sm2,
+                        None => match d.profiles().get(&i.profile)?.key_algorithm.as_str() {
+                            "p256" => KeyAlgorithm::EcdsaP256,
+                            _ => bail!(
+                                "profile {} makes SM2 keys, which a PKCS#11 token does not hold \
+                                 here: give --key-alg p256, or make the key in a GM/T 0018 device \
+                                 and certify it with `key csr` and --csr",
+                                i.profile
+                            ),
+                        },
+                    };
+                    Some(yinzheng_pkcs11::Pkcs11Key::generate(&uri, alg)?)
+                }
+                None => None,
+            };
+            let own_key = if token_key.is_some() { None } else { own_key };
+            let key = match (&csr_bytes, &own_key, &token_key) {
+                (Some(b), _, _) => {
                     KeySource::Csr(b, crate::cmd::sign::sm2_id(i.csr_sm2_id.as_deref())?)
                 }
-                (None, Some(k)) => KeySource::OwnKey(k.public_key()),
-                (None, None) => KeySource::Generate,
+                (None, _, Some(k)) => KeySource::OwnKey(yinzheng_crypto::Signer::public_key(k)),
+                (None, Some(k), None) => KeySource::OwnKey(k.public_key()),
+                (None, None, None) => KeySource::Generate,
             };
             let issued = d.issue(IssueRequest {
                 profile: &i.profile,
@@ -363,10 +440,14 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 io::write_atomic(path, pem.as_bytes(), true)?;
             }
             let c = &issued.cert;
+            let private_key = match &token_key {
+                Some(k) => serde_json::json!(k.uri().to_string()),
+                None => serde_json::json!(i.key_out),
+            };
             let v = serde_json::json!({
                 "profile": i.profile, "subject": c.subject(), "issuer": c.issuer(), "serial": c.serial_hex(),
                 "notBefore": yinzheng_pki::rfc3339(c.not_before()), "notAfter": yinzheng_pki::rfc3339(c.not_after()),
-                "validityClamped": issued.clamped, "certificate": i.out, "privateKey": i.key_out, "sm3": c.sm3_hex(),
+                "validityClamped": issued.clamped, "certificate": i.out, "privateKey": private_key, "sm3": c.sm3_hex(),
             });
             out.result(&v, || {
                 format!(
@@ -378,7 +459,11 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                     yinzheng_pki::rfc3339(c.not_after()),
                     if issued.clamped { " (clamped to the issuing CA)" } else { "" },
                     i.out.display(),
-                    i.key_out.as_ref().map(|k| format!(", key {} (encrypted)", k.display())).unwrap_or_default()
+                    match (&token_key, &i.key_out) {
+                        (Some(k), _) => format!(", key on the token: {}", k.uri()),
+                        (None, Some(k)) => format!(", key {} (encrypted)", k.display()),
+                        (None, None) => String::new(),
+                    }
                 )
             });
         }
@@ -507,6 +592,33 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                     "OCSP response ({status}) for {} written to {}",
                     cert.serial_hex(),
                     o.out.display()
+                )
+            });
+        }
+        CaCommand::OcspResponder(r) => {
+            let mut d = TrustDomain::open_in(&dir, home.store(), signing_pass()?)?;
+            let key_pass = match &r.key_passphrase_file {
+                Some(f) => Some(io::passphrase_required(Some(f), "--key-passphrase-file")?),
+                None => None,
+            };
+            let c = d.renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
+                days: r.days,
+                key: r.key.as_deref(),
+                key_passphrase: key_pass.as_deref().map(|p| &p[..]),
+                key_encryption: KeyEncryption::default(),
+            })?;
+            let v = serde_json::json!({
+                "subject": c.subject(), "serial": c.serial_hex(),
+                "notBefore": yinzheng_pki::rfc3339(c.not_before()), "notAfter": yinzheng_pki::rfc3339(c.not_after()),
+                "certificate": dir.join("ocsp.pem"),
+            });
+            out.result(&v, || {
+                format!(
+                    "OCSP responder re-issued: {} ({}), valid until {}\n  copy {} and its key to every verify server and restart them",
+                    c.subject(),
+                    c.serial_hex(),
+                    yinzheng_pki::rfc3339(c.not_after()),
+                    dir.join("ocsp.pem").display()
                 )
             });
         }

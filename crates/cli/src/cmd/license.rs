@@ -75,6 +75,9 @@ pub struct SealingArgs {
     /// Passphrase file of --key and of the log key (else env YINZHENG_PASSPHRASE).
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
+    /// Passphrase file of the log key when it has its own (default: --passphrase-file).
+    #[arg(long)]
+    log_passphrase_file: Option<PathBuf>,
     /// Add an RFC 3161 time stamp to the PDF seal from the signer's trust domain.
     #[arg(long)]
     tsa: bool,
@@ -295,6 +298,15 @@ struct Sealing {
     actor: String,
 }
 
+impl SealingArgs {
+    /// The log key's passphrase file: its own, else the signer key's.
+    fn log_passphrase(&self) -> Option<&Path> {
+        self.log_passphrase_file
+            .as_deref()
+            .or(self.passphrase_file.as_deref())
+    }
+}
+
 impl Sealing {
     fn load(home: &Home, a: &SealingArgs) -> Result<Self> {
         let (_, seal, key, cert) = crate::cmd::seal::stamping_identity(
@@ -309,12 +321,13 @@ impl Sealing {
             let (dir, _) = issuer
                 .as_ref()
                 .context("--tsa: the signer's CA is not a trust domain here")?;
-            let pass = io::passphrase(a.passphrase_file.as_deref())?
-                .context("--tsa needs the CA passphrase (YINZHENG_PASSPHRASE)")?;
-            Some(
-                yinzheng_ca::TrustDomain::open_in(dir, home.store(), Some(&pass))?
-                    .time_stamp_authority()?,
-            )
+            let pass = io::passphrase(a.passphrase_file.as_deref())?;
+            Some(crate::cmd::seal::domain_tsa(
+                home,
+                dir,
+                pass.as_deref().map(|p| &p[..]),
+                "--passphrase-file F",
+            )?)
         } else {
             None
         };
@@ -482,8 +495,7 @@ pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> 
         LicenseCommand::Change(a) => {
             let mut reg = registry(home)?;
             let sealing = Sealing::load(home, &a.sealing)?;
-            let log =
-                crate::cmd::log::open_for_writing(home, a.sealing.passphrase_file.as_deref())?;
+            let log = crate::cmd::log::open_for_writing(home, a.sealing.log_passphrase())?;
             let req = IssueRequest {
                 holder_name: a.holder_name.clone().unwrap_or_default(),
                 fields: a.fields.clone(),
@@ -569,7 +581,7 @@ pub fn run(cmd: &LicenseCommand, home: &Home, out: &Output) -> Result<ExitCode> 
 fn issue(a: &IssueArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut reg = registry(home)?;
     let sealing = Sealing::load(home, &a.sealing)?;
-    let log = crate::cmd::log::open_for_writing(home, a.sealing.passphrase_file.as_deref())?;
+    let log = crate::cmd::log::open_for_writing(home, a.sealing.log_passphrase())?;
     let req = IssueRequest {
         type_key: a.type_key.clone(),
         holder_name: a.holder_name.clone(),
@@ -633,7 +645,7 @@ fn import(a: &ImportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let columns =
         yinzheng_license::CsvImport::new(reg.catalogue().get(&a.type_key)?, &header.fields)?;
     let sealing = Sealing::load(home, &a.sealing)?;
-    let log = crate::cmd::log::open_for_writing(home, a.sealing.passphrase_file.as_deref())?;
+    let log = crate::cmd::log::open_for_writing(home, a.sealing.log_passphrase())?;
     let sealer = sealing.sealer();
     let bar = (!out.is_json()).then(|| {
         let b = indicatif::ProgressBar::new(body.len() as u64);

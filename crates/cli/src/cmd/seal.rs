@@ -247,6 +247,28 @@ pub enum PdfAlg {
     P256,
 }
 
+/// The time-stamping authority of the trust domain in `dir`, its key
+/// unlocked with the CA passphrase `pass` (`flag` says how to give it) —
+/// none needed when the TSA's key, and the issuing CA's that certifies a new
+/// TSA, are in devices.
+pub fn domain_tsa(
+    home: &Home,
+    dir: &Path,
+    pass: Option<&[u8]>,
+    flag: &str,
+) -> Result<yinzheng_cms::TimeStampAuthority> {
+    let mut domain = yinzheng_ca::TrustDomain::open_in(dir, home.store(), pass)?;
+    let tsa = domain.time_stamp_authority();
+    match (tsa, pass) {
+        (Ok(t), _) => Ok(t),
+        (Err(e), Some(_)) => Err(e.into()),
+        (Err(e), None) => Err(anyhow::Error::from(e).context(format!(
+            "--tsa: the TSA's key is a file (or the issuing CA's, to certify a new TSA): \
+             give the CA passphrase ({flag} or YINZHENG_PASSPHRASE)"
+        ))),
+    }
+}
+
 /// The registry of `home`.
 pub fn registry(home: &Home) -> Result<Registry> {
     Ok(Registry::open_in(
@@ -733,11 +755,13 @@ fn stamp_pdf(
                 home.display()
             )
         })?;
-        let pass = io::passphrase(a.ca_passphrase_file.as_deref())?.context(
-            "--tsa needs the CA passphrase: give --ca-passphrase-file F or set YINZHENG_PASSPHRASE",
-        )?;
-        let mut domain = yinzheng_ca::TrustDomain::open_in(dir, home.store(), Some(&pass))?;
-        Some(domain.time_stamp_authority()?)
+        let pass = io::passphrase(a.ca_passphrase_file.as_deref())?;
+        Some(domain_tsa(
+            home,
+            dir,
+            pass.as_deref().map(|p| &p[..]),
+            "--ca-passphrase-file F",
+        )?)
     } else {
         None
     };

@@ -25,9 +25,20 @@ pub struct ServeArgs {
     /// Serve plain HTTP: only behind a TLS-terminating proxy on the same host.
     #[arg(long)]
     plain_http: bool,
-    /// Passphrase file of the data directory's keys (else env YINZHENG_PASSPHRASE).
+    /// Passphrase file of the server's key files — the OCSP responder's, the
+    /// log's, the TLS key — unless each has its own below (else env
+    /// YINZHENG_PASSPHRASE). Keys in devices need none.
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
+    /// Passphrase file of the delegated OCSP responder keys (pki/*/ocsp.key.pem).
+    #[arg(long)]
+    ocsp_passphrase_file: Option<PathBuf>,
+    /// Passphrase file of the anchoring log's keys (log/log-signer*.key.pem).
+    #[arg(long)]
+    log_passphrase_file: Option<PathBuf>,
+    /// Passphrase file of the TLS key (server.toml's tls_key).
+    #[arg(long)]
+    tls_passphrase_file: Option<PathBuf>,
     /// Log as JSON lines (else human-readable), on stderr.
     #[arg(long)]
     log_json: bool,
@@ -265,11 +276,29 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     } else {
         None
     };
-    let pass = match &demo_info {
-        Some(i) => zeroize::Zeroizing::new(i.passphrase.as_bytes().to_vec()),
-        None => io::passphrase(a.passphrase_file.as_deref())?.context(
-            "the server unlocks the data directory's keys: give --passphrase-file F or set YINZHENG_PASSPHRASE",
-        )?,
+    let keys = match &demo_info {
+        Some(i) => yinzheng_server::KeyPassphrases::same(i.passphrase.as_bytes()),
+        None => {
+            // Each key's own passphrase file, else the shared one (or the
+            // environment); a key that needs one and has none is named when
+            // the server opens it.
+            let shared = io::passphrase(a.passphrase_file.as_deref())?;
+            let own = |file: &Option<PathBuf>| -> Result<_> {
+                Ok(match file {
+                    Some(f) => io::passphrase(Some(f))?,
+                    None => shared.clone(),
+                })
+            };
+            yinzheng_server::KeyPassphrases {
+                ocsp: own(&a.ocsp_passphrase_file)?,
+                log: own(&a.log_passphrase_file)?,
+                tls: if a.plain_http {
+                    None
+                } else {
+                    own(&a.tls_passphrase_file)?
+                },
+            }
+        }
     };
     let mut config = ServerConfig::load(home)?;
     if demo_info.is_some() {
@@ -283,7 +312,7 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     config.store = home.store().clone();
     config.read_replica = read_replica(a, home.store())?;
     let listen = config.listen;
-    let state = yinzheng_server::AppState::open(home, config, &pass)
+    let state = yinzheng_server::AppState::open_with_keys(home, config, &keys)
         .with_context(|| format!("cannot open the data directory {}", home.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -347,7 +376,7 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             ServeOptions {
                 plain_http: a.plain_http,
             },
-            &pass,
+            keys.tls.as_deref().map(|p| &p[..]),
             shutdown,
         )
         .await?;

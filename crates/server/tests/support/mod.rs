@@ -39,7 +39,7 @@ pub fn start(home: &Path, pass: &str, config: yinzheng_server::ServerConfig) -> 
                 .await
                 .expect("bind");
             addr_tx.send(l.local_addr().expect("addr")).expect("send");
-            yinzheng_server::serve(st, l, Default::default(), pass.as_bytes(), async {
+            yinzheng_server::serve(st, l, Default::default(), Some(pass.as_bytes()), async {
                 let _ = stop_rx.await;
             })
             .await
