@@ -226,6 +226,38 @@ impl NewKey {
     }
 }
 
+/// Keys an operation made on a token, destroyed again when it fails before
+/// it recorded them (so a failed `ca init` leaves no orphan key whose label
+/// a retry would be refused); [`MadeKeys::keep`] once they are recorded.
+#[derive(Default)]
+struct MadeKeys(Vec<Pkcs11Uri>);
+
+impl MadeKeys {
+    /// Note `key`, just made on a token.
+    fn note(&mut self, key: &NewKey) {
+        if let NewKey::Device { uri, .. } = key
+            && let Ok(u) = Pkcs11Uri::parse(uri)
+        {
+            self.0.push(u);
+        }
+    }
+
+    /// The keys are recorded: keep them.
+    fn keep(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for MadeKeys {
+    fn drop(&mut self) {
+        for uri in self.0.drain(..) {
+            // Best effort: a key that cannot be destroyed stays, named by
+            // its label in the token's listing.
+            let _ = Pkcs11Key::destroy(&uri);
+        }
+    }
+}
+
 /// `NAME.key.uri` for `NAME.key.pem`: where a token key's URI is kept.
 fn uri_name(pem_name: &str) -> String {
     format!("{}.uri", pem_name.strip_suffix(".pem").unwrap_or(pem_name))
@@ -314,6 +346,30 @@ impl TrustDomain {
                 dir.display()
             )));
         }
+        let made = std::cell::RefCell::new(MadeKeys::default());
+        let domain = Self::init_making(dir, backend, opts, passphrase, &made);
+        // Keys made on a token for a domain that was not made are destroyed
+        // (once root.pem is written the domain exists, and keeps them).
+        if domain.is_ok() || dir.join("root.pem").exists() {
+            made.borrow_mut().keep();
+        }
+        domain
+    }
+
+    /// [`Self::init_in`], noting in `made` each key it makes on a token.
+    fn init_making(
+        dir: &Path,
+        backend: &Backend,
+        opts: &InitOptions,
+        passphrase: &[u8],
+        made: &std::cell::RefCell<MadeKeys>,
+    ) -> Result<Self> {
+        if dir.join("root.pem").exists() {
+            return Err(Error::Domain(format!(
+                "{} already holds a trust domain",
+                dir.display()
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let root_name = parse_name(&opts.root_subject)?;
         let issuing_subject = match &opts.issuing_subject {
@@ -339,7 +395,11 @@ impl TrustDomain {
         }
         let key_for = |role: &str, existing: Option<&String>| match existing {
             Some(text) => NewKey::existing(text, opts.key_algorithm, role),
-            None => NewKey::generate(opts.key_algorithm, token, &token_label(dir, role)),
+            None => {
+                let key = NewKey::generate(opts.key_algorithm, token, &token_label(dir, role))?;
+                made.borrow_mut().note(&key);
+                Ok(key)
+            }
         };
         let keys = opts.keys.as_ref();
         let root_key = key_for("root", keys.map(|k| &k.root))?;
@@ -599,6 +659,7 @@ impl TrustDomain {
             )));
         }
         let root_key = self.load_key("root.key.pem")?;
+        let mut made = MadeKeys::default();
         let key = match device_key {
             Some(text) => {
                 let key = NewKey::existing(
@@ -623,11 +684,13 @@ impl TrustDomain {
                 // A domain whose root is on a token makes its issuing CAs there too.
                 let token =
                     self.token_of("root.key.pem", &format!("the key of issuing CA {name:?}"))?;
-                NewKey::generate(
+                let key = NewKey::generate(
                     root_key.public_key().algorithm(),
                     token.as_ref(),
                     &token_label(&self.dir, &format!("issuing-{name}")),
-                )?
+                )?;
+                made.note(&key);
+                key
             }
         };
         let now = self.clock.now();
@@ -666,6 +729,7 @@ impl TrustDomain {
             cert.to_pem().as_bytes(),
             false,
         )?;
+        made.keep();
         self.extra_issuers.insert(name.to_string(), cert.clone());
         let now = self.clock.now();
         self.publish_one(name, now, published_until(now))?;
@@ -825,6 +889,7 @@ impl TrustDomain {
             } else {
                 KeyAlgorithm::Sm2
             };
+            let mut made = MadeKeys::default();
             let key = match self.key_uri_text("tsa.key.pem")? {
                 // A device key put there for the TSA (an SDF device's are
                 // provisioned by its own tool).
@@ -852,7 +917,10 @@ impl TrustDomain {
                                 .into(),
                         ));
                     }
-                    NewKey::generate(alg, token.as_ref(), &token_label(&self.dir, "tsa"))?
+                    let key =
+                        NewKey::generate(alg, token.as_ref(), &token_label(&self.dir, "tsa"))?;
+                    made.note(&key);
+                    key
                 }
             };
             // The issuing CA's name with its CN replaced.
@@ -877,6 +945,8 @@ impl TrustDomain {
                 self.passphrase.as_deref().map(|p| &p[..]),
                 &KeyEncryption::default(),
             )?;
+            // Recorded in tsa.key.uri: a retry certifies this key.
+            made.keep();
             write_atomic(&cert_path, issued.cert.to_pem().as_bytes(), false)?;
         }
         let bytes = std::fs::read(&cert_path).map_err(|e| Error::io(&cert_path, e))?;
@@ -1399,16 +1469,19 @@ impl TrustDomain {
             .unwrap_or(KeyAlgorithm::Sm2);
         // The issuing CA's key first: without it nothing is made.
         self.load_key("issuing.key.pem")?;
+        let mut made = MadeKeys::default();
         let key = match opts.key {
             Some(text) => NewKey::existing(text, alg, "OCSP responder")?,
             None => {
                 let token = self.token_of("ocsp.key.pem", "a new OCSP responder key")?;
                 let stamp = unix(self.clock.now());
-                NewKey::generate(
+                let key = NewKey::generate(
                     alg,
                     token.as_ref(),
                     &format!("{}-{stamp}", token_label(&self.dir, "ocsp")),
-                )?
+                )?;
+                made.note(&key);
+                key
             }
         };
         let public = key.signer().public_key().clone();
@@ -1451,6 +1524,7 @@ impl TrustDomain {
             issued.cert.to_pem().as_bytes(),
             false,
         )?;
+        made.keep();
         self.ocsp = issued.cert.clone();
         Ok(issued.cert)
     }

@@ -165,3 +165,30 @@ fn an_sm2_domain_is_not_put_on_a_pkcs11_token() {
         assert!(!pki.join("root.pem").exists());
     });
 }
+
+/// A `ca init` on a token that fails after making its keys destroys them
+/// again: the retry, with the same labels, is not refused.
+#[yinzheng_tests::peer_test(softhsm2)]
+fn a_failed_init_leaves_no_key_on_the_token() {
+    yinzheng_tests::softhsm2_token("a_failed_init_leaves_no_key_on_the_token", |token| {
+        let work = yinzheng_tests::tempdir();
+        let pki = work.path().join("pki").join("retry");
+        // The certificate store cannot be made (a directory is in its way):
+        // init fails after the keys are on the token.
+        std::fs::create_dir_all(pki.join("ca.db")).expect("in the way");
+        let backend = yinzheng_store::Backend::Embedded;
+        let mut opts = InitOptions::new("CN=Retry Root CA,O=Yinzheng,C=CN");
+        opts.key_algorithm = KeyAlgorithm::EcdsaP256;
+        opts.token = Some(Pkcs11Uri::parse_token(&token.uri("")).expect("a token URI"));
+        assert!(TrustDomain::init_in(&pki, &backend, &opts, b"").is_err());
+        assert!(!pki.join("root.pem").exists());
+        std::fs::remove_dir(pki.join("ca.db")).expect("out of the way");
+        TrustDomain::init_in(&pki, &backend, &opts, b"")
+            .expect("the retry makes the same labels again");
+        // The keys of the domain that exists are kept: a second init of it
+        // is refused before anything is made, and its keys still sign.
+        assert!(TrustDomain::init_in(&pki, &backend, &opts, b"").is_err());
+        let mut d = TrustDomain::open_in(&pki, &backend, None).expect("opens");
+        d.crl(24).expect("its keys are still on the token");
+    });
+}

@@ -1672,9 +1672,77 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
                 ],
             );
             let uri = fs::read_to_string(d.join("home/log/log-signer-ed25519.key.uri")).unwrap();
-            assert!(uri.contains("object=yinzheng-log-ed25519"), "{uri}");
+            assert!(
+                uri.contains("object=yinzheng-log-yinzheng.local-log-sm3-ed25519"),
+                "{uri}"
+            );
             assert!(!uri.contains(yinzheng_tests::SoftHsm2Token::PIN), "{uri}");
             assert_log_proves(d, "log-ed25519.vkey", &["--passphrase-file", "kpw"]);
+
+            // OpenSSL: the TSA's certificate, which the token's issuing CA
+            // signed for the token's TSA key, is a time-stamping certificate.
+            first_pem_block(&d.join("home/pki/main/tsa.pem"), &d.join("tsa-leaf.pem"));
+            openssl_ok(
+                d,
+                &[
+                    "verify",
+                    "-purpose",
+                    "timestampsign",
+                    "-CAfile",
+                    "root.pem",
+                    "-untrusted",
+                    "issuing.pem",
+                    "tsa-leaf.pem",
+                ],
+            );
+
+            // The verify server, the CA's key references kept at the CA: its
+            // OCSP responder on the token (no passphrase), the log's SM2 key a
+            // file with a passphrase of its own, given alone.
+            let ca_side = d.join("ca-side");
+            fs::create_dir(&ca_side).unwrap();
+            for f in ["root", "issuing", "tsa"] {
+                let name = format!("{f}.key.uri");
+                fs::rename(d.join("home/pki/main").join(&name), ca_side.join(&name)).unwrap();
+            }
+            let serve = |extra: &[&str]| {
+                let mut args = vec![
+                    "--home".to_string(),
+                    d.join("home").display().to_string(),
+                    "serve".into(),
+                    "--plain-http".into(),
+                    "--listen".into(),
+                    "127.0.0.1:0".into(),
+                ];
+                args.extend(extra.iter().map(|s| s.to_string()));
+                std::process::Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+                    .args(&args)
+                    .current_dir(d)
+                    .env_remove("YINZHENG_PASSPHRASE")
+                    .env("YINZHENG_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            };
+            // Without it: refused, the key and the flag named.
+            let refused = serve(&[]).wait_with_output().unwrap();
+            assert_eq!(refused.status.code(), Some(2));
+            let text = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                text.contains("log-signer.key.pem") && text.contains("--log-passphrase-file"),
+                "{text}"
+            );
+            let mut child = serve(&["--log-passphrase-file", "kpw"]);
+            let printed = yinzheng_tests::serve_banner(child.stdout.take().unwrap());
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            let text = printed.join("\n");
+            assert!(
+                text.contains("listening on http://127.0.0.1:"),
+                "{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         },
     );
 }

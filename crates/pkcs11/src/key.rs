@@ -389,6 +389,44 @@ impl Pkcs11Key {
     pub fn uri(&self) -> &Pkcs11Uri {
         &self.uri
     }
+
+    /// Destroy the key pair `uri` names exactly (label and id) on its token:
+    /// the private key and its public key object. For a key just generated
+    /// by an operation that then failed, so that it leaves no orphan behind
+    /// (a label a retry would be refused). Exactly one private key must match.
+    pub fn destroy(uri: &Pkcs11Uri) -> Result<()> {
+        if uri.object.is_none() || uri.id.is_none() {
+            return Err(Error::Uri {
+                uri: uri.to_string(),
+                reason: "only a key named exactly (object= and id=) is destroyed".into(),
+            });
+        }
+        let (session, _) = session(uri, true)?;
+        let private = session
+            .find_objects(&template(uri, ObjectClass::PRIVATE_KEY))
+            .map_err(call("find the private key"))?;
+        let [one] = private.as_slice() else {
+            return Err(Error::Key {
+                uri: uri.to_string(),
+                reason: format!(
+                    "{} private keys match, not one: nothing destroyed",
+                    private.len()
+                ),
+            });
+        };
+        session
+            .destroy_object(*one)
+            .map_err(call("destroy the private key"))?;
+        for public in session
+            .find_objects(&template(uri, ObjectClass::PUBLIC_KEY))
+            .map_err(call("find the public key"))?
+        {
+            session
+                .destroy_object(public)
+                .map_err(call("destroy the public key"))?;
+        }
+        Ok(())
+    }
 }
 
 /// `CKA_EC_POINT` is a DER OCTET STRING around the point (PKCS#11 2.40

@@ -144,10 +144,32 @@ pub struct SdfKeyRef {
 impl SdfKeyRef {
     /// Parse `sdf:index=N[?module-path=…][&password-source=…]`.
     pub fn parse(text: &str) -> Result<Self> {
-        // The query (where a password would be) is never shown.
-        let shown = match text.split_once('?') {
-            Some((path, _)) => format!("{path}?…"),
-            None => text.to_string(),
+        // Only the key's index is ever shown: the query, where a password
+        // would be, and any other attribute's value (a password put in the
+        // path by mistake) are not.
+        let shown = {
+            let (path, query) = text.split_once('?').unwrap_or((text, ""));
+            let named: Vec<String> = path
+                .strip_prefix("sdf:")
+                .unwrap_or("")
+                .split(';')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some(("index", v)) => format!("index={v}"),
+                    Some((name, _)) => format!("{name}=…"),
+                    None => "…".to_string(),
+                })
+                .collect();
+            let head = if text.starts_with("sdf:") {
+                format!("sdf:{}", named.join(";"))
+            } else {
+                "(not an sdf: reference)".to_string()
+            };
+            if query.is_empty() {
+                head
+            } else {
+                format!("{head}?…")
+            }
         };
         let bad = |reason: &str| Error::Reference {
             text: shown.clone(),
@@ -164,7 +186,16 @@ impl SdfKeyRef {
                     index = Some(v.parse::<u32>().map_err(|_| bad("index is not a number"))?)
                 }
                 Some(("index", _)) => return Err(bad("index appears twice")),
-                _ => return Err(bad(&format!("unknown path attribute {part:?}"))),
+                Some((name, _)) if name.starts_with("password") || name.starts_with("pin") => {
+                    return Err(bad(
+                        "carries the password: put it in a file (password-source=file:/path) \
+                         or the environment (YINZHENG_SDF_PASSWORD)",
+                    ));
+                }
+                Some((name, _)) => {
+                    return Err(bad(&format!("unknown path attribute {name:?}")));
+                }
+                None => return Err(bad("a path attribute without a value")),
             }
         }
         let mut out = SdfKeyRef {
@@ -394,7 +425,14 @@ mod tests {
             ("sdf:?module-path=/x", "names no key"),
             ("sdf:index=x", "not a number"),
             ("sdf:slot=1", "unknown path attribute"),
-            ("pkcs11:object=k", "sdf:"),
+            ("sdf:index=1;password=secret", "carries the password"),
+            ("sdf:index=1;pin=secret", "carries the password"),
+            (
+                "sdf:index=1;label=secret",
+                "unknown path attribute \"label\"",
+            ),
+            ("sdf:index=1;secret", "without a value"),
+            ("pkcs11:object=secret", "sdf:"),
         ] {
             let e = SdfKeyRef::parse(text).expect_err(text).to_string();
             assert!(e.contains(says), "{text}: {e}");

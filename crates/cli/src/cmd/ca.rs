@@ -412,7 +412,7 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 (None, Some(k), None) => KeySource::OwnKey(k.public_key()),
                 (None, None, None) => KeySource::Generate,
             };
-            let issued = d.issue(IssueRequest {
+            let issued = match d.issue(IssueRequest {
                 profile: &i.profile,
                 subject: i.subject.as_deref(),
                 extras: SubjectExtras {
@@ -424,7 +424,16 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 not_before: None,
                 issuer: i.issuer.as_deref(),
                 days: i.days,
-            })?;
+            }) {
+                Ok(issued) => issued,
+                Err(e) => {
+                    // Not certified: the key just made on the token goes.
+                    if let Some(k) = &token_key {
+                        let _ = yinzheng_pkcs11::Pkcs11Key::destroy(k.uri());
+                    }
+                    return Err(e.into());
+                }
+            };
             let chain = format!(
                 "{}{}",
                 issued.cert.to_pem(),

@@ -29,8 +29,22 @@ use yinzheng_store::Backend;
 const KEY_FILE: &str = "log-signer.key.pem";
 const KEY_STEM: &str = "log-signer";
 const ED_KEY_STEM: &str = "log-signer-ed25519";
-/// The label of an Ed25519 log key made on a PKCS#11 token.
-const ED_TOKEN_LABEL: &str = "yinzheng-log-ed25519";
+/// The label of the Ed25519 key of the log `origin` made on a PKCS#11
+/// token: `yinzheng-log-ORIGIN-ed25519` (characters other than letters,
+/// digits, '.' and '-' as '-'), so two logs can share a token.
+fn ed_token_label(origin: &str) -> String {
+    let origin: String = origin
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("yinzheng-log-{origin}-ed25519")
+}
 const VKEY_FILE: &str = "log.vkey";
 const ED_KEY_FILE: &str = "log-signer-ed25519.key.pem";
 const ED_VKEY_FILE: &str = "log-ed25519.vkey";
@@ -101,8 +115,8 @@ pub struct InitArgs {
     #[arg(long, value_name = "KEY_REF", conflicts_with = "pkcs11")]
     ed25519_key: Option<String>,
     /// Make the Ed25519 key on this PKCS#11 token (a token URI with
-    /// module-path and pin-source), labelled yinzheng-log-ed25519 (implies
-    /// --with-ed25519).
+    /// module-path and pin-source), labelled yinzheng-log-ORIGIN-ed25519
+    /// (implies --with-ed25519).
     #[arg(long, value_name = "TOKEN_URI")]
     pkcs11: Option<String>,
 }
@@ -307,7 +321,7 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
             (None, Some(token)) => {
                 let token = yinzheng_pkcs11::Pkcs11Uri::parse_token(token)?;
                 let uri = yinzheng_pkcs11::Pkcs11Uri {
-                    object: Some(ED_TOKEN_LABEL.to_string()),
+                    object: Some(ed_token_label(&origin)),
                     id: None,
                     ..token
                 };
