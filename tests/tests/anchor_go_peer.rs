@@ -5,6 +5,10 @@
 //! tiles, across tile boundaries (70,000 entries: level-1 tiles in play). The
 //! peer also rejects every proof with one bit flipped.
 //!
+//! transparency-dev's `note` package (github.com/transparency-dev/formats,
+//! kept as source in testdata/peers) opens our signed notes: the P-256 and
+//! Ed25519 signatures of a checkpoint, and refuses altered ones.
+//!
 //! Needs `go` and the x/mod sources: `apt-get install golang-go
 //! golang-golang-x-mod-dev` (scripts/test.sh installs them). A missing peer
 //! fails this test; it never skips.
@@ -22,6 +26,12 @@ use yinzheng_log::{Log, LogOptions};
 const GOPATH_SYSTEM: &str = "/usr/share/gocode";
 
 fn build_peer(dir: &Path) -> std::path::PathBuf {
+    build_go(dir, "peers/tlog/main.go", "tlogpeer")
+}
+
+/// Build the Go program `src` (relative to this crate) into `dir/name`, in
+/// GOPATH mode on Debian's x/mod and `dir/gopath`.
+fn build_go(dir: &Path, src: &str, name: &str) -> std::path::PathBuf {
     let install =
         "apt-get install golang-go golang-golang-x-mod-dev (scripts/test.sh installs them)";
     yinzheng_tests::require_peer("go");
@@ -40,8 +50,8 @@ fn build_peer(dir: &Path) -> std::path::PathBuf {
             .exists(),
         "golang.org/x/mod/sumdb/tlog is not in {GOPATH_SYSTEM}: {install}"
     );
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tlog/main.go");
-    let bin = dir.join("tlogpeer");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
+    let bin = dir.join(name);
     let out = Command::new("go")
         .args(["build", "-o"])
         .arg(&bin)
@@ -154,4 +164,118 @@ fn go_sumdb_tlog_agrees_with_our_sha256_tree_hashes_and_proofs() {
         .parse()
         .unwrap();
     assert!(checks > 1500, "only {checks} checks ran");
+}
+
+/// Unpack testdata/peers' transparency-dev formats archive into `dir`'s
+/// GOPATH and build the note peer on it.
+fn build_note_peer(dir: &Path) -> std::path::PathBuf {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/peers/transparency-dev-formats-404c0d5.tar.gz");
+    let dest = dir.join("gopath/src/github.com/transparency-dev/formats");
+    std::fs::create_dir_all(&dest).unwrap();
+    let out = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("--strip-components=1")
+        .arg("-C")
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "unpacking {}: {}",
+        archive.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    build_go(dir, "peers/note/main.go", "notepeer")
+}
+
+/// transparency-dev's note verifier (Rekor's ECDSA type, Ed25519) opens a
+/// checkpoint our log signed with an SM2, an Ed25519 and a P-256 key — the
+/// SM2 signature, a type it does not know, is passed over — and refuses the
+/// checkpoint with its size changed or a P-256 signature of another key.
+#[yinzheng_tests::peer_test(go)]
+fn transparency_dev_note_opens_our_p256_and_ed25519_checkpoint_signatures() {
+    use std::sync::Arc;
+    use yinzheng_crypto::Signer;
+    let dir = tempfile::tempdir().unwrap();
+    let peer = build_note_peer(dir.path());
+    let origin = "yinzheng.test/log/note-peer";
+    let keys: Vec<Arc<dyn Signer>> = [
+        KeyAlgorithm::Sm2,
+        KeyAlgorithm::Ed25519,
+        KeyAlgorithm::EcdsaP256,
+    ]
+    .into_iter()
+    .map(|alg| Arc::new(PrivateKey::generate(alg).unwrap()) as Arc<dyn Signer>)
+    .collect();
+    let signers = || -> Vec<NoteSigner> {
+        keys.iter()
+            .map(|k| NoteSigner::from_signer(origin, k.clone()).unwrap())
+            .collect()
+    };
+    let data = dir.path().join("log");
+    let backend = yinzheng_tests::store_backend(&data);
+    let made = signers();
+    Log::create_in(
+        &data,
+        &backend,
+        origin,
+        HashAlg::Sha256,
+        &made.iter().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let log = Log::open_in(
+        &data,
+        &backend,
+        signers(),
+        LogOptions::default().with_period(Duration::from_millis(5)),
+    )
+    .unwrap();
+    for i in 0..5u32 {
+        log.submit(format!("entry {i}").as_bytes())
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    log.close().unwrap();
+    let checkpoint = std::fs::read_to_string(Log::tiles_dir(&data).join("checkpoint")).unwrap();
+    assert_eq!(checkpoint.matches('\u{2014}').count(), 3, "{checkpoint}");
+    let vkeys: Vec<String> = made[1..].iter().map(|s| s.verifier().to_string()).collect();
+    assert!(vkeys[1].contains("+Aj"), "a type 0x02 key: {}", vkeys[1]);
+    let run = |note: &str, vkeys: &[String]| {
+        let path = dir.path().join("note.txt");
+        std::fs::write(&path, note).unwrap();
+        let out = Command::new(&peer).arg(&path).args(vkeys).output().unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    // Each of our international keys alone, and both.
+    for keys in [&vkeys[..1], &vkeys[1..], &vkeys[..]] {
+        let (code, said) = run(&checkpoint, keys);
+        assert_eq!(code, Some(0), "{said}\n{checkpoint}");
+        assert_eq!(said.trim().split(' ').skip(1).count(), keys.len(), "{said}");
+    }
+    // The size changed: the P-256 signature no longer verifies.
+    let mut lines: Vec<&str> = checkpoint.split('\n').collect();
+    let bigger = format!("{}", lines[1].parse::<u64>().unwrap() + 1);
+    lines[1] = &bigger;
+    let (code, said) = run(&lines.join("\n"), &vkeys[1..]);
+    assert_eq!(code, Some(1), "{said}");
+    // A P-256 key that did not sign: nothing verifies.
+    let stranger = NoteSigner::new(
+        origin,
+        PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+    )
+    .unwrap()
+    .verifier()
+    .to_string();
+    let (code, said) = run(&checkpoint, &[stranger]);
+    assert_eq!(code, Some(1), "{said}");
 }

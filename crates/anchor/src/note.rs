@@ -10,6 +10,11 @@
 //! Key ID = first 4 bytes of SHA-256(name ‖ 0x0A ‖ type ‖ public key).
 //! Signature types:
 //! - `0x01` Ed25519 (RFC 8032), public key 32 bytes, signature 64 bytes.
+//! - `0x02` ECDSA P-256 with SHA-256, as the Sigstore Rekor log and
+//!   transparency-dev's `note.NewECDSAVerifier` define it: the public key is
+//!   its DER SubjectPublicKeyInfo, the signature ASN.1 DER over SHA-256 of the
+//!   text, and the key ID the first 4 bytes of SHA-256(SPKI) — not of the
+//!   name and type. For keys in PKCS#11 tokens, which hold P-256 but not SM2.
 //! - `0xff ‖ "SM2-SM3"` SM2 with SM3 (GB/T 32918.2) and the user ID
 //!   `1234567812345678` fixed by this profile. SM2 has no assigned type byte, so
 //!   it uses the spec's 0xff escape followed by the identifier. The public key is
@@ -40,6 +45,7 @@ pub const SM2_TYPE_ID: &[u8] = b"SM2-SM3";
 pub const SM2_NOTE_ID: &[u8] = b"1234567812345678";
 
 const ED25519_TYPE: u8 = 0x01;
+const ECDSA_P256_TYPE: u8 = 0x02;
 const SPKI_ED25519_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
@@ -52,6 +58,8 @@ pub enum NoteKeyType {
     Ed25519,
     /// SM2 with SM3, type `0xff ‖ "SM2-SM3"`.
     Sm2Sm3,
+    /// ECDSA P-256 with SHA-256, type byte 0x02 (Rekor's).
+    EcdsaP256,
 }
 
 impl NoteKeyType {
@@ -59,6 +67,7 @@ impl NoteKeyType {
     pub fn type_bytes(self) -> Vec<u8> {
         match self {
             NoteKeyType::Ed25519 => vec![ED25519_TYPE],
+            NoteKeyType::EcdsaP256 => vec![ECDSA_P256_TYPE],
             NoteKeyType::Sm2Sm3 => {
                 let mut v = vec![0xff];
                 v.extend_from_slice(SM2_TYPE_ID);
@@ -96,6 +105,7 @@ fn check_key_name(name: &str) -> Result<()> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum VerifierInner {
     Ed25519(PublicKey),
+    EcdsaP256(PublicKey),
     Sm2(Box<Sm2PublicKey>),
 }
 
@@ -110,7 +120,7 @@ pub struct VerifierKey {
 }
 
 impl VerifierKey {
-    /// The verifier for `public` under `name` (Ed25519 or SM2 keys).
+    /// The verifier for `public` under `name` (Ed25519, SM2 or P-256 keys).
     pub fn new(name: &str, public: &PublicKey) -> Result<Self> {
         check_key_name(name)?;
         match public.algorithm() {
@@ -118,9 +128,12 @@ impl VerifierKey {
                 Self::from_parts(name, NoteKeyType::Ed25519, &public.raw_bytes())
             }
             KeyAlgorithm::Sm2 => Self::from_parts(name, NoteKeyType::Sm2Sm3, &public.raw_bytes()),
+            KeyAlgorithm::EcdsaP256 => {
+                Self::from_parts(name, NoteKeyType::EcdsaP256, &public.to_spki_der())
+            }
             other => Err(Error::malformed(
                 "note key",
-                format!("{other} keys cannot sign notes (Ed25519 or SM2 only)"),
+                format!("{other} keys cannot sign notes (Ed25519, SM2 or P-256 only)"),
             )),
         }
     }
@@ -145,12 +158,32 @@ impl VerifierKey {
                 let k = Sm2PublicKey::from_sec1_bytes(raw)?.with_id(Sm2Id::new(SM2_NOTE_ID)?);
                 VerifierInner::Sm2(Box::new(k))
             }
+            NoteKeyType::EcdsaP256 => {
+                let k = PublicKey::from_spki_der(raw)?;
+                if k.algorithm() != KeyAlgorithm::EcdsaP256 || k.to_spki_der() != raw {
+                    return Err(Error::malformed(
+                        "vkey",
+                        "type 0x02 key is not a P-256 SubjectPublicKeyInfo in DER",
+                    ));
+                }
+                VerifierInner::EcdsaP256(k)
+            }
         };
-        let mut tk = key_type.type_bytes();
-        tk.extend_from_slice(raw);
+        let id = match key_type {
+            // Rekor's key ID: of the SubjectPublicKeyInfo alone.
+            NoteKeyType::EcdsaP256 => {
+                let h = sha256(raw);
+                u32::from_be_bytes([h[0], h[1], h[2], h[3]])
+            }
+            _ => {
+                let mut tk = key_type.type_bytes();
+                tk.extend_from_slice(raw);
+                key_id(name, &tk)
+            }
+        };
         Ok(VerifierKey {
             name: name.to_string(),
-            id: key_id(name, &tk),
+            id,
             key_type,
             raw: raw.to_vec(),
             inner,
@@ -185,13 +218,14 @@ impl VerifierKey {
             b64::decode(key_b64).ok_or_else(|| Error::malformed("vkey", "key is not base64"))?;
         let (key_type, raw) = match tk.first() {
             Some(&ED25519_TYPE) => (NoteKeyType::Ed25519, &tk[1..]),
+            Some(&ECDSA_P256_TYPE) => (NoteKeyType::EcdsaP256, &tk[1..]),
             Some(0xff) if tk[1..].starts_with(SM2_TYPE_ID) => {
                 (NoteKeyType::Sm2Sm3, &tk[1 + SM2_TYPE_ID.len()..])
             }
             _ => {
                 return Err(Error::malformed(
                     "vkey",
-                    "unsupported signature type (want 0x01 Ed25519 or 0xff SM2-SM3)",
+                    "unsupported signature type (want 0x01 Ed25519, 0x02 ECDSA P-256 or 0xff SM2-SM3)",
                 ));
             }
         };
@@ -221,6 +255,9 @@ impl VerifierKey {
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.inner {
             VerifierInner::Ed25519(k) => k.verify(SignatureAlgorithm::Ed25519, msg, sig).is_ok(),
+            VerifierInner::EcdsaP256(k) => k
+                .verify(SignatureAlgorithm::EcdsaP256Sha256, msg, sig)
+                .is_ok(),
             VerifierInner::Sm2(k) => {
                 sig.len() == 64
                     && Sm2Signature::from_raw(sig)
@@ -239,7 +276,7 @@ impl std::fmt::Display for VerifierKey {
     }
 }
 
-/// A key that signs notes: a name and an Ed25519 or SM2 private key, in a
+/// A key that signs notes: a name and an Ed25519, SM2 or P-256 private key, in a
 /// file or in a device (a PKCS#11 token, a GM/T 0018 cipher machine).
 ///
 /// SM2 keys are used with the profile's user ID `1234567812345678`: a key
@@ -268,7 +305,7 @@ impl NoteSigner {
 
     /// A signer under `name` for a key behind the [`Signer`](yinzheng_crypto::Signer)
     /// trait (a token or cipher-machine key): SM2 with the profile's user ID,
-    /// or Ed25519; any other key is refused.
+    /// Ed25519 or P-256; any other key is refused.
     pub fn from_signer(
         name: &str,
         key: std::sync::Arc<dyn yinzheng_crypto::Signer>,
@@ -286,11 +323,11 @@ impl NoteSigner {
                     ));
                 }
             }
-            SignatureAlgorithm::Ed25519 => {}
+            SignatureAlgorithm::Ed25519 | SignatureAlgorithm::EcdsaP256Sha256 => {}
             other => {
                 return Err(Error::malformed(
                     "note key",
-                    format!("{other:?} keys do not sign notes (SM2 or Ed25519)"),
+                    format!("{other:?} keys do not sign notes (SM2, Ed25519 or P-256)"),
                 ));
             }
         }
@@ -498,7 +535,11 @@ mod tests {
     fn a_key_behind_the_signer_trait_signs_notes_that_verify() {
         use std::sync::Arc;
         let make = |alg| PrivateKey::generate(alg).unwrap_or_else(|e| panic!("{e}"));
-        for alg in [KeyAlgorithm::Sm2, KeyAlgorithm::Ed25519] {
+        for alg in [
+            KeyAlgorithm::Sm2,
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::EcdsaP256,
+        ] {
             let device = NoteSigner::from_signer("yinzheng.example/log", Arc::new(make(alg)))
                 .unwrap_or_else(|e| panic!("{e}"));
             let note = sign_note("hello\n", &[&device]).unwrap_or_else(|e| panic!("{e}"));
@@ -513,7 +554,41 @@ mod tests {
         let other = make(KeyAlgorithm::Sm2)
             .with_sm2_id(Sm2Id::new(b"ALICE".to_vec()).unwrap_or_else(|e| panic!("{e}")));
         assert!(NoteSigner::from_signer("n", Arc::new(other)).is_err());
-        assert!(NoteSigner::from_signer("n", Arc::new(make(KeyAlgorithm::EcdsaP256))).is_err());
+    }
+
+    /// Signed notes of two ECDSA P-256 logs that run in production (Sigstore's
+    /// Rekor, the Pixel 6 binary transparency log), with their keys as
+    /// transparency-dev's `note` package tests them: the key IDs (of the
+    /// SubjectPublicKeyInfo) and the signatures check.
+    #[test]
+    fn ecdsa_p256_notes_of_rekor_and_pixel_verify() -> Result<()> {
+        for (vkey, note, name) in [
+            (
+                "rekor.sigstore.dev+c0d23d6a+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=",
+                "Rekor\n798034\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n\u{2014} rekor.sigstore.dev wNI9ajBEAiARInWIWyCdyG27CO6LPnPekyw20qO0YJfoaPaowGp/XgIgc+qEHS3+GKVClgqq20uDLet7MCoTURUCRdxwWBHHufk=\n",
+                "rekor.sigstore.dev",
+            ),
+            (
+                "pixel6_transparency_log+91c16e30+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABN+4x0Jk1yTwvLFI9A4NDdGZcX0aiWVdWM5XJVy0M4VWD3AvyW5Q6Hs9A0mcDkpUoYgn+KKPNzFC0H3nN3q6JQ8=",
+                "DEFAULT\n10\nbsWRucJU5xJPHb5eBdOm6+DM+VelCZBuvtI3sHERJ9Y=\n\n\u{2014} pixel6_transparency_log kcFuMDBFAiEAhqMAP8P6qf6QxtUJhzMhbN+MbZ9dwfUHzGQJmffJHtoCIGD0cNe47dHWBoPwYdgBCepB06/+g5O1FmYjXl06owL4\n",
+                "pixel6_transparency_log",
+            ),
+        ] {
+            let vk = VerifierKey::parse(vkey)?;
+            assert_eq!(vk.key_type(), NoteKeyType::EcdsaP256);
+            assert_eq!(vk.to_string(), vkey);
+            let n = Note::parse(note.as_bytes())?;
+            assert_eq!(n.open(std::slice::from_ref(&vk))?, vec![name]);
+            // One letter of the text changed, the signature line as it was.
+            let bad = Note::parse(format!("x{}", &note[1..]).as_bytes())?;
+            assert!(bad.open(std::slice::from_ref(&vk)).is_err(), "{name}");
+        }
+        // A key ID that is not the SPKI's is refused.
+        assert!(
+            VerifierKey::parse("rekor.sigstore.dev+00000000+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNhtmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRoVj//QP22Ni4Qt9DPfkWLc=")
+                .is_err()
+        );
+        Ok(())
     }
 
     #[test]

@@ -242,6 +242,10 @@ fn purpose(parts: &[String], stem: &str) -> (String, Option<KeyAlgorithm>) {
             "anchoring log checkpoints (Ed25519 cosigning)".to_string(),
             Some(KeyAlgorithm::Ed25519),
         ),
+        (["log"], "log-signer-p256") => (
+            "anchoring log checkpoints (P-256 cosigning)".to_string(),
+            Some(KeyAlgorithm::EcdsaP256),
+        ),
         (["server"], "tls") => ("verify server TLS".to_string(), None),
         (["demo"], "authority") => (
             "demo: the issuing authority's seal signer".to_string(),

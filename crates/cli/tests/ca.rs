@@ -1658,11 +1658,14 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
             let said = String::from_utf8_lossy(&pdfsig.stdout);
             assert!(said.contains("Signature is Valid."), "{said}");
 
-            // The log's Ed25519 key made on the token (the SM2 one, which
-            // SoftHSM2 cannot hold, in a file): checkpoints verify with it.
+            // The log's second key made on the token (the SM2 one, which
+            // SoftHSM2 cannot hold, in a file): P-256 here (Rekor's ECDSA note
+            // signatures), Ed25519 for a log in another data directory.
             yz_no_pass(
                 d,
                 &[
+                    "--home",
+                    "home2",
                     "log",
                     "init",
                     "--pkcs11",
@@ -1671,13 +1674,46 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
                     "kpw",
                 ],
             );
-            let uri = fs::read_to_string(d.join("home/log/log-signer-ed25519.key.uri")).unwrap();
+            let uri = fs::read_to_string(d.join("home2/log/log-signer-ed25519.key.uri")).unwrap();
             assert!(
                 uri.contains("object=yinzheng-log-yinzheng.local-log-sm3-ed25519"),
                 "{uri}"
             );
+            yz_no_pass(
+                d,
+                &[
+                    "log",
+                    "init",
+                    "--origin",
+                    "verify.example.gov.cn/log",
+                    "--pkcs11",
+                    &token.uri(""),
+                    "--pkcs11-alg",
+                    "p256",
+                    "--passphrase-file",
+                    "kpw",
+                ],
+            );
+            let uri = fs::read_to_string(d.join("home/log/log-signer-p256.key.uri")).unwrap();
+            assert!(
+                uri.contains("object=yinzheng-log-verify.example.gov.cn-log-p256"),
+                "{uri}"
+            );
             assert!(!uri.contains(yinzheng_tests::SoftHsm2Token::PIN), "{uri}");
-            assert_log_proves(d, "log-ed25519.vkey", &["--passphrase-file", "kpw"]);
+            let vkey = fs::read_to_string(d.join("home/log/log-p256.vkey")).unwrap();
+            assert!(vkey.starts_with("verify.example.gov.cn/log+"), "{vkey}");
+            assert_log_proves(d, "log-p256.vkey", &["--passphrase-file", "kpw"]);
+            let listed = yz_no_pass(d, &["keys", "--json"]);
+            let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
+            assert!(
+                keys.as_array().unwrap().iter().any(|k| k["purpose"]
+                    .as_str()
+                    .unwrap()
+                    .contains("P-256 cosigning")
+                    && k["location"]["kind"] == "pkcs11"
+                    && k["algorithm"] == "p256"),
+                "{keys}"
+            );
 
             // OpenSSL: the TSA's certificate, which the token's issuing CA
             // signed for the token's TSA key, is a time-stamping certificate.

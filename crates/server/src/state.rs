@@ -546,8 +546,10 @@ fn log_keys(
         ))
     })?;
     let mut keys: Vec<Arc<dyn yinzheng_crypto::Signer>> = vec![Arc::from(sm2)];
-    if let Some(ed) = open("log-signer-ed25519")? {
-        keys.push(Arc::from(ed));
+    for stem in ["log-signer-ed25519", "log-signer-p256"] {
+        if let Some(k) = open(stem)? {
+            keys.push(Arc::from(k));
+        }
     }
     let receipts = NoteSigner::from_signer(&origin, keys[0].clone())?;
     let kept = SequencerKeys::new(&origin, keys);

@@ -4,7 +4,8 @@
 //! encrypted) or `log-signer.key.uri` (its `sdf:`/`pkcs11:` reference when it
 //! lives in a device), `log.vkey` (its verifier key text, to hand to
 //! auditors), with `--with-ed25519` also `log-signer-ed25519.key.pem` (or
-//! `.key.uri`) and `log-ed25519.vkey`,
+//! `.key.uri`) and `log-ed25519.vkey` (or, made on a PKCS#11 token with
+//! `--pkcs11-alg p256`, `log-signer-p256.key.uri` and `log-p256.vkey`),
 //! `state.sqlite` (sequencer state) and `tiles/` (the static C2SP tiles).
 //! `append` runs one sequencer for the duration of the command; the library
 //! is what a long-running server embeds.
@@ -29,10 +30,10 @@ use yinzheng_store::Backend;
 const KEY_FILE: &str = "log-signer.key.pem";
 const KEY_STEM: &str = "log-signer";
 const ED_KEY_STEM: &str = "log-signer-ed25519";
-/// The label of the Ed25519 key of the log `origin` made on a PKCS#11
-/// token: `yinzheng-log-ORIGIN-ed25519` (characters other than letters,
+/// The label of the `alg` key (ed25519, p256) of the log `origin` made on a
+/// PKCS#11 token: `yinzheng-log-ORIGIN-ALG` (characters other than letters,
 /// digits, '.' and '-' as '-'), so two logs can share a token.
-fn ed_token_label(origin: &str) -> String {
+fn token_label(origin: &str, alg: &str) -> String {
     let origin: String = origin
         .chars()
         .map(|c| {
@@ -43,10 +44,13 @@ fn ed_token_label(origin: &str) -> String {
             }
         })
         .collect();
-    format!("yinzheng-log-{origin}-ed25519")
+    format!("yinzheng-log-{origin}-{alg}")
 }
 const VKEY_FILE: &str = "log.vkey";
 const ED_KEY_FILE: &str = "log-signer-ed25519.key.pem";
+const P256_KEY_STEM: &str = "log-signer-p256";
+const P256_KEY_FILE: &str = "log-signer-p256.key.pem";
+const P256_VKEY_FILE: &str = "log-p256.vkey";
 const ED_VKEY_FILE: &str = "log-ed25519.vkey";
 /// Largest note data accepted by `log append` (an entry is at most 64 KiB).
 const MAX_DATA: u64 = 60 * 1024;
@@ -114,11 +118,25 @@ pub struct InitArgs {
     /// (implies --with-ed25519); written to log-signer-ed25519.key.uri.
     #[arg(long, value_name = "KEY_REF", conflicts_with = "pkcs11")]
     ed25519_key: Option<String>,
-    /// Make the Ed25519 key on this PKCS#11 token (a token URI with
-    /// module-path and pin-source), labelled yinzheng-log-ORIGIN-ed25519
-    /// (implies --with-ed25519).
+    /// Make the log's second key on this PKCS#11 token (a token URI with
+    /// module-path and pin-source), labelled yinzheng-log-ORIGIN-ALG
+    /// (implies --with-ed25519, or a P-256 key with --pkcs11-alg p256).
     #[arg(long, value_name = "TOKEN_URI")]
     pkcs11: Option<String>,
+    /// The algorithm of the key made with --pkcs11: ed25519 (C2SP's note
+    /// signatures), or p256 (Rekor's ECDSA note signatures, for HSMs that
+    /// hold no Ed25519).
+    #[arg(long, value_enum, default_value = "ed25519", requires = "pkcs11")]
+    pkcs11_alg: TokenKeyAlg,
+}
+
+/// Algorithms of a log key made on a PKCS#11 token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TokenKeyAlg {
+    /// Ed25519 (note signature type 0x01).
+    Ed25519,
+    /// ECDSA P-256 with SHA-256 (note signature type 0x02).
+    P256,
 }
 
 /// Arguments of `log append`.
@@ -242,6 +260,7 @@ struct InitReport {
     key_file: PathBuf,
     vkey_file: PathBuf,
     ed25519_vkey: Option<String>,
+    p256_vkey: Option<String>,
     tiles: PathBuf,
 }
 
@@ -320,13 +339,17 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
             (Some(r), _) => device_key(r)?,
             (None, Some(token)) => {
                 let token = yinzheng_pkcs11::Pkcs11Uri::parse_token(token)?;
+                let (alg, name) = match a.pkcs11_alg {
+                    TokenKeyAlg::Ed25519 => (KeyAlgorithm::Ed25519, "ed25519"),
+                    TokenKeyAlg::P256 => (KeyAlgorithm::EcdsaP256, "p256"),
+                };
                 let uri = yinzheng_pkcs11::Pkcs11Uri {
-                    object: Some(ed_token_label(&origin)),
+                    object: Some(token_label(&origin, name)),
                     id: None,
                     ..token
                 };
-                let key = yinzheng_pkcs11::Pkcs11Key::generate(&uri, KeyAlgorithm::Ed25519)
-                    .context("cannot make the Ed25519 log key on the token")?;
+                let key = yinzheng_pkcs11::Pkcs11Key::generate(&uri, alg)
+                    .with_context(|| format!("cannot make the {alg} log key on the token"))?;
                 (
                     std::sync::Arc::new(key) as std::sync::Arc<dyn Signer>,
                     NewLogKey::Device(uri.to_string()),
@@ -334,23 +357,40 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
             }
             (None, None) => file_key(KeyAlgorithm::Ed25519)?,
         };
-        if ed.algorithm() != yinzheng_crypto::SignatureAlgorithm::Ed25519 {
+        let token_p256 = a.pkcs11.is_some() && a.pkcs11_alg == TokenKeyAlg::P256;
+        let want = if token_p256 {
+            yinzheng_crypto::SignatureAlgorithm::EcdsaP256Sha256
+        } else {
+            yinzheng_crypto::SignatureAlgorithm::Ed25519
+        };
+        if ed.algorithm() != want {
             bail!(
-                "the log's second key must be Ed25519 (it is {:?})",
+                "the log's second key must be {want:?} (it is {:?})",
                 ed.algorithm()
             );
         }
         signers.push(NoteSigner::from_signer(&origin, ed)?);
         ed_new = Some(new);
     }
-    let ed25519_vkey = signers.get(1).map(|s| s.verifier().to_string());
+    let second_p256 = a.pkcs11.is_some() && a.pkcs11_alg == TokenKeyAlg::P256;
+    let second_vkey = signers.get(1).map(|s| s.verifier().to_string());
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let key_file = sm2_new.write(dir, KEY_STEM)?;
     io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
-    if let (Some(k), Some(v)) = (&ed_new, &ed25519_vkey) {
-        k.write(dir, ED_KEY_STEM)?;
-        io::write_atomic(&dir.join(ED_VKEY_FILE), format!("{v}\n").as_bytes(), false)?;
+    if let (Some(k), Some(v)) = (&ed_new, &second_vkey) {
+        let (stem, vkey_file) = if second_p256 {
+            (P256_KEY_STEM, P256_VKEY_FILE)
+        } else {
+            (ED_KEY_STEM, ED_VKEY_FILE)
+        };
+        k.write(dir, stem)?;
+        io::write_atomic(&dir.join(vkey_file), format!("{v}\n").as_bytes(), false)?;
     }
+    let (ed25519_vkey, p256_vkey) = if second_p256 {
+        (None, second_vkey)
+    } else {
+        (second_vkey, None)
+    };
     let refs: Vec<&NoteSigner> = signers.iter().collect();
     Log::create_in(dir, store, &origin, hash, &refs).context("cannot create the log")?;
     let r = InitReport {
@@ -360,6 +400,7 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
         key_file,
         vkey_file: dir.join(VKEY_FILE),
         ed25519_vkey,
+        p256_vkey,
         tiles: Log::tiles_dir(dir),
     };
     out.result(&r, || {
@@ -373,6 +414,9 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
         );
         if let Some(v) = &r.ed25519_vkey {
             s.push_str(&format!("\n  Ed25519 verifier key: {v}"));
+        }
+        if let Some(v) = &r.p256_vkey {
+            s.push_str(&format!("\n  P-256 verifier key: {v}"));
         }
         s
     });
@@ -395,7 +439,10 @@ fn log_signers(
     passphrase_file: Option<&Path>,
 ) -> Result<impl Fn() -> Result<Vec<NoteSigner>>> {
     let (origin, _) = Log::config_in(dir, store).context("cannot read the log state")?;
-    let pass = if dir.join(KEY_FILE).exists() || dir.join(ED_KEY_FILE).exists() {
+    let pass = if [KEY_FILE, ED_KEY_FILE, P256_KEY_FILE]
+        .iter()
+        .any(|f| dir.join(f).exists())
+    {
         Some(io::passphrase(passphrase_file)?.context(
             "the log key is encrypted: give --passphrase-file F or set YINZHENG_PASSPHRASE",
         )?)
@@ -413,10 +460,17 @@ fn log_signers(
                 dir.display()
             )
         })?);
-    let ed: Option<std::sync::Arc<dyn Signer>> = open(ED_KEY_STEM)?.map(std::sync::Arc::from);
+    let others: Vec<std::sync::Arc<dyn Signer>> = [ED_KEY_STEM, P256_KEY_STEM]
+        .into_iter()
+        .map(open)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .map(std::sync::Arc::from)
+        .collect();
     Ok(move || -> Result<Vec<NoteSigner>> {
         let mut v = vec![NoteSigner::from_signer(&origin, key.clone())?];
-        if let Some(k) = &ed {
+        for k in &others {
             v.push(NoteSigner::from_signer(&origin, k.clone())?);
         }
         Ok(v)
