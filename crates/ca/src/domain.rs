@@ -82,6 +82,10 @@ pub struct InitOptions {
     /// servers, which must not learn the CA passphrase); default: the CA
     /// passphrase.
     pub ocsp_key_passphrase: Option<Passphrase>,
+    /// A key already in a device (`pkcs11:` URI or `sdf:` reference) for the
+    /// time-stamping authority, certified when it is first used; checked
+    /// (the domain's algorithm, no other key's) before the domain is made.
+    pub tsa_key: Option<String>,
 }
 
 /// A passphrase held in memory: zeroized when dropped, never printed.
@@ -151,6 +155,7 @@ impl InitOptions {
             token: None,
             keys: None,
             ocsp_key_passphrase: None,
+            tsa_key: None,
         }
     }
 }
@@ -436,6 +441,19 @@ impl TrustDomain {
                 "the root, issuing CA and OCSP responder must each have a key of its own".into(),
             ));
         }
+        let tsa_key = match &opts.tsa_key {
+            Some(text) => {
+                let key = NewKey::existing(text, opts.key_algorithm, "TSA")?;
+                if publics.contains(key.signer().public_key()) {
+                    return Err(Error::Refused(
+                        "the TSA key is a CA or OCSP responder key: give it a key of its own"
+                            .into(),
+                    ));
+                }
+                Some(key)
+            }
+            None => None,
+        };
         let ocsp_subject =
             parse_name(&format!("CN=OCSP Responder,{}", strip_cn(&issuing_subject)))?;
         let extras = SubjectExtras::default();
@@ -468,6 +486,9 @@ impl TrustDomain {
             .as_ref()
             .map_or(passphrase, Passphrase::expose);
         ocsp_key.save(dir, "ocsp.key.pem", Some(ocsp_pass), &opts.key_encryption)?;
+        if let Some(k) = &tsa_key {
+            k.save(dir, "tsa.key.pem", None, &opts.key_encryption)?;
+        }
         write_atomic(&dir.join("issuing.pem"), issuing.to_pem().as_bytes(), false)?;
         write_atomic(&dir.join("ocsp.pem"), ocsp.to_pem().as_bytes(), false)?;
         write_atomic(
@@ -667,14 +688,9 @@ impl TrustDomain {
                     root_key.public_key().algorithm(),
                     &format!("issuing CA {name:?}"),
                 )?;
-                let public = key.signer().public_key();
-                let taken = [&self.root, &self.issuing, &self.ocsp]
-                    .into_iter()
-                    .chain(self.extra_issuers.values())
-                    .any(|c| c.public_key() == Some(public));
-                if taken {
+                if let Some(role) = self.key_in_use(key.signer().public_key())? {
                     return Err(Error::Refused(format!(
-                        "the key {} already serves this domain: issuing CA {name:?} needs a key of its own",
+                        "the key {} is {role}'s: issuing CA {name:?} needs a key of its own",
                         text.split('?').next().unwrap_or(text)
                     )));
                 }
@@ -859,15 +875,10 @@ impl TrustDomain {
             .map(|k| k.algorithm())
             .unwrap_or(KeyAlgorithm::Sm2);
         let key = NewKey::existing(device_key, alg, "TSA")?;
-        let public = key.signer().public_key();
-        if [&self.root, &self.issuing, &self.ocsp]
-            .into_iter()
-            .chain(self.extra_issuers.values())
-            .any(|c| c.public_key() == Some(public))
-        {
-            return Err(Error::Refused(
-                "the TSA key is a CA or OCSP responder key: give it a key of its own".into(),
-            ));
+        if let Some(role) = self.key_in_use(key.signer().public_key())? {
+            return Err(Error::Refused(format!(
+                "that key is {role}'s: the TSA needs a key of its own"
+            )));
         }
         key.save(&self.dir, "tsa.key.pem", None, &KeyEncryption::default())
     }
@@ -895,15 +906,10 @@ impl TrustDomain {
                 // provisioned by its own tool).
                 Some(text) => {
                     let key = NewKey::existing(&text, alg, "TSA")?;
-                    let public = key.signer().public_key();
-                    if [&self.root, &self.issuing, &self.ocsp]
-                        .iter()
-                        .any(|c| c.public_key() == Some(public))
-                    {
-                        return Err(Error::Refused(
-                            "the TSA key is a CA or OCSP responder key: give it a key of its own"
-                                .into(),
-                        ));
+                    if let Some(role) = self.key_in_use(key.signer().public_key())? {
+                        return Err(Error::Refused(format!(
+                            "that key is {role}'s: the TSA needs a key of its own"
+                        )));
                     }
                     key
                 }
@@ -1467,13 +1473,32 @@ impl TrustDomain {
             .public_key()
             .map(|k| k.algorithm())
             .unwrap_or(KeyAlgorithm::Sm2);
+        let longest = self.profiles.get("ocsp-responder")?.validity_days;
+        if opts.days.is_some_and(|d| d == 0 || d > longest) {
+            return Err(Error::Refused(format!(
+                "the OCSP responder's certificate is short-lived (it cannot be revoked): 1 to \
+                 {longest} days, the ocsp-responder profile's"
+            )));
+        }
+        // A new key file gets its own passphrase: the servers that hold it
+        // must not learn the CA's.
+        let token = match opts.key {
+            Some(_) => None,
+            None => self.token_of("ocsp.key.pem", "a new OCSP responder key")?,
+        };
+        if opts.key.is_none() && token.is_none() && opts.key_passphrase.is_none() {
+            return Err(Error::Refused(
+                "the new OCSP responder key is a file: give it a passphrase of its own \
+                 (--key-passphrase-file; the verify servers get it, never the CA passphrase)"
+                    .into(),
+            ));
+        }
         // The issuing CA's key first: without it nothing is made.
         self.load_key("issuing.key.pem")?;
         let mut made = MadeKeys::default();
         let key = match opts.key {
             Some(text) => NewKey::existing(text, alg, "OCSP responder")?,
             None => {
-                let token = self.token_of("ocsp.key.pem", "a new OCSP responder key")?;
                 let stamp = unix(self.clock.now());
                 let key = NewKey::generate(
                     alg,
@@ -1485,13 +1510,12 @@ impl TrustDomain {
             }
         };
         let public = key.signer().public_key().clone();
-        let ca_keys = std::iter::once(&self.root)
-            .chain(std::iter::once(&self.issuing))
-            .chain(self.extra_issuers.values());
-        if ca_keys.into_iter().any(|c| c.public_key() == Some(&public)) {
-            return Err(Error::Refused(
-                "the OCSP responder key is a CA key: give it a key of its own".into(),
-            ));
+        if let Some(role) = self.key_in_use(&public)?
+            && role != "the OCSP responder"
+        {
+            return Err(Error::Refused(format!(
+                "that key is {role}'s: the OCSP responder needs a key of its own"
+            )));
         }
         let subject = self.ocsp.subject();
         let issued = self.issue(IssueRequest {
@@ -1503,13 +1527,22 @@ impl TrustDomain {
             days: opts.days,
             issuer: None,
         })?;
-        // The key first, then the certificate: until ocsp.pem is replaced
-        // the key does not match it and nothing signs with it (a crash in
-        // between is healed by renewing again).
-        let passphrase = opts
-            .key_passphrase
-            .or(self.passphrase.as_deref().map(|p| &p[..]));
-        key.save(&self.dir, "ocsp.key.pem", passphrase, &opts.key_encryption)?;
+        // The key, then the certificate, then the other kind's file (a key
+        // file replaced by a device key, or the reverse). A crash in between
+        // leaves a key that does not match ocsp.pem (or both kinds): nothing
+        // signs with it, and renewing again heals it.
+        key.save(
+            &self.dir,
+            "ocsp.key.pem",
+            opts.key_passphrase,
+            &opts.key_encryption,
+        )?;
+        made.keep();
+        write_atomic(
+            &self.dir.join("ocsp.pem"),
+            issued.cert.to_pem().as_bytes(),
+            false,
+        )?;
         let other = match key {
             NewKey::File(_) => self.dir.join(uri_name("ocsp.key.pem")),
             NewKey::Device { .. } => self.dir.join("ocsp.key.pem"),
@@ -1519,14 +1552,31 @@ impl TrustDomain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(&other, e)),
         }
-        write_atomic(
-            &self.dir.join("ocsp.pem"),
-            issued.cert.to_pem().as_bytes(),
-            false,
-        )?;
-        made.keep();
         self.ocsp = issued.cert.clone();
         Ok(issued.cert)
+    }
+
+    /// Whose key `public` already is in this domain — a CA's, the OCSP
+    /// responder's or the TSA's — if anyone's: each key serves one purpose.
+    fn key_in_use(&self, public: &PublicKey) -> Result<Option<&'static str>> {
+        let mine = |c: &ParsedCert| c.public_key() == Some(public);
+        if mine(&self.root) {
+            return Ok(Some("the root CA"));
+        }
+        if mine(&self.issuing) || self.extra_issuers.values().any(mine) {
+            return Ok(Some("an issuing CA"));
+        }
+        if mine(&self.ocsp) {
+            return Ok(Some("the OCSP responder"));
+        }
+        let tsa = self.dir.join("tsa.pem");
+        if tsa.exists() {
+            let bytes = std::fs::read(&tsa).map_err(|e| Error::io(&tsa, e))?;
+            if ParsedCert::load_all(&bytes)?.iter().any(mine) {
+                return Ok(Some("the time-stamping authority"));
+            }
+        }
+        Ok(None)
     }
 
     /// Every certificate this domain issued to end entities (for OCSP pre-signing).

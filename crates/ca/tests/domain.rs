@@ -711,13 +711,32 @@ fn the_ocsp_responder_is_short_lived_has_its_own_passphrase_and_is_renewed() {
     let mut reader = TrustDomain::open_in(&pki, &backend, None).unwrap();
     assert!(
         reader
-            .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal::default())
+            .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
+                key_passphrase: Some(b"x"),
+                ..Default::default()
+            })
             .is_err()
     );
     assert_eq!(
         ParsedCert::load_all(&std::fs::read(pki.join("ocsp.pem")).unwrap()).unwrap()[0].der(),
         first.der()
     );
+    // A new key file without a passphrase of its own, or a responder longer
+    // than the profile's 90 days: refused.
+    let err = d
+        .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("passphrase of its own"), "{err}");
+    let err = d
+        .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
+            days: Some(3650),
+            key_passphrase: Some(b"ocsp pw 2"),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("short-lived"), "{err}");
     // Re-issued: a new key with a new passphrase, 30 days, in the CA's records.
     let renewed = d
         .renew_ocsp_responder(&yinzheng_ca::ResponderRenewal {
@@ -735,6 +754,39 @@ fn the_ocsp_responder_is_short_lived_has_its_own_passphrase_and_is_renewed() {
         "ocsp-responder"
     );
     check(b"ocsp pw 2");
+    // A response never outlives the responder's certificate: asked for 60
+    // days, it ends with the 30-day certificate.
+    let d2 = TrustDomain::open_in(&pki, &backend, Some(b"ocsp pw 2")).unwrap();
+    let long = d2
+        .ocsp_response(&serial, ocsp::CertIdHash::Sha256, 24 * 60)
+        .unwrap();
+    let answer = ocsp::check_response(
+        &long,
+        &leaf.cert,
+        d2.issuing(),
+        &Default::default(),
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(answer.next_update, Some(renewed.not_after()));
+    // Once it has expired, the responder answers tryLater, never a response
+    // clients would reject.
+    let responder = d2.ocsp_responder_service(24, Some(b"ocsp pw 2")).unwrap();
+    let request = ocsp::request(
+        d2.issuing(),
+        &hex::decode(&serial).unwrap(),
+        ocsp::CertIdHash::Sha256,
+    )
+    .unwrap();
+    assert!(matches!(
+        responder.respond(&request, |s: &str| d2.lookup(s), SystemTime::now())[..],
+        [0x30, 0x82, ..]
+    ));
+    let later = renewed.not_after() + Duration::from_secs(1);
+    assert_eq!(
+        responder.respond(&request, |s: &str| d2.lookup(s), later),
+        vec![0x30, 0x03, 0x0a, 0x01, 0x03]
+    );
     let stale = TrustDomain::open_in(&pki, &backend, Some(b"ocsp pw")).unwrap();
     assert!(
         stale

@@ -1874,7 +1874,7 @@ fn an_sm2_domain_with_its_keys_in_a_gmt0018_device_signs_what_openssl_verifies()
     let listed = yz_no_pass(d, &["keys", "--json"]);
     let keys: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert!(
-        keys.as_array().unwrap().len() >= 3
+        keys.as_array().unwrap().len() == 4
             && keys
                 .as_array()
                 .unwrap()

@@ -116,6 +116,24 @@ struct OcspRequest {
     optional_signature: Option<der::Any>,
 }
 
+/// An unsigned OCSP request (DER, no nonce) about the certificate with
+/// `serial` issued by `issuer`: what a relying party sends a responder.
+pub fn request(issuer: &ParsedCert, serial: &[u8], hash: CertIdHash) -> Result<Vec<u8>> {
+    Ok(OcspRequest {
+        tbs_request: TbsRequest {
+            version: None,
+            requestor_name: None,
+            request_list: vec![Request {
+                req_cert: CertId::new(issuer, serial, hash)?,
+                single_request_extensions: None,
+            }],
+            request_extensions: None,
+        },
+        optional_signature: None,
+    }
+    .to_der()?)
+}
+
 /// Parse an OCSP request and return the CertIDs asked about (at most 16).
 pub fn parse_request(der: &[u8]) -> Result<Vec<CertId>> {
     if der.len() > 64 * 1024 {
@@ -230,6 +248,17 @@ pub fn respond(
 ) -> Result<Vec<u8>> {
     let serial = hex::decode(serial_hex)
         .map_err(|_| Error::Refused(format!("serial {serial_hex:?} is not hex")))?;
+    // A response never outlives the responder's certificate (short-lived:
+    // it carries ocsp-nocheck), and none is signed once it has expired.
+    let next_update =
+        (now + Duration::from_secs(validity_hours as u64 * 3600)).min(responder.not_after());
+    if next_update <= now {
+        return Err(Error::Refused(format!(
+            "the OCSP responder certificate {} expired at {}: re-issue it",
+            responder.subject(),
+            crate::rfc3339(responder.not_after())
+        )));
+    }
     let cert_id = CertId::new(issuer, &serial, hash)?;
     // CertStatus: good [0] IMPLICIT NULL | revoked [1] IMPLICIT RevokedInfo | unknown [2] IMPLICIT NULL
     let status = match stored.map(|s| s.status) {
@@ -258,9 +287,7 @@ pub fn respond(
             cert_id,
             cert_status: der::Any::from_der(&status)?,
             this_update: gtime(now)?,
-            next_update: Some(gtime(
-                now + Duration::from_secs(validity_hours as u64 * 3600),
-            )?),
+            next_update: Some(gtime(next_update)?),
             single_extensions: None,
         }],
         response_extensions: None,
@@ -557,7 +584,9 @@ impl OcspResponder {
             now,
             self.validity_hours,
         )?;
-        let refresh_at = now + Duration::from_secs(self.validity_hours as u64 * 3600) - self.margin;
+        let refresh_at = (now + Duration::from_secs(self.validity_hours as u64 * 3600)
+            - self.margin)
+            .min(self.responder.not_after());
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, (der.clone(), refresh_at));
         }
@@ -620,6 +649,11 @@ impl OcspResponder {
         };
         if expected != *first {
             return error_response(ResponseStatus::Unauthorized);
+        }
+        // An expired responder certificate: clients would reject its
+        // answers; try later (once it is re-issued and the server restarted).
+        if now >= self.responder.not_after() {
+            return error_response(ResponseStatus::TryLater);
         }
         let stored = match lookup(&serial) {
             Ok(s) => s,

@@ -155,7 +155,7 @@ impl SdfKeyRef {
                 .split(';')
                 .filter(|p| !p.is_empty())
                 .map(|p| match p.split_once('=') {
-                    Some(("index", v)) => format!("index={v}"),
+                    Some(("index", v)) if v.parse::<u32>().is_ok() => format!("index={v}"),
                     Some((name, _)) => format!("{name}=…"),
                     None => "…".to_string(),
                 })
@@ -432,6 +432,7 @@ mod tests {
                 "unknown path attribute \"label\"",
             ),
             ("sdf:index=1;secret", "without a value"),
+            ("sdf:index=secret", "not a number"),
             ("pkcs11:object=secret", "sdf:"),
         ] {
             let e = SdfKeyRef::parse(text).expect_err(text).to_string();

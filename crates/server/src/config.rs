@@ -316,36 +316,24 @@ pub fn api_key_hash(key: &str) -> String {
 /// A key in a device needs none (its PIN or password comes from the source
 /// its reference names); a key file whose passphrase is absent is refused
 /// with the key named. The server holds no CA key, so no CA passphrase.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KeyPassphrases {
     /// Unlocks each trust domain's delegated OCSP responder key file.
-    pub ocsp: Option<zeroize::Zeroizing<Vec<u8>>>,
+    pub ocsp: Option<yinzheng_ca::Passphrase>,
     /// Unlocks the anchoring log's key files.
-    pub log: Option<zeroize::Zeroizing<Vec<u8>>>,
+    pub log: Option<yinzheng_ca::Passphrase>,
     /// Unlocks the TLS server key file.
-    pub tls: Option<zeroize::Zeroizing<Vec<u8>>>,
+    pub tls: Option<yinzheng_ca::Passphrase>,
 }
 
 impl KeyPassphrases {
     /// One passphrase for every key file (a single-host or demo setup).
     pub fn same(pass: &[u8]) -> Self {
-        let p = || Some(zeroize::Zeroizing::new(pass.to_vec()));
+        let p = || Some(yinzheng_ca::Passphrase::new(pass));
         KeyPassphrases {
             ocsp: p(),
             log: p(),
             tls: p(),
         }
-    }
-}
-
-impl std::fmt::Debug for KeyPassphrases {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let given =
-            |p: &Option<zeroize::Zeroizing<Vec<u8>>>| if p.is_some() { "given" } else { "none" };
-        f.debug_struct("KeyPassphrases")
-            .field("ocsp", &given(&self.ocsp))
-            .field("log", &given(&self.log))
-            .field("tls", &given(&self.tls))
-            .finish()
     }
 }

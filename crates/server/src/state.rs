@@ -545,6 +545,15 @@ fn log_keys(
             dir.display()
         ))
     })?;
+    // The checkpoint and receipt key is SM2 (the national profile); the
+    // others are the international second keys.
+    if sm2.algorithm() != yinzheng_crypto::SignatureAlgorithm::Sm2Sm3 {
+        return Err(Error::Config(format!(
+            "the anchoring log's key log-signer in {} is {:?}, not SM2",
+            dir.display(),
+            sm2.algorithm()
+        )));
+    }
     let mut keys: Vec<Arc<dyn yinzheng_crypto::Signer>> = vec![Arc::from(sm2)];
     for stem in ["log-signer-ed25519", "log-signer-p256"] {
         if let Some(k) = open(stem)? {
@@ -835,7 +844,7 @@ impl AppState {
             home,
             &store,
             &config.clock,
-            keys.ocsp.as_deref().map(|p| &p[..]),
+            keys.ocsp.as_ref().map(yinzheng_ca::Passphrase::expose),
         )?;
         let trust = build_trust(&domains, &config)?;
         if !trust.refused.is_empty() || !trust.expired.is_empty() {
@@ -855,8 +864,11 @@ impl AppState {
         let log_dir = DataDir::new(home).log();
         let metrics = Arc::new(Metrics::default());
         let (log, receipt_signer) = if Log::exists_in(&log_dir, &store)? {
-            let (verifiers, receipt_signer, keys) =
-                log_keys(&log_dir, &store, keys.log.as_deref().map(|p| &p[..]))?;
+            let (verifiers, receipt_signer, keys) = log_keys(
+                &log_dir,
+                &store,
+                keys.log.as_ref().map(yinzheng_ca::Passphrase::expose),
+            )?;
             let (slot, sequencing) = LogSlot::open(
                 &log_dir,
                 &store,

@@ -525,7 +525,7 @@ async fn each_server_key_opens_with_its_own_passphrase_and_an_expired_responder_
     };
     let ca_host = dir.path().join("ca-host");
     let moved = move_ca_keys(&home, &ca_host);
-    let p = |b: &[u8]| Some(zeroize::Zeroizing::new(b.to_vec()));
+    let p = |b: &[u8]| Some(yinzheng_ca::Passphrase::new(b));
     let open = |keys: KeyPassphrases| error_text(AppState::open_with_keys(&home, config(), &keys));
 
     let err = open(KeyPassphrases {

@@ -174,7 +174,7 @@ struct IssueArgs {
     out: PathBuf,
     /// Where to write the generated private key (without --csr): a file, or
     /// a PKCS#11 token, 'pkcs11:token=T;object=LABEL?module-path=…&pin-source=…',
-    /// where the key is made, never extractable (P-256 or Ed25519).
+    /// where the key is made, never extractable (P-256: --key-alg p256).
     #[arg(long)]
     key_out: Option<PathBuf>,
     /// Algorithm of the generated key (default: the profile's, normally sm2;
@@ -307,10 +307,8 @@ pub fn run(a: &CaArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 let p = io::passphrase_required(Some(f), "--ocsp-passphrase-file")?;
                 opts.ocsp_key_passphrase = Some(yinzheng_ca::Passphrase::new(&p));
             }
-            let mut d = TrustDomain::init_in(&dir, home.store(), &opts, init_pass)?;
-            if let Some(k) = &i.tsa_key {
-                d.set_tsa_key(k)?;
-            }
+            opts.tsa_key = i.tsa_key.clone();
+            let d = TrustDomain::init_in(&dir, home.store(), &opts, init_pass)?;
             let v = serde_json::json!({
                 "domain": a.domain, "directory": dir,
                 "root": {"subject": d.root().subject(), "serial": d.root().serial_hex(), "notAfter": yinzheng_pki::rfc3339(d.root().not_after())},

@@ -334,6 +334,13 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
     let vkey = signer.verifier().to_string();
     let mut signers = vec![signer];
     let mut ed_new = None;
+    // The second key is P-256 only when made on a token with --pkcs11-alg p256.
+    let second_p256 = a.pkcs11.is_some() && a.pkcs11_alg == TokenKeyAlg::P256;
+    if second_p256 && a.with_ed25519 {
+        bail!("--with-ed25519 and --pkcs11-alg p256 ask for two second keys: choose one");
+    }
+    // A key made on a token here, destroyed again if the log is not made.
+    let mut generated: Option<yinzheng_pkcs11::Pkcs11Uri> = None;
     if with_ed25519 {
         let (ed, new) = match (&a.ed25519_key, &a.pkcs11) {
             (Some(r), _) => device_key(r)?,
@@ -350,6 +357,7 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
                 };
                 let key = yinzheng_pkcs11::Pkcs11Key::generate(&uri, alg)
                     .with_context(|| format!("cannot make the {alg} log key on the token"))?;
+                generated = Some(key.uri().clone());
                 (
                     std::sync::Arc::new(key) as std::sync::Arc<dyn Signer>,
                     NewLogKey::Device(uri.to_string()),
@@ -357,8 +365,7 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
             }
             (None, None) => file_key(KeyAlgorithm::Ed25519)?,
         };
-        let token_p256 = a.pkcs11.is_some() && a.pkcs11_alg == TokenKeyAlg::P256;
-        let want = if token_p256 {
+        let want = if second_p256 {
             yinzheng_crypto::SignatureAlgorithm::EcdsaP256Sha256
         } else {
             yinzheng_crypto::SignatureAlgorithm::Ed25519
@@ -372,27 +379,39 @@ fn init(a: &InitArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitC
         signers.push(NoteSigner::from_signer(&origin, ed)?);
         ed_new = Some(new);
     }
-    let second_p256 = a.pkcs11.is_some() && a.pkcs11_alg == TokenKeyAlg::P256;
     let second_vkey = signers.get(1).map(|s| s.verifier().to_string());
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let key_file = sm2_new.write(dir, KEY_STEM)?;
-    io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
-    if let (Some(k), Some(v)) = (&ed_new, &second_vkey) {
-        let (stem, vkey_file) = if second_p256 {
-            (P256_KEY_STEM, P256_VKEY_FILE)
-        } else {
-            (ED_KEY_STEM, ED_VKEY_FILE)
-        };
-        k.write(dir, stem)?;
-        io::write_atomic(&dir.join(vkey_file), format!("{v}\n").as_bytes(), false)?;
-    }
+    let written = (|| -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let key_file = sm2_new.write(dir, KEY_STEM)?;
+        io::write_atomic(&dir.join(VKEY_FILE), format!("{vkey}\n").as_bytes(), false)?;
+        if let (Some(k), Some(v)) = (&ed_new, &second_vkey) {
+            let (stem, vkey_file) = if second_p256 {
+                (P256_KEY_STEM, P256_VKEY_FILE)
+            } else {
+                (ED_KEY_STEM, ED_VKEY_FILE)
+            };
+            k.write(dir, stem)?;
+            io::write_atomic(&dir.join(vkey_file), format!("{v}\n").as_bytes(), false)?;
+        }
+        let refs: Vec<&NoteSigner> = signers.iter().collect();
+        Log::create_in(dir, store, &origin, hash, &refs).context("cannot create the log")?;
+        Ok(key_file)
+    })();
+    let key_file = match written {
+        Ok(f) => f,
+        Err(e) => {
+            // The log was not made: the key made on the token for it goes.
+            if let Some(uri) = &generated {
+                let _ = yinzheng_pkcs11::Pkcs11Key::destroy(uri);
+            }
+            return Err(e);
+        }
+    };
     let (ed25519_vkey, p256_vkey) = if second_p256 {
         (None, second_vkey)
     } else {
         (second_vkey, None)
     };
-    let refs: Vec<&NoteSigner> = signers.iter().collect();
-    Log::create_in(dir, store, &origin, hash, &refs).context("cannot create the log")?;
     let r = InitReport {
         origin,
         hash: hash.name(),
@@ -460,6 +479,13 @@ fn log_signers(
                 dir.display()
             )
         })?);
+    if key.algorithm() != yinzheng_crypto::SignatureAlgorithm::Sm2Sm3 {
+        bail!(
+            "the log key {KEY_STEM} in {} is {:?}, not SM2",
+            dir.display(),
+            key.algorithm()
+        );
+    }
     let others: Vec<std::sync::Arc<dyn Signer>> = [ED_KEY_STEM, P256_KEY_STEM]
         .into_iter()
         .map(open)

@@ -284,10 +284,11 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             // the server opens it.
             let shared = io::passphrase(a.passphrase_file.as_deref())?;
             let own = |file: &Option<PathBuf>| -> Result<_> {
-                Ok(match file {
+                let pass = match file {
                     Some(f) => io::passphrase(Some(f))?,
                     None => shared.clone(),
-                })
+                };
+                Ok(pass.map(|p| yinzheng_ca::Passphrase::new(&p)))
             };
             yinzheng_server::KeyPassphrases {
                 ocsp: own(&a.ocsp_passphrase_file)?,
@@ -376,7 +377,7 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             ServeOptions {
                 plain_http: a.plain_http,
             },
-            keys.tls.as_deref().map(|p| &p[..]),
+            keys.tls.as_ref().map(yinzheng_ca::Passphrase::expose),
             shutdown,
         )
         .await?;
