@@ -279,3 +279,56 @@ fn transparency_dev_note_opens_our_p256_and_ed25519_checkpoint_signatures() {
     let (code, said) = run(&checkpoint, &[stranger]);
     assert_eq!(code, Some(1), "{said}");
 }
+
+/// transparency-dev's cosignature/v1 verifier checks a witness's
+/// cosignature on our checkpoint (c2sp.org/tlog-cosignature: key ID of type
+/// 0x04, the signed message with its timestamp), and refuses it when the
+/// timestamp or the checkpoint is changed.
+#[yinzheng_tests::peer_test(go)]
+fn transparency_dev_verifies_our_witness_cosignatures() {
+    use std::sync::Arc;
+    use yinzheng_anchor::{Checkpoint, Cosigner};
+    let dir = tempfile::tempdir().unwrap();
+    let peer = build_note_peer(dir.path());
+    let origin = "yinzheng.test/log/cosigned";
+    let log = NoteSigner::new(origin, PrivateKey::generate(KeyAlgorithm::Sm2).unwrap()).unwrap();
+    let witness = Cosigner::new(
+        "witness.example.gov.cn/w1",
+        Arc::new(PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap()),
+    )
+    .unwrap();
+    let checkpoint = Checkpoint::new(origin, 42, [7u8; 32]).unwrap();
+    let signed = checkpoint.sign(&[&log]).unwrap();
+    let text = checkpoint.to_text();
+    let line = witness.cosign(&text, 1_765_100_000).unwrap();
+    let vkey = witness.verifier().to_string();
+    let run = |note: &str| {
+        let path = dir.path().join("cosigned.txt");
+        std::fs::write(&path, note).unwrap();
+        let out = Command::new(&peer).arg(&path).arg(&vkey).output().unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, said) = run(&format!("{signed}{line}"));
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(said.trim(), "ok witness.example.gov.cn/w1");
+    // Another timestamp under the same signature.
+    let raw = base64::decode(line.trim_end().rsplit(' ').next().unwrap()).unwrap();
+    let mut moved = raw.clone();
+    moved[11] ^= 1;
+    let (code, said) = run(&format!(
+        "{signed}\u{2014} witness.example.gov.cn/w1 {}\n",
+        base64::encode(&moved)
+    ));
+    assert_eq!(code, Some(1), "{said}");
+    // The cosignature on another checkpoint.
+    let other = Checkpoint::new(origin, 43, [7u8; 32]).unwrap();
+    let (code, said) = run(&format!("{}{line}", other.sign(&[&log]).unwrap()));
+    assert_eq!(code, Some(1), "{said}");
+}

@@ -70,8 +70,9 @@ pub use merkle::{
     subtree_hash, verify_consistency, verify_inclusion,
 };
 pub use note::{
-    MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteKeyType, NoteSignature, NoteSigner, SM2_NOTE_ID,
-    SM2_TYPE_ID, VerifierKey, key_id, sign_note,
+    Cosigner, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteKeyType, NoteSignature, NoteSigner,
+    SM2_COSIGNATURE_TYPE_ID, SM2_NOTE_ID, SM2_TYPE_ID, VerifierKey, cosigned_message, key_id,
+    sign_note,
 };
 pub use receipt::{
     MAX_RECEIPT_BATCH, MAX_RECEIPT_FIELD_LEN, MAX_RECEIPT_LEN, RECEIPT_BATCH_FORMAT,

@@ -22,6 +22,14 @@
 //!   `r ‖ s` (each big-endian, left-padded), not DER, so every signature line
 //!   has one length and one encoding.
 //!
+//! - `0x04` cosignature/v1 (c2sp.org/tlog-cosignature): a witness's Ed25519
+//!   key; the signature is `timestamp ‖ Ed25519 signature`, the timestamp a
+//!   big-endian uint64 of Unix seconds, over `cosignature/v1\ntime <T>\n`
+//!   followed by the note text.
+//! - `0xff ‖ "SM2-SM3-cosignature/v1"` its SM2 counterpart for national
+//!   deployments (ours, docs/FORMATS.md): the same message and timestamp, the
+//!   signature `timestamp ‖ r ‖ s`, the key a 65-byte point, user ID as above.
+//!
 //! Verifier key text (vkey): `<name>+<hex key ID>+base64(type ‖ public key)`.
 //!
 //! Opening a note: signatures from keys the verifier does not know are
@@ -41,11 +49,15 @@ pub const MAX_NOTE_LEN: usize = 1 << 20;
 pub const MAX_SIGNATURES: usize = 100;
 /// The signature type identifier that follows `0xff` for SM2-with-SM3 keys.
 pub const SM2_TYPE_ID: &[u8] = b"SM2-SM3";
+/// The signature type identifier that follows `0xff` for SM2 witness
+/// cosignatures (the SM2 counterpart of cosignature/v1).
+pub const SM2_COSIGNATURE_TYPE_ID: &[u8] = b"SM2-SM3-cosignature/v1";
 /// The SM2 user ID fixed by this profile.
 pub const SM2_NOTE_ID: &[u8] = b"1234567812345678";
 
 const ED25519_TYPE: u8 = 0x01;
 const ECDSA_P256_TYPE: u8 = 0x02;
+const COSIGNATURE_V1_TYPE: u8 = 0x04;
 const SPKI_ED25519_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
@@ -60,6 +72,10 @@ pub enum NoteKeyType {
     Sm2Sm3,
     /// ECDSA P-256 with SHA-256, type byte 0x02 (Rekor's).
     EcdsaP256,
+    /// A witness's Ed25519 cosignature (c2sp.org/tlog-cosignature), type 0x04.
+    CosignatureV1,
+    /// A witness's SM2 cosignature, type `0xff ‖ "SM2-SM3-cosignature/v1"`.
+    Sm2CosignatureV1,
 }
 
 impl NoteKeyType {
@@ -68,13 +84,33 @@ impl NoteKeyType {
         match self {
             NoteKeyType::Ed25519 => vec![ED25519_TYPE],
             NoteKeyType::EcdsaP256 => vec![ECDSA_P256_TYPE],
+            NoteKeyType::CosignatureV1 => vec![COSIGNATURE_V1_TYPE],
             NoteKeyType::Sm2Sm3 => {
                 let mut v = vec![0xff];
                 v.extend_from_slice(SM2_TYPE_ID);
                 v
             }
+            NoteKeyType::Sm2CosignatureV1 => {
+                let mut v = vec![0xff];
+                v.extend_from_slice(SM2_COSIGNATURE_TYPE_ID);
+                v
+            }
         }
     }
+
+    /// Whether signatures of this type are witness cosignatures (timestamped).
+    pub fn is_cosignature(self) -> bool {
+        matches!(
+            self,
+            NoteKeyType::CosignatureV1 | NoteKeyType::Sm2CosignatureV1
+        )
+    }
+}
+
+/// The message a cosignature signs: `cosignature/v1\ntime <T>\n` and the
+/// note text (c2sp.org/tlog-cosignature).
+pub fn cosigned_message(timestamp: u64, text: &str) -> Vec<u8> {
+    format!("cosignature/v1\ntime {timestamp}\n{text}").into_bytes()
 }
 
 /// Key ID: first 4 bytes of SHA-256(name ‖ 0x0A ‖ type ‖ key), big-endian.
@@ -140,7 +176,7 @@ impl VerifierKey {
 
     fn from_parts(name: &str, key_type: NoteKeyType, raw: &[u8]) -> Result<Self> {
         let inner = match key_type {
-            NoteKeyType::Ed25519 => {
+            NoteKeyType::Ed25519 | NoteKeyType::CosignatureV1 => {
                 if raw.len() != 32 {
                     return Err(Error::malformed("vkey", "Ed25519 key is not 32 bytes"));
                 }
@@ -148,7 +184,7 @@ impl VerifierKey {
                 spki.extend_from_slice(raw);
                 VerifierInner::Ed25519(PublicKey::from_spki_der(&spki)?)
             }
-            NoteKeyType::Sm2Sm3 => {
+            NoteKeyType::Sm2Sm3 | NoteKeyType::Sm2CosignatureV1 => {
                 if raw.len() != 65 || raw[0] != 0x04 {
                     return Err(Error::malformed(
                         "vkey",
@@ -219,13 +255,20 @@ impl VerifierKey {
         let (key_type, raw) = match tk.first() {
             Some(&ED25519_TYPE) => (NoteKeyType::Ed25519, &tk[1..]),
             Some(&ECDSA_P256_TYPE) => (NoteKeyType::EcdsaP256, &tk[1..]),
+            Some(&COSIGNATURE_V1_TYPE) => (NoteKeyType::CosignatureV1, &tk[1..]),
+            // The longer identifier first: it starts with the shorter one.
+            Some(0xff) if tk[1..].starts_with(SM2_COSIGNATURE_TYPE_ID) => (
+                NoteKeyType::Sm2CosignatureV1,
+                &tk[1 + SM2_COSIGNATURE_TYPE_ID.len()..],
+            ),
             Some(0xff) if tk[1..].starts_with(SM2_TYPE_ID) => {
                 (NoteKeyType::Sm2Sm3, &tk[1 + SM2_TYPE_ID.len()..])
             }
             _ => {
                 return Err(Error::malformed(
                     "vkey",
-                    "unsupported signature type (want 0x01 Ed25519, 0x02 ECDSA P-256 or 0xff SM2-SM3)",
+                    "unsupported signature type (want 0x01 Ed25519, 0x02 ECDSA P-256, 0x04 \
+                     cosignature/v1, 0xff SM2-SM3 or 0xff SM2-SM3-cosignature/v1)",
                 ));
             }
         };
@@ -251,8 +294,33 @@ impl VerifierKey {
         self.key_type
     }
 
-    /// Verify a note signature (without the 4-byte key ID) over `msg`.
+    /// Verify a note signature (without the 4-byte key ID) over `msg`; a
+    /// cosignature's over the cosigned message with its timestamp, which
+    /// must not be zero.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        if self.key_type.is_cosignature() {
+            let Some(t) = self.cosignature_time(sig) else {
+                return false;
+            };
+            let Ok(text) = std::str::from_utf8(msg) else {
+                return false;
+            };
+            return self.verify_raw(&cosigned_message(t, text), &sig[8..]);
+        }
+        self.verify_raw(msg, sig)
+    }
+
+    /// The timestamp (Unix seconds) a cosignature carries, if `sig` is one of
+    /// this key's shape with a non-zero time.
+    pub fn cosignature_time(&self, sig: &[u8]) -> Option<u64> {
+        if !self.key_type.is_cosignature() || sig.len() != 8 + 64 {
+            return None;
+        }
+        let t = u64::from_be_bytes(sig[..8].try_into().ok()?);
+        (t != 0).then_some(t)
+    }
+
+    fn verify_raw(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.inner {
             VerifierInner::Ed25519(k) => k.verify(SignatureAlgorithm::Ed25519, msg, sig).is_ok(),
             VerifierInner::EcdsaP256(k) => k
@@ -285,6 +353,81 @@ impl std::fmt::Display for VerifierKey {
 pub struct NoteSigner {
     verifier: VerifierKey,
     key: NoteKey,
+}
+
+/// A witness's key that cosigns checkpoints (cosignature/v1 for Ed25519, its
+/// SM2 counterpart for SM2), each cosignature with the time it was made.
+pub struct Cosigner {
+    verifier: VerifierKey,
+    key: std::sync::Arc<dyn yinzheng_crypto::Signer>,
+}
+
+impl Cosigner {
+    /// A cosigner under the witness's `name`: an Ed25519 key (cosignature/v1)
+    /// or an SM2 key with the profile's user ID (SM2-SM3-cosignature/v1).
+    pub fn new(name: &str, key: std::sync::Arc<dyn yinzheng_crypto::Signer>) -> Result<Self> {
+        check_key_name(name)?;
+        let public = key.public_key();
+        let verifier = match key.algorithm() {
+            SignatureAlgorithm::Ed25519 => {
+                VerifierKey::from_parts(name, NoteKeyType::CosignatureV1, &public.raw_bytes())?
+            }
+            SignatureAlgorithm::Sm2Sm3 => {
+                if public.as_sm2().map(|k| k.id().as_bytes()) != Some(SM2_NOTE_ID) {
+                    return Err(Error::malformed(
+                        "cosigner key",
+                        "an SM2 cosigner signs with the user ID 1234567812345678; this key uses another",
+                    ));
+                }
+                VerifierKey::from_parts(name, NoteKeyType::Sm2CosignatureV1, &public.raw_bytes())?
+            }
+            other => {
+                return Err(Error::malformed(
+                    "cosigner key",
+                    format!("{other:?} keys do not cosign (Ed25519 or SM2)"),
+                ));
+            }
+        };
+        Ok(Cosigner { verifier, key })
+    }
+
+    /// The verifier key relying parties configure for this witness.
+    pub fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    /// The signature line (`— name base64(key ID ‖ timestamp ‖ signature)\n`)
+    /// cosigning the note `text` (a checkpoint's) at `timestamp`, Unix seconds,
+    /// which must not be zero.
+    pub fn cosign(&self, text: &str, timestamp: u64) -> Result<String> {
+        if timestamp == 0 {
+            return Err(Error::malformed(
+                "cosignature",
+                "the timestamp must not be zero",
+            ));
+        }
+        let sig = self.key.sign(&cosigned_message(timestamp, text))?;
+        let sig = match self.key.algorithm() {
+            SignatureAlgorithm::Sm2Sm3 => Sm2Signature::parse(&sig)?.to_raw().to_vec(),
+            _ => sig,
+        };
+        let mut raw = self.verifier.id.to_be_bytes().to_vec();
+        raw.extend_from_slice(&timestamp.to_be_bytes());
+        raw.extend_from_slice(&sig);
+        Ok(format!(
+            "\u{2014} {} {}\n",
+            self.verifier.name,
+            b64::encode(&raw)
+        ))
+    }
+}
+
+impl std::fmt::Debug for Cosigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cosigner")
+            .field("verifier", &self.verifier.to_string())
+            .finish_non_exhaustive()
+    }
 }
 
 enum NoteKey {
@@ -554,6 +697,51 @@ mod tests {
         let other = make(KeyAlgorithm::Sm2)
             .with_sm2_id(Sm2Id::new(b"ALICE".to_vec()).unwrap_or_else(|e| panic!("{e}")));
         assert!(NoteSigner::from_signer("n", Arc::new(other)).is_err());
+    }
+
+    /// A witness cosigns a log's checkpoint (cosignature/v1 with Ed25519, its
+    /// SM2 counterpart): the cosigned note opens with the log's and the
+    /// witness's keys, the vkeys round-trip, and an altered timestamp, a
+    /// zero timestamp or a cosignature moved to other text is refused.
+    #[test]
+    fn witnesses_cosign_checkpoints_with_a_timestamp() -> Result<()> {
+        use std::sync::Arc;
+        let (log, _) = signers();
+        let text = "yinzheng.example/log\n7\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n";
+        let note = sign_note(text, &[&log])?;
+        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::Sm2] {
+            let key = Arc::new(PrivateKey::generate(alg)?);
+            let witness = Cosigner::new("witness.example/w1", key)?;
+            let vk = VerifierKey::parse(&witness.verifier().to_string())?;
+            assert_eq!(vk, *witness.verifier());
+            assert!(vk.key_type().is_cosignature(), "{alg:?}");
+            let line = witness.cosign(text, 1_765_000_000)?;
+            let cosigned = format!("{note}{line}");
+            let n = Note::parse(cosigned.as_bytes())?;
+            assert_eq!(
+                n.open(&[log.verifier().clone(), vk.clone()])?,
+                vec!["yinzheng.example/log", "witness.example/w1"],
+                "{alg:?}"
+            );
+            let sig = &n.signatures()[1].signature;
+            assert_eq!(vk.cosignature_time(sig), Some(1_765_000_000));
+            // The timestamp is signed: another one fails the note.
+            let mut raw = vk.key_id().to_be_bytes().to_vec();
+            raw.extend_from_slice(&1_765_000_001u64.to_be_bytes());
+            raw.extend_from_slice(&sig[8..]);
+            let moved = format!("{note}\u{2014} witness.example/w1 {}\n", b64::encode(&raw));
+            assert!(matches!(
+                Note::parse(moved.as_bytes())?.open(std::slice::from_ref(&vk)),
+                Err(Error::BadSignature { .. })
+            ));
+            // A cosignature is not a plain note signature over the same text.
+            assert!(!vk.verify(text.as_bytes(), &sig[8..]));
+            assert!(witness.cosign(text, 0).is_err());
+            // Another checkpoint: the cosignature does not carry over.
+            let other = text.replace("\n7\n", "\n8\n");
+            assert!(!vk.verify(other.as_bytes(), sig));
+        }
+        Ok(())
     }
 
     /// Signed notes of two ECDSA P-256 logs that run in production (Sigstore's

@@ -247,6 +247,14 @@ fn purpose(parts: &[String], stem: &str) -> (String, Option<KeyAlgorithm>) {
             Some(KeyAlgorithm::EcdsaP256),
         ),
         (["server"], "tls") => ("verify server TLS".to_string(), None),
+        (["witness"], "witness-ed25519") => (
+            "witness cosignatures (cosignature/v1)".to_string(),
+            Some(KeyAlgorithm::Ed25519),
+        ),
+        (["witness"], "witness-sm2") => (
+            "witness cosignatures (SM2)".to_string(),
+            Some(KeyAlgorithm::Sm2),
+        ),
         (["demo"], "authority") => (
             "demo: the issuing authority's seal signer".to_string(),
             None,

@@ -12,6 +12,7 @@ pub mod serve;
 pub mod sign;
 pub mod trust;
 pub mod verify;
+pub mod witness;
 
 /// The data directory (`--home`) and the store its databases live in
 /// (`--store`): every command that keeps state opens it through this, so the

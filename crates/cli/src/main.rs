@@ -86,6 +86,10 @@ enum Command {
     /// Callers of the verify API: add (API key or client certificate), list, remove.
     #[command(subcommand)]
     Caller(cmd::serve::CallerCommand),
+    /// Witness other departments' anchoring logs (c2sp.org/tlog-witness): init,
+    /// add-log, serve, status.
+    #[command(subcommand)]
+    Witness(cmd::witness::WitnessCommand),
 }
 
 /// The store named by --store / --store-file (embedded SQLite without either).
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
         Command::License(c) => cmd::license::run(c, &home, &out),
         Command::Trust(c) => cmd::trust::run(c, &home, &out),
         Command::Serve(a) => cmd::serve::serve(a, &home, &out),
+        Command::Witness(c) => cmd::witness::run(c, &home, &out),
         Command::Caller(c) => cmd::serve::caller(c, &home, &out),
     };
     match result {

@@ -24,6 +24,7 @@ pub mod public_key;
 pub mod receipt;
 pub mod seal;
 pub mod signature;
+pub mod witness_request;
 
 /// A target's body: one input, no panic.
 pub type Target = fn(&[u8]);
@@ -45,4 +46,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("license_id", license_id::run),
     ("license_csv", license_csv::run),
     ("receipt", receipt::run),
+    ("witness_request", witness_request::run),
 ];

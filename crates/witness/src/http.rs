@@ -1,0 +1,86 @@
+//! The witness's HTTP face: `POST /add-checkpoint` (c2sp.org/tlog-witness)
+//! and `GET /` (its name, verifier keys and logs, for operators).
+
+use crate::Witness;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// Largest request body: a checkpoint note and 63 proof lines fit many times.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Serve `witness` on `listener` until `shutdown` resolves. Requests are
+/// handled on blocking threads (each one a SQLite transaction with fsync).
+pub async fn serve(
+    witness: Arc<Witness>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .route("/add-checkpoint", post(add_checkpoint))
+        .route("/", get(info))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(witness);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response {
+    let answer = tokio::task::spawn_blocking(move || w.add_checkpoint(&body)).await;
+    match answer {
+        Ok(Ok(lines)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            lines,
+        )
+            .into_response(),
+        Ok(Err(crate::Error::StaleOldSize { old, latest })) => {
+            tracing::info!(old, latest, "add-checkpoint: stale old size");
+            (
+                StatusCode::CONFLICT,
+                [(header::CONTENT_TYPE, "text/x.tlog.size")],
+                format!("{latest}\n"),
+            )
+                .into_response()
+        }
+        Ok(Err(e)) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                tracing::error!(error = %e, "add-checkpoint failed");
+            } else {
+                tracing::warn!(status = status.as_u16(), error = %e, "add-checkpoint refused");
+            }
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{e}\n"),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "add-checkpoint task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn info(State(w): State<Arc<Witness>>) -> Response {
+    let mut s = String::from("yinzheng witness (c2sp.org/tlog-witness)\n\nverifier keys:\n");
+    for v in w.verifiers() {
+        s.push_str(&format!("  {v}\n"));
+    }
+    s.push_str("\nlogs:\n");
+    for o in w.origins() {
+        s.push_str(&format!("  {o}\n"));
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        s,
+    )
+        .into_response()
+}

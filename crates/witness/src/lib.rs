@@ -1,0 +1,323 @@
+//! A transparency-log witness (c2sp.org/tlog-witness): the departments of a
+//! region each run one, so that no single operator of the anchoring log can
+//! show different histories to different auditors unnoticed.
+//!
+//! For every log it is configured with (origin, log keys, hash profile) a
+//! [`Witness`] keeps the latest checkpoint it cosigned — durably, in SQLite,
+//! checked and replaced in one `IMMEDIATE` transaction (a compare-and-swap on
+//! the size) — and cosigns a new checkpoint only when the log signed it and a
+//! consistency proof shows it extends that one. It keeps no other state:
+//! `kill -9` at any point leaves either the old or the new checkpoint, so it
+//! never accepts a rollback or a fork. Its answers are c2sp.org/tlog-
+//! cosignature lines: cosignature/v1 (Ed25519) and, for national
+//! deployments, our SM2 counterpart (docs/FORMATS.md).
+//!
+//! [`serve`] is the HTTP face (`POST /add-checkpoint`); `yinzheng witness
+//! serve` runs it.
+
+mod config;
+mod error;
+mod http;
+mod request;
+
+pub use config::{CONFIG_FILE, LogConfig, WitnessConfig};
+pub use error::{Error, Result};
+pub use http::{MAX_BODY, serve};
+pub use request::{AddCheckpoint, MAX_PROOF_LINES};
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use yinzheng_anchor::{Checkpoint, Cosigner, Hash, HashAlg, Note, VerifierKey};
+use yinzheng_store::{Migration, Migrations};
+
+/// The state file of a witness in its directory.
+pub const STATE_FILE: &str = "witness.db";
+
+const SCHEMA: Migrations = Migrations::new(&[Migration {
+    name: "the latest checkpoint cosigned per log",
+    sql: "CREATE TABLE latest (
+        origin TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        root BLOB NOT NULL,
+        note TEXT NOT NULL,
+        updated_s BIGINT NOT NULL
+    )",
+}]);
+
+/// A log this witness witnesses.
+#[derive(Clone, Debug)]
+pub struct WitnessedLog {
+    /// Its origin line (the checkpoints' first line).
+    pub origin: String,
+    /// Its keys: a checkpoint must carry a valid signature by one of them.
+    pub keys: Vec<VerifierKey>,
+    /// Its tree's hash profile (SM3 or SHA-256), for consistency proofs.
+    pub hash: HashAlg,
+}
+
+/// The latest checkpoint a witness cosigned for a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Latest {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The log-signed note as submitted.
+    pub note: String,
+}
+
+/// Where a witness's cosignature times come from (Unix seconds).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// A witness: its keys, the logs it witnesses and its state.
+pub struct Witness {
+    cosigners: Vec<Cosigner>,
+    logs: BTreeMap<String, WitnessedLog>,
+    db: Mutex<rusqlite::Connection>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Witness")
+            .field("cosigners", &self.cosigners)
+            .field("logs", &self.logs.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Witness {
+    /// A witness cosigning with `cosigners` (all under one name) for `logs`,
+    /// its state in `dir/witness.db` (made when absent).
+    pub fn open(dir: &Path, cosigners: Vec<Cosigner>, logs: Vec<WitnessedLog>) -> Result<Self> {
+        let Some(first) = cosigners.first() else {
+            return Err(Error::Config("a witness needs a key to cosign with".into()));
+        };
+        let name = first.verifier().name().to_string();
+        if cosigners.iter().any(|c| c.verifier().name() != name) {
+            return Err(Error::Config(
+                "every key of a witness cosigns under the same name".into(),
+            ));
+        }
+        let mut by_origin = BTreeMap::new();
+        for log in logs {
+            if log.keys.is_empty() {
+                return Err(Error::Config(format!("log {:?} has no key", log.origin)));
+            }
+            if log.keys.iter().any(|k| k.key_type().is_cosignature()) {
+                return Err(Error::Config(format!(
+                    "log {:?}: a cosignature key is a witness's, not a log's",
+                    log.origin
+                )));
+            }
+            let origin = log.origin.clone();
+            if by_origin.insert(origin.clone(), log).is_some() {
+                return Err(Error::Config(format!("log {origin:?} is listed twice")));
+            }
+        }
+        let db = yinzheng_store::sqlite::open(
+            &dir.join(STATE_FILE),
+            &SCHEMA,
+            yinzheng_store::Options::default(),
+        )?;
+        Ok(Witness {
+            cosigners,
+            logs: by_origin,
+            db: Mutex::new(db),
+            clock: Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            }),
+        })
+    }
+
+    /// Take cosignature times from `clock` (tests; the system clock by default).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The verifier keys of this witness's cosignatures (what relying
+    /// parties put in their trust anchors' `[witnesses] keys`).
+    pub fn verifiers(&self) -> Vec<VerifierKey> {
+        self.cosigners
+            .iter()
+            .map(|c| c.verifier().clone())
+            .collect()
+    }
+
+    /// The origins this witness witnesses.
+    pub fn origins(&self) -> Vec<&str> {
+        self.logs.keys().map(String::as_str).collect()
+    }
+
+    /// The latest checkpoint cosigned for `origin`, if any.
+    pub fn latest(&self, origin: &str) -> Result<Option<Latest>> {
+        let db = self
+            .db
+            .lock()
+            .map_err(|_| Error::State("poisoned".into()))?;
+        latest_in(&db, origin)
+    }
+
+    /// Handle an `add-checkpoint` request body: check it as
+    /// c2sp.org/tlog-witness says, in its order, record the checkpoint and
+    /// return the cosignature lines (one per key). Every refusal is an
+    /// [`Error`] whose [`status`](Error::status) is the protocol's.
+    pub fn add_checkpoint(&self, body: &[u8]) -> Result<String> {
+        let req = AddCheckpoint::parse(body)?;
+        let note = Note::parse(req.checkpoint.as_bytes())
+            .map_err(|e| Error::BadRequest(format!("the checkpoint is not a signed note: {e}")))?;
+        let checkpoint = Checkpoint::parse(note.text())
+            .map_err(|e| Error::BadRequest(format!("not a checkpoint: {e}")))?;
+        let log = self
+            .logs
+            .get(checkpoint.origin())
+            .ok_or_else(|| Error::UnknownOrigin(checkpoint.origin().to_string()))?;
+        note.open(&log.keys)
+            .map_err(|e| Error::Forbidden(e.to_string()))?;
+        let (old, size) = (req.old, checkpoint.size());
+        if old > size {
+            return Err(Error::BadRequest(format!(
+                "old size {old} is larger than the checkpoint's {size}"
+            )));
+        }
+        if old == 0 && !req.proof.is_empty() {
+            return Err(Error::BadRequest(
+                "a consistency proof from size 0 must be empty".into(),
+            ));
+        }
+        let now = (self.clock)();
+        {
+            let mut db = self
+                .db
+                .lock()
+                .map_err(|_| Error::State("poisoned".into()))?;
+            yinzheng_store::transaction(&mut db, |tx| -> Result<()> {
+                let latest = latest_in(tx, checkpoint.origin())?;
+                let (latest_size, latest_root) = match &latest {
+                    Some(l) => (l.size, l.root),
+                    None => (0, log.hash.empty_root()),
+                };
+                if old != latest_size {
+                    return Err(Error::StaleOldSize {
+                        old,
+                        latest: latest_size,
+                    });
+                }
+                if old == size {
+                    if *checkpoint.root() != latest_root {
+                        return Err(Error::RootMismatch { size });
+                    }
+                    if !req.proof.is_empty() {
+                        return Err(Error::BadProof {
+                            old,
+                            new: size,
+                            why: "equal sizes need an empty proof".into(),
+                        });
+                    }
+                } else if old > 0 {
+                    yinzheng_anchor::verify_consistency(
+                        log.hash,
+                        old,
+                        size,
+                        &latest_root,
+                        checkpoint.root(),
+                        &req.proof,
+                    )
+                    .map_err(|e| Error::BadProof {
+                        old,
+                        new: size,
+                        why: e.to_string(),
+                    })?;
+                }
+                // The compare-and-swap: the row still holds what was read
+                // (the IMMEDIATE transaction holds the write lock anyway).
+                let changed = match &latest {
+                    Some(_) => tx.execute(
+                        "UPDATE latest SET size = ?1, root = ?2, note = ?3, updated_s = ?4
+                         WHERE origin = ?5 AND size = ?6",
+                        rusqlite::params![
+                            size as i64,
+                            checkpoint.root().as_slice(),
+                            req.checkpoint,
+                            now as i64,
+                            checkpoint.origin(),
+                            old as i64
+                        ],
+                    )?,
+                    None => tx.execute(
+                        "INSERT INTO latest (origin, size, root, note, updated_s)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        rusqlite::params![
+                            checkpoint.origin(),
+                            size as i64,
+                            checkpoint.root().as_slice(),
+                            req.checkpoint,
+                            now as i64
+                        ],
+                    )?,
+                };
+                if changed != 1 {
+                    return Err(Error::State(
+                        "the latest checkpoint changed under the transaction".into(),
+                    ));
+                }
+                Ok(())
+            })?;
+        }
+        // Persisted: now cosign.
+        let mut lines = String::new();
+        for c in &self.cosigners {
+            lines.push_str(
+                &c.cosign(note.text(), now)
+                    .map_err(|e| Error::State(format!("cosigning: {e}")))?,
+            );
+        }
+        Ok(lines)
+    }
+}
+
+/// The latest checkpoint the witness in `dir` cosigned for `origin`, read
+/// without opening its keys (none when it never cosigned one, or has no state).
+pub fn read_latest(dir: &Path, origin: &str) -> Result<Option<Latest>> {
+    let path = dir.join(STATE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let db = yinzheng_store::sqlite::open(
+        &path,
+        &SCHEMA,
+        yinzheng_store::Options::default().query_only(true),
+    )?;
+    latest_in(&db, origin)
+}
+
+fn latest_in(db: &rusqlite::Connection, origin: &str) -> Result<Option<Latest>> {
+    use rusqlite::OptionalExtension;
+    let row = db
+        .query_row(
+            "SELECT size, root, note FROM latest WHERE origin = ?1",
+            [origin],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((size, root, note)) = row else {
+        return Ok(None);
+    };
+    let root: Hash = root
+        .try_into()
+        .map_err(|_| Error::State(format!("the stored root of {origin:?} is not 32 bytes")))?;
+    let size = u64::try_from(size)
+        .map_err(|_| Error::State(format!("the stored size of {origin:?} is negative")))?;
+    Ok(Some(Latest { size, root, note }))
+}

@@ -1,0 +1,261 @@
+//! The witness's checks, each refusal with the status c2sp.org/tlog-witness
+//! gives it: a log's checkpoint cosigned once it extends the last one, and
+//! every rollback, fork, unsigned or forged checkpoint, stale size and bad
+//! proof refused; the state survives a restart.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use yinzheng_anchor::{
+    Checkpoint, Cosigner, HashAlg, MemoryTree, Note, NoteSigner, VerifierKey, consistency_proof,
+};
+use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+use yinzheng_witness::{AddCheckpoint, Error, Witness, WitnessedLog};
+
+const ORIGIN: &str = "yinzheng.test/log/sm3";
+
+struct Log {
+    signer: NoteSigner,
+    tree: MemoryTree,
+}
+
+impl Log {
+    fn new() -> Self {
+        Log {
+            signer: NoteSigner::new(ORIGIN, PrivateKey::generate(KeyAlgorithm::Sm2).unwrap())
+                .unwrap(),
+            tree: MemoryTree::new(HashAlg::Sm3),
+        }
+    }
+
+    fn grow_to(&mut self, size: u64, salt: &str) {
+        while self.tree.size() < size {
+            let n = self.tree.size();
+            self.tree.push_entry(format!("{salt} entry {n}").as_bytes());
+        }
+    }
+
+    fn checkpoint(&self) -> String {
+        Checkpoint::new(ORIGIN, self.tree.size(), self.tree.root())
+            .unwrap()
+            .sign(&[&self.signer])
+            .unwrap()
+    }
+
+    /// The request extending the witness's `old` to this log's size.
+    fn request(&self, old: u64) -> String {
+        let proof = if old == 0 || old >= self.tree.size() {
+            vec![]
+        } else {
+            consistency_proof(&self.tree, old, self.tree.size()).unwrap()
+        };
+        AddCheckpoint {
+            old,
+            proof,
+            checkpoint: self.checkpoint(),
+        }
+        .to_body()
+    }
+}
+
+fn cosigners() -> Vec<Cosigner> {
+    [KeyAlgorithm::Ed25519, KeyAlgorithm::Sm2]
+        .into_iter()
+        .map(|alg| {
+            Cosigner::new(
+                "witness.example/w1",
+                Arc::new(PrivateKey::generate(alg).unwrap()),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+fn witness(dir: &std::path::Path, log: &Log, cosigners: Vec<Cosigner>) -> Witness {
+    Witness::open(
+        dir,
+        cosigners,
+        vec![WitnessedLog {
+            origin: ORIGIN.into(),
+            keys: vec![log.signer.verifier().clone()],
+            hash: HashAlg::Sm3,
+        }],
+    )
+    .unwrap()
+}
+
+fn status(r: Result<String, Error>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => e.status(),
+    }
+}
+
+#[test]
+fn a_witness_cosigns_only_what_extends_what_it_cosigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::new();
+    let keys = cosigners();
+    let vkeys: Vec<VerifierKey> = keys.iter().map(|c| c.verifier().clone()).collect();
+    let w = witness(dir.path(), &log, keys);
+
+    // First contact: old 0, no proof. The answer is one cosignature per key,
+    // each verifying on the checkpoint with the witness's vkeys.
+    log.grow_to(3, "a");
+    let lines = w.add_checkpoint(log.request(0).as_bytes()).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    let cosigned = format!("{}{lines}", log.checkpoint());
+    let opened = Note::parse(cosigned.as_bytes())
+        .unwrap()
+        .open(&vkeys)
+        .unwrap();
+    assert_eq!(opened, vec!["witness.example/w1"]);
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().size, 3);
+
+    // A stale old size: 409 with the size the witness holds.
+    log.grow_to(5, "a");
+    match w.add_checkpoint(log.request(0).as_bytes()) {
+        Err(Error::StaleOldSize { old: 0, latest: 3 }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Extended with a proof: cosigned.
+    assert_eq!(status(w.add_checkpoint(log.request(3).as_bytes())), 200);
+    // The same checkpoint again: cosigned again (same size, same root).
+    assert_eq!(status(w.add_checkpoint(log.request(5).as_bytes())), 200);
+
+    // A rollback: a smaller checkpoint is refused whatever old size is sent.
+    let mut small = Log {
+        signer: NoteSigner::new(ORIGIN, PrivateKey::generate(KeyAlgorithm::Sm2).unwrap()).unwrap(),
+        tree: MemoryTree::new(HashAlg::Sm3),
+    };
+    std::mem::swap(&mut small.signer, &mut log.signer);
+    small.grow_to(4, "a");
+    assert_eq!(status(w.add_checkpoint(small.request(5).as_bytes())), 400);
+    assert_eq!(status(w.add_checkpoint(small.request(3).as_bytes())), 409);
+    std::mem::swap(&mut small.signer, &mut log.signer);
+
+    // A fork: another history, signed by the log's key. At the same size the
+    // roots differ (409); larger, its proof does not reach the cosigned root
+    // (422). The witness still holds the first history.
+    let mut fork = Log {
+        signer: NoteSigner::new(ORIGIN, PrivateKey::generate(KeyAlgorithm::Sm2).unwrap()).unwrap(),
+        tree: MemoryTree::new(HashAlg::Sm3),
+    };
+    std::mem::swap(&mut fork.signer, &mut log.signer);
+    fork.grow_to(5, "b");
+    match w.add_checkpoint(fork.request(5).as_bytes()) {
+        Err(e @ Error::RootMismatch { .. }) => assert_eq!(e.status(), 409),
+        other => panic!("{other:?}"),
+    }
+    fork.grow_to(9, "b");
+    match w.add_checkpoint(fork.request(5).as_bytes()) {
+        Err(e @ Error::BadProof { .. }) => assert_eq!(e.status(), 422),
+        other => panic!("{other:?}"),
+    }
+    std::mem::swap(&mut fork.signer, &mut log.signer);
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().root, log.tree.root());
+
+    // Not the log's signature: 403; a known key's forged signature: 403; an
+    // unknown origin: 404; a proof from size 0: 400.
+    let stranger =
+        NoteSigner::new(ORIGIN, PrivateKey::generate(KeyAlgorithm::Sm2).unwrap()).unwrap();
+    log.grow_to(6, "a");
+    let foreign = AddCheckpoint {
+        old: 5,
+        proof: consistency_proof(&log.tree, 5, 6).unwrap(),
+        checkpoint: Checkpoint::new(ORIGIN, 6, log.tree.root())
+            .unwrap()
+            .sign(&[&stranger])
+            .unwrap(),
+    };
+    assert_eq!(status(w.add_checkpoint(foreign.to_body().as_bytes())), 403);
+    let good = log.request(5);
+    let forged = good.replacen("\n6\n", "\n7\n", 1);
+    assert_eq!(status(w.add_checkpoint(forged.as_bytes())), 403);
+    let other_origin = AddCheckpoint {
+        old: 0,
+        proof: vec![],
+        checkpoint: Checkpoint::new("elsewhere.example/log", 6, log.tree.root())
+            .unwrap()
+            .sign(&[&log.signer])
+            .unwrap(),
+    };
+    assert_eq!(
+        status(w.add_checkpoint(other_origin.to_body().as_bytes())),
+        404
+    );
+    assert_eq!(status(w.add_checkpoint(b"old 0\nAAAA\n\nx")), 400);
+    // A bad proof for the right sizes: 422, nothing changes.
+    let mut bad = AddCheckpoint::parse(good.as_bytes()).unwrap();
+    bad.proof[0][0] ^= 1;
+    assert_eq!(status(w.add_checkpoint(bad.to_body().as_bytes())), 422);
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().size, 5);
+    assert_eq!(status(w.add_checkpoint(good.as_bytes())), 200);
+
+    // Restarted on the same state: it remembers size 6, refuses the past.
+    drop(w);
+    let w = witness(dir.path(), &log, cosigners());
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().size, 6);
+    assert_eq!(status(w.add_checkpoint(log.request(0).as_bytes())), 409);
+    assert_eq!(status(w.add_checkpoint(log.request(5).as_bytes())), 409);
+    assert_eq!(status(w.add_checkpoint(log.request(6).as_bytes())), 200);
+}
+
+#[test]
+fn racing_submissions_never_roll_the_witness_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::new();
+    let w = Arc::new(witness(dir.path(), &log, cosigners()));
+    log.grow_to(10, "a");
+    w.add_checkpoint(log.request(0).as_bytes()).unwrap();
+    // Requests for 11..=40 all claiming old 10, sent at once: exactly one
+    // wins, the rest are told the new size; never does the size go back.
+    let mut reqs = Vec::new();
+    for size in 11..=40u64 {
+        log.grow_to(size, "a");
+        reqs.push((size, log.request(10)));
+    }
+    let handles: Vec<_> = reqs
+        .into_iter()
+        .map(|(size, body)| {
+            let w = w.clone();
+            std::thread::spawn(move || (size, w.add_checkpoint(body.as_bytes())))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let won: Vec<u64> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    for (_, r) in &results {
+        if let Err(e) = r {
+            assert!(
+                matches!(e, Error::StaleOldSize { old: 10, latest } if *latest == won[0]),
+                "{e:?}"
+            );
+        }
+    }
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().size, won[0]);
+}
+
+#[test]
+fn a_witness_needs_keys_and_well_formed_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::new();
+    assert!(Witness::open(dir.path(), vec![], vec![]).is_err());
+    let cosigner = cosigners().remove(0);
+    let cosig_key = cosigner.verifier().clone();
+    let bad = Witness::open(
+        dir.path(),
+        vec![cosigner],
+        vec![WitnessedLog {
+            origin: ORIGIN.into(),
+            keys: vec![cosig_key],
+            hash: HashAlg::Sm3,
+        }],
+    );
+    assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
+    let _ = log;
+}
