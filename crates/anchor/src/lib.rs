@@ -71,8 +71,8 @@ pub use merkle::{
 };
 pub use note::{
     Cosigner, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteKeyType, NoteSignature, NoteSigner,
-    SM2_COSIGNATURE_TYPE_ID, SM2_NOTE_ID, SM2_TYPE_ID, VerifierKey, cosigned_message, key_id,
-    sign_note,
+    SM2_COSIGNATURE_TYPE_ID, SM2_NOTE_ID, SM2_TYPE_ID, VerifierKey, cosigned_by, cosigned_message,
+    key_id, sign_note,
 };
 pub use receipt::{
     MAX_RECEIPT_BATCH, MAX_RECEIPT_FIELD_LEN, MAX_RECEIPT_LEN, RECEIPT_BATCH_FORMAT,

@@ -624,6 +624,18 @@ impl Note {
     }
 }
 
+/// The names of the witnesses among `witnesses` whose cosignatures on `note`
+/// verify (each name once); none is an empty list, not an error. A
+/// signature naming a witness key that does not verify is
+/// [`Error::BadSignature`]: a forged cosignature.
+pub fn cosigned_by(note: &Note, witnesses: &[VerifierKey]) -> Result<Vec<String>> {
+    match note.open(witnesses) {
+        Ok(names) => Ok(names),
+        Err(Error::NoKnownSignature) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Sign `text` (non-empty, each line ending in `\n`, no blank line) with every
 /// signer, in order; returns the signed note.
 pub fn sign_note(text: &str, signers: &[&NoteSigner]) -> Result<String> {

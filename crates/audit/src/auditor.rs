@@ -103,29 +103,49 @@ impl Auditor {
     }
 
     /// Open a signed checkpoint: a valid signature by a log key, none failing,
-    /// the trusted origin, and the witness quorum when one is set.
+    /// the trusted origin, and the witness quorum when one is set — a
+    /// witness's failing cosignature is a forgery (TOTAL_FAILED); too few
+    /// witnesses is INDETERMINATE, naming those who cosigned and those who did
+    /// not.
     pub(crate) fn open_checkpoint(
         &self,
         note: &[u8],
-    ) -> std::result::Result<SignedCheckpoint, (SubIndication, String)> {
+    ) -> std::result::Result<SignedCheckpoint, CheckpointRefusal> {
+        let failed = |sub, msg| CheckpointRefusal {
+            indication: Indication::TotalFailed,
+            sub,
+            msg,
+        };
         let (origin, _, keys) = self
             .log_keys()
-            .map_err(|m| (SubIndication::NoCertificateChainFound, m))?;
+            .map_err(|m| failed(SubIndication::NoCertificateChainFound, m))?;
         let cp = SignedCheckpoint::open(note, keys, Some(origin))
-            .map_err(|e| (log_sub(&e), format!("checkpoint: {e}")))?;
+            .map_err(|e| failed(log_sub(&e), format!("checkpoint: {e}")))?;
         if self.trust.quorum > 0 {
             let cosigned = Note::parse(note)
-                .and_then(|n| n.open(&self.trust.witnesses))
-                .map(|v| v.len())
-                .map_err(|e| (log_sub(&e), format!("witness cosignatures: {e}")))?;
-            if cosigned < self.trust.quorum {
-                return Err((
-                    SubIndication::SigConstraintsFailure,
-                    format!(
-                        "{cosigned} witness cosignature(s), the quorum is {}",
-                        self.trust.quorum
+                .and_then(|n| yinzheng_anchor::cosigned_by(&n, &self.trust.witnesses))
+                .map_err(|e| failed(log_sub(&e), format!("witness cosignatures: {e}")))?;
+            if cosigned.len() < self.trust.quorum {
+                let mut missing: Vec<&str> =
+                    self.trust.witnesses.iter().map(|k| k.name()).collect();
+                missing.sort_unstable();
+                missing.dedup();
+                missing.retain(|n| !cosigned.iter().any(|c| c == n));
+                return Err(CheckpointRefusal {
+                    indication: Indication::Indeterminate,
+                    sub: SubIndication::SigConstraintsFailure,
+                    msg: format!(
+                        "{} witness cosignature(s), the quorum is {}: cosigned by {}; not by {}",
+                        cosigned.len(),
+                        self.trust.quorum,
+                        if cosigned.is_empty() {
+                            "none".to_string()
+                        } else {
+                            cosigned.join(", ")
+                        },
+                        missing.join(", ")
                     ),
-                ));
+                });
             }
         }
         Ok(cp)
@@ -320,8 +340,8 @@ impl Auditor {
                 ));
                 Some(cp)
             }
-            Err((sub, msg)) => {
-                fail(r, "checkpoint", &manifest.checkpoint, sub, msg);
+            Err(e) => {
+                e.record(r, "checkpoint", &manifest.checkpoint);
                 None
             }
         };
@@ -771,8 +791,8 @@ impl Auditor {
                 "the proof goes to another checkpoint than the bundle's",
             );
         }
-        if let Err((sub, msg)) = self.open_checkpoint(ev.checkpoint_note().as_bytes()) {
-            fail(r, "inclusion", label, sub, msg);
+        if let Err(e) = self.open_checkpoint(ev.checkpoint_note().as_bytes()) {
+            e.record(r, "inclusion", label);
             return None;
         }
         let (_, hash, keys) = self.log_keys().ok()?;
@@ -810,6 +830,20 @@ impl Auditor {
 }
 
 /// Record a TOTAL_FAILED check.
+/// Why a checkpoint was not accepted, and how grave that is.
+pub(crate) struct CheckpointRefusal {
+    indication: Indication,
+    sub: SubIndication,
+    msg: String,
+}
+
+impl CheckpointRefusal {
+    /// Record the refusal as check `id` on `subject`.
+    pub(crate) fn record(self, r: &mut VerificationReport, id: &str, subject: &str) {
+        r.fail(id, subject, self.indication, self.sub, self.msg);
+    }
+}
+
 pub(crate) fn fail(
     r: &mut VerificationReport,
     id: &str,

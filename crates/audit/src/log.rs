@@ -80,11 +80,22 @@ impl Auditor {
                 return out;
             }
         };
-        if let Err((sub, msg)) = std::fs::read(tiles.join("checkpoint"))
-            .map_err(|e| (SubIndication::FormatFailure, format!("checkpoint: {e}")))
-            .and_then(|n| self.open_checkpoint(&n).map(|_| ()))
-        {
-            fail(&mut out.report, "checkpoint", "checkpoint", sub, msg);
+        let note = match std::fs::read(tiles.join("checkpoint")) {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = format!("checkpoint: {e}");
+                fail(
+                    &mut out.report,
+                    "checkpoint",
+                    "checkpoint",
+                    SubIndication::FormatFailure,
+                    msg,
+                );
+                return out;
+            }
+        };
+        if let Err(e) = self.open_checkpoint(&note) {
+            e.record(&mut out.report, "checkpoint", "checkpoint");
             return out;
         }
         let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
@@ -154,8 +165,8 @@ impl Auditor {
                 );
                 Some(cp)
             }
-            Err((sub, msg)) => {
-                fail(r, "checkpoint", name, sub, msg);
+            Err(e) => {
+                e.record(r, "checkpoint", name);
                 None
             }
         };
@@ -221,8 +232,8 @@ impl Auditor {
                 return out;
             }
         };
-        if let Err((sub, msg)) = self.open_checkpoint(cp.note().as_bytes()) {
-            fail(&mut out.report, "checkpoint", "checkpoint", sub, msg);
+        if let Err(e) = self.open_checkpoint(cp.note().as_bytes()) {
+            e.record(&mut out.report, "checkpoint", "checkpoint");
             return out;
         }
         let size = cp.checkpoint().size();

@@ -193,11 +193,22 @@ impl TrustAnchors {
             None => None,
         };
         let witnesses = keys(&self.witnesses.keys, "witness key")?;
-        if self.witnesses.quorum > witnesses.len() {
+        if let Some(k) = witnesses.iter().find(|k| !k.key_type().is_cosignature()) {
             return Err(Error::Trust(format!(
-                "witness quorum {} is more than the {} witness keys",
+                "witness key {k} is not a cosignature key (cosignature/v1 or \
+                 SM2-SM3-cosignature/v1): a witness cosigns with a timestamp"
+            )));
+        }
+        // A witness with an Ed25519 and an SM2 key is one witness: the quorum
+        // counts names.
+        let mut names: Vec<&str> = witnesses.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if self.witnesses.quorum > names.len() {
+            return Err(Error::Trust(format!(
+                "witness quorum {} is more than the {} witnesses named by the keys",
                 self.witnesses.quorum,
-                witnesses.len()
+                names.len()
             )));
         }
         Ok(LoadedTrust {

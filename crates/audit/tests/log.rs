@@ -202,6 +202,158 @@ fn whole_log_audit_consistency_and_rewritten_history() {
     log.close().unwrap();
 }
 
+/// Issue 24: with `[witnesses] quorum = 2` a checkpoint counts only when two
+/// of the three witnesses — real ones, fed the log's checkpoints as
+/// c2sp.org/tlog-witness says — cosigned it. One is INDETERMINATE and names
+/// who cosigned and who did not; a forged cosignature fails; a witness key
+/// that is not a cosignature key is refused in the trust file.
+#[test]
+fn consistency_needs_the_witness_quorum() {
+    use std::sync::Arc;
+    use yinzheng_anchor::{Cosigner, VerifierKey};
+    use yinzheng_witness::{AddCheckpoint, Witness, WitnessedLog};
+    let work = tempdir();
+    let w = work.path();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let dir = w.join("log");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = build(&dir, &key, 100, "witnessed");
+    let tiles = Log::tiles_dir(&dir);
+    let witnesses: Vec<Witness> = [
+        ("witness.a/w1", KeyAlgorithm::Ed25519),
+        ("witness.b/w2", KeyAlgorithm::Sm2),
+        ("witness.c/w3", KeyAlgorithm::Ed25519),
+    ]
+    .into_iter()
+    .map(|(name, alg)| {
+        let cosigner = Cosigner::new(name, Arc::new(PrivateKey::generate(alg).unwrap())).unwrap();
+        let state = w.join(name.replace('/', "-"));
+        Witness::open(
+            &state,
+            vec![cosigner],
+            vec![WitnessedLog {
+                origin: ORIGIN.into(),
+                keys: log.verifiers().to_vec(),
+                hash: HashAlg::Sm3,
+            }],
+        )
+        .unwrap()
+    })
+    .collect();
+    // Ask witnesses `which` to cosign the log's current checkpoint, each
+    // from the size it holds: the note with their cosignatures.
+    let cosign = |which: &[usize]| -> String {
+        let note = log.checkpoint_note();
+        let size = log.checkpoint().size();
+        let mut lines = String::new();
+        for &i in which {
+            let old = witnesses[i].latest(ORIGIN).unwrap().map_or(0, |l| l.size);
+            let proof = if old == 0 || old == size {
+                vec![]
+            } else {
+                let reader = TileReader::new(&tiles, HashAlg::Sm3, size);
+                consistency_proof(&reader, old, size).unwrap()
+            };
+            let body = AddCheckpoint {
+                old,
+                proof,
+                checkpoint: note.clone(),
+            }
+            .to_body();
+            lines.push_str(&witnesses[i].add_checkpoint(body.as_bytes()).unwrap());
+        }
+        format!("{note}{lines}")
+    };
+    let mut t = trust(&log, w);
+    t.witnesses.keys = witnesses
+        .iter()
+        .flat_map(|x| x.verifiers())
+        .map(|v| v.to_string())
+        .collect();
+    t.witnesses.quorum = 2;
+    std::fs::write(w.join("anchors.toml"), t.to_toml().unwrap()).unwrap();
+
+    std::fs::write(w.join("old.checkpoint"), cosign(&[0, 1])).unwrap();
+    let old_size = log.checkpoint().size();
+    append(&log, 100, 150, "witnessed");
+    let size = log.checkpoint().size();
+    let reader = TileReader::new(&tiles, HashAlg::Sm3, size);
+    let proof = consistency_proof(&reader, old_size, size).unwrap();
+    let text: String = proof.iter().map(|h| base64::encode(h) + "\n").collect();
+    std::fs::write(w.join("proof"), text).unwrap();
+    let args = [
+        "consistency",
+        "--trust",
+        "anchors.toml",
+        "old.checkpoint",
+        "new.checkpoint",
+        "--proof",
+        "proof",
+    ];
+    // One witness: short of the quorum, named.
+    std::fs::write(w.join("new.checkpoint"), cosign(&[0])).unwrap();
+    let (code, out) = run(w, &args);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("INDETERMINATE")
+            && out.contains("1 witness cosignature(s), the quorum is 2")
+            && out.contains("cosigned by witness.a/w1; not by witness.b/w2, witness.c/w3"),
+        "{out}"
+    );
+    // Two (the third catches up from the size it holds): passed.
+    let two = cosign(&[2]);
+    let new_note = format!(
+        "{}{}",
+        two,
+        std::fs::read_to_string(w.join("new.checkpoint"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("\u{2014} witness.a/w1"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+    std::fs::write(w.join("new.checkpoint"), &new_note).unwrap();
+    let (code, out) = run(w, &args);
+    assert_eq!(code, 0, "{out}");
+    // A forged cosignature from a trusted witness: the checkpoint fails.
+    let forged: String = new_note
+        .lines()
+        .map(|l| {
+            if l.starts_with("\u{2014} witness.c/w3 ") {
+                let mut raw = base64::decode(l.rsplit(' ').next().unwrap()).unwrap();
+                raw[20] ^= 1;
+                format!("\u{2014} witness.c/w3 {}\n", base64::encode(&raw))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(w.join("new.checkpoint"), forged).unwrap();
+    let (code, out) = run(w, &args);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TOTAL_FAILED") && out.contains("witness.c/w3"),
+        "{out}"
+    );
+    // A plain note key as a witness key: the trust file is refused.
+    let plain = NoteSigner::new(
+        "witness.d/w4",
+        PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !VerifierKey::parse(&plain.verifier().to_string())
+            .unwrap()
+            .key_type()
+            .is_cosignature()
+    );
+    t.witnesses.keys.push(plain.verifier().to_string());
+    assert!(Auditor::new(&t).is_err());
+    log.close().unwrap();
+}
+
 /// The issue's target: a log of 100,000 entries audited in under a minute.
 #[test]
 #[ignore = "timing: run with --release -- --ignored"]
