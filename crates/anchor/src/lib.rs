@@ -57,6 +57,7 @@ mod merkle;
 mod note;
 mod receipt;
 mod tiles;
+mod witness;
 
 pub use audit::{AuditReport, audit, audit_entries};
 pub use builder::{TileBuilder, TileFile};
@@ -86,4 +87,5 @@ pub use tiles::{
 
 /// Standard base64 (RFC 4648 §4), strict: the text form of hashes and
 /// signatures (the workspace's one base64, from yinzheng-crypto).
+pub use witness::{Quorum, WitnessPolicy};
 pub use yinzheng_crypto::base64;

@@ -121,30 +121,15 @@ impl Auditor {
             .map_err(|m| failed(SubIndication::NoCertificateChainFound, m))?;
         let cp = SignedCheckpoint::open(note, keys, Some(origin))
             .map_err(|e| failed(log_sub(&e), format!("checkpoint: {e}")))?;
-        if self.trust.quorum > 0 {
-            let cosigned = Note::parse(note)
-                .and_then(|n| yinzheng_anchor::cosigned_by(&n, &self.trust.witnesses))
+        if self.trust.witnesses.quorum() > 0 {
+            let quorum = Note::parse(note)
+                .and_then(|n| self.trust.witnesses.check(&n))
                 .map_err(|e| failed(log_sub(&e), format!("witness cosignatures: {e}")))?;
-            if cosigned.len() < self.trust.quorum {
-                let mut missing: Vec<&str> =
-                    self.trust.witnesses.iter().map(|k| k.name()).collect();
-                missing.sort_unstable();
-                missing.dedup();
-                missing.retain(|n| !cosigned.iter().any(|c| c == n));
+            if !quorum.met() {
                 return Err(CheckpointRefusal {
                     indication: Indication::Indeterminate,
                     sub: SubIndication::SigConstraintsFailure,
-                    msg: format!(
-                        "{} witness cosignature(s), the quorum is {}: cosigned by {}; not by {}",
-                        cosigned.len(),
-                        self.trust.quorum,
-                        if cosigned.is_empty() {
-                            "none".to_string()
-                        } else {
-                            cosigned.join(", ")
-                        },
-                        missing.join(", ")
-                    ),
+                    msg: quorum.describe(),
                 });
             }
         }

@@ -192,25 +192,11 @@ impl TrustAnchors {
             }
             None => None,
         };
-        let witnesses = keys(&self.witnesses.keys, "witness key")?;
-        if let Some(k) = witnesses.iter().find(|k| !k.key_type().is_cosignature()) {
-            return Err(Error::Trust(format!(
-                "witness key {k} is not a cosignature key (cosignature/v1 or \
-                 SM2-SM3-cosignature/v1): a witness cosigns with a timestamp"
-            )));
-        }
-        // A witness with an Ed25519 and an SM2 key is one witness: the quorum
-        // counts names.
-        let mut names: Vec<&str> = witnesses.iter().map(|k| k.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        if self.witnesses.quorum > names.len() {
-            return Err(Error::Trust(format!(
-                "witness quorum {} is more than the {} witnesses named by the keys",
-                self.witnesses.quorum,
-                names.len()
-            )));
-        }
+        let witnesses = yinzheng_anchor::WitnessPolicy::new(
+            keys(&self.witnesses.keys, "witness key")?,
+            self.witnesses.quorum,
+        )
+        .map_err(|e| Error::Trust(e.to_string()))?;
         Ok(LoadedTrust {
             anchors,
             intermediates,
@@ -218,7 +204,6 @@ impl TrustAnchors {
             sm2_id,
             log,
             witnesses,
-            quorum: self.witnesses.quorum,
         })
     }
 }
@@ -231,6 +216,5 @@ pub(crate) struct LoadedTrust {
     pub(crate) sm2_id: Sm2Id,
     /// (origin, hash profile, verifier keys).
     pub(crate) log: Option<(String, HashAlg, Vec<VerifierKey>)>,
-    pub(crate) witnesses: Vec<VerifierKey>,
-    pub(crate) quorum: usize,
+    pub(crate) witnesses: yinzheng_anchor::WitnessPolicy,
 }

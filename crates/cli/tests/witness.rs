@@ -307,3 +307,115 @@ fn post_or_dead(addr: &str, body: &str) -> (u16, String, String) {
         }
     }
 }
+
+/// `log verify` with the witnesses a relying party trusts: evidence whose
+/// checkpoint a witness cosigned passes; without the cosignature it is
+/// INDETERMINATE and says who did not cosign; a forged cosignature fails.
+#[test]
+fn log_verify_requires_the_witness_quorum() {
+    let dir = yinzheng_tests::tempdir();
+    let d = dir.path();
+    yz(d, &["--home", "home", "log", "init"]);
+    std::fs::write(d.join("note.txt"), "an entry the region relies on\n").unwrap();
+    yz(
+        d,
+        &["--home", "home", "log", "append", "--data", "note.txt"],
+    );
+    yz(
+        d,
+        &[
+            "--home", "home", "log", "prove", "--index", "0", "--out", "ev.txt",
+        ],
+    );
+    let evidence = std::fs::read_to_string(d.join("ev.txt")).unwrap();
+    let checkpoint = evidence.split_once("\n\n").unwrap().1.to_string();
+    let origin = checkpoint.lines().next().unwrap().to_string();
+    yz(
+        d,
+        &[
+            "--home",
+            "home",
+            "witness",
+            "init",
+            "--name",
+            "witness.dept-a.example/w1",
+        ],
+    );
+    yz(
+        d,
+        &[
+            "--home",
+            "home",
+            "witness",
+            "add-log",
+            "--origin",
+            &origin,
+            "--vkey",
+            "home/log/log.vkey",
+        ],
+    );
+    let (server, addr) = start(d);
+    let (status, _, lines) = post(&addr, &format!("old 0\n\n{checkpoint}"));
+    assert_eq!(status, 200, "{lines}");
+    drop(server);
+    std::fs::write(d.join("ev-w.txt"), format!("{evidence}{lines}")).unwrap();
+    let verify = |file: &str, quorum: &str| {
+        let out = yinzheng_tests::run_cli(
+            env!("CARGO_BIN_EXE_yinzheng"),
+            d,
+            &[
+                "--home",
+                "home",
+                "log",
+                "verify",
+                "--vkey",
+                "home/log/log.vkey",
+                "--witness-vkey",
+                "home/witness/witness-ed25519.vkey",
+                "--quorum",
+                quorum,
+                file,
+            ],
+            &[],
+        );
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, said) = verify("ev-w.txt", "1");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("cosigned by witness.dept-a.example/w1"),
+        "{said}"
+    );
+    let (code, said) = verify("ev.txt", "1");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("INDETERMINATE") && said.contains("not by witness.dept-a.example/w1"),
+        "{said}"
+    );
+    // A forged cosignature (one byte of the signature changed).
+    let line = lines.trim_end();
+    let (head, sig) = line.rsplit_once(' ').unwrap();
+    let mut raw = yinzheng_anchor::base64::decode(sig).unwrap();
+    raw[40] ^= 1;
+    std::fs::write(
+        d.join("ev-f.txt"),
+        format!(
+            "{evidence}{head} {}\n",
+            yinzheng_anchor::base64::encode(&raw)
+        ),
+    )
+    .unwrap();
+    let (code, said) = verify("ev-f.txt", "1");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("TOTAL_FAILED"), "{said}");
+    // A quorum larger than the witnesses trusted is a usage error.
+    let (code, said) = verify("ev-w.txt", "2");
+    assert_eq!(code, Some(2), "{said}");
+}

@@ -35,6 +35,11 @@ pub enum Error {
     /// cannot be read.
     #[error("evidence: {0}")]
     Evidence(yinzheng_anchor::Error),
+    /// The evidence verifies, but too few of the trusted witnesses cosigned
+    /// its checkpoint: not proven that auditors all see this history
+    /// (INDETERMINATE; the quorum says who cosigned and who did not).
+    #[error("evidence not witnessed: {}", .0.describe())]
+    NotWitnessed(yinzheng_anchor::Quorum),
     /// Keys, signatures, digests.
     #[error(transparent)]
     Crypto(#[from] yinzheng_crypto::Error),

@@ -1,7 +1,7 @@
 //! Offline evidence from the anchoring log (锚定日志).
 
 use crate::error::{Error, Result};
-use yinzheng_anchor::{Entry, Evidence, HashAlg, VerifierKey, profile_from_origin};
+use yinzheng_anchor::{Entry, Evidence, HashAlg, VerifierKey, WitnessPolicy, profile_from_origin};
 
 /// What a verified evidence file proves: that `entry` is leaf `index` of the
 /// log named `origin`, in a tree of `tree_size` entries whose checkpoint the
@@ -68,6 +68,18 @@ impl VerifiedEvidence {
 /// `Err(Error::Evidence)` when the file is malformed or does not verify:
 /// evidence is all or nothing.
 pub fn verify_evidence(evidence: &[u8], vkey: &str) -> Result<VerifiedEvidence> {
+    verify_evidence_witnessed(evidence, vkey, &WitnessPolicy::none())
+}
+
+/// [`verify_evidence`], and the checkpoint must be cosigned by the quorum of
+/// `witnesses` (trusted witness cosignature keys, e.g. from the trust
+/// anchors' `[witnesses]`): too few is [`Error::NotWitnessed`], naming who
+/// cosigned and who did not; a forged cosignature is [`Error::Evidence`].
+pub fn verify_evidence_witnessed(
+    evidence: &[u8],
+    vkey: &str,
+    witnesses: &WitnessPolicy,
+) -> Result<VerifiedEvidence> {
     let keys = vkey
         .lines()
         .map(str::trim)
@@ -87,6 +99,14 @@ pub fn verify_evidence(evidence: &[u8], vkey: &str) -> Result<VerifiedEvidence> 
         .and_then(|c| profile_from_origin(c.origin()))
         .unwrap_or(HashAlg::Sm3);
     let v = ev.verify(&keys, hash, None).map_err(Error::Evidence)?;
+    if witnesses.quorum() > 0 {
+        let note = yinzheng_anchor::Note::parse(ev.checkpoint_note().as_bytes())
+            .map_err(Error::Evidence)?;
+        let quorum = witnesses.check(&note).map_err(Error::Evidence)?;
+        if !quorum.met() {
+            return Err(Error::NotWitnessed(quorum));
+        }
+    }
     Ok(VerifiedEvidence {
         origin: v.checkpoint.checkpoint().origin().to_string(),
         index: v.index,

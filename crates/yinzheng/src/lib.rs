@@ -15,7 +15,7 @@
 //! | seal a PDF, an OFD document or any bytes | [`Sealer`], [`SealOptions`], [`seal_pdf`], [`seal_ofd`], [`seal_bytes`] |
 //! | check a license identifier, USCC or citizen ID | [`LicenseId::parse`], [`check_uscc`], [`check_citizen_id`] |
 //! | check a license file | [`Trust::check_license_file`] |
-//! | verify log evidence offline | [`verify_evidence`] |
+//! | verify log evidence offline | [`verify_evidence`], with a witness quorum [`verify_evidence_witnessed`] |
 //!
 //! Every verification returns a [`VerificationReport`] in the vocabulary of
 //! ETSI EN 319 102-1 (TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE with a
@@ -78,10 +78,11 @@ mod trust;
 
 // The public surface, in one place.
 pub use error::{Error, Result};
-pub use evidence::{VerifiedEvidence, verify_evidence};
+pub use evidence::{VerifiedEvidence, verify_evidence, verify_evidence_witnessed};
 pub use license::{LicenseFileCheck, check_citizen_id, check_uscc};
 pub use seal::{SealOptions, Sealer, load_key, seal_bytes, seal_ofd, seal_pdf};
 pub use trust::{Trust, TrustBuilder};
+pub use yinzheng_anchor::{Quorum, WitnessPolicy};
 
 /// RFC 3161 time-stamping authority for B-T seals (from `yinzheng-cms`).
 pub use yinzheng_cms::TimeStampAuthority;

@@ -265,3 +265,77 @@ fn evidence_errors() {
         Err(Error::Evidence(_))
     ));
 }
+
+/// Evidence whose checkpoint the trusted witnesses cosigned passes
+/// `verify_evidence_witnessed`; short of the quorum it is `NotWitnessed`,
+/// naming who cosigned and who did not (issue 24).
+#[test]
+fn evidence_needs_the_witness_quorum() {
+    use std::sync::Arc;
+    use yinzheng_anchor::{Cosigner, Entry, Evidence, HashAlg, NoteSigner};
+    use yinzheng_log::{Log, LogOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "example.local/log/sm3";
+    let signer = NoteSigner::new(
+        origin,
+        yinzheng::PrivateKey::generate(yinzheng::KeyAlgorithm::Sm2).unwrap(),
+    )
+    .unwrap();
+    let vkey = signer.verifier().to_string();
+    Log::create_in(
+        dir.path(),
+        &yinzheng_store::Backend::Embedded,
+        origin,
+        HashAlg::Sm3,
+        &[&signer],
+    )
+    .unwrap();
+    let log = Log::open_in(
+        dir.path(),
+        &yinzheng_store::Backend::Embedded,
+        vec![signer],
+        LogOptions::default().with_period(std::time::Duration::ZERO),
+    )
+    .unwrap();
+    log.append_entry(&Entry::new("seal.made", 1_790_000_000_000, "admin").unwrap())
+        .unwrap();
+    let note = log.checkpoint_note();
+    let text = note.split_once("\n\n").unwrap().0.to_string() + "\n";
+    let witness = |name: &str| {
+        Cosigner::new(
+            name,
+            Arc::new(yinzheng::PrivateKey::generate(yinzheng::KeyAlgorithm::Ed25519).unwrap()),
+        )
+        .unwrap()
+    };
+    let (w1, w2) = (witness("w1.example/w"), witness("w2.example/w"));
+    let policy =
+        yinzheng::WitnessPolicy::parse(&format!("{}\n{}\n", w1.verifier(), w2.verifier()), 2)
+            .unwrap();
+    let evidence = |cosigners: &[&Cosigner]| {
+        let mut cp = note.clone();
+        for c in cosigners {
+            cp.push_str(&c.cosign(&text, 1_790_000_100).unwrap());
+        }
+        Evidence::new(&log.entry(0).unwrap(), 0, vec![], &cp).to_text()
+    };
+    let v = yinzheng::verify_evidence_witnessed(evidence(&[&w1, &w2]).as_bytes(), &vkey, &policy)
+        .unwrap();
+    assert_eq!(v.index(), 0);
+    match yinzheng::verify_evidence_witnessed(evidence(&[&w1]).as_bytes(), &vkey, &policy) {
+        Err(yinzheng::Error::NotWitnessed(q)) => {
+            assert_eq!(
+                (q.cosigned.clone(), q.missing.clone()),
+                (
+                    vec!["w1.example/w".to_string()],
+                    vec!["w2.example/w".to_string()]
+                )
+            );
+            assert!(!q.met());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a policy the same evidence is the log's word alone: it verifies.
+    assert!(yinzheng::verify_evidence(evidence(&[]).as_bytes(), &vkey).is_ok());
+    log.close().unwrap();
+}

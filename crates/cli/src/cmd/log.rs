@@ -192,6 +192,13 @@ pub struct VerifyArgs {
     hash: Option<HashArg>,
     /// The evidence file (c2sp.org/tlog-proof@v1).
     evidence: PathBuf,
+    /// A trusted witness's verifier key file (`witness-*.vkey`); repeatable.
+    #[arg(long)]
+    witness_vkey: Vec<PathBuf>,
+    /// How many distinct trusted witnesses must have cosigned the checkpoint
+    /// (too few: INDETERMINATE, exit 1).
+    #[arg(long, default_value_t = 0, requires = "witness_vkey")]
+    quorum: usize,
 }
 
 /// Arguments of `log audit`.
@@ -837,13 +844,40 @@ fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
         yinzheng_anchor::MAX_EVIDENCE_LEN as u64,
         "evidence file",
     )?;
+    let mut vkeys = String::new();
+    for f in &a.witness_vkey {
+        let text = io::read_limited(f, 64 * 1024, "witness verifier key")?;
+        vkeys.push_str(&String::from_utf8(text).context("witness verifier key is not UTF-8")?);
+        vkeys.push('\n');
+    }
+    let witnesses = yinzheng_anchor::WitnessPolicy::parse(&vkeys, a.quorum)
+        .context("the witness keys or the quorum")?;
     let result = Evidence::parse(&bytes).and_then(|ev| {
         let h = profile(a.hash, ev.checkpoint_note().as_bytes());
-        ev.verify(std::slice::from_ref(&vk), h, None)
-            .map(|v| (v, h))
+        let v = ev.verify(std::slice::from_ref(&vk), h, None)?;
+        let quorum = witnesses.check(&yinzheng_anchor::Note::parse(
+            ev.checkpoint_note().as_bytes(),
+        )?)?;
+        Ok((v, h, quorum))
     });
     let r = match result {
-        Ok((v, h)) => {
+        Ok((v, h, quorum)) if !quorum.met() => VerifyReport {
+            indication: "INDETERMINATE",
+            valid: false,
+            index: Some(v.index),
+            tree_size: Some(v.checkpoint.checkpoint().size()),
+            origin: Some(v.checkpoint.checkpoint().origin().to_string()),
+            hash: h.name(),
+            entry_kind: None,
+            entry_subjects: vec![],
+            message: format!(
+                "entry {} is in the log's tree of size {}, but the checkpoint is not witnessed: {}",
+                v.index,
+                v.checkpoint.checkpoint().size(),
+                quorum.describe()
+            ),
+        },
+        Ok((v, h, quorum)) => {
             let decoded = Entry::decode(&v.entry).ok();
             VerifyReport {
                 indication: "TOTAL_PASSED",
@@ -855,11 +889,16 @@ fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
                 entry_kind: decoded.as_ref().map(|e| e.kind().to_string()),
                 entry_subjects: decoded.map(|e| e.subjects().to_vec()).unwrap_or_default(),
                 message: format!(
-                    "entry {} is in the log {} at tree size {} (signed by {})",
+                    "entry {} is in the log {} at tree size {} (signed by {}{})",
                     v.index,
                     v.checkpoint.checkpoint().origin(),
                     v.checkpoint.checkpoint().size(),
-                    v.checkpoint.verified_by().join(", ")
+                    v.checkpoint.verified_by().join(", "),
+                    if quorum.required > 0 {
+                        format!("; cosigned by {}", quorum.cosigned.join(", "))
+                    } else {
+                        String::new()
+                    }
                 ),
             }
         }
