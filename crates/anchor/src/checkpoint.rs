@@ -132,6 +132,13 @@ impl SignedCheckpoint {
     /// origin must equal `origin` when one is given (by default the name of the
     /// first known key is *not* assumed to be the origin).
     pub fn open(note: &[u8], known: &[VerifierKey], origin: Option<&str>) -> Result<Self> {
+        // A witness's cosignature is not the log's signature.
+        if let Some(k) = known.iter().find(|k| k.key_type().is_cosignature()) {
+            return Err(Error::malformed(
+                "log key",
+                format!("{k} is a witness's cosignature key, not a log's"),
+            ));
+        }
         let n = Note::parse(note)?;
         let verified_by = n.open(known)?;
         let checkpoint = Checkpoint::parse(n.text())?;

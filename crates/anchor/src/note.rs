@@ -294,6 +294,12 @@ impl VerifierKey {
         self.key_type
     }
 
+    /// The public key bytes (after the type bytes): the same key under
+    /// another type or name has the same bytes.
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
     /// Verify a note signature (without the 4-byte key ID) over `msg`; a
     /// cosignature's over the cosigned message with its timestamp, which
     /// must not be zero.
@@ -317,7 +323,8 @@ impl VerifierKey {
             return None;
         }
         let t = u64::from_be_bytes(sig[..8].try_into().ok()?);
-        (t != 0).then_some(t)
+        // Never zero, at most 2^63 - 1 (c2sp.org/tlog-cosignature).
+        (t != 0 && t <= i64::MAX as u64).then_some(t)
     }
 
     fn verify_raw(&self, msg: &[u8], sig: &[u8]) -> bool {

@@ -65,6 +65,23 @@ impl WitnessPolicy {
                 format!("{k} is not a cosignature key (cosignature/v1 or SM2-SM3-cosignature/v1)"),
             ));
         }
+        // The cosigned message does not name the witness: the same public
+        // key under two names would let one cosignature count twice.
+        for (i, a) in keys.iter().enumerate() {
+            if let Some(b) = keys[i + 1..]
+                .iter()
+                .find(|b| b.key_bytes() == a.key_bytes() && b.name() != a.name())
+            {
+                return Err(Error::malformed(
+                    "witness keys",
+                    format!(
+                        "{} and {} are one key under two names: one witness would count twice",
+                        a.name(),
+                        b.name()
+                    ),
+                ));
+            }
+        }
         let mut names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
         names.sort_unstable();
         names.dedup();
@@ -94,6 +111,26 @@ impl WitnessPolicy {
             .map(VerifierKey::parse)
             .collect::<Result<Vec<_>>>()?;
         Self::new(keys, quorum)
+    }
+
+    /// Refuse a witness key that is one of `log_keys` (the same public key,
+    /// whatever its type or name): the log operator alone would meet the
+    /// quorum.
+    pub fn check_independent_of(&self, log_keys: &[VerifierKey]) -> Result<()> {
+        match self
+            .keys
+            .iter()
+            .find(|w| log_keys.iter().any(|l| l.key_bytes() == w.key_bytes()))
+        {
+            Some(w) => Err(Error::malformed(
+                "witness key",
+                format!(
+                    "{} is the log's own key: a witness must be independent of it",
+                    w.name()
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// How many witnesses must cosign (0: none).
@@ -127,5 +164,53 @@ impl WitnessPolicy {
             missing,
             required: self.quorum,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::{Cosigner, NoteSigner};
+    use crate::{Checkpoint, SignedCheckpoint};
+    use std::sync::Arc;
+    use yinzheng_crypto::{KeyAlgorithm, PrivateKey};
+
+    fn key(alg: KeyAlgorithm) -> Arc<PrivateKey> {
+        Arc::new(PrivateKey::generate(alg).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// One key under two names would count twice; a log key is no witness;
+    /// a plain note key is no cosignature key; a witness key is no log key.
+    #[test]
+    fn a_policy_counts_independent_witnesses_only() -> Result<()> {
+        let k = key(KeyAlgorithm::Ed25519);
+        let a = Cosigner::new("a.example/w", k.clone())?;
+        let b = Cosigner::new("b.example/w", k.clone())?;
+        let twice = WitnessPolicy::new(vec![a.verifier().clone(), b.verifier().clone()], 2);
+        assert!(twice.is_err(), "{twice:?}");
+        let log = NoteSigner::from_signer("log.example/log", k)?;
+        let policy = WitnessPolicy::new(vec![a.verifier().clone()], 1)?;
+        assert!(
+            policy
+                .check_independent_of(std::slice::from_ref(log.verifier()))
+                .is_err()
+        );
+        assert!(WitnessPolicy::new(vec![log.verifier().clone()], 1).is_err());
+        // A cosignature key given as the log's key: refused when opening.
+        let cp = Checkpoint::new("log.example/log", 1, [0u8; 32])?.sign(&[&log])?;
+        assert!(SignedCheckpoint::open(cp.as_bytes(), &[a.verifier().clone()], None).is_err());
+        // The quorum counts names: one witness's two keys are one.
+        let sm2 = Cosigner::new("a.example/w", key(KeyAlgorithm::Sm2))?;
+        let one = WitnessPolicy::new(vec![a.verifier().clone(), sm2.verifier().clone()], 1)?;
+        assert!(WitnessPolicy::new(vec![a.verifier().clone(), sm2.verifier().clone()], 2).is_err());
+        let text = Checkpoint::new("log.example/log", 1, [0u8; 32])?.to_text();
+        let both = format!(
+            "{cp}{}{}",
+            a.cosign(&text, 1_790_000_000)?,
+            sm2.cosign(&text, 1_790_000_000)?
+        );
+        let q = one.check(&Note::parse(both.as_bytes())?)?;
+        assert_eq!((q.cosigned.len(), q.met()), (1, true));
+        Ok(())
     }
 }

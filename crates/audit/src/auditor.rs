@@ -814,8 +814,8 @@ impl Auditor {
     }
 }
 
-/// Record a TOTAL_FAILED check.
-/// Why a checkpoint was not accepted, and how grave that is.
+/// Why a checkpoint was not accepted, and how grave that is (TOTAL_FAILED
+/// for a bad or missing log signature, INDETERMINATE for too few witnesses).
 pub(crate) struct CheckpointRefusal {
     indication: Indication,
     sub: SubIndication,
@@ -829,6 +829,7 @@ impl CheckpointRefusal {
     }
 }
 
+/// Record a TOTAL_FAILED check.
 pub(crate) fn fail(
     r: &mut VerificationReport,
     id: &str,

@@ -197,6 +197,11 @@ impl TrustAnchors {
             self.witnesses.quorum,
         )
         .map_err(|e| Error::Trust(e.to_string()))?;
+        if let Some((_, _, log_keys)) = &log {
+            witnesses
+                .check_independent_of(log_keys)
+                .map_err(|e| Error::Trust(e.to_string()))?;
+        }
         Ok(LoadedTrust {
             anchors,
             intermediates,

@@ -230,6 +230,7 @@ fn consistency_needs_the_witness_quorum() {
     .map(|(name, alg)| {
         let cosigner = Cosigner::new(name, Arc::new(PrivateKey::generate(alg).unwrap())).unwrap();
         let state = w.join(name.replace('/', "-"));
+        Witness::create_state(&state).unwrap();
         Witness::open(
             &state,
             vec![cosigner],

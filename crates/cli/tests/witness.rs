@@ -198,7 +198,8 @@ fn a_witness_serves_cosigns_refuses_and_survives_sigkill_without_rolling_back() 
         (status, ctype.as_str(), body.as_str()),
         (409, "text/x.tlog.size", "4\n")
     );
-    // A bad proof: 422; unknown origin: 404; not the log's key: 403.
+    // A bad proof: 422; not the log's key: 403; a malformed checkpoint: 400
+    // (unknown origins, 404, are in the crate's tests).
     let mut bad = log.body(4);
     let at = bad.find('\n').unwrap() + 1;
     bad.replace_range(at..at + 1, if &bad[at..at + 1] == "A" { "B" } else { "A" });

@@ -16,6 +16,7 @@ fn witness() -> &'static Witness {
         let dir =
             std::env::temp_dir().join(format!("yinzheng-fuzz-witness-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        Witness::create_state(&dir).expect("a witness state in the temporary directory");
         let key = PrivateKey::generate(KeyAlgorithm::Ed25519).expect("a key");
         let cosigner = Cosigner::new("fuzz.example/w", Arc::new(key)).expect("a cosigner");
         Witness::open(

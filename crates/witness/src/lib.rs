@@ -88,8 +88,22 @@ impl std::fmt::Debug for Witness {
 }
 
 impl Witness {
+    /// Make the state of a new witness in `dir` (`witness.db`, empty);
+    /// refused when one is there. [`Witness::open`] never makes one: a
+    /// witness whose state is lost would cosign a rollback to anything.
+    pub fn create_state(dir: &Path) -> Result<()> {
+        let path = dir.join(STATE_FILE);
+        if path.exists() {
+            return Err(Error::Config(format!("{} already exists", path.display())));
+        }
+        yinzheng_store::sqlite::open(&path, &SCHEMA, yinzheng_store::Options::default())?;
+        Ok(())
+    }
+
     /// A witness cosigning with `cosigners` (all under one name) for `logs`,
-    /// its state in `dir/witness.db` (made when absent).
+    /// its state in `dir/witness.db`, which [`Witness::create_state`] made:
+    /// a missing state is refused, never made afresh (a witness whose state
+    /// is lost is retired, with its keys).
     pub fn open(dir: &Path, cosigners: Vec<Cosigner>, logs: Vec<WitnessedLog>) -> Result<Self> {
         let Some(first) = cosigners.first() else {
             return Err(Error::Config("a witness needs a key to cosign with".into()));
@@ -111,15 +125,34 @@ impl Witness {
                     log.origin
                 )));
             }
+            if cosigners.iter().any(|c| {
+                log.keys
+                    .iter()
+                    .any(|k| k.key_bytes() == c.verifier().key_bytes())
+            }) {
+                return Err(Error::Config(format!(
+                    "log {:?}: the witness would cosign with the log's own key",
+                    log.origin
+                )));
+            }
             let origin = log.origin.clone();
             if by_origin.insert(origin.clone(), log).is_some() {
                 return Err(Error::Config(format!("log {origin:?} is listed twice")));
             }
         }
+        let path = dir.join(STATE_FILE);
+        if !path.exists() {
+            return Err(Error::Config(format!(
+                "no witness state at {}: a witness whose state is lost must not start afresh \
+                 (it would cosign a rollback); retire it and make a new one \
+                 (`yinzheng witness init`, new keys)",
+                path.display()
+            )));
+        }
         let db = yinzheng_store::sqlite::open(
-            &dir.join(STATE_FILE),
+            &path,
             &SCHEMA,
-            yinzheng_store::Options::default(),
+            yinzheng_store::Options::default().create(false),
         )?;
         Ok(Witness {
             cosigners,
@@ -180,6 +213,11 @@ impl Witness {
         note.open(&log.keys)
             .map_err(|e| Error::Forbidden(e.to_string()))?;
         let (old, size) = (req.old, checkpoint.size());
+        if size > i64::MAX as u64 {
+            return Err(Error::BadRequest(format!(
+                "tree size {size} is beyond what a witness records (2^63 - 1)"
+            )));
+        }
         if old > size {
             return Err(Error::BadRequest(format!(
                 "old size {old} is larger than the checkpoint's {size}"

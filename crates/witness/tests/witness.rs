@@ -72,6 +72,9 @@ fn cosigners() -> Vec<Cosigner> {
 }
 
 fn witness(dir: &std::path::Path, log: &Log, cosigners: Vec<Cosigner>) -> Witness {
+    if !dir.join(yinzheng_witness::STATE_FILE).exists() {
+        Witness::create_state(dir).unwrap();
+    }
     Witness::open(
         dir,
         cosigners,
@@ -195,6 +198,10 @@ fn a_witness_cosigns_only_what_extends_what_it_cosigned() {
     // Restarted on the same state: it remembers size 6, refuses the past.
     drop(w);
     let w = witness(dir.path(), &log, cosigners());
+    assert!(
+        Witness::create_state(dir.path()).is_err(),
+        "a state is never made over another"
+    );
     assert_eq!(w.latest(ORIGIN).unwrap().unwrap().size, 6);
     assert_eq!(status(w.add_checkpoint(log.request(0).as_bytes())), 409);
     assert_eq!(status(w.add_checkpoint(log.request(5).as_bytes())), 409);
@@ -241,9 +248,53 @@ fn racing_submissions_never_roll_the_witness_back() {
 }
 
 #[test]
-fn a_witness_needs_keys_and_well_formed_logs() {
+fn a_witness_needs_keys_its_state_and_well_formed_logs() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::new();
+    // No state: refused, never made afresh (it would accept a rollback).
+    let lost = Witness::open(
+        dir.path(),
+        cosigners(),
+        vec![WitnessedLog {
+            origin: ORIGIN.into(),
+            keys: vec![log.signer.verifier().clone()],
+            hash: HashAlg::Sm3,
+        }],
+    );
+    assert!(
+        matches!(lost, Err(Error::Config(ref m)) if m.contains("retire")),
+        "{lost:?}"
+    );
+    assert!(!dir.path().join(yinzheng_witness::STATE_FILE).exists());
+    Witness::create_state(dir.path()).unwrap();
+    // A witness cosigning with the log's own key: refused.
+    let shared = Arc::new(PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap());
+    let log_ed = NoteSigner::from_signer(ORIGIN, shared.clone()).unwrap();
+    let own = Witness::open(
+        dir.path(),
+        vec![Cosigner::new("witness.example/w1", shared).unwrap()],
+        vec![WitnessedLog {
+            origin: ORIGIN.into(),
+            keys: vec![log.signer.verifier().clone(), log_ed.verifier().clone()],
+            hash: HashAlg::Sm3,
+        }],
+    );
+    assert!(
+        matches!(own, Err(Error::Config(ref m)) if m.contains("own key")),
+        "{own:?}"
+    );
+    // A tree size beyond 2^63 - 1: a bad request, not a wrapped number.
+    let w = witness(dir.path(), &log, cosigners());
+    let huge = AddCheckpoint {
+        old: 0,
+        proof: vec![],
+        checkpoint: Checkpoint::new(ORIGIN, u64::MAX, log.tree.root())
+            .unwrap()
+            .sign(&[&log.signer])
+            .unwrap(),
+    };
+    assert_eq!(status(w.add_checkpoint(huge.to_body().as_bytes())), 400);
+    drop(w);
     assert!(Witness::open(dir.path(), vec![], vec![]).is_err());
     let cosigner = cosigners().remove(0);
     let cosig_key = cosigner.verifier().clone();

@@ -98,6 +98,9 @@ pub fn verify_evidence_witnessed(
         .and_then(|n| yinzheng_anchor::Checkpoint::parse(n.text()).ok())
         .and_then(|c| profile_from_origin(c.origin()))
         .unwrap_or(HashAlg::Sm3);
+    witnesses
+        .check_independent_of(&keys)
+        .map_err(|e| Error::Options(e.to_string()))?;
     let v = ev.verify(&keys, hash, None).map_err(Error::Evidence)?;
     if witnesses.quorum() > 0 {
         let note = yinzheng_anchor::Note::parse(ev.checkpoint_note().as_bytes())

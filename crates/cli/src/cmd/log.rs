@@ -852,6 +852,7 @@ fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
     }
     let witnesses = yinzheng_anchor::WitnessPolicy::parse(&vkeys, a.quorum)
         .context("the witness keys or the quorum")?;
+    witnesses.check_independent_of(std::slice::from_ref(&vk))?;
     let result = Evidence::parse(&bytes).and_then(|ev| {
         let h = profile(a.hash, ev.checkpoint_note().as_bytes());
         let v = ev.verify(std::slice::from_ref(&vk), h, None)?;

@@ -173,6 +173,8 @@ fn init(a: &InitArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
             false,
         )?;
     }
+    // Its state, empty; `serve` never makes one (a lost state is retired).
+    Witness::create_state(dir)?;
     // The configuration last: its presence marks a complete witness.
     WitnessConfig {
         name: a.name.clone(),
@@ -214,6 +216,20 @@ fn add_log(a: &AddLogArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
             bail!("{text:?} is a witness's cosignature key, not a log's");
         }
         vkeys.push(text);
+    }
+    // The witness's own keys are never the log's (it would cosign itself).
+    for stem in [ED_STEM, SM2_STEM] {
+        let path = dir.join(format!("{stem}.vkey"));
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let own = yinzheng_anchor::VerifierKey::parse(text.trim())
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            for v in &vkeys {
+                let log_key = yinzheng_anchor::VerifierKey::parse(v)?;
+                if log_key.key_bytes() == own.key_bytes() {
+                    bail!("{v:?} is this witness's own key, not the log's");
+                }
+            }
+        }
     }
     if config.logs.iter().any(|l| l.origin == a.origin) {
         bail!("the witness already witnesses {:?}", a.origin);
@@ -265,6 +281,8 @@ fn open_witness(dir: &Path, passphrase_file: Option<&Path>) -> Result<Witness> {
 
 fn serve(a: &ServeArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
     let witness = Arc::new(open_witness(dir, a.passphrase_file.as_deref())?);
+    // (open refuses a missing state: a witness restored without it, or whose
+    // volume was lost, would cosign a rollback.)
     if witness.origins().is_empty() {
         tracing::warn!("the witness witnesses no log yet: every request is answered 404");
     }
