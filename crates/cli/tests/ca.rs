@@ -1453,32 +1453,7 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
                     "leaf.pem",
                 ],
             );
-            yz_no_pass(
-                d,
-                &["ca", "ocsp", "--cert", "leaf.pem", "--out", "good.ocsp"],
-            );
-            let out = openssl_ok(
-                d,
-                &[
-                    "ocsp",
-                    "-respin",
-                    "good.ocsp",
-                    "-issuer",
-                    "issuing.pem",
-                    "-cert",
-                    "leaf.pem",
-                    "-CAfile",
-                    "root.pem",
-                    "-verify_other",
-                    "issuing.pem",
-                ],
-            );
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(text.contains("Response verify OK"), "{text}");
+            assert_openssl_accepts_our_ocsp(d, "good.ocsp");
 
             // The delegated responder re-issued: a new key on the token, a
             // certificate of the profile's 90 days; OpenSSL accepts what the
@@ -1496,32 +1471,7 @@ fn a_domain_with_its_keys_on_a_pkcs11_token_runs_without_the_ca_passphrase() {
             .unwrap();
             let days = (not_after - time::OffsetDateTime::now_utc()).whole_days();
             assert!((89..=90).contains(&days), "{renewed}");
-            yz_no_pass(
-                d,
-                &["ca", "ocsp", "--cert", "leaf.pem", "--out", "renewed.ocsp"],
-            );
-            let out = openssl_ok(
-                d,
-                &[
-                    "ocsp",
-                    "-respin",
-                    "renewed.ocsp",
-                    "-issuer",
-                    "issuing.pem",
-                    "-cert",
-                    "leaf.pem",
-                    "-CAfile",
-                    "root.pem",
-                    "-verify_other",
-                    "issuing.pem",
-                ],
-            );
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(text.contains("Response verify OK"), "{text}");
+            assert_openssl_accepts_our_ocsp(d, "renewed.ocsp");
 
             // A seal signer whose key the CA makes on the token (`--key-out
             // pkcs11:`, never extractable), a seal for it, and a PDF the token
@@ -2282,6 +2232,34 @@ fn assert_log_proves(d: &Path, vkey: &str, append_args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `ca ocsp` answers for `leaf.pem` into `file`, and OpenSSL verifies the
+/// answer against `root.pem` with `issuing.pem` beside it.
+fn assert_openssl_accepts_our_ocsp(d: &Path, file: &str) {
+    yz_no_pass(d, &["ca", "ocsp", "--cert", "leaf.pem", "--out", file]);
+    let out = openssl_ok(
+        d,
+        &[
+            "ocsp",
+            "-respin",
+            file,
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            "leaf.pem",
+            "-CAfile",
+            "root.pem",
+            "-verify_other",
+            "issuing.pem",
+        ],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Response verify OK"), "{text}");
 }
 
 /// The first PEM block of `kind` in `path`, written to `out`.
