@@ -332,3 +332,45 @@ fn transparency_dev_verifies_our_witness_cosignatures() {
     let (code, said) = run(&format!("{}{line}", other.sign(&[&log]).unwrap()));
     assert_eq!(code, Some(1), "{said}");
 }
+
+/// The other direction: transparency-dev's cosignature/v1 signer cosigns our
+/// checkpoint text, and our verifier accepts its vkey and line (and refuses
+/// the line on another checkpoint).
+#[yinzheng_tests::peer_test(go)]
+fn we_verify_transparency_dev_cosignatures() {
+    use yinzheng_anchor::{Checkpoint, Note, NoteKeyType, VerifierKey};
+    let dir = tempfile::tempdir().unwrap();
+    let peer = build_note_peer(dir.path());
+    let text = Checkpoint::new("yinzheng.test/log/cosigned", 42, [9u8; 32])
+        .unwrap()
+        .to_text();
+    std::fs::write(dir.path().join("text"), &text).unwrap();
+    let out = Command::new(&peer)
+        .args(["cosign", "go-witness.example/w1"])
+        .arg(dir.path().join("text"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (vkey, signed) = said.split_once('\n').unwrap();
+    let vk = VerifierKey::parse(vkey).unwrap();
+    assert_eq!(vk.key_type(), NoteKeyType::CosignatureV1);
+    assert_eq!(vk.to_string(), vkey);
+    let note = Note::parse(signed.as_bytes()).unwrap();
+    assert_eq!(note.text(), text);
+    assert_eq!(
+        note.open(std::slice::from_ref(&vk)).unwrap(),
+        vec!["go-witness.example/w1"]
+    );
+    assert!(
+        vk.cosignature_time(&note.signatures()[0].signature)
+            .is_some()
+    );
+    // The same line under another checkpoint's text: refused.
+    let other = signed.replacen("\n42\n", "\n43\n", 1);
+    assert!(Note::parse(other.as_bytes()).unwrap().open(&[vk]).is_err());
+}
