@@ -413,19 +413,12 @@ impl Cosigner {
                 "the timestamp must not be zero",
             ));
         }
-        let sig = self.key.sign(&cosigned_message(timestamp, text))?;
-        let sig = match self.key.algorithm() {
-            SignatureAlgorithm::Sm2Sm3 => Sm2Signature::parse(&sig)?.to_raw().to_vec(),
-            _ => sig,
-        };
-        let mut raw = self.verifier.id.to_be_bytes().to_vec();
-        raw.extend_from_slice(&timestamp.to_be_bytes());
-        raw.extend_from_slice(&sig);
-        Ok(format!(
-            "\u{2014} {} {}\n",
-            self.verifier.name,
-            b64::encode(&raw)
-        ))
+        let mut sig = timestamp.to_be_bytes().to_vec();
+        sig.extend_from_slice(&device_signature(
+            self.key.as_ref(),
+            &cosigned_message(timestamp, text),
+        )?);
+        Ok(signature_line(&self.verifier, &sig))
     }
 }
 
@@ -500,13 +493,7 @@ impl NoteSigner {
                 Some(k) => Ok(k.sign(msg)?.to_raw().to_vec()),
                 None => Ok(key.sign(msg)?),
             },
-            NoteKey::Device(key) => {
-                let sig = key.sign(msg)?;
-                match key.algorithm() {
-                    SignatureAlgorithm::Sm2Sm3 => Ok(Sm2Signature::parse(&sig)?.to_raw().to_vec()),
-                    _ => Ok(sig),
-                }
-            }
+            NoteKey::Device(key) => device_signature(key.as_ref(), msg),
         }
     }
 }
@@ -664,15 +651,26 @@ pub fn sign_note(text: &str, signers: &[&NoteSigner]) -> Result<String> {
     out.push_str(text);
     out.push('\n');
     for s in signers {
-        let mut raw = s.verifier.id.to_be_bytes().to_vec();
-        raw.extend_from_slice(&s.sign_raw(text.as_bytes())?);
-        out.push_str("\u{2014} ");
-        out.push_str(&s.verifier.name);
-        out.push(' ');
-        out.push_str(&b64::encode(&raw));
-        out.push('\n');
+        out.push_str(&signature_line(&s.verifier, &s.sign_raw(text.as_bytes())?));
     }
     Ok(out)
+}
+
+/// `key`'s signature on `msg` in note form: SM2 as raw `r ‖ s` (a
+/// [`Signer`](yinzheng_crypto::Signer) gives DER), others as they come.
+fn device_signature(key: &dyn yinzheng_crypto::Signer, msg: &[u8]) -> Result<Vec<u8>> {
+    let sig = key.sign(msg)?;
+    match key.algorithm() {
+        SignatureAlgorithm::Sm2Sm3 => Ok(Sm2Signature::parse(&sig)?.to_raw().to_vec()),
+        _ => Ok(sig),
+    }
+}
+
+/// A note signature line, `— <name> base64(key ID ‖ sig)\n`.
+fn signature_line(key: &VerifierKey, sig: &[u8]) -> String {
+    let mut raw = key.id.to_be_bytes().to_vec();
+    raw.extend_from_slice(sig);
+    format!("\u{2014} {} {}\n", key.name, b64::encode(&raw))
 }
 
 #[cfg(test)]

@@ -113,6 +113,24 @@ pub fn passphrase_required(file: Option<&Path>, flag: &str) -> Result<Zeroizing<
     }
 }
 
+/// Resolves on Ctrl-C or, on Unix, SIGTERM: when a server (`serve`,
+/// `witness serve`) stops accepting and finishes what is in flight.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Write `data` to `path` atomically (`yinzheng_store::write_atomic`): a
 /// temporary file in the same directory, flushed and synced, then renamed over
 /// `path`. `private` files get mode 0600.

@@ -355,22 +355,7 @@ pub fn serve(a: &ServeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             s
         });
         let _ = std::io::stdout().flush();
-        let shutdown = async {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        };
+        let shutdown = io::shutdown_signal();
         yinzheng_server::serve(
             state,
             listener,

@@ -307,21 +307,7 @@ fn serve(a: &ServeArgs, dir: &Path, out: &Output) -> Result<ExitCode> {
             )
         });
         let _ = std::io::stdout().flush();
-        let shutdown = async {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        };
+        let shutdown = io::shutdown_signal();
         yinzheng_witness::serve(witness, listener, shutdown)
             .await
             .context("the witness server failed")
