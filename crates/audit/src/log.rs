@@ -205,6 +205,187 @@ impl Auditor {
         out
     }
 
+    /// Look for a split view: `checkpoints` (name, note) gathered from
+    /// several witnesses (`GET /latest?origin=…` of each) or relying parties,
+    /// each signed by the trusted log. Two of the same size with different
+    /// roots prove the log signed two histories; with `tiles` (the log's
+    /// published tree) each is also checked to be a prefix of that tree, its
+    /// root recomputed from the tiles at its size. A checkpoint the log
+    /// signed that is not in its tree is TOTAL_FAILED (HASH_FAILURE), naming
+    /// the checkpoint and the witnesses that cosigned it; one larger than the
+    /// tiles cannot be placed (INDETERMINATE).
+    pub fn split_view(
+        &self,
+        checkpoints: &[(String, Vec<u8>)],
+        tiles: Option<&Path>,
+        now: SystemTime,
+    ) -> Outcome {
+        use yinzheng_anchor::{Note, SignedCheckpoint, cosigned_by, root};
+        use yinzheng_pki::Indication;
+        let mut out = outcome("split view".into(), now);
+        let (origin, hash, keys) = match self.log_keys() {
+            Ok(k) => k,
+            Err(m) => {
+                fail(
+                    &mut out.report,
+                    "log",
+                    "trust",
+                    SubIndication::NoCertificateChainFound,
+                    m,
+                );
+                return out;
+            }
+        };
+        let mut opened = Vec::new();
+        for (name, note) in checkpoints {
+            let cp = match SignedCheckpoint::open(note, keys, Some(origin)) {
+                Ok(cp) => cp,
+                Err(e) => {
+                    fail(
+                        &mut out.report,
+                        "checkpoint",
+                        name,
+                        log_sub(&e),
+                        format!("checkpoint: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let witnesses = match Note::parse(note)
+                .and_then(|n| cosigned_by(&n, self.trust.witnesses.keys()))
+            {
+                Ok(w) => w,
+                Err(e) => {
+                    fail(
+                        &mut out.report,
+                        "checkpoint",
+                        name,
+                        log_sub(&e),
+                        format!("witness cosignatures: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let c = cp.checkpoint();
+            let by = if witnesses.is_empty() {
+                "no trusted witness".to_string()
+            } else {
+                witnesses.join(", ")
+            };
+            out.report.pass(
+                "checkpoint",
+                name,
+                format!(
+                    "size {} root {} signed by {}; cosigned by {by}",
+                    c.size(),
+                    base64::encode(c.root()),
+                    cp.verified_by().join(", ")
+                ),
+            );
+            opened.push((name.clone(), c.clone(), by));
+        }
+        let mut split = false;
+        for (i, (an, a, aw)) in opened.iter().enumerate() {
+            for (bn, b, bw) in &opened[i + 1..] {
+                if a.size() == b.size() && a.root() != b.root() {
+                    split = true;
+                    fail(
+                        &mut out.report,
+                        "split-view",
+                        &format!("{an} / {bn}"),
+                        SubIndication::HashFailure,
+                        format!(
+                            "the log signed two different trees of size {}: {an} (cosigned by {aw}) and {bn} (cosigned by {bw}) — a split view",
+                            a.size()
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(tiles) = tiles {
+            let reader = match TileReader::open_checkpoint(tiles, *hash, keys, Some(origin)) {
+                Ok((reader, cp)) => {
+                    out.facts
+                        .push(("log tree size".into(), cp.checkpoint().size().to_string()));
+                    Some((reader, cp.checkpoint().size()))
+                }
+                Err(e) => {
+                    fail(
+                        &mut out.report,
+                        "tiles",
+                        &tiles.display().to_string(),
+                        log_sub(&e),
+                        format!("the log's tiles: {e}"),
+                    );
+                    None
+                }
+            };
+            if let Some((reader, size)) = reader {
+                for (name, c, by) in &opened {
+                    if c.size() > size {
+                        out.report.fail(
+                            "in-log",
+                            name,
+                            Indication::Indeterminate,
+                            SubIndication::TryLater,
+                            format!("size {} is beyond the log's published tree ({size}): fetch the tiles again", c.size()),
+                        );
+                        continue;
+                    }
+                    match root(&reader, c.size()) {
+                        Ok(r) if r == *c.root() => out.report.pass(
+                            "in-log",
+                            name,
+                            format!(
+                                "size {}: the log's tree has this root: the same history",
+                                c.size()
+                            ),
+                        ),
+                        Ok(_) => {
+                            split = true;
+                            fail(
+                                &mut out.report,
+                                "in-log",
+                                name,
+                                SubIndication::HashFailure,
+                                format!(
+                                    "size {}: the log signed this checkpoint (cosigned by {by}) but its published tree has another root at that size — a split view",
+                                    c.size()
+                                ),
+                            );
+                        }
+                        Err(e) => fail(
+                            &mut out.report,
+                            "in-log",
+                            name,
+                            log_sub(&e),
+                            format!("the log's tiles at size {}: {e}", c.size()),
+                        ),
+                    }
+                }
+            }
+        } else if opened.windows(2).any(|w| w[0].1.size() != w[1].1.size()) && !split {
+            out.report.fail(
+                "split-view",
+                "checkpoints",
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                "checkpoints of different sizes cannot be compared without the log's tiles (--tiles) or a consistency proof",
+            );
+        }
+        out.facts
+            .push(("checkpoints".into(), opened.len().to_string()));
+        out.facts.push((
+            "split view".into(),
+            if split {
+                "yes".into()
+            } else {
+                "none found".into()
+            },
+        ));
+        out
+    }
+
     /// Every log entry about license `id`, in log order, each proven: read
     /// from the tiles at the signed checkpoint, inclusion proof computed from
     /// the hash tiles and verified against the signed root (so an entry

@@ -64,17 +64,25 @@ enum Command {
         #[arg(long)]
         tiles: PathBuf,
     },
-    /// Check that NEW extends OLD (both signed checkpoints) with a consistency proof.
+    /// Check that NEW extends OLD (both signed checkpoints) with a consistency
+    /// proof (--proof OLD NEW); or, without --proof, look for a split view
+    /// among checkpoints gathered from several witnesses (each witness's
+    /// `GET /latest?origin=…`): the same size with two roots, or (with
+    /// --tiles) one that is not in the log's published tree.
     Consistency {
         #[command(flatten)]
         common: Common,
         /// The consistency proof (output of `yinzheng log consistency`, text or --json).
+        #[arg(long, conflicts_with = "tiles")]
+        proof: Option<PathBuf>,
+        /// The log's tiles directory (holding `checkpoint` and `tile/`): every
+        /// checkpoint must be in that tree.
         #[arg(long)]
-        proof: PathBuf,
-        /// The older signed checkpoint.
-        old: PathBuf,
-        /// The newer signed checkpoint.
-        new: PathBuf,
+        tiles: Option<PathBuf>,
+        /// With --proof: the older then the newer signed checkpoint; else
+        /// any number of checkpoints to compare.
+        #[arg(required = true)]
+        checkpoints: Vec<PathBuf>,
     },
     /// Every log entry of one license, in order, each proven.
     History {
@@ -169,16 +177,38 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
         Command::Consistency {
             common,
             proof,
-            old,
-            new,
+            tiles,
+            checkpoints,
         } => {
             let a = auditor(common)?;
-            let proof = parse_consistency_proof(&read(proof, 1 << 20, "proof")?)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("cannot read the proof {}", proof.display()))?;
-            let old = read(old, 1 << 20, "checkpoint")?;
-            let new = read(new, 1 << 20, "checkpoint")?;
-            (a.consistency(&old, &new, &proof, now), common)
+            match proof {
+                Some(proof) => {
+                    let [old, new] = checkpoints.as_slice() else {
+                        anyhow::bail!(
+                            "with --proof give two checkpoints, the older then the newer ({} given)",
+                            checkpoints.len()
+                        );
+                    };
+                    let proof = parse_consistency_proof(&read(proof, 1 << 20, "proof")?)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("cannot read the proof {}", proof.display()))?;
+                    let old = read(old, 1 << 20, "checkpoint")?;
+                    let new = read(new, 1 << 20, "checkpoint")?;
+                    (a.consistency(&old, &new, &proof, now), common)
+                }
+                None => {
+                    if checkpoints.len() < 2 && tiles.is_none() {
+                        anyhow::bail!(
+                            "give two or more checkpoints to compare, or --tiles with the log's tree"
+                        );
+                    }
+                    let notes = checkpoints
+                        .iter()
+                        .map(|p| Ok((p.display().to_string(), read(p, 1 << 20, "checkpoint")?)))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    (a.split_view(&notes, tiles.as_deref(), now), common)
+                }
+            }
         }
         Command::History {
             common,

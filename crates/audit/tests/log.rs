@@ -376,3 +376,92 @@ fn audit_of_100k_entries_is_under_a_minute() {
     assert!(took < Duration::from_secs(60), "{took:?}");
     log.close().unwrap();
 }
+
+/// `yinzheng-audit consistency` without a proof: checkpoints gathered from
+/// several witnesses compared. The same key signing two trees of one size is
+/// a split view (exit 1, both named); with the log's tiles, a checkpoint not
+/// in its tree is named; a larger one without tiles cannot be placed
+/// (INDETERMINATE); the log's own checkpoints pass.
+#[test]
+fn consistency_shows_a_split_view_among_gathered_checkpoints() {
+    let work = tempdir();
+    let w = work.path();
+    let key = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let (real_dir, fork_dir) = (w.join("real"), w.join("fork"));
+    std::fs::create_dir_all(&real_dir).unwrap();
+    std::fs::create_dir_all(&fork_dir).unwrap();
+    let real = build(&real_dir, &key, 40, "real");
+    std::fs::write(w.join("real-40"), real.checkpoint_note()).unwrap();
+    let fork = build(&fork_dir, &key, 40, "forged");
+    std::fs::write(w.join("fork-40"), fork.checkpoint_note()).unwrap();
+    append(&real, 40, 60, "real");
+    std::fs::write(w.join("real-60"), real.checkpoint_note()).unwrap();
+    trust(&real, w);
+    let tiles = Log::tiles_dir(&real_dir);
+    let tiles = tiles.to_str().unwrap();
+
+    let (code, out) = run(
+        w,
+        &[
+            "consistency",
+            "--trust",
+            "anchors.toml",
+            "real-40",
+            "fork-40",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TOTAL_FAILED")
+            && out.contains("split view")
+            && out.contains("real-40 / fork-40"),
+        "{out}"
+    );
+    let args = ["consistency", "--trust", "anchors.toml", "--tiles", tiles];
+    let (code, out) = run(w, &[&args[..], &["real-40", "real-60", "fork-40"]].concat());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("fork-40") && out.contains("its published tree has another root"),
+        "{out}"
+    );
+    let (code, out) = run(w, &[&args[..], &["real-40", "real-60"]].concat());
+    assert_eq!(code, 0, "{out}");
+    // Different sizes, no tiles, no proof: cannot be compared.
+    let (code, out) = run(
+        w,
+        &[
+            "consistency",
+            "--trust",
+            "anchors.toml",
+            "real-40",
+            "real-60",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("INDETERMINATE"), "{out}");
+    // A checkpoint the log did not sign: named.
+    let other = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let stranger_dir = w.join("stranger");
+    std::fs::create_dir_all(&stranger_dir).unwrap();
+    let stranger = build(&stranger_dir, &other, 40, "real");
+    std::fs::write(w.join("stranger-40"), stranger.checkpoint_note()).unwrap();
+    let (code, out) = run(w, &[&args[..], &["real-40", "stranger-40"]].concat());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("stranger-40"), "{out}");
+    // --proof still takes exactly two.
+    std::fs::write(w.join("proof"), "").unwrap();
+    let (code, out) = run(
+        w,
+        &[
+            &args[..3],
+            &["--proof", "proof", "real-40", "real-60", "fork-40"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("give two checkpoints"), "{out}");
+}

@@ -7,6 +7,7 @@ pub mod key;
 pub mod keys;
 pub mod license;
 pub mod log;
+pub mod log_witness;
 pub mod seal;
 pub mod serve;
 pub mod sign;

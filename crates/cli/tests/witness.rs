@@ -38,15 +38,13 @@ fn yz(d: &Path, args: &[&str]) -> std::process::Output {
 
 /// Start `witness serve` on a free port; its base URL's address.
 fn start(d: &Path) -> (Server, String) {
+    start_at(d, "127.0.0.1:0")
+}
+
+/// Start `witness serve` listening on `listen` (a restart: the same port).
+fn start_at(d: &Path, listen: &str) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_yinzheng"))
-        .args([
-            "--home",
-            "home",
-            "witness",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["--home", "home", "witness", "serve", "--listen", listen])
         .current_dir(d)
         .env("YINZHENG_PASSPHRASE", "witness pass")
         .env("YINZHENG_LOG", "warn")
@@ -419,4 +417,449 @@ fn log_verify_requires_the_witness_quorum() {
     // A quorum larger than the witnesses trusted is a usage error.
     let (code, said) = verify("ev-w.txt", "2");
     assert_eq!(code, Some(2), "{said}");
+}
+
+/// `GET path` from `addr`: (status, body).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, payload.to_string())
+}
+
+/// The tree size of a signed checkpoint note.
+fn size_of(note: &str) -> u64 {
+    Checkpoint::parse(Note::parse(note.as_bytes()).unwrap().text())
+        .unwrap()
+        .size()
+}
+
+/// Wait (30 s at most) until `f` holds.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A department's witness process in its own directory.
+struct Department {
+    dir: std::path::PathBuf,
+    name: String,
+    addr: String,
+    server: Option<Server>,
+}
+
+impl Department {
+    fn stop(&mut self) {
+        self.server = None;
+    }
+
+    fn restart(&mut self) {
+        let (server, addr) = start_at(&self.dir, &self.addr);
+        assert_eq!(addr, self.addr);
+        self.server = Some(server);
+    }
+
+    fn latest(&self, origin: &str) -> u64 {
+        yinzheng_witness::read_latest(&self.dir.join("home/witness"), origin)
+            .unwrap()
+            .map_or(0, |l| l.size)
+    }
+}
+
+/// The consortium of issue 24: one log and three departments' witnesses,
+/// each a process of its own on loopback, quorum two. The log's witnessing
+/// loop (`yinzheng log witness --watch`, what a sequencing server runs in a
+/// thread) publishes the witnessed checkpoint; appends never wait for it.
+/// One witness stopped: still witnessed. Two stopped: the log goes on, its
+/// new entries' evidence is not witnessed (INDETERMINATE); restarted, they
+/// catch up from the size each holds with one consistency proof. A witness
+/// killed with SIGKILL while checkpoints stream in comes back holding what
+/// it acknowledged. A fork of the log (same keys, other entries) is refused
+/// by the witnesses that saw the real history; the one that was away
+/// cosigns it, alone short of the quorum, and the auditor, given each
+/// witness's latest checkpoint, shows the split.
+#[test]
+fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
+    let dir = yinzheng_tests::tempdir();
+    let d = dir.path();
+    let logd = d.join("log");
+    std::fs::create_dir_all(&logd).unwrap();
+    yz(&logd, &["--home", "home", "log", "init"]);
+    let log_vkey = std::fs::read_to_string(logd.join("home/log/log.vkey"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let origin = log_vkey.split('+').next().unwrap().to_string();
+    let mut depts: Vec<Department> = Vec::new();
+    for i in 1..=3 {
+        let wd = d.join(format!("dept{i}"));
+        std::fs::create_dir_all(&wd).unwrap();
+        let name = format!("witness.dept{i}.example.gov.cn/w");
+        yz(&wd, &["--home", "home", "witness", "init", "--name", &name]);
+        yz(
+            &wd,
+            &[
+                "--home", "home", "witness", "add-log", "--origin", &origin, "--vkey", &log_vkey,
+            ],
+        );
+        let (server, addr) = start(&wd);
+        let vkey = wd.join("home/witness/witness-ed25519.vkey");
+        yz(
+            &logd,
+            &[
+                "--home",
+                "home",
+                "log",
+                "add-witness",
+                "--url",
+                &format!("http://{addr}/"),
+                "--vkey",
+                vkey.to_str().unwrap(),
+                "--quorum",
+                if i == 1 { "1" } else { "2" },
+            ],
+        );
+        depts.push(Department {
+            dir: wd,
+            name,
+            addr,
+            server: Some(server),
+        });
+    }
+    // Short waits for a test (the defaults are 5 s and 60 s).
+    let wfile = logd.join("home/log/witnesses.toml");
+    let config = std::fs::read_to_string(&wfile).unwrap();
+    assert!(config.contains("quorum = 2"), "{config}");
+    std::fs::write(
+        &wfile,
+        format!("timeout_ms = 3000\nretry_max_ms = 400\n{config}"),
+    )
+    .unwrap();
+    // A quorum above the witnesses, or a witness key that is the log's: refused.
+    let bad = yinzheng_tests::run_cli(
+        env!("CARGO_BIN_EXE_yinzheng"),
+        &logd,
+        &[
+            "--home",
+            "home",
+            "log",
+            "add-witness",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--vkey",
+            "home/log/log.vkey",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+
+    let tiles = logd.join("home/log/tiles");
+    let witnessed = || std::fs::read_to_string(tiles.join("checkpoint.witnessed")).ok();
+    let witnessed_size = || witnessed().map_or(0, |n| size_of(&n));
+    let appended = std::cell::Cell::new(0u64);
+    let append = |n: u64, tag: &str| {
+        for _ in 0..n {
+            let k = appended.get();
+            std::fs::write(logd.join("entry.txt"), format!("{tag} entry {k}\n")).unwrap();
+            yz(
+                &logd,
+                &["--home", "home", "log", "append", "--data", "entry.txt"],
+            );
+            appended.set(k + 1);
+        }
+        appended.get()
+    };
+    let watch_log = std::fs::File::create(d.join("watch.jsonl")).unwrap();
+    let _watcher = Server(
+        Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+            .args([
+                "--home",
+                "home",
+                "--json",
+                "log",
+                "witness",
+                "--watch",
+                "--interval-ms",
+                "50",
+            ])
+            .current_dir(&logd)
+            .env("YINZHENG_LOG", "warn")
+            .stdout(watch_log)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let vkey_files: Vec<String> = depts
+        .iter()
+        .map(|w| {
+            w.dir
+                .join("home/witness/witness-ed25519.vkey")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let all_names: Vec<String> = depts.iter().map(|w| w.name.clone()).collect();
+    let policy = yinzheng_anchor::WitnessPolicy::parse(
+        &vkey_files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect::<String>(),
+        2,
+    )
+    .unwrap();
+    let cosigners = |note: &str| {
+        let mut q = policy
+            .check(&Note::parse(note.as_bytes()).unwrap())
+            .unwrap()
+            .cosigned;
+        q.sort();
+        q
+    };
+    let names =
+        |which: &[usize]| -> Vec<String> { which.iter().map(|&i| all_names[i].clone()).collect() };
+    // Relying parties' check: `log prove` then `log verify` with the quorum.
+    let verify_entry = |index: u64| -> (Option<i32>, String) {
+        yz(
+            &logd,
+            &[
+                "--home",
+                "home",
+                "log",
+                "prove",
+                "--index",
+                &index.to_string(),
+                "--out",
+                "ev.txt",
+            ],
+        );
+        let mut args = vec![
+            "--home",
+            "home",
+            "log",
+            "verify",
+            "--vkey",
+            "home/log/log.vkey",
+        ];
+        for v in &vkey_files {
+            args.extend(["--witness-vkey", v.as_str()]);
+        }
+        args.extend(["--quorum", "2", "ev.txt"]);
+        let out = yinzheng_tests::run_cli(env!("CARGO_BIN_EXE_yinzheng"), &logd, &args, &[]);
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+
+    // All three up.
+    let size = append(3, "first");
+    wait_until("the first witnessed checkpoint", || {
+        witnessed_size() == size
+    });
+    let (code, out) = verify_entry(2);
+    assert_eq!(code, Some(0), "{out}");
+
+    // One witness stopped: two still make the quorum.
+    depts[2].stop();
+    let size = append(2, "one down");
+    wait_until("witnessed with one witness down", || {
+        witnessed_size() == size
+    });
+    assert_eq!(cosigners(&witnessed().unwrap()), names(&[0, 1]));
+    let (code, out) = verify_entry(size - 1);
+    assert_eq!(code, Some(0), "{out}");
+
+    // Two stopped: the log goes on; its new entries are not witnessed.
+    depts[1].stop();
+    let held = witnessed_size();
+    let size = append(2, "two down");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(witnessed_size(), held, "witnessed without a quorum");
+    let (code, out) = verify_entry(size - 1);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("INDETERMINATE") && out.contains(&depts[0].name),
+        "{out}"
+    );
+    // The entries the witnesses saw keep their witnessed evidence.
+    let (code, out) = verify_entry(held - 1);
+    assert_eq!(code, Some(0), "{out}");
+
+    // Back: both catch up, each from the size it holds.
+    let (before1, before2) = (depts[1].latest(&origin), depts[2].latest(&origin));
+    assert_eq!((before1, before2), (held, 3));
+    depts[1].restart();
+    depts[2].restart();
+    wait_until("caught up after two came back", || witnessed_size() == size);
+    wait_until("every witness caught up", || {
+        depts.iter().all(|w| w.latest(&origin) == size)
+    });
+    let (code, out) = verify_entry(size - 1);
+    assert_eq!(code, Some(0), "{out}");
+
+    // SIGKILL mid-stream, three times: never behind what it acknowledged.
+    for round in 0..3 {
+        let acknowledged = depts[0].latest(&origin);
+        append(1, "kill");
+        depts[0].stop(); // Child::kill is SIGKILL
+        append(1, "while dead");
+        assert!(
+            depts[0].latest(&origin) >= acknowledged,
+            "round {round}: rolled back"
+        );
+        depts[0].restart();
+        assert!(
+            depts[0].latest(&origin) >= acknowledged,
+            "round {round}: rolled back"
+        );
+    }
+    let size = appended.get();
+    wait_until("witnessed after the kills", || witnessed_size() == size);
+    wait_until("the killed witness caught up", || {
+        depts[0].latest(&origin) == size
+    });
+
+    // A fork: the operator copies the log (keys and all) and grows both
+    // copies differently while department 1's witness is away.
+    let forkd = d.join("fork");
+    copy_dir(&logd, &forkd);
+    depts[0].stop();
+    let size = append(3, "real");
+    wait_until("the real history witnessed", || witnessed_size() == size);
+    for k in 0..3 {
+        std::fs::write(forkd.join("entry.txt"), format!("forged entry {k}\n")).unwrap();
+        yz(
+            &forkd,
+            &["--home", "home", "log", "append", "--data", "entry.txt"],
+        );
+    }
+    let fork_checkpoint = std::fs::read_to_string(forkd.join("home/log/tiles/checkpoint")).unwrap();
+    assert_eq!(size_of(&fork_checkpoint), size);
+    let present_fork = || {
+        let out = yinzheng_tests::run_cli(
+            env!("CARGO_BIN_EXE_yinzheng"),
+            &forkd,
+            &["--home", "home", "--json", "log", "witness"],
+            &[],
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        (out.status.code(), v)
+    };
+    // The two that saw the real history refuse it (409: another root at a
+    // size they cosigned); the fork is not witnessed.
+    let (code, v) = present_fork();
+    assert_eq!(code, Some(1), "{v}");
+    let outcomes: Vec<&str> = v["witnesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["down", "refused", "refused"], "{v}");
+    assert!(
+        v["witnesses"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("409"),
+        "{v}"
+    );
+    // Department 1's witness, back, has only seen the common prefix: it
+    // cosigns the fork — one cosignature, short of the quorum.
+    depts[0].restart();
+    let (code, v) = present_fork();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["cosigned"], serde_json::json!([depts[0].name]), "{v}");
+    assert!(
+        !forkd.join("home/log/tiles/checkpoint.witnessed").exists() || {
+            let n =
+                std::fs::read_to_string(forkd.join("home/log/tiles/checkpoint.witnessed")).unwrap();
+            size_of(&n) < size
+        }
+    );
+    // The real log goes on, witnessed by the other two; department 1's
+    // witness now refuses it (the proof from the fork's tree fails).
+    let size = append(1, "after the fork");
+    wait_until("the real log witnessed after the fork", || {
+        witnessed_size() == size
+    });
+    assert_eq!(cosigners(&witnessed().unwrap()), names(&[1, 2]));
+    wait_until("the log's loop to report department 1 refusing", || {
+        std::fs::read_to_string(d.join("watch.jsonl"))
+            .unwrap()
+            .contains("\"detail\": \"422: ")
+    });
+
+    // The auditor gathers each witness's latest checkpoint and compares
+    // them with the log's published tree: the split is shown, naming the
+    // checkpoint and who cosigned it.
+    let enc: String = origin.replace('/', "%2F");
+    let mut gathered = Vec::new();
+    for w in &depts {
+        let (status, note) = get(&w.addr, &format!("/latest?origin={enc}"));
+        assert_eq!(status, 200, "{note}");
+        gathered.push((w.name.clone(), note.into_bytes()));
+    }
+    let mut anchors = yinzheng_audit::TrustAnchors::new();
+    anchors.log = Some(yinzheng_audit::LogAnchors {
+        origin: origin.clone(),
+        hash: "sm3".into(),
+        verifier_keys: vec![log_vkey.clone()],
+    });
+    anchors.witnesses.keys = policy.keys().iter().map(|k| k.to_string()).collect();
+    anchors.witnesses.quorum = 2;
+    let auditor = yinzheng_audit::Auditor::new(&anchors).unwrap();
+    let o = auditor.split_view(&gathered, Some(&tiles), std::time::SystemTime::now());
+    let report = serde_json::to_string(&o.report).unwrap();
+    assert!(!o.passed(), "{report}");
+    let failed: Vec<_> = o
+        .report
+        .checks()
+        .iter()
+        .filter(|c| c.status == yinzheng_pki::CheckStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0].subject, depts[0].name, "{report}");
+    assert!(
+        failed[0].message.contains("split view") && failed[0].message.contains(&depts[0].name),
+        "{report}"
+    );
+    // Without department 1's view there is nothing to see.
+    let o = auditor.split_view(&gathered[1..], Some(&tiles), std::time::SystemTime::now());
+    assert!(o.passed(), "{}", serde_json::to_string(&o.report).unwrap());
+}
+
+/// Copy a directory tree (a log's data, to fork it).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
 }

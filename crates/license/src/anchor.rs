@@ -9,8 +9,9 @@ use yinzheng_log::Log;
 pub trait Anchor {
     /// Append `entries` as one batch; their indices once committed and published.
     fn append_batch(&self, entries: &[Entry]) -> Result<Vec<u64>>;
-    /// A tlog-proof evidence file (inclusion proof to the latest signed
-    /// checkpoint) for the entry at `index`.
+    /// A tlog-proof evidence file for the entry at `index`: its inclusion
+    /// proof to the witnessed checkpoint when that covers it, else to the
+    /// latest signed checkpoint.
     fn evidence(&self, index: u64) -> Result<String>;
     /// The published tree size and the entry at `index` below it: what
     /// reconciliation reads of the log's tail.
@@ -32,14 +33,19 @@ impl Anchor for Log {
     }
 
     fn evidence(&self, index: u64) -> Result<String> {
-        // The checkpoint and its note are read separately: retry if a batch
-        // was published in between.
-        let (note, size) = loop {
-            let cp = self.checkpoint();
-            let note = self.checkpoint_note();
-            if note.starts_with(&cp.to_text()) {
-                break (note, cp.size());
-            }
+        // The witnessed checkpoint when it covers the entry (it carries the
+        // witnesses' cosignatures), else the log's latest. The checkpoint
+        // and its note are read separately: retry if a batch was published
+        // in between.
+        let (note, size) = match self.witnessed_covering(index)? {
+            Some(w) => w,
+            None => loop {
+                let cp = self.checkpoint();
+                let note = self.checkpoint_note();
+                if note.starts_with(&cp.to_text()) {
+                    break (note, cp.size());
+                }
+            },
         };
         let proof = self.prove_inclusion(index, size)?;
         let entry = Log::entry(self, index)?;

@@ -16,5 +16,7 @@ mod log;
 mod slot;
 
 pub use error::{Error, Result};
-pub use log::{DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, LogQueue, Pending};
+pub use log::{
+    DEFAULT_MAX_POOL, DEFAULT_PERIOD, Log, LogOptions, LogQueue, Pending, WITNESSED_FILE,
+};
 pub use slot::{LogSlot, SequencerKeys, SlotEvent};

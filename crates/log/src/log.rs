@@ -40,8 +40,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use yinzheng_anchor::{
-    Checkpoint, Entry, Hash, HashAlg, MAX_ENTRY_LEN, NoteSigner, SignedCheckpoint, TileBuilder,
-    TileFile, TileReader, VerifierKey, consistency_proof, inclusion_proof,
+    Checkpoint, Entry, Hash, HashAlg, MAX_ENTRY_LEN, Note, NoteSigner, SignedCheckpoint,
+    TileBuilder, TileFile, TileReader, VerifierKey, consistency_proof, inclusion_proof,
 };
 use yinzheng_store::{Backend, Db, Lease, Location, Migration, Migrations, params};
 
@@ -81,6 +81,8 @@ const QUEUE_BATCH: i64 = 4096;
 /// How often the sequencer looks at the queue and checks its lease.
 const QUEUE_POLL: Duration = Duration::from_millis(200);
 const TILES_DIR: &str = "tiles";
+/// The witnessed checkpoint, beside `checkpoint` in the tiles directory.
+pub const WITNESSED_FILE: &str = "checkpoint.witnessed";
 const MAX_STAGED_FILES: u32 = 1 << 20;
 
 /// Sequencer settings.
@@ -485,6 +487,79 @@ impl Log {
         let p = self.published();
         check_size(new, p.checkpoint.size())?;
         Ok(consistency_proof(&p.reader, old, new)?)
+    }
+
+    /// The latest witnessed checkpoint: a checkpoint of this log with the
+    /// witnesses' cosignatures that met their quorum (published by
+    /// [`Log::publish_witnessed`]); `None` before the first. Read from the
+    /// tiles directory, so every server of the log sees it. Its size may lag
+    /// the log's: entries after it are not witnessed yet.
+    pub fn witnessed_note(&self) -> Result<Option<String>> {
+        let path = self.inner.tiles.join(WITNESSED_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        // What is served was checked before it was written; check again
+        // what is read (a file is not a proof).
+        let cp = SignedCheckpoint::open(&bytes, &self.inner.verifiers, Some(&self.inner.origin))?;
+        if cp.checkpoint().size() > self.checkpoint().size() {
+            // A follower that has not yet seen the checkpoint it extends.
+            return Ok(None);
+        }
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::malformed("witnessed checkpoint", "not UTF-8"))
+    }
+
+    /// The latest witnessed checkpoint and its size, when it covers entry
+    /// `index` (evidence for that entry can carry it).
+    pub fn witnessed_covering(&self, index: u64) -> Result<Option<(String, u64)>> {
+        let Some(note) = self.witnessed_note()? else {
+            return Ok(None);
+        };
+        let size = Note::parse(note.as_bytes())
+            .and_then(|n| Checkpoint::parse(n.text()))?
+            .size();
+        Ok((index < size).then_some((note, size)))
+    }
+
+    /// Publish `note` as the witnessed checkpoint: a checkpoint the log's
+    /// keys signed, of this log's origin, whose root is this log's tree at
+    /// its size, carrying the witnesses' cosignatures (the caller checked the
+    /// quorum). Never steps back: a note smaller than the one published, or
+    /// of the same size with fewer signatures, is ignored (`Ok(false)`).
+    pub fn publish_witnessed(&self, note: &str) -> Result<bool> {
+        let cp = SignedCheckpoint::open(
+            note.as_bytes(),
+            &self.inner.verifiers,
+            Some(&self.inner.origin),
+        )?;
+        let size = cp.checkpoint().size();
+        let p = self.published();
+        check_size(size, p.checkpoint.size())?;
+        let ours = if size == p.checkpoint.size() {
+            *p.checkpoint.root()
+        } else {
+            yinzheng_anchor::root(&p.reader, size)?
+        };
+        if ours != *cp.checkpoint().root() {
+            return Err(Error::mismatch(format!(
+                "the witnessed checkpoint's root at size {size} is not this log's"
+            )));
+        }
+        let signatures = |n: &str| Note::parse(n.as_bytes()).map(|n| n.signatures().len());
+        if let Some(existing) = self.witnessed_note()? {
+            let old = Note::parse(existing.as_bytes())
+                .and_then(|n| Checkpoint::parse(n.text()))?
+                .size();
+            if old > size || (old == size && signatures(&existing)? >= signatures(note)?) {
+                return Ok(false);
+            }
+        }
+        write_durable(&self.inner.tiles.join(WITNESSED_FILE), note.as_bytes())?;
+        Ok(true)
     }
 
     /// Entry `index` of the published tree.

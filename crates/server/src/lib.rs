@@ -62,6 +62,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/ocsp/{*req}"),
     ("GET", "/v1/crl/{name}"),
     ("GET", "/v1/log/checkpoint"),
+    ("GET", "/v1/log/checkpoint/witnessed"),
     ("GET", "/v1/log/tile/{*path}"),
     ("GET", "/v1/log/proof/{index}"),
     ("GET", "/v1/log/consistency"),
@@ -94,6 +95,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ocsp/{*req}", get(routes::ocsp_get))
         .route("/v1/crl/{name}", get(routes::crl_get))
         .route("/v1/log/checkpoint", get(routes::log_checkpoint))
+        .route(
+            "/v1/log/checkpoint/witnessed",
+            get(routes::log_witnessed_checkpoint),
+        )
         .route("/v1/log/tile/{*path}", get(routes::log_tile))
         .route("/v1/log/proof/{index}", get(routes::log_proof))
         .route("/v1/log/consistency", get(routes::log_consistency))

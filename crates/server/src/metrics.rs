@@ -339,6 +339,83 @@ impl Metrics {
     }
 }
 
+/// One witness metric: name, type, help, value.
+type WitnessSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&yinzheng_witness::WitnessReport) -> u64,
+);
+
+/// The witnesses' gauges and counters (nothing without witnesses):
+/// whether each cosigned when last asked, the size it last cosigned, its
+/// cosignatures, refusals and failures, and the witnessed checkpoint's size.
+pub fn render_witnesses(
+    w: Option<&yinzheng_witness::Witnessing>,
+    witnessed: Option<&str>,
+) -> String {
+    let Some(w) = w else {
+        return String::new();
+    };
+    let mut o = String::new();
+    let reports = w.collector().reports();
+    let series: [WitnessSeries; 5] = [
+        (
+            "witness_up",
+            "gauge",
+            "1 when the witness cosigned when last asked.",
+            |r| u64::from(r.up()),
+        ),
+        (
+            "witness_size",
+            "gauge",
+            "The tree size the witness last cosigned.",
+            |r| r.size.unwrap_or(0),
+        ),
+        (
+            "witness_cosignatures_total",
+            "counter",
+            "Cosignatures the witness gave.",
+            |r| r.cosigned_total,
+        ),
+        (
+            "witness_refusals_total",
+            "counter",
+            "Checkpoints the witness refused (a fork, a bad proof, a log it does not know).",
+            |r| r.refused_total,
+        ),
+        (
+            "witness_failures_total",
+            "counter",
+            "Requests to the witness that failed (down, timed out, 5xx).",
+            |r| r.down_total,
+        ),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(
+            o,
+            "# HELP yinzheng_{name} {help}\n# TYPE yinzheng_{name} {kind}"
+        );
+        for r in &reports {
+            let _ = writeln!(
+                o,
+                "yinzheng_{name}{{witness=\"{}\"}} {}",
+                esc(&r.name),
+                value(r)
+            );
+        }
+    }
+    let size = witnessed
+        .and_then(|n| yinzheng_anchor::Note::parse(n.as_bytes()).ok())
+        .and_then(|n| yinzheng_anchor::Checkpoint::parse(n.text()).ok())
+        .map_or(0, |c| c.size());
+    let _ = writeln!(
+        o,
+        "# HELP yinzheng_log_witnessed_size Tree size of the latest checkpoint a quorum of witnesses cosigned.\n# TYPE yinzheng_log_witnessed_size gauge\nyinzheng_log_witnessed_size {size}"
+    );
+    o
+}
+
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -337,6 +337,9 @@ pub struct AppState {
     pub replica: ReplicaGate,
     /// The anchoring log (sequencer or follower), when the data directory has one.
     pub log: Arc<LogSlot>,
+    /// The log's witnesses (`log/witnesses.toml`): while this server
+    /// sequences the log it asks them to cosign each new checkpoint.
+    pub witnessing: Option<Arc<yinzheng_witness::Witnessing>>,
     /// Where the registries live (embedded SQLite or PostgreSQL).
     pub backend: Backend,
     /// Usage records, token redemptions, anchoring and receipts.
@@ -588,6 +591,60 @@ impl Drop for Watchers {
     }
 }
 
+/// While this server sequences the log: ask its witnesses to cosign each
+/// new checkpoint (every 250 ms at most; a witness that fails is backed off
+/// by the collector), publish the witnessed checkpoint, and log each
+/// witness's change of state (up, down, refusing) once, not every round.
+fn witness_loop(
+    st: &AppState,
+    w: &yinzheng_witness::Witnessing,
+    halt: &std::sync::atomic::AtomicBool,
+) {
+    use yinzheng_witness::Outcome;
+    let mut last: std::collections::HashMap<String, &'static str> = Default::default();
+    while !halt.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(250));
+        let Some(log) = st.log.sequencer() else {
+            continue;
+        };
+        let round = match w.step(&log) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, "witnessing the log's checkpoint failed");
+                continue;
+            }
+        };
+        for r in &round.witnesses {
+            let kind = match &r.outcome {
+                Outcome::Cosigned { .. } => "up",
+                Outcome::Down(_) => "down",
+                Outcome::Refused { .. } => "refusing",
+                Outcome::Waiting { .. } => continue,
+            };
+            if last.insert(r.name.clone(), kind) == Some(kind) {
+                continue;
+            }
+            match &r.outcome {
+                Outcome::Cosigned { size } => {
+                    tracing::info!(witness = %r.name, size, "witness cosigns")
+                }
+                Outcome::Down(why) => {
+                    tracing::warn!(witness = %r.name, url = %r.url, reason = %why, "witness down")
+                }
+                Outcome::Refused { status, why } => tracing::error!(
+                    witness = %r.name, url = %r.url, status, reason = %why,
+                    "witness refuses the log's checkpoint"
+                ),
+                Outcome::Waiting { .. } => {}
+            }
+        }
+        if round.witnessed.is_none() {
+            tracing::warn!(size = round.size, quorum = %round.quorum.describe(), "checkpoint not witnessed yet");
+        }
+    }
+}
+
 /// The channel every store change is announced on (`Db::notify`).
 pub use yinzheng_store::CHANGES_CHANNEL;
 
@@ -641,6 +698,15 @@ impl AppState {
                 })
                 .map_err(|e| Error::Config(format!("cannot start the log thread: {e}")))?,
         );
+        if let Some(w) = self.witnessing.clone() {
+            let (st, halt) = (self.clone(), stop.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("witnesses".into())
+                    .spawn(move || witness_loop(&st, &w, &halt))
+                    .map_err(|e| Error::Config(format!("cannot start the witness thread: {e}")))?,
+            );
+        }
         if let Backend::Postgres(config) = &self.backend {
             let mut listener = yinzheng_store::Listener::new(config, CHANGES_CHANNEL)
                 .map_err(|e| Error::Config(e.to_string()))?;
@@ -863,12 +929,25 @@ impl AppState {
             ReaderPool::with_replica(home, &store, config.readers, config.read_replica.clone())?;
         let log_dir = DataDir::new(home).log();
         let metrics = Arc::new(Metrics::default());
+        let mut witnessing = None;
         let (log, receipt_signer) = if Log::exists_in(&log_dir, &store)? {
             let (verifiers, receipt_signer, keys) = log_keys(
                 &log_dir,
                 &store,
                 keys.log.as_ref().map(yinzheng_ca::Passphrase::expose),
             )?;
+            if let Some(w) = yinzheng_witness::WitnessesConfig::load(&log_dir)
+                .map_err(|e| Error::Config(e.to_string()))?
+            {
+                let collector = yinzheng_witness::Collector::new(&w, verifiers.clone())
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                tracing::info!(
+                    witnesses = w.witnesses.len(),
+                    quorum = w.quorum,
+                    "the log's checkpoints are sent to its witnesses"
+                );
+                witnessing = Some(Arc::new(yinzheng_witness::Witnessing::new(collector)));
+            }
             let (slot, sequencing) = LogSlot::open(
                 &log_dir,
                 &store,
@@ -929,6 +1008,7 @@ impl AppState {
             readers,
             replica: ReplicaGate::default(),
             log,
+            witnessing,
             usage,
             metrics,
             started: Instant::now(),

@@ -1,5 +1,7 @@
-//! The witness's HTTP face: `POST /add-checkpoint` (c2sp.org/tlog-witness)
-//! and `GET /` (its name, verifier keys and logs, for operators).
+//! The witness's HTTP face: `POST /add-checkpoint` (c2sp.org/tlog-witness),
+//! `GET /latest?origin=…` (the latest checkpoint it cosigned for a log,
+//! cosigned afresh: what auditors compare across witnesses) and `GET /` (its
+//! name, verifier keys and logs, for operators).
 
 use crate::Witness;
 use axum::body::Bytes;
@@ -21,6 +23,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = axum::Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
+        .route("/latest", get(latest))
         .route("/", get(info))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(witness);
@@ -63,6 +66,49 @@ async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response 
         }
         Err(e) => {
             tracing::error!(error = %e, "add-checkpoint task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LatestQuery {
+    origin: String,
+}
+
+async fn latest(
+    State(w): State<Arc<Witness>>,
+    q: Result<axum::extract::Query<LatestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let text = |status: StatusCode, body: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    let Ok(axum::extract::Query(q)) = q else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "need ?origin=<log origin>\n".into(),
+        );
+    };
+    let answer =
+        tokio::task::spawn_blocking(move || w.latest_cosigned(&q.origin).map(|n| (n, q.origin)))
+            .await;
+    match answer {
+        Ok(Ok((Some(note), _))) => text(StatusCode::OK, note),
+        Ok(Ok((None, origin))) => text(
+            StatusCode::NOT_FOUND,
+            format!("no checkpoint of {origin:?} cosigned\n"),
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "latest failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "latest task failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -15,11 +15,16 @@
 //! [`serve`] is the HTTP face (`POST /add-checkpoint`); `yinzheng witness
 //! serve` runs it.
 
+mod client;
 mod config;
 mod error;
 mod http;
 mod request;
 
+pub use client::{
+    Collector, DEFAULT_RETRY_MAX, DEFAULT_TIMEOUT, MAX_WITNESSES, Outcome, Prover, Round,
+    WITNESSES_FILE, WitnessEndpoint, WitnessReport, WitnessesConfig, Witnessing,
+};
 pub use config::{CONFIG_FILE, LogConfig, WitnessConfig};
 pub use error::{Error, Result};
 pub use http::{MAX_BODY, serve};
@@ -194,6 +199,27 @@ impl Witness {
             .lock()
             .map_err(|_| Error::State("poisoned".into()))?;
         latest_in(&db, origin)
+    }
+
+    /// The latest checkpoint cosigned for `origin`, with this witness's
+    /// cosignatures made now: what it vouches is the latest of that log it
+    /// has seen. Auditors gather these from several witnesses to look for a
+    /// split view (`yinzheng-audit consistency --tiles`).
+    pub fn latest_cosigned(&self, origin: &str) -> Result<Option<String>> {
+        let Some(latest) = self.latest(origin)? else {
+            return Ok(None);
+        };
+        let note = Note::parse(latest.note.as_bytes())
+            .map_err(|e| Error::State(format!("the stored checkpoint of {origin:?}: {e}")))?;
+        let now = (self.clock)();
+        let mut out = latest.note.clone();
+        for c in &self.cosigners {
+            out.push_str(
+                &c.cosign(note.text(), now)
+                    .map_err(|e| Error::State(format!("cosigning: {e}")))?,
+            );
+        }
+        Ok(Some(out))
     }
 
     /// Handle an `add-checkpoint` request body: check it as

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yinzheng_anchor::{
     Checkpoint, Entry, Evidence, HashAlg, Note, NoteSigner, SignedCheckpoint, TileReader,
-    VerifierKey, audit, base64, consistency_proof, inclusion_proof, profile_from_origin, root,
+    VerifierKey, audit, base64, consistency_proof, profile_from_origin, root,
 };
 use yinzheng_crypto::{KeyAlgorithm, KeyEncryption, PrivateKey, Signer};
 use yinzheng_log::{Log, LogOptions};
@@ -62,9 +62,10 @@ pub enum LogCommand {
     Init(InitArgs),
     /// Append an entry and print its index once it is sequenced.
     Append(AppendArgs),
-    /// Print the latest signed checkpoint.
-    Checkpoint,
-    /// Write the inclusion proof of an entry to the latest checkpoint (an evidence file).
+    /// Print the latest signed checkpoint (--witnessed: the latest one a quorum of witnesses cosigned).
+    Checkpoint(CheckpointArgs),
+    /// Write the inclusion proof of an entry (an evidence file): to the
+    /// witnessed checkpoint when that covers the entry, else to the latest.
     Prove(ProveArgs),
     /// Print the consistency proof from an older tree size to the latest one.
     Consistency(ConsistencyArgs),
@@ -72,6 +73,20 @@ pub enum LogCommand {
     Verify(VerifyArgs),
     /// Recompute every tile and the root of a tiles directory from its entries. Exit 0 ok, 1 mismatch, 2 input error.
     Audit(AuditArgs),
+    /// Add a witness the log asks to cosign its checkpoints (witnesses.toml), and set the quorum.
+    AddWitness(super::log_witness::AddWitnessArgs),
+    /// Ask the witnesses to cosign the latest checkpoint and publish it as
+    /// the witnessed checkpoint once a quorum did (--watch: keep going).
+    /// Exit 0 witnessed, 1 quorum not met, 2 usage or input error.
+    Witness(super::log_witness::WitnessArgs),
+}
+
+/// Arguments of `log checkpoint`.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// The witnessed checkpoint (with the witnesses' cosignatures) instead of the log's own.
+    #[arg(long)]
+    witnessed: bool,
 }
 
 /// Hash profiles.
@@ -222,12 +237,27 @@ pub fn run(cmd: &LogCommand, home: &Home, out: &Output) -> Result<ExitCode> {
     match cmd {
         LogCommand::Init(a) => init(a, &dir, store, out),
         LogCommand::Append(a) => append(a, home, out),
-        LogCommand::Checkpoint => checkpoint(&dir, store, out),
+        LogCommand::Checkpoint(a) => checkpoint(a, &dir, store, out),
         LogCommand::Prove(a) => prove(a, &dir, store, out),
         LogCommand::Consistency(a) => consistency(a, &dir, store, out),
         LogCommand::Verify(a) => verify(a, out),
         LogCommand::Audit(a) => audit_cmd(a, out),
+        LogCommand::AddWitness(a) => super::log_witness::add_witness(a, home, out),
+        LogCommand::Witness(a) => super::log_witness::witness(a, home, out),
     }
+}
+
+/// The verifier keys of the log in `dir`: log.vkey (SM2) and, when the log
+/// has them, its Ed25519 and P-256 keys'.
+pub(crate) fn log_verifier_keys(dir: &Path) -> Result<Vec<VerifierKey>> {
+    let mut keys = vec![read_vkey(&dir.join(VKEY_FILE))?];
+    for f in [ED_VKEY_FILE, P256_VKEY_FILE] {
+        let p = dir.join(f);
+        if p.exists() {
+            keys.push(read_vkey(&p)?);
+        }
+    }
+    Ok(keys)
 }
 
 fn read_vkey(path: &Path) -> Result<VerifierKey> {
@@ -729,8 +759,17 @@ struct CheckpointReport {
     note: String,
 }
 
-fn checkpoint(dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
-    let (_, _, _, _, cp) = open_reader(dir, store)?;
+fn checkpoint(a: &CheckpointArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
+    let (_, _, vk, _, cp) = open_reader(dir, store)?;
+    let cp = if a.witnessed {
+        let log = Log::follow_in(dir, store, vec![vk]).context("cannot read the log")?;
+        let Some(note) = log.witnessed_note()? else {
+            bail!("no witnessed checkpoint yet (see `yinzheng log witness`)");
+        };
+        SignedCheckpoint::open(note.as_bytes(), log.verifiers(), Some(log.origin()))?
+    } else {
+        cp
+    };
     let c = cp.checkpoint();
     let r = CheckpointReport {
         origin: c.origin().to_string(),
@@ -743,14 +782,17 @@ fn checkpoint(dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
 }
 
 fn prove(a: &ProveArgs, dir: &Path, store: &Backend, out: &Output) -> Result<ExitCode> {
-    let (_, _, _, reader, cp) = open_reader(dir, store)?;
-    let size = cp.checkpoint().size();
-    if a.index >= size {
-        bail!("index {} is not in the log (tree size {size})", a.index);
+    let (_, _, vk, _, _) = open_reader(dir, store)?;
+    let log = Log::follow_in(dir, store, vec![vk]).context("cannot read the log")?;
+    let latest = log.checkpoint().size();
+    if a.index >= latest {
+        bail!("index {} is not in the log (tree size {latest})", a.index);
     }
-    let entry = reader.entry(a.index)?;
-    let proof = inclusion_proof(&reader, a.index, size)?;
-    let text = Evidence::new(&entry, a.index, proof, cp.note()).to_text();
+    let size = match log.witnessed_covering(a.index)? {
+        Some((_, size)) => size,
+        None => latest,
+    };
+    let text = yinzheng_license::Anchor::evidence(&log, a.index)?;
     match &a.out {
         Some(p) => {
             io::write_atomic(p, text.as_bytes(), false)?;

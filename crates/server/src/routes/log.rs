@@ -22,6 +22,24 @@ pub async fn log_checkpoint(State(state): St) -> Result<Response, Problem> {
         .into_response())
 }
 
+/// `GET /v1/log/checkpoint/witnessed`: the latest checkpoint a quorum of the
+/// log's witnesses cosigned (404 before the first, or without witnesses).
+pub async fn log_witnessed_checkpoint(State(state): St) -> Result<Response, Problem> {
+    let log = log_of(&state)?;
+    let note = log
+        .witnessed_note()
+        .map_err(|e| store_err(&state, e, "reading the witnessed checkpoint"))?
+        .ok_or_else(|| Problem::not_found("no witnessed checkpoint (yet)"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        note,
+    )
+        .into_response())
+}
+
 /// `GET /v1/log/tile/{*path}`: tlog-tiles, served from the log's tile directory.
 pub async fn log_tile(
     State(state): St,

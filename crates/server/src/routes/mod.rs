@@ -14,7 +14,10 @@ mod verify;
 pub use licenses::{
     ListQuery, UsageQueryFlat, license_get, license_list, license_verify_fields, token_redeem,
 };
-pub use log::{ConsistencyQuery, ProofQuery, log_checkpoint, log_consistency, log_proof, log_tile};
+pub use log::{
+    ConsistencyQuery, ProofQuery, log_checkpoint, log_consistency, log_proof, log_tile,
+    log_witnessed_checkpoint,
+};
 pub use pki::{cert_status, crl_get, ocsp_get, ocsp_post, seal_get, seal_picture};
 pub use service::{
     INDEX_HTML, OPENAPI, fallback, healthz, index, method_not_allowed, metrics, openapi, readyz,

@@ -43,6 +43,13 @@ pub async fn metrics(State(state): St, Authed(caller): Authed) -> Result<Respons
                 .readers
                 .has_replica()
                 .then(|| state.readers.replica_fresh()),
+        ) + &crate::metrics::render_witnesses(
+            state.witnessing.as_deref(),
+            state
+                .log
+                .current()
+                .and_then(|l| l.witnessed_note().ok().flatten())
+                .as_deref(),
         ),
     )
         .into_response())
