@@ -725,7 +725,8 @@ impl Auditor {
     }
 
     /// Prove one entry from a tlog-proof member: parse, same checkpoint as
-    /// the bundle's (a warning otherwise), checkpoint signature, inclusion,
+    /// the bundle's (a warning otherwise; `checkpoint_note` empty: no
+    /// bundle), checkpoint signature, inclusion,
     /// canonical entry. Records the entry in `events`.
     pub(crate) fn prove_entry(
         &self,
@@ -769,7 +770,7 @@ impl Auditor {
             );
             return None;
         }
-        if ev.checkpoint_note().as_bytes() != checkpoint_note {
+        if !checkpoint_note.is_empty() && ev.checkpoint_note().as_bytes() != checkpoint_note {
             r.warn(
                 "inclusion",
                 label,

@@ -99,6 +99,11 @@ enum Command {
     Receipt {
         #[command(flatten)]
         common: Common,
+        /// The tlog-proof evidence of the receipt's usage record (`yinzheng
+        /// license usage --evidence SEQ`): needed when the trust file
+        /// requires witnesses.
+        #[arg(long)]
+        evidence: Option<PathBuf>,
         /// The receipt file.
         file: PathBuf,
     },
@@ -215,10 +220,21 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
             tiles,
             license,
         } => (auditor(common)?.history(tiles, license, now), common),
-        Command::Receipt { common, file } => {
+        Command::Receipt {
+            common,
+            evidence,
+            file,
+        } => {
             let a = auditor(common)?;
             let bytes = read(file, yinzheng_anchor::MAX_RECEIPT_LEN as u64, "receipt")?;
-            (a.verify_receipt(&bytes, now), common)
+            let evidence = evidence
+                .as_ref()
+                .map(|p| read(p, yinzheng_anchor::MAX_EVIDENCE_LEN as u64, "evidence"))
+                .transpose()?;
+            (
+                a.verify_receipt_anchored(&bytes, evidence.as_deref(), now),
+                common,
+            )
         }
     };
     Ok((o, c.json, c.html.clone()))

@@ -34,9 +34,26 @@ impl Auditor {
     /// Verify a receipt (JSON, `yinzheng-receipt/1`): the batch note is
     /// signed by a log verifier key of the trust file (none failing), names
     /// the trusted log's origin, and the body is included in the signed batch
-    /// root at the receipt's index. Witness quorums apply to checkpoints, not
-    /// to receipt batches (the log key alone signs those).
+    /// root at the receipt's index. A batch is signed by the log key alone:
+    /// when the trust file requires a witness quorum, the receipt's usage
+    /// record must also be shown in a witnessed checkpoint
+    /// ([`Self::verify_receipt_anchored`]); without that evidence the
+    /// receipt is INDETERMINATE.
     pub fn verify_receipt(&self, bytes: &[u8], now: SystemTime) -> Outcome {
+        self.verify_receipt_anchored(bytes, None, now)
+    }
+
+    /// [`Self::verify_receipt`], with the tlog-proof evidence of the
+    /// receipt's usage record (`yinzheng license usage --evidence SEQ`):
+    /// its checkpoint opened as every checkpoint is (log keys, witness
+    /// quorum), its entry a `license.use` entry whose digest is the
+    /// receipt's `usageSm3`, at the receipt's `logIndex` when it has one.
+    pub fn verify_receipt_anchored(
+        &self,
+        bytes: &[u8],
+        usage_evidence: Option<&[u8]>,
+        now: SystemTime,
+    ) -> Outcome {
         let mut out = Outcome {
             report: VerificationReport::new("receipt", rfc3339(now)),
             time_basis: TimeBasis {
@@ -134,6 +151,102 @@ impl Auditor {
             ),
             ("batch root".into(), base64::encode(&v.batch.root)),
         ]);
+        self.receipt_anchoring(&mut out, &v.body, usage_evidence);
         out
+    }
+
+    /// The receipt's usage record in the log: required when the trust file
+    /// requires witnesses, checked whenever its evidence is given.
+    fn receipt_anchoring(&self, out: &mut Outcome, body: &ReceiptBody, evidence: Option<&[u8]>) {
+        let r = &mut out.report;
+        let quorum = self.trust.witnesses.quorum();
+        let Some(evidence) = evidence else {
+            if quorum > 0 {
+                r.fail(
+                    "anchoring",
+                    "usage record",
+                    yinzheng_pki::Indication::Indeterminate,
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "the trust file requires {quorum} witness(es), and a receipt batch is signed by the \
+                         log's key alone: give the evidence of its usage record (`yinzheng license usage \
+                         --evidence {}`) to show it in a witnessed checkpoint",
+                        body.usage_seq.map_or("SEQ".into(), |s| s.to_string())
+                    ),
+                );
+            }
+            return;
+        };
+        let Some(sm3) = &body.usage_sm3 else {
+            fail(
+                r,
+                "anchoring",
+                "usage record",
+                SubIndication::SigConstraintsFailure,
+                "the receipt names no usage record: nothing to find in the log".into(),
+            );
+            return;
+        };
+        let index = match yinzheng_anchor::Evidence::parse(evidence) {
+            Ok(ev) => ev.index(),
+            Err(e) => {
+                fail(
+                    r,
+                    "anchoring",
+                    "usage evidence",
+                    SubIndication::FormatFailure,
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        if let Some(claimed) = body.log_index
+            && claimed != index
+        {
+            fail(
+                r,
+                "anchoring",
+                "usage evidence",
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "proves log entry {index}; the receipt says its usage record is entry {claimed}"
+                ),
+            );
+            return;
+        }
+        let mut events = Vec::new();
+        let Some(entry) =
+            self.prove_entry(r, "usage evidence", Some(evidence), &[], index, &mut events)
+        else {
+            return;
+        };
+        let digest = entry.digests().first().map(hex::encode);
+        if entry.kind() != "license.use" || digest.as_deref() != Some(sm3.as_str()) {
+            fail(
+                r,
+                "anchoring",
+                "usage evidence",
+                SubIndication::HashFailure,
+                format!(
+                    "log entry {index} is a {} entry with digest {}, not the receipt's usage record {sm3}",
+                    entry.kind(),
+                    digest.unwrap_or_else(|| "-".into())
+                ),
+            );
+            return;
+        }
+        r.pass(
+            "anchoring",
+            "usage record",
+            format!(
+                "the receipt's usage record is log entry {index}, in a checkpoint the log signed{}",
+                if quorum > 0 {
+                    " and the witnesses' quorum cosigned"
+                } else {
+                    ""
+                }
+            ),
+        );
+        out.events.extend(events);
     }
 }

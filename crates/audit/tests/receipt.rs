@@ -174,3 +174,109 @@ fn receipts_verify_offline_and_tampering_is_exit_1() {
     let bad = std::fs::read(w.join("tampered.json")).unwrap();
     assert!(!a.verify_receipt(&bad, SystemTime::now()).passed());
 }
+
+/// With a witness quorum in the trust file a receipt (signed by the log key
+/// alone) needs its usage record shown in a witnessed checkpoint: alone it
+/// is INDETERMINATE; with the record's evidence it passes; evidence of
+/// another entry, of another index than the receipt's, or to a checkpoint
+/// short of the quorum does not.
+#[test]
+fn a_witness_quorum_needs_the_receipts_usage_record_in_a_witnessed_checkpoint() {
+    use std::sync::Arc;
+    use yinzheng_anchor::{Cosigner, Entry, Evidence};
+    let work = tempdir();
+    let w = work.path();
+    let der = PrivateKey::generate(KeyAlgorithm::Sm2)
+        .unwrap()
+        .to_pkcs8_der();
+    let key = || NoteSigner::new(ORIGIN, PrivateKey::from_bytes(&der, None).unwrap()).unwrap();
+    let dir = w.join("log");
+    std::fs::create_dir_all(&dir).unwrap();
+    let backend = yinzheng_tests::store_backend(&dir);
+    yinzheng_log::Log::create_in(&dir, &backend, ORIGIN, HashAlg::Sm3, &[&key()]).unwrap();
+    let log = yinzheng_log::Log::open_in(&dir, &backend, vec![key()], Default::default()).unwrap();
+    let used = Entry::new("license.use", T, "window-3")
+        .unwrap()
+        .with_digest([0x5a; 32])
+        .unwrap();
+    let other = Entry::new("license.use", T, "window-3")
+        .unwrap()
+        .with_digest([0x77; 32])
+        .unwrap();
+    log.append_entry(&used).unwrap();
+    log.append_entry(&other).unwrap();
+    let witness = Cosigner::new(
+        "witness.a.example/w",
+        Arc::new(PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap()),
+    )
+    .unwrap();
+    let note = log.checkpoint_note();
+    let text = yinzheng_anchor::Note::parse(note.as_bytes())
+        .unwrap()
+        .text()
+        .to_string();
+    let cosigned = format!("{note}{}", witness.cosign(&text, 1_790_000_000).unwrap());
+    let evidence = |index: u64, checkpoint: &str| {
+        Evidence::new(
+            &log.entry(index).unwrap(),
+            index,
+            log.prove_inclusion(index, 2).unwrap(),
+            checkpoint,
+        )
+        .to_text()
+    };
+    std::fs::write(w.join("ev0.txt"), evidence(0, &cosigned)).unwrap();
+    std::fs::write(w.join("ev1.txt"), evidence(1, &cosigned)).unwrap();
+    std::fs::write(w.join("ev0-bare.txt"), evidence(0, &note)).unwrap();
+
+    let mut t = TrustAnchors::new();
+    t.log = Some(LogAnchors {
+        origin: ORIGIN.into(),
+        hash: "sm3".into(),
+        verifier_keys: vec![key().verifier().to_string()],
+    });
+    t.witnesses.keys = vec![witness.verifier().to_string()];
+    t.witnesses.quorum = 1;
+    std::fs::write(w.join("anchors.toml"), t.to_toml().unwrap()).unwrap();
+    let rs = sign_receipts(vec![body(0)], ORIGIN, HashAlg::Sm3, &key(), T + 900).unwrap();
+    write(w, "r.json", &rs[0]);
+    let mut claimed = body(0);
+    claimed.log_index = Some(1);
+    let rs = sign_receipts(vec![claimed], ORIGIN, HashAlg::Sm3, &key(), T + 900).unwrap();
+    write(w, "r-index1.json", &rs[0]);
+
+    let receipt = |file: &str, ev: Option<&str>| {
+        let mut args = vec!["receipt", file, "--trust", "anchors.toml"];
+        if let Some(ev) = ev {
+            args.extend(["--evidence", ev]);
+        }
+        run(w, &args)
+    };
+    let (code, out) = receipt("r.json", None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("INDETERMINATE") && out.contains("--evidence 100"),
+        "{out}"
+    );
+    let (code, out) = receipt("r.json", Some("ev0.txt"));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = receipt("r.json", Some("ev1.txt"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TOTAL_FAILED") && out.contains("not the receipt's usage record"),
+        "{out}"
+    );
+    let (code, out) = receipt("r.json", Some("ev0-bare.txt"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("INDETERMINATE") && out.contains("not by witness.a.example/w"),
+        "{out}"
+    );
+    let (code, out) = receipt("r-index1.json", Some("ev0.txt"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the receipt says its usage record is entry 1"),
+        "{out}"
+    );
+    log.close().unwrap();
+}
