@@ -13,6 +13,12 @@ use std::sync::Arc;
 
 /// Largest request body: a checkpoint note and 63 proof lines fit many times.
 pub const MAX_BODY: usize = 256 * 1024;
+/// Longest a request may take, its body read included (a slow client is
+/// answered 408 and its connection closed).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most requests handled at once; more are answered 503 at once (a log
+/// retries with back-off). Each holds at most [`MAX_BODY`] of memory.
+pub const MAX_IN_FLIGHT: usize = 64;
 
 /// Serve `witness` on `listener` until `shutdown` resolves. Requests are
 /// handled on blocking threads (each one a SQLite transaction with fsync).
@@ -26,10 +32,40 @@ pub async fn serve(
         .route("/latest", get(latest))
         .route("/", get(info))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            bounded,
+        ))
         .with_state(witness);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Every request: one of [`MAX_IN_FLIGHT`] permits (else 503), and
+/// [`REQUEST_TIMEOUT`] to finish, reading its body included (else 408).
+async fn bounded(
+    State(permits): State<Arc<tokio::sync::Semaphore>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = permits.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "busy: too many requests at once\n",
+        )
+            .into_response();
+    };
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "the request took too long\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response {

@@ -27,7 +27,7 @@ pub use client::{
 };
 pub use config::{CONFIG_FILE, LogConfig, WitnessConfig};
 pub use error::{Error, Result};
-pub use http::{MAX_BODY, serve};
+pub use http::{MAX_BODY, MAX_IN_FLIGHT, REQUEST_TIMEOUT, serve};
 pub use request::{AddCheckpoint, MAX_PROOF_LINES};
 
 use std::collections::BTreeMap;

@@ -310,3 +310,69 @@ fn a_witness_needs_keys_its_state_and_well_formed_logs() {
     assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
     let _ = log;
 }
+
+/// Slow clients cannot take the witness: past [`MAX_IN_FLIGHT`] requests
+/// at once the next is answered 503 at once, and a request whose body never
+/// comes does not hold its slot forever.
+#[test]
+fn a_witness_answers_busy_past_its_request_limit() {
+    use std::io::{Read, Write};
+    let dir = yinzheng_tests::tempdir();
+    let log = Log::new();
+    let w = Arc::new(witness(dir.path(), &log, cosigners()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            yinzheng_witness::serve(w, l, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    // Requests whose bodies never come, each holding a slot.
+    let slow: Vec<std::net::TcpStream> = (0..yinzheng_witness::MAX_IN_FLIGHT)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: 1000\r\n\r\nold"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let ask = || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let start = std::time::Instant::now();
+    let mut busy = ask();
+    while !busy.starts_with("HTTP/1.1 503") && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        busy = ask();
+    }
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(
+        busy.to_ascii_lowercase().contains("retry-after: 1"),
+        "{busy}"
+    );
+    // The slow clients gone, the witness answers again.
+    drop(slow);
+    let start = std::time::Instant::now();
+    let mut ok = ask();
+    while !ok.starts_with("HTTP/1.1 200") && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ok = ask();
+    }
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}
