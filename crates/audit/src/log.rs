@@ -220,7 +220,7 @@ impl Auditor {
         tiles: Option<&Path>,
         now: SystemTime,
     ) -> Outcome {
-        use yinzheng_anchor::{Note, SignedCheckpoint, cosigned_by, root};
+        use yinzheng_anchor::{Note, SignedCheckpoint, consistency_proof, cosigned_by, root};
         use yinzheng_pki::Indication;
         let mut out = outcome("split view".into(), now);
         let (origin, hash, keys) = match self.log_keys() {
@@ -303,66 +303,107 @@ impl Auditor {
             }
         }
         if let Some(tiles) = tiles {
-            let reader = match TileReader::open_checkpoint(tiles, *hash, keys, Some(origin)) {
-                Ok((reader, cp)) => {
-                    out.facts
-                        .push(("log tree size".into(), cp.checkpoint().size().to_string()));
-                    Some((reader, cp.checkpoint().size()))
-                }
-                Err(e) => {
-                    fail(
-                        &mut out.report,
-                        "tiles",
-                        &tiles.display().to_string(),
-                        log_sub(&e),
-                        format!("the log's tiles: {e}"),
-                    );
-                    None
-                }
-            };
-            if let Some((reader, size)) = reader {
-                for (name, c, by) in &opened {
-                    if c.size() > size {
-                        out.report.fail(
-                            "in-log",
-                            name,
-                            Indication::Indeterminate,
-                            SubIndication::TryLater,
-                            format!("size {} is beyond the log's published tree ({size}): fetch the tiles again", c.size()),
-                        );
-                        continue;
+            // The tiles are only the log's view once their data reproduces
+            // the root of the checkpoint they carry, which the log signed.
+            let view = TileReader::open_checkpoint(tiles, *hash, keys, Some(origin))
+                .and_then(|(reader, cp)| {
+                    let n = cp.checkpoint().size();
+                    let ours = root(&reader, n)?;
+                    if ours != *cp.checkpoint().root() {
+                        return Err(yinzheng_anchor::Error::Mismatch(format!(
+                            "the tiles' data gives another root at size {n} than their signed checkpoint"
+                        )));
                     }
-                    match root(&reader, c.size()) {
-                        Ok(r) if r == *c.root() => out.report.pass(
-                            "in-log",
-                            name,
-                            format!(
-                                "size {}: the log's tree has this root: the same history",
-                                c.size()
-                            ),
-                        ),
-                        Ok(_) => {
-                            split = true;
-                            fail(
-                                &mut out.report,
+                    Ok((reader, cp))
+                });
+            let tiles_name = tiles.display().to_string();
+            match view {
+                Ok((reader, cp)) => {
+                    let (n, top) = (cp.checkpoint().size(), *cp.checkpoint().root());
+                    out.facts.push(("log tree size".into(), n.to_string()));
+                    for (name, c, by) in &opened {
+                        if c.size() == n {
+                            if *c.root() == top {
+                                out.report.pass(
+                                    "in-log",
+                                    name,
+                                    format!(
+                                        "size {n}: the log's published checkpoint: the same history"
+                                    ),
+                                );
+                            } else {
+                                split = true;
+                                fail(
+                                    &mut out.report,
+                                    "in-log",
+                                    name,
+                                    SubIndication::HashFailure,
+                                    format!(
+                                        "size {n}: the log signed this checkpoint (cosigned by {by}) and another root for the same size in its published tree — a split view"
+                                    ),
+                                );
+                            }
+                            continue;
+                        }
+                        if c.size() == 0 {
+                            if *c.root() == hash.empty_root() {
+                                out.report.pass("in-log", name, "size 0: the empty tree");
+                            } else {
+                                fail(
+                                    &mut out.report,
+                                    "in-log",
+                                    name,
+                                    SubIndication::HashFailure,
+                                    "size 0 with a root that is not the empty tree's".into(),
+                                );
+                            }
+                            continue;
+                        }
+                        if c.size() > n {
+                            out.report.fail(
                                 "in-log",
                                 name,
-                                SubIndication::HashFailure,
-                                format!(
-                                    "size {}: the log signed this checkpoint (cosigned by {by}) but its published tree has another root at that size — a split view",
-                                    c.size()
-                                ),
+                                Indication::Indeterminate,
+                                SubIndication::TryLater,
+                                format!("size {} is beyond the log's published tree ({n}): fetch the tiles again", c.size()),
                             );
+                            continue;
                         }
-                        Err(e) => fail(
-                            &mut out.report,
-                            "in-log",
-                            name,
-                            log_sub(&e),
-                            format!("the log's tiles at size {}: {e}", c.size()),
-                        ),
+                        // A consistency proof from the tiles, checked against
+                        // both signed roots: sound whatever the tiles hold.
+                        let consistent =
+                            consistency_proof(&reader, c.size(), n).and_then(|proof| {
+                                verify_consistency(*hash, c.size(), n, c.root(), &top, &proof)
+                            });
+                        match consistent {
+                            Ok(()) => out.report.pass(
+                                "in-log",
+                                name,
+                                format!("size {}: a prefix of the log's published tree of size {n}: the same history", c.size()),
+                            ),
+                            Err(e) => {
+                                split = true;
+                                fail(
+                                    &mut out.report,
+                                    "in-log",
+                                    name,
+                                    SubIndication::HashFailure,
+                                    format!(
+                                        "size {}: the log signed this checkpoint (cosigned by {by}) but it is not a prefix of its published tree of size {n} ({e}) — a split view",
+                                        c.size()
+                                    ),
+                                );
+                            }
+                        }
                     }
                 }
+                Err(e) => fail(
+                    &mut out.report,
+                    "tiles",
+                    &tiles_name,
+                    log_sub(&e),
+                    format!("the log's tiles: {e}"),
+                ),
             }
         } else if opened.windows(2).any(|w| w[0].1.size() != w[1].1.size()) && !split {
             out.report.fail(

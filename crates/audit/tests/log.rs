@@ -423,11 +423,36 @@ fn consistency_shows_a_split_view_among_gathered_checkpoints() {
     let (code, out) = run(w, &[&args[..], &["real-40", "real-60", "fork-40"]].concat());
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("fork-40") && out.contains("its published tree has another root"),
+        out.contains("fork-40") && out.contains("not a prefix of its published tree"),
         "{out}"
     );
     let (code, out) = run(w, &[&args[..], &["real-40", "real-60"]].concat());
     assert_eq!(code, 0, "{out}");
+    // Tiles of one history under the other's signed checkpoint: the tiles
+    // are refused, never taken as the log's view.
+    let mixed = w.join("mixed");
+    copy_tree(&Log::tiles_dir(&fork_dir), &mixed);
+    std::fs::write(
+        mixed.join("checkpoint"),
+        std::fs::read(w.join("real-40")).unwrap(),
+    )
+    .unwrap();
+    let (code, out) = run(
+        w,
+        &[
+            "consistency",
+            "--trust",
+            "anchors.toml",
+            "--tiles",
+            mixed.to_str().unwrap(),
+            "fork-40",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("another root at size 40 than their signed checkpoint"),
+        "{out}"
+    );
     // Different sizes, no tiles, no proof: cannot be compared.
     let (code, out) = run(
         w,
@@ -464,4 +489,17 @@ fn consistency_shows_a_split_view_among_gathered_checkpoints() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("give two checkpoints"), "{out}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
 }

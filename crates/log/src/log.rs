@@ -83,6 +83,8 @@ const QUEUE_POLL: Duration = Duration::from_millis(200);
 const TILES_DIR: &str = "tiles";
 /// The witnessed checkpoint, beside `checkpoint` in the tiles directory.
 pub const WITNESSED_FILE: &str = "checkpoint.witnessed";
+/// The lock publishers of the witnessed checkpoint hold.
+const WITNESSED_LOCK: &str = "checkpoint.witnessed.lock";
 const MAX_STAGED_FILES: u32 = 1 << 20;
 
 /// Sequencer settings.
@@ -493,8 +495,17 @@ impl Log {
     /// witnesses' cosignatures that met their quorum (published by
     /// [`Log::publish_witnessed`]); `None` before the first. Read from the
     /// tiles directory, so every server of the log sees it. Its size may lag
-    /// the log's: entries after it are not witnessed yet.
+    /// the log's: entries after it are not witnessed yet. A follower that
+    /// has not yet seen the checkpoint it is of gets `None` too.
     pub fn witnessed_note(&self) -> Result<Option<String>> {
+        let Some((note, size)) = self.read_witnessed()? else {
+            return Ok(None);
+        };
+        Ok((size <= self.checkpoint().size()).then_some(note))
+    }
+
+    /// The witnessed checkpoint file, checked (log keys, origin), and its size.
+    fn read_witnessed(&self) -> Result<Option<(String, u64)>> {
         let path = self.inner.tiles.join(WITNESSED_FILE);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -504,13 +515,10 @@ impl Log {
         // What is served was checked before it was written; check again
         // what is read (a file is not a proof).
         let cp = SignedCheckpoint::open(&bytes, &self.inner.verifiers, Some(&self.inner.origin))?;
-        if cp.checkpoint().size() > self.checkpoint().size() {
-            // A follower that has not yet seen the checkpoint it extends.
-            return Ok(None);
-        }
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| Error::malformed("witnessed checkpoint", "not UTF-8"))
+        let size = cp.checkpoint().size();
+        let note = String::from_utf8(bytes)
+            .map_err(|_| Error::malformed("witnessed checkpoint", "not UTF-8"))?;
+        Ok(Some((note, size)))
     }
 
     /// The latest witnessed checkpoint and its size, when it covers entry
@@ -529,7 +537,10 @@ impl Log {
     /// keys signed, of this log's origin, whose root is this log's tree at
     /// its size, carrying the witnesses' cosignatures (the caller checked the
     /// quorum). Never steps back: a note smaller than the one published, or
-    /// of the same size with fewer signatures, is ignored (`Ok(false)`).
+    /// of the same size with no more signatures, is ignored (`Ok(false)`).
+    /// Publishers (a server's thread, `yinzheng log witness`, two servers
+    /// during a lease handover) take an exclusive lock on
+    /// `checkpoint.witnessed.lock` around the compare and the rename.
     pub fn publish_witnessed(&self, note: &str) -> Result<bool> {
         let cp = SignedCheckpoint::open(
             note.as_bytes(),
@@ -549,17 +560,35 @@ impl Log {
                 "the witnessed checkpoint's root at size {size} is not this log's"
             )));
         }
+        let lock_path = self.inner.tiles.join(WITNESSED_LOCK);
+        let lock_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
         let signatures = |n: &str| Note::parse(n.as_bytes()).map(|n| n.signatures().len());
-        if let Some(existing) = self.witnessed_note()? {
-            let old = Note::parse(existing.as_bytes())
-                .and_then(|n| Checkpoint::parse(n.text()))?
-                .size();
-            if old > size || (old == size && signatures(&existing)? >= signatures(note)?) {
-                return Ok(false);
-            }
+        // The file as it is, whatever this view's size (a follower's may lag).
+        if let Some((existing, old)) = self.read_witnessed()?
+            && (old > size || (old == size && signatures(&existing)? >= signatures(note)?))
+        {
+            return Ok(false);
         }
         write_durable(&self.inner.tiles.join(WITNESSED_FILE), note.as_bytes())?;
         Ok(true)
+    }
+
+    /// Withdraw the witnessed checkpoint (its cosignatures no longer meet
+    /// the witness policy: a witness removed, the quorum raised). Proofs go
+    /// to the log's own checkpoint until the witnesses cosign again.
+    pub fn retract_witnessed(&self) -> Result<()> {
+        let path = self.inner.tiles.join(WITNESSED_FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Entry `index` of the published tree.

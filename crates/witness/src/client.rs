@@ -42,6 +42,11 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 const MAX_ANSWER: u64 = 64 * 1024;
 /// Most witnesses a log may ask (each one a thread per round).
 pub const MAX_WITNESSES: usize = 32;
+/// Most keys per witness (its Ed25519 and SM2 keys): with the log's own
+/// signatures, a fully cosigned note stays within a note's 100 signatures.
+const MAX_KEYS_PER_WITNESS: usize = 2;
+/// How far ahead of this machine's clock a cosignature's timestamp may be.
+const MAX_CLOCK_SKEW_S: u64 = 600;
 
 /// `witnesses.toml`: the witnesses a log asks, and how many must cosign.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -254,6 +259,13 @@ impl Collector {
                 return Err(bad(format!("witness {:?} has no vkeys", w.url)));
             };
             let name = first.name().to_string();
+            if keys.len() > MAX_KEYS_PER_WITNESS {
+                return Err(bad(format!(
+                    "witness {:?} has {} vkeys; at most {MAX_KEYS_PER_WITNESS} (Ed25519 and SM2)",
+                    w.url,
+                    keys.len()
+                )));
+            }
             if keys.iter().any(|k| k.name() != name) {
                 return Err(bad(format!(
                     "witness {:?}: its keys carry more than one name",
@@ -326,9 +338,14 @@ impl Collector {
                 .collect();
             asks.into_iter().map(|h| h.join().unwrap_or(None)).collect()
         });
+        // Each witness's lines are few and verified; still, one that would
+        // make the note unreadable is left out rather than failing the round.
         let mut cosigned = note.to_string();
         for l in lines.iter().flatten() {
-            cosigned.push_str(l);
+            let candidate = format!("{cosigned}{l}");
+            if Note::parse(candidate.as_bytes()).is_ok() {
+                cosigned = candidate;
+            }
         }
         let quorum = Note::parse(cosigned.as_bytes())
             .and_then(|n| self.policy.check(&n))
@@ -435,13 +452,18 @@ impl Collector {
         for attempt in 0..2 {
             let fail = move |outcome| Exchange::Failed { outcome, learned };
             if old > size {
-                return fail(Outcome::Refused {
-                    status: 409,
-                    why: format!(
-                        "the witness cosigned size {old}, larger than this checkpoint's {size}: \
-                         it saw a checkpoint this log no longer shows"
-                    ),
-                });
+                // Forget the size: next time the witness is asked afresh
+                // (a lying 409 must not silence it for good).
+                return Exchange::Failed {
+                    learned: Some(0),
+                    outcome: Outcome::Refused {
+                        status: 409,
+                        why: format!(
+                            "the witness cosigned size {old}, larger than this checkpoint's {size}: \
+                             it saw a checkpoint this log no longer shows"
+                        ),
+                    },
+                };
             }
             let proof = if old == 0 || old == size {
                 Vec::new()
@@ -487,11 +509,10 @@ impl Collector {
                 }
                 409 if content_type == "text/x.tlog.size" => {
                     let theirs = payload.trim_end_matches('\n');
-                    let Some(n) = theirs
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|_| theirs.bytes().all(|b| b.is_ascii_digit()))
-                    else {
+                    let Some(n) = theirs.parse::<u64>().ok().filter(|_| {
+                        theirs.bytes().all(|b| b.is_ascii_digit())
+                            && (theirs == "0" || !theirs.starts_with('0'))
+                    }) else {
                         return fail(Outcome::Refused {
                             status,
                             why: "a 409 whose body is not a tree size".into(),
@@ -559,16 +580,41 @@ fn first_line(s: &str) -> String {
 }
 
 /// The lines of a witness's answer that are cosignatures by its keys on
-/// `text`, each verified; lines by other keys are dropped. A line naming
-/// its key that does not verify, or no line by its keys, is an error.
+/// `text`, each verified, one per key, none dated more than
+/// [`MAX_CLOCK_SKEW_S`] ahead of this machine's clock; lines by other keys
+/// are dropped. A line naming its key that does not verify, or no line by
+/// its keys, is an error.
 fn verify_lines(r: &Remote, text: &str, payload: &str) -> std::result::Result<String, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut kept = String::new();
+    let mut seen: Vec<(String, u32)> = Vec::new();
     for line in payload.lines().filter(|l| !l.is_empty()) {
         let one = format!("{text}\n{line}\n");
         let note = Note::parse(one.as_bytes())
             .map_err(|e| format!("an answer line is not a signature line: {e}"))?;
+        let Some(sig) = note.signatures().first() else {
+            continue;
+        };
         match cosigned_by(&note, &r.keys) {
             Ok(names) if !names.is_empty() => {
+                let id = (sig.name.clone(), sig.key_id);
+                if seen.contains(&id) {
+                    continue;
+                }
+                let time = r
+                    .keys
+                    .iter()
+                    .find(|k| k.name() == sig.name && k.key_id() == sig.key_id)
+                    .and_then(|k| k.cosignature_time(&sig.signature));
+                if time.is_some_and(|t| t > now + MAX_CLOCK_SKEW_S) {
+                    return Err(format!(
+                        "a cosignature dated {} s ahead of this machine's clock",
+                        time.unwrap_or(0).saturating_sub(now)
+                    ));
+                }
+                seen.push(id);
                 kept.push_str(line);
                 kept.push('\n');
             }
@@ -615,6 +661,9 @@ pub struct Witnessing {
     collector: Collector,
     /// The checkpoint text every witness cosigned (nothing left to ask).
     done: Mutex<Option<String>>,
+    /// Whether the witnessed checkpoint found at start was checked against
+    /// the current policy.
+    checked: std::sync::atomic::AtomicBool,
 }
 
 impl Witnessing {
@@ -623,6 +672,7 @@ impl Witnessing {
         Witnessing {
             collector,
             done: Mutex::new(None),
+            checked: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -637,6 +687,12 @@ impl Witnessing {
     /// catches up, and the witnessed checkpoint gains their cosignatures.
     /// The log is only read: sequencing never waits.
     pub fn step(&self, log: &yinzheng_log::Log) -> Result<Option<Round>> {
+        if !self
+            .checked
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.recheck(log)?;
+        }
         let note = log.checkpoint_note();
         let text = Note::parse(note.as_bytes())
             .map(|n| n.text().to_string())
@@ -654,5 +710,25 @@ impl Witnessing {
             }
         }
         Ok(Some(round))
+    }
+
+    /// The witnessed checkpoint published before this start must meet the
+    /// current policy (a witness may have been removed, the quorum raised):
+    /// withdrawn when it does not, until the witnesses cosign again.
+    fn recheck(&self, log: &yinzheng_log::Log) -> Result<()> {
+        let Ok(Some(note)) = log.witnessed_note() else {
+            return Ok(());
+        };
+        let met = Note::parse(note.as_bytes())
+            .and_then(|n| self.collector.policy.check(&n))
+            .is_ok_and(|q| q.met());
+        if !met {
+            tracing::warn!(
+                "the witnessed checkpoint does not meet the current witness policy: withdrawn"
+            );
+            log.retract_witnessed()
+                .map_err(|e| Error::State(format!("withdrawing the witnessed checkpoint: {e}")))?;
+        }
+        Ok(())
     }
 }

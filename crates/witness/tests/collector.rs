@@ -160,6 +160,31 @@ fn lying_failing_hanging_and_ahead_witnesses_are_named_and_do_not_count() {
     let broken_url = fake(|_| Some((500, "text/plain", "database is locked\n".into())));
     let hanging = cosigner("witness.hanging.example/w");
     let hanging_url = fake(|_| None);
+    // Repeats its one valid line 120 times (a note holds 100 signatures).
+    let repeater = cosigner("witness.repeater.example/w");
+    let repeater_vkey = repeater.verifier().to_string();
+    let repeater_url = fake(move |body| {
+        let note = body.split_once("\n\n").unwrap().1;
+        let text = Note::parse(note.as_bytes()).unwrap().text().to_string();
+        Some((
+            200,
+            "text/plain",
+            repeater.cosign(&text, 1_790_000_000).unwrap().repeat(120),
+        ))
+    });
+    // Dates its cosignature an hour ahead.
+    let early = cosigner("witness.early.example/w");
+    let early_vkey = early.verifier().to_string();
+    let early_url = fake(move |body| {
+        let note = body.split_once("\n\n").unwrap().1;
+        let text = Note::parse(note.as_bytes()).unwrap().text().to_string();
+        let ahead = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        Some((200, "text/plain", early.cosign(&text, ahead).unwrap()))
+    });
     let junk = cosigner("witness.junk.example/w");
     let junk_url = fake(|_| Some((200, "text/plain", "x".repeat(100_000))));
     let config = WitnessesConfig {
@@ -174,6 +199,8 @@ fn lying_failing_hanging_and_ahead_witnesses_are_named_and_do_not_count() {
             (&broken_url, broken.verifier().to_string()),
             (&hanging_url, hanging.verifier().to_string()),
             (&junk_url, junk.verifier().to_string()),
+            (&repeater_url, repeater_vkey),
+            (&early_url, early_vkey),
         ]
         .into_iter()
         .map(|(url, vkey)| WitnessEndpoint {
@@ -194,8 +221,16 @@ fn lying_failing_hanging_and_ahead_witnesses_are_named_and_do_not_count() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(round.quorum.cosigned, vec!["witness.honest.example/w"]);
+    assert_eq!(
+        round.quorum.cosigned,
+        vec!["witness.honest.example/w", "witness.repeater.example/w"]
+    );
     let witnessed = round.witnessed.clone().unwrap();
+    assert_eq!(
+        witnessed.matches("witness.repeater.example/w").count(),
+        1,
+        "{witnessed}"
+    );
     assert!(!witnessed.contains("witness.forger"), "{witnessed}");
     let outcome = |name: &str| {
         round
@@ -227,6 +262,9 @@ fn lying_failing_hanging_and_ahead_witnesses_are_named_and_do_not_count() {
         outcome("witness.junk.example/w"),
         Outcome::Down(_)
     ));
+    assert!(
+        matches!(outcome("witness.early.example/w"), Outcome::Refused { why, .. } if why.contains("ahead of this machine's clock"))
+    );
     // At once again: the one that just timed out is backing off, not
     // asked; the honest one is not asked again for the same checkpoint.
     let round = collector.collect(&note, &prove).unwrap();
@@ -245,7 +283,12 @@ fn lying_failing_hanging_and_ahead_witnesses_are_named_and_do_not_count() {
     let tree = &log.tree;
     let prove = |old: u64, new: u64| consistency_proof(tree, old, new).map_err(|e| e.to_string());
     let round = collector.collect(&note, &prove).unwrap();
-    assert_eq!(round.quorum.cosigned, vec!["witness.honest.example/w"]);
+    assert!(
+        round
+            .quorum
+            .cosigned
+            .contains(&"witness.honest.example/w".to_string())
+    );
     let reports = collector.reports();
     let honest = reports
         .iter()

@@ -788,11 +788,14 @@ fn prove(a: &ProveArgs, dir: &Path, store: &Backend, out: &Output) -> Result<Exi
     if a.index >= latest {
         bail!("index {} is not in the log (tree size {latest})", a.index);
     }
-    let size = match log.witnessed_covering(a.index)? {
-        Some((_, size)) => size,
-        None => latest,
-    };
     let text = yinzheng_license::Anchor::evidence(&log, a.index)?;
+    // The size of the checkpoint the evidence carries (the witnessed one
+    // when it covers the entry).
+    let size = Evidence::parse(text.as_bytes())
+        .ok()
+        .and_then(|ev| Note::parse(ev.checkpoint_note().as_bytes()).ok())
+        .and_then(|n| Checkpoint::parse(n.text()).ok())
+        .map_or(latest, |c| c.size());
     match &a.out {
         Some(p) => {
             io::write_atomic(p, text.as_bytes(), false)?;
