@@ -785,6 +785,19 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
             .starts_with("409"),
         "{v}"
     );
+    // They kept the fork's log-signed checkpoint: half of the proof.
+    let status = yz(
+        &depts[1].dir,
+        &["--home", "home", "--json", "witness", "status"],
+    );
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let kept = &status[0]["conflicts"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{status}");
+    assert_eq!(
+        kept[0]["note"].as_str(),
+        Some(fork_checkpoint.as_str()),
+        "{status}"
+    );
     // Department 1's witness, back, has only seen the common prefix: it
     // cosigns the fork — one cosignature, short of the quorum.
     depts[0].restart();

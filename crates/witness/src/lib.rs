@@ -6,14 +6,16 @@
 //! [`Witness`] keeps the latest checkpoint it cosigned — durably, in SQLite,
 //! checked and replaced in one `IMMEDIATE` transaction (a compare-and-swap on
 //! the size) — and cosigns a new checkpoint only when the log signed it and a
-//! consistency proof shows it extends that one. It keeps no other state:
-//! `kill -9` at any point leaves either the old or the new checkpoint, so it
-//! never accepts a rollback or a fork. Its answers are c2sp.org/tlog-
-//! cosignature lines: cosignature/v1 (Ed25519) and, for national
-//! deployments, our SM2 counterpart (docs/FORMATS.md).
+//! consistency proof shows it extends that one. Besides, it keeps only the
+//! log-signed checkpoints it refused as not extending it (evidence of a
+//! split view, [`read_conflicts`]). `kill -9` at any point leaves either the
+//! old or the new checkpoint, so it never accepts a rollback or a fork. Its
+//! answers are c2sp.org/tlog-cosignature lines: cosignature/v1 (Ed25519)
+//! and, for national deployments, our SM2 counterpart (docs/FORMATS.md).
 //!
-//! [`serve`] is the HTTP face (`POST /add-checkpoint`); `yinzheng witness
-//! serve` runs it.
+//! [`serve`] is the HTTP face (`POST /add-checkpoint`, `GET /latest`);
+//! `yinzheng witness serve` runs it. The log's side — asking witnesses and
+//! publishing the witnessed checkpoint — is [`Collector`] and [`Witnessing`].
 
 mod client;
 mod config;
@@ -39,16 +41,52 @@ use yinzheng_store::{Migration, Migrations};
 /// The state file of a witness in its directory.
 pub const STATE_FILE: &str = "witness.db";
 
-const SCHEMA: Migrations = Migrations::new(&[Migration {
-    name: "the latest checkpoint cosigned per log",
-    sql: "CREATE TABLE latest (
+const SCHEMA: Migrations = Migrations::new(&[
+    Migration {
+        name: "the latest checkpoint cosigned per log",
+        sql: "CREATE TABLE latest (
         origin TEXT PRIMARY KEY,
         size BIGINT NOT NULL,
         root BLOB NOT NULL,
         note TEXT NOT NULL,
         updated_s BIGINT NOT NULL
     )",
-}]);
+    },
+    Migration {
+        name: "log-signed checkpoints refused as a fork or with a failing proof",
+        sql: "CREATE TABLE conflicts (
+        origin TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        root BLOB NOT NULL,
+        note TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at_s BIGINT NOT NULL,
+        PRIMARY KEY (origin, size, root)
+    )",
+    },
+]);
+
+/// Most refused checkpoints kept per log (the newest).
+pub const MAX_CONFLICTS: i64 = 100;
+
+/// A checkpoint the log signed that this witness refused because it does
+/// not extend the one it cosigned (another root at that size, or a failing
+/// consistency proof): with the witness's latest, evidence that the log
+/// showed two histories — or sent a broken proof, which an auditor tells
+/// apart with the log's tiles (`yinzheng-audit consistency --tiles`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// Its tree size.
+    pub size: u64,
+    /// Its root hash.
+    pub root: Hash,
+    /// The log-signed note as it was sent.
+    pub note: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// When (Unix seconds).
+    pub at_s: u64,
+}
 
 /// A log this witness witnesses.
 #[derive(Clone, Debug)]
@@ -277,7 +315,7 @@ impl Witness {
             ));
         }
         let now = (self.clock)();
-        {
+        let checked = {
             let mut db = self
                 .db
                 .lock()
@@ -353,8 +391,17 @@ impl Witness {
                     ));
                 }
                 Ok(())
-            })?;
+            })
+        };
+        if let Err(e @ (Error::RootMismatch { .. } | Error::BadProof { .. })) = &checked {
+            // The log signed it: keep it, it may be half of a split view.
+            if let Err(why) =
+                self.record_conflict(&checkpoint, &req.checkpoint, &e.to_string(), now)
+            {
+                tracing::error!(error = %why, "cannot keep the refused checkpoint");
+            }
         }
+        checked?;
         // Persisted: now cosign.
         let mut lines = String::new();
         for c in &self.cosigners {
@@ -365,6 +412,76 @@ impl Witness {
         }
         Ok(lines)
     }
+}
+
+impl Witness {
+    fn record_conflict(&self, cp: &Checkpoint, note: &str, reason: &str, now: u64) -> Result<()> {
+        let mut db = self
+            .db
+            .lock()
+            .map_err(|_| Error::State("poisoned".into()))?;
+        yinzheng_store::transaction(&mut db, |tx| -> Result<()> {
+            tx.execute(
+                "INSERT OR IGNORE INTO conflicts (origin, size, root, note, reason, at_s)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    cp.origin(),
+                    cp.size() as i64,
+                    cp.root().as_slice(),
+                    note,
+                    reason,
+                    now as i64
+                ],
+            )?;
+            tx.execute(
+                "DELETE FROM conflicts WHERE origin = ?1 AND rowid NOT IN
+                 (SELECT rowid FROM conflicts WHERE origin = ?1 ORDER BY at_s DESC, rowid DESC LIMIT ?2)",
+                rusqlite::params![cp.origin(), MAX_CONFLICTS],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// The log-signed checkpoints the witness in `dir` refused for `origin`
+/// (newest first, at most [`MAX_CONFLICTS`]), read without its keys.
+pub fn read_conflicts(dir: &Path, origin: &str) -> Result<Vec<Conflict>> {
+    let path = dir.join(STATE_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let db = yinzheng_store::sqlite::open(
+        &path,
+        &SCHEMA,
+        yinzheng_store::Options::default().query_only(true),
+    )?;
+    let mut stmt = db.prepare(
+        "SELECT size, root, note, reason, at_s FROM conflicts WHERE origin = ?1
+         ORDER BY at_s DESC, rowid DESC",
+    )?;
+    let rows = stmt.query_map([origin], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (size, root, note, reason, at_s) = row?;
+        out.push(Conflict {
+            size: size.max(0) as u64,
+            root: root
+                .try_into()
+                .map_err(|_| Error::State("a stored root is not 32 bytes".into()))?,
+            note,
+            reason,
+            at_s: at_s.max(0) as u64,
+        });
+    }
+    Ok(out)
 }
 
 /// The latest checkpoint the witness in `dir` cosigned for `origin`, read

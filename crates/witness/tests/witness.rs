@@ -157,6 +157,15 @@ fn a_witness_cosigns_only_what_extends_what_it_cosigned() {
     }
     std::mem::swap(&mut fork.signer, &mut log.signer);
     assert_eq!(w.latest(ORIGIN).unwrap().unwrap().root, log.tree.root());
+    // Both log-signed fork checkpoints are kept, newest first, with why.
+    let kept = yinzheng_witness::read_conflicts(dir.path(), ORIGIN).unwrap();
+    assert_eq!(
+        kept.iter().map(|c| c.size).collect::<Vec<_>>(),
+        vec![9, 5],
+        "{kept:?}"
+    );
+    assert!(kept[1].reason.contains("forked"), "{kept:?}");
+    assert!(kept[0].reason.contains("consistency proof"), "{kept:?}");
 
     // Not the log's signature: 403; a known key's forged signature: 403; an
     // unknown origin: 404; a proof from size 0: 400.

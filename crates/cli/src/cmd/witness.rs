@@ -99,6 +99,18 @@ struct LogStatus {
     origin: String,
     size: Option<u64>,
     root: Option<String>,
+    /// Log-signed checkpoints refused as not extending the latest (newest first).
+    conflicts: Vec<ConflictStatus>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConflictStatus {
+    size: u64,
+    root: String,
+    reason: String,
+    at: u64,
+    note: String,
 }
 
 /// A key `witness init` made or took: (file stem, signer, the bytes to
@@ -320,12 +332,23 @@ fn status(dir: &Path, out: &Output) -> Result<ExitCode> {
     let mut logs = Vec::new();
     for l in &config.logs {
         let latest = yinzheng_witness::read_latest(dir, &l.origin)?;
+        let conflicts = yinzheng_witness::read_conflicts(dir, &l.origin)?
+            .into_iter()
+            .map(|c| ConflictStatus {
+                size: c.size,
+                root: yinzheng_anchor::base64::encode(&c.root),
+                reason: c.reason,
+                at: c.at_s,
+                note: c.note,
+            })
+            .collect();
         logs.push(LogStatus {
             origin: l.origin.clone(),
             size: latest.as_ref().map(|l| l.size),
             root: latest
                 .as_ref()
                 .map(|l| yinzheng_anchor::base64::encode(&l.root)),
+            conflicts,
         });
     }
     out.result(&logs, || {
@@ -339,6 +362,15 @@ fn status(dir: &Path, out: &Output) -> Result<ExitCode> {
                     _ => "nothing cosigned yet".to_string(),
                 }
             ));
+            if let Some(c) = l.conflicts.first() {
+                s.push_str(&format!(
+                    "\n    {} log-signed checkpoint(s) refused and kept (newest: size {}, {}); \
+                     --json has their notes for yinzheng-audit consistency",
+                    l.conflicts.len(),
+                    c.size,
+                    c.reason
+                ));
+            }
         }
         s
     });
