@@ -654,7 +654,7 @@ fn tls_config(path: &Path) -> Result<Arc<rustls::ClientConfig>> {
 
 /// Keeps a log's witnessed checkpoint up to date: each [`step`](Self::step)
 /// asks the witnesses to cosign the log's latest checkpoint when it has not
-/// been witnessed yet, and publishes it ([`Log::publish_witnessed`]) once a
+/// been witnessed yet, and publishes it ([`yinzheng_log::Log::publish_witnessed`]) once a
 /// quorum cosigned. What a server's thread and `yinzheng log witness` run.
 #[derive(Debug)]
 pub struct Witnessing {
