@@ -370,29 +370,57 @@ impl Auditor {
                             continue;
                         }
                         // A consistency proof from the tiles, checked against
-                        // both signed roots: sound whatever the tiles hold.
-                        let consistent =
-                            consistency_proof(&reader, c.size(), n).and_then(|proof| {
-                                verify_consistency(*hash, c.size(), n, c.root(), &top, &proof)
-                            });
-                        match consistent {
+                        // both signed roots: a pass is sound whatever the
+                        // tiles hold. A failure proves a split only when the
+                        // tiles' own root at that size is consistent with
+                        // their signed root and differs from the checkpoint's;
+                        // otherwise the tiles are at fault (INDETERMINATE).
+                        let m = c.size();
+                        let indeterminate = |out: &mut Outcome, why: String| {
+                            out.report.fail(
+                                "in-log",
+                                name,
+                                Indication::Indeterminate,
+                                SubIndication::TryLater,
+                                why,
+                            )
+                        };
+                        let proof = match consistency_proof(&reader, m, n) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                indeterminate(
+                                    &mut out,
+                                    format!(
+                                        "size {m}: the log's tiles cannot prove it against size {n}: {e}"
+                                    ),
+                                );
+                                continue;
+                            }
+                        };
+                        match verify_consistency(*hash, m, n, c.root(), &top, &proof) {
                             Ok(()) => out.report.pass(
                                 "in-log",
                                 name,
-                                format!("size {}: a prefix of the log's published tree of size {n}: the same history", c.size()),
+                                format!("size {m}: a prefix of the log's published tree of size {n}: the same history"),
                             ),
                             Err(e) => {
-                                split = true;
-                                fail(
-                                    &mut out.report,
-                                    "in-log",
-                                    name,
-                                    SubIndication::HashFailure,
-                                    format!(
-                                        "size {}: the log signed this checkpoint (cosigned by {by}) but it is not a prefix of its published tree of size {n} ({e}) — a split view",
-                                        c.size()
-                                    ),
-                                );
+                                let theirs = root(&reader, m);
+                                let proven = matches!(&theirs, Ok(r) if r != c.root()
+                                    && verify_consistency(*hash, m, n, r, &top, &proof).is_ok());
+                                if proven {
+                                    split = true;
+                                    fail(
+                                        &mut out.report,
+                                        "in-log",
+                                        name,
+                                        SubIndication::HashFailure,
+                                        format!(
+                                            "size {m}: the log signed this checkpoint (cosigned by {by}) but it is not a prefix of its published tree of size {n} ({e}) — a split view"
+                                        ),
+                                    );
+                                } else {
+                                    indeterminate(&mut out, format!("size {m}: the log's tiles are not consistent with their own signed checkpoint ({e}): fetch them again"));
+                                }
                             }
                         }
                     }

@@ -160,6 +160,19 @@ impl Auditor {
     fn receipt_anchoring(&self, out: &mut Outcome, body: &ReceiptBody, evidence: Option<&[u8]>) {
         let r = &mut out.report;
         let quorum = self.trust.witnesses.quorum();
+        if quorum > 0 && body.usage_sm3.is_none() {
+            r.fail(
+                "anchoring",
+                "usage record",
+                yinzheng_pki::Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "the trust file requires {quorum} witness(es), and this receipt names no usage \
+                     record to find in the log: only the log's key vouches for it"
+                ),
+            );
+            return;
+        }
         let Some(evidence) = evidence else {
             if quorum > 0 {
                 r.fail(
@@ -234,6 +247,35 @@ impl Auditor {
                 ),
             );
             return;
+        }
+        // The entry also names who asked (and the license, when there is
+        // one): they must be the receipt's, or a genuine record could be
+        // attached to a forged receipt. (The answer itself, `result` and
+        // `operation`, is in the record's digest only, not in the entry.)
+        if entry.actor() != body.caller {
+            fail(
+                r,
+                "anchoring",
+                "usage evidence",
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "log entry {index} was made for caller {:?}, the receipt's caller is {:?}",
+                    entry.actor(),
+                    body.caller
+                ),
+            );
+            return;
+        }
+        if !entry.subjects().is_empty() && !entry.subjects().contains(&body.subject) {
+            r.warn(
+                "anchoring",
+                "usage evidence",
+                format!(
+                    "log entry {index} names {}, the receipt's subject is {:?}",
+                    entry.subjects().join(", "),
+                    body.subject
+                ),
+            );
         }
         r.pass(
             "anchoring",

@@ -272,6 +272,28 @@ fn a_witness_quorum_needs_the_receipts_usage_record_in_a_witnessed_checkpoint() 
         out.contains("INDETERMINATE") && out.contains("not by witness.a.example/w"),
         "{out}"
     );
+    // A genuine usage record attached to a receipt for another caller.
+    let mut other_caller = body(0);
+    other_caller.caller = "window-9".into();
+    let rs = sign_receipts(vec![other_caller], ORIGIN, HashAlg::Sm3, &key(), T + 900).unwrap();
+    write(w, "r-caller.json", &rs[0]);
+    let (code, out) = receipt("r-caller.json", Some("ev0.txt"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("was made for caller \"window-3\""), "{out}");
+    // A receipt naming no usage record cannot be anchored: INDETERMINATE,
+    // with or without evidence.
+    let mut unrecorded = body(0);
+    unrecorded.usage_sm3 = None;
+    let rs = sign_receipts(vec![unrecorded], ORIGIN, HashAlg::Sm3, &key(), T + 900).unwrap();
+    write(w, "r-none.json", &rs[0]);
+    for ev in [None, Some("ev0.txt")] {
+        let (code, out) = receipt("r-none.json", ev);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("INDETERMINATE") && out.contains("names no usage record"),
+            "{out}"
+        );
+    }
     let (code, out) = receipt("r-index1.json", Some("ev0.txt"));
     assert_eq!(code, 1, "{out}");
     assert!(

@@ -560,17 +560,12 @@ impl Log {
                 "the witnessed checkpoint's root at size {size} is not this log's"
             )));
         }
-        let lock_path = self.inner.tiles.join(WITNESSED_LOCK);
-        let lock_file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        lock_file.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let _lock = self.lock_witnessed()?;
         let signatures = |n: &str| Note::parse(n.as_bytes()).map(|n| n.signatures().len());
-        // The file as it is, whatever this view's size (a follower's may lag).
-        if let Some((existing, old)) = self.read_witnessed()?
+        // The file as it is, whatever this view's size (a follower's may
+        // lag). One that cannot be read (damaged, or of keys this log no
+        // longer has) is replaced: it proves nothing.
+        if let Ok(Some((existing, old))) = self.read_witnessed()
             && (old > size || (old == size && signatures(&existing)? >= signatures(note)?))
         {
             return Ok(false);
@@ -579,14 +574,52 @@ impl Log {
         Ok(true)
     }
 
-    /// Withdraw the witnessed checkpoint (its cosignatures no longer meet
-    /// the witness policy: a witness removed, the quorum raised). Proofs go
-    /// to the log's own checkpoint until the witnesses cosign again.
-    pub fn retract_witnessed(&self) -> Result<()> {
+    /// The exclusive lock publishers of the witnessed checkpoint hold (an
+    /// advisory lock: local file systems and NFS; not every network share
+    /// honours it). Released when the returned file is dropped. The lock
+    /// file is opened read-only when it exists (whoever made it).
+    fn lock_witnessed(&self) -> Result<std::fs::File> {
+        let path = self.inner.tiles.join(WITNESSED_LOCK);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        file.lock().map_err(|e| Error::io(&path, e))?;
+        Ok(file)
+    }
+
+    /// Withdraw the witnessed checkpoint when it is still `judged` — the
+    /// file's bytes as the caller read and judged them (its cosignatures no
+    /// longer meet the witness policy: a witness removed, the quorum raised;
+    /// or it could not be read). One published since is left alone. Proofs
+    /// go to the log's own checkpoint until the witnesses cosign again.
+    /// Returns whether it was withdrawn.
+    pub fn retract_witnessed(&self, judged: &[u8]) -> Result<bool> {
+        let _lock = self.lock_witnessed()?;
         let path = self.inner.tiles.join(WITNESSED_FILE);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        match std::fs::read(&path) {
+            Ok(now) if now == judged => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(true)
+    }
+
+    /// The witnessed checkpoint file's bytes, unchecked (for
+    /// [`Log::retract_witnessed`]); `None` when there is none.
+    pub fn witnessed_file(&self) -> Result<Option<Vec<u8>>> {
+        let path = self.inner.tiles.join(WITNESSED_FILE);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&path, e)),
         }
     }

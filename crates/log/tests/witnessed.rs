@@ -70,7 +70,15 @@ fn the_witnessed_checkpoint_is_this_logs_and_never_steps_back() {
         .sign(&[&signer()])
         .unwrap();
     assert!(log.publish_witnessed(&ahead).is_err());
-    log.retract_witnessed().unwrap();
+    // Withdrawn only as judged: a file published since is left alone.
+    assert!(!log.retract_witnessed(note3.as_bytes()).unwrap());
+    assert_eq!(log.witnessed_note().unwrap(), Some(note5.clone()));
+    assert!(log.retract_witnessed(note5.as_bytes()).unwrap());
     assert!(log.witnessed_note().unwrap().is_none());
+    // A damaged file proves nothing and is replaced.
+    std::fs::write(Log::tiles_dir(d).join(yinzheng_log::WITNESSED_FILE), "junk").unwrap();
+    assert!(log.witnessed_note().is_err());
+    assert!(log.publish_witnessed(&note3).unwrap());
+    assert_eq!(log.witnessed_note().unwrap(), Some(note3.clone()));
     log.close().unwrap();
 }

@@ -687,11 +687,10 @@ impl Witnessing {
     /// catches up, and the witnessed checkpoint gains their cosignatures.
     /// The log is only read: sequencing never waits.
     pub fn step(&self, log: &yinzheng_log::Log) -> Result<Option<Round>> {
-        if !self
-            .checked
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
+        if !self.checked.load(std::sync::atomic::Ordering::Relaxed) {
             self.recheck(log)?;
+            self.checked
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let note = log.checkpoint_note();
         let text = Note::parse(note.as_bytes())
@@ -716,18 +715,25 @@ impl Witnessing {
     /// current policy (a witness may have been removed, the quorum raised):
     /// withdrawn when it does not, until the witnesses cosign again.
     fn recheck(&self, log: &yinzheng_log::Log) -> Result<()> {
-        let Ok(Some(note)) = log.witnessed_note() else {
+        let Some(bytes) = log
+            .witnessed_file()
+            .map_err(|e| Error::State(format!("reading the witnessed checkpoint: {e}")))?
+        else {
             return Ok(());
         };
-        let met = Note::parse(note.as_bytes())
-            .and_then(|n| self.collector.policy.check(&n))
-            .is_ok_and(|q| q.met());
-        if !met {
+        // Unreadable, not the log's, or short of the current quorum: withdrawn.
+        let met = log.witnessed_note().is_ok()
+            && Note::parse(&bytes)
+                .and_then(|n| self.collector.policy.check(&n))
+                .is_ok_and(|q| q.met());
+        if !met
+            && log
+                .retract_witnessed(&bytes)
+                .map_err(|e| Error::State(format!("withdrawing the witnessed checkpoint: {e}")))?
+        {
             tracing::warn!(
-                "the witnessed checkpoint does not meet the current witness policy: withdrawn"
+                "the witnessed checkpoint does not meet the current witness policy (or cannot be read): withdrawn"
             );
-            log.retract_witnessed()
-                .map_err(|e| Error::State(format!("withdrawing the witnessed checkpoint: {e}")))?;
         }
         Ok(())
     }

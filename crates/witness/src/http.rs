@@ -42,14 +42,20 @@ pub async fn serve(
         .await
 }
 
+/// A request's share of [`MAX_IN_FLIGHT`]: the blocking work it starts
+/// holds it too, so a request answered 408 (its future dropped) keeps its
+/// slot until that work ends.
+#[derive(Clone)]
+struct Slot(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
+
 /// Every request: one of [`MAX_IN_FLIGHT`] permits (else 503), and
 /// [`REQUEST_TIMEOUT`] to finish, reading its body included (else 408).
 async fn bounded(
     State(permits): State<Arc<tokio::sync::Semaphore>>,
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Ok(_permit) = permits.try_acquire() else {
+    let Ok(permit) = permits.try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],
@@ -57,6 +63,7 @@ async fn bounded(
         )
             .into_response();
     };
+    req.extensions_mut().insert(Slot(Arc::new(permit)));
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(r) => r,
         Err(_) => (
@@ -68,8 +75,16 @@ async fn bounded(
     }
 }
 
-async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response {
-    let answer = tokio::task::spawn_blocking(move || w.add_checkpoint(&body)).await;
+async fn add_checkpoint(
+    State(w): State<Arc<Witness>>,
+    slot: Option<axum::Extension<Slot>>,
+    body: Bytes,
+) -> Response {
+    let answer = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        w.add_checkpoint(&body)
+    })
+    .await;
     match answer {
         Ok(Ok(lines)) => (
             StatusCode::OK,
@@ -114,6 +129,7 @@ struct LatestQuery {
 
 async fn latest(
     State(w): State<Arc<Witness>>,
+    slot: Option<axum::Extension<Slot>>,
     q: Result<axum::extract::Query<LatestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let text = |status: StatusCode, body: String| {
@@ -130,9 +146,11 @@ async fn latest(
             "need ?origin=<log origin>\n".into(),
         );
     };
-    let answer =
-        tokio::task::spawn_blocking(move || w.latest_cosigned(&q.origin).map(|n| (n, q.origin)))
-            .await;
+    let answer = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        w.latest_cosigned(&q.origin).map(|n| (n, q.origin))
+    })
+    .await;
     match answer {
         Ok(Ok((Some(note), _))) => text(StatusCode::OK, note),
         Ok(Ok((None, origin))) => text(

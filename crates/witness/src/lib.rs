@@ -60,13 +60,17 @@ const SCHEMA: Migrations = Migrations::new(&[
         root BLOB NOT NULL,
         note TEXT NOT NULL,
         reason TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('fork', 'proof')),
         at_s BIGINT NOT NULL,
         PRIMARY KEY (origin, size, root)
     )",
     },
 ]);
 
-/// Most refused checkpoints kept per log (the newest).
+/// Most checkpoints refused for a failing proof kept per log (the oldest:
+/// anyone can send a published checkpoint with a junk proof, so these never
+/// push out what came first). Forks — another log-signed root at a size
+/// the witness cosigned, which only the log's key can make — are all kept.
 pub const MAX_CONFLICTS: i64 = 100;
 
 /// A checkpoint the log signed that this witness refused because it does
@@ -84,6 +88,10 @@ pub struct Conflict {
     pub note: String,
     /// Why it was refused.
     pub reason: String,
+    /// `fork` (another root at a size cosigned: proof by itself, with the
+    /// witness's latest) or `proof` (a larger checkpoint whose consistency
+    /// proof failed: a fork, or a broken proof, told apart with the tiles).
+    pub kind: String,
     /// When (Unix seconds).
     pub at_s: u64,
 }
@@ -393,13 +401,19 @@ impl Witness {
                 Ok(())
             })
         };
-        if let Err(e @ (Error::RootMismatch { .. } | Error::BadProof { .. })) = &checked {
-            // The log signed it: keep it, it may be half of a split view.
-            if let Err(why) =
-                self.record_conflict(&checkpoint, &req.checkpoint, &e.to_string(), now)
-            {
-                tracing::error!(error = %why, "cannot keep the refused checkpoint");
-            }
+        // The log signed it: keep it, it may be half of a split view. (A
+        // failing proof between equal sizes is no conflict: the checkpoint
+        // is the witness's own latest.)
+        let kind = match &checked {
+            Err(Error::RootMismatch { .. }) => Some("fork"),
+            Err(Error::BadProof { old, new, .. }) if old != new => Some("proof"),
+            _ => None,
+        };
+        if let (Some(kind), Err(e)) = (kind, &checked)
+            && let Err(why) =
+                self.record_conflict(&checkpoint, &req.checkpoint, &e.to_string(), kind, now)
+        {
+            tracing::error!(error = %why, "cannot keep the refused checkpoint");
         }
         checked?;
         // Persisted: now cosign.
@@ -415,28 +429,41 @@ impl Witness {
 }
 
 impl Witness {
-    fn record_conflict(&self, cp: &Checkpoint, note: &str, reason: &str, now: u64) -> Result<()> {
+    fn record_conflict(
+        &self,
+        cp: &Checkpoint,
+        note: &str,
+        reason: &str,
+        kind: &str,
+        now: u64,
+    ) -> Result<()> {
         let mut db = self
             .db
             .lock()
             .map_err(|_| Error::State("poisoned".into()))?;
         yinzheng_store::transaction(&mut db, |tx| -> Result<()> {
+            if kind == "proof" {
+                let kept: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM conflicts WHERE origin = ?1 AND kind = 'proof'",
+                    [cp.origin()],
+                    |r| r.get(0),
+                )?;
+                if kept >= MAX_CONFLICTS {
+                    return Ok(());
+                }
+            }
             tx.execute(
-                "INSERT OR IGNORE INTO conflicts (origin, size, root, note, reason, at_s)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO conflicts (origin, size, root, note, reason, kind, at_s)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 rusqlite::params![
                     cp.origin(),
                     cp.size() as i64,
                     cp.root().as_slice(),
                     note,
                     reason,
+                    kind,
                     now as i64
                 ],
-            )?;
-            tx.execute(
-                "DELETE FROM conflicts WHERE origin = ?1 AND rowid NOT IN
-                 (SELECT rowid FROM conflicts WHERE origin = ?1 ORDER BY at_s DESC, rowid DESC LIMIT ?2)",
-                rusqlite::params![cp.origin(), MAX_CONFLICTS],
             )?;
             Ok(())
         })
@@ -444,7 +471,8 @@ impl Witness {
 }
 
 /// The log-signed checkpoints the witness in `dir` refused for `origin`
-/// (newest first, at most [`MAX_CONFLICTS`]), read without its keys.
+/// (newest first: every fork, at most [`MAX_CONFLICTS`] failing proofs),
+/// read without its keys.
 pub fn read_conflicts(dir: &Path, origin: &str) -> Result<Vec<Conflict>> {
     let path = dir.join(STATE_FILE);
     if !path.exists() {
@@ -456,7 +484,7 @@ pub fn read_conflicts(dir: &Path, origin: &str) -> Result<Vec<Conflict>> {
         yinzheng_store::Options::default().query_only(true),
     )?;
     let mut stmt = db.prepare(
-        "SELECT size, root, note, reason, at_s FROM conflicts WHERE origin = ?1
+        "SELECT size, root, note, reason, kind, at_s FROM conflicts WHERE origin = ?1
          ORDER BY at_s DESC, rowid DESC",
     )?;
     let rows = stmt.query_map([origin], |r| {
@@ -465,12 +493,13 @@ pub fn read_conflicts(dir: &Path, origin: &str) -> Result<Vec<Conflict>> {
             r.get::<_, Vec<u8>>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, i64>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (size, root, note, reason, at_s) = row?;
+        let (size, root, note, reason, kind, at_s) = row?;
         out.push(Conflict {
             size: size.max(0) as u64,
             root: root
@@ -478,6 +507,7 @@ pub fn read_conflicts(dir: &Path, origin: &str) -> Result<Vec<Conflict>> {
                 .map_err(|_| Error::State("a stored root is not 32 bytes".into()))?,
             note,
             reason,
+            kind,
             at_s: at_s.max(0) as u64,
         });
     }

@@ -385,3 +385,45 @@ fn a_witness_answers_busy_past_its_request_limit() {
     }
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
 }
+
+/// Anyone can send a checkpoint the log published with a junk proof: those
+/// refusals are kept only up to a bound, never pushing out a fork (which
+/// only the log's key can make), and a junk proof for the witness's own
+/// latest is no conflict at all.
+#[test]
+fn junk_proofs_never_push_out_the_evidence_of_a_fork() {
+    let dir = yinzheng_tests::tempdir();
+    let mut log = Log::new();
+    let w = witness(dir.path(), &log, cosigners());
+    log.grow_to(4, "a");
+    assert_eq!(status(w.add_checkpoint(log.request(0).as_bytes())), 200);
+    // The fork: another root at size 4, signed by the log.
+    let mut fork = Log::new();
+    std::mem::swap(&mut fork.signer, &mut log.signer);
+    fork.grow_to(4, "b");
+    assert_eq!(status(w.add_checkpoint(fork.request(4).as_bytes())), 409);
+    std::mem::swap(&mut fork.signer, &mut log.signer);
+    // The witness's own latest with a junk proof: 422, not kept.
+    let junk = |log: &Log| {
+        AddCheckpoint {
+            old: 4,
+            proof: vec![[9u8; 32]],
+            checkpoint: log.checkpoint(),
+        }
+        .to_body()
+    };
+    assert_eq!(status(w.add_checkpoint(junk(&log).as_bytes())), 422);
+    // The real log's later checkpoints with junk proofs, more than are kept.
+    let bound = yinzheng_witness::MAX_CONFLICTS as u64;
+    for size in 5..5 + bound + 20 {
+        log.grow_to(size, "a");
+        assert_eq!(status(w.add_checkpoint(junk(&log).as_bytes())), 422);
+    }
+    let kept = yinzheng_witness::read_conflicts(dir.path(), ORIGIN).unwrap();
+    let forks: Vec<_> = kept.iter().filter(|c| c.kind == "fork").collect();
+    assert_eq!(forks.len(), 1, "{kept:?}");
+    assert_eq!((forks[0].size, forks[0].root), (4, fork.tree.root()));
+    assert_eq!(kept.len() as u64, bound + 1);
+    // The first ones are kept, not the newest.
+    assert!(kept.iter().any(|c| c.size == 5) && !kept.iter().any(|c| c.size == 4 + bound + 20));
+}

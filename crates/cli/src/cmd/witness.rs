@@ -109,6 +109,7 @@ struct ConflictStatus {
     size: u64,
     root: String,
     reason: String,
+    kind: String,
     at: u64,
     note: String,
 }
@@ -338,6 +339,7 @@ fn status(dir: &Path, out: &Output) -> Result<ExitCode> {
                 size: c.size,
                 root: yinzheng_anchor::base64::encode(&c.root),
                 reason: c.reason,
+                kind: c.kind,
                 at: c.at_s,
                 note: c.note,
             })
