@@ -3,6 +3,7 @@
 pub mod ca;
 pub mod cert;
 pub mod digest;
+pub mod evidence_record;
 pub mod key;
 pub mod keys;
 pub mod license;

@@ -90,6 +90,10 @@ enum Command {
     /// add-log, serve, status.
     #[command(subcommand)]
     Witness(cmd::witness::WitnessCommand),
+    /// RFC 4998 evidence records: long-term proof that files existed
+    /// (make, renew, verify).
+    #[command(subcommand, name = "evidence-record")]
+    EvidenceRecord(cmd::evidence_record::EvidenceRecordCommand),
 }
 
 /// The store named by --store / --store-file (embedded SQLite without either).
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
         Command::Trust(c) => cmd::trust::run(c, &home, &out),
         Command::Serve(a) => cmd::serve::serve(a, &home, &out),
         Command::Witness(c) => cmd::witness::run(c, &home, &out),
+        Command::EvidenceRecord(c) => cmd::evidence_record::run(c, &home, &out),
         Command::Caller(c) => cmd::serve::caller(c, &home, &out),
     };
     match result {

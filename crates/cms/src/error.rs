@@ -40,6 +40,17 @@ pub enum Error {
     /// A request that cannot be honoured (too large, empty, …).
     #[error("{0}")]
     Refused(String),
+    /// An evidence record (RFC 4998) whose link `stamp` of chain `chain`
+    /// does not hold (both counted from 0).
+    #[error("evidence record, archive time stamp {stamp} of chain {chain}: {why}")]
+    EvidenceRecord {
+        /// The chain (hash-tree renewals).
+        chain: usize,
+        /// The archive time stamp in it (time-stamp renewals).
+        stamp: usize,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 impl Error {
@@ -47,7 +58,10 @@ impl Error {
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
-            Error::DigestMismatch(_) | Error::AttributeMismatch(_) | Error::BadSignature
+            Error::DigestMismatch(_)
+                | Error::AttributeMismatch(_)
+                | Error::BadSignature
+                | Error::EvidenceRecord { .. }
         )
     }
 

@@ -3,7 +3,8 @@
 //! attributes, and RFC 3161 time stamps.
 //!
 //! Used for PDF signatures (`/Contents`), detached `.p7s` files, OFD
-//! `Type="Sign"` signatures and time-stamp tokens.
+//! `Type="Sign"` signatures, time-stamp tokens and RFC 4998 evidence
+//! records (archive time stamps over hash trees, renewed as chains).
 //!
 //! Invariants:
 //! - Reading is lenient (real vendor files break DER) and verification uses the
@@ -30,6 +31,7 @@ mod build;
 mod cert;
 mod digest;
 mod error;
+mod ers;
 pub mod oid;
 mod parse;
 mod tsp;
@@ -39,11 +41,16 @@ pub use build::{SignOptions, TimeStamper, sign_detached, sign_encapsulated};
 pub use cert::CertFields;
 pub use digest::Digest;
 pub use error::{Error, Result};
+pub use ers::{
+    ArchiveTimeStamp, EvidenceRecord, HashTree, MAX_CHAINS, MAX_ERS_LEN, MAX_PARTIAL_HASHES,
+    MAX_STAMPS_PER_CHAIN, MAX_TREE_DEPTH, Stamp, VerifiedLink,
+};
 pub use parse::{
     Attribute, Flavour, MAX_CMS_ATTRIBUTES, MAX_CMS_CERTIFICATES, MAX_CMS_LEN, MAX_CMS_SIGNERS,
     SignedData, SignerId, SignerInfo,
 };
 pub use tsp::{
     DEFAULT_TSA_POLICY, TimeStampAuthority, TstInfo, VerifiedTimeStamp, verify_time_stamp,
+    verify_time_stamp_imprint,
 };
 pub use verify::{SigningCertificateCheck, VerifiedSigner, VerifyOptions};

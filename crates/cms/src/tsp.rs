@@ -213,6 +213,49 @@ pub fn verify_time_stamp(
     data: &[u8],
     opts: &VerifyOptions,
 ) -> Result<VerifiedTimeStamp> {
+    let ts = verify_token(token, opts)?;
+    if ts.info.imprint != ts.info.imprint_digest.digest(data) {
+        return Err(Error::DigestMismatch("time-stamp imprint"));
+    }
+    Ok(ts)
+}
+
+/// Verify `token` over an already computed `imprint` hashed with `digest`
+/// (an evidence record's hash-tree root).
+pub fn verify_time_stamp_imprint(
+    token: &[u8],
+    digest: Digest,
+    imprint: &[u8],
+    opts: &VerifyOptions,
+) -> Result<VerifiedTimeStamp> {
+    let ts = verify_token(token, opts)?;
+    if ts.info.imprint_digest != digest {
+        return Err(Error::Refused(format!(
+            "the token's imprint is {}, not {}",
+            ts.info.imprint_digest.name(),
+            digest.name()
+        )));
+    }
+    if ts.info.imprint != imprint {
+        return Err(Error::DigestMismatch("time-stamp imprint"));
+    }
+    Ok(ts)
+}
+
+/// The hash algorithm of a token's imprint, read without verifying it.
+pub(crate) fn token_imprint_digest(token: &[u8]) -> Result<Digest> {
+    let sd = SignedData::parse(token)?;
+    if sd.content_type != oid::TST_INFO {
+        return Err(Error::Unsupported {
+            what: "time-stamp token content",
+            detail: sd.content_type.clone(),
+        });
+    }
+    Ok(TstInfo::parse(sd.content.as_deref().unwrap_or_default())?.imprint_digest)
+}
+
+/// A token's signature checked and its TSTInfo read (imprint not compared).
+fn verify_token(token: &[u8], opts: &VerifyOptions) -> Result<VerifiedTimeStamp> {
     let sd = SignedData::parse(token)?;
     if sd.content_type != oid::TST_INFO {
         return Err(Error::Unsupported {
@@ -228,9 +271,6 @@ pub fn verify_time_stamp(
     }
     let signer = sd.verify_signer(0, None, opts)?;
     let info = TstInfo::parse(sd.content.as_deref().unwrap_or_default())?;
-    if info.imprint != info.imprint_digest.digest(data) {
-        return Err(Error::DigestMismatch("time-stamp imprint"));
-    }
     Ok(VerifiedTimeStamp {
         info,
         signer,

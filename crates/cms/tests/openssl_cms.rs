@@ -1,6 +1,7 @@
 //! CMS interop with OpenSSL 3: our SignedData checked by OpenSSL (raw SM2
 //! verify over the signed attributes it parses, `cms -verify` for P-256 and the
-//! empty SM2 ID, `ts -verify` for time stamps) and OpenSSL's CMS and tokens
+//! empty SM2 ID, `ts -verify` for time stamps and for every archive time
+//! stamp of an RFC 4998 evidence record) and OpenSSL's CMS and tokens
 //! checked by ours.
 #![allow(clippy::unwrap_used)]
 
@@ -557,4 +558,135 @@ fn every_truncation_and_byte_flip_of_a_real_cms_is_an_error_or_a_failure_never_a
 /// The offset of the first occurrence of `needle` in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// RFC 4998 evidence records: five objects under one archive time stamp,
+/// renewed twice by time stamp and once by hash tree (SHA-256 to SM3);
+/// OpenSSL's `ts -verify` checks every token against the imprint our
+/// verifier computed; every alteration — the data, a partial hash tree, a
+/// dropped or reordered link, a token of another record — is refused and
+/// the broken link named.
+#[yinzheng_tests::peer_test(openssl)]
+fn evidence_records_renew_and_openssl_checks_each_time_stamp() {
+    use yinzheng_cms::{Error, EvidenceRecord};
+    let dir = tempdir();
+    let d = dir.path();
+    let tsa_ext = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash";
+    let (key, cert) = openssl_cert(d, "tsa", false, tsa_ext);
+    let tsa = TimeStampAuthority::new(Box::new(key), cert, vec![], None).unwrap();
+    let t0 = time::OffsetDateTime::now_utc() - time::Duration::days(3);
+    let mut clock = 0i64;
+    let mut stamp = |digest: Digest, imprint: &[u8]| {
+        clock += 1;
+        tsa.stamp(digest, imprint, t0 + time::Duration::hours(clock))
+    };
+    let objects: Vec<Vec<u8>> = (0..5)
+        .map(|i| format!("archived object {i}").into_bytes())
+        .collect();
+    let hashes: Vec<Vec<u8>> = objects.iter().map(|o| Digest::Sha256.digest(o)).collect();
+    let mut records = EvidenceRecord::archive(Digest::Sha256, &hashes, &mut stamp).unwrap();
+    assert_eq!(records.len(), 5);
+    let opts = VerifyOptions::default();
+    for (r, o) in records.iter().zip(&objects) {
+        assert_eq!(r.verify(o, &opts).unwrap().len(), 1);
+    }
+    // Renewals of object 3's record; it round-trips through DER.
+    let mut er = records.swap_remove(3);
+    er.renew_time_stamp(&mut stamp).unwrap();
+    er.renew_time_stamp(&mut stamp).unwrap();
+    er.renew_hash_tree(&objects[3], Digest::Sm3, &mut stamp)
+        .unwrap();
+    er.renew_time_stamp(&mut stamp).unwrap();
+    let der = er.to_der();
+    let er = EvidenceRecord::parse(&der).unwrap();
+    assert_eq!(er.to_der(), der);
+    let links = er.verify(&objects[3], &opts).unwrap();
+    assert_eq!(
+        links.iter().map(|l| (l.chain, l.index)).collect::<Vec<_>>(),
+        vec![(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
+    );
+    // OpenSSL checks each token over the imprint we computed.
+    for l in &links {
+        let ats = &er.chains[l.chain][l.index];
+        fs::write(d.join("token.der"), &ats.time_stamp).unwrap();
+        let out = openssl_ok(
+            d,
+            &[
+                "ts",
+                "-verify",
+                "-digest",
+                &l.imprint
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>(),
+                "-in",
+                "token.der",
+                "-token_in",
+                "-CAfile",
+                "tsa.pem",
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+            "link {}.{}",
+            l.chain,
+            l.index
+        );
+    }
+    let named = |r: &EvidenceRecord, data: &[u8]| match r.verify(data, &opts) {
+        Err(Error::EvidenceRecord { chain, stamp, why }) => (chain, stamp, why),
+        other => panic!("{other:?}"),
+    };
+    // Another object of the tree: refused at the first link. (Object 2,
+    // object 3's sibling, is in the first partial hash tree: the first chain
+    // proves it too, as RFC 4998 trees do; the renewal, made for object 3
+    // alone, does not.)
+    let (c, s, why) = named(&er, &objects[0]);
+    assert_eq!((c, s), (0, 0), "{why}");
+    let (c, s, why) = named(&er, &objects[2]);
+    assert_eq!((c, s), (1, 0), "{why}");
+    // A partial hash tree altered.
+    let mut bad = er.clone();
+    bad.chains[0][0].reduced[1][0][0] ^= 1;
+    let (c, s, why) = named(&bad, &objects[3]);
+    assert_eq!((c, s), (0, 0), "{why}");
+    // A renewal link dropped: the next one covers a token that is not there.
+    let mut bad = er.clone();
+    bad.chains[0].remove(1);
+    let (c, s, _) = named(&bad, &objects[3]);
+    assert_eq!((c, s), (0, 1));
+    // A link moved before its predecessor.
+    let mut bad = er.clone();
+    bad.chains[0].swap(1, 2);
+    let (c, s, _) = named(&bad, &objects[3]);
+    assert_eq!((c, s), (0, 1));
+    // The first chain altered after the hash-tree renewal covered it.
+    let mut bad = er.clone();
+    let other_token = records[0].chains[0][0].clone();
+    bad.chains[0][0] = other_token;
+    assert!(matches!(
+        bad.verify(&objects[3], &opts),
+        Err(Error::EvidenceRecord { .. })
+    ));
+    let mut bad = er.clone();
+    bad.chains[0].pop();
+    let (c, s, _) = named(&bad, &objects[3]);
+    assert_eq!((c, s), (1, 0));
+    // A token's signature broken.
+    let mut bad = er.clone();
+    let n = bad.chains[1][1].time_stamp.len();
+    bad.chains[1][1].time_stamp[n - 10] ^= 1;
+    let (c, s, why) = named(&bad, &objects[3]);
+    assert_eq!((c, s), (1, 1), "{why}");
+    // Truncated and mutated DER: errors, never panics.
+    for cut in (0..der.len()).step_by(97) {
+        assert!(EvidenceRecord::parse(&der[..cut]).is_err());
+    }
+    for i in (0..der.len()).step_by(13) {
+        let mut m = der.clone();
+        m[i] ^= 0x41;
+        if let Ok(r) = EvidenceRecord::parse(&m) {
+            let _ = r.verify(&objects[3], &opts);
+        }
+    }
 }

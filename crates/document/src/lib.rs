@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod evidence_record;
 mod ofd;
 mod ofd_render;
 mod ofd_stamp;
@@ -48,6 +49,7 @@ mod verifier;
 mod xml;
 
 pub use error::{Error, Result, ZipError, ZipFault};
+pub use evidence_record::{EvidenceLink, verify_evidence_record};
 pub use ofd::{
     DisplayedParts, MAX_OFD_SIGNATURES, MAX_PACKAGE_ENTRIES, MAX_PACKAGE_LEN, MAX_PART_LEN,
     OfdPackage, OfdSignature, verify_ofd, verify_ofd_at,

@@ -1,7 +1,8 @@
-//! CMS SignedData, time-stamp tokens and TSTInfo from untrusted sources
-//! (PDF /Contents, .p7s files, OFD SignedValue.dat).
+//! CMS SignedData, time-stamp tokens, TSTInfo and RFC 4998 evidence
+//! records from untrusted sources (PDF /Contents, .p7s files, OFD
+//! SignedValue.dat, archive packages).
 
-use yinzheng_cms::{SignedData, TstInfo, VerifyOptions, verify_time_stamp};
+use yinzheng_cms::{EvidenceRecord, SignedData, TstInfo, VerifyOptions, verify_time_stamp};
 
 /// One fuzz input: must never panic (asserts are the properties checked).
 pub fn run(data: &[u8]) {
@@ -12,4 +13,9 @@ pub fn run(data: &[u8]) {
     }
     let _ = TstInfo::parse(data);
     let _ = verify_time_stamp(data, b"x", &VerifyOptions::default());
+    // RFC 4998 evidence records (archive packages, renewed proofs).
+    if let Ok(er) = EvidenceRecord::parse(data) {
+        let _ = er.verify(b"content", &VerifyOptions::default());
+        assert_eq!(EvidenceRecord::parse(&er.to_der()).ok(), Some(er));
+    }
 }
