@@ -82,7 +82,7 @@ impl Auditor {
 
     /// The verification pipeline's trust: [`validator`](Self::validator) and
     /// the trust file's intermediates plus `extra_intermediates`.
-    fn context(
+    pub(crate) fn context(
         &self,
         crls: &[Crl],
         extra_intermediates: &[ParsedCert],

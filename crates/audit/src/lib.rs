@@ -41,6 +41,7 @@
 mod auditor;
 mod bundle;
 mod error;
+mod evidence_record;
 mod html;
 mod log;
 mod outcome;

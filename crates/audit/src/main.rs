@@ -96,6 +96,23 @@ enum Command {
         license: String,
     },
     /// Verify a receipt of the verify server (JSON, yinzheng-receipt/1) against the log keys.
+    /// An RFC 4998 evidence record for its file (`yinzheng evidence-record`):
+    /// proof that FILE existed, judged at --at (default now; years later,
+    /// with every certificate long expired, the renewals must carry it).
+    EvidenceRecord {
+        #[command(flatten)]
+        common: Common,
+        /// The validation time (RFC 3339, e.g. 2036-01-01T00:00:00Z).
+        #[arg(long)]
+        at: Option<String>,
+        /// More CRLs (PEM or DER), besides those in the trust file (repeatable).
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// The record.
+        record: PathBuf,
+        /// The file it is for.
+        file: PathBuf,
+    },
     Receipt {
         #[command(flatten)]
         common: Common,
@@ -220,6 +237,39 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
             tiles,
             license,
         } => (auditor(common)?.history(tiles, license, now), common),
+        Command::EvidenceRecord {
+            common,
+            at,
+            crl,
+            record,
+            file,
+        } => {
+            let a = auditor(common)?;
+            let when = match at {
+                Some(t) => {
+                    let t = time::OffsetDateTime::parse(
+                        t,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?;
+                    SystemTime::from(t)
+                }
+                None => now,
+            };
+            let mut crls = Vec::new();
+            for p in crl {
+                crls.extend(
+                    yinzheng_pki::Crl::parse_all(&read(p, 64 << 20, "CRL")?)
+                        .with_context(|| format!("cannot read CRL {}", p.display()))?,
+                );
+            }
+            let record = read(record, yinzheng_cms::MAX_ERS_LEN as u64, "evidence record")?;
+            let data = read(file, 4 << 30, "file")?;
+            (
+                a.verify_evidence_record(&record, &data, &crls, when),
+                common,
+            )
+        }
         Command::Receipt {
             common,
             evidence,
@@ -247,6 +297,7 @@ fn main() -> ExitCode {
         | Command::Log { common, .. }
         | Command::Consistency { common, .. }
         | Command::History { common, .. }
+        | Command::EvidenceRecord { common, .. }
         | Command::Receipt { common, .. } => common.json,
     };
     match run(cli) {

@@ -590,3 +590,71 @@ fn the_binary_has_no_network_code() {
         );
     }
 }
+
+/// An evidence record (RFC 4998) made with `yinzheng evidence-record`,
+/// judged offline by `yinzheng-audit evidence-record` from the anchors file
+/// alone: valid now, naming when the file existed and by whose time stamp;
+/// at a validation time decades on, past the TSA certificate's expiry with
+/// no renewal, it no longer holds, the link named; another file fails.
+#[test]
+fn evidence_records_are_judged_offline_at_any_time() {
+    let dir = tempdir();
+    let d = dir.path();
+    yz(
+        d,
+        &[
+            "ca",
+            "init",
+            "--subject",
+            "CN=Archive Root CA,O=Yinzheng,C=CN",
+        ],
+    );
+    std::fs::write(d.join("license.ofd"), "the archived license".repeat(50)).unwrap();
+    std::fs::write(d.join("sibling.ofd"), "its neighbour in the tree").unwrap();
+    std::fs::write(d.join("other.ofd"), "another file").unwrap();
+    // (A record proves its file and the file beside it in the first level of
+    // the tree: both hashes are in its first partial hash tree.)
+    yz(d, &["evidence-record", "make", "license.ofd", "sibling.ofd", "other.ofd"]);
+    yz(d, &["ca", "crl", "--out", "ca.crl"]);
+    yz(d, &["trust", "export", "--out", "anchors.toml"]);
+    let run = |at: Option<&str>, file: &str| {
+        let mut args = vec![
+            "evidence-record",
+            "--trust",
+            "anchors.toml",
+            "--crl",
+            "ca.crl",
+            "--json",
+            "license.ofd.ers",
+            file,
+        ];
+        if let Some(at) = at {
+            args.extend(["--at", at]);
+        }
+        let out = audit_offline(d, &args);
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        (out.status.code(), v)
+    };
+    let (code, v) = run(None, "license.ofd");
+    assert_eq!(code, Some(0), "{v}");
+    assert!(v.to_string().contains("existed at"), "{v}");
+    let (code, v) = run(Some("2076-01-01T00:00:00Z"), "license.ofd");
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v.to_string().contains("chain 0 link 0 TSA"), "{v}");
+    let (code, v) = run(None, "other.ofd");
+    assert_eq!(code, Some(1), "{v}");
+    let bad = audit(
+        d,
+        &[
+            "evidence-record",
+            "--trust",
+            "anchors.toml",
+            "--at",
+            "yesterday",
+            "license.ofd.ers",
+            "license.ofd",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
