@@ -614,7 +614,16 @@ fn evidence_records_are_judged_offline_at_any_time() {
     std::fs::write(d.join("other.ofd"), "another file").unwrap();
     // (A record proves its file and the file beside it in the first level of
     // the tree: both hashes are in its first partial hash tree.)
-    yz(d, &["evidence-record", "make", "license.ofd", "sibling.ofd", "other.ofd"]);
+    yz(
+        d,
+        &[
+            "evidence-record",
+            "make",
+            "license.ofd",
+            "sibling.ofd",
+            "other.ofd",
+        ],
+    );
     yz(d, &["ca", "crl", "--out", "ca.crl"]);
     yz(d, &["trust", "export", "--out", "anchors.toml"]);
     let run = |at: Option<&str>, file: &str| {
