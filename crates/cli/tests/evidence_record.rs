@@ -83,14 +83,37 @@ fn evidence_records_are_made_renewed_and_verified_for_their_files() {
         assert_eq!(code, Some(0), "{v}");
         assert_eq!(v["links"].as_array().unwrap().len(), 1, "{v}");
     }
-    // Another file: refused, the link named.
-    let (code, v) = verify("license.ofd.ers", "export.zip");
-    assert_eq!(code, Some(1), "{v}");
-    assert!(v.to_string().contains("chain 0 link 0"), "{v}");
+    // Another file — its neighbour in the tree too: refused, the link named.
+    for other in ["export.zip", "signature.p7s"] {
+        let (code, v) = verify("license.ofd.ers", other);
+        assert_eq!(code, Some(1), "{v}");
+        assert!(v.to_string().contains("chain 0 link 0"), "{v}");
+    }
+    // Records are not replaced without --force.
+    let again = yz(d, &["evidence-record", "make", files[0]]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
 
     // Renewed: twice by time stamp, once by hash tree to SHA-256.
-    ok(d, &["evidence-record", "renew", "license.ofd.ers"]);
-    ok(d, &["evidence-record", "renew", "license.ofd.ers"]);
+    ok(
+        d,
+        &[
+            "evidence-record",
+            "renew",
+            "license.ofd.ers",
+            "--data",
+            "license.ofd",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "evidence-record",
+            "renew",
+            "license.ofd.ers",
+            "--data",
+            "license.ofd",
+        ],
+    );
     ok(
         d,
         &[
@@ -161,7 +184,19 @@ fn evidence_records_are_made_renewed_and_verified_for_their_files() {
             "roots.pem",
         ],
     );
-    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Nor renewed: a new link on a record that does not hold is refused.
+    let out = yz(
+        d,
+        &[
+            "evidence-record",
+            "renew",
+            "altered.ers",
+            "--data",
+            "license.ofd",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     // Without the domain's roots the TSA is not trusted.
     ok(
         d,

@@ -26,8 +26,8 @@
 //! hash tree). Renewal (§5.2): a *time-stamp renewal* adds to the last chain
 //! an archive time stamp over the hash of the previous one's `timeStamp`
 //! (same hash algorithm); a *hash-tree renewal* starts a new chain with a new
-//! hash algorithm H, whose first time stamp covers H(sort(H(data) ‖
-//! H(ArchiveTimeStampSequence so far))).
+//! hash algorithm H, whose first time stamp covers H(H(data) ‖
+//! H(ArchiveTimeStampSequence so far)) (§5.2 step 4, unsorted).
 //!
 //! This module checks hashes, trees, order and each token's signature; the
 //! TSA certificates' paths and validity — each must hold at the time of the
@@ -64,6 +64,10 @@ pub struct ArchiveTimeStamp {
     pub reduced: Vec<Vec<Vec<u8>>>,
     /// The RFC 3161 token (ContentInfo), as received.
     pub time_stamp: Vec<u8>,
+    /// The whole archive time stamp as received: what is written back and
+    /// what a hash-tree renewal covers, byte for byte (another encoder's
+    /// AlgorithmIdentifier parameters included). `None` for ours.
+    raw: Option<Vec<u8>>,
 }
 
 /// An evidence record for one data object.
@@ -140,22 +144,26 @@ impl HashTree {
             .unwrap_or_default()
     }
 
-    /// The reduced hash tree of leaf `index`: the leaf with its sibling,
-    /// then the sibling at each level up (levels where the node was carried
-    /// up alone are left out). Empty for a tree of one leaf.
+    /// The reduced hash tree of leaf `index`: the leaf alone (so that the
+    /// record proves its own object, not its neighbour's), then the
+    /// sibling at each level up (levels where the node was carried up alone
+    /// are left out), as Bouncy Castle writes it. Empty for a tree of one
+    /// leaf or an index out of range.
     pub fn reduced(&self, index: usize) -> Vec<Vec<Vec<u8>>> {
         let mut out = Vec::new();
+        let Some(leaf) = self.levels.first().and_then(|l| l.get(index)) else {
+            return out;
+        };
+        if self.levels.len() == 1 {
+            return out;
+        }
+        out.push(vec![leaf.clone()]);
         let mut i = index;
-        for (depth, level) in self.levels.iter().enumerate() {
+        for level in &self.levels {
             if level.len() == 1 {
                 break;
             }
-            let sibling = level.get(i ^ 1);
-            if depth == 0 {
-                let mut first = vec![level[i].clone()];
-                first.extend(sibling.cloned());
-                out.push(first);
-            } else if let Some(s) = sibling {
+            if let Some(s) = level.get(i ^ 1) {
                 out.push(vec![s.clone()]);
             }
             i /= 2;
@@ -174,6 +182,13 @@ fn root_of(
     let Some((first, rest)) = reduced.split_first() else {
         return Ok(leaf.to_vec());
     };
+    let len = leaf.len();
+    if reduced.iter().flatten().any(|h| h.len() != len) {
+        return Err(format!(
+            "a hash value of the reduced hash tree is not {len} bytes ({})",
+            digest.name()
+        ));
+    }
     if !first.iter().any(|h| h == leaf) {
         return Err("the object's hash is not in the first partial hash tree".into());
     }
@@ -204,6 +219,7 @@ impl EvidenceRecord {
                     attributes: None,
                     reduced: tree.reduced(i),
                     time_stamp: token.clone(),
+                    raw: None,
                 }]],
             })
             .collect())
@@ -228,13 +244,14 @@ impl EvidenceRecord {
             attributes: None,
             reduced: Vec::new(),
             time_stamp: token,
+            raw: None,
         });
         Ok(())
     }
 
     /// Hash-tree renewal (§5.2): before the chain's hash algorithm weakens,
     /// a new chain with `digest`, its first time stamp over
-    /// H(sort(H(`data`) ‖ H(the ArchiveTimeStampSequence so far))).
+    /// H(H(`data`) ‖ H(the ArchiveTimeStampSequence so far)).
     pub fn renew_hash_tree(&mut self, data: &[u8], digest: Digest, stamp: Stamp<'_>) -> Result<()> {
         let leaf = renewal_leaf(digest, data, &self.sequence_der(self.chains.len()));
         let token = stamp(digest, &leaf)?;
@@ -243,6 +260,7 @@ impl EvidenceRecord {
             attributes: None,
             reduced: Vec::new(),
             time_stamp: token,
+            raw: None,
         }]);
         if !self.digests.contains(&digest) {
             self.digests.push(digest);
@@ -409,8 +427,11 @@ impl EvidenceRecord {
 }
 
 impl ArchiveTimeStamp {
-    /// DER.
+    /// DER: as received when it was read, else ours.
     pub fn to_der(&self) -> Vec<u8> {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
         let mut body = Vec::new();
         if let Some(d) = self.digest {
             let alg = d.algorithm_identifier();
@@ -475,6 +496,7 @@ fn read_ats(r: &mut Reader<'_>, s: &Tlv) -> Result<ArchiveTimeStamp> {
         attributes: None,
         reduced: Vec::new(),
         time_stamp: r.whole(ts).to_vec(),
+        raw: Some(r.whole(s).to_vec()),
     };
     let mut last_tag = 0u8;
     for t in fields {
@@ -553,9 +575,11 @@ fn chain_digest(chain: &[ArchiveTimeStamp]) -> Result<Digest> {
     found.ok_or_else(|| Error::Refused("an empty archive time-stamp chain".into()))
 }
 
-/// The leaf of a hash-tree renewal: H(sort(H(data) ‖ H(sequence))).
+/// The leaf of a hash-tree renewal (§5.2 step 4): H(H(data) ‖
+/// H(sequence)), in that order — not sorted (as Bouncy Castle and DSS
+/// write and read it; only the RFC's figure says "sorted").
 fn renewal_leaf(digest: Digest, data: &[u8], sequence: &[u8]) -> Vec<u8> {
-    hash_set(digest, &[digest.digest(data), digest.digest(sequence)])
+    digest.digest_parts(&[&digest.digest(data), &digest.digest(sequence)])
 }
 
 fn broken(chain: usize, stamp: usize, why: String) -> Error {

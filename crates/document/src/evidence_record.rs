@@ -114,6 +114,33 @@ pub fn verify_evidence_record(
             );
             continue;
         }
+        // The token's own time: within its certificate, and not after the
+        // validation time.
+        if when < tsa.not_before() || when > tsa.not_after() {
+            report.fail(
+                "time stamp",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "made at {} outside its TSA certificate's validity ({} .. {})",
+                    rfc3339(when),
+                    rfc3339(tsa.not_before()),
+                    rfc3339(tsa.not_after())
+                ),
+            );
+            continue;
+        }
+        if when > at {
+            report.fail(
+                "time stamp",
+                &label,
+                Indication::TotalFailed,
+                SubIndication::SigConstraintsFailure,
+                format!("made at {}, after the validation time", rfc3339(when)),
+            );
+            continue;
+        }
         let mut chain: Vec<ParsedCert> = ctx.intermediates().to_vec();
         chain.extend(
             l.time_stamp
@@ -121,7 +148,15 @@ pub fn verify_evidence_record(
                 .iter()
                 .filter_map(|c| ParsedCert::from_der(c).ok()),
         );
-        let v = ctx.validator().validate(&tsa, &chain, judged_at);
+        // Earlier links are judged at the next link's time, which that link
+        // proves; the last one at the validation time, which nothing proves:
+        // a lapsed or revoked last certificate is INDETERMINATE (renew the
+        // record), not a forgery.
+        let v = if n + 1 < verified.len() {
+            ctx.validator().validate(&tsa, &chain, judged_at)
+        } else {
+            ctx.validator().validate_unproven(&tsa, &chain, judged_at)
+        };
         report.absorb(&format!("{label} TSA"), &v);
         if v.passed() {
             report.pass(

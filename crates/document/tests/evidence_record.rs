@@ -93,6 +93,22 @@ fn a_renewed_record_outlives_its_first_tsa_certificate() {
         report.to_string().contains("chain 0 link 0 TSA"),
         "{report}"
     );
+    // A token dated before its TSA's certificate existed: refused.
+    let backdated = EvidenceRecord::archive(
+        Digest::Sm3,
+        &[Digest::Sm3.digest(&file)],
+        &mut |dg, imprint| first.stamp(dg, imprint, at(start - DAY)),
+    )
+    .unwrap()
+    .remove(0);
+    let (report, _) = judge(&backdated, start + 2 * DAY);
+    assert!(!report.passed(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("outside its TSA certificate's validity"),
+        "{report}"
+    );
     // Another file: refused at the first link.
     let other =
         yinzheng_document::verify_evidence_record(&ctx, &renewed.to_der(), b"x", ten_years).0;

@@ -69,6 +69,9 @@ pub struct MakeArgs {
     /// The files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Replace records that exist.
+    #[arg(long)]
+    force: bool,
     /// The hash algorithm.
     #[arg(long, value_enum, default_value = "sm3")]
     hash: HashArg,
@@ -85,11 +88,12 @@ pub struct RenewArgs {
     /// The record (rewritten in place, atomically).
     record: PathBuf,
     /// Renew the hash tree with this algorithm instead of the time stamp.
-    #[arg(long, value_enum, requires = "data")]
+    #[arg(long, value_enum)]
     hash: Option<HashArg>,
-    /// The file the record is for (for --hash).
+    /// The file the record is for: the record must hold for it (every link
+    /// and token) before it is renewed.
     #[arg(long)]
-    data: Option<PathBuf>,
+    data: PathBuf,
     #[command(flatten)]
     tsa: TsaArgs,
 }
@@ -163,17 +167,9 @@ fn hash_file(path: &Path, digest: Digest) -> Result<Vec<u8>> {
 
 fn make(a: &MakeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let digest = Digest::from(a.hash);
-    let hashes = a
-        .files
-        .iter()
-        .map(|f| hash_file(f, digest))
-        .collect::<Result<Vec<_>>>()?;
-    let tsa = tsa(&a.tsa, home)?;
-    let at = now();
-    let records =
-        EvidenceRecord::archive(digest, &hashes, &mut |d, imprint| tsa.stamp(d, imprint, at))?;
-    let mut written = Vec::new();
-    for (file, record) in a.files.iter().zip(&records) {
+    // Where each record goes: checked before anything is stamped.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for file in &a.files {
         let name = format!(
             "{}.ers",
             file.file_name()
@@ -184,7 +180,26 @@ fn make(a: &MakeArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             Some(d) => d.join(name),
             None => file.with_file_name(name),
         };
-        io::write_atomic(&path, &record.to_der(), false)?;
+        if paths.contains(&path) {
+            bail!("two files would get the same record {}", path.display());
+        }
+        if path.exists() && !a.force {
+            bail!("{} exists (--force replaces it)", path.display());
+        }
+        paths.push(path);
+    }
+    let hashes = a
+        .files
+        .iter()
+        .map(|f| hash_file(f, digest))
+        .collect::<Result<Vec<_>>>()?;
+    let tsa = tsa(&a.tsa, home)?;
+    let at = now();
+    let records =
+        EvidenceRecord::archive(digest, &hashes, &mut |d, imprint| tsa.stamp(d, imprint, at))?;
+    let mut written = Vec::new();
+    for ((file, record), path) in a.files.iter().zip(&records).zip(&paths) {
+        io::write_atomic(path, &record.to_der(), false)?;
         written.push(serde_json::json!({ "file": file, "record": path }));
     }
     let v = serde_json::json!({
@@ -211,17 +226,18 @@ fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let tsa = tsa(&a.tsa, home)?;
     let at = now();
     let mut stamp = |d: Digest, imprint: &[u8]| tsa.stamp(d, imprint, at);
-    let what = match (a.hash, &a.data) {
-        (Some(h), Some(data)) => {
-            let bytes = io::read_limited(data, MAX_DATA, "file")?;
-            // Renew only a record that holds for this file.
-            record
-                .verify(&bytes, &yinzheng_cms::VerifyOptions::default())
-                .with_context(|| format!("the record does not hold for {}", data.display()))?;
+    // Renew only a record that holds for its file: a new link on a broken
+    // or foreign record would only seem to extend it.
+    let bytes = io::read_limited(&a.data, MAX_DATA, "file")?;
+    record
+        .verify(&bytes, &yinzheng_cms::VerifyOptions::default())
+        .with_context(|| format!("the record does not hold for {}", a.data.display()))?;
+    let what = match a.hash {
+        Some(h) => {
             record.renew_hash_tree(&bytes, Digest::from(h), &mut stamp)?;
             format!("hash tree renewed with {}", Digest::from(h).name())
         }
-        _ => {
+        None => {
             record.renew_time_stamp(&mut stamp)?;
             "time stamp renewed".to_string()
         }
@@ -245,6 +261,9 @@ fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
 
 fn verify(a: &VerifyArgs, out: &Output) -> Result<ExitCode> {
     let record = io::read_limited(&a.record, MAX_ERS_LEN as u64, "evidence record")?;
+    // Not a record at all: an input error (exit 2), not a verdict.
+    EvidenceRecord::parse(&record)
+        .with_context(|| format!("{} is not an evidence record", a.record.display()))?;
     let data = io::read_limited(&a.file, MAX_DATA, "file")?;
     let ctx = Trust::load(&a.trust, "an evidence record", Vec::new())?;
     let (report, links) = yinzheng_document::verify_evidence_record(
