@@ -457,12 +457,11 @@ impl ArchiveTimeStamp {
     }
 }
 
-/// The content of a DER TLV with a short or long length (our own encoding).
+/// The content of a DER TLV (our own encoding).
 fn strip_header(der: &[u8]) -> &[u8] {
-    match der.get(1) {
-        Some(&l) if l < 0x80 => &der[2..],
-        Some(&l) => der.get(2 + (l & 0x7f) as usize..).unwrap_or_default(),
-        None => &[],
+    match yinzheng_crypto::asn1::header(der, 0, der.len()) {
+        Ok(h) => der.get(h.header_len..).unwrap_or_default(),
+        Err(_) => &[],
     }
 }
 
