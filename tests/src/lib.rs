@@ -537,3 +537,17 @@ pub fn flip_one_bit(i: usize, raw: &[u8; 64], msg: &[u8]) -> ([u8; 64], Vec<u8>)
     }
     (raw, msg)
 }
+
+/// Copy a directory tree (a log's data, to fork it; tiles, to mix them).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for e in std::fs::read_dir(from).expect("read the directory") {
+        let e = e.expect("directory entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy a file");
+        }
+    }
+}

@@ -431,7 +431,7 @@ fn consistency_shows_a_split_view_among_gathered_checkpoints() {
     // Tiles of one history under the other's signed checkpoint: the tiles
     // are refused, never taken as the log's view.
     let mixed = w.join("mixed");
-    copy_tree(&Log::tiles_dir(&fork_dir), &mixed);
+    yinzheng_tests::copy_dir(&Log::tiles_dir(&fork_dir), &mixed);
     std::fs::write(
         mixed.join("checkpoint"),
         std::fs::read(w.join("real-40")).unwrap(),
@@ -489,17 +489,4 @@ fn consistency_shows_a_split_view_among_gathered_checkpoints() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("give two checkpoints"), "{out}");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }

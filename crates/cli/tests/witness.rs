@@ -743,7 +743,7 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
     // A fork: the operator copies the log (keys and all) and grows both
     // copies differently while department 1's witness is away.
     let forkd = d.join("fork");
-    copy_dir(&logd, &forkd);
+    yinzheng_tests::copy_dir(&logd, &forkd);
     depts[0].stop();
     let size = append(3, "real");
     wait_until("the real history witnessed", || witnessed_size() == size);
@@ -861,18 +861,4 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
     // Without department 1's view there is nothing to see.
     let o = auditor.split_view(&gathered[1..], Some(&tiles), std::time::SystemTime::now());
     assert!(o.passed(), "{}", serde_json::to_string(&o.report).unwrap());
-}
-
-/// Copy a directory tree (a log's data, to fork it).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }

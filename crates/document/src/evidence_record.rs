@@ -5,8 +5,9 @@
 //! link (the next time stamp proves the earlier one existed while its
 //! certificate held), the last one at the validation time.
 
+use crate::signed_data::{has_time_stamping_eku, to_system};
 use crate::verifier::TrustContext;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use yinzheng_cms::{EvidenceRecord, VerifyOptions};
 use yinzheng_pki::{Indication, ParsedCert, SubIndication, VerificationReport, rfc3339};
 
@@ -23,10 +24,6 @@ pub struct EvidenceLink {
     pub time: String,
     /// Its TSA (certificate subject).
     pub tsa: String,
-}
-
-fn to_system(t: time::OffsetDateTime) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
 }
 
 /// Judge the evidence record `record` (DER) for `data` at `at` (normally
@@ -99,9 +96,7 @@ pub fn verify_evidence_record(
                 continue;
             }
         };
-        if !yinzheng_pki::eku_oid("timeStamping")
-            .is_ok_and(|eku| yinzheng_pki::has_extended_key_usage(tsa.cert(), &eku))
-        {
+        if !has_time_stamping_eku(&tsa) {
             report.fail(
                 "time stamp",
                 &label,

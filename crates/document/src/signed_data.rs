@@ -51,7 +51,7 @@ pub struct CmsSummary {
     pub seal: Option<String>,
 }
 
-fn to_system(t: time::OffsetDateTime) -> SystemTime {
+pub(crate) fn to_system(t: time::OffsetDateTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
 }
 
@@ -379,7 +379,7 @@ fn unwrap_octet_string(v: &[u8]) -> &[u8] {
     }
 }
 
-fn has_time_stamping_eku(cert: &ParsedCert) -> bool {
+pub(crate) fn has_time_stamping_eku(cert: &ParsedCert) -> bool {
     yinzheng_pki::eku_oid("timeStamping")
         .is_ok_and(|eku| yinzheng_pki::has_extended_key_usage(cert.cert(), &eku))
 }

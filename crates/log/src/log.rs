@@ -524,13 +524,9 @@ impl Log {
     /// The latest witnessed checkpoint and its size, when it covers entry
     /// `index` (evidence for that entry can carry it).
     pub fn witnessed_covering(&self, index: u64) -> Result<Option<(String, u64)>> {
-        let Some(note) = self.witnessed_note()? else {
-            return Ok(None);
-        };
-        let size = Note::parse(note.as_bytes())
-            .and_then(|n| Checkpoint::parse(n.text()))?
-            .size();
-        Ok((index < size).then_some((note, size)))
+        Ok(self
+            .read_witnessed()?
+            .filter(|(_, size)| index < *size && *size <= self.checkpoint().size()))
     }
 
     /// Publish `note` as the witnessed checkpoint: a checkpoint the log's

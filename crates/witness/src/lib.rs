@@ -279,13 +279,7 @@ impl Witness {
         }
         let note = Note::parse(latest.note.as_bytes())
             .map_err(|e| Error::State(format!("the stored checkpoint of {origin:?}: {e}")))?;
-        let mut out = latest.note.clone();
-        for c in &self.cosigners {
-            out.push_str(
-                &c.cosign(note.text(), now)
-                    .map_err(|e| Error::State(format!("cosigning: {e}")))?,
-            );
-        }
+        let out = format!("{}{}", latest.note, self.cosign_all(note.text(), now)?);
         cache.insert(origin.to_string(), (latest.size, now, out.clone()));
         Ok(Some(out))
     }
@@ -417,10 +411,15 @@ impl Witness {
         }
         checked?;
         // Persisted: now cosign.
+        self.cosign_all(note.text(), now)
+    }
+
+    /// One cosignature line per key of this witness on `text` at `now`.
+    fn cosign_all(&self, text: &str, now: u64) -> Result<String> {
         let mut lines = String::new();
         for c in &self.cosigners {
             lines.push_str(
-                &c.cosign(note.text(), now)
+                &c.cosign(text, now)
                     .map_err(|e| Error::State(format!("cosigning: {e}")))?,
             );
         }

@@ -5,11 +5,12 @@
 //! TSA certificate expires, or by a new hash tree before the hash weakens.
 
 use super::Home;
+use super::log::HashArg;
 use super::verify::{Trust, TrustArgs};
 use crate::io;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yinzheng_cms::{Digest, EvidenceRecord, MAX_ERS_LEN};
@@ -32,15 +33,6 @@ pub enum EvidenceRecordCommand {
     /// TSA certificate valid when the next link was made, the last now.
     /// Exit 0 valid, 1 invalid, 2 usage or input error.
     Verify(VerifyArgs),
-}
-
-/// Hash algorithms of evidence records.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum HashArg {
-    /// SM3 (default, national profile).
-    Sm3,
-    /// SHA-256.
-    Sha256,
 }
 
 impl From<HashArg> for Digest {
