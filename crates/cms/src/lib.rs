@@ -51,6 +51,6 @@ pub use parse::{
 };
 pub use tsp::{
     DEFAULT_TSA_POLICY, TimeStampAuthority, TstInfo, VerifiedTimeStamp, verify_time_stamp,
-    verify_time_stamp_imprint,
+    verify_time_stamp_imprint, verify_time_stamp_parts,
 };
 pub use verify::{SigningCertificateCheck, VerifiedSigner, VerifyOptions};

@@ -186,12 +186,22 @@ impl TimeStampAuthority {
 
     /// A token over `data`, hashed with the TSA's natural digest (SM3 for SM2, else SHA-256).
     pub fn stamp_data(&self, data: &[u8], at: time::OffsetDateTime) -> Result<Vec<u8>> {
-        let d = if self.signer.algorithm() == yinzheng_crypto::SignatureAlgorithm::Sm2Sm3 {
+        let d = self.natural_digest();
+        self.stamp(d, &d.digest(data), at)
+    }
+
+    /// The digest that goes with the TSA's key: SM3 for SM2, else SHA-256.
+    pub fn natural_digest(&self) -> Digest {
+        if self.signer.algorithm() == yinzheng_crypto::SignatureAlgorithm::Sm2Sm3 {
             Digest::Sm3
         } else {
             Digest::Sha256
-        };
-        self.stamp(d, &d.digest(data), at)
+        }
+    }
+
+    /// The certificates that travel with each token besides the TSA's own.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
     }
 }
 
@@ -215,6 +225,21 @@ pub fn verify_time_stamp(
 ) -> Result<VerifiedTimeStamp> {
     let ts = verify_token(token, opts)?;
     if ts.info.imprint != ts.info.imprint_digest.digest(data) {
+        return Err(Error::DigestMismatch("time-stamp imprint"));
+    }
+    Ok(ts)
+}
+
+/// Verify `token` over the concatenation of `parts` hashed with the
+/// token's own imprint algorithm (a PDF document time stamp over its two
+/// byte ranges).
+pub fn verify_time_stamp_parts(
+    token: &[u8],
+    parts: &[&[u8]],
+    opts: &VerifyOptions,
+) -> Result<VerifiedTimeStamp> {
+    let ts = verify_token(token, opts)?;
+    if ts.info.imprint != ts.info.imprint_digest.digest_parts(parts) {
         return Err(Error::DigestMismatch("time-stamp imprint"));
     }
     Ok(ts)

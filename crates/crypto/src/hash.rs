@@ -45,9 +45,10 @@ pub fn sha512_parts(parts: &[&[u8]]) -> [u8; 64] {
     out
 }
 
-/// SHA-1, for one purpose only: matching the CertID of OCSP requests, which
-/// RFC 6960 clients (OpenSSL's default) still hash with it. Never for signatures.
-pub fn sha1_for_ocsp_cert_id(data: &[u8]) -> [u8; 20] {
+/// SHA-1, for identifiers only, never for signatures: the CertID of OCSP
+/// requests, which RFC 6960 clients (OpenSSL's default) still hash with it,
+/// and the key of a PAdES `/VRI` entry (ETSI EN 319 142-1).
+pub fn sha1_identifier(data: &[u8]) -> [u8; 20] {
     let mut out = [0u8; 20];
     out.copy_from_slice(ring_parts(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &[data]).as_ref());
     out

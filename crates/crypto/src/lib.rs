@@ -46,7 +46,7 @@ pub use algorithm::SignatureAlgorithm;
 pub use error::{Error, Result, error_chain};
 pub use hash::{
     DIGEST_LEN, DigestAlgorithm, Hasher, HmacSm3, Sm3Hasher, Sm3Prefixes, hmac_sm3,
-    sha1_for_ocsp_cert_id, sha256, sha256_parts, sha384_parts, sha512_parts, sm3, sm3_hex,
+    sha1_identifier, sha256, sha256_parts, sha384_parts, sha512_parts, sm3, sm3_hex,
 };
 pub use keys::{KeyAlgorithm, MAX_KEY_FILE_LEN, PrivateKey, PublicKey};
 pub use pbes2::{DEFAULT_ITERATIONS, KdfPrf, KeyCipher, KeyEncryption, MAX_ITERATIONS};

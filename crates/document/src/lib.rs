@@ -40,6 +40,7 @@ mod ofd_render;
 mod ofd_stamp;
 mod ofd_write;
 mod pdf;
+mod pdf_ltv;
 mod pdf_seal;
 mod pdf_write;
 mod qr;
@@ -62,11 +63,13 @@ pub use ofd_write::{
 #[doc(hidden)]
 pub use pdf::reading as pdf_reading;
 pub use pdf::{
-    Certification, MAX_CONTENTS_LEN, MAX_PDF_LEN, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES,
-    ModificationCheck, PdfChangePolicy, PdfPosition, PdfSealAppearance, PdfSignature,
-    PdfStampOptions, PdfSubFilter, SignCallback, modifications_after, modifications_after_with,
-    pdf_signatures, signed_ranges, stamp_pdf,
+    Certification, DssMaterial, MAX_CONTENTS_LEN, MAX_DSS_ITEM_LEN, MAX_DSS_ITEMS, MAX_PDF_LEN,
+    MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES, ModificationCheck, PdfChangePolicy, PdfPosition,
+    PdfSealAppearance, PdfSignature, PdfStampOptions, PdfSubFilter, SignCallback, add_dss,
+    modifications_after, modifications_after_with, pdf_dss, pdf_signatures, signed_ranges,
+    stamp_pdf,
 };
+pub use pdf_ltv::time_stamp_pdf;
 pub use pdf_seal::{PdfSealMode, PdfSealer, seal_pdf, verify_pdf, verify_pdf_at, verify_pdf_with};
 pub use pdf_write::write_pdf;
 pub use qr::{MAX_QR_MODULE_PX, qr_png, qr_terminal};

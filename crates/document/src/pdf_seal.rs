@@ -226,8 +226,24 @@ pub(crate) fn verify_pdf_inner(
         return Ok(report);
     }
     let total = sigs.len();
+    let label_of = |i: usize| format!("signature {} of {total} ({})", i + 1, sigs[i].field_name);
+    // B-LT: the validation data the file carries; B-LTA: its document time
+    // stamps, each a proof that what it covers existed at its time.
+    let material = changes.dss().unwrap_or_else(|e| {
+        report.warn(
+            "dss",
+            "PDF document",
+            format!("the document security store is not used: {e}"),
+        );
+        Default::default()
+    });
+    let ltv = crate::pdf_ltv::LtvTrust::new(ctx, &material, &mut report);
+    let ltv_ctx = ltv.context(ctx);
+    let ctx = &ltv_ctx;
+    let stamps =
+        crate::pdf_ltv::verify_doc_time_stamps(&mut report, pdf, &sigs, ctx, proven, &label_of);
     for (i, sig) in sigs.iter().enumerate() {
-        let label = format!("signature {} of {total} ({})", i + 1, sig.field_name);
+        let label = label_of(i);
         crate::signed_data::check_deadline(ctx.deadline, &label)?;
         if !sig.byte_range_ok {
             report.fail(
@@ -255,8 +271,17 @@ pub(crate) fn verify_pdf_inner(
                 continue;
             }
         };
-        // Some vendors put a bare SES_Signature in /Contents: sniff it.
-        if yinzheng_cms::SignedData::parse(&sig.contents).is_err()
+        // The earliest document time stamp covering this signature proves
+        // it existed then: it is judged no later (with the caller's proof).
+        let covering = crate::pdf_ltv::proof_for(&stamps, sig.revision);
+        let proven = match (covering, proven) {
+            (Some(p), Some(t)) => Some(p.time.min(t)),
+            (Some(p), None) => Some(p.time),
+            (None, t) => t,
+        };
+        if crate::pdf_ltv::is_doc_time_stamp(sig) {
+            // Verified above, latest first.
+        } else if yinzheng_cms::SignedData::parse(&sig.contents).is_err()
             && let Ok(ses) = yinzheng_seal::SealSignature::parse(&sig.contents)
         {
             let opts = yinzheng_seal::VerifyOptions {
@@ -288,6 +313,27 @@ pub(crate) fn verify_pdf_inner(
             );
             if let Some(s) = summary.signer {
                 report.pass("signer", &label, format!("signed by {s}"));
+            }
+            let poe = match (&summary.time_stamp, covering) {
+                (Some(t), Some(p)) => Some(format!(
+                    "its signature time stamp at {t}; that time stamp's TSA was judged at {}, \
+                     proven by document time stamp {} (by {})",
+                    yinzheng_pki::rfc3339(p.time),
+                    p.field,
+                    p.tsa
+                )),
+                (Some(t), None) => Some(format!("its signature time stamp at {t}")),
+                (None, Some(p)) => Some(format!(
+                    "document time stamp {} at {} (by {}): the signature existed then and \
+                     was judged at that time",
+                    p.field,
+                    yinzheng_pki::rfc3339(p.time),
+                    p.tsa
+                )),
+                (None, None) => None,
+            };
+            if let Some(poe) = poe {
+                report.pass("proof of existence", &label, poe);
             }
         }
         if let Some(level) = changes.certification_level(&sig.field_name) {

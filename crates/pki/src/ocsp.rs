@@ -47,7 +47,7 @@ impl CertIdHash {
 
     fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
-            CertIdHash::Sha1 => yinzheng_crypto::sha1_for_ocsp_cert_id(data).to_vec(),
+            CertIdHash::Sha1 => yinzheng_crypto::sha1_identifier(data).to_vec(),
             CertIdHash::Sha256 => yinzheng_crypto::sha256(data).to_vec(),
             CertIdHash::Sm3 => yinzheng_crypto::sm3(data).to_vec(),
         }

@@ -179,7 +179,7 @@ impl Validator {
         intermediates: &[ParsedCert],
         at: SystemTime,
     ) -> VerificationReport {
-        self.validate_with(leaf, intermediates, at, true)
+        self.validate_with(leaf, intermediates, at, true, false)
     }
 
     /// Validate `leaf` for a signature that nothing proves the time of, at
@@ -193,7 +193,59 @@ impl Validator {
         intermediates: &[ParsedCert],
         now: SystemTime,
     ) -> VerificationReport {
-        self.validate_with(leaf, intermediates, now, false)
+        self.validate_with(leaf, intermediates, now, false, false)
+    }
+
+    /// Validate the certificate of the *latest* proof of existence a file
+    /// carries (the last document or archive time stamp) at `now`, offline:
+    /// as [`validate_unproven`](Self::validate_unproven), except that when no
+    /// revocation information is fresh at `now` the newest authentic one
+    /// held (an embedded CRL or OCSP response, however old) decides — a
+    /// revocation it lists at or before `now` is INDETERMINATE /
+    /// REVOKED_NO_POE, a "good" is a pass with a warning that later
+    /// revocations cannot be seen — and with none at all the report warns.
+    /// Years on no revocation source of the last time stamp's TSA answers;
+    /// renewing the proof (a new time stamp while the certificate is valid)
+    /// is what keeps it strong. ETSI EN 319 102-1 leaves this freshness to
+    /// the validation policy; EU DSS's default policy likewise only warns.
+    pub fn validate_latest_proof(
+        &self,
+        leaf: &ParsedCert,
+        intermediates: &[ParsedCert],
+        now: SystemTime,
+    ) -> VerificationReport {
+        self.validate_with(leaf, intermediates, now, false, true)
+    }
+
+    /// A validator like this one (anchors, policy, SM2 ID, clock) that also
+    /// holds `crls` and `ocsp` responses — the revocation data a document
+    /// carries (a PDF's DSS) — with a cache of its own.
+    pub fn with_more_revocation_data(&self, crls: Vec<Crl>, ocsp: Vec<Vec<u8>>) -> Validator {
+        let mut all_crls = self.crls.clone();
+        for c in crls {
+            if !all_crls.iter().any(|k| k.der() == c.der()) {
+                all_crls.push(c);
+            }
+        }
+        let mut all_ocsp = self.ocsp.clone();
+        for o in ocsp {
+            if !all_ocsp.contains(&o) {
+                all_ocsp.push(o);
+            }
+        }
+        Validator {
+            anchors: self.anchors.clone(),
+            crls: all_crls,
+            ocsp: all_ocsp,
+            leaf_key_usage: self.leaf_key_usage.clone(),
+            leaf_eku: self.leaf_eku.clone(),
+            sm2_id: self.sm2_id.clone(),
+            revocation: self.revocation,
+            cache: Mutex::new(HashMap::new()),
+            cache_hits: Default::default(),
+            cache_misses: Default::default(),
+            clock: self.clock.clone(),
+        }
     }
 
     fn validate_with(
@@ -202,11 +254,15 @@ impl Validator {
         intermediates: &[ParsedCert],
         at: SystemTime,
         proven: bool,
+        last_known: bool,
     ) -> VerificationReport {
         // The answer depends on the intermediates offered too, not only on the leaf.
         let mut key = leaf.sm3_hex();
         if !proven {
             key.push_str("/unproven");
+        }
+        if last_known {
+            key.push_str("/last-known");
         }
         let mut others: Vec<String> = intermediates.iter().map(|c| c.sm3_hex()).collect();
         others.sort();
@@ -225,7 +281,8 @@ impl Validator {
         }
         self.cache_misses
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (mut report, valid_until) = self.validate_uncached(leaf, intermediates, at, proven);
+        let (mut report, valid_until) =
+            self.validate_uncached(leaf, intermediates, at, proven, last_known);
         report.limit_until(valid_until);
         if report.passed()
             && let Ok(mut cache) = self.cache.lock()
@@ -251,6 +308,7 @@ impl Validator {
         intermediates: &[ParsedCert],
         at: SystemTime,
         proven: bool,
+        last_known: bool,
     ) -> (VerificationReport, SystemTime) {
         let mut report =
             VerificationReport::new(format!("certificate {}", leaf.subject()), rfc3339(at));
@@ -565,6 +623,7 @@ impl Validator {
                     path[i + 1],
                     at,
                     proven,
+                    last_known,
                 ));
             }
         }
@@ -678,8 +737,9 @@ impl Validator {
         issuer: &ParsedCert,
         at: SystemTime,
         proven: bool,
+        last_known: bool,
     ) -> SystemTime {
-        let mut until = self.check_revocation_inner(report, cert, issuer, at, proven);
+        let mut until = self.check_revocation_inner(report, cert, issuer, at, proven, last_known);
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
@@ -731,6 +791,7 @@ impl Validator {
         issuer: &ParsedCert,
         at: SystemTime,
         proven: bool,
+        last_known: bool,
     ) -> SystemTime {
         let subj = cert.subject();
         let (best, problems) = self.best_crl(issuer, at);
@@ -751,6 +812,9 @@ impl Validator {
             } else {
                 problems.join("; ")
             };
+            if last_known {
+                return self.last_known_status(report, cert, issuer, at, &msg);
+            }
             match self.revocation {
                 RevocationPolicy::Require => report.fail(
                     "revocation",
@@ -797,6 +861,78 @@ impl Validator {
         });
         let until = next.unwrap_or(at);
         ocsp_until.map_or(until, |o| until.min(o))
+    }
+
+    /// For the latest proof of existence, when nothing fresh answers: the
+    /// newest authentic CRL of `issuer` however old (a revocation it lists
+    /// counts; a "good" holds as of its issue, with a warning), else a
+    /// warning that the status is unknown.
+    fn last_known_status(
+        &self,
+        report: &mut VerificationReport,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+        why_not_fresh: &str,
+    ) -> SystemTime {
+        let subj = cert.subject();
+        let issuer_name = issuer.cert().tbs_certificate().subject();
+        let newest = self
+            .crls
+            .iter()
+            .filter(|c| c.issuer_name() == issuer_name && c.this_update() <= at)
+            .filter(|c| c.verify_signature(issuer, &self.sm2_id).is_ok())
+            .filter(|c| c.complete_scope().is_ok())
+            .max_by_key(|c| c.this_update());
+        let Some(crl) = newest else {
+            report.warn(
+                "revocation",
+                &subj,
+                format!(
+                    "the latest proof's certificate: no revocation information at all \
+                     ({why_not_fresh}); its status after it was last proven cannot be known \
+                     offline"
+                ),
+            );
+            return at;
+        };
+        let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+        let listing = match crl.entry(&serial) {
+            CrlEntry::NotListed => None,
+            CrlEntry::Listed { reason, at: when } => Some((reason, when)),
+        };
+        let status = record_status(
+            report,
+            &subj,
+            "CRL",
+            listing,
+            at,
+            false,
+            format!(
+                "not listed in the CRL of {} issued {} (the newest held)",
+                crl.issuer(),
+                rfc3339(crl.this_update())
+            ),
+        );
+        if status == "good" {
+            report.warn(
+                "revocation",
+                &subj,
+                format!(
+                    "the latest proof's certificate: revocation known only as of {} \
+                     (nothing fresher is held: {why_not_fresh})",
+                    rfc3339(crl.this_update())
+                ),
+            );
+        }
+        report.add_revocation(RevocationSource {
+            subject: subj,
+            kind: "crl".into(),
+            issued_at: rfc3339(crl.this_update()),
+            next_update: crl.next_update().map(rfc3339),
+            status: status.into(),
+        });
+        at
     }
 
     /// The newest CRL of `issuer` whose signature verifies and that is not stale

@@ -349,14 +349,15 @@ pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
 /// [`signature_fields`], the page numbers and the `/Perms` lookup follow: the
 /// catalog's form, page tree and permissions; the field tree; signature values
 /// with their entries (`/Contents` everywhere but on a page, where it is the
-/// content stream); DocMDP references (`/Perms /DocMDP` is compared by number
+/// content stream); the document security store's certificates, CRLs and
+/// OCSP responses (validation material); DocMDP references (`/Perms /DocMDP` is compared by number
 /// only). What a document loaded along these alone lacks is never read when
 /// listing signatures: `tests/pdf_reachable.rs` fails without any one of them.
 pub(crate) fn read_for_signatures(dict: &Dictionary, key: &[u8]) -> bool {
     match key {
         b"Root" | b"AcroForm" | b"Fields" | b"Kids" | b"V" | b"Pages" | b"Perms" | b"Reference"
         | b"TransformParams" | b"Annots" | b"M" | b"Name" | b"Reason" | b"Location"
-        | b"ByteRange" => true,
+        | b"ByteRange" | b"DSS" | b"Certs" | b"CRLs" | b"OCSPs" => true,
         // A page's /Contents is its content stream, never read here (a
         // dictionary with a /ByteRange is a signature whatever its /Type).
         b"Contents" => !dict.has_type(b"Page") || dict.has(b"ByteRange"),

@@ -9,12 +9,15 @@
 //! file's first-page cross-reference section counts as a revision of its own.
 
 pub(crate) mod appearance;
+mod dss;
 mod extract;
 mod geometry;
 mod modify;
 mod stamp;
 mod text;
 
+pub(crate) use dss::read_dss;
+pub use dss::{DssMaterial, MAX_DSS_ITEM_LEN, MAX_DSS_ITEMS, add_dss, pdf_dss};
 pub use extract::{PdfSignature, pdf_signatures, signed_ranges};
 pub(crate) use modify::PdfChanges;
 pub use modify::{

@@ -185,6 +185,11 @@ impl<'a> PdfChanges<'a> {
         &self.sigs
     }
 
+    /// The final revision's document security store.
+    pub(crate) fn dss(&self) -> Result<super::DssMaterial> {
+        super::read_dss(&self.last)
+    }
+
     /// The DocMDP level when the field named `field_name` holds a
     /// certification signature.
     pub(crate) fn certification_level(&self, field_name: &str) -> Option<u8> {
@@ -504,6 +509,9 @@ struct Analysis<'d> {
     approved: Vec<String>,
     warnings: Vec<String>,
     said: HashSet<String>,
+    /// The streams the signed revision's DSS listed in `/Certs`, `/CRLs`
+    /// or `/OCSPs`: a later VRI entry may name them.
+    old_dss_members: HashSet<ObjectId>,
 }
 
 impl<'d> Analysis<'d> {
@@ -548,6 +556,7 @@ impl<'d> Analysis<'d> {
             approved: Vec::new(),
             warnings: Vec::new(),
             said: HashSet::new(),
+            old_dss_members: HashSet::new(),
         }
     }
 
@@ -1537,6 +1546,10 @@ impl<'d> Analysis<'d> {
             return;
         };
         let od = a.and_then(|o| dict_of(old, o)).unwrap_or(&EMPTY);
+        for k in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
+            let listed = array_of(old, od.get(k).ok()).unwrap_or(&[]);
+            self.old_dss_members.extend(Members::of(listed).refs);
+        }
         for (k, v) in nd.iter() {
             let sub = key(path, k);
             match k.as_slice() {
@@ -1587,7 +1600,9 @@ impl<'d> Analysis<'d> {
         for (i, e) in list.iter().enumerate() {
             let sub = index(path, i);
             match e {
-                Object::Reference(t) if old_set.refs.contains(t) => {
+                Object::Reference(t)
+                    if old_set.refs.contains(t) || self.old_dss_members.contains(t) =>
+                {
                     self.edge(Role::Strict, *t, &sub, "DSS entry");
                 }
                 Object::Reference(t) if self.old.objects.contains_key(t) => {

@@ -18,6 +18,10 @@ pub enum PdfSubFilter {
     CadesDetached,
     /// `adbe.pkcs7.detached`.
     Pkcs7Detached,
+    /// `ETSI.RFC3161`: a document time stamp (`/Type /DocTimeStamp`, PAdES
+    /// B-LTA); `/Contents` is an RFC 3161 token over the byte ranges, and the
+    /// field is invisible whatever the options say.
+    DocTimeStamp,
 }
 
 impl PdfSubFilter {
@@ -26,6 +30,7 @@ impl PdfSubFilter {
         match self {
             PdfSubFilter::CadesDetached => "ETSI.CAdES.detached",
             PdfSubFilter::Pkcs7Detached => "adbe.pkcs7.detached",
+            PdfSubFilter::DocTimeStamp => "ETSI.RFC3161",
         }
     }
 }
@@ -163,16 +168,7 @@ pub fn stamp_pdf(
             pdf.len()
         )));
     }
-    let doc = load(pdf)?;
-    if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
-        return Err(Error::Pdf("encrypted PDFs cannot be stamped".into()));
-    }
-    if doc.xref_recovery.is_some() || doc.xref_start == 0 {
-        return Err(Error::Pdf(
-            "the PDF's cross-reference data is damaged; rewrite it (e.g. qpdf in.pdf out.pdf) before stamping"
-                .into(),
-        ));
-    }
+    let doc = load_for_update(pdf)?;
     let pages = doc.get_pages();
     let page_id = u32::try_from(opts.page)
         .ok()
@@ -207,8 +203,21 @@ pub fn stamp_pdf(
             .find(|n| !names.contains(n))
             .unwrap_or_else(|| "Seal".into()),
     };
+    let time_stamp = opts.sub_filter == PdfSubFilter::DocTimeStamp;
+    let field_name = match (&opts.field_name, time_stamp) {
+        (None, true) => (1..)
+            .map(|i| format!("DocTimeStamp{i}"))
+            .find(|n| !names.contains(n))
+            .unwrap_or_else(|| "DocTimeStamp".into()),
+        _ => field_name,
+    };
+    let appearance = if time_stamp {
+        None
+    } else {
+        opts.appearance.as_ref()
+    };
     let geom = PageGeometry::of(&doc, page_id)?;
-    let near = match (&opts.appearance, &opts.position) {
+    let near = match (appearance, &opts.position) {
         (Some(_), PdfPosition::Near { text: phrase }) => Some(
             text::find_text(&doc, page_id, phrase)?.ok_or_else(|| Error::TextNotFound {
                 text: phrase.clone(),
@@ -222,7 +231,7 @@ pub fn stamp_pdf(
     let mut inc = IncrementalDocument::create_from(pdf.to_vec(), doc);
 
     // Appearance and widget rectangle.
-    let (rect, ap) = match &opts.appearance {
+    let (rect, ap) = match appearance {
         None => ([0.0; 4], None),
         Some(app) => {
             let built = appearance::build(&mut inc.new_document, app, geom.appearance_matrix())?;
@@ -247,21 +256,24 @@ pub fn stamp_pdf(
         }
     };
 
-    // Signature dictionary with placeholders.
+    // Signature dictionary with placeholders. A document time stamp's time
+    // is its token's: it has no /M, /Name, /Reason or /Location.
     let mut sig = dictionary! {
-        "Type" => "Sig",
+        "Type" => if time_stamp { "DocTimeStamp" } else { "Sig" },
         "Filter" => "Adobe.PPKLite",
         "SubFilter" => opts.sub_filter.name(),
         "ByteRange" => vec![Object::Integer(0), Object::Integer(9_999_999_999), Object::Integer(9_999_999_999), Object::Integer(9_999_999_999)],
         "Contents" => Object::String(vec![0; opts.contents_capacity], StringFormat::Hexadecimal),
-        "M" => Object::string_literal(pdf_date(opts.signing_time)),
     };
+    if !time_stamp {
+        sig.set("M", Object::string_literal(pdf_date(opts.signing_time)));
+    }
     for (key, value) in [
         ("Name", &opts.name),
         ("Reason", &opts.reason),
         ("Location", &opts.location),
     ] {
-        if let Some(v) = value {
+        if let Some(v) = value.as_ref().filter(|_| !time_stamp) {
             sig.set(key, lopdf::text_string(v));
         }
     }
@@ -321,6 +333,24 @@ pub fn stamp_pdf(
     Ok(out)
 }
 
+/// `pdf` parsed for an incremental update: not encrypted, and with sound
+/// cross-reference data (an update over rebuilt tables would be read
+/// differently by other readers).
+pub(super) fn load_for_update(pdf: &[u8]) -> Result<lopdf::Document> {
+    let doc = load(pdf)?;
+    if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
+        return Err(Error::Pdf("encrypted PDFs cannot be updated".into()));
+    }
+    if doc.xref_recovery.is_some() || doc.xref_start == 0 {
+        return Err(Error::Pdf(
+            "the PDF's cross-reference data is damaged; rewrite it (e.g. qpdf in.pdf out.pdf) \
+             before adding to it"
+                .into(),
+        ));
+    }
+    Ok(doc)
+}
+
 /// The `[…]` of the `/ByteRange` placeholder after `from`.
 fn locate_byte_range(out: &[u8], from: usize) -> Result<(usize, usize)> {
     let tail = &out[from..];
@@ -365,14 +395,14 @@ fn locate_contents(out: &[u8], from: usize, capacity: usize) -> Result<(usize, u
 }
 
 /// Follow a reference to the object it names in the previous revisions.
-fn prev_obj(inc: &IncrementalDocument, id: ObjectId) -> Result<&Object> {
+pub(super) fn prev_obj(inc: &IncrementalDocument, id: ObjectId) -> Result<&Object> {
     inc.get_prev_documents()
         .get_object(id)
         .map_err(|_| Error::Pdf(format!("object {} {} is missing", id.0, id.1)))
 }
 
 /// Copy object `id` into the update (if not there yet) and return it for editing.
-fn edit(inc: &mut IncrementalDocument, id: ObjectId) -> Result<&mut Object> {
+pub(super) fn edit(inc: &mut IncrementalDocument, id: ObjectId) -> Result<&mut Object> {
     inc.opt_clone_object_to_new_document(id)
         .map_err(|_| Error::Pdf(format!("object {} {} is missing", id.0, id.1)))?;
     inc.new_document
