@@ -220,16 +220,11 @@ fn a_renewed_lta_pdf_validates_eight_years_on_from_what_it_carries() {
     // still valid), then a second document time stamp.
     let renewed = w.lta(&lta, start + 300 * DAY, true);
     assert!(pdf_dss(&renewed).unwrap().crls.len() >= 4);
-    let later_crls = vec![];
     let eight_years = start + 3000 * DAY;
-    for (name, pdf) in [("B-LTA renewed", &renewed)] {
-        let r = judge(pdf, &root, later_crls.clone(), eight_years);
-        assert_eq!(
-            r.indication(),
-            Indication::TotalPassed,
-            "{name}: {:#?}",
-            r.checks()
-        );
+    // Eight years on, the auditor holding the root alone.
+    {
+        let r = judge(&renewed, &root, vec![], eight_years);
+        assert_eq!(r.indication(), Indication::TotalPassed, "{:#?}", r.checks());
         let poe = passed(&r, "proof of existence");
         assert_eq!(poe.len(), 1, "{r}");
         assert!(poe[0].contains("signature time stamp"), "{}", poe[0]);
@@ -247,10 +242,6 @@ fn a_renewed_lta_pdf_validates_eight_years_on_from_what_it_carries() {
             "{r}"
         );
     }
-    // Without an auditor's CRL at all: the same.
-    let r = judge(&renewed, &root, vec![], eight_years);
-    assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
-
     // Not renewed: the only document time stamp's TSA lapsed long ago.
     let r = judge(&lta, &root, vec![], eight_years);
     assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
