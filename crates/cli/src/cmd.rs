@@ -9,6 +9,7 @@ pub mod keys;
 pub mod license;
 pub mod log;
 pub mod log_witness;
+pub mod ltv;
 pub mod seal;
 pub mod serve;
 pub mod sign;

@@ -94,6 +94,10 @@ enum Command {
     /// (make, renew, verify).
     #[command(subcommand, name = "evidence-record")]
     EvidenceRecord(cmd::evidence_record::EvidenceRecordCommand),
+    /// PAdES long-term validation for sealed PDFs: validation data into the
+    /// DSS and a document time stamp (add), renewed before it lapses (renew).
+    #[command(subcommand)]
+    Ltv(cmd::ltv::LtvCommand),
 }
 
 /// The store named by --store / --store-file (embedded SQLite without either).
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::serve(a, &home, &out),
         Command::Witness(c) => cmd::witness::run(c, &home, &out),
         Command::EvidenceRecord(c) => cmd::evidence_record::run(c, &home, &out),
+        Command::Ltv(c) => cmd::ltv::run(c, &home, &out),
         Command::Caller(c) => cmd::serve::caller(c, &home, &out),
     };
     match result {

@@ -111,8 +111,8 @@ pub fn run(cmd: &EvidenceRecordCommand, home: &Home, out: &Output) -> Result<Exi
     }
 }
 
-/// The stamping function of the chosen trust domain's TSA.
-fn tsa(a: &TsaArgs, home: &Home) -> Result<yinzheng_cms::TimeStampAuthority> {
+/// The chosen trust domain's TSA.
+pub(crate) fn tsa(a: &TsaArgs, home: &Home) -> Result<yinzheng_cms::TimeStampAuthority> {
     let names: Vec<String> = super::trust::domains(home)?
         .into_iter()
         .map(|(n, _)| n)
