@@ -150,6 +150,9 @@ impl Auditor {
         use yinzheng_document::{Format, VerifyRequest};
         let format = Format::sniff(bytes);
         if format == Some(Format::EvidenceBundle) {
+            if crate::archive::is_archive(bytes) {
+                return self.verify_archive(bytes, crls, now);
+            }
             return self.verify_bundle(bytes, crls, now);
         }
         let no_proof = "nothing proves when this file existed (an evidence bundle would): \
@@ -184,6 +187,7 @@ impl Auditor {
             facts: Vec::new(),
             events: Vec::new(),
             picture,
+            properties: Vec::new(),
         }
     }
 
@@ -222,6 +226,7 @@ impl Auditor {
             facts: Vec::new(),
             events: Vec::new(),
             picture: None,
+            properties: Vec::new(),
         };
         let r = &mut out.report;
         let read = match bundle::read(bytes) {

@@ -135,18 +135,66 @@ impl BundleWriter {
             .collect();
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Bundle(e.to_string()))?;
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(false);
-        let bad = |e: &dyn std::fmt::Display| Error::Bundle(e.to_string());
-        for (name, data) in std::iter::once(("manifest.json".to_string(), json)).chain(self.members)
-        {
-            zip.start_file(name, opts).map_err(|e| bad(&e))?;
-            zip.write_all(&data).map_err(|e| bad(&e))?;
-        }
-        Ok(zip.finish().map_err(|e| bad(&e))?.into_inner())
+        write_stored_zip(json, self.members)
     }
+}
+
+/// A zip of `manifest.json` (first) and `members`, every member stored.
+pub(crate) fn write_stored_zip(
+    manifest_json: Vec<u8>,
+    members: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(false);
+    let bad = |e: &dyn std::fmt::Display| Error::Bundle(e.to_string());
+    for (name, data) in std::iter::once(("manifest.json".to_string(), manifest_json)).chain(members)
+    {
+        zip.start_file(name, opts).map_err(|e| bad(&e))?;
+        zip.write_all(&data).map_err(|e| bad(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| bad(&e))?.into_inner())
+}
+
+/// The `format` of a zip's `manifest.json`, without reading other members.
+pub(crate) fn manifest_format(bytes: &[u8]) -> Option<String> {
+    if bytes.len() > MAX_BUNDLE_LEN {
+        return None;
+    }
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut text = Vec::new();
+    z.by_name("manifest.json")
+        .ok()?
+        .take(1 << 20)
+        .read_to_end(&mut text)
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+    }
+    serde_json::from_slice::<Head>(&text).ok().map(|h| h.format)
+}
+
+/// The documents of an evidence bundle (member name, bytes), as its
+/// manifest lists them.
+pub fn documents(bytes: &[u8]) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+    let mut read = read(bytes)?;
+    let manifest: Manifest = read
+        .members
+        .get("manifest.json")
+        .ok_or_else(|| "no manifest.json".to_string())
+        .and_then(|m| serde_json::from_slice(m).map_err(|e| e.to_string()))?;
+    manifest
+        .documents
+        .iter()
+        .map(|d| {
+            read.members
+                .remove(&d.path)
+                .map(|b| (d.path.clone(), b))
+                .ok_or_else(|| format!("{} is missing", d.path))
+        })
+        .collect()
 }
 
 /// A bundle as read: members by name, and what was wrong with the container.

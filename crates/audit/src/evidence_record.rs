@@ -45,6 +45,7 @@ impl Auditor {
             facts,
             events: Vec::new(),
             picture: None,
+            properties: Vec::new(),
         }
     }
 }

@@ -72,6 +72,33 @@ pub fn render_html(o: &Outcome) -> String {
         }
         h.push_str("</table>\n");
     }
+    if !o.properties.is_empty() {
+        h.push_str(
+            "<h2>四性检测 Four-property check (DA/T 70)</h2><table><tr><th>property</th>\
+             <th>result</th><th>what was checked</th></tr>",
+        );
+        for p in &o.properties {
+            let class = match p.result {
+                "passed" => "ok",
+                "passed with warnings" => "warn",
+                _ => "fail",
+            };
+            h.push_str(&format!(
+                "<tr><td>{} {}</td><td class=\"{class}\">{} ({} passed, {} failed, {} warnings)</td><td><ul>",
+                esc(p.name),
+                esc(p.key),
+                esc(p.result),
+                p.passed,
+                p.failed,
+                p.warnings
+            ));
+            for f in &p.findings {
+                h.push_str(&format!("<li>{}</li>", esc(f)));
+            }
+            h.push_str("</ul></td></tr>");
+        }
+        h.push_str("</table>\n");
+    }
     if !o.events.is_empty() {
         h.push_str("<h2>Log entries</h2><table><tr><th>#</th><th>time</th><th>kind</th><th>actor</th><th>proof</th></tr>");
         for e in &o.events {

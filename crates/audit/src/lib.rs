@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod archive;
 mod auditor;
 mod bundle;
 mod error;
@@ -48,13 +49,18 @@ mod outcome;
 mod receipt;
 mod trust;
 
+pub use archive::{
+    ARCHIVE_FORMAT, ArchiveLicense, ArchiveManifest, ArchiveRecord, ArchiveWriter, is_archive,
+};
 pub use auditor::{Auditor, NewestCheckpoint};
 pub use bundle::{
     BUNDLE_FORMAT, BundleEvent, BundleUsage, BundleWriter, DocumentRef, MAX_BUNDLE_LEN,
-    MAX_MEMBER_LEN, Manifest, RevocationRef,
+    MAX_MEMBER_LEN, Manifest, RevocationRef, documents as bundle_documents,
 };
 pub use error::{Error, Result};
 pub use html::render_html;
 pub use log::parse_consistency_proof;
-pub use outcome::{Outcome, ProvenEvent, TimeBasis, TimeSource};
+pub use outcome::{
+    Outcome, PROPERTIES, Property, ProvenEvent, TimeBasis, TimeSource, properties_of,
+};
 pub use trust::{DomainAnchors, LogAnchors, TRUST_FORMAT, TrustAnchors, Witnesses};

@@ -23,6 +23,7 @@ fn outcome(object: String, now: SystemTime) -> Outcome {
         facts: Vec::new(),
         events: Vec::new(),
         picture: None,
+        properties: Vec::new(),
     }
 }
 

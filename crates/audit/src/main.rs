@@ -113,6 +113,22 @@ enum Command {
         /// The file it is for.
         file: PathBuf,
     },
+    /// An archive package (`yinzheng archive export`), offline, at --at
+    /// (default now; decades later): the four-property check of DA/T 70 —
+    /// authenticity, integrity, usability, security — each with what was
+    /// checked and the result (text, --json, --html).
+    Archive {
+        #[command(flatten)]
+        common: Common,
+        /// The validation time (RFC 3339, e.g. 2036-01-01T00:00:00Z).
+        #[arg(long)]
+        at: Option<String>,
+        /// More CRLs (PEM or DER), besides those in the trust file and the package (repeatable).
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// The package.
+        package: PathBuf,
+    },
     Receipt {
         #[command(flatten)]
         common: Common,
@@ -140,6 +156,30 @@ fn read(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// `--at` as a time, or `now`.
+fn validation_time(at: Option<&str>, now: SystemTime) -> Result<SystemTime> {
+    match at {
+        Some(t) => {
+            let t = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?;
+            Ok(SystemTime::from(t))
+        }
+        None => Ok(now),
+    }
+}
+
+/// Every CRL of the `--crl` files.
+fn read_crls(paths: &[PathBuf]) -> Result<Vec<yinzheng_pki::Crl>> {
+    let mut crls = Vec::new();
+    for p in paths {
+        crls.extend(
+            yinzheng_pki::Crl::parse_all(&read(p, 64 << 20, "CRL")?)
+                .with_context(|| format!("cannot read CRL {}", p.display()))?,
+        );
+    }
+    Ok(crls)
+}
+
 fn auditor(c: &Common) -> Result<Auditor> {
     let text = String::from_utf8(read(&c.trust, 16 << 20, "trust anchors")?)
         .context("the trust-anchors file is not UTF-8")?;
@@ -165,13 +205,7 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
                 .as_ref()
                 .map(|p| read(p, 1 << 30, "data"))
                 .transpose()?;
-            let mut crls = Vec::new();
-            for p in crl {
-                crls.extend(
-                    yinzheng_pki::Crl::parse_all(&read(p, 64 << 20, "CRL")?)
-                        .with_context(|| format!("cannot read CRL {}", p.display()))?,
-                );
-            }
+            let crls = read_crls(crl)?;
             let newest = match (newest_checkpoint, consistency_proof) {
                 (Some(c), Some(p)) => {
                     let proof = parse_consistency_proof(&read(p, 1 << 20, "proof")?)
@@ -245,30 +279,33 @@ fn run(cli: Cli) -> Result<(Outcome, bool, Option<PathBuf>)> {
             file,
         } => {
             let a = auditor(common)?;
-            let when = match at {
-                Some(t) => {
-                    let t = time::OffsetDateTime::parse(
-                        t,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?;
-                    SystemTime::from(t)
-                }
-                None => now,
-            };
-            let mut crls = Vec::new();
-            for p in crl {
-                crls.extend(
-                    yinzheng_pki::Crl::parse_all(&read(p, 64 << 20, "CRL")?)
-                        .with_context(|| format!("cannot read CRL {}", p.display()))?,
-                );
-            }
+            let when = validation_time(at.as_deref(), now)?;
+            let crls = read_crls(crl)?;
             let record = read(record, yinzheng_cms::MAX_ERS_LEN as u64, "evidence record")?;
             let data = read(file, 4 << 30, "file")?;
             (
                 a.verify_evidence_record(&record, &data, &crls, when),
                 common,
             )
+        }
+        Command::Archive {
+            common,
+            at,
+            crl,
+            package,
+        } => {
+            let a = auditor(common)?;
+            let when = validation_time(at.as_deref(), now)?;
+            let crls = read_crls(crl)?;
+            let bytes = read(package, yinzheng_audit::MAX_BUNDLE_LEN as u64, "package")?;
+            if !yinzheng_audit::is_archive(&bytes) {
+                anyhow::bail!(
+                    "{} is not an archive package ({})",
+                    package.display(),
+                    yinzheng_audit::ARCHIVE_FORMAT
+                );
+            }
+            (a.verify_archive(&bytes, &crls, when), common)
         }
         Command::Receipt {
             common,
@@ -298,6 +335,7 @@ fn main() -> ExitCode {
         | Command::Consistency { common, .. }
         | Command::History { common, .. }
         | Command::EvidenceRecord { common, .. }
+        | Command::Archive { common, .. }
         | Command::Receipt { common, .. } => common.json,
     };
     match run(cli) {

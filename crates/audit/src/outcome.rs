@@ -67,6 +67,95 @@ pub struct Outcome {
     /// The seal picture (MIME type, bytes), for the HTML view.
     #[serde(skip)]
     pub picture: Option<(String, Vec<u8>)>,
+    /// For an archive package: the four-property check (DA/T 70), the
+    /// report's checks grouped by property.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
+}
+
+/// One of the four properties of an electronic record (DA/T 70 四性检测)
+/// and what was checked for it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Property {
+    /// `authenticity`, `integrity`, `usability` or `security`.
+    pub key: &'static str,
+    /// Its Chinese name (真实性, 完整性, 可用性, 安全性).
+    pub name: &'static str,
+    /// `passed`, `passed with warnings` or `not passed`.
+    pub result: &'static str,
+    /// How many checks passed, failed, warned.
+    pub passed: usize,
+    /// Checks failed.
+    pub failed: usize,
+    /// Checks with a warning.
+    pub warnings: usize,
+    /// What was checked: each top-level check, and every failure and
+    /// warning, as `[status] subject: message`.
+    pub findings: Vec<String>,
+}
+
+/// The four properties, in the order DA/T 70 lists them, with what each means here.
+pub const PROPERTIES: [(&str, &str); 4] = [
+    ("authenticity", "真实性"),
+    ("integrity", "完整性"),
+    ("usability", "可用性"),
+    ("security", "安全性"),
+];
+
+/// Group `report`'s checks by property: a check belongs to the property its
+/// id starts with (`integrity`, `authenticity …/cms`, …).
+pub fn properties_of(report: &VerificationReport) -> Vec<Property> {
+    use yinzheng_pki::CheckStatus;
+    PROPERTIES
+        .iter()
+        .map(|(key, name)| {
+            let mut p = Property {
+                key,
+                name,
+                result: "passed",
+                passed: 0,
+                failed: 0,
+                warnings: 0,
+                findings: Vec::new(),
+            };
+            for c in report.checks().iter().filter(|c| c.id.starts_with(key)) {
+                let top = c.id == *key;
+                let tag = match c.status {
+                    CheckStatus::Passed => {
+                        p.passed += 1;
+                        "ok"
+                    }
+                    CheckStatus::Failed => {
+                        p.failed += 1;
+                        "FAIL"
+                    }
+                    CheckStatus::Warning => {
+                        p.warnings += 1;
+                        "warn"
+                    }
+                    _ => "skip",
+                };
+                if top || tag == "FAIL" || tag == "warn" {
+                    let what = c.id.strip_prefix(key).unwrap_or(&c.id).trim_start();
+                    let what = if what.is_empty() {
+                        c.subject.clone()
+                    } else {
+                        format!("{what} ({})", c.subject)
+                    };
+                    p.findings.push(format!("[{tag}] {what}: {}", c.message));
+                }
+            }
+            p.result = if p.failed > 0 || p.passed == 0 {
+                "not passed"
+            } else if p.warnings > 0 {
+                "passed with warnings"
+            } else {
+                "passed"
+            };
+            p
+        })
+        .collect()
 }
 
 impl Outcome {
@@ -86,6 +175,19 @@ impl fmt::Display for Outcome {
         )?;
         for (k, v) in &self.facts {
             writeln!(f, "  {k}: {v}")?;
+        }
+        if !self.properties.is_empty() {
+            writeln!(f, "  four-property check (DA/T 70 四性检测):")?;
+            for p in &self.properties {
+                writeln!(
+                    f,
+                    "    {} {}: {} ({} passed, {} failed, {} warnings)",
+                    p.name, p.key, p.result, p.passed, p.failed, p.warnings
+                )?;
+                for x in &p.findings {
+                    writeln!(f, "      {x}")?;
+                }
+            }
         }
         if !self.events.is_empty() {
             writeln!(f, "  log entries:")?;

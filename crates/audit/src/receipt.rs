@@ -65,6 +65,7 @@ impl Auditor {
             facts: Vec::new(),
             events: Vec::new(),
             picture: None,
+            properties: Vec::new(),
         };
         let r = &mut out.report;
         let receipt = match Receipt::from_json(bytes) {

@@ -109,6 +109,12 @@ fn text(o: &Output) -> String {
 
 /// A CA, a seal, a log and one license (as in crates/cli/tests/license.rs).
 fn issue_license(d: &Path) -> String {
+    issue_license_with(d, &[])
+}
+
+/// [`issue_license`], with `extra` arguments to the seal maker's and
+/// signer's `ca issue` (e.g. a short `--days`).
+fn issue_license_with(d: &Path, extra: &[&str]) -> String {
     yz(
         d,
         &[
@@ -136,6 +142,7 @@ fn issue_license(d: &Path) -> String {
                 "maker.key",
             ][..],
             &kp,
+            extra,
         ]
         .concat(),
     );
@@ -157,6 +164,7 @@ fn issue_license(d: &Path) -> String {
                 "auth.key",
             ][..],
             &kp,
+            extra,
         ]
         .concat(),
     );
@@ -666,4 +674,244 @@ fn evidence_records_are_judged_offline_at_any_time() {
         ],
     );
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+/// The first file named `name` under `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Members of a package's manifest rewritten to match `name`'s new bytes:
+/// an attacker who understands the format.
+fn with_consistent_manifest(pkg: &[u8], name: &str, f: &Edit) -> Vec<u8> {
+    let changed = rewrite_member(pkg, name, f);
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(&changed)).unwrap();
+    let mut data = Vec::new();
+    {
+        use std::io::Read;
+        z.by_name(name).unwrap().read_to_end(&mut data).unwrap();
+    }
+    let sm3 = yinzheng_crypto::sm3_hex(&data);
+    let name = name.to_string();
+    rewrite_member(&changed, "manifest.json", &move |m: &mut Vec<u8>| {
+        let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
+        v["members"][&name] = serde_json::json!(sm3);
+        *m = serde_json::to_vec_pretty(&v).unwrap();
+    })
+}
+
+#[test]
+fn archive_packages_prove_a_license_a_pdf_and_an_ofd_years_later() {
+    let dir = tempdir();
+    let d = dir.path();
+    // Seal maker and signer certificates live 30 days.
+    let id = issue_license_with(d, &["--days", "30"]);
+    // A PDF sealed with the same seal (signature time stamp), and the
+    // license's OFD master as a file of its own.
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/samples/notice.pdf"
+        ),
+        d.join("notice.pdf"),
+    )
+    .unwrap();
+    yz(
+        d,
+        &[
+            "stamp",
+            "--seal",
+            "reg",
+            "--key",
+            "auth.key",
+            "--passphrase-file",
+            "kpw",
+            "--in",
+            "notice.pdf",
+            "--out",
+            "sealed.pdf",
+            "--at",
+            "120,90",
+            "--tsa",
+        ],
+    );
+    let ofd = find_file(&d.join("home"), "license.ofd").unwrap();
+    std::fs::copy(&ofd, d.join("permit.ofd")).unwrap();
+    yz(d, &["ca", "crl", "--out", "now.crl"]);
+    yz(
+        d,
+        &[
+            "archive",
+            "export",
+            "--license",
+            &id,
+            "--out",
+            "license.archive",
+        ],
+    );
+    let out = yz(
+        d,
+        &[
+            "--json",
+            "archive",
+            "export",
+            "sealed.pdf",
+            "permit.ofd",
+            "--out",
+            "files.archive",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["madeLongTerm"],
+        serde_json::json!(["sealed.pdf"]),
+        "{v:#}"
+    );
+    yz(d, &["trust", "export", "--out", "anchors.toml"]);
+    // After the packages were made: the signer is revoked (superseded),
+    // then the CA's data — CRLs, keys, registry, log — is gone.
+    yz(d, &["ca", "revoke", "auth.pem", "--reason", "superseded"]);
+    std::fs::remove_dir_all(d.join("home")).unwrap();
+
+    let aud = tempdir();
+    let a = aud.path();
+    for f in ["anchors.toml", "license.archive", "files.archive"] {
+        std::fs::copy(d.join(f), a.join(f)).unwrap();
+    }
+    // Four years on: every signer and seal-maker certificate long expired
+    // (the archive TSA's, five years, and the CAs' still hold).
+    let four_years = time::OffsetDateTime::now_utc() + time::Duration::days(4 * 365);
+    let at = four_years
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for pkg in ["license.archive", "files.archive"] {
+        let out = audit_offline(
+            a,
+            &[
+                "archive",
+                "--trust",
+                "anchors.toml",
+                "--at",
+                &at,
+                pkg,
+                "--html",
+                "r.html",
+            ],
+        );
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{pkg}: {t}");
+        for p in ["真实性", "完整性", "可用性", "安全性"] {
+            assert!(t.contains(&format!("{p} ")), "{t}");
+        }
+        assert!(!t.contains("not passed"), "{t}");
+        assert!(t.contains("existed at"), "{t}");
+        let html = std::fs::read_to_string(a.join("r.html")).unwrap();
+        assert!(html.contains("四性检测"), "{html}");
+        let out = audit_offline(
+            a,
+            &[
+                "archive",
+                "--json",
+                "--trust",
+                "anchors.toml",
+                "--at",
+                &at,
+                pkg,
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let props = v["properties"].as_array().unwrap();
+        assert_eq!(props.len(), 4, "{v:#}");
+        assert!(props.iter().all(|p| p["result"] != "not passed"), "{v:#}");
+    }
+    let out = audit_offline(
+        a,
+        &[
+            "archive",
+            "--trust",
+            "anchors.toml",
+            "--at",
+            &at,
+            "license.archive",
+        ],
+    );
+    let t = text(&out);
+    assert!(t.contains("license.issued"), "{t}");
+
+    // Six years on the archive TSA's certificate has lapsed and nothing
+    // renewed the records: not decided, and the property says so.
+    let six = (time::OffsetDateTime::now_utc() + time::Duration::days(6 * 365))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "archive",
+            "--trust",
+            "anchors.toml",
+            "--at",
+            &six,
+            "files.archive",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("安全性 security: not passed"), "{t}");
+
+    // Altered: a byte of the sealed PDF changed (the manifest's SM3 names
+    // it); then the same with the manifest rewritten to match (the evidence
+    // record and the signature name it).
+    let pkg = std::fs::read(a.join("files.archive")).unwrap();
+    std::fs::write(
+        a.join("x.archive"),
+        rewrite_member(&pkg, "records/sealed.pdf", &flip_middle),
+    )
+    .unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "archive",
+            "--trust",
+            "anchors.toml",
+            "--at",
+            &at,
+            "x.archive",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("完整性 integrity: not passed"), "{t}");
+    assert!(t.contains("records/sealed.pdf"), "{t}");
+    std::fs::write(
+        a.join("y.archive"),
+        with_consistent_manifest(&pkg, "records/permit.ofd", &flip_middle),
+    )
+    .unwrap();
+    let out = audit_offline(
+        a,
+        &[
+            "archive",
+            "--trust",
+            "anchors.toml",
+            "--at",
+            &at,
+            "y.archive",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("records/permit.ofd") && t.contains("evidence record does not hold"),
+        "{t}"
+    );
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod archive;
 pub mod ca;
 pub mod cert;
 pub mod digest;

@@ -98,6 +98,10 @@ enum Command {
     /// DSS and a document time stamp (add), renewed before it lapses (renew).
     #[command(subcommand)]
     Ltv(cmd::ltv::LtvCommand),
+    /// Archive packages for a license or files (export): records, evidence
+    /// records, validation data, trust, the four-property check.
+    #[command(subcommand)]
+    Archive(cmd::archive::ArchiveCommand),
 }
 
 /// The store named by --store / --store-file (embedded SQLite without either).
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Witness(c) => cmd::witness::run(c, &home, &out),
         Command::EvidenceRecord(c) => cmd::evidence_record::run(c, &home, &out),
         Command::Ltv(c) => cmd::ltv::run(c, &home, &out),
+        Command::Archive(c) => cmd::archive::run(c, &home, &out),
         Command::Caller(c) => cmd::serve::caller(c, &home, &out),
     };
     match result {

@@ -3,7 +3,8 @@
 //! each archive time stamp's TSA certificate — a timeStamping certificate
 //! that chains to a trusted root and was valid at the time of the *next*
 //! link (the next time stamp proves the earlier one existed while its
-//! certificate held), the last one at the validation time.
+//! certificate held), the last one at the validation time (with the newest
+//! revocation data held: `Validator::validate_latest_proof`).
 
 use crate::signed_data::{has_time_stamping_eku, to_system};
 use crate::verifier::TrustContext;
@@ -24,6 +25,9 @@ pub struct EvidenceLink {
     pub time: String,
     /// Its TSA (certificate subject).
     pub tsa: String,
+    /// The end of its TSA certificate's validity (RFC 3339): for the last
+    /// link, the time by which the record must be renewed.
+    pub valid_until: String,
 }
 
 /// Judge the evidence record `record` (DER) for `data` at `at` (normally
@@ -146,11 +150,14 @@ pub fn verify_evidence_record(
         // Earlier links are judged at the next link's time, which that link
         // proves; the last one at the validation time, which nothing proves:
         // a lapsed or revoked last certificate is INDETERMINATE (renew the
-        // record), not a forgery.
+        // record), not a forgery. Years on no revocation source of the last
+        // TSA answers: the newest revocation data held decides, with a
+        // warning (as for a PDF's latest document time stamp).
         let v = if n + 1 < verified.len() {
             ctx.validator().validate(&tsa, &chain, judged_at)
         } else {
-            ctx.validator().validate_unproven(&tsa, &chain, judged_at)
+            ctx.validator()
+                .validate_latest_proof(&tsa, &chain, judged_at)
         };
         report.absorb(&format!("{label} TSA"), &v);
         if v.passed() {
@@ -179,6 +186,7 @@ pub fn verify_evidence_record(
             digest: l.digest.name().to_string(),
             time: rfc3339(when),
             tsa: tsa.subject(),
+            valid_until: rfc3339(tsa.not_after()),
         });
     }
     (report, links)

@@ -831,7 +831,14 @@ fn check(a: &CheckArgs, home: &Home, out: &Output) -> Result<ExitCode> {
 
 /// The end-entity certificates of a sealed OFD: each seal signature's signer
 /// and its seal's maker.
-fn evidence(a: &EvidenceArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+/// The evidence bundle of license `id`: proofs to the latest checkpoint,
+/// the domains' issuing CAs and roots, `crls`.
+pub(crate) fn evidence_bundle_of(
+    home: &Home,
+    id: &str,
+    crls: &[yinzheng_pki::Crl],
+    include_usage: bool,
+) -> Result<yinzheng_license::EvidenceBundle> {
     let reg = registry(home)?;
     let (_, _, _, reader, cp) = crate::cmd::log::open_reader(&home.data_dir().log(), home.store())?;
     let mut issuers = Vec::new();
@@ -840,18 +847,22 @@ fn evidence(a: &EvidenceArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             issuers.push((i.clone(), d.root().clone()));
         }
     }
-    let crls = crate::cmd::trust::collect_crls(&a.crls, home)?;
-    let bundle = reg.evidence_bundle(
-        &a.id,
+    Ok(reg.evidence_bundle(
+        id,
         &yinzheng_license::EvidenceSources {
             reader: &reader,
             checkpoint: &cp,
             issuers: &issuers,
-            crls: &crls,
-            include_usage: !a.no_usage,
+            crls,
+            include_usage,
             exported_at: std::time::SystemTime::now(),
         },
-    )?;
+    )?)
+}
+
+fn evidence(a: &EvidenceArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+    let crls = crate::cmd::trust::collect_crls(&a.crls, home)?;
+    let bundle = evidence_bundle_of(home, &a.id, &crls, !a.no_usage)?;
     let (zip, events, usage, size, skipped) = (
         bundle.zip,
         bundle.events,

@@ -92,7 +92,7 @@ pub fn run(cmd: &LtvCommand, home: &Home, out: &Output) -> Result<ExitCode> {
 
 /// Anchors, known CA certificates, CRLs and OCSP responses: the home's
 /// trust domains and what the command line adds.
-struct Sources {
+pub(crate) struct Sources {
     anchors: Vec<ParsedCert>,
     pool: Vec<ParsedCert>,
     crls: Vec<Crl>,
@@ -100,7 +100,8 @@ struct Sources {
 }
 
 impl Sources {
-    fn load(a: &SourcesArgs, home: &Home) -> Result<Self> {
+    /// What `a` names, with the home's trust domains and published CRLs.
+    pub(crate) fn load(a: &SourcesArgs, home: &Home) -> Result<Self> {
         let mut anchors = Vec::new();
         let mut pool = Vec::new();
         for (_, d) in super::trust::domains(home)? {
@@ -149,7 +150,7 @@ impl Sources {
     /// The certificates `leaves` chain through (theirs, the pool's, the
     /// anchors') and the CRLs of every issuer on the way, with the OCSP
     /// responses given.
-    fn material_for(&self, leaves: &[ParsedCert]) -> DssMaterial {
+    pub(crate) fn material_for(&self, leaves: &[ParsedCert]) -> DssMaterial {
         let mut chain: Vec<ParsedCert> = leaves.to_vec();
         let mut i = 0;
         while i < chain.len() && chain.len() < 64 {
@@ -184,8 +185,19 @@ impl Sources {
         m
     }
 
+    /// The CRLs gathered.
+    pub(crate) fn crls(&self) -> &[Crl] {
+        &self.crls
+    }
+
+    /// Every CA certificate known (the domains', `--untrusted`, the
+    /// anchors), PEM: evidence for path building.
+    pub(crate) fn certificates_pem(&self) -> String {
+        self.pool.iter().map(|c| c.to_pem()).collect()
+    }
+
     /// Verify `pdf` now against the anchors alone: no CRL but those it carries.
-    fn verify_alone(&self, pdf: &[u8]) -> Result<VerificationReport> {
+    pub(crate) fn verify_alone(&self, pdf: &[u8]) -> Result<VerificationReport> {
         let ctx = TrustContext::new(Validator::new(self.anchors.clone()));
         ctx.verify_as(Format::Pdf, pdf, &VerifyRequest::default())
             .context("cannot verify the PDF")
@@ -259,48 +271,95 @@ fn refuse(report: &VerificationReport, why: &str, out: &Output) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn add(a: &AddArgs, home: &Home, out: &Output) -> Result<ExitCode> {
-    let pdf = read_pdf(&a.file)?;
-    let sigs = yinzheng_document::pdf_signatures(&pdf)
-        .with_context(|| format!("cannot read the signatures of {}", a.file.display()))?;
+/// A PDF made long-term, or why not.
+pub(crate) enum Made {
+    /// The result, the validation data its signatures needed, and the time
+    /// of its document time stamp.
+    Done {
+        pdf: Vec<u8>,
+        material: DssMaterial,
+        stamped: Option<time::OffsetDateTime>,
+    },
+    /// A verification that did not pass, and what it was for.
+    Refused(VerificationReport, &'static str),
+}
+
+/// Make `pdf` B-LT (and B-LTA with `tsa`): its signatures' validation data
+/// into the DSS, refused unless they then validate from the file and the
+/// anchors alone; the TSA's data and a document time stamp; the result
+/// checked again.
+pub(crate) fn make_lta(
+    pdf: &[u8],
+    sources: &Sources,
+    tsa: Option<&TimeStampAuthority>,
+) -> Result<Made> {
+    let sigs =
+        yinzheng_document::pdf_signatures(pdf).context("cannot read the PDF's signatures")?;
     if sigs.is_empty() {
-        bail!("{} holds no signature", a.file.display());
+        bail!("the PDF holds no signature");
     }
-    let sources = Sources::load(&a.sources, home)?;
     let mut material = DssMaterial::default();
     let mut vri = Vec::new();
     for s in &sigs {
         material.merge(&sources.material_for(&certificates_in(&s.contents)));
-        vri.push(stored_contents(&pdf, s));
+        vri.push(stored_contents(pdf, s));
     }
+    let lt = yinzheng_document::add_dss(pdf, &material, &vri)?;
+    let report = sources.verify_alone(&lt)?;
+    if !report.passed() {
+        return Ok(Made::Refused(
+            report,
+            "the signatures do not validate from the file's validation data and the anchors \
+             alone (publish fresh CRLs: yinzheng ca crl; or give --crl/--ocsp/--untrusted)",
+        ));
+    }
+    let (result, stamped) = match tsa {
+        None => (lt, None),
+        Some(tsa) => {
+            let lt = yinzheng_document::add_dss(&lt, &tsa_material(sources, tsa)?, &[])?;
+            let at = time::OffsetDateTime::now_utc();
+            (yinzheng_document::time_stamp_pdf(&lt, tsa, at)?, Some(at))
+        }
+    };
+    let report = sources.verify_alone(&result)?;
+    if !report.passed() {
+        return Ok(Made::Refused(
+            report,
+            "the result does not validate from itself and the anchors",
+        ));
+    }
+    Ok(Made::Done {
+        pdf: result,
+        material,
+        stamped,
+    })
+}
+
+fn add(a: &AddArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+    let pdf = read_pdf(&a.file)?;
+    let sources = Sources::load(&a.sources, home)?;
     let tsa = if a.no_time_stamp {
         None
     } else {
         Some(tsa(&a.tsa, home)?)
     };
-    let lt = yinzheng_document::add_dss(&pdf, &material, &vri)?;
-    // Every signature must validate from the file and the anchors alone.
-    let report = sources.verify_alone(&lt)?;
-    if !report.passed() {
-        return Ok(refuse(
-            &report,
-            "the signatures do not validate from the file's validation data and the anchors alone \
-             (publish fresh CRLs: yinzheng ca crl; or give --crl/--ocsp/--untrusted)",
+    match make_lta(&pdf, &sources, tsa.as_ref())
+        .with_context(|| format!("cannot make {} long-term", a.file.display()))?
+    {
+        Made::Refused(report, why) => Ok(refuse(&report, why, out)),
+        Made::Done {
+            pdf,
+            material,
+            stamped,
+        } => write_and_say(
+            &pdf,
+            &a.out,
+            &material,
+            stamped.zip(tsa.as_ref()),
             out,
-        ));
+            if stamped.is_some() { "B-LTA" } else { "B-LT" },
+        ),
     }
-    let (result, stamped) = match &tsa {
-        None => (lt, None),
-        Some(tsa) => {
-            let lt = yinzheng_document::add_dss(&lt, &tsa_material(&sources, tsa)?, &[])?;
-            let at = time::OffsetDateTime::now_utc();
-            (
-                yinzheng_document::time_stamp_pdf(&lt, tsa, at)?,
-                Some((at, tsa)),
-            )
-        }
-    };
-    finish(&result, &sources, &a.out, &material, stamped, out, "B-LT")
 }
 
 fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
@@ -335,28 +394,7 @@ fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let lt = yinzheng_document::add_dss(&pdf, &all, &[stored_contents(&pdf, last)])?;
     let at = time::OffsetDateTime::now_utc();
     let result = yinzheng_document::time_stamp_pdf(&lt, &tsa, at)?;
-    finish(
-        &result,
-        &sources,
-        &a.out,
-        &material,
-        Some((at, &tsa)),
-        out,
-        "renewed",
-    )
-}
-
-/// Check the result validates from itself, write it, say what was done.
-fn finish(
-    result: &[u8],
-    sources: &Sources,
-    path: &Path,
-    material: &DssMaterial,
-    stamped: Option<(time::OffsetDateTime, &TimeStampAuthority)>,
-    out: &Output,
-    level: &str,
-) -> Result<ExitCode> {
-    let report = sources.verify_alone(result)?;
+    let report = sources.verify_alone(&result)?;
     if !report.passed() {
         return Ok(refuse(
             &report,
@@ -364,16 +402,23 @@ fn finish(
             out,
         ));
     }
+    write_and_say(&result, &a.out, &material, Some((at, &tsa)), out, "renewed")
+}
+
+/// Write the result, say what was done.
+fn write_and_say(
+    result: &[u8],
+    path: &Path,
+    material: &DssMaterial,
+    stamped: Option<(time::OffsetDateTime, &TimeStampAuthority)>,
+    out: &Output,
+    level: &str,
+) -> Result<ExitCode> {
     io::write_atomic(path, result, false)?;
     let tsa_subject = stamped
         .and_then(|(_, t)| ParsedCert::from_der(t.certificate()).ok())
         .map(|c| c.subject());
     let time = stamped.map(|(t, _)| rfc3339(SystemTime::from(t)));
-    let level = if stamped.is_some() && level == "B-LT" {
-        "B-LTA"
-    } else {
-        level
-    };
     let v = serde_json::json!({
         "out": path, "level": level,
         "certificates": material.certs.len(), "crls": material.crls.len(),

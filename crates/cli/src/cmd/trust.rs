@@ -103,13 +103,21 @@ pub fn collect_crls(a: &CrlArgs, home: &Home) -> Result<Vec<Crl>> {
     Ok(crls)
 }
 
-fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+/// The trust-anchors file of `home`: every domain's root (its issuing CAs
+/// as untrusted intermediates, the CRLs of `crls` each issued), the log's
+/// keys and origin, the witness keys in `witness_files` with `quorum`.
+pub fn anchors_of(
+    home: &Home,
+    crls: &[Crl],
+    witness_files: &[PathBuf],
+    quorum: usize,
+    sm2_id: Option<&str>,
+) -> Result<TrustAnchors> {
     let mut t = TrustAnchors::new();
     t.exported_at = Some(yinzheng_pki::rfc3339(std::time::SystemTime::now()));
-    if let Some(id) = &a.sm2_id {
-        t.sm2_id = id.clone();
+    if let Some(id) = sm2_id {
+        t.sm2_id = id.to_string();
     }
-    let crls = collect_crls(&a.crls, home)?;
     for (name, d) in domains(home)? {
         let root_name = d.root().cert().tbs_certificate().subject().clone();
         t.domains.push(DomainAnchors {
@@ -150,7 +158,7 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             verifier_keys: keys,
         });
     }
-    for p in &a.witness {
+    for p in witness_files {
         let text = io::read_limited(p, 4096, "witness key")?;
         t.witnesses.keys.push(
             String::from_utf8(text)
@@ -159,13 +167,19 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 .to_string(),
         );
     }
-    t.witnesses.quorum = a.quorum;
+    t.witnesses.quorum = quorum;
     if t.domains.is_empty() && t.log.is_none() {
         bail!(
             "nothing to export: no trust domain under {} and no log",
             DataDir::new(home).pki().display()
         );
     }
+    Ok(t)
+}
+
+fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
+    let crls = collect_crls(&a.crls, home)?;
+    let t = anchors_of(home, &crls, &a.witness, a.quorum, a.sm2_id.as_deref())?;
     let text = t.to_toml()?;
     // Parse back what we wrote: an auditor must be able to read it.
     TrustAnchors::from_toml(&text).context("the exported file does not read back")?;
