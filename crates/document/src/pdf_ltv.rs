@@ -26,8 +26,7 @@ use yinzheng_pki::{
     Crl, Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339,
 };
 
-/// The `/SubFilter` of a document time stamp.
-pub(crate) const DOC_TIME_STAMP: &str = "ETSI.RFC3161";
+use crate::pdf::DOC_TIME_STAMP_SUB_FILTER as DOC_TIME_STAMP;
 
 /// Append a document time stamp (PAdES B-LTA) by `tsa` at `at` to `pdf`: an
 /// invisible signature field whose `/Contents` is an RFC 3161 token over the
@@ -75,8 +74,12 @@ impl LtvTrust {
     pub(crate) fn new(
         ctx: &CmsVerifyContext<'_>,
         material: &DssMaterial,
+        skipped: &[String],
         report: &mut VerificationReport,
     ) -> Self {
+        for why in skipped {
+            report.warn("dss", "PDF document", format!("skipped: {why}"));
+        }
         if material.is_empty() {
             return LtvTrust {
                 validator: None,
@@ -97,6 +100,14 @@ impl LtvTrust {
                 Err(e) => report.warn("dss", "PDF document", format!("DSS CRL {i}: {e}")),
             }
         }
+        // Junk OCSP items are dropped once here, not at every certificate.
+        let mut ocsps = Vec::new();
+        for (i, der) in material.ocsps.iter().enumerate() {
+            match yinzheng_pki::ocsp::readable_response(der) {
+                Ok(()) => ocsps.push(der.clone()),
+                Err(e) => report.warn("dss", "PDF document", format!("DSS OCSP response {i}: {e}")),
+            }
+        }
         report.pass(
             "dss",
             "PDF document",
@@ -109,10 +120,7 @@ impl LtvTrust {
             ),
         );
         LtvTrust {
-            validator: Some(
-                ctx.validator
-                    .with_more_revocation_data(crls, material.ocsps.clone()),
-            ),
+            validator: Some(ctx.validator.with_more_revocation_data(crls, ocsps)),
             intermediates,
         }
     }
@@ -145,13 +153,19 @@ pub(crate) fn is_doc_time_stamp(sig: &PdfSignature) -> bool {
     sig.sub_filter == DOC_TIME_STAMP
 }
 
+/// How far ahead of the validation time a token's time may be (clocks drift).
+const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Verify every document time stamp of `pdf` into `report` (under the
-/// labels `label_of` gives), latest first: the token over its byte ranges,
-/// its TSA (timeStamping purpose, the token within the certificate's
-/// validity and not after `now`), and the TSA certificate judged at the
-/// earliest valid later document time stamp, or — the latest — at `proven`
-/// when the caller has it, else at `now` as the latest proof. Returns the
-/// valid ones.
+/// labels `label_of` gives), latest first: the token over its byte ranges
+/// (a broken one is TOTAL_FAILED: the file was altered), its TSA
+/// (timeStamping purpose, the token within the certificate's validity, not
+/// after the validation time nor after a later document time stamp that
+/// covers it), and the TSA certificate judged at the earliest valid later
+/// document time stamp, or — the latest — at `proven` when the caller has
+/// it, else at the validation time as the latest proof. A time stamp whose
+/// TSA does not hold is no proof of existence — a warning, not a verdict on
+/// the signatures. Returns the valid ones.
 pub(crate) fn verify_doc_time_stamps(
     report: &mut VerificationReport,
     pdf: &[u8],
@@ -159,7 +173,7 @@ pub(crate) fn verify_doc_time_stamps(
     ctx: &CmsVerifyContext<'_>,
     proven: Option<SystemTime>,
     label_of: &dyn Fn(usize) -> String,
-) -> Vec<ProvenTime> {
+) -> crate::Result<Vec<ProvenTime>> {
     let now = ctx.validator.now();
     let mut stamps: Vec<(usize, &PdfSignature)> = sigs
         .iter()
@@ -174,6 +188,14 @@ pub(crate) fn verify_doc_time_stamps(
     let mut valid: Vec<ProvenTime> = Vec::new();
     for (i, sig) in stamps {
         let label = label_of(i);
+        crate::signed_data::check_deadline(ctx.deadline, &label)?;
+        let no_proof = |report: &mut VerificationReport, msg: String| {
+            report.warn(
+                "document time stamp",
+                &label,
+                format!("not a proof of existence: {msg}"),
+            )
+        };
         let fail = |report: &mut VerificationReport, sub, msg: String| {
             report.fail(
                 "document time stamp",
@@ -215,9 +237,8 @@ pub(crate) fn verify_doc_time_stamps(
             }
         };
         if !has_time_stamping_eku(&tsa) {
-            fail(
+            no_proof(
                 report,
-                SubIndication::ChainConstraintsFailure,
                 format!(
                     "{} lacks the timeStamping extended key usage",
                     tsa.subject()
@@ -226,9 +247,8 @@ pub(crate) fn verify_doc_time_stamps(
             continue;
         }
         if when < tsa.not_before() || when > tsa.not_after() {
-            fail(
+            no_proof(
                 report,
-                SubIndication::SigConstraintsFailure,
                 format!(
                     "made at {} outside its TSA certificate's validity ({} .. {})",
                     rfc3339(when),
@@ -238,11 +258,34 @@ pub(crate) fn verify_doc_time_stamps(
             );
             continue;
         }
-        if when > proven.unwrap_or(now) {
-            fail(
-                report,
+        let validation_time = proven.unwrap_or(now);
+        if when > validation_time + CLOCK_SKEW {
+            report.fail(
+                "document time stamp",
+                &label,
+                Indication::Indeterminate,
                 SubIndication::SigConstraintsFailure,
-                format!("made at {}, after the validation time", rfc3339(when)),
+                format!(
+                    "made at {}, after the validation time {}",
+                    rfc3339(when),
+                    rfc3339(validation_time)
+                ),
+            );
+            continue;
+        }
+        // A later time stamp covers this one: it cannot be older.
+        if let Some(p) = valid.iter().find(|p| p.time + CLOCK_SKEW < when) {
+            report.fail(
+                "document time stamp",
+                &label,
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                format!(
+                    "made at {}, after document time stamp {} ({}) that covers it",
+                    rfc3339(when),
+                    p.field,
+                    rfc3339(p.time)
+                ),
             );
             continue;
         }
@@ -265,10 +308,30 @@ pub(crate) fn verify_doc_time_stamps(
         } else {
             ctx.validator.validate_latest_proof(&tsa, &chain, judged_at)
         };
-        report.absorb(&format!("{label} TSA"), &v);
         if !v.passed() {
+            // Not a forgery (the token verified): this time stamp just proves
+            // nothing; the signatures it covers are judged without it.
+            let why = v
+                .checks()
+                .iter()
+                .find(|c| c.status == yinzheng_pki::CheckStatus::Failed)
+                .map(|c| format!("{}: {}", c.subject, c.message))
+                .unwrap_or_default();
+            no_proof(
+                report,
+                format!(
+                    "its TSA {} does not hold at {} ({} / {}): {why}",
+                    tsa.subject(),
+                    rfc3339(judged_at),
+                    v.indication(),
+                    v.sub_indication()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ),
+            );
             continue;
         }
+        report.absorb(&format!("{label} TSA"), &v);
         let basis = match later {
             Some(p) => format!(
                 "its TSA certificate judged at {}, proven by document time stamp {}",
@@ -301,7 +364,7 @@ pub(crate) fn verify_doc_time_stamps(
             tsa: tsa.subject(),
         });
     }
-    valid
+    Ok(valid)
 }
 
 /// The earliest valid document time stamp covering revision `revision`.

@@ -229,7 +229,18 @@ pub(crate) fn verify_pdf_inner(
     let label_of = |i: usize| format!("signature {} of {total} ({})", i + 1, sigs[i].field_name);
     // B-LT: the validation data the file carries; B-LTA: its document time
     // stamps, each a proof that what it covers existed at its time.
-    let material = changes.dss().unwrap_or_else(|e| {
+    if sigs.iter().all(crate::pdf_ltv::is_doc_time_stamp) {
+        report.fail(
+            "signatures",
+            "PDF document",
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the PDF holds document time stamps only, no signature: it proves when the file \
+             existed, not who sealed it",
+        );
+        return Ok(report);
+    }
+    let (material, skipped) = changes.dss().unwrap_or_else(|e| {
         report.warn(
             "dss",
             "PDF document",
@@ -237,11 +248,11 @@ pub(crate) fn verify_pdf_inner(
         );
         Default::default()
     });
-    let ltv = crate::pdf_ltv::LtvTrust::new(ctx, &material, &mut report);
+    let ltv = crate::pdf_ltv::LtvTrust::new(ctx, &material, &skipped, &mut report);
     let ltv_ctx = ltv.context(ctx);
     let ctx = &ltv_ctx;
     let stamps =
-        crate::pdf_ltv::verify_doc_time_stamps(&mut report, pdf, &sigs, ctx, proven, &label_of);
+        crate::pdf_ltv::verify_doc_time_stamps(&mut report, pdf, &sigs, ctx, proven, &label_of)?;
     for (i, sig) in sigs.iter().enumerate() {
         let label = label_of(i);
         crate::signed_data::check_deadline(ctx.deadline, &label)?;
@@ -313,6 +324,23 @@ pub(crate) fn verify_pdf_inner(
             );
             if let Some(s) = summary.signer {
                 report.pass("signer", &label, format!("signed by {s}"));
+            }
+            if let (Some(t), Some(p)) = (&summary.time_stamp, covering)
+                && t.as_str()
+                    > yinzheng_pki::rfc3339(p.time + std::time::Duration::from_secs(600)).as_str()
+            {
+                report.fail(
+                    "proof of existence",
+                    &label,
+                    Indication::Indeterminate,
+                    SubIndication::SigConstraintsFailure,
+                    format!(
+                        "its signature time stamp ({t}) is later than document time stamp {} \
+                         ({}) that covers it",
+                        p.field,
+                        yinzheng_pki::rfc3339(p.time)
+                    ),
+                );
             }
             let poe = match (&summary.time_stamp, covering) {
                 (Some(t), Some(p)) => Some(format!(

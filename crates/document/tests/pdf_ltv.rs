@@ -194,6 +194,14 @@ fn passed<'a>(r: &'a VerificationReport, id: &str) -> Vec<&'a str> {
         .collect()
 }
 
+fn warned(r: &VerificationReport) -> Vec<String> {
+    r.checks()
+        .iter()
+        .filter(|c| c.status == CheckStatus::Warning)
+        .map(|c| format!("{} [{}]: {}", c.id, c.subject, c.message))
+        .collect()
+}
+
 fn failed(r: &VerificationReport) -> Vec<String> {
     r.checks()
         .iter()
@@ -242,31 +250,28 @@ fn a_renewed_lta_pdf_validates_eight_years_on_from_what_it_carries() {
             "{r}"
         );
     }
-    // Not renewed: the only document time stamp's TSA lapsed long ago.
+    // Not renewed: the only document time stamp's TSA lapsed long ago, so
+    // it proves nothing (a warning naming it), and the signature alone is
+    // undecided.
     let r = judge(&lta, &root, vec![], eight_years);
     assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
-    assert_eq!(
-        r.sub_indication(),
-        Some(SubIndication::OutOfBoundsNoPoe),
-        "{r}"
-    );
     assert!(
-        failed(&r)
+        warned(&r)
             .iter()
-            .any(|f| f.contains("DocTimeStamp1") && f.contains("TSA")),
+            .any(|w| w.contains("DocTimeStamp1") && w.contains("not a proof of existence")),
         "{:?}",
-        failed(&r)
+        warned(&r)
     );
     // Without the DSS (B-T only): no revocation data, every certificate expired.
     let r = judge(&sealed, &root, vec![], eight_years);
     assert_ne!(r.indication(), Indication::TotalPassed, "{r}");
     // The first B-LTA is valid the next day from the file alone too; judged
-    // before its renewal was made, the renewed file is refused (a token
+    // before its renewal was made, the renewed file is undecided (a token
     // from the future).
     let r = judge(&lta, &root, vec![], start + 2 * DAY);
     assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
     let r = judge(&renewed, &root, vec![], start + 2 * DAY);
-    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
+    assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
     assert!(
         failed(&r)
             .iter()
@@ -323,11 +328,30 @@ fn a_compromised_key_or_an_altered_lta_pdf_is_refused_and_named() {
         failed(&r)
     );
 
-    // A document time stamp by a TSA nobody trusts proves nothing.
+    // A document time stamp by a TSA nobody trusts proves nothing: appended
+    // to a genuine renewed file it is named and ignored, the file still valid.
     let other = world();
-    let foreign = time_stamp_pdf(&lta, &other.tsa_long, at(start + 300 * DAY)).unwrap();
+    let foreign = time_stamp_pdf(&renewed, &other.tsa_long, at(start + 301 * DAY)).unwrap();
     let r = judge(&foreign, &root, vec![], eight_years);
-    assert_ne!(r.indication(), Indication::TotalPassed, "{r}");
+    assert_eq!(r.indication(), Indication::TotalPassed, "{r}");
+    assert!(
+        warned(&r)
+            .iter()
+            .any(|w| w.contains("DocTimeStamp3") && w.contains("not a proof of existence")),
+        "{:?}",
+        warned(&r)
+    );
+    // A PDF with a document time stamp and no signature is not a sealed document.
+    let bare = time_stamp_pdf(&pdf_util::base_pdf(false), &w.tsa_short, at(start)).unwrap();
+    let r = judge(&bare, &root, vec![], start + DAY);
+    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
+    assert!(
+        failed(&r)
+            .iter()
+            .any(|m| m.contains("document time stamps only")),
+        "{:?}",
+        failed(&r)
+    );
 
     // The signer's key compromised (revoked 200 days on for keyCompromise,
     // as the renewal's CRLs say): a signature before the revocation date
@@ -388,4 +412,43 @@ fn page_changed(pdf: &[u8]) -> Vec<u8> {
         pdf,
         attacks::Update::objects(vec![(content, lopdf::Object::Stream(stream))]),
     )
+}
+
+#[test]
+fn a_crl_issued_after_the_certificate_expired_says_nothing_about_it() {
+    let mut w = world();
+    let start = w.start;
+    let (root, issuing) = (w.domain.root().clone(), w.domain.issuing().clone());
+    // Revoked 200 days on; the CA lists it until it expires (365 days on),
+    // then drops it, as CAs do.
+    *w.clock.0.lock().unwrap() = start + 200 * DAY;
+    w.domain
+        .revoke(&w.signer.cert.serial_hex(), 4, start + 200 * DAY)
+        .unwrap();
+    let listing = w.crls_at(start + 250 * DAY);
+    let after_expiry = w.crls_at(start + 400 * DAY);
+    // Something signed 300 days on — after the revocation — judged with the
+    // later CRL alone: it cannot vouch for a certificate it no longer lists.
+    let judged = |crls: Vec<Crl>| {
+        Validator::new(vec![root.clone()]).with_crls(crls).validate(
+            &w.signer.cert,
+            std::slice::from_ref(&issuing),
+            start + 300 * DAY,
+        )
+    };
+    let r = judged(after_expiry.clone());
+    assert_eq!(r.indication(), Indication::Indeterminate, "{r}");
+    assert!(
+        failed(&r)
+            .iter()
+            .any(|m| m.contains("after the certificate expired")),
+        "{:?}",
+        failed(&r)
+    );
+    // With the CRL that still listed it: revoked.
+    let mut both = after_expiry;
+    both.extend(listing);
+    let r = judged(both);
+    assert_eq!(r.indication(), Indication::TotalFailed, "{r}");
+    assert_eq!(r.sub_indication(), Some(SubIndication::Revoked), "{r}");
 }

@@ -114,6 +114,18 @@ impl Crl {
             .map(|n| n.0.as_bytes().to_vec())
     }
 
+    /// expiredCertsOnCRL (RFC 5280 §5.2.7 via X.509 2.5.29.60), if present:
+    /// the CRL still lists revoked certificates that expired at or after
+    /// this time.
+    pub fn expired_certs_on_crl(&self) -> Option<SystemTime> {
+        let exts = self.list.tbs_cert_list.crl_extensions.as_ref()?;
+        let oid = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.60");
+        let e = exts.iter().find(|e| e.extn_id == oid)?;
+        der::asn1::GeneralizedTime::from_der(e.extn_value.as_bytes())
+            .ok()
+            .map(|t| t.to_system_time())
+    }
+
     /// Verify the CRL signature with the issuer certificate's key, over the TBS
     /// bytes as received (RFC 5280 §6.3.3 (f)); SM2 uses `sm2_id`.
     pub fn verify_signature(

@@ -349,6 +349,26 @@ pub struct OcspAnswer {
 
 const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
+/// Whether `der` reads as a successful basic OCSP response (not verified:
+/// [`check_response`] does that per certificate). Lets a caller drop junk
+/// once instead of at every certificate it checks.
+pub fn readable_response(der: &[u8]) -> Result<()> {
+    if der.len() > MAX_OBJECT_LEN {
+        return Err(Error::malformed("OCSP response", "larger than 1 MiB"));
+    }
+    let resp = OcspResponse::from_der(der).map_err(|e| Error::malformed("OCSP response", e))?;
+    if resp.response_status != ResponseStatus::Successful {
+        return Err(Error::Refused(format!(
+            "OCSP responder answered {:?}",
+            resp.response_status
+        )));
+    }
+    match resp.response_bytes {
+        Some(b) if b.response_type == OID_OCSP_BASIC => Ok(()),
+        _ => Err(Error::malformed("OCSP response", "no basic responseBytes")),
+    }
+}
+
 /// Check an `OCSPResponse` about `cert` issued by `issuer` (RFC 6960 §3.2):
 /// successful status, basic response, signature by the issuer itself or by a
 /// delegated responder certificate that the issuer signed and that carries the

@@ -201,13 +201,14 @@ impl Validator {
     /// as [`validate_unproven`](Self::validate_unproven), except that when no
     /// revocation information is fresh at `now` the newest authentic one
     /// held (an embedded CRL or OCSP response, however old) decides — a
-    /// revocation it lists at or before `now` is INDETERMINATE /
-    /// REVOKED_NO_POE, a "good" is a pass with a warning that later
-    /// revocations cannot be seen — and with none at all the report warns.
-    /// Years on no revocation source of the last time stamp's TSA answers;
-    /// renewing the proof (a new time stamp while the certificate is valid)
-    /// is what keeps it strong. ETSI EN 319 102-1 leaves this freshness to
-    /// the validation policy; EU DSS's default policy likewise only warns.
+    /// revocation any source lists is final (INDETERMINATE /
+    /// REVOKED_NO_POE), a "good" is a pass with a warning that later
+    /// revocations cannot be seen — and with none at all it is
+    /// INDETERMINATE. Years on no revocation source of the last time stamp's
+    /// TSA answers; renewing the proof (a new time stamp while the
+    /// certificate is valid) is what keeps it strong. ETSI EN 319 102-1
+    /// leaves the freshness of revocation data to the validation policy;
+    /// this is ours, and the report says so.
     pub fn validate_latest_proof(
         &self,
         leaf: &ParsedCert,
@@ -221,18 +222,22 @@ impl Validator {
     /// holds `crls` and `ocsp` responses — the revocation data a document
     /// carries (a PDF's DSS) — with a cache of its own.
     pub fn with_more_revocation_data(&self, crls: Vec<Crl>, ocsp: Vec<Vec<u8>>) -> Validator {
+        let mut seen: std::collections::HashSet<[u8; 32]> = self
+            .crls
+            .iter()
+            .map(|c| yinzheng_crypto::sm3(c.der()))
+            .chain(self.ocsp.iter().map(|o| yinzheng_crypto::sm3(o)))
+            .collect();
         let mut all_crls = self.crls.clone();
-        for c in crls {
-            if !all_crls.iter().any(|k| k.der() == c.der()) {
-                all_crls.push(c);
-            }
-        }
+        all_crls.extend(
+            crls.into_iter()
+                .filter(|c| seen.insert(yinzheng_crypto::sm3(c.der()))),
+        );
         let mut all_ocsp = self.ocsp.clone();
-        for o in ocsp {
-            if !all_ocsp.contains(&o) {
-                all_ocsp.push(o);
-            }
-        }
+        all_ocsp.extend(
+            ocsp.into_iter()
+                .filter(|o| seen.insert(yinzheng_crypto::sm3(o))),
+        );
         Validator {
             anchors: self.anchors.clone(),
             crls: all_crls,
@@ -334,10 +339,19 @@ impl Validator {
             let several = anchors.len() + inters.len() > 1;
             let verifies =
                 |c: &&&ParsedCert| !several || check_signature(cur, c, &self.sm2_id).is_ok();
+            // Among intermediates with the same name and key (a renewed CA
+            // certificate, one a document carries), prefer one valid at `at`.
+            let valid_at = |c: &&&ParsedCert| c.not_before() <= at && at <= c.not_after();
             let pick = anchors
                 .iter()
                 .find(verifies)
                 .map(|a| (*a, true))
+                .or_else(|| {
+                    inters
+                        .iter()
+                        .find(|c| verifies(c) && valid_at(c))
+                        .map(|c| (*c, false))
+                })
                 .or_else(|| inters.iter().find(verifies).map(|c| (*c, false)))
                 .or_else(|| anchors.first().map(|a| (*a, true)))
                 .or_else(|| inters.first().map(|c| (*c, false)));
@@ -653,6 +667,19 @@ impl Validator {
                     continue;
                 }
             };
+            // An answer about a certificate that had already expired says
+            // nothing reliable (responders may stop tracking expired ones).
+            if answer.this_update > cert.not_after() {
+                report.warn(
+                    "revocation",
+                    &subj,
+                    format!(
+                        "OCSP response of {} was made after the certificate expired; ignored",
+                        rfc3339(answer.this_update)
+                    ),
+                );
+                continue;
+            }
             // A response produced after `at` is good evidence about `at` (a past signing time).
             let fresh = answer.next_update.is_some_and(|n| at <= n);
             if !fresh {
@@ -794,7 +821,28 @@ impl Validator {
         last_known: bool,
     ) -> SystemTime {
         let subj = cert.subject();
-        let (best, problems) = self.best_crl(issuer, at);
+        // A revocation held anywhere — even in a stale CRL or OCSP answer —
+        // is final.
+        if let Some((reason, when, source)) = self.final_revocation(cert, issuer, at) {
+            let status = record_status(
+                report,
+                &subj,
+                source,
+                Some((reason, when)),
+                at,
+                proven,
+                String::new(),
+            );
+            report.add_revocation(RevocationSource {
+                subject: subj,
+                kind: source.to_ascii_lowercase(),
+                issued_at: rfc3339(when),
+                next_update: None,
+                status: status.into(),
+            });
+            return at;
+        }
+        let (best, problems) = self.best_crl(cert, issuer, at);
         let ocsp_until = self.check_ocsp(report, cert, issuer, at, proven);
         if let Some(until) = ocsp_until
             && best.is_none()
@@ -864,9 +912,10 @@ impl Validator {
     }
 
     /// For the latest proof of existence, when nothing fresh answers: the
-    /// newest authentic CRL of `issuer` however old (a revocation it lists
-    /// counts; a "good" holds as of its issue, with a warning), else a
-    /// warning that the status is unknown.
+    /// newest authentic CRL or OCSP answer however old (a "good" holds as of
+    /// its issue, with a warning; revocations were taken as final before),
+    /// else INDETERMINATE (TRY_LATER) — no revocation data at all is not
+    /// evidence of anything.
     fn last_known_status(
         &self,
         report: &mut VerificationReport,
@@ -881,19 +930,59 @@ impl Validator {
             .crls
             .iter()
             .filter(|c| c.issuer_name() == issuer_name && c.this_update() <= at)
-            .filter(|c| c.verify_signature(issuer, &self.sm2_id).is_ok())
-            .filter(|c| c.complete_scope().is_ok())
+            .filter(|c| self.crl_refusal(c, cert, issuer).is_none())
             .max_by_key(|c| c.this_update());
-        let Some(crl) = newest else {
+        let newest_ocsp = self
+            .ocsp
+            .iter()
+            .filter_map(|d| crate::ocsp::check_response(d, cert, issuer, &self.sm2_id, at).ok())
+            .filter(|a| a.this_update <= at && a.this_update <= cert.not_after())
+            .max_by_key(|a| a.this_update);
+        if let Some(a) = newest_ocsp
+            && newest.is_none_or(|c| a.this_update > c.this_update())
+        {
+            // Revoked answers were taken as final before; this one is good.
+            report.pass(
+                "revocation",
+                &subj,
+                format!(
+                    "OCSP: good (produced {}, the newest held)",
+                    rfc3339(a.produced_at)
+                ),
+            );
             report.warn(
                 "revocation",
                 &subj,
                 format!(
-                    "the latest proof's certificate: no revocation information at all \
-                     ({why_not_fresh}); its status after it was last proven cannot be known \
-                     offline"
+                    "the latest proof's certificate: revocation known only as of {} \
+                     (nothing fresher is held: {why_not_fresh})",
+                    rfc3339(a.this_update)
                 ),
             );
+            report.add_revocation(RevocationSource {
+                subject: subj,
+                kind: "ocsp".into(),
+                issued_at: rfc3339(a.produced_at),
+                next_update: a.next_update.map(rfc3339),
+                status: "good".into(),
+            });
+            return at;
+        }
+        let Some(crl) = newest else {
+            let msg = format!(
+                "the latest proof's certificate: no revocation information at all \
+                 ({why_not_fresh}); its status cannot be known"
+            );
+            match self.revocation {
+                RevocationPolicy::Require => report.fail(
+                    "revocation",
+                    &subj,
+                    Indication::Indeterminate,
+                    SubIndication::TryLater,
+                    msg,
+                ),
+                RevocationPolicy::DangerBestEffort => report.warn("revocation", &subj, msg),
+            }
             return at;
         };
         let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
@@ -935,29 +1024,57 @@ impl Validator {
         at
     }
 
-    /// The newest CRL of `issuer` whose signature verifies and that is not stale
-    /// at `at` (a CRL issued after `at` is good evidence about `at`: validating a
-    /// past signing time uses later CRLs), with the reasons others were rejected.
-    fn best_crl(&self, issuer: &ParsedCert, at: SystemTime) -> (Option<&Crl>, Vec<String>) {
+    /// Why `crl` cannot speak for `cert` (issued by `issuer`), if it cannot:
+    /// its signature, its scope, the issuer's cRLSign, and its date — a CRL
+    /// issued after the certificate expired need not list it any more (RFC
+    /// 5280 §3.3; CAs drop expired entries), so it proves nothing about it
+    /// unless its expiredCertsOnCRL says it kept them.
+    fn crl_refusal(&self, crl: &Crl, cert: &ParsedCert, issuer: &ParsedCert) -> Option<String> {
+        if let Err(e) = crl.verify_signature(issuer, &self.sm2_id) {
+            return Some(format!("CRL signature does not verify: {e}"));
+        }
+        if let Err(why) = crl.complete_scope() {
+            return Some(format!("CRL not usable as a complete CRL: {why}"));
+        }
+        if let Some(ku) = extension::<KeyUsage>(issuer)
+            && !ku.0.contains(KeyUsages::CRLSign)
+        {
+            return Some(format!(
+                "{} may not sign CRLs (keyUsage lacks cRLSign)",
+                issuer.subject()
+            ));
+        }
+        if crl.this_update() > cert.not_after()
+            && crl
+                .expired_certs_on_crl()
+                .is_none_or(|kept| kept > cert.not_after())
+        {
+            return Some(format!(
+                "CRL issued {} after the certificate expired ({}): expired certificates drop \
+                 off CRLs, so it says nothing about this one",
+                rfc3339(crl.this_update()),
+                rfc3339(cert.not_after())
+            ));
+        }
+        None
+    }
+
+    /// The newest CRL of `issuer` that can speak for `cert`
+    /// ([`crl_refusal`](Self::crl_refusal)) and is not stale at `at` (a CRL
+    /// issued after `at` is good evidence about `at`: validating a past
+    /// signing time uses later CRLs), with the reasons others were rejected.
+    fn best_crl(
+        &self,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+    ) -> (Option<&Crl>, Vec<String>) {
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let mut best: Option<&Crl> = None;
         let mut problems = Vec::new();
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
-            if let Err(e) = crl.verify_signature(issuer, &self.sm2_id) {
-                problems.push(format!("CRL signature does not verify: {e}"));
-                continue;
-            }
-            if let Err(why) = crl.complete_scope() {
-                problems.push(format!("CRL not usable as a complete CRL: {why}"));
-                continue;
-            }
-            if let Some(ku) = extension::<KeyUsage>(issuer)
-                && !ku.0.contains(KeyUsages::CRLSign)
-            {
-                problems.push(format!(
-                    "{} may not sign CRLs (keyUsage lacks cRLSign)",
-                    issuer.subject()
-                ));
+            if let Some(why) = self.crl_refusal(crl, cert, issuer) {
+                problems.push(why);
                 continue;
             }
             if crl.next_update().is_some_and(|n| n < at) {
@@ -972,6 +1089,40 @@ impl Validator {
             }
         }
         (best, problems)
+    }
+
+    /// A revocation of `cert` that any authentic source holds — fresh or
+    /// not: revocation is final — effective at or before `at`, or for a key
+    /// compromise at any time: (reason, when, source). Holds are not final
+    /// and are left to the fresh sources.
+    fn final_revocation(
+        &self,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        at: SystemTime,
+    ) -> Option<(Option<u8>, SystemTime, &'static str)> {
+        let counts = |reason: Option<u8>, when: SystemTime| {
+            reason != Some(6) && (when <= at || matches!(reason, Some(1 | 2 | 10)))
+        };
+        let issuer_name = issuer.cert().tbs_certificate().subject();
+        let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+        for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
+            if let CrlEntry::Listed { reason, at: when } = crl.entry(&serial)
+                && counts(reason, when)
+                && self.crl_refusal(crl, cert, issuer).is_none()
+            {
+                return Some((reason, when, "CRL"));
+            }
+        }
+        for der in &self.ocsp {
+            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at)
+                && let crate::ocsp::OcspCertStatus::Revoked { reason, at: when } = a.status
+                && counts(reason, when)
+            {
+                return Some((reason, when, "OCSP"));
+            }
+        }
+        None
     }
 }
 

@@ -90,6 +90,17 @@ impl Pki {
     fn validator(&mut self) -> Validator {
         Validator::new(vec![self.domain.root().clone()]).with_crls(self.domain.crl(24).unwrap())
     }
+
+    /// A validator with the CRLs the CA issued at `t` (a CRL issued after a
+    /// certificate expired says nothing about it: expired entries drop off).
+    fn validator_as_of(&mut self, t: SystemTime) -> Validator {
+        let pki = self._dir.path().join("pki");
+        let mut then =
+            TrustDomain::open_in(&pki, &yinzheng_tests::store_backend(&pki), Some(b"pw"))
+                .unwrap()
+                .with_clock(std::sync::Arc::new(yinzheng_pki::FixedClock(t)));
+        Validator::new(vec![self.domain.root().clone()]).with_crls(then.crl(24).unwrap())
+    }
 }
 
 fn issue(
@@ -196,8 +207,13 @@ fn an_expired_signer_back_dating_its_signature_does_not_pass() {
         "the claimed time is reported, not used:\n{r}"
     );
 
-    // A proof that it existed while the certificate was valid: it passes.
+    // A proof that it existed while the certificate was valid: it passes,
+    // with a CRL issued while the certificate was valid (today's CRL no
+    // longer speaks for an expired certificate).
     let r = verify(&pki, &v, &sig, None, Some(now - 9 * DAY));
+    expect(&r, Indication::Indeterminate, Some(SubIndication::TryLater));
+    let then = pki.validator_as_of(now - 9 * DAY);
+    let r = verify(&pki, &then, &sig, None, Some(now - 9 * DAY));
     expect(&r, Indication::TotalPassed, None);
     // A proof that it existed only after the certificate expired: it fails.
     let r = verify(&pki, &v, &sig, None, Some(now - DAY));

@@ -12,8 +12,9 @@ use super::stamp::{edit, load_for_update, prev_obj};
 use crate::error::{Error, Result};
 use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream, dictionary};
 
-/// Most items (certificates, CRLs, OCSP responses together) read from a DSS.
-pub const MAX_DSS_ITEMS: usize = 2048;
+/// Most items (certificates, CRLs, OCSP responses together) read from a DSS:
+/// real files carry tens; each is work for every certificate checked.
+pub const MAX_DSS_ITEMS: usize = 512;
 /// The largest single DSS item, decoded (a CRL of a large CA: 16 MiB).
 pub const MAX_DSS_ITEM_LEN: usize = 16 * 1024 * 1024;
 /// The most DSS data read in all, decoded.
@@ -63,19 +64,23 @@ impl DssMaterial {
 /// The DSS of a PDF (empty when it has none). A malformed or oversized DSS
 /// is an error: the material it should hold cannot be trusted to be there.
 pub fn pdf_dss(pdf: &[u8]) -> Result<DssMaterial> {
-    read_dss(&super::load_for_signatures(pdf)?.doc)
+    Ok(read_dss(&super::load_for_signatures(pdf)?.doc)?.0)
 }
 
-/// The DSS of a parsed PDF (empty when it has none).
-pub(crate) fn read_dss(doc: &Document) -> Result<DssMaterial> {
+/// The DSS of a parsed PDF (empty when it has none), each item once, and
+/// why items were skipped (not a stream, undecodable). Too many items or
+/// bytes in all is an error.
+pub(crate) fn read_dss(doc: &Document) -> Result<(DssMaterial, Vec<String>)> {
     let mut out = DssMaterial::default();
+    let mut skipped = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let Some(dss) = doc
         .catalog()
         .ok()
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|o| deref_doc(doc, o))
     else {
-        return Ok(out);
+        return Ok((out, skipped));
     };
     let dss = dss
         .as_dict()
@@ -101,24 +106,29 @@ pub(crate) fn read_dss(doc: &Document) -> Result<DssMaterial> {
                     "the DSS holds more than {MAX_DSS_ITEMS} items"
                 )));
             }
-            let stream = deref_doc(doc, item)
-                .and_then(|o| o.as_stream().ok())
-                .ok_or_else(|| Error::Pdf(format!("/DSS /{name}: an item is not a stream")))?;
-            let bytes = stream
-                .decompressed_content_with_limit(MAX_DSS_ITEM_LEN)
-                .map_err(|e| Error::Pdf(format!("/DSS /{name}: an item cannot be read: {e}")))?;
+            let Some(stream) = deref_doc(doc, item).and_then(|o| o.as_stream().ok()) else {
+                skipped.push(format!("/DSS /{name}: an item is not a stream"));
+                continue;
+            };
+            let bytes = match stream.decompressed_content_with_limit(MAX_DSS_ITEM_LEN) {
+                Ok(b) => b,
+                Err(e) => {
+                    skipped.push(format!("/DSS /{name}: an item cannot be read: {e}"));
+                    continue;
+                }
+            };
             total += bytes.len();
             if total > MAX_DSS_TOTAL {
                 return Err(Error::Pdf(format!(
                     "the DSS holds more than {MAX_DSS_TOTAL} bytes"
                 )));
             }
-            if !list.contains(&bytes) {
+            if seen.insert(yinzheng_crypto::sm3(&bytes)) {
                 list.push(bytes);
             }
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// The `/VRI` key of a signature: upper-case hex SHA-1 of its `/Contents`
@@ -151,7 +161,7 @@ pub fn add_dss(pdf: &[u8], material: &DssMaterial, signatures: &[Vec<u8>]) -> Re
         )));
     }
     let doc = load_for_update(pdf)?;
-    let held = read_dss(&doc)?;
+    let held = read_dss(&doc)?.0;
     let root_id = doc
         .trailer
         .get(b"Root")

@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashSet;
 
+/// The `/SubFilter` of a document time stamp (ISO 32000-2 §12.8.5).
+pub(crate) const DOC_TIME_STAMP_SUB_FILTER: &str = "ETSI.RFC3161";
+
 /// One signature field with a value (`/FT /Sig` with `/V`), as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PdfSignature {
@@ -162,8 +165,10 @@ pub(crate) struct SigFieldInfo {
     pub value_id: Option<ObjectId>,
     /// `/V` resolves to a dictionary: [`pdf_signatures`] lists the field.
     pub listed: bool,
-    /// `/Type` of the `/V` dictionary (`Sig`, `DocTimeStamp`).
-    pub value_type: Option<Vec<u8>>,
+    /// `/V` is a document time stamp: `/Type /DocTimeStamp` and `/SubFilter
+    /// /ETSI.RFC3161` both (the verifier checks the latter's token; a
+    /// DocTimeStamp type over a CMS signature is a signature).
+    pub doc_time_stamp: bool,
     /// Widget kids (kids without `/T`), by reference.
     pub widgets: Vec<ObjectId>,
     /// The DocMDP level (`/P`, 1–3; invalid values read as 1) when `/V` is a
@@ -235,9 +240,11 @@ pub(crate) fn signature_fields(doc: &Document) -> Vec<SigFieldInfo> {
             has_value: v.is_some(),
             value_id: v.and_then(|o| o.as_reference().ok()),
             listed: value_dict.is_some(),
-            value_type: value_dict
-                .and_then(|d| d.get(b"Type").and_then(Object::as_name).ok())
-                .map(<[u8]>::to_vec),
+            doc_time_stamp: value_dict.is_some_and(|d| {
+                d.get(b"Type").and_then(Object::as_name).ok() == Some(b"DocTimeStamp")
+                    && d.get(b"SubFilter").and_then(Object::as_name).ok()
+                        == Some(DOC_TIME_STAMP_SUB_FILTER.as_bytes())
+            }),
             widgets,
             docmdp,
             field_mdp: sig_field_mdp || f.dict.has(b"Lock"),

@@ -18,6 +18,7 @@ mod text;
 
 pub(crate) use dss::read_dss;
 pub use dss::{DssMaterial, MAX_DSS_ITEM_LEN, MAX_DSS_ITEMS, add_dss, pdf_dss};
+pub(crate) use extract::DOC_TIME_STAMP_SUB_FILTER;
 pub use extract::{PdfSignature, pdf_signatures, signed_ranges};
 pub(crate) use modify::PdfChanges;
 pub use modify::{

@@ -185,8 +185,8 @@ impl<'a> PdfChanges<'a> {
         &self.sigs
     }
 
-    /// The final revision's document security store.
-    pub(crate) fn dss(&self) -> Result<super::DssMaterial> {
+    /// The final revision's document security store, and the items skipped.
+    pub(crate) fn dss(&self) -> Result<(super::DssMaterial, Vec<String>)> {
         super::read_dss(&self.last)
     }
 
@@ -1016,6 +1016,26 @@ impl<'d> Analysis<'d> {
         }
     }
 
+    /// Whether object `id` (a widget) has an appearance and a rectangle of
+    /// some area: something a viewer draws.
+    fn visible_widget(&self, id: ObjectId) -> bool {
+        let Some(d) = self.new.objects.get(&id).and_then(|o| o.as_dict().ok()) else {
+            return false;
+        };
+        let area = d
+            .get(b"Rect")
+            .ok()
+            .and_then(|r| deref(self.new, r))
+            .and_then(|r| r.as_array().ok())
+            .filter(|a| a.len() == 4)
+            .map(|a| {
+                let n: Vec<f32> = a.iter().map(|x| x.as_float().unwrap_or(0.0)).collect();
+                ((n[2] - n[0]) * (n[3] - n[1])).abs()
+            })
+            .unwrap_or(0.0);
+        d.has(b"AP") && area > 0.0
+    }
+
     /// A new terminal signature field (or the widget of one): it must hold a
     /// new signature dictionary, listed and so verified; DocMDP P=1 admits
     /// document time stamps only. Returns the field's name when allowed.
@@ -1048,9 +1068,14 @@ impl<'d> Analysis<'d> {
             Some(refuse(
                 "its /V is a signature dictionary that existed when signed",
             ))
-        } else if self.level == Some(1) && f.value_type.as_deref() != Some(b"DocTimeStamp") {
+        } else if self.level == Some(1) && !f.doc_time_stamp {
             Some(refuse(
                 "the certification (DocMDP P=1) allows only document time stamps",
+            ))
+        } else if self.level == Some(1) && self.visible_widget(id) {
+            Some(refuse(
+                "a document time stamp with a visible appearance, which the certification \
+                 (DocMDP P=1) does not allow",
             ))
         } else {
             None
@@ -1059,7 +1084,7 @@ impl<'d> Analysis<'d> {
             self.fail_obj(id, &format!("{label} in {via}"), path, &what);
             return None;
         }
-        let kind = if f.value_type.as_deref() == Some(b"DocTimeStamp") {
+        let kind = if f.doc_time_stamp {
             "document time stamp"
         } else {
             "signature"
@@ -1483,10 +1508,7 @@ impl<'d> Analysis<'d> {
                 Some(f) if f.value_id.is_some_and(|v| old.objects.contains_key(&v)) => {
                     Some("with a signature dictionary that existed when signed".into())
                 }
-                Some(f)
-                    if self.level == Some(1)
-                        && f.value_type.as_deref() != Some(b"DocTimeStamp") =>
-                {
+                Some(f) if self.level == Some(1) && !f.doc_time_stamp => {
                     Some("the certification (DocMDP P=1) allows only document time stamps".into())
                 }
                 Some(_) => None,
