@@ -193,6 +193,20 @@ impl Auditor {
             );
             return;
         }
+        for m in &read.compressed {
+            fail(
+                r,
+                INTEG,
+                m,
+                SubIndication::FormatFailure,
+                "compressed: archive members are stored, so that a change stays where it was made"
+                    .into(),
+            );
+        }
+        if let Err(why) = check_manifest_shape(&manifest) {
+            fail(r, INTEG, "manifest.json", SubIndication::FormatFailure, why);
+            return;
+        }
         out.facts.push(("package".into(), manifest.title.clone()));
         out.facts
             .push(("exported at".into(), manifest.exported_at.clone()));
@@ -250,6 +264,20 @@ impl Auditor {
         let member = |name: &str| read.members.get(name).map(Vec::as_slice);
 
         // The validation data the package carries (evidence, not anchors).
+        for (what, name) in [
+            ("CRLs", &manifest.crls),
+            ("certificates", &manifest.certificates),
+        ] {
+            if member(name).is_none() {
+                fail(
+                    r,
+                    USE,
+                    name,
+                    SubIndication::FormatFailure,
+                    format!("the manifest names the {what} member, which is missing"),
+                );
+            }
+        }
         let mut all_crls = crls.to_vec();
         if let Some(pem) = member(&manifest.crls) {
             match Crl::parse_all(pem) {
@@ -288,6 +316,38 @@ impl Auditor {
                 "the package holds no record".into(),
             );
         }
+        // Every record is under the one archive time stamp the export made:
+        // a record swapped with its own, later, evidence record is not.
+        let firsts: Vec<Option<Vec<u8>>> = manifest
+            .records
+            .iter()
+            .map(|rec| {
+                member(&rec.evidence_record)
+                    .and_then(|e| yinzheng_cms::EvidenceRecord::parse(e).ok())
+                    .and_then(|e| e.chains.first()?.first().map(|a| a.time_stamp.clone()))
+            })
+            .collect();
+        if firsts.iter().all(Option::is_some) && firsts.windows(2).any(|w| w[0] != w[1]) {
+            fail(
+                r,
+                INTEG,
+                "proofs",
+                SubIndication::SigConstraintsFailure,
+                "the records' evidence records do not start with the same archive time stamp: \
+                 one was made apart from the package"
+                    .into(),
+            );
+        } else if manifest.records.len() > 1 && firsts.iter().all(Option::is_some) {
+            r.pass(
+                INTEG,
+                "proofs",
+                format!(
+                    "the {} records share one archive time stamp",
+                    manifest.records.len()
+                ),
+            );
+        }
+        let mut digests_used: Vec<String> = Vec::new();
         let mut renew_before: Option<String> = None;
         for rec in &manifest.records {
             let name = rec.path.as_str();
@@ -336,6 +396,11 @@ impl Auditor {
             // Security: the record's time stamps under the anchors.
             let (ers_report, links) =
                 yinzheng_document::verify_evidence_record(&ctx, ers, data, at);
+            for l in &links {
+                if !digests_used.contains(&l.digest) {
+                    digests_used.push(l.digest.clone());
+                }
+            }
             r.absorb(&format!("{SEC} {}", rec.evidence_record), &ers_report);
             let proven = match links.first() {
                 Some(first) if ers_report.passed() => {
@@ -377,6 +442,19 @@ impl Auditor {
             let format = match (declared, sniffed) {
                 ("pdf", Some(Format::Pdf)) => Some(Format::Pdf),
                 ("ofd", Some(Format::Ofd)) => Some(Format::Ofd),
+                ("data", Some(f @ (Format::Pdf | Format::Ofd))) => {
+                    fail(
+                        r,
+                        USE,
+                        name,
+                        SubIndication::FormatFailure,
+                        format!(
+                            "declared data, but it is a {}: its signatures would go unjudged",
+                            f.name()
+                        ),
+                    );
+                    continue;
+                }
                 ("data", _) => None,
                 (d, s) => {
                     fail(
@@ -450,11 +528,16 @@ impl Auditor {
             );
             out.facts.push(("renew before".into(), b.clone()));
         }
-        r.pass(
-            SEC,
-            "package",
-            "hash algorithms in use: SM3 for the manifest; each evidence record's as listed",
-        );
+        if !digests_used.is_empty() {
+            r.pass(
+                SEC,
+                "package",
+                format!(
+                    "hash algorithms of the evidence records: {} (SM3 for the manifest)",
+                    digests_used.join(", ")
+                ),
+            );
+        }
 
         // The license: its bundle (log proofs, events, status) and its
         // documents equal to the records.
@@ -480,18 +563,39 @@ impl Auditor {
                     }
                     out.facts.extend(o.facts);
                     out.events.extend(o.events);
-                    if let Ok(docs) = bundle::documents(b) {
-                        for (path, doc) in docs {
-                            let same = manifest
+                    match bundle::documents(b) {
+                        Ok((license_id, docs)) => {
+                            if license_id != lic.id {
+                                fail(
+                                    r,
+                                    INTEG,
+                                    &lic.bundle,
+                                    SubIndication::FormatFailure,
+                                    format!(
+                                        "the bundle is of license {license_id}, the manifest says {}",
+                                        lic.id
+                                    ),
+                                );
+                            }
+                            // The license's records are exactly the bundle's documents.
+                            let license_records: Vec<&ArchiveRecord> = manifest
                                 .records
                                 .iter()
-                                .any(|rec| member(&rec.path).is_some_and(|d| d == doc.as_slice()));
-                            if same {
+                                .filter(|rec| rec.role.starts_with("license"))
+                                .collect();
+                            let matched = license_records.len() == docs.len()
+                                && docs.iter().all(|(_, doc)| {
+                                    license_records
+                                        .iter()
+                                        .any(|rec| member(&rec.path) == Some(doc.as_slice()))
+                                });
+                            if matched && !docs.is_empty() {
                                 r.pass(
                                     INTEG,
                                     &lic.bundle,
                                     format!(
-                                        "{path} of the bundle is one of the records, byte for byte"
+                                        "the {} license records are the bundle's documents, byte for byte",
+                                        docs.len()
                                     ),
                                 );
                             } else {
@@ -500,10 +604,22 @@ impl Auditor {
                                     INTEG,
                                     &lic.bundle,
                                     SubIndication::HashFailure,
-                                    format!("{path} of the bundle is not among the records"),
+                                    format!(
+                                        "the license records ({}) are not the bundle's {} documents, \
+                                         byte for byte",
+                                        license_records.len(),
+                                        docs.len()
+                                    ),
                                 );
                             }
                         }
+                        Err(e) => fail(
+                            r,
+                            INTEG,
+                            &lic.bundle,
+                            SubIndication::FormatFailure,
+                            format!("the bundle's documents cannot be read: {e}"),
+                        ),
                     }
                 }
             }
@@ -511,6 +627,11 @@ impl Auditor {
         // The trust the package was made under, beside the auditor's.
         match member(&manifest.trust).map(std::str::from_utf8) {
             Some(Ok(text)) => match crate::TrustAnchors::from_toml(text) {
+                Ok(theirs) if theirs.domains.is_empty() => r.warn(
+                    SEC,
+                    &manifest.trust,
+                    "the package's trust file names no root",
+                ),
                 Ok(theirs) => {
                     let mine: Vec<&[u8]> = self.trust.anchors.iter().map(|c| c.der()).collect();
                     let covered = theirs.domains.iter().all(|d| {
@@ -575,6 +696,54 @@ impl Auditor {
             };
         }
     }
+}
+
+/// Most records in one package.
+const MAX_RECORDS: usize = 10_000;
+
+/// A manifest whose names are sane: records under `records/`, evidence
+/// records under `proofs/`, each once; no control characters anywhere a
+/// report prints (a newline could fake a line of it).
+fn check_manifest_shape(m: &ArchiveManifest) -> std::result::Result<(), String> {
+    if m.records.len() > MAX_RECORDS {
+        return Err(format!(
+            "{} records, more than {MAX_RECORDS}",
+            m.records.len()
+        ));
+    }
+    let printable = |what: &str, v: &str| {
+        if v.chars().any(char::is_control) {
+            Err(format!("{what} {v:?} holds control characters"))
+        } else {
+            Ok(())
+        }
+    };
+    printable("title", &m.title)?;
+    printable("exportedAt", &m.exported_at)?;
+    if let Some(l) = &m.license {
+        printable("license", &l.id)?;
+        printable("bundle", &l.bundle)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for rec in &m.records {
+        printable("record", &rec.path)?;
+        printable("role", &rec.role)?;
+        printable("evidence record", &rec.evidence_record)?;
+        if !rec.path.starts_with("records/") || !rec.evidence_record.starts_with("proofs/") {
+            return Err(format!(
+                "record {:?} with evidence record {:?}: records live under records/, their \
+                 evidence records under proofs/",
+                rec.path, rec.evidence_record
+            ));
+        }
+        if !seen.insert(rec.path.as_str()) || !seen.insert(rec.evidence_record.as_str()) {
+            return Err(format!(
+                "{:?} or {:?} is listed twice",
+                rec.path, rec.evidence_record
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn out_fact(facts: &mut Vec<(String, String)>, name: &str, time: &str) {

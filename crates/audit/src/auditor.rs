@@ -589,6 +589,40 @@ impl Auditor {
             ..Default::default()
         };
         let mut time_stamped = false;
+        // Every document the issued entry names must be in the bundle: a
+        // bundle stripped of a document would vouch for less than it says.
+        if let Some((i, e)) = &issued {
+            let held: Vec<[u8; 32]> = manifest
+                .documents
+                .iter()
+                .filter_map(|d| get(&d.path))
+                .map(yinzheng_crypto::sm3)
+                .collect();
+            for h in e.digests() {
+                if !held.contains(h) {
+                    fail(
+                        r,
+                        "document digest",
+                        "manifest.json",
+                        SubIndication::FormatFailure,
+                        format!(
+                            "the issued entry #{i} names a document with SM3 {} that the bundle \
+                             does not hold",
+                            hex::encode(h)
+                        ),
+                    );
+                }
+            }
+        }
+        if manifest.documents.is_empty() {
+            fail(
+                r,
+                "document",
+                "manifest.json",
+                SubIndication::FormatFailure,
+                "the bundle holds no document".into(),
+            );
+        }
         for d in &manifest.documents {
             let Some(bytes) = get(&d.path) else {
                 fail(

@@ -176,16 +176,19 @@ pub(crate) fn manifest_format(bytes: &[u8]) -> Option<String> {
     serde_json::from_slice::<Head>(&text).ok().map(|h| h.format)
 }
 
-/// The documents of an evidence bundle (member name, bytes), as its
-/// manifest lists them.
-pub fn documents(bytes: &[u8]) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+/// A bundle's documents: (member name, bytes), in manifest order.
+pub type BundleDocuments = Vec<(String, Vec<u8>)>;
+
+/// The license of an evidence bundle and its documents, as its manifest
+/// lists them.
+pub fn documents(bytes: &[u8]) -> std::result::Result<(String, BundleDocuments), String> {
     let mut read = read(bytes)?;
     let manifest: Manifest = read
         .members
         .get("manifest.json")
         .ok_or_else(|| "no manifest.json".to_string())
         .and_then(|m| serde_json::from_slice(m).map_err(|e| e.to_string()))?;
-    manifest
+    let docs = manifest
         .documents
         .iter()
         .map(|d| {
@@ -194,7 +197,8 @@ pub fn documents(bytes: &[u8]) -> std::result::Result<Vec<(String, Vec<u8>)>, St
                 .map(|b| (d.path.clone(), b))
                 .ok_or_else(|| format!("{} is missing", d.path))
         })
-        .collect()
+        .collect::<std::result::Result<Vec<_>, String>>()?;
+    Ok((manifest.license, docs))
 }
 
 /// A bundle as read: members by name, and what was wrong with the container.
@@ -202,6 +206,25 @@ pub(crate) struct ReadBundle {
     pub(crate) members: BTreeMap<String, Vec<u8>>,
     /// (member, problem) for members whose CRC-32 fails or that cannot be read.
     pub(crate) damaged: Vec<(String, String)>,
+    /// Members that were compressed (ours are stored: a change stays in place).
+    pub(crate) compressed: Vec<String>,
+}
+
+/// Most bytes read out of one bundle in all (compressed members inflate).
+const MAX_TOTAL_LEN: u64 = 2 * MAX_BUNDLE_LEN as u64;
+
+/// The entry count the end-of-central-directory record declares (`None`
+/// when there is none, or for zip64). The zip reader keys entries by name,
+/// so two entries with one name would otherwise go unseen — one shown by
+/// other tools, the other judged here.
+fn declared_entries(bytes: &[u8]) -> Option<usize> {
+    let tail_from = bytes.len().saturating_sub(22 + 65_535);
+    let at = bytes[tail_from..]
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")?
+        + tail_from;
+    let n = u16::from_le_bytes([*bytes.get(at + 10)?, *bytes.get(at + 11)?]);
+    (n != 0xffff).then_some(usize::from(n))
 }
 
 /// Read every member. Stored members are read raw and their CRC-32 compared
@@ -218,7 +241,22 @@ pub(crate) fn read(bytes: &[u8]) -> std::result::Result<ReadBundle, String> {
     let mut out = ReadBundle {
         members: BTreeMap::new(),
         damaged: Vec::new(),
+        compressed: Vec::new(),
     };
+    match declared_entries(bytes) {
+        Some(n) if n == z.len() => {}
+        Some(n) => out.damaged.push((
+            "zip".into(),
+            format!(
+                "the zip declares {n} entries but holds {} distinct names: an entry name occurs twice",
+                z.len()
+            ),
+        )),
+        None => out
+            .damaged
+            .push(("zip".into(), "no readable end-of-central-directory record".into())),
+    }
+    let mut total = 0u64;
     for i in 0..z.len() {
         let (name, stored, crc, size) = match z.by_index_raw(i) {
             Ok(f) => (
@@ -237,6 +275,9 @@ pub(crate) fn read(bytes: &[u8]) -> std::result::Result<ReadBundle, String> {
                 .push((name, format!("{size} bytes, more than {MAX_MEMBER_LEN}")));
             continue;
         }
+        if !stored {
+            out.compressed.push(name.clone());
+        }
         let mut data = Vec::new();
         let r = if stored {
             z.by_index_raw(i)
@@ -248,6 +289,15 @@ pub(crate) fn read(bytes: &[u8]) -> std::result::Result<ReadBundle, String> {
         if let Err(e) = r {
             out.damaged.push((name, e.to_string()));
             continue;
+        }
+        // What was actually read: a compressed member's declared size may lie.
+        total += data.len() as u64;
+        if total > MAX_TOTAL_LEN {
+            out.damaged.push((
+                name,
+                format!("the members hold more than {MAX_TOTAL_LEN} bytes in all"),
+            ));
+            break;
         }
         if stored && crc32(&data) != crc {
             out.damaged.push((
@@ -283,6 +333,29 @@ fn crc32(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_entries_with_one_name_are_named_not_hidden() -> Result<()> {
+        let mut w = BundleWriter::new();
+        w.add("documents/a.pdf", b"%PDF-1.7 genuine".to_vec());
+        w.add("documents/b.pdf", b"%PDF-1.7 forged!".to_vec());
+        let mut zip = w.finish(Manifest::default())?;
+        // Rename b to a in its local header and its central directory entry.
+        let mut i = 0;
+        while let Some(p) = zip[i..].windows(15).position(|x| x == b"documents/b.pdf") {
+            zip[i + p + 10] = b'a';
+            i += p + 1;
+        }
+        let r = read(&zip).map_err(Error::Bundle)?;
+        assert!(
+            r.damaged
+                .iter()
+                .any(|(m, why)| m == "zip" && why.contains("occurs twice")),
+            "{:?}",
+            r.damaged
+        );
+        Ok(())
+    }
 
     #[test]
     fn crc32_matches_the_zip_standard_value() {

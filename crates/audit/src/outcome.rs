@@ -82,7 +82,8 @@ pub struct Property {
     pub key: &'static str,
     /// Its Chinese name (真实性, 完整性, 可用性, 安全性).
     pub name: &'static str,
-    /// `passed`, `passed with warnings` or `not passed`.
+    /// `passed`, `passed with warnings`, `not passed` (a check failed) or
+    /// `not applicable` (nothing was checked for it).
     pub result: &'static str,
     /// How many checks passed, failed, warned.
     pub passed: usize,
@@ -146,8 +147,10 @@ pub fn properties_of(report: &VerificationReport) -> Vec<Property> {
                     p.findings.push(format!("[{tag}] {what}: {}", c.message));
                 }
             }
-            p.result = if p.failed > 0 || p.passed == 0 {
+            p.result = if p.failed > 0 {
                 "not passed"
+            } else if p.passed == 0 {
+                "not applicable"
             } else if p.warnings > 0 {
                 "passed with warnings"
             } else {

@@ -914,4 +914,75 @@ fn archive_packages_prove_a_license_a_pdf_and_an_ofd_years_later() {
         t.contains("records/permit.ofd") && t.contains("evidence record does not hold"),
         "{t}"
     );
+
+    // The sealed PDF declared "data", so that its seal would go unjudged.
+    let as_data = rewrite_member(&pkg, "manifest.json", &|m: &mut Vec<u8>| {
+        let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
+        for r in v["records"].as_array_mut().unwrap() {
+            if r["path"] == "records/sealed.pdf" {
+                r["format"] = serde_json::json!("data");
+            }
+        }
+        *m = serde_json::to_vec_pretty(&v).unwrap();
+    });
+    let out = audit_archive(a, &at, "d.archive", &as_data);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("declared data, but it is a pdf"), "{t}");
+
+    // A genuine record with its genuine evidence record from another
+    // package (another archive time stamp) swapped in.
+    let lic = std::fs::read(a.join("license.archive")).unwrap();
+    let other_pdf = member_of(&lic, "records/license.pdf");
+    let other_ers = member_of(&lic, "proofs/license.pdf.ers");
+    let swapped = with_consistent_manifest(&pkg, "records/sealed.pdf", &move |d: &mut Vec<u8>| {
+        *d = other_pdf.clone()
+    });
+    let swapped =
+        with_consistent_manifest(&swapped, "proofs/sealed.pdf.ers", &move |d: &mut Vec<
+            u8,
+        >| {
+            *d = other_ers.clone()
+        });
+    let out = audit_archive(a, &at, "s.archive", &swapped);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("do not start with the same archive time stamp"),
+        "{t}"
+    );
+
+    // The license's bundle stripped of its OFD master (its member SM3s
+    // recomputed), a forged master in its place among the records: the
+    // issued entry names a document the bundle does not hold.
+    let bundle_name = format!("license/{id}.evidence");
+    let stripped = with_consistent_manifest(&lic, &bundle_name, &|b: &mut Vec<u8>| {
+        *b = rewrite_member(b, "manifest.json", &|m: &mut Vec<u8>| {
+            let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
+            v["documents"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|d| d["format"] != "ofd");
+            *m = serde_json::to_vec_pretty(&v).unwrap();
+        });
+    });
+    let out = audit_archive(a, &at, "l.archive", &stripped);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("does not hold"), "{t}");
+}
+
+/// One member of a zip.
+fn member_of(zip_bytes: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
+    let mut data = Vec::new();
+    z.by_name(name).unwrap().read_to_end(&mut data).unwrap();
+    data
+}
+
+/// `yinzheng-audit archive` offline at `at` on `bytes` written as `name`.
+fn audit_archive(a: &Path, at: &str, name: &str, bytes: &[u8]) -> Output {
+    std::fs::write(a.join(name), bytes).unwrap();
+    audit_offline(a, &["archive", "--trust", "anchors.toml", "--at", at, name])
 }

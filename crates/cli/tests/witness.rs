@@ -586,26 +586,35 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
         }
         appended.get()
     };
-    let watch_log = std::fs::File::create(d.join("watch.jsonl")).unwrap();
-    let _watcher = Server(
-        Command::new(env!("CARGO_BIN_EXE_yinzheng"))
-            .args([
-                "--home",
-                "home",
-                "--json",
-                "log",
-                "witness",
-                "--watch",
-                "--interval-ms",
-                "50",
-            ])
-            .current_dir(&logd)
-            .env("YINZHENG_LOG", "warn")
-            .stdout(watch_log)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
+    // The log's witnessing loop; paused while the fork is shown to a
+    // witness that must not hear the real history first.
+    let spawn_watcher = || {
+        let watch_log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("watch.jsonl"))
+            .unwrap();
+        Server(
+            Command::new(env!("CARGO_BIN_EXE_yinzheng"))
+                .args([
+                    "--home",
+                    "home",
+                    "--json",
+                    "log",
+                    "witness",
+                    "--watch",
+                    "--interval-ms",
+                    "50",
+                ])
+                .current_dir(&logd)
+                .env("YINZHENG_LOG", "warn")
+                .stdout(watch_log)
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut watcher = Some(spawn_watcher());
     let vkey_files: Vec<String> = depts
         .iter()
         .map(|w| {
@@ -799,7 +808,9 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
         "{status}"
     );
     // Department 1's witness, back, has only seen the common prefix: it
-    // cosigns the fork — one cosignature, short of the quorum.
+    // cosigns the fork — one cosignature, short of the quorum. (The real
+    // log's loop is paused meanwhile: it would catch the witness up first.)
+    drop(watcher.take());
     depts[0].restart();
     let (code, v) = present_fork();
     assert_eq!(code, Some(1), "{v}");
@@ -813,6 +824,7 @@ fn a_consortium_of_three_witnesses_keeps_one_log_honest() {
     );
     // The real log goes on, witnessed by the other two; department 1's
     // witness now refuses it (the proof from the fork's tree fails).
+    let _watcher = spawn_watcher();
     let size = append(1, "after the fork");
     wait_until("the real log witnessed after the fork", || {
         witnessed_size() == size

@@ -1,5 +1,6 @@
-//! PDF signature extraction and the modification check never panic on malformed input,
-//! and a file the verifier reads in part lists exactly what the file parsed whole lists.
+//! PDF signature extraction, the document security store reader and the
+//! modification check never panic on malformed input, and a file the
+//! verifier reads in part lists exactly what the file parsed whole lists.
 
 use yinzheng_document::pdf_reading;
 
@@ -17,6 +18,7 @@ pub fn run(data: &[u8]) {
             _ => panic!("read in part: {in_part:?}; parsed whole: {whole:?}"),
         }
     }
+    let _ = yinzheng_document::pdf_dss(data);
     if let Ok(sigs) = yinzheng_document::pdf_signatures(data) {
         for sig in &sigs {
             let _ = yinzheng_document::signed_ranges(data, sig);

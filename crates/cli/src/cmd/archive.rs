@@ -21,8 +21,8 @@ use yinzheng_audit::{ArchiveLicense, ArchiveManifest, ArchiveRecord, ArchiveWrit
 use yinzheng_cms::{Digest, EvidenceRecord};
 use yinzheng_document::Format;
 
-/// Largest record read.
-const MAX_RECORD: u64 = 256 << 20;
+/// Largest record read: the most a package member may hold.
+const MAX_RECORD: u64 = yinzheng_audit::MAX_MEMBER_LEN;
 
 /// `archive` subcommands.
 #[derive(Subcommand, Debug)]
@@ -56,6 +56,10 @@ pub struct ExportArgs {
     /// stamp is made B-LTA first, as `yinzheng ltv add` does).
     #[arg(long)]
     no_ltv: bool,
+    /// Leave the license's usage records (callers, operations) out of its
+    /// evidence bundle.
+    #[arg(long)]
+    no_usage: bool,
     #[command(flatten)]
     sources: SourcesArgs,
     #[command(flatten)]
@@ -90,8 +94,8 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let mut license = None;
     let mut made_lta = Vec::new();
     if let Some(id) = &a.license {
-        let bundle = super::license::evidence_bundle_of(home, id, sources.crls(), true)?;
-        let docs = yinzheng_audit::bundle_documents(&bundle.zip)
+        let bundle = super::license::evidence_bundle_of(home, id, sources.crls(), !a.no_usage)?;
+        let (_, docs) = yinzheng_audit::bundle_documents(&bundle.zip)
             .map_err(anyhow::Error::msg)
             .context("the license's evidence bundle")?;
         for (path, bytes) in docs {
@@ -213,13 +217,28 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     w.add(&manifest.certificates, pem.into_bytes());
     let crls_pem: String = sources.crls().iter().map(|c| c.to_pem()).collect();
     w.add(&manifest.crls, crls_pem.into_bytes());
-    let anchors = super::trust::anchors_of(home, sources.crls(), &[], 0, None)?;
+    let mut anchors = super::trust::anchors_of(home, sources.crls(), &[], 0, None)?;
+    // The log's witness quorum binds the package as it binds an auditor.
+    if let Some(w) = yinzheng_witness::WitnessesConfig::load(&home.data_dir().log())
+        .context("the log's witnesses.toml")?
+        .filter(|w| w.quorum > 0)
+    {
+        anchors.witnesses.keys = w.witnesses.iter().flat_map(|e| e.vkeys.clone()).collect();
+        anchors.witnesses.quorum = w.quorum;
+    }
     w.add(&manifest.trust, anchors.to_toml()?.into_bytes());
 
     // The package's own check, by the auditor's verifier, before it is
     // written; its report becomes the summary.
     let auditor = Auditor::new(&anchors).context("the exported trust anchors")?;
-    let draft = w.clone().finish(manifest.clone())?;
+    // The draft carries placeholders for the summary, so that the summary
+    // does not report its own absence.
+    manifest.summary = vec!["summary/report.txt".into(), "summary/report.html".into()];
+    let mut draft = w.clone();
+    for s in &manifest.summary {
+        draft.add(s, Vec::new());
+    }
+    let draft = draft.finish(manifest.clone())?;
     let outcome = auditor.verify_archive(&draft, &[], std::time::SystemTime::now());
     if !outcome.passed() {
         out.result(&outcome, || {
@@ -230,13 +249,19 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         });
         return Ok(ExitCode::from(1));
     }
-    manifest.summary = vec!["summary/report.txt".into(), "summary/report.html".into()];
     w.add("summary/report.txt", outcome.to_string().into_bytes());
     w.add(
         "summary/report.html",
         yinzheng_audit::render_html(&outcome).into_bytes(),
     );
     let package = w.finish(manifest)?;
+    if package.len() > yinzheng_audit::MAX_BUNDLE_LEN {
+        bail!(
+            "the package would hold {} bytes, more than the {} an auditor reads: archive fewer files per package",
+            package.len(),
+            yinzheng_audit::MAX_BUNDLE_LEN
+        );
+    }
     io::write_atomic(&a.out, &package, false)?;
     let v = serde_json::json!({
         "out": a.out, "bytes": package.len(),
