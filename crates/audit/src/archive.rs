@@ -18,6 +18,11 @@ use std::time::SystemTime;
 use yinzheng_document::{Format, ValidationTime, VerifyRequest};
 use yinzheng_pki::{Crl, ParsedCert, SubIndication, VerificationReport, rfc3339};
 
+/// The role of the record that holds a license bundle's signed checkpoint:
+/// under the package's archive time stamp it proves that every entry the
+/// checkpoint holds existed then, whatever becomes of the log's key.
+pub const LOG_CHECKPOINT_ROLE: &str = "log checkpoint";
+
 /// The `format` value of version 1 of the archive manifest.
 pub const ARCHIVE_FORMAT: &str = "yinzheng-archive/1";
 
@@ -583,6 +588,28 @@ impl Auditor {
                                 .iter()
                                 .filter(|rec| rec.role.starts_with("license"))
                                 .collect();
+                            let checkpoint = bundle::checkpoint_of(b).ok();
+                            let stamped = manifest.records.iter().any(|rec| {
+                                rec.role == LOG_CHECKPOINT_ROLE
+                                    && member(&rec.path).is_some()
+                                    && member(&rec.path) == checkpoint.as_deref()
+                            });
+                            if stamped {
+                                r.pass(
+                                    SEC,
+                                    &lic.bundle,
+                                    "the bundle's signed checkpoint is a record under the archive \
+                                     time stamp: every entry it holds is proven to have existed \
+                                     then, independently of the log's key",
+                                );
+                            } else {
+                                r.warn(
+                                    SEC,
+                                    &lic.bundle,
+                                    "the bundle's checkpoint is not among the time-stamped \
+                                     records: its entries rest on the log's key alone",
+                                );
+                            }
                             let matched = license_records.len() == docs.len()
                                 && docs.iter().all(|(_, doc)| {
                                     license_records

@@ -176,6 +176,19 @@ pub(crate) fn manifest_format(bytes: &[u8]) -> Option<String> {
     serde_json::from_slice::<Head>(&text).ok().map(|h| h.format)
 }
 
+/// The signed checkpoint (note bytes) an evidence bundle's proofs go to.
+pub fn checkpoint_of(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut read = read(bytes)?;
+    let manifest: Manifest = read
+        .members
+        .get("manifest.json")
+        .ok_or_else(|| "no manifest.json".to_string())
+        .and_then(|m| serde_json::from_slice(m).map_err(|e| e.to_string()))?;
+    read.members
+        .remove(&manifest.checkpoint)
+        .ok_or_else(|| format!("{} is missing", manifest.checkpoint))
+}
+
 /// A bundle's documents: (member name, bytes), in manifest order.
 pub type BundleDocuments = Vec<(String, Vec<u8>)>;
 

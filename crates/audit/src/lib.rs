@@ -50,12 +50,14 @@ mod receipt;
 mod trust;
 
 pub use archive::{
-    ARCHIVE_FORMAT, ArchiveLicense, ArchiveManifest, ArchiveRecord, ArchiveWriter, is_archive,
+    ARCHIVE_FORMAT, ArchiveLicense, ArchiveManifest, ArchiveRecord, ArchiveWriter,
+    LOG_CHECKPOINT_ROLE, is_archive,
 };
 pub use auditor::{Auditor, NewestCheckpoint};
 pub use bundle::{
     BUNDLE_FORMAT, BundleEvent, BundleUsage, BundleWriter, DocumentRef, MAX_BUNDLE_LEN,
-    MAX_MEMBER_LEN, Manifest, RevocationRef, documents as bundle_documents,
+    MAX_MEMBER_LEN, Manifest, RevocationRef, checkpoint_of as bundle_checkpoint,
+    documents as bundle_documents,
 };
 pub use error::{Error, Result};
 pub use html::render_html;

@@ -847,6 +847,8 @@ fn archive_packages_prove_a_license_a_pdf_and_an_ofd_years_later() {
     );
     let t = text(&out);
     assert!(t.contains("license.issued"), "{t}");
+    // The log checkpoint is under the archive time stamp too.
+    assert!(t.contains("independently of the log's key"), "{t}");
 
     // Six years on the archive TSA's certificate has lapsed and nothing
     // renewed the records: not decided, and the property says so.

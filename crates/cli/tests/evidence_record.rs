@@ -224,3 +224,68 @@ fn evidence_records_are_made_renewed_and_verified_for_their_files() {
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
+
+#[test]
+fn a_log_checkpoint_is_time_stamped_once_and_its_record_proves_its_note() {
+    let dir = tempdir();
+    let d = dir.path();
+    ok(
+        d,
+        &["ca", "init", "--subject", "CN=Log Root CA,O=Yinzheng,C=CN"],
+    );
+    ok(d, &["ca", "export-roots", "--out", "roots.pem"]);
+    std::fs::write(d.join("lpw"), "log pass\n").unwrap();
+    ok(d, &["log", "init", "--passphrase-file", "lpw"]);
+    for i in 0..3 {
+        std::fs::write(d.join("entry.txt"), format!("entry {i}\n")).unwrap();
+        ok(
+            d,
+            &[
+                "log",
+                "append",
+                "--data",
+                "entry.txt",
+                "--passphrase-file",
+                "lpw",
+            ],
+        );
+    }
+    let made = json(&ok(d, &["--json", "log", "stamp"]));
+    assert_eq!(made["new"], true, "{made}");
+    let size = made["treeSize"].as_u64().unwrap();
+    assert_eq!(size, 3, "{made}");
+    let note = d.join(format!("home/log/stamps/{size}.checkpoint"));
+    let record = d.join(format!("home/log/stamps/{size}.checkpoint.ers"));
+    assert_eq!(
+        std::fs::read(&note).unwrap(),
+        std::fs::read(d.join("home/log/tiles/checkpoint")).unwrap()
+    );
+    // Once per checkpoint: a second run stamps nothing.
+    let again = json(&ok(d, &["--json", "log", "stamp"]));
+    assert_eq!(again["new"], false, "{again}");
+    let verify = |file: &str| {
+        yz(
+            d,
+            &[
+                "evidence-record",
+                "verify",
+                record.to_str().unwrap(),
+                file,
+                "--trust",
+                "roots.pem",
+                "--untrusted",
+                "home/pki/main/issuing.pem",
+                "--no-revocation-required",
+            ],
+        )
+        .status
+        .code()
+    };
+    assert_eq!(verify(note.to_str().unwrap()), Some(0));
+    // Another checkpoint (one byte of the root changed) is not the one stamped.
+    let mut other = std::fs::read(&note).unwrap();
+    let at = other.iter().position(|b| *b == b'\n').unwrap() + 4;
+    other[at] ^= 1;
+    std::fs::write(d.join("other.checkpoint"), other).unwrap();
+    assert_eq!(verify("other.checkpoint"), Some(1));
+}

@@ -21,6 +21,9 @@ use yinzheng_audit::{ArchiveLicense, ArchiveManifest, ArchiveRecord, ArchiveWrit
 use yinzheng_cms::{Digest, EvidenceRecord};
 use yinzheng_document::Format;
 
+/// The role of the record that is a license bundle's log checkpoint.
+const LOG_CHECKPOINT: &str = yinzheng_audit::LOG_CHECKPOINT_ROLE;
+
 /// Largest record read: the most a package member may hold.
 const MAX_RECORD: u64 = yinzheng_audit::MAX_MEMBER_LEN;
 
@@ -112,6 +115,17 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
                 bytes,
             });
         }
+        // The checkpoint the bundle's proofs go to, as a record: the one
+        // archive time stamp then proves every entry it holds existed.
+        let checkpoint = yinzheng_audit::bundle_checkpoint(&bundle.zip)
+            .map_err(anyhow::Error::msg)
+            .context("the license's evidence bundle")?;
+        records.push(Record {
+            name: "log-checkpoint".into(),
+            format: "data",
+            role: LOG_CHECKPOINT,
+            bytes: checkpoint,
+        });
         license = Some((bundle.license.clone(), bundle.zip));
     }
     for f in &a.files {

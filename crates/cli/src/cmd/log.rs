@@ -79,6 +79,22 @@ pub enum LogCommand {
     /// the witnessed checkpoint once a quorum did (--watch: keep going).
     /// Exit 0 witnessed, 1 quorum not met, 2 usage or input error.
     Witness(super::log_witness::WitnessArgs),
+    /// Time-stamp the latest signed checkpoint: an RFC 4998 evidence record
+    /// (log/stamps/SIZE.checkpoint.ers beside a copy of the note) whose one
+    /// archive time stamp proves that every entry the checkpoint holds
+    /// existed then — by a trust domain's TSA, independently of the log's
+    /// key. Run it daily; renew with `yinzheng evidence-record renew`.
+    Stamp(StampArgs),
+}
+
+/// Arguments of `log stamp`.
+#[derive(Args, Debug)]
+pub struct StampArgs {
+    /// Stamp the witnessed checkpoint (with the witnesses' cosignatures).
+    #[arg(long)]
+    witnessed: bool,
+    #[command(flatten)]
+    tsa: super::evidence_record::TsaArgs,
 }
 
 /// Arguments of `log checkpoint`.
@@ -244,7 +260,85 @@ pub fn run(cmd: &LogCommand, home: &Home, out: &Output) -> Result<ExitCode> {
         LogCommand::Audit(a) => audit_cmd(a, out),
         LogCommand::AddWitness(a) => super::log_witness::add_witness(a, home, out),
         LogCommand::Witness(a) => super::log_witness::witness(a, home, out),
+        LogCommand::Stamp(a) => stamp(a, home, &dir, store, out),
     }
+}
+
+/// Where `log stamp` keeps its evidence records.
+pub const STAMPS_DIR: &str = "stamps";
+
+fn stamp(
+    a: &StampArgs,
+    home: &Home,
+    dir: &Path,
+    store: &Backend,
+    out: &Output,
+) -> Result<ExitCode> {
+    let (_, _, vk, _, cp) = open_reader(dir, store)?;
+    let note = if a.witnessed {
+        let log = Log::follow_in(dir, store, vec![vk]).context("cannot read the log")?;
+        let Some(note) = log.witnessed_note()? else {
+            bail!("no witnessed checkpoint yet (see `yinzheng log witness`)");
+        };
+        SignedCheckpoint::open(note.as_bytes(), log.verifiers(), Some(log.origin()))?
+    } else {
+        cp
+    };
+    let size = note.checkpoint().size();
+    let stamps = dir.join(STAMPS_DIR);
+    let kind = if a.witnessed {
+        "witnessed"
+    } else {
+        "checkpoint"
+    };
+    let note_path = stamps.join(format!("{size}.{kind}"));
+    let ers_path = stamps.join(format!("{size}.{kind}.ers"));
+    let text = note.note().to_string();
+    if ers_path.exists() {
+        let held = io::read_limited(&note_path, 1 << 20, "stamped checkpoint")?;
+        if held != text.as_bytes() {
+            bail!(
+                "{} holds another checkpoint of size {size} than the log's: a fork? (kept; nothing stamped)",
+                note_path.display()
+            );
+        }
+        let v = serde_json::json!({ "treeSize": size, "record": ers_path, "new": false });
+        out.result(&v, || {
+            format!(
+                "checkpoint {size} is already stamped: {}",
+                ers_path.display()
+            )
+        });
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tsa = super::evidence_record::tsa(&a.tsa, home)?;
+    let at = time::OffsetDateTime::now_utc();
+    let digest = yinzheng_cms::Digest::Sm3;
+    let record = yinzheng_cms::EvidenceRecord::archive(
+        digest,
+        &[digest.digest(text.as_bytes())],
+        &mut |d, imprint| tsa.stamp(d, imprint, at),
+    )?
+    .into_iter()
+    .next()
+    .context("no evidence record was made")?;
+    std::fs::create_dir_all(&stamps)
+        .with_context(|| format!("cannot create {}", stamps.display()))?;
+    io::write_atomic(&note_path, text.as_bytes(), false)?;
+    io::write_atomic(&ers_path, &record.to_der(), false)?;
+    let v = serde_json::json!({
+        "treeSize": size, "checkpoint": note_path, "record": ers_path, "new": true,
+        "time": yinzheng_pki::rfc3339(at.into()),
+    });
+    out.result(&v, || {
+        format!(
+            "checkpoint {size} time-stamped at {}: {} (the note: {})",
+            yinzheng_pki::rfc3339(at.into()),
+            ers_path.display(),
+            note_path.display()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The verifier keys of the log in `dir`: log.vkey (SM2) and, when the log
