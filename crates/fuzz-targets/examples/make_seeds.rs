@@ -136,6 +136,88 @@ fn main() -> Result<()> {
     let p7s = seal_bytes(b"content", &sealer, &opts)?;
     corpus.put("cms", "detached-seal.p7s", &p7s)?;
 
+    // Long-term proof: an RFC 4998 evidence record (and its renewal) by a
+    // "TSA" that is the demo signer's key and certificate (the fuzz targets
+    // read structure, not trust), the sealed PDF made B-LTA, an archive
+    // package and an evidence bundle.
+    let roots = yinzheng_pki::ParsedCert::load_all(&read(&demo.roots_file())?)?;
+    let tsa_key = PrivateKey::from_bytes(&read(&demo.key_file())?, Some(b"demo"))?;
+    let spki = tsa_key.public_key().to_spki_der();
+    let signer_cert = yinzheng_cms::SignedData::parse(&p7s)?
+        .certificates()
+        .iter()
+        .find(|c| {
+            yinzheng_pki::ParsedCert::from_der(c).is_ok_and(|c| {
+                c.public_key()
+                    .is_some_and(|k| k.to_spki_der() == spki.as_slice())
+            })
+        })
+        .ok_or("no certificate of the demo signer in its CMS")?
+        .clone();
+    let tsa = yinzheng_cms::TimeStampAuthority::new(Box::new(tsa_key), signer_cert, vec![], None)?;
+    let now = time::OffsetDateTime::now_utc();
+    let sm3 = yinzheng_cms::Digest::Sm3;
+    let records = yinzheng_cms::EvidenceRecord::archive(
+        sm3,
+        &[sm3.digest(&pdf), sm3.digest(b"content")],
+        &mut |d, imprint| tsa.stamp(d, imprint, now),
+    )?;
+    corpus.put("cms", "evidence-record.ers", records[1].to_der())?;
+    let mut renewed = records[1].clone();
+    renewed.renew_time_stamp(&mut |d, imprint| tsa.stamp(d, imprint, now))?;
+    corpus.put("cms", "evidence-record-renewed.ers", renewed.to_der())?;
+    let material = yinzheng_document::DssMaterial {
+        certs: roots.iter().map(|c| c.der().to_vec()).collect(),
+        crls: yinzheng_pki::Crl::parse_all(&read(&demo.crl_file())?)?
+            .iter()
+            .map(|c| c.der().to_vec())
+            .collect(),
+        ocsps: vec![],
+    };
+    let lta = yinzheng_document::time_stamp_pdf(
+        &yinzheng_document::add_dss(&pdf, &material, &[])?,
+        &tsa,
+        now,
+    )?;
+    corpus.put("pdf_signatures", "notice-lta.pdf", &lta)?;
+    let mut bundle = yinzheng_audit::BundleWriter::new();
+    bundle.add("documents/license.pdf", pdf.clone());
+    bundle.add(
+        "log/checkpoint",
+        b"yinzheng.test/log/sm3\n1\nAAAA\n".to_vec(),
+    );
+    let bundle = bundle.finish(yinzheng_audit::Manifest {
+        license: "fuzz".into(),
+        documents: vec![yinzheng_audit::DocumentRef {
+            path: "documents/license.pdf".into(),
+            format: "pdf".into(),
+        }],
+        checkpoint: "log/checkpoint".into(),
+        ..Default::default()
+    })?;
+    corpus.put("archive_package", "license.evidence", &bundle)?;
+    let mut package = yinzheng_audit::ArchiveWriter::new();
+    package.add("records/notice.pdf", pdf.clone());
+    package.add("proofs/notice.pdf.ers", records[0].to_der());
+    package.add("license/fuzz.evidence", bundle);
+    package.add("validation/crls.pem", read(&demo.crl_file())?);
+    let package = package.finish(yinzheng_audit::ArchiveManifest {
+        title: "fuzz".into(),
+        records: vec![yinzheng_audit::ArchiveRecord {
+            path: "records/notice.pdf".into(),
+            format: "pdf".into(),
+            role: "file".into(),
+            evidence_record: "proofs/notice.pdf.ers".into(),
+        }],
+        license: Some(yinzheng_audit::ArchiveLicense {
+            id: "fuzz".into(),
+            bundle: "license/fuzz.evidence".into(),
+        }),
+        crls: "validation/crls.pem".into(),
+        ..Default::default()
+    })?;
+    corpus.put("archive_package", "files.archive", &package)?;
+
     // The log: an entry, evidence, checkpoints, tiles, a receipt.
     let origin = "yinzheng.test/log/sm3";
     let signer = NoteSigner::new(origin, PrivateKey::generate(KeyAlgorithm::Sm2)?)?;

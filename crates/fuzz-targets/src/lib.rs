@@ -13,6 +13,7 @@
 pub mod anchor_note;
 pub mod anchor_proof;
 pub mod anchor_tile_path;
+pub mod archive_package;
 pub mod cms;
 pub mod license_csv;
 pub mod license_id;
@@ -47,4 +48,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("license_csv", license_csv::run),
     ("receipt", receipt::run),
     ("witness_request", witness_request::run),
+    ("archive_package", archive_package::run),
 ];
