@@ -38,6 +38,7 @@ struct Domain {
     key: PrivateKey,
     cert: ParsedCert,
     seal: Option<Seal>,
+    tsa: yinzheng_cms::TimeStampAuthority,
 }
 
 impl Domain {
@@ -99,8 +100,17 @@ impl Domain {
             .sign(&maker.0, maker.1.der())
             .unwrap()
         });
+        let (tsa_key, tsa_cert) = issue("tsa", "CN=Bench TSA,O=Yinzheng,C=CN", None);
+        let tsa = yinzheng_cms::TimeStampAuthority::new(
+            Box::new(tsa_key),
+            tsa_cert.der().to_vec(),
+            vec![],
+            None,
+        )
+        .unwrap();
         let crls = domain.crl(24).unwrap();
         Domain {
+            tsa,
             root: domain.root().clone(),
             issuing: domain.issuing().clone(),
             crls,
@@ -372,6 +382,37 @@ fn pdf(c: &mut Criterion) {
                     )
                 })
             });
+            if size.starts_with("notice") {
+                // B-LTA: the validation data in the DSS and a document time
+                // stamp; verified with the root alone (no CRL given), so
+                // every verification builds its own validator from the DSS.
+                let material = yinzheng_document::DssMaterial {
+                    certs: vec![d.issuing.der().to_vec(), d.root.der().to_vec()],
+                    crls: d.crls.iter().map(|c| c.der().to_vec()).collect(),
+                    ocsps: vec![],
+                };
+                let lta = yinzheng_document::time_stamp_pdf(
+                    &yinzheng_document::add_dss(&sealed, &material, &[]).unwrap(),
+                    &d.tsa,
+                    time::OffsetDateTime::now_utc(),
+                )
+                .unwrap();
+                let root_only = Validator::new(vec![d.root.clone()]);
+                let r = verify_pdf(&lta, &pdf_context(&root_only, &[])).unwrap();
+                assert!(r.passed(), "{r}");
+                g.bench_function(
+                    format!("verify {label}, {size}, B-LTA from the file"),
+                    |b| {
+                        b.iter(|| {
+                            assert!(
+                                verify_pdf(black_box(&lta), &pdf_context(&root_only, &[]))
+                                    .unwrap()
+                                    .passed()
+                            )
+                        })
+                    },
+                );
+            }
             if alg == KeyAlgorithm::EcdsaP256 {
                 for_pyhanko.push((size, sealed, d.root.to_pem()));
             }

@@ -610,12 +610,17 @@ impl Auditor {
                                      records: its entries rest on the log's key alone",
                                 );
                             }
-                            let matched = license_records.len() == docs.len()
-                                && docs.iter().all(|(_, doc)| {
-                                    license_records
-                                        .iter()
-                                        .any(|rec| member(&rec.path) == Some(doc.as_slice()))
-                                });
+                            // The same documents, each as often: SM3 multisets.
+                            let mut theirs: Vec<[u8; 32]> =
+                                docs.iter().map(|(_, d)| yinzheng_crypto::sm3(d)).collect();
+                            let mut ours: Vec<[u8; 32]> = license_records
+                                .iter()
+                                .filter_map(|rec| member(&rec.path))
+                                .map(yinzheng_crypto::sm3)
+                                .collect();
+                            theirs.sort_unstable();
+                            ours.sort_unstable();
+                            let matched = license_records.len() == ours.len() && ours == theirs;
                             if matched && !docs.is_empty() {
                                 r.pass(
                                     INTEG,
@@ -747,6 +752,12 @@ fn check_manifest_shape(m: &ArchiveManifest) -> std::result::Result<(), String> 
     };
     printable("title", &m.title)?;
     printable("exportedAt", &m.exported_at)?;
+    printable("trust", &m.trust)?;
+    printable("certificates", &m.certificates)?;
+    printable("crls", &m.crls)?;
+    for name in m.summary.iter().chain(m.members.keys()) {
+        printable("member", name)?;
+    }
     if let Some(l) = &m.license {
         printable("license", &l.id)?;
         printable("bundle", &l.bundle)?;

@@ -226,17 +226,21 @@ pub(crate) struct ReadBundle {
 /// Most bytes read out of one bundle in all (compressed members inflate).
 const MAX_TOTAL_LEN: u64 = 2 * MAX_BUNDLE_LEN as u64;
 
-/// The entry count the end-of-central-directory record declares (`None`
-/// when there is none, or for zip64). The zip reader keys entries by name,
-/// so two entries with one name would otherwise go unseen — one shown by
-/// other tools, the other judged here.
+/// The entry count of the end-of-central-directory record that ends the
+/// file, as our writer leaves it (no comment, nothing after it, one disk:
+/// the two counts equal); `None` for anything else (a comment, trailing
+/// bytes, zip64). The zip reader keys entries by name, so two entries with
+/// one name would otherwise go unseen — one shown by other tools, the other
+/// judged here — and it tolerates bytes after the record, where a second,
+/// fake record could hide.
 fn declared_entries(bytes: &[u8]) -> Option<usize> {
-    let tail_from = bytes.len().saturating_sub(22 + 65_535);
-    let at = bytes[tail_from..]
-        .windows(4)
-        .rposition(|w| w == b"PK\x05\x06")?
-        + tail_from;
-    let n = u16::from_le_bytes([*bytes.get(at + 10)?, *bytes.get(at + 11)?]);
+    let at = bytes.len().checked_sub(22)?;
+    let eocd = bytes.get(at..)?;
+    let u16_at = |i: usize| u16::from_le_bytes([eocd[i], eocd[i + 1]]);
+    if &eocd[..4] != b"PK\x05\x06" || u16_at(20) != 0 || u16_at(8) != u16_at(10) {
+        return None;
+    }
+    let n = u16_at(10);
     (n != 0xffff).then_some(usize::from(n))
 }
 
@@ -265,9 +269,12 @@ pub(crate) fn read(bytes: &[u8]) -> std::result::Result<ReadBundle, String> {
                 z.len()
             ),
         )),
-        None => out
-            .damaged
-            .push(("zip".into(), "no readable end-of-central-directory record".into())),
+        None => out.damaged.push((
+            "zip".into(),
+            "the file does not end in an end-of-central-directory record as written here \
+             (a comment, trailing bytes, zip64 or several disks)"
+                .into(),
+        )),
     }
     let mut total = 0u64;
     for i in 0..z.len() {
@@ -367,6 +374,19 @@ mod tests {
             "{:?}",
             r.damaged
         );
+        Ok(())
+    }
+
+    #[test]
+    fn bytes_after_the_end_record_are_named_not_tolerated() -> Result<()> {
+        let mut w = BundleWriter::new();
+        w.add("documents/a.pdf", b"%PDF-1.7 genuine".to_vec());
+        let mut zip = w.finish(Manifest::default())?;
+        assert!(read(&zip).map_err(Error::Bundle)?.damaged.is_empty());
+        // Bytes after the end record, which the zip reader tolerates.
+        zip.extend_from_slice(b"PK\x05\x06 and more");
+        let r = read(&zip).map_err(Error::Bundle)?;
+        assert!(r.damaged.iter().any(|(m, _)| m == "zip"), "{:?}", r.damaged);
         Ok(())
     }
 

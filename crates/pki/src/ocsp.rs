@@ -349,6 +349,26 @@ pub struct OcspAnswer {
 
 const OID_EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
+/// [`check_response`] with a delegated responder judged at the response's
+/// own producedAt instead of `at`: for evidence kept for years (a revocation
+/// it reports is final, whatever became of the responder's certificate).
+pub fn check_response_as_produced(
+    der: &[u8],
+    cert: &ParsedCert,
+    issuer: &ParsedCert,
+    sm2_id: &yinzheng_crypto::Sm2Id,
+) -> Result<OcspAnswer> {
+    readable_response(der)?;
+    let resp = OcspResponse::from_der(der).map_err(|e| Error::malformed("OCSP response", e))?;
+    let bytes = resp
+        .response_bytes
+        .ok_or_else(|| Error::malformed("OCSP response", "no responseBytes"))?;
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(|e| Error::malformed("OCSP basic response", e))?;
+    let produced = basic.tbs_response_data.produced_at.to_system_time();
+    check_response(der, cert, issuer, sm2_id, produced)
+}
+
 /// Whether `der` reads as a successful basic OCSP response (not verified:
 /// [`check_response`] does that per certificate). Lets a caller drop junk
 /// once instead of at every certificate it checks.

@@ -935,36 +935,62 @@ impl Validator {
         let newest_ocsp = self
             .ocsp
             .iter()
-            .filter_map(|d| crate::ocsp::check_response(d, cert, issuer, &self.sm2_id, at).ok())
+            .filter_map(|d| {
+                crate::ocsp::check_response_as_produced(d, cert, issuer, &self.sm2_id).ok()
+            })
             .filter(|a| a.this_update <= at && a.this_update <= cert.not_after())
             .max_by_key(|a| a.this_update);
         if let Some(a) = newest_ocsp
             && newest.is_none_or(|c| a.this_update > c.this_update())
         {
-            // Revoked answers were taken as final before; this one is good.
-            report.pass(
-                "revocation",
-                &subj,
-                format!(
-                    "OCSP: good (produced {}, the newest held)",
-                    rfc3339(a.produced_at)
+            use crate::ocsp::OcspCertStatus;
+            let status = match a.status {
+                OcspCertStatus::Good => {
+                    report.pass(
+                        "revocation",
+                        &subj,
+                        format!(
+                            "OCSP: good (produced {}, the newest held)",
+                            rfc3339(a.produced_at)
+                        ),
+                    );
+                    report.warn(
+                        "revocation",
+                        &subj,
+                        format!(
+                            "the latest proof's certificate: revocation known only as of {} \
+                             (nothing fresher is held: {why_not_fresh})",
+                            rfc3339(a.this_update)
+                        ),
+                    );
+                    "good"
+                }
+                OcspCertStatus::Revoked { reason, at: when } => record_status(
+                    report,
+                    &subj,
+                    "OCSP",
+                    Some((reason, when)),
+                    at,
+                    false,
+                    String::new(),
                 ),
-            );
-            report.warn(
-                "revocation",
-                &subj,
-                format!(
-                    "the latest proof's certificate: revocation known only as of {} \
-                     (nothing fresher is held: {why_not_fresh})",
-                    rfc3339(a.this_update)
-                ),
-            );
+                _ => {
+                    report.fail(
+                        "revocation",
+                        &subj,
+                        Indication::Indeterminate,
+                        SubIndication::TryLater,
+                        "the latest proof's certificate: the newest OCSP answer held says unknown",
+                    );
+                    "unknown"
+                }
+            };
             report.add_revocation(RevocationSource {
                 subject: subj,
                 kind: "ocsp".into(),
                 issued_at: rfc3339(a.produced_at),
                 next_update: a.next_update.map(rfc3339),
-                status: "good".into(),
+                status: status.into(),
             });
             return at;
         }
@@ -1024,12 +1050,9 @@ impl Validator {
         at
     }
 
-    /// Why `crl` cannot speak for `cert` (issued by `issuer`), if it cannot:
-    /// its signature, its scope, the issuer's cRLSign, and its date — a CRL
-    /// issued after the certificate expired need not list it any more (RFC
-    /// 5280 §3.3; CAs drop expired entries), so it proves nothing about it
-    /// unless its expiredCertsOnCRL says it kept them.
-    fn crl_refusal(&self, crl: &Crl, cert: &ParsedCert, issuer: &ParsedCert) -> Option<String> {
+    /// Why `crl` is not authentic revocation data of `issuer`, if it is not:
+    /// its signature, its scope, the issuer's cRLSign.
+    fn crl_inauthentic(&self, crl: &Crl, issuer: &ParsedCert) -> Option<String> {
         if let Err(e) = crl.verify_signature(issuer, &self.sm2_id) {
             return Some(format!("CRL signature does not verify: {e}"));
         }
@@ -1043,6 +1066,19 @@ impl Validator {
                 "{} may not sign CRLs (keyUsage lacks cRLSign)",
                 issuer.subject()
             ));
+        }
+        None
+    }
+
+    /// Why `crl` cannot vouch that `cert` was *not* revoked, if it cannot:
+    /// not authentic ([`crl_inauthentic`](Self::crl_inauthentic)), or issued
+    /// after the certificate expired — expired certificates drop off CRLs
+    /// (RFC 5280 §3.3), so its silence proves nothing unless its
+    /// expiredCertsOnCRL says it kept them. (A revocation it lists still
+    /// counts: [`final_revocation`](Self::final_revocation).)
+    fn crl_refusal(&self, crl: &Crl, cert: &ParsedCert, issuer: &ParsedCert) -> Option<String> {
+        if let Some(why) = self.crl_inauthentic(crl, issuer) {
+            return Some(why);
         }
         if crl.this_update() > cert.not_after()
             && crl
@@ -1106,23 +1142,27 @@ impl Validator {
         };
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let serial = hex::decode(cert.serial_hex()).unwrap_or_default();
+        let mut found: Vec<(Option<u8>, SystemTime, &'static str)> = Vec::new();
         for crl in self.crls.iter().filter(|c| c.issuer_name() == issuer_name) {
             if let CrlEntry::Listed { reason, at: when } = crl.entry(&serial)
                 && counts(reason, when)
-                && self.crl_refusal(crl, cert, issuer).is_none()
+                && self.crl_inauthentic(crl, issuer).is_none()
             {
-                return Some((reason, when, "CRL"));
+                found.push((reason, when, "CRL"));
             }
         }
         for der in &self.ocsp {
-            if let Ok(a) = crate::ocsp::check_response(der, cert, issuer, &self.sm2_id, at)
+            if let Ok(a) = crate::ocsp::check_response_as_produced(der, cert, issuer, &self.sm2_id)
                 && let crate::ocsp::OcspCertStatus::Revoked { reason, at: when } = a.status
                 && counts(reason, when)
             {
-                return Some((reason, when, "OCSP"));
+                found.push((reason, when, "OCSP"));
             }
         }
-        None
+        // A revocation effective by `at` (TOTAL_FAILED when proven) before a
+        // compromise dated later (INDETERMINATE).
+        found.sort_by_key(|(_, when, _)| (*when > at, *when));
+        found.into_iter().next()
     }
 }
 

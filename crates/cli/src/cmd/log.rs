@@ -80,7 +80,8 @@ pub enum LogCommand {
     /// Exit 0 witnessed, 1 quorum not met, 2 usage or input error.
     Witness(super::log_witness::WitnessArgs),
     /// Time-stamp the latest signed checkpoint: an RFC 4998 evidence record
-    /// (log/stamps/SIZE.checkpoint.ers beside a copy of the note) whose one
+    /// (log/stamps/SIZE.checkpoint.ers beside a copy of the note;
+    /// SIZE.witnessed.ers with --witnessed) whose one
     /// archive time stamp proves that every entry the checkpoint holds
     /// existed then — by a trust domain's TSA, independently of the log's
     /// key. Run it daily; renew with `yinzheng evidence-record renew`.
@@ -294,14 +295,22 @@ fn stamp(
     let note_path = stamps.join(format!("{size}.{kind}"));
     let ers_path = stamps.join(format!("{size}.{kind}.ers"));
     let text = note.note().to_string();
-    if ers_path.exists() {
+    // The checkpoint body (origin, size, root) before the signature lines: a
+    // witnessed note gains cosignatures over the same body.
+    let body = |t: &[u8]| -> Vec<u8> {
+        let end = t.windows(2).position(|w| w == b"\n\n").unwrap_or(t.len());
+        t[..end].to_vec()
+    };
+    if note_path.exists() {
         let held = io::read_limited(&note_path, 1 << 20, "stamped checkpoint")?;
-        if held != text.as_bytes() {
+        if body(&held) != body(text.as_bytes()) {
             bail!(
                 "{} holds another checkpoint of size {size} than the log's: a fork? (kept; nothing stamped)",
                 note_path.display()
             );
         }
+    }
+    if ers_path.exists() {
         let v = serde_json::json!({ "treeSize": size, "record": ers_path, "new": false });
         out.result(&v, || {
             format!(

@@ -1511,6 +1511,11 @@ impl<'d> Analysis<'d> {
                 Some(f) if self.level == Some(1) && !f.doc_time_stamp => {
                     Some("the certification (DocMDP P=1) allows only document time stamps".into())
                 }
+                Some(_) if self.level == Some(1) && self.visible_widget(it.id) => Some(
+                    "a document time stamp with a visible appearance, which the certification \
+                     (DocMDP P=1) does not allow"
+                        .into(),
+                ),
                 Some(_) => None,
             };
             match why {
