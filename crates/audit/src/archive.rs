@@ -377,10 +377,26 @@ impl Auditor {
                 );
                 continue;
             };
-            match yinzheng_cms::EvidenceRecord::parse(ers)
-                .and_then(|e| e.verify(data, &yinzheng_cms::VerifyOptions::default()))
-            {
-                Ok(_) => r.pass(
+            // One verification serves both: its links exist only when every
+            // hash and token of the record holds for these bytes.
+            let (ers_report, links) =
+                yinzheng_document::verify_evidence_record(&ctx, ers, data, at);
+            if links.is_empty() {
+                let why = ers_report
+                    .checks()
+                    .iter()
+                    .find(|c| c.status == yinzheng_pki::CheckStatus::Failed)
+                    .map(|c| format!("{}: {}", c.subject, c.message))
+                    .unwrap_or_default();
+                fail(
+                    r,
+                    INTEG,
+                    name,
+                    SubIndication::HashFailure,
+                    format!("its evidence record does not hold for it: {why}"),
+                );
+            } else {
+                r.pass(
                     INTEG,
                     name,
                     format!(
@@ -389,18 +405,9 @@ impl Auditor {
                         data.len(),
                         yinzheng_crypto::sm3_hex(data)
                     ),
-                ),
-                Err(e) => fail(
-                    r,
-                    INTEG,
-                    name,
-                    SubIndication::HashFailure,
-                    format!("its evidence record does not hold for it: {e}"),
-                ),
+                );
             }
             // Security: the record's time stamps under the anchors.
-            let (ers_report, links) =
-                yinzheng_document::verify_evidence_record(&ctx, ers, data, at);
             for l in &links {
                 if !digests_used.contains(&l.digest) {
                     digests_used.push(l.digest.clone());

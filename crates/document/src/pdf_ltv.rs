@@ -26,8 +26,6 @@ use yinzheng_pki::{
     Crl, Indication, ParsedCert, SubIndication, Validator, VerificationReport, rfc3339,
 };
 
-use crate::pdf::DOC_TIME_STAMP_SUB_FILTER as DOC_TIME_STAMP;
-
 /// Append a document time stamp (PAdES B-LTA) by `tsa` at `at` to `pdf`: an
 /// invisible signature field whose `/Contents` is an RFC 3161 token over the
 /// file's two byte ranges, in a new revision. Earlier bytes are kept.
@@ -127,30 +125,19 @@ impl LtvTrust {
 
     /// The context to verify with: `ctx` itself when the file has no DSS.
     pub(crate) fn context<'a>(&'a self, ctx: &CmsVerifyContext<'a>) -> CmsVerifyContext<'a> {
-        match &self.validator {
-            None => CmsVerifyContext {
-                validator: ctx.validator,
-                intermediates: ctx.intermediates,
-                makers: ctx.makers,
-                registry: ctx.registry,
-                sm2_id: ctx.sm2_id.clone(),
-                deadline: ctx.deadline,
+        CmsVerifyContext {
+            validator: self.validator.as_ref().unwrap_or(ctx.validator),
+            intermediates: if self.validator.is_some() {
+                &self.intermediates
+            } else {
+                ctx.intermediates
             },
-            Some(v) => CmsVerifyContext {
-                validator: v,
-                intermediates: &self.intermediates,
-                makers: ctx.makers,
-                registry: ctx.registry,
-                sm2_id: ctx.sm2_id.clone(),
-                deadline: ctx.deadline,
-            },
+            makers: ctx.makers,
+            registry: ctx.registry,
+            sm2_id: ctx.sm2_id.clone(),
+            deadline: ctx.deadline,
         }
     }
-}
-
-/// Whether `sig` is a document time stamp.
-pub(crate) fn is_doc_time_stamp(sig: &PdfSignature) -> bool {
-    sig.sub_filter == DOC_TIME_STAMP
 }
 
 /// How far ahead of the validation time a token's time may be (clocks drift).
@@ -178,7 +165,7 @@ pub(crate) fn verify_doc_time_stamps(
     let mut stamps: Vec<(usize, &PdfSignature)> = sigs
         .iter()
         .enumerate()
-        .filter(|(_, s)| is_doc_time_stamp(s) && s.byte_range_ok)
+        .filter(|(_, s)| s.is_document_time_stamp() && s.byte_range_ok)
         .collect();
     stamps.sort_by_key(|(_, s)| std::cmp::Reverse(s.revision));
     let opts = VerifyOptions {

@@ -229,7 +229,7 @@ pub(crate) fn verify_pdf_inner(
     let label_of = |i: usize| format!("signature {} of {total} ({})", i + 1, sigs[i].field_name);
     // B-LT: the validation data the file carries; B-LTA: its document time
     // stamps, each a proof that what it covers existed at its time.
-    if sigs.iter().all(crate::pdf_ltv::is_doc_time_stamp) {
+    if sigs.iter().all(crate::PdfSignature::is_document_time_stamp) {
         report.fail(
             "signatures",
             "PDF document",
@@ -290,7 +290,7 @@ pub(crate) fn verify_pdf_inner(
             (Some(p), None) => Some(p.time),
             (None, t) => t,
         };
-        if crate::pdf_ltv::is_doc_time_stamp(sig) {
+        if sig.is_document_time_stamp() {
             // Verified above, latest first.
         } else if yinzheng_cms::SignedData::parse(&sig.contents).is_err()
             && let Ok(ses) = yinzheng_seal::SealSignature::parse(&sig.contents)

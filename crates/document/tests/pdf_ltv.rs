@@ -145,8 +145,8 @@ impl World {
     /// time stamp by `tsa` at `t`).
     fn lta(&mut self, pdf: &[u8], t: SystemTime, long: bool) -> Vec<u8> {
         let material = self.material_at(t);
-        let sigs: Vec<Vec<u8>> = stored_contents(pdf);
-        let with_dss = add_dss(pdf, &material, &sigs).unwrap();
+        let sigs = pdf_signatures(pdf).unwrap();
+        let with_dss = add_dss(pdf, &material, &sigs.iter().collect::<Vec<_>>()).unwrap();
         let tsa = if long {
             &self.tsa_long
         } else {
@@ -154,20 +154,6 @@ impl World {
         };
         time_stamp_pdf(&with_dss, tsa, at(t)).unwrap()
     }
-}
-
-/// Each signature's `/Contents` string as stored (the VRI key's input).
-fn stored_contents(pdf: &[u8]) -> Vec<Vec<u8>> {
-    pdf_signatures(pdf)
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let hex = &pdf[s.byte_range[1] + 1..s.byte_range[2] - 1];
-            hex.chunks(2)
-                .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-                .collect()
-        })
-        .collect()
 }
 
 fn judge(pdf: &[u8], root: &ParsedCert, crls: Vec<Crl>, when: SystemTime) -> VerificationReport {
@@ -377,7 +363,8 @@ fn a_compromised_key_or_an_altered_lta_pdf_is_refused_and_named() {
             .collect(),
         ocsps: vec![],
     };
-    let with_forged = add_dss(&sealed, &forged, &stored_contents(&sealed)).unwrap();
+    let sealed_sigs = pdf_signatures(&sealed).unwrap();
+    let with_forged = add_dss(&sealed, &forged, &sealed_sigs.iter().collect::<Vec<_>>()).unwrap();
     let with_forged = time_stamp_pdf(
         &with_forged,
         &w.tsa_short,

@@ -925,6 +925,17 @@ impl Validator {
         why_not_fresh: &str,
     ) -> SystemTime {
         let subj = cert.subject();
+        let known_as_of = |report: &mut VerificationReport, subj: &str, t: SystemTime| {
+            report.warn(
+                "revocation",
+                subj,
+                format!(
+                    "the latest proof's certificate: revocation known only as of {} \
+                     (nothing fresher is held: {why_not_fresh})",
+                    rfc3339(t)
+                ),
+            )
+        };
         let issuer_name = issuer.cert().tbs_certificate().subject();
         let newest = self
             .crls
@@ -954,15 +965,7 @@ impl Validator {
                             rfc3339(a.produced_at)
                         ),
                     );
-                    report.warn(
-                        "revocation",
-                        &subj,
-                        format!(
-                            "the latest proof's certificate: revocation known only as of {} \
-                             (nothing fresher is held: {why_not_fresh})",
-                            rfc3339(a.this_update)
-                        ),
-                    );
+                    known_as_of(report, &subj, a.this_update);
                     "good"
                 }
                 OcspCertStatus::Revoked { reason, at: when } => record_status(
@@ -1030,15 +1033,7 @@ impl Validator {
             ),
         );
         if status == "good" {
-            report.warn(
-                "revocation",
-                &subj,
-                format!(
-                    "the latest proof's certificate: revocation known only as of {} \
-                     (nothing fresher is held: {why_not_fresh})",
-                    rfc3339(crl.this_update())
-                ),
-            );
+            known_as_of(report, &subj, crl.this_update());
         }
         report.add_revocation(RevocationSource {
             subject: subj,

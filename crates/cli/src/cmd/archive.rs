@@ -143,7 +143,7 @@ fn export(a: &ExportArgs, home: &Home, out: &Output) -> Result<ExitCode> {
             let has_doc_ts = yinzheng_document::pdf_signatures(&bytes)
                 .with_context(|| format!("cannot read the signatures of {}", f.display()))?
                 .iter()
-                .any(|s| s.sub_filter == "ETSI.RFC3161");
+                .any(yinzheng_document::PdfSignature::is_document_time_stamp);
             if !has_doc_ts {
                 match make_lta(&bytes, &sources, Some(&tsa))
                     .with_context(|| format!("cannot make {} long-term", f.display()))?

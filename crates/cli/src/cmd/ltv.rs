@@ -223,24 +223,6 @@ fn certificates_in(cms: &[u8]) -> Vec<ParsedCert> {
     out
 }
 
-/// The `/Contents` string of `sig` as stored (the VRI key's input).
-fn stored_contents(pdf: &[u8], sig: &yinzheng_document::PdfSignature) -> Vec<u8> {
-    let hex = pdf
-        .get(sig.byte_range[1] + 1..sig.byte_range[2].saturating_sub(1))
-        .unwrap_or_default();
-    hex.chunks(2)
-        .filter_map(|c| {
-            std::str::from_utf8(c)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-        })
-        .collect()
-}
-
-fn is_doc_time_stamp(sig: &yinzheng_document::PdfSignature) -> bool {
-    sig.sub_filter == "ETSI.RFC3161"
-}
-
 fn read_pdf(path: &Path) -> Result<Vec<u8>> {
     let pdf = io::read_limited(path, MAX_PDF_LEN as u64, "PDF")?;
     if Format::sniff(&pdf) != Some(Format::Pdf) {
@@ -299,12 +281,10 @@ pub(crate) fn make_lta(
         bail!("the PDF holds no signature");
     }
     let mut material = DssMaterial::default();
-    let mut vri = Vec::new();
     for s in &sigs {
         material.merge(&sources.material_for(&certificates_in(&s.contents)));
-        vri.push(stored_contents(pdf, s));
     }
-    let lt = yinzheng_document::add_dss(pdf, &material, &vri)?;
+    let lt = yinzheng_document::add_dss(pdf, &material, &sigs.iter().collect::<Vec<_>>())?;
     let report = sources.verify_alone(&lt)?;
     if !report.passed() {
         return Ok(Made::Refused(
@@ -368,7 +348,7 @@ fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
         .with_context(|| format!("cannot read the signatures of {}", a.file.display()))?;
     let Some(last) = sigs
         .iter()
-        .filter(|s| is_doc_time_stamp(s))
+        .filter(|s| s.is_document_time_stamp())
         .max_by_key(|s| s.revision)
     else {
         bail!(
@@ -391,7 +371,7 @@ fn renew(a: &RenewArgs, home: &Home, out: &Output) -> Result<ExitCode> {
     let tsa = tsa(&a.tsa, home)?;
     let mut all = material.clone();
     all.merge(&tsa_material(&sources, &tsa)?);
-    let lt = yinzheng_document::add_dss(&pdf, &all, &[stored_contents(&pdf, last)])?;
+    let lt = yinzheng_document::add_dss(&pdf, &all, &[last])?;
     let at = time::OffsetDateTime::now_utc();
     let result = yinzheng_document::time_stamp_pdf(&lt, &tsa, at)?;
     let report = sources.verify_alone(&result)?;

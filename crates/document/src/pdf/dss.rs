@@ -6,9 +6,9 @@
 //! the store held, adds what is new (each item once) and a `/VRI` entry per
 //! signature it was gathered for.
 
-use super::MAX_PDF_LEN;
 use super::extract::deref as deref_doc;
 use super::stamp::{edit, load_for_update, prev_obj};
+use super::{MAX_PDF_LEN, PdfSignature};
 use crate::error::{Error, Result};
 use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream, dictionary};
 
@@ -131,10 +131,28 @@ pub(crate) fn read_dss(doc: &Document) -> Result<(DssMaterial, Vec<String>)> {
     Ok((out, skipped))
 }
 
-/// The `/VRI` key of a signature: upper-case hex SHA-1 of its `/Contents`
-/// string as stored (ETSI EN 319 142-1 §5.4.2.2; pyHanko reads it so).
-pub(crate) fn vri_key(contents_string: &[u8]) -> String {
-    hex_upper(&yinzheng_crypto::sha1_identifier(contents_string))
+/// The `/VRI` key of `sig` in `pdf`: upper-case hex SHA-1 of its
+/// `/Contents` string as stored, padding included (ETSI EN 319 142-1
+/// §5.4.2.2; pyHanko reads it so). `None` when its byte range does not
+/// frame a hex string.
+fn vri_key(pdf: &[u8], sig: &PdfSignature) -> Option<String> {
+    let [_, gap_start, gap_end, _] = sig.byte_range;
+    let hex = pdf.get(gap_start.checked_add(1)?..gap_end.checked_sub(1)?)?;
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    // A PDF hex string may hold white space between its digits.
+    let digits: Vec<u8> = hex
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let stored = digits
+        .chunks(2)
+        .map(|p| match p {
+            [a, b] => Some(nibble(*a)? << 4 | nibble(*b)?),
+            _ => None,
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    Some(hex_upper(&yinzheng_crypto::sha1_identifier(&stored)))
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -142,11 +160,14 @@ fn hex_upper(bytes: &[u8]) -> String {
 }
 
 /// Append an incremental update to `pdf` whose DSS holds what it held plus
-/// `material` (each item once), with a `/VRI` entry for each signature
-/// whose stored `/Contents` string is in `signatures`, naming the items of
-/// `material`. Earlier bytes are kept, so every signature stays intact; the
+/// `material` (each item once), with a `/VRI` entry for each of
+/// `signatures` (of this `pdf`) naming the items of `material`. Earlier bytes are kept, so every signature stays intact; the
 /// change analysis allows exactly such an update after signing.
-pub fn add_dss(pdf: &[u8], material: &DssMaterial, signatures: &[Vec<u8>]) -> Result<Vec<u8>> {
+pub fn add_dss(
+    pdf: &[u8],
+    material: &DssMaterial,
+    signatures: &[&PdfSignature],
+) -> Result<Vec<u8>> {
     let extra: usize = material
         .certs
         .iter()
@@ -239,6 +260,12 @@ pub fn add_dss(pdf: &[u8], material: &DssMaterial, signatures: &[Vec<u8>]) -> Re
             Some(_) => return Err(Error::Pdf("/DSS /VRI is not a dictionary".into())),
         };
         for sig in signatures {
+            let key = vri_key(pdf, sig).ok_or_else(|| {
+                Error::Pdf(format!(
+                    "signature {:?}: its /ByteRange does not frame a hex /Contents",
+                    sig.field_name
+                ))
+            })?;
             let mut entry = Dictionary::new();
             for (key, list) in [
                 ("Cert", &vri_items.0),
@@ -249,7 +276,7 @@ pub fn add_dss(pdf: &[u8], material: &DssMaterial, signatures: &[Vec<u8>]) -> Re
                     entry.set(key, list.clone());
                 }
             }
-            vri.set(vri_key(sig), entry);
+            vri.set(key, entry);
         }
         dss.set("VRI", vri);
     }

@@ -347,6 +347,15 @@ fn check_byte_range(
     (ok, revision, whole)
 }
 
+impl PdfSignature {
+    /// Whether this is a document time stamp (`/SubFilter /ETSI.RFC3161`,
+    /// PAdES B-LTA): its `/Contents` is an RFC 3161 token, not a CMS
+    /// signature.
+    pub fn is_document_time_stamp(&self) -> bool {
+        self.sub_filter == DOC_TIME_STAMP_SUB_FILTER
+    }
+}
+
 /// Every signature field with a value, in file order (by where its `/Contents` is).
 pub fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>> {
     signatures_in(pdf, &load_for_signatures(pdf)?.doc)

@@ -30,7 +30,7 @@ impl PdfSubFilter {
         match self {
             PdfSubFilter::CadesDetached => "ETSI.CAdES.detached",
             PdfSubFilter::Pkcs7Detached => "adbe.pkcs7.detached",
-            PdfSubFilter::DocTimeStamp => "ETSI.RFC3161",
+            PdfSubFilter::DocTimeStamp => super::DOC_TIME_STAMP_SUB_FILTER,
         }
     }
 }
